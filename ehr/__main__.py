@@ -1,0 +1,3 @@
+from ehr.cli import main
+
+main()

@@ -1,0 +1,164 @@
+"""The `ehr` command: run, operate and try the suite.
+
+    ehr up [--replicas records=3] [--demo]   migrate, start every service, supervise
+    ehr run SERVICE                           one service process (registry|records|gateway)
+    ehr migrate                               create and migrate the databases
+    ehr demo                                  publish a small synthetic hospital feed
+    ehr subscribe 110105003                   print the archive updates of a jurisdiction
+    ehr keys                                  print a fresh pair of PII keys
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from ehr.runner import SERVICES
+
+STATE_DIR = Path(os.environ.get("EHR_STATE_DIR", Path.cwd() / "var"))
+
+
+def _replicas(values: tuple[str, ...]) -> dict[str, int]:
+    result = {}
+    for value in values:
+        name, _, count = value.partition("=")
+        if name not in SERVICES or not count.isdigit() or int(count) < 1:
+            raise click.BadParameter(f"expected SERVICE=N with SERVICE in {sorted(SERVICES)}: {value!r}")
+        if name == "gateway" and int(count) > 1:
+            raise click.BadParameter("the gateway listens on one port: run one gateway per address")
+        result[name] = int(count)
+    return result
+
+
+@click.group()
+def main() -> None:
+    """Electronic resident health record suite (居民健康档案管理)."""
+
+
+@main.command()
+@click.option("--replicas", multiple=True, metavar="SERVICE=N", help="worker processes of a service")
+@click.option("--demo/--no-demo", default=False, help="publish a synthetic hospital feed once started")
+def up(replicas: tuple[str, ...], demo: bool) -> None:
+    """Create databases if missing, migrate, and run every service until Ctrl-C."""
+    from ehr.setup import ensure_keys, migrate_all
+    from ehr.supervisor import Supervisor
+    from shared.config import load_settings
+    from shared.messaging import declare_topology
+
+    counts = _replicas(replicas)
+    ensure_keys(STATE_DIR)
+    settings = load_settings()
+    created = migrate_all(settings)
+    click.echo("databases: " + ", ".join(f"{s} {'created' if c else 'up to date'}" for s, c in created.items()))
+    declare_topology(settings.amqp_uri)
+
+    sup = Supervisor(counts, echo=click.echo)
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        stop.set()
+        sup.stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    sup.start()
+    base = f"http://{settings.gateway_host}:{settings.gateway_port}"
+    if not sup.wait_healthy(base + "/api/v1/health"):
+        click.echo("the suite did not become healthy within 60 s; stopping", err=True)
+        sup.stop()
+        sys.exit(1)
+    procs = ", ".join(f"{name}×{n}" for name, n in sup.replicas.items())
+    click.echo(f"ehr is up ({procs}); gateway listening on {base}  (API: {base}/api/v1/openapi.json)")
+    click.echo("Ctrl-C stops every service")
+    if demo:
+        from ehr.demo import run_demo
+
+        threading.Thread(target=run_demo, args=(base, settings.amqp_uri), kwargs={"echo": click.echo},
+                         daemon=True).start()
+    watcher = threading.Thread(target=sup.supervise, daemon=True)
+    watcher.start()
+    stop.wait()
+    click.echo("stopping ...")
+    sup.stop()
+    click.echo("stopped")
+
+
+@main.command()
+@click.argument("service", type=click.Choice(sorted(SERVICES)))
+def run(service: str) -> None:
+    """Run one service in this process (configured by the EHR_* environment)."""
+    from ehr.runner import run_service
+    from ehr.setup import ensure_keys
+
+    ensure_keys(STATE_DIR)
+    run_service(service)
+
+
+@main.command()
+@click.option("--demo-data/--no-demo-data", default=True, help="load the demo county into a new registry")
+def migrate(demo_data: bool) -> None:
+    """Create each service's database if missing and apply its migrations."""
+    from ehr.setup import migrate_all
+
+    for service, created in migrate_all(demo_data=demo_data).items():
+        click.echo(f"{service}: {'created and migrated' if created else 'migrated'}")
+
+
+@main.command()
+@click.option("--residents", default=20, show_default=True)
+@click.option("--encounters", "encounters_each", default=3, show_default=True, help="per resident")
+@click.option("--seed", type=int, default=None)
+def demo(residents: int, encounters_each: int, seed: int | None) -> None:
+    """Register synthetic residents and publish their hospital encounters."""
+    from ehr.demo import run_demo
+    from shared.config import load_settings
+
+    settings = load_settings()
+    run_demo(f"http://{settings.gateway_host}:{settings.gateway_port}", settings.amqp_uri,
+             residents=residents, encounters_each=encounters_each, seed=seed, echo=click.echo)
+
+
+@main.command()
+@click.argument("jurisdiction")
+@click.option("--queue", default=None, help="durable queue name (default township.<jurisdiction>)")
+def subscribe(jurisdiction: str, queue: str | None) -> None:
+    """Bind a durable queue to a county (6 digits), township (9) or village (12) and print
+    its archive updates as they arrive. The example of a township consumer."""
+    from kombu import Connection, Queue
+
+    from shared.config import load_settings
+    from shared.messaging import ARCHIVE_UPDATES, jurisdiction_binding
+
+    try:
+        binding_key = jurisdiction_binding(jurisdiction)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    q = Queue(queue or f"township.{jurisdiction}", exchange=ARCHIVE_UPDATES, routing_key=binding_key,
+              durable=True, queue_arguments={"x-queue-type": "quorum"})
+
+    def on_message(body, message):
+        click.echo(json.dumps(body, ensure_ascii=False))
+        message.ack()
+
+    with Connection(load_settings().amqp_uri) as conn:
+        with conn.Consumer(q, callbacks=[on_message], accept=["json"]):
+            click.echo(f"bound {q.name} to {binding_key}; waiting for updates (Ctrl-C to stop)", err=True)
+            try:
+                while True:
+                    conn.drain_events()
+            except KeyboardInterrupt:
+                pass
+
+
+@main.command()
+def keys() -> None:
+    """Print a fresh pair of keys for EHR_PII_KEY and EHR_INDEX_KEY."""
+    from shared.config import generate_key
+
+    click.echo(f"EHR_PII_KEY={generate_key()}\nEHR_INDEX_KEY={generate_key()}")

@@ -1,0 +1,56 @@
+"""Run one service of the suite as a process: `ehr run registry` (what `ehr up` and the
+docker-compose file start). Configuration comes from the EHR_* environment variables."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import signal
+
+SERVICES = {
+    "registry": "services.registry.service:RegistryService",
+    "records": "services.records.service:RecordsService",
+    "gateway": "services.gateway.service:GatewayService",
+}
+HTTP_SERVICES = {"gateway"}
+
+log = logging.getLogger("ehr.runner")
+
+
+def load_service(name: str):
+    module, cls = SERVICES[name].split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def run_service(name: str) -> None:
+    import eventlet
+
+    eventlet.monkey_patch()  # before anything opens a socket
+
+    from nameko import config
+    from nameko.runners import ServiceRunner
+
+    from shared.config import load_settings, nameko_config
+    from shared.logs import configure_logging
+    from shared.messaging import declare_topology
+
+    settings = load_settings()
+    configure_logging(service=name, level=settings.log_level)
+    cfg = nameko_config(settings)
+    if name in HTTP_SERVICES:
+        cfg["WEB_SERVER_ADDRESS"] = f"{settings.gateway_host}:{settings.gateway_port}"
+    config.setup(cfg)
+    declare_topology(settings.amqp_uri)
+
+    runner = ServiceRunner()
+    runner.add_service(load_service(name))
+
+    def shutdown(signum, frame):
+        eventlet.spawn_n(runner.stop)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    runner.start()
+    log.info("service started", extra={"listen": cfg.get("WEB_SERVER_ADDRESS")})
+    runner.wait()
+    log.info("service stopped")

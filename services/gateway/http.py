@@ -1,0 +1,76 @@
+"""A JSON flavour of Nameko's `@http` entrypoint for the gateway.
+
+Handlers return `(status, body)` or a body; the entrypoint writes JSON, stamps every response
+with `X-Request-Id` (taken from the request if the client sent one, else new), passes the
+request id on to every RPC call through the worker's context data, and turns exceptions into
+precise JSON errors:
+
+    EhrError subclasses        -> their status (400, 404, 409, 422) with code, message, details
+    eventlet.Timeout, RPC down -> 503 {"error": {"code": "unavailable", ...}}
+    anything else              -> 500, logged with the request id (never the request body)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from functools import partial
+
+from eventlet.event import Event
+from nameko.exceptions import UnknownService
+from nameko.web.handlers import HttpRequestHandler
+from werkzeug.wrappers import Response
+
+from shared.actor import REQUEST_ID_KEY
+from shared.consumer import TRANSIENT_ERRORS
+from shared.errors import EhrError
+
+log = logging.getLogger(__name__)
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def json_response(status: int, body, request_id: str) -> Response:
+    return Response(
+        json.dumps(body, ensure_ascii=False, default=str),
+        status=status,
+        mimetype="application/json",
+        headers={"X-Request-Id": request_id},
+    )
+
+
+def error_body(code: str, message: str, details=None, request_id: str | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "details": details or {}, "request_id": request_id}}
+
+
+class JsonHttp(HttpRequestHandler):
+    def handle_request(self, request):
+        request.shallow = False
+        supplied = request.headers.get("X-Request-Id", "")
+        request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+        try:
+            context_data = {REQUEST_ID_KEY: request_id}
+            args, kwargs = self.get_entrypoint_parameters(request)
+            self.check_signature(args, kwargs)
+            event = Event()
+            self.container.spawn_worker(
+                self, args, kwargs, context_data=context_data,
+                handle_result=partial(self.handle_result, event))
+            result = event.wait()
+        except EhrError as exc:
+            return json_response(exc.status, error_body(exc.code, exc.message, exc.details, request_id), request_id)
+        except (*TRANSIENT_ERRORS, UnknownService) as exc:
+            log.warning("dependency unavailable", extra={"request_id": request_id, "error": type(exc).__name__})
+            return json_response(503, error_body("unavailable", "A service the request needs is unavailable; "
+                                                 "try again shortly.", request_id=request_id), request_id)
+        except Exception as exc:  # noqa: BLE001 - a bug: log it, answer without internals
+            log.error("unhandled error", exc_info=True, extra={"request_id": request_id,
+                                                             "error": type(exc).__name__})
+            return json_response(500, error_body("internal", "Internal error.", request_id=request_id), request_id)
+        status, body = result if isinstance(result, tuple) else (200, result)
+        return json_response(status, body, request_id)
+
+
+http = JsonHttp.decorator

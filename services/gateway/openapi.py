@@ -1,0 +1,79 @@
+"""The OpenAPI 3 document of `/api/v1`, generated from the marshmallow schemas in `shared.api`."""
+
+from __future__ import annotations
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from shared import api
+
+API_VERSION = "1.0.0"
+
+
+def _json(schema: str, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict:
+    text = {400: "Invalid input: `details` names each failing field", 404: "Not found",
+            409: "Conflict, e.g. the ID number already has an archive", 503: "A service is unavailable"}
+    return {str(s): _json("Error", text[s]) for s in statuses}
+
+
+ARCHIVE_NO = {"name": "archive_no", "in": "path", "required": True,
+              "schema": {"type": "string", "pattern": r"^\d{17}$"}, "description": "17-digit archive number"}
+
+
+def build_spec() -> dict:
+    spec = APISpec(
+        title="Resident health record suite (居民健康档案) API",
+        version=API_VERSION,
+        openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin()],
+        info={"description": "HTTP API of the gateway. Every response carries `X-Request-Id`."},
+        servers=[{"url": "/"}],
+    )
+    for name, schema in [
+        ("ArchiveCreate", api.ArchiveCreateSchema), ("Archive", api.ArchiveSchema),
+        ("Record", api.RecordSchema), ("RecordPage", api.RecordPageSchema),
+        ("Division", api.DivisionSchema), ("Institution", api.InstitutionSchema),
+        ("Health", api.HealthSchema), ("Error", api.ErrorSchema),
+    ]:
+        spec.components.schema(name, schema=schema)
+
+    spec.path("/api/v1/archives", operations={"post": {
+        "summary": "Create an archive and allocate its 17-digit number",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": "ArchiveCreate"}}},
+        "responses": {"201": _json("Archive", "Created"), **_errors(400, 409, 503)},
+    }})
+    spec.path("/api/v1/archives/{archive_no}", operations={"get": {
+        "summary": "Read an archive (ID number masked)", "parameters": [ARCHIVE_NO],
+        "responses": {"200": _json("Archive", "The archive"), **_errors(400, 404, 503)},
+    }})
+    spec.path("/api/v1/archives/{archive_no}/records", operations={"get": {
+        "summary": "The archive's records, newest first, paged",
+        "parameters": [
+            ARCHIVE_NO,
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200,
+                                                        "default": 50}},
+            {"name": "cursor", "in": "query", "schema": {"type": "string"},
+             "description": "`next` of the previous page"},
+            {"name": "record_type", "in": "query", "schema": {"type": "string"}},
+        ],
+        "responses": {"200": _json("RecordPage", "One page"), **_errors(400, 404, 503)},
+    }})
+    spec.path("/api/v1/villages", operations={"get": {
+        "summary": "Villages and residents' committees the suite knows",
+        "responses": {"200": {"description": "All villages", "content": {"application/json": {
+            "schema": {"type": "array", "items": {"$ref": "#/components/schemas/Division"}}}}}},
+    }})
+    spec.path("/api/v1/institutions", operations={"get": {
+        "summary": "Institutions the suite knows",
+        "responses": {"200": {"description": "All institutions", "content": {"application/json": {
+            "schema": {"type": "array", "items": {"$ref": "#/components/schemas/Institution"}}}}}},
+    }})
+    spec.path("/api/v1/health", operations={"get": {
+        "summary": "Broker and databases reachable",
+        "responses": {"200": _json("Health", "All healthy"), "503": _json("Health", "Something is down")},
+    }})
+    return spec.to_dict()

@@ -1,0 +1,92 @@
+"""The gateway: the suite's HTTP edge. It owns no clinical data; every answer comes from the
+services over RPC. Access control and the audit trail attach here (see docs/architecture.md).
+
+    POST /api/v1/archives                         -> registry.create_archive
+    GET  /api/v1/archives/<archive_no>            -> registry.get_archive
+    GET  /api/v1/archives/<archive_no>/records    -> records.list_records
+    GET  /api/v1/villages | /institutions         -> registry.list_divisions / list_institutions
+    GET  /api/v1/health                           -> each service's health
+    GET  /api/v1/openapi.json                     -> the OpenAPI document
+"""
+
+from __future__ import annotations
+
+import json
+
+import eventlet
+
+from shared.errors import ValidationFailed
+from shared.rpc import BoundedServiceRpc
+
+from services.gateway.http import http
+from services.gateway.openapi import build_spec
+
+_SPEC = build_spec()
+HEALTH_TIMEOUT = 3.0
+
+
+def _json_body(request) -> dict:
+    try:
+        body = json.loads(request.get_data(as_text=True) or "null")
+    except ValueError:
+        raise ValidationFailed("invalid JSON", {"_body": ["Not valid JSON."]}) from None
+    if not isinstance(body, dict):
+        raise ValidationFailed("invalid body", {"_body": ["Must be a JSON object."]})
+    return body
+
+
+def _int_arg(request, name: str, default: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValidationFailed("invalid query parameter", {name: ["Not a valid integer."]}) from None
+
+
+class GatewayService:
+    name = "gateway"
+
+    registry = BoundedServiceRpc("registry")
+    records = BoundedServiceRpc("records")
+
+    @http("POST", "/api/v1/archives")
+    def create_archive(self, request):
+        return 201, self.registry.create_archive(_json_body(request))
+
+    @http("GET", "/api/v1/archives/<string:archive_no>")
+    def get_archive(self, request, archive_no):
+        return self.registry.get_archive(archive_no)
+
+    @http("GET", "/api/v1/archives/<string:archive_no>/records")
+    def list_records(self, request, archive_no):
+        self.registry.get_archive(archive_no)  # 400/404 for a bad or unknown archive
+        return self.records.list_records(
+            archive_no, limit=_int_arg(request, "limit", 50), cursor=request.args.get("cursor"),
+            record_type=request.args.get("record_type"))
+
+    @http("GET", "/api/v1/villages")
+    def list_villages(self, request):
+        return self.registry.list_divisions(level="village")
+
+    @http("GET", "/api/v1/institutions")
+    def list_institutions(self, request):
+        return self.registry.list_institutions()
+
+    @http("GET", "/api/v1/health")
+    def health(self, request):
+        checks = {}
+        for service, client in (("registry", self.registry), ("records", self.records)):
+            try:
+                with eventlet.Timeout(HEALTH_TIMEOUT):
+                    client.health()
+                checks[service] = "ok"
+            except (Exception, eventlet.Timeout) as exc:  # noqa: BLE001 - any failure is "down"
+                checks[service] = f"unavailable ({type(exc).__name__})"
+        healthy = all(v == "ok" for v in checks.values())
+        return (200 if healthy else 503), {"status": "ok" if healthy else "degraded", "checks": checks}
+
+    @http("GET", "/api/v1/openapi.json")
+    def openapi(self, request):
+        return _SPEC

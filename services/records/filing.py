@@ -1,0 +1,295 @@
+"""Filing hospital encounters into archives: the hot path, one transaction per batch.
+
+For a batch of deliveries from `ehr.encounters`:
+
+1. parse each one: JSON, the `ehr.encounter/1` schema, a valid ID number consistent with the
+   patient's sex and birth date, a routing key that agrees with the body; failures become
+   quarantine entries with a reason;
+2. claim each message's idempotency key (publishing institution + `message_id`) in
+   `processed_messages`; a key already there means a repeat delivery, which changes nothing;
+3. drop encounters from institutions the registry does not know into quarantine;
+4. resolve all residents at once through the registry; file the matched encounters as records
+   (a new record, or a new revision of the same hospital record), park the rest as pending;
+5. stage one archive update per filed revision in the outbox;
+
+and commit once. The caller acknowledges the batch only after that commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from marshmallow import ValidationError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from shared.archive_no import parse_archive_number, routing_key_for
+from shared.consumer import Delivery
+from shared.contracts import ARCHIVE_UPDATE_V1, EncounterMessageSchema, EncounterSchema, field_errors
+from shared.messaging import ARCHIVE_UPDATES
+from shared.outbox import OutboxMessage, stage
+from shared.pii import PiiBox
+
+from services.records.models import PendingEncounter, ProcessedMessage, QuarantinedMessage, Record, RecordRevision, outbox
+
+ENCOUNTER_QUEUE = "records.encounters"
+HOSPITAL_ENCOUNTER = "hospital_encounter"
+RECORD_NAMESPACE = uuid.UUID("6f1c2d0e-6b0a-4f47-9a51-3f1d2a7c9e10")
+
+_message_schema = EncounterMessageSchema()
+_encounter_schema = EncounterSchema()
+
+# What a resolver answers for each identity query: the archive, or None.
+Resolver = Callable[[list[dict[str, Any]]], list[dict[str, Any] | None]]
+InstitutionCheck = Callable[[set[str]], set[str]]
+
+
+@dataclass
+class Incoming:
+    delivery: Delivery
+    key: tuple[str, str]
+    data: dict[str, Any] | None = None
+    reason: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def reject(self, reason: str, details: dict[str, Any]) -> None:
+        self.data, self.reason, self.details = None, reason, details
+
+
+@dataclass
+class FilingOutcome:
+    filed: int = 0
+    amended: int = 0
+    pending: int = 0
+    quarantined: int = 0
+    duplicates: int = 0
+
+
+def record_id_for(institution_code: str, source_record_id: str, kind: str) -> str:
+    """Deterministic: the same hospital record always maps to the same record id."""
+    return str(uuid.uuid5(RECORD_NAMESPACE, f"{institution_code}|{source_record_id}|{kind}"))
+
+
+def parse_delivery(delivery: Delivery) -> Incoming:
+    parts = delivery.routing_key.split(".")
+    routed_institution = parts[1] if len(parts) == 3 and parts[0] == "encounter" else "?"
+    if not delivery.message_id:
+        digest = hashlib.sha256(delivery.body).hexdigest()
+        incoming = Incoming(delivery, ("?", f"sha256:{digest}"))
+        incoming.reject("missing_message_id", {"message_id": ["The AMQP message_id property must be set."]})
+        return incoming
+    incoming = Incoming(delivery, (routed_institution, delivery.message_id))
+    try:
+        body = json.loads(delivery.body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        incoming.reject("not_json", {"_body": [f"Not valid UTF-8 JSON: {type(exc).__name__}."]})
+        return incoming
+    if not isinstance(body, dict):
+        incoming.reject("schema_invalid", {"_body": ["Must be a JSON object."]})
+        return incoming
+    try:
+        data = _message_schema.load(body)
+    except ValidationError as exc:
+        errors = field_errors(exc)
+        patient_errors = errors.get("patient") if isinstance(errors.get("patient"), dict) else {}
+        identity_fault = "id_number" in patient_errors or any(
+            "Does not match the ID number" in str(m) for m in patient_errors.values())
+        incoming.reject("invalid_id_number" if identity_fault else "schema_invalid", errors)
+        return incoming
+    source, kind = data["source"], data["encounter"]["kind"]
+    if routed_institution != source["institution_code"] or parts[2] != kind:
+        incoming.reject("routing_mismatch", {"_routing_key": [
+            "Must be encounter.<source.institution_code>.<encounter.kind> of the body."]})
+        return incoming
+    incoming.data = data
+    return incoming
+
+
+def _claim(session: Session, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Record idempotency keys; returns those not seen before (this transaction owns them)."""
+    if not keys:
+        return set()
+    rows = [{"source": f"encounter:{inst}", "message_id": mid} for inst, mid in keys]
+    stmt = pg_insert(ProcessedMessage).values(rows).on_conflict_do_nothing().returning(
+        ProcessedMessage.source, ProcessedMessage.message_id)
+    return {(src.split(":", 1)[1], mid) for src, mid in session.execute(stmt)}
+
+
+def quarantine_rows(pii: PiiBox, queue: str, items: list[tuple[Delivery, str, dict]]) -> list[dict]:
+    return [
+        {
+            "queue": queue,
+            "routing_key": d.routing_key,
+            "message_id": d.message_id,
+            "reason": reason,
+            "details": details,
+            "body_enc": pii.encrypt_bytes(d.body),
+            "headers": _json_safe(d.headers),
+        }
+        for d, reason, details in items
+    ]
+
+
+def _json_safe(value):
+    return json.loads(json.dumps(value, default=str))
+
+
+def file_encounters(session: Session, pii: PiiBox, deliveries: list[Delivery],
+                    resolve: Resolver, known_institutions: InstitutionCheck) -> FilingOutcome:
+    """File one batch; commits. See the module docstring for the steps."""
+    outcome = FilingOutcome()
+    incoming: dict[tuple[str, str], Incoming] = {}
+    for delivery in deliveries:
+        item = parse_delivery(delivery)
+        if item.key in incoming:
+            outcome.duplicates += 1
+        else:
+            incoming[item.key] = item
+
+    fresh = _claim(session, list(incoming))
+    outcome.duplicates += len(incoming) - len(fresh)
+    items = [incoming[k] for k in incoming if k in fresh]
+
+    institutions = {i.data["source"]["institution_code"] for i in items if i.data}
+    known = known_institutions(institutions) if institutions else set()
+    for item in items:
+        if item.data and item.data["source"]["institution_code"] not in known:
+            item.reject("unknown_institution", {"source": {"institution_code": ["Unknown institution."]}})
+
+    rejected = [(i.delivery, i.reason, i.details) for i in items if i.data is None]
+    if rejected:
+        session.execute(sa.insert(QuarantinedMessage), quarantine_rows(pii, ENCOUNTER_QUEUE, rejected))
+        outcome.quarantined = len(rejected)
+
+    valid = [i for i in items if i.data is not None]
+    answers = resolve([
+        {"id_type": i.data["patient"]["id_type"], "id_number": i.data["patient"]["id_number"]} for i in valid
+    ]) if valid else []
+    matched, unmatched = [], []
+    for item, answer in zip(valid, answers):
+        if answer is None:
+            unmatched.append(item)
+        else:
+            matched.append((item.data, answer["archive_no"], item.key[1]))
+
+    filed, amended = file_resolved(session, matched)
+    outcome.filed, outcome.amended = filed, amended
+    if unmatched:
+        park_pending(session, pii, unmatched)
+        outcome.pending = len(unmatched)
+    session.commit()
+    return outcome
+
+
+def park_pending(session: Session, pii: PiiBox, items: list[Incoming]) -> None:
+    rows = []
+    for item in items:
+        patient = item.data["patient"]
+        rows.append({
+            "institution_code": item.data["source"]["institution_code"],
+            "message_id": item.key[1],
+            "identity_key": pii.blind_index(f"id:{patient['id_type']}", patient["id_number"])
+            if patient.get("id_number") else None,
+            "payload_enc": pii.encrypt_bytes(item.delivery.body),
+        })
+    session.execute(sa.insert(PendingEncounter), rows)
+
+
+def _update_message(record_id: str, archive_no: str, kind: str, action: str, revision: int,
+                    occurred_at: datetime, source: dict) -> OutboxMessage:
+    update_id = str(uuid.uuid5(RECORD_NAMESPACE, f"{record_id}#{revision}"))
+    return OutboxMessage(
+        exchange=ARCHIVE_UPDATES.name,
+        routing_key=routing_key_for(parse_archive_number(archive_no), HOSPITAL_ENCOUNTER),
+        message_id=update_id,
+        body={
+            "schema": ARCHIVE_UPDATE_V1,
+            "update_id": update_id,
+            "archive_no": archive_no,
+            "record_id": record_id,
+            "record_type": HOSPITAL_ENCOUNTER,
+            "kind": kind,
+            "action": action,
+            "revision": revision,
+            "occurred_at": occurred_at.isoformat(),
+            "recorded_at": datetime.now(timezone.utc).isoformat(),
+            "source": {"institution_code": source["institution_code"], "record_id": source["record_id"]},
+        },
+    )
+
+
+def file_resolved(session: Session, items: list[tuple[dict, str, str]]) -> tuple[int, int]:
+    """File validated encounters whose archive is known: `(data, archive_no, message_id)`.
+
+    The first message of a hospital record creates it; later ones add revisions, and the
+    revision with the highest `source.version` (the latest arrival on a tie) is current, so
+    arrival order does not change the result. Returns (records created, revisions added).
+    """
+    if not items:
+        return 0, 0
+    firsts: dict[str, dict] = {}
+    later: list[tuple[str, dict]] = []
+    for data, archive_no, message_id in items:
+        src, enc = data["source"], data["encounter"]
+        rid = record_id_for(src["institution_code"], src["record_id"], enc["kind"])
+        row = {
+            "record": {
+                "id": rid, "archive_no": archive_no, "record_type": HOSPITAL_ENCOUNTER, "kind": enc["kind"],
+                "institution_code": src["institution_code"], "source_system": src.get("system"),
+                "source_record_id": src["record_id"], "occurred_at": enc["started_at"],
+                "current_source_version": src.get("version") or 0,
+            },
+            "revision": {
+                "record_id": rid, "source_version": src.get("version") or 0,
+                "content": _encounter_schema.dump(enc), "origin": "hospital_message",
+                "author": f"{src['institution_code']}/{src.get('system') or 'HIS'}", "message_id": message_id,
+            },
+            "source": src,
+        }
+        if rid in firsts:
+            later.append((rid, row))
+        else:
+            firsts[rid] = row
+
+    created = set(session.execute(
+        pg_insert(Record).values([r["record"] for r in firsts.values()])
+        .on_conflict_do_nothing(index_elements=[Record.id]).returning(Record.id)
+    ).scalars())
+    revisions, updates = [], []
+    for rid, row in firsts.items():
+        if rid in created:
+            revisions.append({**row["revision"], "revision": 1})
+            updates.append(_update_message(rid, row["record"]["archive_no"], row["record"]["kind"], "filed", 1,
+                                           row["record"]["occurred_at"], row["source"]))
+        else:
+            later.append((rid, row))
+    if revisions:
+        session.execute(sa.insert(RecordRevision), revisions)
+    for rid, row in later:
+        updates.append(_add_revision(session, rid, row))
+    stage(session, outbox, updates)
+    return len(created), len(later)
+
+
+def _add_revision(session: Session, rid: str, row: dict) -> OutboxMessage:
+    record = session.execute(sa.select(Record).where(Record.id == rid).with_for_update()).scalar_one()
+    revision = (session.scalar(
+        sa.select(sa.func.max(RecordRevision.revision)).where(RecordRevision.record_id == rid)) or 0) + 1
+    session.execute(sa.insert(RecordRevision), [{**row["revision"], "revision": revision}])
+    incoming_version = row["revision"]["source_version"]
+    if incoming_version >= record.current_source_version:
+        record.current_revision = revision
+        record.current_source_version = incoming_version
+        record.archive_no = row["record"]["archive_no"]
+        record.occurred_at = row["record"]["occurred_at"]
+        record.updated_at = sa.func.now()
+    session.flush()
+    return _update_message(rid, record.archive_no, record.kind, "amended", revision,
+                           row["record"]["occurred_at"], row["source"])

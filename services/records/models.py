@@ -1,0 +1,108 @@
+"""The records service's tables: archive contents, their revisions, and the delivery bookkeeping
+(processed message ids, quarantine, pending encounters, outbox)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger, DateTime, ForeignKey, Identity, Index, Integer, LargeBinary, String, Text, UniqueConstraint, func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import new_metadata
+from shared.outbox import outbox_table
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+class Record(Base):
+    """One record in an archive; its content lives in revisions, the current one is pointed at."""
+
+    __tablename__ = "records"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    archive_no: Mapped[str] = mapped_column(String(17))
+    record_type: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), server_default=text("'active'"))
+    institution_code: Mapped[str] = mapped_column(String(22))
+    source_system: Mapped[str | None] = mapped_column(String(64))
+    source_record_id: Mapped[str | None] = mapped_column(String(128))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    current_revision: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    current_source_version: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        UniqueConstraint("institution_code", "source_record_id", "kind"),
+        Index("ix_records_archive_timeline", "archive_no", "occurred_at"),
+    )
+
+
+class RecordRevision(Base):
+    """An immutable version of a record's content: who, from where, when."""
+
+    __tablename__ = "record_revisions"
+
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_version: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    content: Mapped[dict] = mapped_column(JSONB)
+    origin: Mapped[str] = mapped_column(String(20))  # hospital_message | form | import
+    author: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str | None] = mapped_column(String(128))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ProcessedMessage(Base):
+    """Idempotency keys of consumed messages, written in the transaction of their effect."""
+
+    __tablename__ = "processed_messages"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class QuarantinedMessage(Base):
+    """A message that could not be processed, with the reason and its original bytes (encrypted)."""
+
+    __tablename__ = "quarantine"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    queue: Mapped[str] = mapped_column(String(128))
+    routing_key: Mapped[str] = mapped_column(String(255))
+    message_id: Mapped[str | None] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(String(40), index=True)
+    details: Mapped[dict] = mapped_column(JSONB)
+    body_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    headers: Mapped[dict | None] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'held'"), index=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PendingEncounter(Base):
+    """A valid hospital encounter whose resident has no archive yet."""
+
+    __tablename__ = "pending_encounters"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    institution_code: Mapped[str] = mapped_column(String(22))
+    message_id: Mapped[str] = mapped_column(String(128))
+    identity_key: Mapped[bytes | None] = mapped_column(LargeBinary, index=True)
+    payload_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    candidates: Mapped[list] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"), index=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    filed_record_id: Mapped[str | None] = mapped_column(String(36))
+    filed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+outbox = outbox_table(Base.metadata)

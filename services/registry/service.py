@@ -1,0 +1,66 @@
+"""Nameko entrypoints of the registry: the master resident index and archive numbers.
+
+RPC (service `registry`), each answering JSON-ready dicts:
+
+    create_archive({"name": "张秀英", "sex": "2", "birth_date": "1949-12-31", "id_type": "01",
+                    "id_number": "11010519491231002X", "village_code": "110105003001",
+                    "institution_code": "C1101050031"})
+        -> {"archive_no": "11010500300100001", "id_number_masked": "110105********002X", ...}
+    get_archive("11010500300100001")
+    resolve_identities([{"id_type": "01", "id_number": "11010519491231002X"}])
+        -> [{"archive_no": "11010500300100001", "status": "active", "village_code": "110105003001"}]
+    list_divisions(level="village"), list_institutions(), health()
+
+Events (exchange `ehr.events`, via the outbox): `registry.archive_created`.
+"""
+
+from __future__ import annotations
+
+from nameko.rpc import rpc
+
+from shared.actor import CurrentActor
+from shared.contracts import load_input
+from shared.db import Database, ping
+from shared.errors import EXPECTED_ERRORS
+from shared.outbox import OutboxRelay
+from shared.pii import Pii
+
+from services.registry import usecases
+from services.registry.schemas import IdentityQuerySchema
+from shared.api import ArchiveCreateSchema, ArchiveSchema, DivisionSchema, InstitutionSchema
+
+
+class RegistryService:
+    name = "registry"
+
+    db = Database("registry")
+    pii = Pii()
+    actor = CurrentActor()
+    relay = OutboxRelay("registry")
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("payload",))
+    def create_archive(self, payload):
+        data = load_input(ArchiveCreateSchema(), payload)
+        archive = usecases.create_archive(self.db, self.pii, data, self.actor)
+        self.relay()
+        return ArchiveSchema().dump(archive)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def get_archive(self, archive_no):
+        return ArchiveSchema().dump(usecases.get_archive(self.db, archive_no))
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("queries",))
+    def resolve_identities(self, queries):
+        return usecases.resolve_identities(self.db, self.pii, load_input(IdentityQuerySchema(), queries, many=True))
+
+    @rpc
+    def list_divisions(self, level=None):
+        return DivisionSchema(many=True).dump(usecases.list_divisions(self.db, level))
+
+    @rpc
+    def list_institutions(self):
+        return InstitutionSchema(many=True).dump(usecases.list_institutions(self.db))
+
+    @rpc
+    def health(self):
+        return ping(self.db)

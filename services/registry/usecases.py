@@ -1,0 +1,218 @@
+"""The registry's use cases: plain functions over a session, with no Nameko imports.
+
+Archive numbers are allocated from a per-village counter row (`archive_serials`): the
+increment takes that row's lock until the creating transaction ends, so concurrent creations
+in one village across any number of registry processes queue on it and get consecutive
+serials; a creation that rolls back also rolls back its increment, so serials have no gaps
+from failed creations. Creations in different villages never wait on each other.
+"""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+import sqlalchemy as sa
+from pypinyin import lazy_pinyin
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shared.actor import Actor
+from shared.archive_no import SERIAL_MAX, make_archive_number, parse_archive_number, InvalidArchiveNumber
+from shared.contracts import EVENT_V1
+from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.identity import mask_id_number
+from shared.messaging import EVENTS, event_routing_key
+from shared.outbox import OutboxMessage, stage
+from shared.pii import PiiBox
+
+from services.registry.models import Archive, ArchiveSerial, Division, Institution, outbox
+
+SERVICE = "registry"
+ARCHIVE_CREATED = "archive_created"
+
+
+def id_index(pii: PiiBox, id_type: str, id_number: str) -> bytes:
+    return pii.blind_index(f"id:{id_type}", id_number)
+
+
+def name_pinyin(name: str) -> str:
+    return "".join(lazy_pinyin(name)).lower()
+
+
+def event_message(event_type: str, data: dict[str, Any], actor: Actor) -> OutboxMessage:
+    event_id = str(uuid.uuid4())
+    return OutboxMessage(
+        exchange=EVENTS.name,
+        routing_key=event_routing_key(SERVICE, event_type),
+        message_id=event_id,
+        body={
+            "schema": EVENT_V1,
+            "event_id": event_id,
+            "event_type": event_type,
+            "service": SERVICE,
+            "occurred_at": datetime.now(timezone.utc).isoformat(),
+            "actor": actor.as_dict(),
+            "data": data,
+        },
+    )
+
+
+def _allocate_serial(session: Session, village_code: str) -> int:
+    stmt = pg_insert(ArchiveSerial).values(village_code=village_code, last_serial=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[ArchiveSerial.village_code],
+        set_={"last_serial": ArchiveSerial.last_serial + 1},
+    ).returning(ArchiveSerial.last_serial)
+    serial = session.execute(stmt).scalar_one()
+    if serial > SERIAL_MAX:
+        raise Conflict("this village has used every archive serial", {"village_code": village_code})
+    return serial
+
+
+def _check_references(session: Session, village_code: str, institution_code: str) -> None:
+    errors: dict[str, list[str]] = {}
+    village = session.get(Division, village_code)
+    if village is None or village.level != "village":
+        errors["village_code"] = ["Unknown village."]
+    if session.get(Institution, institution_code) is None:
+        errors["institution_code"] = ["Unknown institution."]
+    if errors:
+        raise ValidationFailed("unknown reference", errors)
+
+
+def _existing_conflict(session: Session, index: bytes, masked: str) -> Conflict | None:
+    existing = session.scalar(sa.select(Archive.archive_no).where(Archive.id_number_index == index))
+    if existing is None:
+        return None
+    return Conflict(
+        "an archive already exists for this ID number",
+        {"archive_no": existing, "id_number": masked},
+    )
+
+
+def create_archive(session: Session, pii: PiiBox, data: dict[str, Any], actor: Actor) -> Archive:
+    """Create one archive from validated `CreateArchiveSchema` data, announce it, commit."""
+    _check_references(session, data["village_code"], data["institution_code"])
+    index = id_index(pii, data["id_type"], data["id_number"])
+    masked = mask_id_number(data["id_number"])
+    conflict = _existing_conflict(session, index, masked)
+    if conflict:
+        raise conflict
+
+    serial = _allocate_serial(session, data["village_code"])
+    archive = Archive(
+        archive_no=make_archive_number(data["village_code"], serial).value,
+        name=data["name"],
+        name_pinyin=name_pinyin(data["name"]),
+        sex=data["sex"],
+        birth_date=data["birth_date"],
+        id_type=data["id_type"],
+        id_number_enc=pii.encrypt(data["id_number"]),
+        id_number_index=index,
+        id_number_masked=masked,
+        phone_enc=pii.encrypt(data["phone"]) if data.get("phone") else None,
+        phone_index=pii.blind_index("phone", data["phone"]) if data.get("phone") else None,
+        village_code=data["village_code"],
+        institution_code=data["institution_code"],
+        created_by=actor.user,
+    )
+    session.add(archive)
+    stage(session, outbox, [event_message(ARCHIVE_CREATED, {
+        "archive_no": archive.archive_no,
+        "village_code": archive.village_code,
+        "institution_code": archive.institution_code,
+        # Blind indexes are keyed digests, not personal data: they let the records service
+        # match encounters it parked as pending without the ID number ever leaving here.
+        "identity_keys": [index.hex()],
+    }, actor)])
+    try:
+        session.commit()
+    except IntegrityError:
+        # Another worker created this identity between our check and our insert.
+        session.rollback()
+        conflict = _existing_conflict(session, index, masked)
+        if conflict:
+            raise conflict from None
+        raise
+    return archive
+
+
+def get_archive(session: Session, archive_no: str) -> Archive:
+    try:
+        parse_archive_number(archive_no)
+    except InvalidArchiveNumber as exc:
+        raise ValidationFailed("invalid archive number", {"archive_no": [exc.reason]}) from None
+    archive = session.get(Archive, archive_no)
+    if archive is None:
+        raise NotFound("no such archive", {"archive_no": archive_no})
+    return archive
+
+
+def resolve_identities(session: Session, pii: PiiBox, queries: list[dict]) -> list[dict | None]:
+    """For each `{id_type, id_number}` the archive it belongs to, or None; one query for all."""
+    indexes = [
+        id_index(pii, q["id_type"], q["id_number"]) if q.get("id_number") else None for q in queries
+    ]
+    wanted = {i for i in indexes if i is not None}
+    found: dict[bytes, dict] = {}
+    if wanted:
+        rows = session.execute(
+            sa.select(Archive.id_number_index, Archive.archive_no, Archive.status, Archive.village_code)
+            .where(Archive.id_number_index.in_(wanted))
+        )
+        for row in rows:
+            found[bytes(row.id_number_index)] = {
+                "archive_no": row.archive_no, "status": row.status, "village_code": row.village_code,
+            }
+    return [found.get(i) if i is not None else None for i in indexes]
+
+
+def list_divisions(session: Session, level: str | None = None) -> list[Division]:
+    stmt = sa.select(Division).order_by(Division.code)
+    if level:
+        stmt = stmt.where(Division.level == level)
+    return list(session.scalars(stmt))
+
+
+def list_institutions(session: Session) -> list[Institution]:
+    return list(session.scalars(sa.select(Institution).order_by(Institution.code)))
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        return [{k: (v.strip() or None) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def import_reference_data(session: Session, divisions: Iterable[dict], institutions: Iterable[dict]) -> tuple[int, int]:
+    """Insert or update divisions and institutions (parents before children), then commit."""
+    division_rows = sorted(divisions, key=lambda r: len(r["code"]))
+    for row in division_rows:
+        stmt = pg_insert(Division).values(**row)
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=[Division.code],
+            set_={"name": stmt.excluded.name, "level": stmt.excluded.level, "parent_code": stmt.excluded.parent_code},
+        ))
+    institution_rows = sorted(institutions, key=lambda r: r.get("parent_code") is not None)
+    for row in institution_rows:
+        stmt = pg_insert(Institution).values(**row)
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=[Institution.code],
+            set_={c: getattr(stmt.excluded, c) for c in ("name", "kind", "division_code", "parent_code")},
+        ))
+    session.commit()
+    return len(division_rows), len(institution_rows)
+
+
+DEMO_DIR = Path(__file__).parent / "demo"
+
+
+def load_demo_reference_data(session: Session) -> tuple[int, int]:
+    return import_reference_data(
+        session, _read_csv(DEMO_DIR / "divisions.csv"), _read_csv(DEMO_DIR / "institutions.csv")
+    )
+

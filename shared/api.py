@@ -1,0 +1,129 @@
+"""Schemas of the gateway's HTTP API (`/api/v1`): public contracts, shared by the gateway (which
+documents them in its OpenAPI document) and the services that answer them.
+
+    POST /api/v1/archives   body ArchiveCreateSchema  -> 201 ArchiveSchema
+    GET  /api/v1/archives/{archive_no}                -> ArchiveSchema
+    GET  /api/v1/archives/{archive_no}/records        -> RecordPageSchema
+    GET  /api/v1/villages                             -> [DivisionSchema]
+    GET  /api/v1/institutions                         -> [InstitutionSchema]
+    GET  /api/v1/health                               -> HealthSchema
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates, validates_schema
+
+from shared.archive_no import InvalidArchiveNumber, parse_village_code
+from shared.codes import IdType, Sex
+from shared.contracts import normalise_identity_document, validate_identity_document
+
+
+class ArchiveCreateSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    sex = fields.Str(required=True, validate=validate.OneOf(Sex.codes()))
+    birth_date = fields.Date(required=True)
+    id_type = fields.Str(load_default=IdType.RESIDENT_ID_CARD.value, validate=validate.OneOf(IdType.codes()))
+    id_number = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    phone = fields.Str(load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9+\- ]{5,20}$"))
+    village_code = fields.Str(required=True)
+    institution_code = fields.Str(required=True, validate=validate.Length(min=1, max=22))
+
+    @validates("birth_date")
+    def _not_in_future(self, value: date, **kwargs) -> None:
+        if value > date.today():
+            raise ValidationError("Must not be in the future.")
+
+    @validates("village_code")
+    def _village_code(self, value: str, **kwargs) -> None:
+        try:
+            parse_village_code(value)
+        except InvalidArchiveNumber as exc:
+            raise ValidationError(f"Not a valid village code: {exc.reason}.") from None
+
+    @validates_schema
+    def _id_number(self, data, **kwargs) -> None:
+        validate_identity_document(data)
+
+    @post_load
+    def _normalise(self, data, **kwargs):
+        return normalise_identity_document(data)
+
+
+class ArchiveSchema(Schema):
+    """An archive as the registry answers it: the ID number only masked."""
+
+    archive_no = fields.Str()
+    status = fields.Str()
+    name = fields.Str()
+    sex = fields.Str()
+    birth_date = fields.Date()
+    id_type = fields.Str()
+    id_number_masked = fields.Str()
+    village_code = fields.Str()
+    institution_code = fields.Str()
+    created_by = fields.Str()
+    created_at = fields.AwareDateTime()
+    version = fields.Int()
+
+
+class DivisionSchema(Schema):
+    code = fields.Str()
+    name = fields.Str()
+    level = fields.Str()
+    parent_code = fields.Str(allow_none=True)
+
+
+class InstitutionSchema(Schema):
+    code = fields.Str()
+    name = fields.Str()
+    kind = fields.Str()
+    division_code = fields.Str()
+    parent_code = fields.Str(allow_none=True)
+
+
+class SourceRefSchema(Schema):
+    institution_code = fields.Str()
+    system = fields.Str(allow_none=True)
+    record_id = fields.Str(allow_none=True)
+
+
+class RecordSchema(Schema):
+    """One record of an archive with its current revision."""
+
+    record_id = fields.Str()
+    archive_no = fields.Str()
+    record_type = fields.Str(metadata={"example": "hospital_encounter"})
+    kind = fields.Str(allow_none=True, metadata={"example": "outpatient"})
+    status = fields.Str(metadata={"example": "active"})
+    occurred_at = fields.Str(metadata={"format": "date-time"})
+    revision = fields.Int()
+    recorded_at = fields.Str(metadata={"format": "date-time"})
+    origin = fields.Str(metadata={"example": "hospital_message"})
+    source = fields.Nested(SourceRefSchema)
+    content = fields.Dict()
+
+
+class RecordPageSchema(Schema):
+    items = fields.List(fields.Nested(RecordSchema))
+    next = fields.Str(allow_none=True, metadata={"description": "cursor of the next page; null on the last"})
+
+
+class HealthSchema(Schema):
+    status = fields.Str(metadata={"example": "ok"})
+    checks = fields.Dict(keys=fields.Str(), values=fields.Str())
+
+
+class ErrorDetailSchema(Schema):
+    code = fields.Str(metadata={"example": "validation_failed"})
+    message = fields.Str()
+    details = fields.Dict(metadata={"description": "field name -> list of messages"})
+    request_id = fields.Str()
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorDetailSchema)

@@ -1,0 +1,234 @@
+"""A batching, acknowledge-after-commit consumer entrypoint for Nameko.
+
+Nameko's own `@consume` and `@event_handler` hand a worker one message and acknowledge it
+even when the worker raised. The suite's consumers need more: they take a few hundred messages
+at a time, write them in one transaction, and acknowledge only after the commit, and they must
+never drop nor endlessly loop on a message. `@batch_consume` does that:
+
+    class RecordsService:
+        name = "records"
+
+        @batch_consume(RECORDS_ENCOUNTERS, batch_size=200, max_wait=0.05)
+        def file_encounters(self, deliveries: list[Delivery]):
+            ...  # one transaction for the whole batch, then return
+
+What happens after the worker returns or raises:
+
+- returned: every message of the batch is acknowledged;
+- raised a transient error (database or broker unavailable, an RPC timed out): the batch is
+  kept, unacknowledged, and retried after a growing pause (0.5 s doubling to 30 s). Nothing
+  is acknowledged, nothing is quarantined for that reason, and the prefetch limit stops the
+  broker sending more meanwhile;
+- raised anything else: the batch is split and each message retried alone, so one bad message
+  cannot sink its neighbours; a message that still fails alone is rejected without requeue and
+  dead-lettered (see `shared.messaging`), where the owning service quarantines it.
+
+The worker sees `Delivery` objects with the raw body bytes (nothing is decoded for it, so a
+message that is not JSON still reaches the handler and can be quarantined with its bytes).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import eventlet
+from amqp.exceptions import ConnectionError as AmqpConnectionError
+from nameko.amqp.consume import Consumer as ConsumerCore
+from nameko.exceptions import ContainerBeingKilled, RpcTimeout, UnknownService
+from nameko.extensions import Entrypoint
+from nameko import config
+from nameko.constants import AMQP_URI_CONFIG_KEY, HEARTBEAT_CONFIG_KEY, DEFAULT_HEARTBEAT
+
+from shared.db import TRANSIENT_DB_ERRORS
+
+log = logging.getLogger(__name__)
+
+
+class TransientError(Exception):
+    """Raised by a handler when the input is fine but something it depends on is not."""
+
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    TransientError,
+    *TRANSIENT_DB_ERRORS,
+    RpcTimeout,
+    UnknownService,
+    eventlet.Timeout,
+    AmqpConnectionError,
+    ConnectionError,
+)
+
+MAX_BACKOFF = 30.0
+
+
+@dataclass
+class Delivery:
+    """One message as a batch handler sees it."""
+
+    body: bytes
+    routing_key: str
+    message_id: str | None
+    content_type: str | None
+    headers: dict[str, Any]
+    redelivered: bool
+    received_at: float = field(default_factory=time.time)
+    message: Any = field(default=None, repr=False, compare=False)
+
+
+class _RawConsumer(ConsumerCore):
+    """Nameko's consumer core, but handing over undecoded messages."""
+
+    def get_consumers(self, consumer_cls, channel):
+        consumer = consumer_cls(
+            queues=self.queues,
+            on_message=lambda message: self.on_message(None, message),
+            accept=None,
+            **self.consumer_options,
+        )
+        consumer.qos(prefetch_count=self.prefetch_count)
+        return [consumer]
+
+
+class BatchConsumer(Entrypoint):
+    def __init__(self, queue, batch_size: int = 200, max_wait: float = 0.05,
+                 prefetch_count: int | None = None, **kwargs) -> None:
+        self.queue = queue
+        self.batch_size = batch_size
+        self.max_wait = max_wait
+        self.prefetch_count = prefetch_count or batch_size * 2
+        self._buffer: list[Delivery] = []
+        self._first_at: float | None = None
+        self._stopping = False
+        self._wakeup = eventlet.event.Event()
+        super().__init__(**kwargs)
+
+    def setup(self) -> None:
+        self.consumer = _RawConsumer(
+            config[AMQP_URI_CONFIG_KEY],
+            queues=[self.queue],
+            callbacks=[self.handle_message],
+            heartbeat=config.get(HEARTBEAT_CONFIG_KEY, DEFAULT_HEARTBEAT),
+            prefetch_count=self.prefetch_count,
+        )
+
+    def start(self) -> None:
+        self._stopping = False
+        self.container.spawn_managed_thread(self.consumer.run, identifier=f"{self}.consume")
+        self.consumer.wait_until_consumer_ready()
+        self.container.spawn_managed_thread(self._flush_loop, identifier=f"{self}.flush")
+
+    def stop(self) -> None:
+        self._stopping = True
+        self.consumer.stop()
+        buffered, self._buffer = self._buffer, []
+        for delivery in buffered:
+            self.consumer.requeue_message(delivery.message)
+        self._poke()
+
+    def kill(self) -> None:
+        self.stop()
+
+    # -- collecting ---------------------------------------------------------------------
+
+    def handle_message(self, body, message) -> None:
+        props = message.properties
+        self._buffer.append(Delivery(
+            body=message.body if isinstance(message.body, bytes) else bytes(message.body, "utf-8"),
+            routing_key=message.delivery_info.get("routing_key", ""),
+            message_id=props.get("message_id"),
+            content_type=message.content_type,
+            headers=dict(message.headers or {}),
+            redelivered=bool(message.delivery_info.get("redelivered")),
+            message=message,
+        ))
+        if self._first_at is None:
+            self._first_at = time.monotonic()
+            self._poke()
+        if len(self._buffer) >= self.batch_size:
+            self._flush()
+
+    def _poke(self) -> None:
+        if not self._wakeup.ready():
+            self._wakeup.send(True)
+
+    def _flush_loop(self) -> None:
+        while not self._stopping:
+            if self._first_at is None:
+                self._wakeup.wait()
+                self._wakeup = eventlet.event.Event()
+                continue
+            remaining = self._first_at + self.max_wait - time.monotonic()
+            if remaining > 0:
+                eventlet.sleep(remaining)
+            elif self._buffer:
+                self._flush()
+
+    def _flush(self) -> None:
+        batch, self._buffer, self._first_at = self._buffer, [], None
+        if batch:
+            self._spawn(batch, attempt=0)
+
+    # -- processing ---------------------------------------------------------------------
+
+    def _spawn(self, batch: list[Delivery], attempt: int) -> None:
+        def spawn():
+            try:
+                self.container.spawn_worker(
+                    self, (batch,), {}, handle_result=partial(self._handle_result, batch, attempt)
+                )
+            except ContainerBeingKilled:
+                for delivery in batch:
+                    self.consumer.requeue_message(delivery.message)
+
+        # spawn_worker blocks while the worker pool is full; keep the consumer thread free.
+        self.container.spawn_managed_thread(spawn, identifier=f"{self}.spawn")
+
+    def _handle_result(self, batch, attempt, worker_ctx, result=None, exc_info=None):
+        if exc_info is None:
+            for delivery in batch:
+                self.consumer.ack_message(delivery.message)
+            return result, exc_info
+
+        exc = exc_info[1]
+        if isinstance(exc, TRANSIENT_ERRORS):
+            delay = min(MAX_BACKOFF, 0.5 * 2 ** attempt)
+            log.warning("batch deferred: dependency unavailable", extra={
+                "entrypoint": self.method_name, "size": len(batch), "error": type(exc).__name__,
+                "retry_in": delay, "attempt": attempt + 1})
+            self.container.spawn_managed_thread(
+                partial(self._retry_later, batch, attempt + 1, delay), identifier=f"{self}.retry")
+        elif len(batch) > 1:
+            log.warning("batch failed, retrying its messages one by one", extra={
+                "entrypoint": self.method_name, "size": len(batch), "error": type(exc).__name__})
+            for delivery in batch:
+                self._spawn([delivery], attempt=0)
+        else:
+            delivery = batch[0]
+            log.error("message failed alone; dead-lettering it", extra={
+                "entrypoint": self.method_name, "message_id": delivery.message_id,
+                "error": type(exc).__name__})
+            self._reject(delivery)
+        return result, exc_info
+
+    def _retry_later(self, batch, attempt, delay) -> None:
+        eventlet.sleep(delay)
+        if self._stopping:
+            for delivery in batch:
+                self.consumer.requeue_message(delivery.message)
+        else:
+            self._spawn(batch, attempt)
+
+    def _reject(self, delivery: Delivery) -> None:
+        message = delivery.message
+        if message.channel.connection:
+            try:
+                message.reject(requeue=False)
+            except AmqpConnectionError:  # the broker has reclaimed it already
+                pass
+
+
+batch_consume = BatchConsumer.decorator

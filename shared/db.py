@@ -1,0 +1,164 @@
+"""PostgreSQL plumbing shared by the services: engines, a per-worker session provider,
+database creation and Alembic migrations.
+
+Each service owns one database (`<prefix>_<service>`) and its own migrations in
+`services/<service>/migrations`. A worker gets a fresh session, does its work, and commits
+explicitly; whatever it did not commit is rolled back when the worker ends.
+
+    class RecordsService:
+        name = "records"
+        db = Database("records")
+
+        @rpc
+        def get_record(self, record_id):
+            return usecases.get_record(self.db, record_id)
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from weakref import WeakKeyDictionary
+
+import sqlalchemy as sa
+from nameko.extensions import DependencyProvider
+from sqlalchemy import MetaData, create_engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.config import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+# Stable constraint names, so that Alembic autogenerate compares like with like.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_metadata() -> MetaData:
+    return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# Transient errors: the database went away or refused us. The caller should back off and
+# retry with the same input; the input itself is not at fault.
+TRANSIENT_DB_ERRORS = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError)
+
+
+def make_engine(url: str, **options) -> Engine:
+    options.setdefault("pool_pre_ping", True)
+    options.setdefault("pool_size", 5)
+    options.setdefault("max_overflow", 5)
+    options.setdefault("connect_args", {"connect_timeout": 5})
+    return create_engine(url, **options)
+
+
+class Database(DependencyProvider):
+    """A SQLAlchemy session per worker, rolled back at the end unless the worker committed."""
+
+    def __init__(self, service: str, **engine_options) -> None:
+        self.service = service
+        self.engine_options = engine_options
+        self.engine: Engine | None = None
+        self.sessionmaker: sessionmaker | None = None
+        self.sessions: WeakKeyDictionary = WeakKeyDictionary()
+
+    def setup(self) -> None:
+        settings = load_settings()
+        self.engine = make_engine(settings.database_url_for(self.service), **self.engine_options)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+
+    def stop(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+
+    def kill(self) -> None:
+        self.stop()
+
+    def get_dependency(self, worker_ctx) -> Session:
+        session = self.sessionmaker()
+        self.sessions[worker_ctx] = session
+        return session
+
+    def worker_teardown(self, worker_ctx) -> None:
+        session = self.sessions.pop(worker_ctx, None)
+        if session is not None:
+            session.close()
+
+
+def ensure_database(url: str) -> bool:
+    """Create the database named in `url` if it does not exist. Returns True if it was created."""
+    target = make_url(url)
+    admin = make_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT", pool_size=1)
+    try:
+        with admin.connect() as conn:
+            exists = conn.scalar(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
+            )
+            if exists:
+                return False
+            conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
+            return True
+    finally:
+        admin.dispose()
+
+
+def drop_database(url: str) -> None:
+    target = make_url(url)
+    admin = make_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT", pool_size=1)
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def alembic_config(migrations_dir: Path, url: str):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(migrations_dir: Path, url: str) -> None:
+    """Bring a database to the newest migration (`alembic upgrade head`)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(migrations_dir, url), "head")
+
+
+def prepare_database(service: str, migrations_dir: Path, settings: Settings | None = None) -> bool:
+    """Create a service's database if missing and migrate it; True if it was new."""
+    settings = settings or load_settings()
+    url = settings.database_url_for(service)
+    created = ensure_database(url)
+    upgrade(migrations_dir, url)
+    return created
+
+
+def run_alembic_env(metadata: MetaData) -> None:
+    """The body of every service's `migrations/env.py` (online mode only)."""
+    from alembic import context
+    from sqlalchemy import engine_from_config, pool
+
+    config = context.config
+    connectable = engine_from_config(
+        config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool
+    )
+    with connectable.connect() as connection:
+        context.configure(connection=connection, target_metadata=metadata, compare_type=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    connectable.dispose()
+
+
+def ping(session: Session) -> dict[str, str]:
+    """What a service's `health` RPC answers once its database replied."""
+    session.execute(sa.text("SELECT 1"))
+    return {"database": "ok"}

@@ -1,0 +1,97 @@
+"""The suite's messaging topology, declared in one place.
+
+Public exchanges (contracts with the world outside the suite):
+
+    ehr.encounters        topic, durable  encounter.<institution_code>.<kind>   hospitals publish
+    ehr.archive-updates   topic, durable  archive.<county6>.<township3>.<village3>.<record_type>
+
+Internal exchanges:
+
+    ehr.events            topic, durable  <service>.<event_type>   domain events between services
+    ehr.dead-letter       topic, durable  <queue name>             what a queue gave up on
+
+Work queues are durable quorum queues: they survive a broker restart, replicate in a cluster,
+and count deliveries, so a message that keeps killing its consumer is dead-lettered after
+`DELIVERY_LIMIT` attempts instead of looping forever. The owning service moves dead letters to
+its quarantine store, where operators see them with the reason.
+"""
+
+from __future__ import annotations
+
+from kombu import Exchange, Queue
+
+ENCOUNTERS = Exchange("ehr.encounters", type="topic", durable=True)
+ARCHIVE_UPDATES = Exchange("ehr.archive-updates", type="topic", durable=True)
+EVENTS = Exchange("ehr.events", type="topic", durable=True)
+DEAD_LETTER = Exchange("ehr.dead-letter", type="topic", durable=True)
+
+DELIVERY_LIMIT = 50
+
+
+def work_queue(name: str, exchange: Exchange, routing_keys: list[str]) -> Queue:
+    """A durable quorum queue bound to `exchange` under each routing key, dead-lettering to
+    `ehr.dead-letter` with its own name as the routing key."""
+    from kombu import binding
+
+    return Queue(
+        name,
+        bindings=[binding(exchange, routing_key=key) for key in routing_keys],
+        durable=True,
+        queue_arguments={
+            "x-queue-type": "quorum",
+            "x-delivery-limit": DELIVERY_LIMIT,
+            "x-dead-letter-exchange": DEAD_LETTER.name,
+            "x-dead-letter-routing-key": name,
+        },
+    )
+
+
+def dead_letter_queue(for_queue: str) -> Queue:
+    """Where `for_queue` sends what it gives up on; consumed by the owning service."""
+    return Queue(
+        f"{for_queue}.dead-letter",
+        exchange=DEAD_LETTER,
+        routing_key=for_queue,
+        durable=True,
+        queue_arguments={"x-queue-type": "quorum"},
+    )
+
+
+def event_routing_key(service: str, event_type: str) -> str:
+    return f"{service}.{event_type}"
+
+
+def encounter_routing_key(institution_code: str, kind: str) -> str:
+    return f"encounter.{institution_code}.{kind}"
+
+
+def jurisdiction_binding(jurisdiction: str) -> str:
+    """Binding key for a township or village subscription.
+
+    `110105003` (county + township) -> `archive.110105.003.#`;
+    `110105003001` (+ village)      -> `archive.110105.003.001.#`;
+    `110105`                        -> `archive.110105.#`.
+    """
+    digits = jurisdiction.replace(".", "")
+    if not digits.isdigit() or len(digits) not in (6, 9, 12):
+        raise ValueError("a jurisdiction is 6 (county), 9 (township) or 12 (village) digits")
+    parts = [digits[:6], digits[6:9], digits[9:12]]
+    return "archive." + ".".join(p for p in parts if p) + ".#"
+
+
+# The queues of the suite's own services.
+RECORDS_ENCOUNTERS = work_queue("records.encounters", ENCOUNTERS, ["encounter.#"])
+RECORDS_REGISTRY_EVENTS = work_queue("records.registry-events", EVENTS, ["registry.#"])
+
+
+def declare_topology(amqp_uri: str) -> None:
+    """Declare every exchange and work queue of the suite (idempotent; run at each start), so
+    that nothing published before a consumer first starts is lost."""
+    from kombu import Connection
+
+    with Connection(amqp_uri) as conn:
+        channel = conn.default_channel
+        for exchange in (ENCOUNTERS, ARCHIVE_UPDATES, EVENTS, DEAD_LETTER):
+            exchange(channel).declare()
+        for queue in (RECORDS_ENCOUNTERS, RECORDS_REGISTRY_EVENTS, dead_letter_queue(RECORDS_ENCOUNTERS.name)):
+            queue(channel).declare()

@@ -1,0 +1,230 @@
+"""Transactional outbox: events are written in the same transaction as the change that caused
+them, and a relay publishes them afterwards with publisher confirms.
+
+A service adds the table to its metadata and stages messages inside its unit of work:
+
+    outbox = outbox_table(metadata)
+    ...
+    stage(session, outbox, [OutboxMessage(exchange="ehr.archive-updates",
+                                          routing_key="archive.110105.003.001.hospital_encounter",
+                                          body={...})])
+    session.commit()
+    self.relay.wake()        # optional: publish now rather than at the next poll
+
+The relay (`OutboxRelay`, a DependencyProvider running one background thread per process)
+takes up to `batch_size` rows with `FOR UPDATE SKIP LOCKED`, so several processes of a
+service share the work without publishing a row twice, publishes them all on a confirm-mode
+channel, waits for the broker's acknowledgements as one window, and deletes the rows in the
+same transaction. A crash between the broker's ack and the delete publishes those rows again:
+delivery is at least once, and every message carries a stable `message_id` so consumers drop
+the repeat.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import amqp
+import eventlet
+import sqlalchemy as sa
+from kombu import Connection
+from nameko.extensions import DependencyProvider
+from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
+
+from shared.config import load_settings
+from shared.db import TRANSIENT_DB_ERRORS, make_engine
+
+log = logging.getLogger(__name__)
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    return Table(
+        "outbox",
+        metadata,
+        Column("id", BigInteger, sa.Identity(), primary_key=True),
+        Column("message_id", String(64), nullable=False),
+        Column("exchange", String(128), nullable=False),
+        Column("routing_key", String(255), nullable=False),
+        Column("body", Text, nullable=False),
+        Column("headers", JSONB, nullable=True),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+@dataclass
+class OutboxMessage:
+    exchange: str
+    routing_key: str
+    body: dict[str, Any]
+    message_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    headers: dict[str, Any] | None = None
+
+
+def stage(session, table: Table, messages: list[OutboxMessage]) -> None:
+    """Write messages to the outbox inside the caller's transaction."""
+    if not messages:
+        return
+    session.execute(table.insert(), [
+        {
+            "message_id": m.message_id,
+            "exchange": m.exchange,
+            "routing_key": m.routing_key,
+            "body": json.dumps(m.body, ensure_ascii=False, separators=(",", ":")),
+            "headers": m.headers,
+        }
+        for m in messages
+    ])
+
+
+class PublishNotConfirmed(RuntimeError):
+    pass
+
+
+class ConfirmedPublisher:
+    """Publishes a window of messages and waits once for all the broker's confirms."""
+
+    def __init__(self, amqp_uri: str, confirm_timeout: float = 10.0) -> None:
+        self.amqp_uri = amqp_uri
+        self.confirm_timeout = confirm_timeout
+        self._conn: Connection | None = None
+        self._channel = None
+        self._acked = 0
+        self._nacked = 0
+        self._declared: set[str] = set()
+
+    def _open(self):
+        if self._conn is None:
+            self._conn = Connection(self.amqp_uri, heartbeat=0)
+            self._conn.connect()
+            self._channel = self._conn.default_channel
+            self._channel.confirm_select()
+            self._channel.events["basic_ack"].add(self._on_ack)
+            self._channel.events["basic_nack"].add(self._on_nack)
+            self._next_tag = 1
+            self._declared = set()
+        return self._channel
+
+    def _on_ack(self, delivery_tag, multiple):
+        self._acked = max(self._acked, delivery_tag) if multiple else self._acked + 1
+
+    def _on_nack(self, delivery_tag, multiple):
+        self._nacked += 1
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.release()
+            except Exception:  # noqa: BLE001 - closing a broken connection
+                pass
+        self._conn = self._channel = None
+
+    def publish(self, rows) -> None:
+        """Publish every row; returns once all are confirmed, raises if any was not."""
+        try:
+            channel = self._open()
+            first_tag = self._next_tag
+            self._acked, self._nacked = first_tag - 1, 0
+            for row in rows:
+                if row.exchange not in self._declared:
+                    channel.exchange_declare(row.exchange, "topic", durable=True, auto_delete=False)
+                    self._declared.add(row.exchange)
+                message = amqp.Message(
+                    row.body.encode() if isinstance(row.body, str) else row.body,
+                    content_type="application/json",
+                    content_encoding="utf-8",
+                    delivery_mode=2,
+                    message_id=row.message_id,
+                    timestamp=int(time.time()),
+                    application_headers=row.headers or {},
+                )
+                channel.basic_publish(message, exchange=row.exchange, routing_key=row.routing_key)
+                self._next_tag += 1
+            last_tag = self._next_tag - 1
+            deadline = time.monotonic() + self.confirm_timeout
+            while self._acked < last_tag and not self._nacked:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise PublishNotConfirmed("broker did not confirm in time")
+                self._conn.drain_events(timeout=remaining)
+            if self._nacked:
+                raise PublishNotConfirmed("broker refused a message")
+        except BaseException:
+            self.close()
+            raise
+
+
+class OutboxRelay(DependencyProvider):
+    """Publishes a service's outbox in the background; workers get a `wake()` callable."""
+
+    def __init__(self, service: str, batch_size: int = 500, poll_interval: float = 1.0) -> None:
+        self.service = service
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self._wakeup = eventlet.event.Event()
+        self._running = False
+
+    def setup(self) -> None:
+        settings = load_settings()
+        self.engine = make_engine(settings.database_url_for(self.service), pool_size=1, max_overflow=0)
+        self.table = outbox_table(MetaData())
+        self.publisher = ConfirmedPublisher(settings.amqp_uri)
+
+    def start(self) -> None:
+        self._running = True
+        self.container.spawn_managed_thread(self._run, identifier=f"{self.service}.outbox-relay")
+
+    def stop(self) -> None:
+        self._running = False
+        self.wake()
+
+    def kill(self) -> None:
+        self.stop()
+        self.publisher.close()
+        self.engine.dispose()
+
+    def get_dependency(self, worker_ctx):
+        return self.wake
+
+    def wake(self) -> None:
+        if not self._wakeup.ready():
+            self._wakeup.send(True)
+
+    def _run(self) -> None:
+        failures = 0
+        while self._running:
+            try:
+                while self._running and self.relay_once():
+                    pass
+                failures = 0
+            except (*TRANSIENT_DB_ERRORS, PublishNotConfirmed, OSError, amqp.exceptions.AMQPError) as exc:
+                failures += 1
+                delay = min(30.0, 0.5 * 2 ** failures)
+                log.warning("outbox relay paused", extra={"service": self.service,
+                            "error": type(exc).__name__, "retry_in": delay})
+                eventlet.sleep(delay)
+                continue
+            with eventlet.Timeout(self.poll_interval, False):
+                self._wakeup.wait()
+            self._wakeup = eventlet.event.Event()
+        self.publisher.close()
+        self.engine.dispose()
+
+    def relay_once(self) -> int:
+        """Publish one window of pending rows; returns how many were published."""
+        t = self.table
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                sa.select(t.c.id, t.c.message_id, t.c.exchange, t.c.routing_key, t.c.body, t.c.headers)
+                .order_by(t.c.id).limit(self.batch_size).with_for_update(skip_locked=True)
+            ).all()
+            if not rows:
+                return 0
+            self.publisher.publish(rows)
+            conn.execute(t.delete().where(t.c.id.in_([r.id for r in rows])))
+        return len(rows)
