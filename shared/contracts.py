@@ -153,7 +153,7 @@ class EncounterMessageSchema(_Lenient):
     encounter = fields.Nested(EncounterSchema, required=True)
 
 
-class ArchiveUpdateSchema(Schema):
+class ArchiveUpdateSchema(_Lenient):
     """One update to a township system: identifiers and references, no clinical content.
 
         {"schema": "ehr.archive-update/1", "update_id": "5b0c...", "archive_no": "11010500300100042",
@@ -176,14 +176,14 @@ class ArchiveUpdateSchema(Schema):
     source = fields.Dict(load_default=None, allow_none=True)
 
 
-class EventSchema(Schema):
+class EventSchema(_Lenient):
     """Envelope of a domain event on `ehr.events`, routing key `<service>.<event_type>`.
 
         {"schema": "ehr.event/1", "event_id": "0d5e...", "event_type": "archive_created",
          "service": "registry", "occurred_at": "2026-11-26T01:31:02+00:00",
          "actor": {"user": "system", "institution_code": "H3301020001"},
          "data": {"archive_no": "11010500300100042", "village_code": "110105003001",
-                  "identity_keys": ["9c1f..."]}}
+                  "institution_code": "C1101050031", "identity_keys": ["9c1f..."]}}
     """
 
     schema = fields.Constant(EVENT_V1)

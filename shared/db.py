@@ -49,7 +49,23 @@ def new_metadata() -> MetaData:
 TRANSIENT_DB_ERRORS = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError)
 
 
+def make_cooperative() -> None:
+    """Let psycopg2 yield to other green threads while it waits on the server.
+
+    Without a wait callback psycopg2 blocks the whole process for the length of every query,
+    so one slow query stalls every worker, and the AMQP heartbeats with them. `wait_select`
+    waits with `select`, which eventlet's monkey-patching makes cooperative.
+    """
+    import psycopg2.extensions
+    import psycopg2.extras
+    from eventlet import patcher
+
+    if patcher.is_monkey_patched("select") and psycopg2.extensions.get_wait_callback() is None:
+        psycopg2.extensions.set_wait_callback(psycopg2.extras.wait_select)
+
+
 def make_engine(url: str, **options) -> Engine:
+    make_cooperative()
     options.setdefault("pool_pre_ping", True)
     options.setdefault("pool_size", 5)
     options.setdefault("max_overflow", 5)

@@ -82,6 +82,7 @@ def jurisdiction_binding(jurisdiction: str) -> str:
 # The queues of the suite's own services.
 RECORDS_ENCOUNTERS = work_queue("records.encounters", ENCOUNTERS, ["encounter.#"])
 RECORDS_REGISTRY_EVENTS = work_queue("records.registry-events", EVENTS, ["registry.#"])
+WORK_QUEUES = (RECORDS_ENCOUNTERS, RECORDS_REGISTRY_EVENTS)
 
 
 def declare_topology(amqp_uri: str) -> None:
@@ -93,5 +94,6 @@ def declare_topology(amqp_uri: str) -> None:
         channel = conn.default_channel
         for exchange in (ENCOUNTERS, ARCHIVE_UPDATES, EVENTS, DEAD_LETTER):
             exchange(channel).declare()
-        for queue in (RECORDS_ENCOUNTERS, RECORDS_REGISTRY_EVENTS, dead_letter_queue(RECORDS_ENCOUNTERS.name)):
+        for queue in WORK_QUEUES:
             queue(channel).declare()
+            dead_letter_queue(queue.name)(channel).declare()

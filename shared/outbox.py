@@ -48,7 +48,7 @@ def outbox_table(metadata: MetaData) -> Table:
         "outbox",
         metadata,
         Column("id", BigInteger, sa.Identity(), primary_key=True),
-        Column("message_id", String(64), nullable=False),
+        Column("message_id", String(255), nullable=False),
         Column("exchange", String(128), nullable=False),
         Column("routing_key", String(255), nullable=False),
         Column("body", Text, nullable=False),
@@ -124,6 +124,12 @@ class ConfirmedPublisher:
                 pass
         self._conn = self._channel = None
 
+    def abandon(self) -> None:
+        """Drop the connection without the closing handshake (the process is being killed)."""
+        if self._conn is not None:
+            self._conn.collect()
+        self._conn = self._channel = None
+
     def publish(self, rows) -> None:
         """Publish every row; returns once all are confirmed, raises if any was not."""
         try:
@@ -168,6 +174,7 @@ class OutboxRelay(DependencyProvider):
         self.poll_interval = poll_interval
         self._wakeup = eventlet.event.Event()
         self._running = False
+        self._thread = None
 
     def setup(self) -> None:
         settings = load_settings()
@@ -177,16 +184,19 @@ class OutboxRelay(DependencyProvider):
 
     def start(self) -> None:
         self._running = True
-        self.container.spawn_managed_thread(self._run, identifier=f"{self.service}.outbox-relay")
+        self._thread = self.container.spawn_managed_thread(
+            self._run, identifier=f"{self.service}.outbox-relay")
 
     def stop(self) -> None:
+        """Finish the window in hand, then close the connection cleanly."""
         self._running = False
         self.wake()
+        if self._thread is not None:
+            self._thread.wait()
 
     def kill(self) -> None:
-        self.stop()
-        self.publisher.close()
-        self.engine.dispose()
+        self._running = False
+        self.publisher.abandon()
 
     def get_dependency(self, worker_ctx):
         return self.wake
@@ -195,25 +205,28 @@ class OutboxRelay(DependencyProvider):
         if not self._wakeup.ready():
             self._wakeup.send(True)
 
+    def _pause(self, seconds: float) -> None:
+        with eventlet.Timeout(seconds, False):
+            self._wakeup.wait()
+        self._wakeup = eventlet.event.Event()
+
     def _run(self) -> None:
         failures = 0
-        while self._running:
-            try:
-                while self._running and self.relay_once():
-                    pass
-                failures = 0
-            except (*TRANSIENT_DB_ERRORS, PublishNotConfirmed, OSError, amqp.exceptions.AMQPError) as exc:
-                failures += 1
-                delay = min(30.0, 0.5 * 2 ** failures)
-                log.warning("outbox relay paused", extra={"service": self.service,
-                            "error": type(exc).__name__, "retry_in": delay})
-                eventlet.sleep(delay)
-                continue
-            with eventlet.Timeout(self.poll_interval, False):
-                self._wakeup.wait()
-            self._wakeup = eventlet.event.Event()
-        self.publisher.close()
-        self.engine.dispose()
+        try:
+            while self._running:
+                try:
+                    while self._running and self.relay_once():
+                        pass
+                    failures, pause = 0, self.poll_interval
+                except (*TRANSIENT_DB_ERRORS, PublishNotConfirmed, OSError, amqp.exceptions.AMQPError) as exc:
+                    failures += 1
+                    pause = min(30.0, 0.5 * 2 ** failures)
+                    log.warning("outbox relay paused", extra={
+                        "service": self.service, "error": type(exc).__name__, "retry_in": pause})
+                self._pause(pause)
+        finally:
+            self.publisher.close()
+            self.engine.dispose()
 
     def relay_once(self) -> int:
         """Publish one window of pending rows; returns how many were published."""

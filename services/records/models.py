@@ -56,7 +56,7 @@ class RecordRevision(Base):
     content: Mapped[dict] = mapped_column(JSONB)
     origin: Mapped[str] = mapped_column(String(20))  # hospital_message | form | import
     author: Mapped[str] = mapped_column(String(64))
-    message_id: Mapped[str | None] = mapped_column(String(128))
+    message_id: Mapped[str | None] = mapped_column(String(255))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -66,7 +66,7 @@ class ProcessedMessage(Base):
     __tablename__ = "processed_messages"
 
     source: Mapped[str] = mapped_column(String(64), primary_key=True)
-    message_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -76,9 +76,9 @@ class QuarantinedMessage(Base):
     __tablename__ = "quarantine"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    queue: Mapped[str] = mapped_column(String(128))
+    queue: Mapped[str] = mapped_column(String(255))
     routing_key: Mapped[str] = mapped_column(String(255))
-    message_id: Mapped[str | None] = mapped_column(String(128))
+    message_id: Mapped[str | None] = mapped_column(String(255))
     reason: Mapped[str] = mapped_column(String(40), index=True)
     details: Mapped[dict] = mapped_column(JSONB)
     body_enc: Mapped[bytes] = mapped_column(LargeBinary)
@@ -95,12 +95,13 @@ class PendingEncounter(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     institution_code: Mapped[str] = mapped_column(String(22))
-    message_id: Mapped[str] = mapped_column(String(128))
+    message_id: Mapped[str] = mapped_column(String(255))
     identity_key: Mapped[bytes | None] = mapped_column(LargeBinary, index=True)
     payload_enc: Mapped[bytes] = mapped_column(LargeBinary)
     candidates: Mapped[list] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     status: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"), index=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     filed_record_id: Mapped[str | None] = mapped_column(String(36))
     filed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

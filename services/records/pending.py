@@ -21,30 +21,61 @@ REGISTRY_EVENTS_QUEUE = "records.registry-events"
 _message_schema = EncounterMessageSchema()
 
 
+def _file(session: Session, matched: list[tuple[PendingEncounter, dict, str]]) -> int:
+    """File pending encounters whose archive is now known: (pending row, message, archive_no)."""
+    if not matched:
+        return 0
+    file_resolved(session, [(data, archive_no, p.message_id) for p, data, archive_no in matched])
+    now = datetime.now(timezone.utc)
+    for p, data, _ in matched:
+        p.status, p.filed_at = "filed", now
+        p.filed_record_id = record_id_for(
+            data["source"]["institution_code"], data["source"]["record_id"], data["encounter"]["kind"])
+    return len(matched)
+
+
+def _payload(pii: PiiBox, row: PendingEncounter) -> dict:
+    return _message_schema.load(json.loads(pii.decrypt_bytes(row.payload_enc)))
+
+
 def file_pending_for(session: Session, pii: PiiBox, identity_keys: list[bytes], archive_no: str) -> int:
-    """File every pending encounter of these identities into `archive_no`; returns how many."""
+    """File every pending encounter of these identities into `archive_no`; returns how many.
+
+    Waits for rows another transaction holds (rather than skipping them), so none is missed."""
     if not identity_keys:
         return 0
-    pending = session.scalars(
+    rows = session.scalars(
         sa.select(PendingEncounter)
         .where(PendingEncounter.identity_key.in_(identity_keys), PendingEncounter.status == "pending")
         .order_by(PendingEncounter.id)
+        .with_for_update()
+    ).all()
+    return _file(session, [(p, _payload(pii, p), archive_no) for p in rows])
+
+
+def retry_pending(session: Session, pii: PiiBox, resolve, limit: int = 500) -> int:
+    """Re-resolve the pending encounters checked longest ago and file those now matched; commits.
+
+    The safety net behind `archive_created`: an encounter parked while its archive was being
+    created (the event handled before the pending row was committed) is filed here."""
+    rows = session.scalars(
+        sa.select(PendingEncounter)
+        .where(PendingEncounter.status == "pending", PendingEncounter.identity_key.is_not(None))
+        .order_by(PendingEncounter.checked_at.asc().nulls_first(), PendingEncounter.id)
+        .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
-    if not pending:
+    if not rows:
         return 0
-    items = [
-        (_message_schema.load(json.loads(pii.decrypt_bytes(p.payload_enc))), archive_no, p.message_id)
-        for p in pending
-    ]
-    file_resolved(session, items)
+    payloads = [_payload(pii, p) for p in rows]
+    answers = resolve([{"id_type": d["patient"]["id_type"], "id_number": d["patient"]["id_number"]}
+                       for d in payloads])
     now = datetime.now(timezone.utc)
-    for p, (data, _, _) in zip(pending, items):
-        p.status = "filed"
-        p.filed_at = now
-        p.filed_record_id = record_id_for(
-            data["source"]["institution_code"], data["source"]["record_id"], data["encounter"]["kind"])
-    return len(pending)
+    for p in rows:
+        p.checked_at = now
+    filed = _file(session, [(p, d, a["archive_no"]) for p, d, a in zip(rows, payloads, answers) if a])
+    session.commit()
+    return filed
 
 
 def handle_registry_events(session: Session, pii: PiiBox, deliveries: list[Delivery]) -> int:

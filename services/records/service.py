@@ -4,7 +4,9 @@ Consumes (batching, acknowledge after commit; see `shared.consumer`):
 
     records.encounters              <- ehr.encounters  encounter.#      hospital encounters
     records.registry-events         <- ehr.events      registry.#       files pending encounters
-    records.encounters.dead-letter  <- ehr.dead-letter                  moved to quarantine
+    records.*.dead-letter           <- ehr.dead-letter                  moved to quarantine
+
+Every 30 s, pending encounters are re-resolved (the safety net behind archive_created).
 
 Publishes (via the outbox): one `ehr.archive-update/1` per filed revision on ehr.archive-updates.
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 import logging
 
 from nameko.rpc import rpc
+from nameko.timer import timer
 
 from shared.consumer import batch_consume
 from shared.db import Database, ping
@@ -34,6 +37,8 @@ from services.records import filing, pending, timeline
 from services.records.dependencies import InstitutionDirectory
 
 log = logging.getLogger(__name__)
+
+PENDING_RETRY_INTERVAL = 30  # seconds between sweeps re-resolving pending encounters
 
 
 class RecordsService:
@@ -61,8 +66,17 @@ class RecordsService:
             self.relay()
 
     @batch_consume(dead_letter_queue(RECORDS_ENCOUNTERS.name), batch_size=50, max_wait=0.2)
-    def quarantine_dead_letters(self, deliveries):
+    def quarantine_dead_encounters(self, deliveries):
         pending.quarantine_dead_letters(self.db, self.pii, RECORDS_ENCOUNTERS.name, deliveries)
+
+    @batch_consume(dead_letter_queue(RECORDS_REGISTRY_EVENTS.name), batch_size=50, max_wait=0.2)
+    def quarantine_dead_events(self, deliveries):
+        pending.quarantine_dead_letters(self.db, self.pii, RECORDS_REGISTRY_EVENTS.name, deliveries)
+
+    @timer(interval=PENDING_RETRY_INTERVAL)
+    def retry_pending(self):
+        if pending.retry_pending(self.db, self.pii, resolve=self.registry.resolve_identities):
+            self.relay()
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_records(self, archive_no, limit=50, cursor=None, record_type=None):

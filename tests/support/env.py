@@ -1,0 +1,52 @@
+"""An isolated environment for the suite: one RabbitMQ vhost, one database per service."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from shared.config import generate_key, load_settings
+from shared.db import drop_database
+
+RABBITMQ_BASE = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+def rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+@dataclass
+class TestEnvironment:
+    name: str
+    variables: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def vhost(self) -> str:
+        return f"ehr-{self.name}"
+
+    @property
+    def amqp_uri(self) -> str:
+        return RABBITMQ_BASE + quote(self.vhost, safe="")
+
+    def create(self) -> None:
+        rabbitmqctl("add_vhost", self.vhost)
+        rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
+        self.variables = {
+            "EHR_AMQP_URI": self.amqp_uri,
+            "EHR_DB_PREFIX": f"ehr_{self.name}",
+            "EHR_PII_KEY": generate_key(),
+            "EHR_INDEX_KEY": generate_key(),
+            "EHR_RPC_TIMEOUT": "10",
+        }
+        from ehr.setup import migrate_all
+
+        migrate_all(load_settings(self.variables), demo_data=True)
+
+    def destroy(self) -> None:
+        settings = load_settings(self.variables)
+        from ehr.setup import MIGRATIONS
+
+        for service in MIGRATIONS:
+            drop_database(settings.database_url_for(service))
+        rabbitmqctl("delete_vhost", self.vhost)
