@@ -19,15 +19,15 @@ ENV PATH=/opt/venv/bin:$PATH
 
 WORKDIR /src
 
-# Dependencies first, from pyproject.toml alone, so that a code change does not reinstall them.
-# --pre: nameko 3 is a pre-release.
-COPY pyproject.toml ./
+# Dependencies first, from pyproject.toml and the lock alone, so that a code change does not
+# reinstall them. nameko's pre-release is pinned by exact version, which pip accepts as it is.
+COPY pyproject.toml requirements.lock ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt \
-    && pip install --pre -r /tmp/requirements.txt
+    && pip install -c requirements.lock -r /tmp/requirements.txt
 
 COPY . .
-RUN pip install --pre .
+RUN pip install --no-deps .
 
 # ---- runtime: the virtualenv only, no sources, no build tools, not root -------------------
 FROM python:3.11-slim
@@ -42,9 +42,8 @@ RUN groupadd --system --gid 10001 ehr \
 
 COPY --from=build /opt/venv /opt/venv
 
-# The working directory belongs to root and is read-only for the service user: `ehr run`
-# falls back to writing fresh keys under ./var when EHR_PII_KEY/EHR_INDEX_KEY are missing,
-# which in a container would silently give each container its own keys. Here it fails instead.
+# Keys, passwords and URLs come from the environment only; `ehr run` refuses to start
+# without EHR_PII_KEY and EHR_INDEX_KEY. The working directory is not writable by the user.
 WORKDIR /app
 
 USER 10001:10001

@@ -94,9 +94,12 @@ def up(replicas: tuple[str, ...], demo: bool) -> None:
 def run(service: str) -> None:
     """Run one service in this process (configured by the EHR_* environment)."""
     from ehr.runner import run_service
-    from ehr.setup import ensure_keys
+    from shared.config import ConfigError, load_settings
 
-    ensure_keys(STATE_DIR)
+    try:
+        load_settings().require_keys()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     run_service(service)
 
 

@@ -13,6 +13,8 @@ deployment (or a docker-compose file) in one place:
     EHR_GATEWAY_HOST / EHR_GATEWAY_PORT    127.0.0.1 / 8000
     EHR_RPC_TIMEOUT       seconds an RPC call may take before it counts as failed (30)
     EHR_LOG_LEVEL         INFO
+    EHR_STATE_DIR         ./var: where `ehr up` keeps the keys it generated for a development
+                          machine (secrets.env, mode 0600) when EHR_PII_KEY is not set
 """
 
 from __future__ import annotations

@@ -1,7 +1,11 @@
 """Test harness: every run gets its own RabbitMQ vhost and its own PostgreSQL databases, so
 runs never collide and nothing is shared with a developer's `ehr up`."""
 
-import eventlet
+import warnings
+
+warnings.filterwarnings("ignore", message=".*Eventlet is deprecated.*")
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()  # noqa: E402 - before anything imports socket or threading
 
@@ -10,7 +14,7 @@ import uuid  # noqa: E402
 
 import pytest  # noqa: E402
 
-from tests.support.env import TestEnvironment  # noqa: E402
+from tests.support.env import SuiteEnvironment  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +26,7 @@ def run_id() -> str:
 def suite_env(run_id):
     """Vhost, databases (migrated, demo reference data loaded) and keys for this test run,
     exported to os.environ so every service container reads them."""
-    env = TestEnvironment(f"t{run_id}")
+    env = SuiteEnvironment(f"t{run_id}")
     env.create()
     saved = {k: os.environ.get(k) for k in env.variables}
     os.environ.update(env.variables)

@@ -17,7 +17,7 @@ def rabbitmqctl(*args: str) -> None:
 
 
 @dataclass
-class TestEnvironment:
+class SuiteEnvironment:
     name: str
     variables: dict[str, str] = field(default_factory=dict)
 

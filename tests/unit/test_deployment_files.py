@@ -219,9 +219,10 @@ def test_dockerfile_builds_on_python_3_11():
     assert bases and all(base.startswith("python:3.11") for base in bases)
 
 
-def test_dockerfile_installs_the_project_with_pre_releases_allowed():
+def test_dockerfile_installs_the_locked_dependencies_then_the_project():
     runs = [args for keyword, args in _instructions() if keyword == "RUN"]
-    assert any(re.search(r"pip install --pre \.(\s|$)", run) for run in runs)
+    assert any("-c requirements.lock" in run for run in runs)
+    assert any(re.search(r"pip install --no-deps \.(\s|$)", run) for run in runs)
 
 
 def test_dockerfile_runs_as_a_non_root_user():

@@ -1,0 +1,141 @@
+"""The gateway's HTTP API against real registry and records services."""
+
+import socket
+
+import pytest
+import requests
+
+from ehr.synthetic import Synthesizer
+from services.gateway.service import GatewayService
+from services.records.service import RecordsService
+from services.registry.service import RegistryService
+from tests.support.amqp import Hospital, wait_until
+
+VILLAGE = "110105101102"
+MANAGER = "T1101051011"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def gateway_url(suite_env, container_factory, nameko_config):
+    port = free_port()
+    config = {**nameko_config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"}
+
+    def _start(*services):
+        for cls in (*services, GatewayService):
+            container_factory(cls, config).start()
+        return f"http://127.0.0.1:{port}"
+
+    return _start
+
+
+@pytest.fixture
+def api(gateway_url):
+    return gateway_url(RegistryService, RecordsService)
+
+
+@pytest.fixture
+def synth():
+    return Synthesizer()
+
+
+def test_creating_an_archive_answers_201_with_its_number(api, synth):
+    resident = synth.resident(VILLAGE, MANAGER)
+    resp = requests.post(f"{api}/api/v1/archives", json=resident.archive_request())
+    assert resp.status_code == 201
+    archive = resp.json()
+    assert archive["archive_no"].startswith(VILLAGE)
+    assert resp.headers["X-Request-Id"]
+    got = requests.get(f"{api}/api/v1/archives/{archive['archive_no']}")
+    assert got.status_code == 200 and got.json()["name"] == resident.name
+
+
+def test_a_bad_request_names_each_failing_field(api, synth):
+    request = synth.resident(VILLAGE, MANAGER).archive_request()
+    del request["birth_date"]
+    request["sex"] = "7"
+    request["unexpected"] = 1
+    resp = requests.post(f"{api}/api/v1/archives", json=request)
+    assert resp.status_code == 400
+    error = resp.json()["error"]
+    assert error["code"] == "validation_failed"
+    assert set(error["details"]) == {"birth_date", "sex", "unexpected"}
+    assert error["request_id"] == resp.headers["X-Request-Id"]
+
+
+def test_a_body_that_is_not_json_is_a_400(api):
+    resp = requests.post(f"{api}/api/v1/archives", data=b"{nope", headers={"Content-Type": "application/json"})
+    assert resp.status_code == 400 and "_body" in resp.json()["error"]["details"]
+
+
+def test_a_duplicate_id_number_is_a_409_naming_the_existing_archive_with_the_id_masked(api, synth):
+    resident = synth.resident(VILLAGE, MANAGER)
+    first = requests.post(f"{api}/api/v1/archives", json=resident.archive_request()).json()
+    resp = requests.post(f"{api}/api/v1/archives", json=resident.archive_request())
+    assert resp.status_code == 409
+    assert resp.json()["error"]["details"]["archive_no"] == first["archive_no"]
+    assert resident.id_number not in resp.text
+
+
+def test_unknown_and_malformed_archive_numbers_are_404_and_400(api):
+    assert requests.get(f"{api}/api/v1/archives/11010510110299999").status_code == 404
+    assert requests.get(f"{api}/api/v1/archives/12345").status_code == 400
+    assert requests.get(f"{api}/api/v1/archives/11010510110299999/records").status_code == 404
+
+
+def test_records_are_listed_newest_first_in_pages_with_their_source(api, synth, suite_env):
+    resident = synth.resident(VILLAGE, MANAGER)
+    archive_no = requests.post(f"{api}/api/v1/archives", json=resident.archive_request()).json()["archive_no"]
+    hospital = Hospital(suite_env.amqp_uri)
+    for _ in range(5):
+        hospital.publish(synth.encounter(resident, "H1101050002"))
+    hospital.close()
+    wait_until(lambda: len(requests.get(f"{api}/api/v1/archives/{archive_no}/records?limit=200").json()["items"]) == 5,
+               message="five records")
+
+    first = requests.get(f"{api}/api/v1/archives/{archive_no}/records", params={"limit": 3}).json()
+    second = requests.get(f"{api}/api/v1/archives/{archive_no}/records",
+                          params={"limit": 3, "cursor": first["next"]}).json()
+    items = first["items"] + second["items"]
+    assert len(first["items"]) == 3 and len(second["items"]) == 2 and second["next"] is None
+    times = [i["occurred_at"] for i in items]
+    assert times == sorted(times, reverse=True)
+    assert all(i["source"]["institution_code"] == "H1101050002" for i in items)
+    bad = requests.get(f"{api}/api/v1/archives/{archive_no}/records", params={"limit": "many"})
+    assert bad.status_code == 400 and "limit" in bad.json()["error"]["details"]
+
+
+def test_villages_and_institutions_list_the_demo_county(api):
+    villages = requests.get(f"{api}/api/v1/villages").json()
+    institutions = requests.get(f"{api}/api/v1/institutions").json()
+    assert VILLAGE in {v["code"] for v in villages}
+    assert all(len(v["code"]) == 12 for v in villages)
+    assert {"hospital", "village_clinic", "township_centre"} <= {i["kind"] for i in institutions}
+
+
+def test_health_is_ok_when_every_service_answers(api):
+    resp = requests.get(f"{api}/api/v1/health")
+    assert resp.status_code == 200
+    assert resp.json() == {"status": "ok", "checks": {"registry": "ok", "records": "ok"}}
+
+
+def test_health_is_503_and_names_the_service_that_is_down(gateway_url):
+    api = gateway_url(RegistryService)
+    resp = requests.get(f"{api}/api/v1/health", timeout=30)
+    assert resp.status_code == 503
+    assert resp.json()["checks"]["registry"] == "ok"
+    assert resp.json()["checks"]["records"].startswith("unavailable")
+
+
+def test_the_openapi_document_describes_every_route(api):
+    spec = requests.get(f"{api}/api/v1/openapi.json").json()
+    assert spec["openapi"].startswith("3.")
+    assert {"/api/v1/archives", "/api/v1/archives/{archive_no}", "/api/v1/archives/{archive_no}/records",
+            "/api/v1/villages", "/api/v1/institutions", "/api/v1/health"} <= set(spec["paths"])
+    assert set(spec["components"]["schemas"]["ArchiveCreate"]["required"]) >= {
+        "name", "sex", "birth_date", "id_number", "village_code", "institution_code"}
