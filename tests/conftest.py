@@ -3,7 +3,7 @@ runs never collide and nothing is shared with a developer's `ehr up`."""
 
 import warnings
 
-warnings.filterwarnings("ignore", message=".*Eventlet is deprecated.*")
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 import eventlet  # noqa: E402
 
