@@ -14,7 +14,7 @@ import uuid  # noqa: E402
 
 import pytest  # noqa: E402
 
-from tests.support.env import SuiteEnvironment  # noqa: E402
+from ehr.sandbox import SuiteEnvironment  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,8 @@ from shared.consumer import Delivery
 from shared.contracts import EncounterMessageSchema
 from shared.pii import PiiBox
 
-from services.records.filing import file_resolved, quarantine_rows, record_id_for
-from services.records.models import PendingEncounter, ProcessedMessage, QuarantinedMessage
+from services.records.filing import QUARANTINE, file_resolved, quarantine_rows, record_id_for
+from services.records.models import PendingEncounter, ProcessedMessage
 
 REGISTRY_EVENTS_QUEUE = "records.registry-events"
 _message_schema = EncounterMessageSchema()
@@ -86,7 +86,7 @@ def handle_registry_events(session: Session, pii: PiiBox, deliveries: list[Deliv
             event = json.loads(delivery.body)
             event_id, event_type, data = event["event_id"], event["event_type"], event["data"]
         except (ValueError, KeyError, TypeError):
-            session.execute(sa.insert(QuarantinedMessage), quarantine_rows(
+            session.connection().execute(QUARANTINE.insert(), quarantine_rows(
                 pii, REGISTRY_EVENTS_QUEUE, [(delivery, "schema_invalid", {"_body": ["Not an ehr.event/1."]})]))
             continue
         claimed = session.execute(
@@ -110,5 +110,5 @@ def quarantine_dead_letters(session: Session, pii: PiiBox, queue: str, deliverie
         details = {"_delivery": [f"Dead-lettered by the broker ({deaths[0].get('reason', 'unknown')}) "
                                  f"after failing in the consumer."]}
         rows.append((d, "dead_lettered", details))
-    session.execute(sa.insert(QuarantinedMessage), quarantine_rows(pii, queue, rows))
+    session.connection().execute(QUARANTINE.insert(), quarantine_rows(pii, queue, rows))
     session.commit()

@@ -16,7 +16,7 @@ from shared.config import load_settings
 from shared.db import make_engine
 from shared.messaging import jurisdiction_binding
 from tests.support.amqp import Hospital, Listener, wait_until
-from tests.support.env import SuiteEnvironment
+from ehr.sandbox import SuiteEnvironment
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,6 @@
-"""An isolated environment for the suite: one RabbitMQ vhost, one database per service."""
+"""An isolated environment for the suite: one RabbitMQ vhost, one database per service.
+
+Used by the tests and the benchmarks so that their runs never touch a developer's data."""
 
 from __future__ import annotations
 
