@@ -17,7 +17,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 
 from shared.archive_no import InvalidArchiveNumber, parse_village_code
 from shared.codes import IdType, Sex
-from shared.contracts import normalise_identity_document, validate_identity_document
+from shared.identity import check_identity_document
 
 
 class ArchiveCreateSchema(Schema):
@@ -46,12 +46,17 @@ class ArchiveCreateSchema(Schema):
             raise ValidationError(f"Not a valid village code: {exc.reason}.") from None
 
     @validates_schema
-    def _id_number(self, data, **kwargs) -> None:
-        validate_identity_document(data)
+    def _identity_document(self, data, **kwargs) -> None:
+        _, errors = check_identity_document(data.get("id_type"), data.get("id_number"),
+                                            birth_date=data.get("birth_date"), sex=data.get("sex"))
+        if errors:
+            raise ValidationError(errors)
 
     @post_load
     def _normalise(self, data, **kwargs):
-        return normalise_identity_document(data)
+        data["id_number"], _ = check_identity_document(data["id_type"], data["id_number"],
+                                                       birth_date=None, sex=None)
+        return data
 
 
 class ArchiveSchema(Schema):

@@ -147,3 +147,27 @@ def mask_phone(value: str) -> str:
     if len(text) <= 2:
         return "*" * len(text)
     return _mask(text, 0, 2)
+
+
+RESIDENT_ID_TYPE = "01"  # CV02.01.101 居民身份证: the only type whose number has a known structure
+
+
+def check_identity_document(id_type: str | None, id_number: str | None, *, birth_date: date | None,
+                            sex: str | None) -> tuple[str | None, dict[str, list[str]]]:
+    """Validate an identity document against the demographics sent with it.
+
+    Returns the normalised number (18 upper-case characters for a resident ID card; stripped and
+    upper-cased for other types) and field errors, e.g. `{"id_number": ["Not a valid ID number:
+    bad check character."]}` or `{"sex": ["Sex does not match the ID number."]}`. The messages
+    never contain the number.
+    """
+    if not id_number:
+        return None, {}
+    if (id_type or RESIDENT_ID_TYPE) != RESIDENT_ID_TYPE:
+        return id_number.strip().upper(), {}
+    try:
+        idn = parse_id_number(id_number)
+    except InvalidIdNumber as exc:
+        return None, {"id_number": [f"Not a valid ID number: {exc.reason}."]}
+    mismatches = check_consistency(idn, birth_date=birth_date, sex=sex)
+    return idn.value, {field: [f"{msg[0].upper()}{msg[1:]}."] for field, msg in mismatches}

@@ -26,13 +26,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
-from marshmallow import ValidationError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from shared.archive_no import parse_archive_number, routing_key_for
 from shared.consumer import Delivery
-from shared.contracts import ARCHIVE_UPDATE_V1, EncounterMessageSchema, EncounterSchema, field_errors
+from shared.contracts import ARCHIVE_UPDATE_V1
+from shared.encounter import Encounter, InvalidEncounter, load_encounter
 from shared.messaging import ARCHIVE_UPDATES
 from shared.outbox import OutboxMessage, stage
 from shared.pii import PiiBox
@@ -43,7 +43,6 @@ ENCOUNTER_QUEUE = "records.encounters"
 HOSPITAL_ENCOUNTER = "hospital_encounter"
 RECORD_NAMESPACE = uuid.UUID("6f1c2d0e-6b0a-4f47-9a51-3f1d2a7c9e10")
 
-_message_schema = EncounterMessageSchema()
 
 # Core statements, compiled once and run as executemany: the ORM's bulk path and a fresh
 # multi-VALUES statement per batch cost more than the inserts themselves on the hot path.
@@ -52,7 +51,6 @@ QUARANTINE, PENDING = QuarantinedMessage.__table__, PendingEncounter.__table__
 _CLAIM = pg_insert(ProcessedMessage.__table__).on_conflict_do_nothing().returning(
     ProcessedMessage.__table__.c.source, ProcessedMessage.__table__.c.message_id)
 _CREATE_RECORD = pg_insert(RECORDS).on_conflict_do_nothing(index_elements=["id"]).returning(RECORDS.c.id)
-_encounter_schema = EncounterSchema()
 
 # What a resolver answers for each identity query: the archive, or None.
 Resolver = Callable[[list[dict[str, Any]]], list[dict[str, Any] | None]]
@@ -63,7 +61,7 @@ InstitutionCheck = Callable[[set[str]], set[str]]
 class Incoming:
     delivery: Delivery
     key: tuple[str, str]
-    data: dict[str, Any] | None = None
+    data: Encounter | None = None
     reason: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
@@ -103,16 +101,11 @@ def parse_delivery(delivery: Delivery) -> Incoming:
         incoming.reject("schema_invalid", {"_body": ["Must be a JSON object."]})
         return incoming
     try:
-        data = _message_schema.load(body)
-    except ValidationError as exc:
-        errors = field_errors(exc)
-        patient_errors = errors.get("patient") if isinstance(errors.get("patient"), dict) else {}
-        identity_fault = "id_number" in patient_errors or any(
-            "Does not match the ID number" in str(m) for m in patient_errors.values())
-        incoming.reject("invalid_id_number" if identity_fault else "schema_invalid", errors)
+        data = load_encounter(body)
+    except InvalidEncounter as exc:
+        incoming.reject(exc.reason, exc.errors)
         return incoming
-    source, kind = data["source"], data["encounter"]["kind"]
-    if routed_institution != source["institution_code"] or parts[2] != kind:
+    if routed_institution != data.institution_code or parts[2] != data.kind:
         incoming.reject("routing_mismatch", {"_routing_key": [
             "Must be encounter.<source.institution_code>.<encounter.kind> of the body."]})
         return incoming
@@ -163,10 +156,10 @@ def file_encounters(session: Session, pii: PiiBox, deliveries: list[Delivery],
     outcome.duplicates += len(incoming) - len(fresh)
     items = [incoming[k] for k in incoming if k in fresh]
 
-    institutions = {i.data["source"]["institution_code"] for i in items if i.data}
+    institutions = {i.data.institution_code for i in items if i.data}
     known = known_institutions(institutions) if institutions else set()
     for item in items:
-        if item.data and item.data["source"]["institution_code"] not in known:
+        if item.data and item.data.institution_code not in known:
             item.reject("unknown_institution", {"source": {"institution_code": ["Unknown institution."]}})
 
     rejected = [(i.delivery, i.reason, i.details) for i in items if i.data is None]
@@ -175,9 +168,7 @@ def file_encounters(session: Session, pii: PiiBox, deliveries: list[Delivery],
         outcome.quarantined = len(rejected)
 
     valid = [i for i in items if i.data is not None]
-    answers = resolve([
-        {"id_type": i.data["patient"]["id_type"], "id_number": i.data["patient"]["id_number"]} for i in valid
-    ]) if valid else []
+    answers = resolve([{"id_type": i.data.id_type, "id_number": i.data.id_number} for i in valid]) if valid else []
     matched, unmatched = [], []
     for item, answer in zip(valid, answers):
         if answer is None:
@@ -197,19 +188,20 @@ def file_encounters(session: Session, pii: PiiBox, deliveries: list[Delivery],
 def park_pending(session: Session, pii: PiiBox, items: list[Incoming]) -> None:
     rows = []
     for item in items:
-        patient = item.data["patient"]
+        encounter = item.data
         rows.append({
-            "institution_code": item.data["source"]["institution_code"],
+            "institution_code": encounter.institution_code,
             "message_id": item.key[1],
-            "identity_key": pii.blind_index(f"id:{patient['id_type']}", patient["id_number"])
-            if patient.get("id_number") else None,
+            "identity_key": pii.blind_index(f"id:{encounter.id_type}", encounter.id_number)
+            if encounter.id_number else None,
             "payload_enc": pii.encrypt_bytes(item.delivery.body),
         })
     session.connection().execute(PENDING.insert(), rows)
 
 
-def _update_message(record_id: str, archive_no: str, kind: str, action: str, revision: int,
-                    occurred_at: datetime, source: dict) -> OutboxMessage:
+def _update_message(record_id: str, record: dict, action: str, revision: int) -> OutboxMessage:
+    """The `ehr.archive-update/1` announcing one filed revision (identifiers only)."""
+    archive_no = record["archive_no"]
     update_id = str(uuid.uuid5(RECORD_NAMESPACE, f"{record_id}#{revision}"))
     return OutboxMessage(
         exchange=ARCHIVE_UPDATES.name,
@@ -221,18 +213,18 @@ def _update_message(record_id: str, archive_no: str, kind: str, action: str, rev
             "archive_no": archive_no,
             "record_id": record_id,
             "record_type": HOSPITAL_ENCOUNTER,
-            "kind": kind,
+            "kind": record["kind"],
             "action": action,
             "revision": revision,
-            "occurred_at": occurred_at.isoformat(),
+            "occurred_at": record["occurred_at"].isoformat(),
             "recorded_at": datetime.now(timezone.utc).isoformat(),
-            "source": {"institution_code": source["institution_code"], "record_id": source["record_id"]},
+            "source": {"institution_code": record["institution_code"], "record_id": record["source_record_id"]},
         },
     )
 
 
-def file_resolved(session: Session, items: list[tuple[dict, str, str]]) -> tuple[int, int]:
-    """File validated encounters whose archive is known: `(data, archive_no, message_id)`.
+def file_resolved(session: Session, items: list[tuple[Encounter, str, str]]) -> tuple[int, int]:
+    """File validated encounters whose archive is known: `(encounter, archive_no, message_id)`.
 
     The first message of a hospital record creates it; later ones add revisions, and the
     revision with the highest `source.version` (the latest arrival on a tie) is current, so
@@ -242,22 +234,20 @@ def file_resolved(session: Session, items: list[tuple[dict, str, str]]) -> tuple
         return 0, 0
     firsts: dict[str, dict] = {}
     later: list[tuple[str, dict]] = []
-    for data, archive_no, message_id in items:
-        src, enc = data["source"], data["encounter"]
-        rid = record_id_for(src["institution_code"], src["record_id"], enc["kind"])
+    for enc, archive_no, message_id in items:
+        rid = record_id_for(enc.institution_code, enc.record_id, enc.kind)
         row = {
             "record": {
-                "id": rid, "archive_no": archive_no, "record_type": HOSPITAL_ENCOUNTER, "kind": enc["kind"],
-                "institution_code": src["institution_code"], "source_system": src.get("system"),
-                "source_record_id": src["record_id"], "occurred_at": enc["started_at"],
-                "current_source_version": src.get("version") or 0,
+                "id": rid, "archive_no": archive_no, "record_type": HOSPITAL_ENCOUNTER, "kind": enc.kind,
+                "institution_code": enc.institution_code, "source_system": enc.system,
+                "source_record_id": enc.record_id, "occurred_at": enc.started_at,
+                "current_source_version": enc.version,
             },
             "revision": {
-                "record_id": rid, "source_version": src.get("version") or 0,
-                "content": _encounter_schema.dump(enc), "origin": "hospital_message",
-                "author": f"{src['institution_code']}/{src.get('system') or 'HIS'}", "message_id": message_id,
+                "record_id": rid, "source_version": enc.version, "content": enc.content,
+                "origin": "hospital_message", "author": f"{enc.institution_code}/{enc.system or 'HIS'}",
+                "message_id": message_id,
             },
-            "source": src,
         }
         if rid in firsts:
             later.append((rid, row))
@@ -270,8 +260,7 @@ def file_resolved(session: Session, items: list[tuple[dict, str, str]]) -> tuple
     for rid, row in firsts.items():
         if rid in created:
             revisions.append({**row["revision"], "revision": 1})
-            updates.append(_update_message(rid, row["record"]["archive_no"], row["record"]["kind"], "filed", 1,
-                                           row["record"]["occurred_at"], row["source"]))
+            updates.append(_update_message(rid, row["record"], "filed", 1))
         else:
             later.append((rid, row))
     if revisions:
@@ -295,5 +284,4 @@ def _add_revision(session: Session, rid: str, row: dict) -> OutboxMessage:
         record.occurred_at = row["record"]["occurred_at"]
         record.updated_at = sa.func.now()
     session.flush()
-    return _update_message(rid, record.archive_no, record.kind, "amended", revision,
-                           row["record"]["occurred_at"], row["source"])
+    return _update_message(rid, {**row["record"], "archive_no": record.archive_no}, "amended", revision)

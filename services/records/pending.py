@@ -11,31 +11,29 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from shared.consumer import Delivery
-from shared.contracts import EncounterMessageSchema
+from shared.encounter import Encounter, load_encounter
 from shared.pii import PiiBox
 
 from services.records.filing import QUARANTINE, file_resolved, quarantine_rows, record_id_for
 from services.records.models import PendingEncounter, ProcessedMessage
 
 REGISTRY_EVENTS_QUEUE = "records.registry-events"
-_message_schema = EncounterMessageSchema()
 
 
-def _file(session: Session, matched: list[tuple[PendingEncounter, dict, str]]) -> int:
+def _file(session: Session, matched: list[tuple[PendingEncounter, Encounter, str]]) -> int:
     """File pending encounters whose archive is now known: (pending row, message, archive_no)."""
     if not matched:
         return 0
-    file_resolved(session, [(data, archive_no, p.message_id) for p, data, archive_no in matched])
+    file_resolved(session, [(enc, archive_no, p.message_id) for p, enc, archive_no in matched])
     now = datetime.now(timezone.utc)
-    for p, data, _ in matched:
+    for p, enc, _ in matched:
         p.status, p.filed_at = "filed", now
-        p.filed_record_id = record_id_for(
-            data["source"]["institution_code"], data["source"]["record_id"], data["encounter"]["kind"])
+        p.filed_record_id = record_id_for(enc.institution_code, enc.record_id, enc.kind)
     return len(matched)
 
 
-def _payload(pii: PiiBox, row: PendingEncounter) -> dict:
-    return _message_schema.load(json.loads(pii.decrypt_bytes(row.payload_enc)))
+def _payload(pii: PiiBox, row: PendingEncounter) -> Encounter:
+    return load_encounter(json.loads(pii.decrypt_bytes(row.payload_enc)))
 
 
 def file_pending_for(session: Session, pii: PiiBox, identity_keys: list[bytes], archive_no: str) -> int:
@@ -68,8 +66,7 @@ def retry_pending(session: Session, pii: PiiBox, resolve, limit: int = 500) -> i
     if not rows:
         return 0
     payloads = [_payload(pii, p) for p in rows]
-    answers = resolve([{"id_type": d["patient"]["id_type"], "id_number": d["patient"]["id_number"]}
-                       for d in payloads])
+    answers = resolve([{"id_type": e.id_type, "id_number": e.id_number} for e in payloads])
     now = datetime.now(timezone.utc)
     for p in rows:
         p.checked_at = now

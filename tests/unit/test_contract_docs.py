@@ -1,7 +1,7 @@
-"""The published contract documents (docs/contracts.md, docs/schemas/*.schema.json) agree with
-the code: the JSON Schemas are valid, their examples load with the marshmallow contracts, the
-updates the suite builds validate, the code tables match, and every quarantine reason code the
-records service uses is documented."""
+"""The published contracts (docs/contracts.md, shared/schemas/*.schema.json) agree with the
+code: the JSON Schemas are valid, the suite's compiled validator accepts and rejects exactly
+what the reference validator does and names the field at fault, the updates the suite builds
+validate, the code tables match, and every quarantine reason code in use is documented."""
 
 from __future__ import annotations
 
@@ -13,19 +13,18 @@ from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
-from marshmallow import ValidationError
-
 from shared.codes import EncounterKind, IdType, Sex
-from shared.contracts import ArchiveUpdateSchema, EncounterMessageSchema
+from shared.contracts import ArchiveUpdateSchema
+from shared.encounter import InvalidEncounter, load_encounter
 from services.records.filing import HOSPITAL_ENCOUNTER, _update_message, record_id_for
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-SCHEMAS = DOCS / "schemas"
+SCHEMAS = ROOT / "shared" / "schemas"
 ENCOUNTER_SCHEMA_FILE = SCHEMAS / "encounter-v1.schema.json"
 UPDATE_SCHEMA_FILE = SCHEMAS / "archive-update-v1.schema.json"
 CONTRACTS_MD = DOCS / "contracts.md"
-RECORDS_SOURCES = sorted((ROOT / "services" / "records").glob("*.py"))
+RECORDS_SOURCES = sorted((ROOT / "services" / "records").glob("*.py")) + [ROOT / "shared" / "encounter.py"]
 
 
 def _load(path: Path) -> dict:
@@ -78,13 +77,31 @@ def test_schema_file_allows_unknown_fields_because_the_suite_ignores_them(path):
     _validator(path).validate(body)
 
 
-# -- (b) the JSON Schema and the marshmallow schema of ehr.encounter/1 agree -------------------
+# -- (b) the suite's validator and the reference JSON Schema validator agree --------------------
 
 
-def test_encounter_schema_example_loads_with_the_marshmallow_contract():
-    data = EncounterMessageSchema().load(_example(ENCOUNTER_SCHEMA_FILE))
-    assert data["schema"] == "ehr.encounter/1"
-    assert data["encounter"]["kind"] == "outpatient"
+def test_encounter_schema_example_loads_with_the_suites_validator():
+    encounter = load_encounter(_example(ENCOUNTER_SCHEMA_FILE))
+    assert encounter.kind == "outpatient" and encounter.id_number == "11010519491231002X"
+    assert encounter.started_at == datetime.fromisoformat("2026-11-26T09:30:00+08:00")
+
+
+def test_unknown_fields_are_accepted_but_not_kept():
+    body = _example(ENCOUNTER_SCHEMA_FILE)
+    body["encounter"]["vital_signs"]["pain_score"] = 3
+    body["encounter"]["patient_name_copy"] = "张秀英"
+    content = load_encounter(body).content
+    assert "pain_score" not in content["vital_signs"] and "patient_name_copy" not in content
+    assert content["vital_signs"]["sbp"] == 150
+
+
+def _has_path(errors, path: str) -> bool:
+    node = errors
+    for key in path.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return False
+        node = node[key]
+    return True
 
 
 def _set(path: str, value):
@@ -97,6 +114,7 @@ def _set(path: str, value):
             del node[leaf]
         else:
             node[leaf] = value
+    mutate.path = path
     return mutate
 
 
@@ -146,11 +164,12 @@ ACCEPTED_BY_BOTH = {
 
 
 @pytest.mark.parametrize("mutate", REJECTED_BY_BOTH.values(), ids=REJECTED_BY_BOTH.keys())
-def test_encounter_rejected_by_the_suite_is_rejected_by_the_json_schema(mutate):
+def test_encounter_rejected_by_the_suite_is_rejected_by_the_json_schema_naming_the_field(mutate):
     body = _example(ENCOUNTER_SCHEMA_FILE)
     mutate(body)
-    with pytest.raises(ValidationError):
-        EncounterMessageSchema().load(copy.deepcopy(body))
+    with pytest.raises(InvalidEncounter) as err:
+        load_encounter(copy.deepcopy(body))
+    assert _has_path(err.value.errors, mutate.path), err.value.errors
     assert list(_validator(ENCOUNTER_SCHEMA_FILE).iter_errors(body)), "the JSON Schema accepted it"
 
 
@@ -158,8 +177,26 @@ def test_encounter_rejected_by_the_suite_is_rejected_by_the_json_schema(mutate):
 def test_encounter_accepted_by_the_suite_is_accepted_by_the_json_schema(mutate):
     body = _example(ENCOUNTER_SCHEMA_FILE)
     mutate(body)
-    EncounterMessageSchema().load(copy.deepcopy(body))
+    load_encounter(copy.deepcopy(body))
     _validator(ENCOUNTER_SCHEMA_FILE).validate(body)
+
+
+@pytest.mark.parametrize("path,value,reason", [
+    ("patient.id_number", "11010519491231002", "invalid_id_number"),
+    ("patient.id_number", "110105194912310021", "invalid_id_number"),
+    ("patient.sex", "1", "invalid_id_number"),
+    ("patient.birth_date", "1949-12-30", "invalid_id_number"),
+    ("patient.birth_date", "1949-02-30", "schema_invalid"),
+    ("encounter.ended_at", "2026-11-26T09:00:00+08:00", "schema_invalid"),
+])
+def test_rules_beyond_the_json_schema_are_enforced_with_the_right_reason(path, value, reason):
+    body = _example(ENCOUNTER_SCHEMA_FILE)
+    _set(path, value)(body)
+    with pytest.raises(InvalidEncounter) as err:
+        load_encounter(body)
+    assert err.value.reason == reason
+    assert _has_path(err.value.errors, path), err.value.errors
+    assert "11010519491231002" not in json.dumps(err.value.errors)
 
 
 # -- (c) the updates the suite builds validate against archive-update-v1 ----------------------
@@ -169,8 +206,10 @@ def test_encounter_accepted_by_the_suite_is_accepted_by_the_json_schema(mutate):
 def test_update_built_by_filing_validates_against_the_archive_update_schema(action, revision):
     source = {"institution_code": "H3301020001", "system": "HIS", "record_id": "OP-20261126-0001", "version": 2}
     record_id = record_id_for(source["institution_code"], source["record_id"], "outpatient")
-    message = _update_message(record_id, "11010500300100042", "outpatient", action, revision,
-                              datetime.fromisoformat("2026-11-26T09:30:00+08:00"), source)
+    record = {"archive_no": "11010500300100042", "kind": "outpatient", "institution_code": source["institution_code"],
+              "source_record_id": source["record_id"],
+              "occurred_at": datetime.fromisoformat("2026-11-26T09:30:00+08:00")}
+    message = _update_message(record_id, record, action, revision)
 
     _validator(UPDATE_SCHEMA_FILE).validate(message.body)
     ArchiveUpdateSchema().load(message.body)
@@ -221,6 +260,9 @@ _QUARANTINE_ITEM = re.compile(r"\(\s*[\w.]+\s*,\s*\"([a-z][a-z_]*)\"\s*,")
 _STRING = re.compile(r"\"([a-z][a-z_]*)\"")
 
 
+_INVALID_ENCOUNTER = re.compile(r'InvalidEncounter\(\s*"([a-z_]+)"')
+
+
 def quarantine_reason_codes() -> set[str]:
     codes: set[str] = set()
     for path in RECORDS_SOURCES:
@@ -228,6 +270,7 @@ def quarantine_reason_codes() -> set[str]:
         for first_argument in _REJECT_CALL.findall(source):
             codes.update(_STRING.findall(first_argument))
         codes.update(_QUARANTINE_ITEM.findall(source))
+        codes.update(_INVALID_ENCOUNTER.findall(source))
     return codes
 
 
@@ -244,4 +287,4 @@ def test_every_quarantine_reason_code_in_the_records_service_is_documented(code)
 def test_contracts_document_links_both_json_schemas():
     text = CONTRACTS_MD.read_text(encoding="utf-8")
     for path in (ENCOUNTER_SCHEMA_FILE, UPDATE_SCHEMA_FILE):
-        assert f"(schemas/{path.name})" in text
+        assert f"(../shared/schemas/{path.name})" in text

@@ -1,0 +1,190 @@
+"""The `ehr.encounter/1` contract, executable: validate and normalise one hospital message.
+
+The JSON Schema in `shared/schemas/encounter-v1.schema.json` is the definition: it is what
+integrators read (docs/contracts.md links it) and what runs here, so the two cannot drift.
+Filing is the hot path, so a message is checked by a compiled validator (fastjsonschema, tens
+of microseconds); only a message that fails gets the slower full report of every failing field
+(jsonschema). On top come the rules a JSON Schema cannot state: the GB 11643 check of a
+resident ID number and its agreement with birth date and sex, real calendar dates, and
+`ended_at` not before `started_at`.
+
+    encounter = load_encounter(json.loads(body))   # raises InvalidEncounter(reason, errors)
+    encounter.id_number   # '11010519491231002X' (15-digit numbers upgraded, x upper-cased)
+    encounter.content     # the `encounter` object with only the fields the contract defines
+
+Error messages name the rule, never the value, so they can be stored with a quarantined
+message and shown to an operator without exposing an ID number.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import fastjsonschema
+from jsonschema import Draft202012Validator, FormatChecker
+
+from shared.identity import RESIDENT_ID_TYPE, check_identity_document
+
+SCHEMA_PATH = Path(__file__).parent / "schemas" / "encounter-v1.schema.json"
+SCHEMA: dict = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+_fast_validate = fastjsonschema.compile(SCHEMA, formats={"date-time": lambda v: _aware(v) is not None})
+
+
+def _aware(value: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _real_date(value: str) -> bool:
+    try:
+        date.fromisoformat(value)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+_format_checker = FormatChecker(formats=())
+_format_checker.checks("date")(_real_date)
+_format_checker.checks("date-time")(lambda v: not isinstance(v, str) or _aware(v) is not None)
+_full_validator = Draft202012Validator(SCHEMA, format_checker=_format_checker)
+
+
+class InvalidEncounter(ValueError):
+    """`reason` is a quarantine reason code; `errors` maps field paths to messages."""
+
+    def __init__(self, reason: str, errors: dict) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Encounter:
+    body: dict[str, Any]
+    institution_code: str
+    record_id: str
+    system: str | None
+    version: int
+    kind: str
+    started_at: datetime
+    id_type: str
+    id_number: str | None
+    content: dict[str, Any]
+
+
+def _message(error) -> str:
+    """A field error in marshmallow's wording, built from the rule, never from the value."""
+    rule, expected = error.validator, error.validator_value
+    if rule == "required":
+        return "Missing data for required field."
+    if rule == "type":
+        kinds = [expected] if isinstance(expected, str) else list(expected)
+        return f"Not a valid {' or '.join(k for k in kinds if k != 'null')}."
+    if rule in ("enum", "const"):
+        options = expected if rule == "enum" else [expected]
+        return "Must be one of: " + ", ".join(str(o) for o in options if o is not None) + "."
+    if rule == "format":
+        return f"Not a valid {expected}."
+    if rule == "pattern":
+        return "Does not match the expected format."
+    if rule == "minLength":
+        return f"Shorter than minimum length {expected}."
+    if rule == "maxLength":
+        return f"Longer than maximum length {expected}."
+    if rule in ("minimum", "maximum"):
+        return f"Must be {'greater' if rule == 'minimum' else 'less'} than or equal to {expected}."
+    return f"Fails the {rule} rule."
+
+
+def _place(errors: dict, path: list, message: str) -> None:
+    node = errors
+    for key in path[:-1]:
+        node = node.setdefault(str(key), {})
+        if not isinstance(node, dict):
+            return
+    node.setdefault(str(path[-1]) if path else "_schema", []).append(message)
+
+
+def _report(body: Any) -> dict:
+    errors: dict = {}
+    for error in _full_validator.iter_errors(body):
+        path = list(error.absolute_path)
+        if error.validator == "anyOf":  # an object or null: report what is wrong inside it
+            inner = [sub for sub in error.context or [] if sub.validator != "type"]
+            for sub in inner:
+                _place(errors, path + list(sub.relative_path), _message(sub))
+            if not inner:
+                _place(errors, path, "Not a valid object.")
+            continue
+        if error.validator == "required":
+            missing = [f for f in error.validator_value if f not in (error.instance or {})]
+            path = path + missing[:1]
+        _place(errors, path, _message(error))
+    return errors or {"_schema": ["Invalid."]}
+
+
+def _prune(value: Any, schema: dict) -> Any:
+    """Keep only what the contract defines (unknown fields are ignored, not stored)."""
+    if "$ref" in schema:
+        schema = SCHEMA["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
+    if "anyOf" in schema:
+        schema = next((s for s in schema["anyOf"] if "$ref" in s), schema["anyOf"][0])
+        return _prune(value, schema)
+    if isinstance(value, dict) and "properties" in schema:
+        props = schema["properties"]
+        return {k: _prune(v, props[k]) for k, v in value.items() if k in props}
+    if isinstance(value, list) and "items" in schema:
+        return [_prune(v, schema["items"]) for v in value]
+    return value
+
+
+def _is_identity_fault(errors: dict) -> bool:
+    patient = errors.get("patient")
+    return isinstance(patient, dict) and "id_number" in patient
+
+
+def load_encounter(body: Any) -> Encounter:
+    """Validate a decoded `ehr.encounter/1` body; raises `InvalidEncounter`."""
+    try:
+        _fast_validate(body)
+    except fastjsonschema.JsonSchemaException:
+        errors = _report(body)
+        raise InvalidEncounter("invalid_id_number" if _is_identity_fault(errors) else "schema_invalid",
+                               errors) from None
+
+    source, patient, encounter = body["source"], body["patient"], body["encounter"]
+    started_at = _aware(encounter["started_at"])
+    ended = encounter.get("ended_at")
+    if ended and _aware(ended) < started_at:
+        raise InvalidEncounter("schema_invalid", {"encounter": {"ended_at": ["Must not be before started_at."]}})
+    birth = patient.get("birth_date")
+    if birth and not _real_date(birth):
+        raise InvalidEncounter("schema_invalid", {"patient": {"birth_date": ["Not a valid date."]}})
+
+    id_type = patient.get("id_type") or RESIDENT_ID_TYPE
+    id_number, errors = check_identity_document(
+        id_type, patient.get("id_number"), birth_date=date.fromisoformat(birth) if birth else None,
+        sex=patient.get("sex"))
+    if errors:
+        raise InvalidEncounter("invalid_id_number", {"patient": errors})
+
+    return Encounter(
+        body=body,
+        institution_code=source["institution_code"],
+        record_id=source["record_id"],
+        system=source.get("system"),
+        version=source.get("version") or 0,
+        kind=encounter["kind"],
+        started_at=started_at,
+        id_type=id_type,
+        id_number=id_number,
+        content=_prune(encounter, SCHEMA["$defs"]["encounter"]),
+    )
