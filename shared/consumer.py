@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -104,6 +105,12 @@ class BatchConsumer(Entrypoint):
         self._first_at: float | None = None
         self._stopping = False
         self._wakeup = eventlet.event.Event()
+        # Acknowledgement window of the current channel: [delivery tag, state] in arrival order,
+        # state None while in hand, ACK once processed, SETTLED once rejected or requeued (the
+        # broker knows already). Settling the oldest sends one `basic.ack multiple` for all.
+        self._channel = None
+        self._window: deque[list] = deque()
+        self._entries: dict[int, list] = {}
         super().__init__(**kwargs)
 
     def setup(self) -> None:
@@ -125,8 +132,7 @@ class BatchConsumer(Entrypoint):
         self._stopping = True
         self.consumer.stop()
         buffered, self._buffer = self._buffer, []
-        for delivery in buffered:
-            self.consumer.requeue_message(delivery.message)
+        self._requeue(buffered)
         self._poke()
 
     def kill(self) -> None:
@@ -135,6 +141,11 @@ class BatchConsumer(Entrypoint):
     # -- collecting ---------------------------------------------------------------------
 
     def handle_message(self, body, message) -> None:
+        if message.channel is not self._channel:  # first message, or after a reconnection
+            self._channel, self._window, self._entries = message.channel, deque(), {}
+        entry = [message.delivery_tag, None]
+        self._window.append(entry)
+        self._entries[message.delivery_tag] = entry
         props = message.properties
         self._buffer.append(Delivery(
             body=message.body if isinstance(message.body, bytes) else bytes(message.body, "utf-8"),
@@ -181,16 +192,14 @@ class BatchConsumer(Entrypoint):
                     self, (batch,), {}, handle_result=partial(self._handle_result, batch, attempt)
                 )
             except ContainerBeingKilled:
-                for delivery in batch:
-                    self.consumer.requeue_message(delivery.message)
+                self._requeue(batch)
 
         # spawn_worker blocks while the worker pool is full; keep the consumer thread free.
         self.container.spawn_managed_thread(spawn, identifier=f"{self}.spawn")
 
     def _handle_result(self, batch, attempt, worker_ctx, result=None, exc_info=None):
         if exc_info is None:
-            for delivery in batch:
-                self.consumer.ack_message(delivery.message)
+            self._settle(batch)
             return result, exc_info
 
         exc = exc_info[1]
@@ -217,10 +226,49 @@ class BatchConsumer(Entrypoint):
     def _retry_later(self, batch, attempt, delay) -> None:
         eventlet.sleep(delay)
         if self._stopping:
-            for delivery in batch:
-                self.consumer.requeue_message(delivery.message)
+            self._requeue(batch)
         else:
             self._spawn(batch, attempt)
+
+    # -- settling -----------------------------------------------------------------------
+
+    def _settle(self, batch: list[Delivery], state: str = "ack") -> None:
+        """Mark a batch done and acknowledge it.
+
+        Where the batch completes the oldest messages of the window, one `basic.ack multiple`
+        naming the newest processed tag acknowledges them all (naming a rejected tag would be
+        an error). Messages of a batch that finished ahead of an older one still in hand are
+        acknowledged one by one, so a slow batch never holds back the others' acknowledgements.
+        """
+        channel = self._channel
+        if channel is None or not channel.connection:
+            return  # the broker has reclaimed them and will redeliver
+        mine = []
+        for delivery in batch:
+            if delivery.message.channel is channel:
+                entry = self._entries.pop(delivery.message.delivery_tag, None)
+                if entry is not None:
+                    entry[1] = state
+                    mine.append(entry)
+        last = None
+        while self._window and self._window[0][1] is not None:
+            tag, settled = self._window.popleft()
+            if settled == "ack":
+                last = tag
+        try:
+            if last is not None:
+                channel.basic_ack(last, multiple=True)
+            for entry in mine:
+                if entry[1] == "ack" and (last is None or entry[0] > last):
+                    channel.basic_ack(entry[0])
+                    entry[1] = "settled"
+        except AmqpConnectionError:
+            pass
+
+    def _requeue(self, batch: list[Delivery]) -> None:
+        for delivery in batch:
+            self.consumer.requeue_message(delivery.message)
+        self._settle(batch, state="settled")
 
     def _reject(self, delivery: Delivery) -> None:
         message = delivery.message
@@ -229,6 +277,7 @@ class BatchConsumer(Entrypoint):
                 message.reject(requeue=False)
             except AmqpConnectionError:  # the broker has reclaimed it already
                 pass
+        self._settle([delivery], state="settled")
 
 
 batch_consume = BatchConsumer.decorator

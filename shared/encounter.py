@@ -131,19 +131,30 @@ def _report(body: Any) -> dict:
     return errors or {"_schema": ["Invalid."]}
 
 
-def _prune(value: Any, schema: dict) -> Any:
-    """Keep only what the contract defines (unknown fields are ignored, not stored)."""
+def _shape(schema: dict) -> Any:
+    """What of a value the contract defines: {field: shape} for objects, [shape] for arrays,
+    None for anything else. Built once from the schema, so pruning a message is cheap."""
     if "$ref" in schema:
-        schema = SCHEMA["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
+        return _shape(SCHEMA["$defs"][schema["$ref"].rsplit("/", 1)[-1]])
     if "anyOf" in schema:
-        schema = next((s for s in schema["anyOf"] if "$ref" in s), schema["anyOf"][0])
-        return _prune(value, schema)
-    if isinstance(value, dict) and "properties" in schema:
-        props = schema["properties"]
-        return {k: _prune(v, props[k]) for k, v in value.items() if k in props}
-    if isinstance(value, list) and "items" in schema:
-        return [_prune(v, schema["items"]) for v in value]
+        return _shape(next((s for s in schema["anyOf"] if "$ref" in s), schema["anyOf"][0]))
+    if "properties" in schema:
+        return {name: _shape(sub) for name, sub in schema["properties"].items()}
+    if "items" in schema:
+        return [_shape(schema["items"])]
+    return None
+
+
+def _prune(value: Any, shape: Any) -> Any:
+    """Keep only what the contract defines (unknown fields are ignored, not stored)."""
+    if isinstance(shape, dict) and isinstance(value, dict):
+        return {k: (_prune(v, shape[k]) if shape[k] is not None else v) for k, v in value.items() if k in shape}
+    if isinstance(shape, list) and isinstance(value, list):
+        return [_prune(v, shape[0]) for v in value]
     return value
+
+
+_ENCOUNTER_SHAPE = _shape(SCHEMA["$defs"]["encounter"])
 
 
 def _is_identity_fault(errors: dict) -> bool:
@@ -186,5 +197,5 @@ def load_encounter(body: Any) -> Encounter:
         started_at=started_at,
         id_type=id_type,
         id_number=id_number,
-        content=_prune(encounter, SCHEMA["$defs"]["encounter"]),
+        content=_prune(encounter, _ENCOUNTER_SHAPE),
     )

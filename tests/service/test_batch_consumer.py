@@ -13,12 +13,12 @@ from tests.support.amqp import Listener, connect, wait_until
 EXCHANGE = Exchange("test.batch", type="topic", durable=True)
 
 
-def make_service(queue, behaviour):
+def make_service(queue, behaviour, batch_size=10):
     class Service:
         name = f"batch_test_{uuid.uuid4().hex[:6]}"
         calls: list[list[str]] = []
 
-        @batch_consume(queue, batch_size=10, max_wait=0.05)
+        @batch_consume(queue, batch_size=batch_size, max_wait=0.05)
         def handle(self, deliveries: list[Delivery]):
             ids = [json.loads(d.body)["n"] for d in deliveries]
             type(self).calls.append(ids)
@@ -129,3 +129,28 @@ def test_unacknowledged_messages_are_redelivered_when_the_worker_dies(
     good.start()
     wait_until(lambda: sum(len(c) for c in Good.calls) >= 3, timeout=20, message="redelivery")
     assert sorted(n for c in Good.calls for n in c) == [0, 1, 2]
+
+
+def test_a_later_batch_finishing_first_is_acknowledged_without_the_earlier_one_still_in_hand(
+        suite_env, container_factory, nameko_config, queue):
+    import eventlet
+
+    def first_batch_hangs(ids, call):
+        if 0 in ids:
+            eventlet.sleep(60)
+
+    Service = make_service(queue, first_batch_hangs, batch_size=2)
+    declare(suite_env.amqp_uri, queue)
+    publish(suite_env.amqp_uri, queue, range(4))
+    container = container_factory(Service, nameko_config)
+    container.start()
+    wait_until(lambda: [2, 3] in Service.calls and [0, 1] in Service.calls, timeout=20, message="both batches")
+    eventlet.sleep(0.5)  # give the finished batch time to be acknowledged, as it would be
+    container.kill()
+
+    Good = make_service(queue, lambda ids, call: None)
+    good = container_factory(Good, nameko_config)
+    good.start()
+    wait_until(lambda: sum(len(c) for c in Good.calls) >= 2, timeout=20, message="redelivery")
+    good.stop()
+    assert sorted(n for c in Good.calls for n in c) == [0, 1]
