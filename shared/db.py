@@ -17,6 +17,7 @@ explicitly; whatever it did not commit is rolled back when the worker ends.
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from pathlib import Path
 from weakref import WeakKeyDictionary
 
@@ -106,31 +107,30 @@ class Database(DependencyProvider):
             session.close()
 
 
-def ensure_database(url: str) -> bool:
-    """Create the database named in `url` if it does not exist. Returns True if it was created."""
+@contextmanager
+def _server(url: str):
+    """An autocommit connection to the server's `postgres` database, and the target's name."""
     target = make_url(url)
     admin = make_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT", pool_size=1)
     try:
         with admin.connect() as conn:
-            exists = conn.scalar(
-                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
-            )
-            if exists:
-                return False
-            conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
-            return True
+            yield conn, target.database
     finally:
         admin.dispose()
+
+
+def ensure_database(url: str) -> bool:
+    """Create the database named in `url` if it does not exist. Returns True if it was created."""
+    with _server(url) as (conn, name):
+        if conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}):
+            return False
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        return True
 
 
 def drop_database(url: str) -> None:
-    target = make_url(url)
-    admin = make_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT", pool_size=1)
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    with _server(url) as (conn, name):
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def alembic_config(migrations_dir: Path, url: str):
