@@ -1,9 +1,8 @@
 """`python -m bench [filing] [--quick]`: run the benchmarks and print their tables."""
 
 import argparse
-import warnings
 
-warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+import ehr  # noqa: F401 - quiets eventlet's deprecation notice
 
 
 def main() -> None:

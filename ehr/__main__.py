@@ -1,8 +1,3 @@
-import warnings
-
-# eventlet announces its deprecation on import; the suite knows (see docs), operators need not.
-warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
-
-from ehr.cli import main  # noqa: E402
+from ehr.cli import main
 
 main()

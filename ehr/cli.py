@@ -5,6 +5,8 @@
     ehr migrate                               create and migrate the databases
     ehr demo                                  publish a small synthetic hospital feed
     ehr subscribe 110105003                   print the archive updates of a jurisdiction
+    ehr quarantine list|show|replay|discard   messages the suite could not file
+    ehr pending list|link                     encounters waiting for their resident's archive
     ehr keys                                  print a fresh pair of PII keys
 """
 
@@ -165,3 +167,13 @@ def keys() -> None:
     from shared.config import generate_key
 
     click.echo(f"EHR_PII_KEY={generate_key()}\nEHR_INDEX_KEY={generate_key()}")
+
+
+def _register_operator_commands() -> None:
+    from ehr.operate import pending, quarantine
+
+    main.add_command(quarantine)
+    main.add_command(pending)
+
+
+_register_operator_commands()

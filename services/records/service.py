@@ -15,6 +15,8 @@ RPC (service `records`):
     list_records("11010500300100001", limit=50, cursor=None)
         -> {"items": [{"record_id": "...", "record_type": "hospital_encounter", "source": {...}, ...}],
             "next": "MjAyNi0xMS0yNlQw..." | None}
+    list_quarantine(status="held", reason=None), show_quarantined(id), replay_quarantined(id, corrected=None),
+    discard_quarantined(id, note), list_pending(), link_pending(id, archive_no)
     health() -> {"database": "ok"}
 """
 
@@ -27,13 +29,14 @@ from nameko.timer import timer
 
 from shared.consumer import batch_consume
 from shared.db import Database, ping
-from shared.errors import EXPECTED_ERRORS
+from shared.actor import CurrentActor
+from shared.errors import EXPECTED_ERRORS, InvalidTransition
 from shared.messaging import RECORDS_ENCOUNTERS, RECORDS_REGISTRY_EVENTS, dead_letter_queue
 from shared.outbox import OutboxRelay
 from shared.pii import Pii
 from shared.rpc import BoundedServiceRpc
 
-from services.records import filing, pending, timeline
+from services.records import filing, operations, pending, timeline
 from services.records.dependencies import InstitutionDirectory
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,7 @@ class RecordsService:
     relay = OutboxRelay("records")
     registry = BoundedServiceRpc("registry")
     institutions = InstitutionDirectory()
+    actor = CurrentActor()
 
     @batch_consume(RECORDS_ENCOUNTERS, batch_size=200, max_wait=0.05)
     def file_encounters(self, deliveries):
@@ -79,8 +83,43 @@ class RecordsService:
             self.relay()
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
-    def list_records(self, archive_no, limit=50, cursor=None, record_type=None):
-        return timeline.list_records(self.db, archive_no, limit=limit, cursor=cursor, record_type=record_type)
+    def list_records(self, archive_no, limit=50, cursor=None, record_type=None, institution_code=None,
+                     since=None, until=None):
+        return timeline.list_records(self.db, archive_no, limit=limit, cursor=cursor, record_type=record_type,
+                                     institution_code=institution_code, since=since, until=until)
+
+    # -- operators: quarantine and pending encounters ------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_quarantine(self, status="held", reason=None, limit=50, cursor=None):
+        return operations.list_quarantine(self.db, status=status, reason=reason, limit=limit, cursor=cursor)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def show_quarantined(self, quarantine_id):
+        return operations.show_quarantined(self.db, self.pii, quarantine_id)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("corrected",))
+    def replay_quarantined(self, quarantine_id, corrected=None):
+        result = operations.replay_quarantined(self.db, self.pii, quarantine_id, corrected, self.actor.user)
+        self.relay()
+        return result
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def discard_quarantined(self, quarantine_id, note):
+        return operations.discard_quarantined(self.db, quarantine_id, self.actor.user, note)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_pending(self, status="pending", limit=50, cursor=None):
+        return operations.list_pending(self.db, status=status, limit=limit, cursor=cursor)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def link_pending(self, pending_id, archive_no):
+        archive = self.registry.get_archive(archive_no)  # NotFound / ValidationFailed as they are
+        if archive["status"] != "active":
+            raise InvalidTransition("the archive is not active", {"archive_no": archive_no})
+        result = operations.link_pending(self.db, self.pii, pending_id, archive_no)
+        self.relay()
+        return result
 
     @rpc
     def health(self):

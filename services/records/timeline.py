@@ -2,36 +2,36 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from shared.errors import ValidationFailed
+from shared.paging import check_limit, decode_cursor, encode_cursor
 
 from services.records.models import Record, RecordRevision
 
-MAX_PAGE = 200
 
-
-def _encode_cursor(occurred_at: datetime, record_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{occurred_at.isoformat()}|{record_id}".encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+def _instant(name: str, value: str | None) -> datetime | None:
+    if value is None:
+        return None
     try:
-        occurred, record_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
-        return datetime.fromisoformat(occurred), record_id
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed("invalid cursor", {"cursor": ["Not a cursor this API returned."]}) from None
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise ValidationFailed("invalid filter", {name: ["Not a date-time with a UTC offset."]})
+    return parsed
 
 
 def list_records(session: Session, archive_no: str, limit: int = 50, cursor: str | None = None,
-                 record_type: str | None = None) -> dict:
-    """One page of an archive's records with their current revision: {"items": [...], "next": cursor}."""
-    if not 1 <= limit <= MAX_PAGE:
-        raise ValidationFailed("invalid limit", {"limit": [f"Must be between 1 and {MAX_PAGE}."]})
+                 record_type: str | None = None, institution_code: str | None = None,
+                 since: str | None = None, until: str | None = None) -> dict:
+    """One page of an archive's records with their current revision, newest first, optionally
+    of one type, from one institution, or within [since, until): {"items": [...], "next": cursor}."""
+    check_limit(limit)
+    since_at, until_at = _instant("since", since), _instant("until", until)
     stmt = (
         sa.select(Record, RecordRevision)
         .join(RecordRevision, sa.and_(RecordRevision.record_id == Record.id,
@@ -42,13 +42,23 @@ def list_records(session: Session, archive_no: str, limit: int = 50, cursor: str
     )
     if record_type:
         stmt = stmt.where(Record.record_type == record_type)
+    if institution_code:
+        stmt = stmt.where(Record.institution_code == institution_code)
+    if since_at:
+        stmt = stmt.where(Record.occurred_at >= since_at)
+    if until_at:
+        stmt = stmt.where(Record.occurred_at < until_at)
     if cursor:
-        occurred_at, record_id = _decode_cursor(cursor)
+        occurred, record_id = decode_cursor(cursor, parts=2)
+        try:
+            occurred_at = datetime.fromisoformat(occurred)
+        except ValueError:
+            raise ValidationFailed("invalid cursor", {"cursor": ["Not a cursor this API returned."]}) from None
         stmt = stmt.where(sa.tuple_(Record.occurred_at, Record.id) < sa.tuple_(occurred_at, record_id))
     rows = session.execute(stmt).all()
     page = rows[:limit]
     items = [_record_view(record, revision) for record, revision in page]
-    next_cursor = _encode_cursor(page[-1][0].occurred_at, page[-1][0].id) if len(rows) > limit else None
+    next_cursor = encode_cursor(page[-1][0].occurred_at.isoformat(), page[-1][0].id) if len(rows) > limit else None
     return {"items": items, "next": next_cursor}
 
 

@@ -1,0 +1,104 @@
+"""`ehr quarantine ...` and `ehr pending ...`: the operator's commands, over RPC to the suite."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from contextlib import contextmanager
+
+import click
+
+from shared.actor import Actor
+
+
+@contextmanager
+def suite_rpc():
+    from nameko.standalone.rpc import ClusterRpcClient
+
+    from shared.config import load_settings
+    from shared.errors import EhrError
+
+    actor = Actor(user=f"cli:{getpass.getuser()}", role="system_operator")
+    try:
+        with ClusterRpcClient(uri=load_settings().amqp_uri, timeout=30, context_data=actor.as_context()) as rpc:
+            yield rpc
+    except EhrError as exc:
+        raise click.ClickException(f"{exc.message}: {json.dumps(exc.details, ensure_ascii=False)}") from None
+
+
+def _print(value) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def _table(items: list[dict], columns: list[str]) -> None:
+    if not items:
+        click.echo("(none)")
+        return
+    widths = {c: max(len(c), *(len(str(i.get(c))) for i in items)) for c in columns}
+    click.echo("  ".join(c.ljust(widths[c]) for c in columns))
+    for item in items:
+        click.echo("  ".join(str(item.get(c)).ljust(widths[c]) for c in columns))
+
+
+@click.group()
+def quarantine() -> None:
+    """Messages the suite could not file: list, inspect, replay, discard."""
+
+
+@quarantine.command("list")
+@click.option("--reason", default=None, help="only this reason code")
+@click.option("--all", "every", is_flag=True, help="also replayed and discarded entries")
+@click.option("--limit", default=50, show_default=True)
+def quarantine_list(reason, every, limit):
+    with suite_rpc() as rpc:
+        page = rpc.records.list_quarantine(status=None if every else "held", reason=reason, limit=limit)
+    _table(page["items"], ["id", "received_at", "reason", "status", "routing_key", "message_id"])
+
+
+@quarantine.command("show")
+@click.argument("quarantine_id", type=int)
+def quarantine_show(quarantine_id):
+    """The reason, the field errors and the message with identifiers masked."""
+    with suite_rpc() as rpc:
+        _print(rpc.records.show_quarantined(quarantine_id))
+
+
+@quarantine.command("replay")
+@click.argument("quarantine_id", type=int)
+@click.option("--body", "body_file", type=click.File("rb"), default=None,
+              help="a corrected ehr.encounter/1 JSON body (default: the message as it was)")
+def quarantine_replay(quarantine_id, body_file):
+    """Publish the message again for filing, as it was or corrected."""
+    corrected = json.load(body_file) if body_file else None
+    with suite_rpc() as rpc:
+        _print(rpc.records.replay_quarantined(quarantine_id, corrected=corrected))
+
+
+@quarantine.command("discard")
+@click.argument("quarantine_id", type=int)
+@click.option("--note", required=True, help="why it is discarded (kept with the entry)")
+def quarantine_discard(quarantine_id, note):
+    with suite_rpc() as rpc:
+        _print(rpc.records.discard_quarantined(quarantine_id, note))
+
+
+@click.group()
+def pending() -> None:
+    """Hospital encounters waiting for their resident's archive."""
+
+
+@pending.command("list")
+@click.option("--limit", default=50, show_default=True)
+def pending_list(limit):
+    with suite_rpc() as rpc:
+        page = rpc.records.list_pending(limit=limit)
+    _table(page["items"], ["id", "received_at", "age_seconds", "institution_code", "has_id_number", "message_id"])
+
+
+@pending.command("link")
+@click.argument("pending_id", type=int)
+@click.argument("archive_no")
+def pending_link(pending_id, archive_no):
+    """File a pending encounter into the archive you identified."""
+    with suite_rpc() as rpc:
+        _print(rpc.records.link_pending(pending_id, archive_no))
