@@ -32,6 +32,8 @@ class ArchiveCreateSchema(Schema):
     phone = fields.Str(load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9+\- ]{5,20}$"))
     village_code = fields.Str(required=True)
     institution_code = fields.Str(required=True, validate=validate.Length(min=1, max=22))
+    confirm_new = fields.Bool(load_default=False, metadata={
+        "description": "create even though the registry found possible duplicates (409 `possible_duplicates`)"})
 
     @validates("birth_date")
     def _not_in_future(self, value: date, **kwargs) -> None:
@@ -132,3 +134,64 @@ class ErrorDetailSchema(Schema):
 
 class ErrorSchema(Schema):
     error = fields.Nested(ErrorDetailSchema)
+
+
+class QuarantineEntrySchema(Schema):
+    """A message the suite could not file. `details` names the failing fields, never values."""
+
+    id = fields.Int()
+    queue = fields.Str()
+    routing_key = fields.Str()
+    message_id = fields.Str(allow_none=True)
+    reason = fields.Str(metadata={"example": "invalid_id_number"})
+    details = fields.Dict()
+    status = fields.Str(metadata={"example": "held"})
+    received_at = fields.Str(metadata={"format": "date-time"})
+    resolved_at = fields.Str(allow_none=True, metadata={"format": "date-time"})
+    body = fields.Raw(metadata={"description": "only on the single-entry read; identifiers masked"})
+
+
+class QuarantinePageSchema(Schema):
+    items = fields.List(fields.Nested(QuarantineEntrySchema))
+    next = fields.Str(allow_none=True)
+
+
+class ReplaySchema(Schema):
+    """`{}` replays the message as it was; `{"corrected": {...ehr.encounter/1...}}` a correction."""
+
+    class Meta:
+        unknown = RAISE
+
+    corrected = fields.Dict(load_default=None, allow_none=True)
+
+
+class DiscardSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    note = fields.Str(required=True, validate=validate.Length(min=1, max=500))
+
+
+class PendingEncounterSchema(Schema):
+    id = fields.Int()
+    institution_code = fields.Str()
+    message_id = fields.Str()
+    status = fields.Str(metadata={"example": "pending"})
+    received_at = fields.Str(metadata={"format": "date-time"})
+    age_seconds = fields.Int()
+    checked_at = fields.Str(allow_none=True)
+    has_id_number = fields.Bool()
+    candidates = fields.List(fields.Dict())
+    filed_record_id = fields.Str(allow_none=True)
+
+
+class PendingPageSchema(Schema):
+    items = fields.List(fields.Nested(PendingEncounterSchema))
+    next = fields.Str(allow_none=True)
+
+
+class LinkPendingSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    archive_no = fields.Str(required=True, validate=validate.Regexp(r"^\d{17}$", error="Not a 17-digit archive number."))

@@ -16,7 +16,8 @@ def _json(schema: str, description: str) -> dict:
 
 def _errors(*statuses: int) -> dict:
     text = {400: "Invalid input: `details` names each failing field", 404: "Not found",
-            409: "Conflict, e.g. the ID number already has an archive", 503: "A service is unavailable"}
+            409: "Conflict, e.g. the ID number already has an archive",
+            422: "Not possible in the current state, e.g. already replayed", 503: "A service is unavailable"}
     return {str(s): _json("Error", text[s]) for s in statuses}
 
 
@@ -38,6 +39,10 @@ def build_spec() -> dict:
         ("Record", api.RecordSchema), ("RecordPage", api.RecordPageSchema),
         ("Division", api.DivisionSchema), ("Institution", api.InstitutionSchema),
         ("Health", api.HealthSchema), ("Error", api.ErrorSchema),
+        ("QuarantineEntry", api.QuarantineEntrySchema), ("QuarantinePage", api.QuarantinePageSchema),
+        ("Replay", api.ReplaySchema), ("Discard", api.DiscardSchema),
+        ("PendingEncounter", api.PendingEncounterSchema), ("PendingPage", api.PendingPageSchema),
+        ("LinkPending", api.LinkPendingSchema),
     ]:
         spec.components.schema(name, schema=schema)
 
@@ -59,6 +64,11 @@ def build_spec() -> dict:
             {"name": "cursor", "in": "query", "schema": {"type": "string"},
              "description": "`next` of the previous page"},
             {"name": "record_type", "in": "query", "schema": {"type": "string"}},
+            {"name": "institution_code", "in": "query", "schema": {"type": "string"}},
+            {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"},
+             "description": "records that happened at or after this instant (with a UTC offset)"},
+            {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"},
+             "description": "records that happened before this instant"},
         ],
         "responses": {"200": _json("RecordPage", "One page"), **_errors(400, 404, 503)},
     }})
@@ -71,6 +81,44 @@ def build_spec() -> dict:
         "summary": "Institutions the suite knows",
         "responses": {"200": {"description": "All institutions", "content": {"application/json": {
             "schema": {"type": "array", "items": {"$ref": "#/components/schemas/Institution"}}}}}},
+    }})
+    page = [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+            {"name": "cursor", "in": "query", "schema": {"type": "string"}}]
+    entry_id = {"name": "quarantine_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    spec.path("/api/v1/quarantine", operations={"get": {
+        "summary": "Messages that could not be filed (operators)",
+        "parameters": [{"name": "status", "in": "query",
+                        "schema": {"type": "string", "enum": ["held", "replayed", "discarded", "all"]}},
+                       {"name": "reason", "in": "query", "schema": {"type": "string"}}, *page],
+        "responses": {"200": _json("QuarantinePage", "One page, newest first"), **_errors(400, 503)},
+    }})
+    spec.path("/api/v1/quarantine/{quarantine_id}", operations={"get": {
+        "summary": "One quarantined message, its field errors and its body with identifiers masked",
+        "parameters": [entry_id],
+        "responses": {"200": _json("QuarantineEntry", "The entry"), **_errors(404, 503)},
+    }})
+    spec.path("/api/v1/quarantine/{quarantine_id}/replay", operations={"post": {
+        "summary": "Publish the message again, as it was or corrected",
+        "parameters": [entry_id],
+        "requestBody": {"required": False, "content": {"application/json": {"schema": "Replay"}}},
+        "responses": {"200": _json("QuarantineEntry", "Replayed"), **_errors(400, 404, 422, 503)},
+    }})
+    spec.path("/api/v1/quarantine/{quarantine_id}/discard", operations={"post": {
+        "summary": "Close the entry without filing it (it is kept)",
+        "parameters": [entry_id],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": "Discard"}}},
+        "responses": {"200": _json("QuarantineEntry", "Discarded"), **_errors(400, 404, 422, 503)},
+    }})
+    spec.path("/api/v1/pending", operations={"get": {
+        "summary": "Encounters waiting for their resident's archive, with their age (operators)",
+        "parameters": page,
+        "responses": {"200": _json("PendingPage", "One page, newest first"), **_errors(400, 503)},
+    }})
+    spec.path("/api/v1/pending/{pending_id}/link", operations={"post": {
+        "summary": "File a pending encounter into an archive an operator identified",
+        "parameters": [{"name": "pending_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": "LinkPending"}}},
+        "responses": {"200": _json("PendingEncounter", "Filed"), **_errors(400, 404, 422, 503)},
     }})
     spec.path("/api/v1/health", operations={"get": {
         "summary": "Broker and databases reachable",

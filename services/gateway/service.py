@@ -5,6 +5,8 @@ services over RPC. Access control and the audit trail attach here (see docs/arch
     GET  /api/v1/archives/<archive_no>            -> registry.get_archive
     GET  /api/v1/archives/<archive_no>/records    -> records.list_records
     GET  /api/v1/villages | /institutions         -> registry.list_divisions / list_institutions
+    GET  /api/v1/quarantine[/<id>], POST .../<id>/replay | /discard   -> records (operators)
+    GET  /api/v1/pending, POST /api/v1/pending/<id>/link             -> records (operators)
     GET  /api/v1/health                           -> each service's health
     GET  /api/v1/openapi.json                     -> the OpenAPI document
 """
@@ -15,6 +17,8 @@ import json
 
 import eventlet
 
+from shared import api
+from shared.contracts import load_input
 from shared.errors import ValidationFailed
 from shared.rpc import BoundedServiceRpc
 
@@ -25,9 +29,12 @@ _SPEC = build_spec()
 HEALTH_TIMEOUT = 3.0
 
 
-def _json_body(request) -> dict:
+def _json_body(request, empty_ok: bool = False) -> dict:
+    raw = request.get_data(as_text=True)
+    if empty_ok and not raw.strip():
+        return {}
     try:
-        body = json.loads(request.get_data(as_text=True) or "null")
+        body = json.loads(raw or "null")
     except ValueError:
         raise ValidationFailed("invalid JSON", {"_body": ["Not valid JSON."]}) from None
     if not isinstance(body, dict):
@@ -62,9 +69,43 @@ class GatewayService:
     @http("GET", "/api/v1/archives/<string:archive_no>/records")
     def list_records(self, request, archive_no):
         self.registry.get_archive(archive_no)  # 400/404 for a bad or unknown archive
+        args = request.args
         return self.records.list_records(
-            archive_no, limit=_int_arg(request, "limit", 50), cursor=request.args.get("cursor"),
-            record_type=request.args.get("record_type"))
+            archive_no, limit=_int_arg(request, "limit", 50), cursor=args.get("cursor"),
+            record_type=args.get("record_type"), institution_code=args.get("institution_code"),
+            since=args.get("since"), until=args.get("until"))
+
+    # -- operators -------------------------------------------------------------------------
+
+    @http("GET", "/api/v1/quarantine")
+    def list_quarantine(self, request):
+        status = request.args.get("status", "held")
+        return self.records.list_quarantine(
+            status=None if status == "all" else status, reason=request.args.get("reason"),
+            limit=_int_arg(request, "limit", 50), cursor=request.args.get("cursor"))
+
+    @http("GET", "/api/v1/quarantine/<int:quarantine_id>")
+    def show_quarantined(self, request, quarantine_id):
+        return self.records.show_quarantined(quarantine_id)
+
+    @http("POST", "/api/v1/quarantine/<int:quarantine_id>/replay")
+    def replay_quarantined(self, request, quarantine_id):
+        data = load_input(api.ReplaySchema(), _json_body(request, empty_ok=True))
+        return self.records.replay_quarantined(quarantine_id, corrected=data["corrected"])
+
+    @http("POST", "/api/v1/quarantine/<int:quarantine_id>/discard")
+    def discard_quarantined(self, request, quarantine_id):
+        data = load_input(api.DiscardSchema(), _json_body(request))
+        return self.records.discard_quarantined(quarantine_id, data["note"])
+
+    @http("GET", "/api/v1/pending")
+    def list_pending(self, request):
+        return self.records.list_pending(limit=_int_arg(request, "limit", 50), cursor=request.args.get("cursor"))
+
+    @http("POST", "/api/v1/pending/<int:pending_id>/link")
+    def link_pending(self, request, pending_id):
+        data = load_input(api.LinkPendingSchema(), _json_body(request))
+        return self.records.link_pending(pending_id, data["archive_no"])
 
     @http("GET", "/api/v1/villages")
     def list_villages(self, request):

@@ -139,3 +139,39 @@ def test_the_openapi_document_describes_every_route(api):
             "/api/v1/villages", "/api/v1/institutions", "/api/v1/health"} <= set(spec["paths"])
     assert set(spec["components"]["schemas"]["ArchiveCreate"]["required"]) >= {
         "name", "sex", "birth_date", "id_number", "village_code", "institution_code"}
+
+
+def test_the_openapi_document_lists_exactly_the_gateways_routes():
+    import re
+
+    from nameko.web.handlers import HttpRequestHandler
+    from services.gateway.openapi import build_spec
+
+    routes = set()
+    for attr in vars(GatewayService).values():
+        for entrypoint in getattr(attr, "nameko_entrypoints", ()):
+            if isinstance(entrypoint, HttpRequestHandler):
+                url = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", entrypoint.url)
+                routes |= {(m.lower(), url) for m in entrypoint.method.split(",")}
+    documented = {(method, path) for path, ops in build_spec()["paths"].items() for method in ops}
+    assert routes - {("get", "/api/v1/openapi.json")} == documented
+
+
+def test_operators_work_the_quarantine_over_http(api, synth, suite_env):
+    hospital = Hospital(suite_env.amqp_uri)
+    message_id = hospital.publish(b"{nope", routing_key="encounter.H1101050002.outpatient")
+    hospital.close()
+    entry = wait_until(lambda: [q for q in requests.get(f"{api}/api/v1/quarantine", params={"limit": 200})
+                                .json()["items"] if q["message_id"] == message_id], message="quarantined")[0]
+    shown = requests.get(f"{api}/api/v1/quarantine/{entry['id']}")
+    assert shown.status_code == 200 and shown.json()["reason"] == "not_json"
+
+    no_note = requests.post(f"{api}/api/v1/quarantine/{entry['id']}/discard", json={})
+    assert no_note.status_code == 400 and "note" in no_note.json()["error"]["details"]
+    done = requests.post(f"{api}/api/v1/quarantine/{entry['id']}/discard", json={"note": "vendor test"})
+    assert done.status_code == 200 and done.json()["status"] == "discarded"
+    again = requests.post(f"{api}/api/v1/quarantine/{entry['id']}/replay")
+    assert again.status_code == 422
+    assert requests.get(f"{api}/api/v1/quarantine/999999999").status_code == 404
+    bad_link = requests.post(f"{api}/api/v1/pending/1/link", json={"archive_no": "123"})
+    assert bad_link.status_code == 400 and "archive_no" in bad_link.json()["error"]["details"]
