@@ -107,12 +107,66 @@ class RecordSchema(Schema):
     record_type = fields.Str(metadata={"example": "hospital_encounter"})
     kind = fields.Str(allow_none=True, metadata={"example": "outpatient"})
     status = fields.Str(metadata={"example": "active"})
+    status_reason = fields.Str(allow_none=True)
     occurred_at = fields.Str(metadata={"format": "date-time"})
     revision = fields.Int()
     recorded_at = fields.Str(metadata={"format": "date-time"})
     origin = fields.Str(metadata={"example": "hospital_message"})
     source = fields.Nested(SourceRefSchema)
     content = fields.Dict()
+
+
+class RecordCreateSchema(Schema):
+    """A record entered on one of the archive's forms (record_type personal_info, health_exam,
+    visit or consultation); `content` is validated against that form."""
+
+    class Meta:
+        unknown = RAISE
+
+    record_type = fields.Str(required=True, metadata={"example": "visit"})
+    content = fields.Dict(required=True, metadata={"example": {
+        "occurred_on": "2026-11-20", "subjective": "头晕两天", "assessment": "高血压", "clinician": "李医生"}})
+    institution_code = fields.Str(load_default=None, allow_none=True,
+                                  metadata={"description": "the recording institution"})
+
+
+class RecordAmendSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    content = fields.Dict(required=True)
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class EnteredInErrorSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class RevisionSchema(Schema):
+    revision = fields.Int()
+    origin = fields.Str(metadata={"example": "form"})
+    author = fields.Str()
+    reason = fields.Str(allow_none=True)
+    recorded_at = fields.Str(metadata={"format": "date-time"})
+    content = fields.Dict()
+
+
+class RecordHistorySchema(Schema):
+    """A record with every revision, oldest first."""
+
+    record_id = fields.Str()
+    archive_no = fields.Str()
+    record_type = fields.Str()
+    kind = fields.Str(allow_none=True)
+    status = fields.Str()
+    status_reason = fields.Str(allow_none=True)
+    occurred_at = fields.Str(metadata={"format": "date-time"})
+    current_revision = fields.Int()
+    institution_code = fields.Str()
+    revisions = fields.List(fields.Nested(RevisionSchema))
 
 
 class RecordPageSchema(Schema):

@@ -42,7 +42,9 @@ def build_spec() -> dict:
         ("QuarantineEntry", api.QuarantineEntrySchema), ("QuarantinePage", api.QuarantinePageSchema),
         ("Replay", api.ReplaySchema), ("Discard", api.DiscardSchema),
         ("PendingEncounter", api.PendingEncounterSchema), ("PendingPage", api.PendingPageSchema),
-        ("LinkPending", api.LinkPendingSchema),
+        ("LinkPending", api.LinkPendingSchema), ("RecordCreate", api.RecordCreateSchema),
+        ("RecordAmend", api.RecordAmendSchema), ("EnteredInError", api.EnteredInErrorSchema),
+        ("RecordHistory", api.RecordHistorySchema),
     ]:
         spec.components.schema(name, schema=schema)
 
@@ -71,6 +73,29 @@ def build_spec() -> dict:
              "description": "records that happened before this instant"},
         ],
         "responses": {"200": _json("RecordPage", "One page"), **_errors(400, 404, 503)},
+    }})
+    spec.path("/api/v1/archives/{archive_no}/records", operations={"post": {
+        "summary": "Enter a record on one of the archive's forms (personal_info, health_exam, visit, consultation)",
+        "parameters": [ARCHIVE_NO],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": "RecordCreate"}}},
+        "responses": {"201": _json("RecordHistory", "Filed"), **_errors(400, 404, 422, 503)},
+    }})
+    record_id = {"name": "record_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    spec.path("/api/v1/archives/{archive_no}/records/{record_id}", operations={"get": {
+        "summary": "A record with every revision, oldest first", "parameters": [ARCHIVE_NO, record_id],
+        "responses": {"200": _json("RecordHistory", "The record"), **_errors(404, 503)},
+    }})
+    spec.path("/api/v1/archives/{archive_no}/records/{record_id}/revisions", operations={"post": {
+        "summary": "Amend a form record: a new revision becomes current, the old ones stay",
+        "parameters": [ARCHIVE_NO, record_id],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": "RecordAmend"}}},
+        "responses": {"201": _json("RecordHistory", "Amended"), **_errors(400, 404, 422, 503)},
+    }})
+    spec.path("/api/v1/archives/{archive_no}/records/{record_id}/entered-in-error", operations={"post": {
+        "summary": "Mark a record as entered in error (it is kept, flagged, with the reason)",
+        "parameters": [ARCHIVE_NO, record_id],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": "EnteredInError"}}},
+        "responses": {"200": _json("RecordHistory", "Marked"), **_errors(400, 404, 422, 503)},
     }})
     spec.path("/api/v1/villages", operations={"get": {
         "summary": "Villages and residents' committees the suite knows",

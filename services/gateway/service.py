@@ -4,6 +4,8 @@ services over RPC. Access control and the audit trail attach here (see docs/arch
     POST /api/v1/archives                         -> registry.create_archive
     GET  /api/v1/archives/<archive_no>            -> registry.get_archive
     GET  /api/v1/archives/<archive_no>/records    -> records.list_records
+    POST /api/v1/archives/<archive_no>/records    -> records.file_record (a form entry)
+    GET  .../records/<id>, POST .../records/<id>/revisions | /entered-in-error -> records
     GET  /api/v1/villages | /institutions         -> registry.list_divisions / list_institutions
     GET  /api/v1/quarantine[/<id>], POST .../<id>/replay | /discard   -> records (operators)
     GET  /api/v1/pending, POST /api/v1/pending/<id>/link             -> records (operators)
@@ -19,7 +21,7 @@ import eventlet
 
 from shared import api
 from shared.contracts import load_input
-from shared.errors import ValidationFailed
+from shared.errors import NotFound, ValidationFailed
 from shared.rpc import BoundedServiceRpc
 
 from services.gateway.http import http
@@ -74,6 +76,28 @@ class GatewayService:
             archive_no, limit=_int_arg(request, "limit", 50), cursor=args.get("cursor"),
             record_type=args.get("record_type"), institution_code=args.get("institution_code"),
             since=args.get("since"), until=args.get("until"))
+
+    @http("POST", "/api/v1/archives/<string:archive_no>/records")
+    def file_record(self, request, archive_no):
+        data = load_input(api.RecordCreateSchema(), _json_body(request))
+        return 201, self.records.file_record(archive_no, data)
+
+    @http("GET", "/api/v1/archives/<string:archive_no>/records/<string:record_id>")
+    def get_record(self, request, archive_no, record_id):
+        record = self.records.get_record(record_id)
+        if record["archive_no"] != archive_no:
+            raise NotFound("no such record", {"record_id": record_id})
+        return record
+
+    @http("POST", "/api/v1/archives/<string:archive_no>/records/<string:record_id>/revisions")
+    def amend_record(self, request, archive_no, record_id):
+        data = load_input(api.RecordAmendSchema(), _json_body(request))
+        return 201, self.records.amend_record(archive_no, record_id, data)
+
+    @http("POST", "/api/v1/archives/<string:archive_no>/records/<string:record_id>/entered-in-error")
+    def mark_entered_in_error(self, request, archive_no, record_id):
+        data = load_input(api.EnteredInErrorSchema(), _json_body(request))
+        return self.records.mark_entered_in_error(archive_no, record_id, data["reason"])
 
     # -- operators -------------------------------------------------------------------------
 

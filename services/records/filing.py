@@ -199,20 +199,20 @@ def park_pending(session: Session, pii: PiiBox, items: list[Incoming]) -> None:
     session.connection().execute(PENDING.insert(), rows)
 
 
-def _update_message(record_id: str, record: dict, action: str, revision: int) -> OutboxMessage:
+def update_message(record_id: str, record: dict, action: str, revision: int) -> OutboxMessage:
     """The `ehr.archive-update/1` announcing one filed revision (identifiers only)."""
     archive_no = record["archive_no"]
     update_id = str(uuid.uuid5(RECORD_NAMESPACE, f"{record_id}#{revision}"))
     return OutboxMessage(
         exchange=ARCHIVE_UPDATES.name,
-        routing_key=routing_key_for(parse_archive_number(archive_no), HOSPITAL_ENCOUNTER),
+        routing_key=routing_key_for(parse_archive_number(archive_no), record["record_type"]),
         message_id=update_id,
         body={
             "schema": ARCHIVE_UPDATE_V1,
             "update_id": update_id,
             "archive_no": archive_no,
             "record_id": record_id,
-            "record_type": HOSPITAL_ENCOUNTER,
+            "record_type": record["record_type"],
             "kind": record["kind"],
             "action": action,
             "revision": revision,
@@ -260,7 +260,7 @@ def file_resolved(session: Session, items: list[tuple[Encounter, str, str]]) -> 
     for rid, row in firsts.items():
         if rid in created:
             revisions.append({**row["revision"], "revision": 1})
-            updates.append(_update_message(rid, row["record"], "filed", 1))
+            updates.append(update_message(rid, row["record"], "filed", 1))
         else:
             later.append((rid, row))
     if revisions:
@@ -284,4 +284,4 @@ def _add_revision(session: Session, rid: str, row: dict) -> OutboxMessage:
         record.occurred_at = row["record"]["occurred_at"]
         record.updated_at = sa.func.now()
     session.flush()
-    return _update_message(rid, {**row["record"], "archive_no": record.archive_no}, "amended", revision)
+    return update_message(rid, {**row["record"], "archive_no": record.archive_no}, "amended", revision)

@@ -30,6 +30,7 @@ class Record(Base):
     record_type: Mapped[str] = mapped_column(String(40))
     kind: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(20), server_default=text("'active'"))
+    status_reason: Mapped[str | None] = mapped_column(Text)
     institution_code: Mapped[str] = mapped_column(String(22))
     source_system: Mapped[str | None] = mapped_column(String(64))
     source_record_id: Mapped[str | None] = mapped_column(String(128))
@@ -57,6 +58,7 @@ class RecordRevision(Base):
     origin: Mapped[str] = mapped_column(String(20))  # hospital_message | form | import
     author: Mapped[str] = mapped_column(String(64))
     message_id: Mapped[str | None] = mapped_column(String(255))
+    reason: Mapped[str | None] = mapped_column(Text)  # why this revision was made (amendments)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

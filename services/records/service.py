@@ -15,6 +15,9 @@ RPC (service `records`):
     list_records("11010500300100001", limit=50, cursor=None)
         -> {"items": [{"record_id": "...", "record_type": "hospital_encounter", "source": {...}, ...}],
             "next": "MjAyNi0xMS0yNlQw..." | None}
+    file_record(archive_no, {"record_type": "visit", "content": {...}, "institution_code": ...}),
+    amend_record(archive_no, record_id, {"content": {...}, "reason": "..."}),
+    mark_entered_in_error(archive_no, record_id, reason), get_record(record_id)
     list_quarantine(status="held", reason=None), show_quarantined(id), replay_quarantined(id, corrected=None),
     discard_quarantined(id, note), list_pending(), link_pending(id, archive_no)
     health() -> {"database": "ok"}
@@ -36,7 +39,7 @@ from shared.outbox import OutboxRelay
 from shared.pii import Pii
 from shared.rpc import BoundedServiceRpc
 
-from services.records import filing, operations, pending, timeline
+from services.records import entries, filing, operations, pending, timeline
 from services.records.dependencies import InstitutionDirectory
 
 log = logging.getLogger(__name__)
@@ -87,6 +90,33 @@ class RecordsService:
                      since=None, until=None):
         return timeline.list_records(self.db, archive_no, limit=limit, cursor=cursor, record_type=record_type,
                                      institution_code=institution_code, since=since, until=until)
+
+    # -- records entered on the archive's forms ------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("payload",))
+    def file_record(self, archive_no, payload):
+        archive = self.registry.get_archive(archive_no)
+        record = entries.file_form_record(self.db, archive, payload, self.actor)
+        self.relay()
+        return entries.get_record(self.db, record.id)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("payload",))
+    def amend_record(self, archive_no, record_id, payload):
+        archive = self.registry.get_archive(archive_no)
+        entries.amend_form_record(self.db, archive, record_id, payload, self.actor)
+        self.relay()
+        return entries.get_record(self.db, record_id)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def mark_entered_in_error(self, archive_no, record_id, reason):
+        archive = self.registry.get_archive(archive_no)
+        entries.mark_entered_in_error(self.db, archive, record_id, reason, self.actor)
+        self.relay()
+        return entries.get_record(self.db, record_id)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def get_record(self, record_id):
+        return entries.get_record(self.db, record_id)
 
     # -- operators: quarantine and pending encounters ------------------------------------
 

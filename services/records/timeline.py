@@ -69,6 +69,7 @@ def _record_view(record: Record, revision: RecordRevision) -> dict:
         "record_type": record.record_type,
         "kind": record.kind,
         "status": record.status,
+        "status_reason": record.status_reason,
         "occurred_at": record.occurred_at.isoformat(),
         "revision": revision.revision,
         "recorded_at": revision.recorded_at.isoformat(),

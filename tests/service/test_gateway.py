@@ -175,3 +175,68 @@ def test_operators_work_the_quarantine_over_http(api, synth, suite_env):
     assert requests.get(f"{api}/api/v1/quarantine/999999999").status_code == 404
     bad_link = requests.post(f"{api}/api/v1/pending/1/link", json={"archive_no": "123"})
     assert bad_link.status_code == 400 and "archive_no" in bad_link.json()["error"]["details"]
+
+
+VISIT = {"occurred_on": "2026-11-20", "subjective": "头晕两天", "objective": "血压 150/95 mmHg",
+         "assessment": "原发性高血压", "plan": "氨氯地平 5mg qd，两周后复诊", "clinician": "李医生"}
+
+
+def test_a_form_record_is_filed_amended_and_marked_in_error_keeping_every_revision(api, synth, suite_env):
+    from shared.messaging import jurisdiction_binding
+    from tests.support.amqp import Listener
+
+    resident = synth.resident(VILLAGE, MANAGER)
+    archive_no = requests.post(f"{api}/api/v1/archives", json=resident.archive_request()).json()["archive_no"]
+    township = Listener(suite_env.amqp_uri, "ehr.archive-updates", jurisdiction_binding(VILLAGE))
+    base = f"{api}/api/v1/archives/{archive_no}/records"
+
+    created = requests.post(base, json={"record_type": "visit", "content": VISIT, "institution_code": MANAGER})
+    assert created.status_code == 201, created.text
+    record_id = created.json()["record_id"]
+    amended = requests.post(f"{base}/{record_id}/revisions",
+                            json={"content": {**VISIT, "plan": "氨氯地平 5mg qd，一周后复诊"}, "reason": "复诊时间写错"})
+    assert amended.status_code == 201 and amended.json()["current_revision"] == 2
+    history = requests.get(f"{base}/{record_id}").json()
+    assert [r["content"]["plan"] for r in history["revisions"]] == [VISIT["plan"], "氨氯地平 5mg qd，一周后复诊"]
+    assert history["revisions"][1]["reason"] == "复诊时间写错"
+
+    marked = requests.post(f"{base}/{record_id}/entered-in-error", json={"reason": "录入到了错误的档案"})
+    assert marked.status_code == 200 and marked.json()["status"] == "entered_in_error"
+    assert requests.post(f"{base}/{record_id}/revisions", json={"content": VISIT, "reason": "x"}).status_code == 422
+    timeline = requests.get(base).json()["items"]
+    assert timeline[0]["status"] == "entered_in_error" and timeline[0]["record_id"] == record_id
+
+    updates = township.wait(3)
+    assert [u["body"]["action"] for u in updates] == ["filed", "amended", "entered_in_error"]
+    assert all(u["routing_key"].endswith(".visit") for u in updates)
+    township.close()
+
+
+def test_a_form_that_breaks_its_rules_is_a_400_naming_the_field(api, synth):
+    resident = synth.resident(VILLAGE, MANAGER)
+    archive_no = requests.post(f"{api}/api/v1/archives", json=resident.archive_request()).json()["archive_no"]
+    before_birth = (resident.birth_date.replace(year=resident.birth_date.year - 1)).isoformat()
+    resp = requests.post(f"{api}/api/v1/archives/{archive_no}/records", json={
+        "record_type": "visit", "content": {**VISIT, "occurred_on": before_birth, "subjective": ""},
+        "institution_code": MANAGER})
+    assert resp.status_code == 400
+    assert {"occurred_on", "subjective"} <= set(resp.json()["error"]["details"])
+    unknown = requests.post(f"{api}/api/v1/archives/{archive_no}/records",
+                            json={"record_type": "x", "content": {}, "institution_code": MANAGER})
+    assert unknown.status_code == 400 and "record_type" in unknown.json()["error"]["details"]
+    nowhere = requests.post(f"{api}/api/v1/archives/11010510110299999/records",
+                            json={"record_type": "visit", "content": VISIT, "institution_code": MANAGER})
+    assert nowhere.status_code == 404
+
+
+def test_hospital_records_are_not_amended_through_the_forms(api, synth, suite_env):
+    resident = synth.resident(VILLAGE, MANAGER)
+    archive_no = requests.post(f"{api}/api/v1/archives", json=resident.archive_request()).json()["archive_no"]
+    hospital = Hospital(suite_env.amqp_uri)
+    hospital.publish(synth.encounter(resident, "H1101050002"))
+    hospital.close()
+    [record] = wait_until(lambda: requests.get(f"{api}/api/v1/archives/{archive_no}/records").json()["items"],
+                          message="the hospital record")
+    resp = requests.post(f"{api}/api/v1/archives/{archive_no}/records/{record['record_id']}/revisions",
+                         json={"content": VISIT, "reason": "try"})
+    assert resp.status_code == 422

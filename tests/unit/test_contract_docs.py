@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from shared.codes import EncounterKind, IdType, Sex
 from shared.contracts import ArchiveUpdateSchema
 from shared.encounter import InvalidEncounter, load_encounter
-from services.records.filing import HOSPITAL_ENCOUNTER, _update_message, record_id_for
+from services.records.filing import HOSPITAL_ENCOUNTER, update_message, record_id_for
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -206,10 +206,10 @@ def test_rules_beyond_the_json_schema_are_enforced_with_the_right_reason(path, v
 def test_update_built_by_filing_validates_against_the_archive_update_schema(action, revision):
     source = {"institution_code": "H3301020001", "system": "HIS", "record_id": "OP-20261126-0001", "version": 2}
     record_id = record_id_for(source["institution_code"], source["record_id"], "outpatient")
-    record = {"archive_no": "11010500300100042", "kind": "outpatient", "institution_code": source["institution_code"],
+    record = {"archive_no": "11010500300100042", "record_type": HOSPITAL_ENCOUNTER, "kind": "outpatient", "institution_code": source["institution_code"],
               "source_record_id": source["record_id"],
               "occurred_at": datetime.fromisoformat("2026-11-26T09:30:00+08:00")}
-    message = _update_message(record_id, record, action, revision)
+    message = update_message(record_id, record, action, revision)
 
     _validator(UPDATE_SCHEMA_FILE).validate(message.body)
     ArchiveUpdateSchema().load(message.body)
