@@ -169,6 +169,21 @@ class RecordHistorySchema(Schema):
     revisions = fields.List(fields.Nested(RevisionSchema))
 
 
+class ArchiveSummarySchema(Schema):
+    """The archive's front page (首页), derived from its records."""
+
+    archive_no = fields.Str()
+    age = fields.Int()
+    key_populations = fields.List(fields.Str(), metadata={"example": ["elderly", "hypertension"]})
+    chronic_conditions = fields.List(fields.Dict())
+    blood_type = fields.Dict(allow_none=True)
+    drug_allergies = fields.List(fields.Str(), allow_none=True)
+    drug_allergies_other = fields.Str(allow_none=True)
+    last_service = fields.Dict(metadata={"description": "record_type -> when it last happened"})
+    dynamic = fields.Bool(metadata={"description": "a service or linked record within the past 365 days"})
+    dynamic_since = fields.Str(metadata={"format": "date"})
+
+
 class RecordPageSchema(Schema):
     items = fields.List(fields.Nested(RecordSchema))
     next = fields.Str(allow_none=True, metadata={"description": "cursor of the next page; null on the last"})

@@ -44,7 +44,7 @@ def build_spec() -> dict:
         ("PendingEncounter", api.PendingEncounterSchema), ("PendingPage", api.PendingPageSchema),
         ("LinkPending", api.LinkPendingSchema), ("RecordCreate", api.RecordCreateSchema),
         ("RecordAmend", api.RecordAmendSchema), ("EnteredInError", api.EnteredInErrorSchema),
-        ("RecordHistory", api.RecordHistorySchema),
+        ("RecordHistory", api.RecordHistorySchema), ("ArchiveSummary", api.ArchiveSummarySchema),
     ]:
         spec.components.schema(name, schema=schema)
 
@@ -79,6 +79,12 @@ def build_spec() -> dict:
         "parameters": [ARCHIVE_NO],
         "requestBody": {"required": True, "content": {"application/json": {"schema": "RecordCreate"}}},
         "responses": {"201": _json("RecordHistory", "Filed"), **_errors(400, 404, 422, 503)},
+    }})
+    spec.path("/api/v1/archives/{archive_no}/summary", operations={"get": {
+        "summary": "The archive's front page (首页): key populations, chronic conditions, allergies, "
+                   "blood type, last service per type, whether it is dynamic",
+        "parameters": [ARCHIVE_NO],
+        "responses": {"200": _json("ArchiveSummary", "The summary"), **_errors(400, 404, 503)},
     }})
     record_id = {"name": "record_id", "in": "path", "required": True, "schema": {"type": "string"}}
     spec.path("/api/v1/archives/{archive_no}/records/{record_id}", operations={"get": {

@@ -3,6 +3,7 @@ services over RPC. Access control and the audit trail attach here (see docs/arch
 
     POST /api/v1/archives                         -> registry.create_archive
     GET  /api/v1/archives/<archive_no>            -> registry.get_archive
+    GET  /api/v1/archives/<archive_no>/summary    -> records.archive_summary (首页)
     GET  /api/v1/archives/<archive_no>/records    -> records.list_records
     POST /api/v1/archives/<archive_no>/records    -> records.file_record (a form entry)
     GET  .../records/<id>, POST .../records/<id>/revisions | /entered-in-error -> records
@@ -67,6 +68,10 @@ class GatewayService:
     @http("GET", "/api/v1/archives/<string:archive_no>")
     def get_archive(self, request, archive_no):
         return self.registry.get_archive(archive_no)
+
+    @http("GET", "/api/v1/archives/<string:archive_no>/summary")
+    def archive_summary(self, request, archive_no):
+        return self.records.archive_summary(archive_no)
 
     @http("GET", "/api/v1/archives/<string:archive_no>/records")
     def list_records(self, request, archive_no):

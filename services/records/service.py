@@ -17,7 +17,7 @@ RPC (service `records`):
             "next": "MjAyNi0xMS0yNlQw..." | None}
     file_record(archive_no, {"record_type": "visit", "content": {...}, "institution_code": ...}),
     amend_record(archive_no, record_id, {"content": {...}, "reason": "..."}),
-    mark_entered_in_error(archive_no, record_id, reason), get_record(record_id)
+    mark_entered_in_error(archive_no, record_id, reason), get_record(record_id), archive_summary(archive_no)
     list_quarantine(status="held", reason=None), show_quarantined(id), replay_quarantined(id, corrected=None),
     discard_quarantined(id, note), list_pending(), link_pending(id, archive_no)
     health() -> {"database": "ok"}
@@ -39,7 +39,7 @@ from shared.outbox import OutboxRelay
 from shared.pii import Pii
 from shared.rpc import BoundedServiceRpc
 
-from services.records import entries, filing, operations, pending, timeline
+from services.records import entries, filing, operations, pending, summary, timeline
 from services.records.dependencies import InstitutionDirectory
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,10 @@ class RecordsService:
         entries.mark_entered_in_error(self.db, archive, record_id, reason, self.actor)
         self.relay()
         return entries.get_record(self.db, record_id)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def archive_summary(self, archive_no):
+        return summary.archive_summary(self.db, self.registry.get_archive(archive_no))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def get_record(self, record_id):

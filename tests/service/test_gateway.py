@@ -240,3 +240,46 @@ def test_hospital_records_are_not_amended_through_the_forms(api, synth, suite_en
     resp = requests.post(f"{api}/api/v1/archives/{archive_no}/records/{record['record_id']}/revisions",
                          json={"content": VISIT, "reason": "try"})
     assert resp.status_code == 422
+
+
+def test_the_archive_summary_derives_conditions_allergies_and_activity_from_the_records(api, synth, suite_env):
+    resident = synth.resident(VILLAGE, MANAGER)
+    archive_no = requests.post(f"{api}/api/v1/archives", json=resident.archive_request()).json()["archive_no"]
+    empty = requests.get(f"{api}/api/v1/archives/{archive_no}/summary").json()
+    assert empty["dynamic"] is False and empty["chronic_conditions"] == [] and empty["last_service"] == {}
+
+    hospital = Hospital(suite_env.amqp_uri)
+    encounter = synth.encounter(resident, "H1101050002")
+    encounter["encounter"]["diagnoses"] = [{"system": "ICD-10", "code": "E11.9", "name": "2型糖尿病", "primary": True}]
+    hospital.publish(encounter)
+    hospital.close()
+    wait_until(lambda: requests.get(f"{api}/api/v1/archives/{archive_no}/records").json()["items"],
+               message="the encounter")
+
+    summary = requests.get(f"{api}/api/v1/archives/{archive_no}/summary").json()
+    assert summary["dynamic"] is True
+    assert "type2_diabetes" in summary["key_populations"]
+    assert [c["code"] for c in summary["chronic_conditions"]] == ["type2_diabetes"]
+    assert set(summary["last_service"]) == {"hospital_encounter"}
+    assert ("elderly" in summary["key_populations"]) == (summary["age"] >= 65)
+
+
+def test_the_summary_takes_blood_type_allergies_and_past_diseases_from_the_personal_info_form(api, synth):
+    from tests.unit.test_forms import personal_info
+
+    resident = synth.resident(VILLAGE, MANAGER)
+    archive_no = requests.post(f"{api}/api/v1/archives", json=resident.archive_request()).json()["archive_no"]
+    content = personal_info(occurred_on="2026-11-01")
+    content["past_history"]["diseases"][0]["diagnosed_on"] = max(
+        content["past_history"]["diseases"][0]["diagnosed_on"], resident.birth_date.strftime("%Y-%m"))
+    content["past_history"]["diseases"] = content["past_history"]["diseases"][:1]  # 2 高血压
+    content["past_history"]["operations"] = content["past_history"]["transfusions"] = []
+    filed = requests.post(f"{api}/api/v1/archives/{archive_no}/records",
+                          json={"record_type": "personal_info", "content": content, "institution_code": MANAGER})
+    assert filed.status_code == 201, filed.text
+
+    summary = requests.get(f"{api}/api/v1/archives/{archive_no}/summary").json()
+    assert summary["blood_type"] == {"abo": "1", "rh": "2"}
+    assert summary["drug_allergies"] == ["2", "5"] and summary["drug_allergies_other"] == "头孢"
+    assert [c["code"] for c in summary["chronic_conditions"]] == ["hypertension"]
+    assert "hypertension" in summary["key_populations"]
