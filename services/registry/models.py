@@ -11,6 +11,9 @@ from shared.db import new_metadata
 from shared.outbox import outbox_table
 
 
+ACTIVE = "active"  # the status of an archive in use; terminated and merged ones keep their row
+
+
 class Base(DeclarativeBase):
     metadata = new_metadata()
 
@@ -55,7 +58,7 @@ class Archive(Base):
     archive_no: Mapped[str] = mapped_column(String(17), primary_key=True)
     status: Mapped[str] = mapped_column(String(16), server_default=text("'active'"))
     name: Mapped[str] = mapped_column(String(64))
-    name_pinyin: Mapped[str] = mapped_column(String(200), index=True)
+    name_pinyin: Mapped[str] = mapped_column(String(200))
     sex: Mapped[str] = mapped_column(String(1))
     birth_date: Mapped[date] = mapped_column(Date)
     id_type: Mapped[str | None] = mapped_column(String(2))
@@ -71,7 +74,18 @@ class Archive(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
 
-    __table_args__ = (Index("ix_archives_name_birth", "name", "birth_date"),)
+    __table_args__ = (
+        Index("ix_archives_name_birth", "name", "birth_date"),
+        # Identity resolution blocks on birth date, pinyin and phone (each arm its own index);
+        # search matches name and pinyin by prefix, which a default-collation btree cannot serve
+        # unless the database collation is C, hence the pattern operator class.
+        Index("ix_archives_birth_date", "birth_date"),
+        Index("ix_archives_name_pattern", "name", postgresql_ops={"name": "varchar_pattern_ops"}),
+        Index("ix_archives_name_pinyin_pattern", "name_pinyin",
+              postgresql_ops={"name_pinyin": "varchar_pattern_ops"}),
+        # Search by status alone walks this in archive-number order, like its keyset pages.
+        Index("ix_archives_status_archive_no", "status", "archive_no"),
+    )
 
 
 outbox = outbox_table(Base.metadata)

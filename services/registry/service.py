@@ -9,6 +9,16 @@ RPC (service `registry`), each answering JSON-ready dicts:
     get_archive("11010500300100001")
     resolve_identities([{"id_type": "01", "id_number": "11010519491231002X"}])
         -> [{"archive_no": "11010500300100001", "status": "active", "village_code": "110105003001"}]
+    resolve({"id_type": "01", "id_number": "11010519491231002X", "name": "张秀英", "sex": "2",
+             "birth_date": "1949-12-31", "phone": "13800000000"})
+        -> {"status": "matched", "archive_no": "11010500300100001", "score": 1.0,
+            "reasons": ["id_number"], "archive_status": "active"}
+           | {"status": "candidates", "candidates": [{"archive_no": ..., "score": 0.65,
+              "reasons": ["name_pinyin", "birth_date", "sex"], "archive_status": "active"}]}
+           | {"status": "none"}
+    resolve_many([query, ...]) -> [answer, ...]    (at most 100, in order)
+    search_archives({"pinyin": "zhangxiu", "village_code": "110105101101"}, limit=50, cursor=None)
+        -> {"items": [archive, ...], "next": "MTEwMTA1..." | None}
     list_divisions(level="village"), list_institutions(), health()
 
 Events (exchange `ehr.events`, via the outbox): `registry.archive_created`.
@@ -25,8 +35,10 @@ from shared.errors import EXPECTED_ERRORS
 from shared.outbox import OutboxRelay
 from shared.pii import Pii
 
-from services.registry import usecases
-from services.registry.schemas import IdentityQuerySchema
+from services.registry import matching, search, usecases
+from services.registry.schemas import (
+    ArchivePageSchema, ArchiveSearchSchema, IdentityQuerySchema, ResolutionSchema, ResolveQuerySchema,
+)
 from shared.api import ArchiveCreateSchema, ArchiveSchema, DivisionSchema, InstitutionSchema
 
 
@@ -52,6 +64,21 @@ class RegistryService:
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("queries",))
     def resolve_identities(self, queries):
         return usecases.resolve_identities(self.db, self.pii, load_input(IdentityQuerySchema(), queries, many=True))
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("query",))
+    def resolve(self, query):
+        answer = matching.resolve(self.db, self.pii, load_input(ResolveQuerySchema(), query))
+        return ResolutionSchema().dump(answer)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("queries",))
+    def resolve_many(self, queries):
+        answers = matching.resolve_batch(self.db, self.pii, load_input(ResolveQuerySchema(), queries, many=True))
+        return ResolutionSchema(many=True).dump(answers)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("filters",))
+    def search_archives(self, filters, limit=50, cursor=None):
+        filters = load_input(ArchiveSearchSchema(), filters)
+        return ArchivePageSchema().dump(search.search_archives(self.db, self.pii, filters, limit, cursor))
 
     @rpc
     def list_divisions(self, level=None):

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import sqlalchemy as sa
-from pypinyin import lazy_pinyin
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -30,18 +29,12 @@ from shared.messaging import EVENTS, event_routing_key
 from shared.outbox import OutboxMessage, stage
 from shared.pii import PiiBox
 
+from services.registry import matching
+from services.registry.keys import id_index, name_pinyin, phone_index
 from services.registry.models import Archive, ArchiveSerial, Division, Institution, outbox
 
 SERVICE = "registry"
 ARCHIVE_CREATED = "archive_created"
-
-
-def id_index(pii: PiiBox, id_type: str, id_number: str) -> bytes:
-    return pii.blind_index(f"id:{id_type}", id_number)
-
-
-def name_pinyin(name: str) -> str:
-    return "".join(lazy_pinyin(name)).lower()
 
 
 def event_message(event_type: str, data: dict[str, Any], actor: Actor) -> OutboxMessage:
@@ -96,13 +89,22 @@ def _existing_conflict(session: Session, index: bytes, masked: str) -> Conflict 
 
 
 def create_archive(session: Session, pii: PiiBox, data: dict[str, Any], actor: Actor) -> Archive:
-    """Create one archive from validated `CreateArchiveSchema` data, announce it, commit."""
+    """Create one archive from validated `ArchiveCreateSchema` data, announce it, commit.
+
+    Refused with `Conflict` when the ID number has an archive (details name it), and, unless
+    `confirm_new` is true, when active archives look like the same person (details list them
+    under `possible_duplicates`, see `matching.possible_duplicates`).
+    """
     _check_references(session, data["village_code"], data["institution_code"])
     index = id_index(pii, data["id_type"], data["id_number"])
     masked = mask_id_number(data["id_number"])
     conflict = _existing_conflict(session, index, masked)
     if conflict:
         raise conflict
+    if not data.get("confirm_new"):
+        duplicates = matching.possible_duplicates(session, pii, data)
+        if duplicates:
+            raise Conflict("possible duplicates", {"possible_duplicates": duplicates})
 
     serial = _allocate_serial(session, data["village_code"])
     archive = Archive(
@@ -116,7 +118,7 @@ def create_archive(session: Session, pii: PiiBox, data: dict[str, Any], actor: A
         id_number_index=index,
         id_number_masked=masked,
         phone_enc=pii.encrypt(data["phone"]) if data.get("phone") else None,
-        phone_index=pii.blind_index("phone", data["phone"]) if data.get("phone") else None,
+        phone_index=phone_index(pii, data["phone"]) if data.get("phone") else None,
         village_code=data["village_code"],
         institution_code=data["institution_code"],
         created_by=actor.user,

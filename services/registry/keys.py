@@ -1,0 +1,25 @@
+"""The keys an archive is found by, derived the same way when it is stored and when it is sought.
+
+    >>> name_pinyin("张秀英")
+    'zhangxiuying'
+    >>> id_index(pii, "01", "11010519491231002X")   # HMAC blind index, namespace "id:01"
+    >>> phone_index(pii, "13800000000")             # HMAC blind index, namespace "phone"
+"""
+
+from __future__ import annotations
+
+from pypinyin import lazy_pinyin
+
+from shared.pii import PiiBox
+
+
+def id_index(pii: PiiBox, id_type: str, id_number: str) -> bytes:
+    return pii.blind_index(f"id:{id_type}", id_number)
+
+
+def phone_index(pii: PiiBox, phone: str) -> bytes:
+    return pii.blind_index("phone", phone)
+
+
+def name_pinyin(name: str) -> str:
+    return "".join(lazy_pinyin(name)).lower()

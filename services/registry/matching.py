@@ -1,0 +1,162 @@
+"""Identity resolution against the master resident index: which archive is this person?
+
+Input is what a hospital sends about a patient, loaded by `ResolveQuerySchema` (`birth_date` a
+`date`). Health-card, insurance-card and MRN numbers are accepted but ignored: the registry does
+not store them yet, so they can decide nothing.
+
+    resolve(session, pii, {"id_type": "01", "id_number": "11010519491231002X", "name": "张秀英",
+                           "sex": "2", "birth_date": date(1949, 12, 31), "phone": "13800000000"})
+    -> {"status": "matched", "archive_no": "11010500300100001", "score": 1.0,
+        "reasons": ["id_number"], "archive_status": "active"}
+    resolve(session, pii, {"name": "章秀英", "sex": "2", "birth_date": date(1949, 12, 31)})
+    -> {"status": "candidates", "candidates": [{"archive_no": "11010500300100001", "score": 0.65,
+        "reasons": ["name_pinyin", "birth_date", "sex"], "archive_status": "active"}]}
+    -> {"status": "none"}
+
+Only an exact identifier (today the ID number, through its blind index) answers "matched".
+Otherwise the archives are scored by `services.registry.scoring` (weights, threshold of 0.50,
+at most 5 candidates, best first; see its docstring) and every candidate carries its archive's
+status, since a terminated or merged archive may still be the person's.
+
+Blocking: only archives sharing the birth date, OR the name's pinyin, OR the phone's blind index
+are fetched and scored, each arm served by its own index (`ix_archives_birth_date`,
+`ix_archives_name_pinyin_pattern`, `ix_archives_phone_index`), which PostgreSQL combines with a
+BitmapOr. At a million residents a block is a few hundred rows at most (a birth date holds about
+30 residents, the commonest pinyin name a few hundred), so a resolution reads one small index
+range per key. `resolve_batch` answers many queries with one identifier query and one blocking
+query for all of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from shared.codes import IdType
+from shared.errors import ValidationFailed
+from shared.pii import PiiBox
+
+from services.registry.keys import id_index, name_pinyin, phone_index
+from services.registry.models import ACTIVE, Archive
+from services.registry.scoring import MAX_CANDIDATES, Identity, Score, is_possible_duplicate, rank, score
+
+MAX_BATCH = 100
+
+_IDENTITY_COLUMNS = (
+    Archive.archive_no, Archive.status, Archive.name, Archive.name_pinyin, Archive.sex,
+    Archive.birth_date, Archive.phone_index, Archive.id_type, Archive.id_number_index,
+)
+
+
+def sought_identity(pii: PiiBox, query: dict[str, Any]) -> Identity:
+    """The identity a query (or a creation request) describes, with its keys derived."""
+    name, phone, id_number = query.get("name"), query.get("phone"), query.get("id_number")
+    id_type = query.get("id_type") or IdType.RESIDENT_ID_CARD.value
+    return Identity(
+        name=name or None,
+        name_pinyin=name_pinyin(name) if name else None,
+        sex=query.get("sex"),
+        birth_date=query.get("birth_date"),
+        phone_index=phone_index(pii, phone) if phone else None,
+        id_type=id_type if id_number else None,
+        id_index=id_index(pii, id_type, id_number) if id_number else None,
+    )
+
+
+def _archive_identity(row) -> Identity:
+    return Identity(
+        name=row.name, name_pinyin=row.name_pinyin, sex=row.sex, birth_date=row.birth_date,
+        phone_index=bytes(row.phone_index) if row.phone_index is not None else None,
+        id_type=row.id_type,
+        id_index=bytes(row.id_number_index) if row.id_number_index is not None else None,
+        archive_no=row.archive_no, status=row.status,
+    )
+
+
+def _by_identifier(session: Session, indexes: set[bytes]) -> dict[bytes, Identity]:
+    if not indexes:
+        return {}
+    rows = session.execute(sa.select(*_IDENTITY_COLUMNS).where(Archive.id_number_index.in_(indexes)))
+    return {bytes(row.id_number_index): _archive_identity(row) for row in rows}
+
+
+def blocking_statement(sought: list[Identity], active_only: bool = False) -> sa.Select | None:
+    """The archives sharing a birth date, a pinyin or a phone with any of `sought`; None if no key."""
+    dates = {s.birth_date for s in sought if s.birth_date is not None}
+    pinyins = {s.name_pinyin for s in sought if s.name_pinyin}
+    phones = {s.phone_index for s in sought if s.phone_index is not None}
+    arms = []
+    if dates:
+        arms.append(Archive.birth_date.in_(sorted(dates)))
+    if pinyins:
+        arms.append(Archive.name_pinyin.in_(sorted(pinyins)))
+    if phones:
+        arms.append(Archive.phone_index.in_(sorted(phones)))
+    if not arms:
+        return None
+    stmt = sa.select(*_IDENTITY_COLUMNS).where(sa.or_(*arms))
+    return stmt.where(Archive.status == ACTIVE) if active_only else stmt
+
+
+def _blocked(session: Session, sought: list[Identity], active_only: bool = False) -> list[Identity]:
+    stmt = blocking_statement(sought, active_only)
+    return [] if stmt is None else [_archive_identity(row) for row in session.execute(stmt)]
+
+
+def _in_block_of(sought: Identity, archive: Identity) -> bool:
+    return ((sought.birth_date is not None and sought.birth_date == archive.birth_date)
+            or (bool(sought.name_pinyin) and sought.name_pinyin == archive.name_pinyin)
+            or (sought.phone_index is not None and sought.phone_index == archive.phone_index))
+
+
+def _view(archive: Identity, result: Score) -> dict[str, Any]:
+    return {"archive_no": archive.archive_no, "score": result.value, "reasons": list(result.reasons),
+            "archive_status": archive.status}
+
+
+def _answer(sought: Identity, blocked: list[Identity]) -> dict[str, Any]:
+    ranked = rank(sought, [a for a in blocked if _in_block_of(sought, a)])
+    if not ranked:
+        return {"status": "none"}
+    return {"status": "candidates", "candidates": [_view(a, s) for a, s in ranked]}
+
+
+def resolve_batch(session: Session, pii: PiiBox, queries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One answer per query, in order: two SQL queries whatever the number of queries."""
+    if len(queries) > MAX_BATCH:
+        raise ValidationFailed("too many queries", {"queries": [f"At most {MAX_BATCH} at a time."]})
+    sought = [sought_identity(pii, q) for q in queries]
+    exact = _by_identifier(session, {s.id_index for s in sought if s.id_index is not None})
+    matched = {i: exact[s.id_index] for i, s in enumerate(sought) if s.id_index in exact}
+    blocked = _blocked(session, [s for i, s in enumerate(sought) if i not in matched])
+    answers = []
+    for i, s in enumerate(sought):
+        if i in matched:
+            answers.append({"status": "matched", **_view(matched[i], score(s, matched[i]))})
+        else:
+            answers.append(_answer(s, blocked))
+    return answers
+
+
+def resolve(session: Session, pii: PiiBox, query: dict[str, Any]) -> dict[str, Any]:
+    """The archive `query` identifies, the candidates it may be, or none (see the module doc)."""
+    return resolve_batch(session, pii, [query])[0]
+
+
+def possible_duplicates(session: Session, pii: PiiBox, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Active archives a creation request may duplicate, best first, at most five:
+    `[{"archive_no": "11010510110100007", "score": 0.55, "reasons": ["phone", ...]}]`.
+
+    An archive with the same ID number is left out: that is the ID-number check's refusal.
+    """
+    sought = sought_identity(pii, data)
+    found = []
+    for archive in _blocked(session, [sought], active_only=True):
+        result = score(sought, archive)
+        if not result.is_identifier_match and is_possible_duplicate(result):
+            found.append((archive, result))
+    found.sort(key=lambda pair: (-pair[1].value, pair[0].archive_no))
+    return [{"archive_no": a.archive_no, "score": s.value, "reasons": list(s.reasons)}
+            for a, s in found[:MAX_CANDIDATES]]

@@ -1,0 +1,93 @@
+"""Finding archives by what a clerk knows: filters combined with AND, keyset pages in archive-number order.
+
+    search_archives(session, pii, {"pinyin": "zhangxiu", "village_code": "110105101101"}, limit=20)
+    -> {"items": [<Archive 11010510110100003>, ...], "next": "MTEwMTA1MTAxMTAxMDAwMjE="}
+
+Filters come loaded by `ArchiveSearchSchema`. Every filter is served by an index:
+
+    archive_no     17 digits: the primary key; 12 digits (village): a range on the primary key
+    id_number      equality on the blind index (`uq_archives_id_number_index`)
+    name, pinyin   LIKE 'prefix%' on `ix_archives_name_pattern` / `ix_archives_name_pinyin_pattern`
+                   (btree, varchar_pattern_ops: prefix matching in any collation, no extension)
+    birth_date, village_code, institution_code   their own btree indexes
+    status         `ix_archives_status_archive_no`, already in page order
+
+The cursor is the last archive number of the page, so pages stay stable while archives are
+added: a page never repeats or skips an archive that existed when paging began.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from shared.errors import ValidationFailed
+from shared.pii import PiiBox
+
+from services.registry.keys import id_index
+from services.registry.models import Archive
+
+MAX_PAGE = 200
+_ARCHIVE_NO = re.compile(r"^\d{17}$")
+
+
+def _encode_cursor(archive_no: str) -> str:
+    return base64.urlsafe_b64encode(archive_no.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        archive_no = base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (ValueError, UnicodeDecodeError, binascii.Error, AttributeError):
+        archive_no = ""
+    if not _ARCHIVE_NO.fullmatch(archive_no):
+        raise ValidationFailed("invalid cursor", {"cursor": ["Not a cursor this API returned."]})
+    return archive_no
+
+
+def _prefix(value: str) -> str:
+    """A LIKE pattern matching `value` literally at the start (backslash is LIKE's default escape)."""
+    return re.sub(r"([\\%_])", r"\\\1", value) + "%"
+
+
+def filter_conditions(pii: PiiBox, filters: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
+    conditions = []
+    archive_no = filters.get("archive_no")
+    if archive_no and len(archive_no) == 17:
+        conditions.append(Archive.archive_no == archive_no)
+    elif archive_no:
+        # All digits and equal length, so the range holds in every collation and uses the key.
+        conditions.append(Archive.archive_no.between(archive_no + "00000", archive_no + "99999"))
+    if filters.get("id_number"):
+        conditions.append(Archive.id_number_index == id_index(pii, filters["id_type"], filters["id_number"]))
+    if filters.get("name"):
+        conditions.append(Archive.name.like(_prefix(filters["name"])))
+    if filters.get("pinyin"):
+        conditions.append(Archive.name_pinyin.like(_prefix(filters["pinyin"])))
+    for column in ("birth_date", "village_code", "institution_code", "status"):
+        if filters.get(column) is not None:
+            conditions.append(getattr(Archive, column) == filters[column])
+    return conditions
+
+
+def search_statement(pii: PiiBox, filters: dict[str, Any], limit: int, after: str | None = None) -> sa.Select:
+    stmt = sa.select(Archive).where(*filter_conditions(pii, filters))
+    if after:
+        stmt = stmt.where(Archive.archive_no > after)
+    return stmt.order_by(Archive.archive_no).limit(limit + 1)
+
+
+def search_archives(session: Session, pii: PiiBox, filters: dict[str, Any], limit: int = 50,
+                    cursor: str | None = None) -> dict[str, Any]:
+    """One page of archives matching every filter: `{"items": [Archive, ...], "next": cursor or None}`."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+        raise ValidationFailed("invalid limit", {"limit": [f"Must be between 1 and {MAX_PAGE}."]})
+    after = _decode_cursor(cursor) if cursor else None
+    rows = list(session.scalars(search_statement(pii, filters, limit, after)))
+    page = rows[:limit]
+    return {"items": page, "next": _encode_cursor(page[-1].archive_no) if len(rows) > limit else None}
