@@ -162,8 +162,23 @@ def _is_identity_fault(errors: dict) -> bool:
     return isinstance(patient, dict) and "id_number" in patient
 
 
-def load_encounter(body: Any) -> Encounter:
-    """Validate a decoded `ehr.encounter/1` body; raises `InvalidEncounter`."""
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def load_encounter(body: Any, raw: bytes | None = None) -> Encounter:
+    """Validate a decoded `ehr.encounter/1` body; raises `InvalidEncounter`.
+
+    `raw`, the JSON the body was decoded from, lets the NUL check skip walking the body: JSON
+    can only carry a NUL as the escape `\\u0000`."""
+    if (raw is None or b"\\u0000" in raw) and _has_nul(body):  # no text store (nor any Chinese health standard) takes NUL characters
+        raise InvalidEncounter("schema_invalid", {"_body": ["Text must not contain NUL characters."]})
     try:
         _fast_validate(body)
     except fastjsonschema.JsonSchemaException:

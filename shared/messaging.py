@@ -9,6 +9,7 @@ Internal exchanges:
 
     ehr.events            topic, durable  <service>.<event_type>   domain events between services
     ehr.dead-letter       topic, durable  <queue name>             what a queue gave up on
+    (default exchange)                    <queue name>.parked      what even quarantine failed on
 
 Work queues are durable quorum queues: they survive a broker restart, replicate in a cluster,
 and count deliveries, so a message that keeps killing its consumer is dead-lettered after
@@ -47,14 +48,26 @@ def work_queue(name: str, exchange: Exchange, routing_keys: list[str]) -> Queue:
 
 
 def dead_letter_queue(for_queue: str) -> Queue:
-    """Where `for_queue` sends what it gives up on; consumed by the owning service."""
+    """Where `for_queue` sends what it gives up on; consumed by the owning service, which moves
+    it to its quarantine store. What even that fails on is parked (see `parking_queue`)."""
     return Queue(
         f"{for_queue}.dead-letter",
         exchange=DEAD_LETTER,
         routing_key=for_queue,
         durable=True,
-        queue_arguments={"x-queue-type": "quorum"},
+        queue_arguments={
+            "x-queue-type": "quorum",
+            "x-delivery-limit": DELIVERY_LIMIT,
+            "x-dead-letter-exchange": "",  # the default exchange: straight to the parking queue
+            "x-dead-letter-routing-key": f"{for_queue}.parked",
+        },
     )
+
+
+def parking_queue(for_queue: str) -> Queue:
+    """The last resort: a queue nothing consumes, where a message that could not even be
+    quarantined waits for an operator (RabbitMQ's management shows it). Nothing is dropped."""
+    return Queue(f"{for_queue}.parked", durable=True, queue_arguments={"x-queue-type": "quorum"})
 
 
 def event_routing_key(service: str, event_type: str) -> str:
@@ -97,3 +110,4 @@ def declare_topology(amqp_uri: str) -> None:
         for queue in WORK_QUEUES:
             queue(channel).declare()
             dead_letter_queue(queue.name)(channel).declare()
+            parking_queue(queue.name)(channel).declare()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -83,13 +84,23 @@ def record_id_for(institution_code: str, source_record_id: str, kind: str) -> st
     return str(uuid.uuid5(RECORD_NAMESPACE, f"{institution_code}|{source_record_id}|{kind}"))
 
 
+_INSTITUTION = re.compile(r"[A-Za-z0-9]{4,22}")
+
+
+def usable_message_id(message_id: str | None) -> bool:
+    return bool(message_id) and len(message_id) <= 255 and "\x00" not in message_id
+
+
 def parse_delivery(delivery: Delivery) -> Incoming:
     parts = delivery.routing_key.split(".")
     routed_institution = parts[1] if len(parts) == 3 and parts[0] == "encounter" else "?"
-    if not delivery.message_id:
+    if not _INSTITUTION.fullmatch(routed_institution):
+        routed_institution = "?"  # it cannot match the body's, so the message is quarantined
+    if not usable_message_id(delivery.message_id):
         digest = hashlib.sha256(delivery.body).hexdigest()
         incoming = Incoming(delivery, ("?", f"sha256:{digest}"))
-        incoming.reject("missing_message_id", {"message_id": ["The AMQP message_id property must be set."]})
+        incoming.reject("missing_message_id", {"message_id": [
+            "The AMQP message_id property must be set: 1 to 255 characters, no NUL."]})
         return incoming
     incoming = Incoming(delivery, (routed_institution, delivery.message_id))
     try:
@@ -101,7 +112,7 @@ def parse_delivery(delivery: Delivery) -> Incoming:
         incoming.reject("schema_invalid", {"_body": ["Must be a JSON object."]})
         return incoming
     try:
-        data = load_encounter(body)
+        data = load_encounter(body, raw=delivery.body)
     except InvalidEncounter as exc:
         incoming.reject(exc.reason, exc.errors)
         return incoming
@@ -121,12 +132,17 @@ def _claim(session: Session, keys: list[tuple[str, str]]) -> set[tuple[str, str]
     return {(src.split(":", 1)[1], mid) for src, mid in session.connection().execute(_CLAIM, rows)}
 
 
+def _text(value: str | None, limit: int = 255) -> str | None:
+    """What PostgreSQL text can hold: no NUL, bounded (the original bytes are kept anyway)."""
+    return None if value is None else value.replace("\x00", "\\0")[:limit]
+
+
 def quarantine_rows(pii: PiiBox, queue: str, items: list[tuple[Delivery, str, dict]]) -> list[dict]:
     return [
         {
             "queue": queue,
-            "routing_key": d.routing_key,
-            "message_id": d.message_id,
+            "routing_key": _text(d.routing_key),
+            "message_id": _text(d.message_id),
             "reason": reason,
             "details": details,
             "body_enc": pii.encrypt_bytes(d.body),
@@ -137,7 +153,7 @@ def quarantine_rows(pii: PiiBox, queue: str, items: list[tuple[Delivery, str, di
 
 
 def _json_safe(value):
-    return json.loads(json.dumps(value, default=str))
+    return json.loads(json.dumps(value, default=str).replace("\\u0000", "\\\\0"))
 
 
 def file_encounters(session: Session, pii: PiiBox, deliveries: list[Delivery],
@@ -176,7 +192,7 @@ def file_encounters(session: Session, pii: PiiBox, deliveries: list[Delivery],
         else:
             matched.append((item.data, answer["archive_no"], item.key[1]))
 
-    filed, amended = file_resolved(session, matched)
+    filed, amended = file_resolved(session, pii, matched)
     outcome.filed, outcome.amended = filed, amended
     if unmatched:
         park_pending(session, pii, unmatched)
@@ -192,8 +208,7 @@ def park_pending(session: Session, pii: PiiBox, items: list[Incoming]) -> None:
         rows.append({
             "institution_code": encounter.institution_code,
             "message_id": item.key[1],
-            "identity_key": pii.blind_index(f"id:{encounter.id_type}", encounter.id_number)
-            if encounter.id_number else None,
+            "identity_key": identity_key(pii, encounter),
             "payload_enc": pii.encrypt_bytes(item.delivery.body),
         })
     session.connection().execute(PENDING.insert(), rows)
@@ -223,7 +238,14 @@ def update_message(record_id: str, record: dict, action: str, revision: int) -> 
     )
 
 
-def file_resolved(session: Session, items: list[tuple[Encounter, str, str]]) -> tuple[int, int]:
+def identity_key(pii: PiiBox, encounter: Encounter) -> bytes | None:
+    """The blind index of the patient's identity document: the key the registry's events use."""
+    if not encounter.id_number:
+        return None
+    return pii.blind_index(f"id:{encounter.id_type}", encounter.id_number)
+
+
+def file_resolved(session: Session, pii: PiiBox, items: list[tuple[Encounter, str, str]]) -> tuple[int, int]:
     """File validated encounters whose archive is known: `(encounter, archive_no, message_id)`.
 
     The first message of a hospital record creates it; later ones add revisions, and the
@@ -241,7 +263,7 @@ def file_resolved(session: Session, items: list[tuple[Encounter, str, str]]) -> 
                 "id": rid, "archive_no": archive_no, "record_type": HOSPITAL_ENCOUNTER, "kind": enc.kind,
                 "institution_code": enc.institution_code, "source_system": enc.system,
                 "source_record_id": enc.record_id, "occurred_at": enc.started_at,
-                "current_source_version": enc.version,
+                "current_source_version": enc.version, "identity_key": identity_key(pii, enc),
             },
             "revision": {
                 "record_id": rid, "source_version": enc.version, "content": enc.content,

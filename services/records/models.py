@@ -37,6 +37,9 @@ class Record(Base):
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     current_revision: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     current_source_version: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # Blind index of the patient's identity document (hospital records): decides where a record
+    # belongs when the registry undoes a merge.
+    identity_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -106,6 +109,29 @@ class PendingEncounter(Base):
     checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     filed_record_id: Mapped[str | None] = mapped_column(String(36))
     filed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ArchiveMerge(Base):
+    """What this service knows of a registry merge; an unmerge that arrives first wins."""
+
+    __tablename__ = "archive_merges"
+
+    merge_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    surviving_archive_no: Mapped[str] = mapped_column(String(17))
+    merged_archive_no: Mapped[str] = mapped_column(String(17))
+    state: Mapped[str] = mapped_column(String(16))  # merged | unmerged
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class RecordMove(Base):
+    """Journal of records re-pointed by a merge, so that an unmerge can put them back."""
+
+    __tablename__ = "record_moves"
+
+    merge_id: Mapped[str] = mapped_column(ForeignKey("archive_merges.merge_id"), primary_key=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), primary_key=True)
+    from_archive_no: Mapped[str] = mapped_column(String(17))
+    to_archive_no: Mapped[str] = mapped_column(String(17))
 
 
 outbox = outbox_table(Base.metadata)

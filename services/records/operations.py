@@ -177,7 +177,7 @@ def link_pending(session: Session, pii: PiiBox, pending_id: int, archive_no: str
     if row.status != "pending":
         raise InvalidTransition(f"this encounter was already {row.status}", {"status": row.status})
     encounter = load_encounter(json.loads(pii.decrypt_bytes(row.payload_enc)))
-    file_resolved(session, [(encounter, archive_no, row.message_id)])
+    file_resolved(session, pii, [(encounter, archive_no, row.message_id)])
     row.status, row.filed_at = "filed", datetime.now(timezone.utc)
     row.filed_record_id = record_id_for(encounter.institution_code, encounter.record_id, encounter.kind)
     session.commit()

@@ -1,5 +1,5 @@
 """Encounters parked as pending, filed when the registry announces their resident's archive,
-and the registry events that trigger it."""
+and the handling of registry events (which also re-point records, see `repointing`)."""
 
 from __future__ import annotations
 
@@ -14,17 +14,23 @@ from shared.consumer import Delivery
 from shared.encounter import Encounter, load_encounter
 from shared.pii import PiiBox
 
+from services.records import repointing
 from services.records.filing import QUARANTINE, file_resolved, quarantine_rows, record_id_for
 from services.records.models import PendingEncounter, ProcessedMessage
 
 REGISTRY_EVENTS_QUEUE = "records.registry-events"
+REPOINTING = {
+    "archive_transferred": repointing.transfer,
+    "archives_merged": repointing.merge,
+    "archives_unmerged": repointing.unmerge,
+}
 
 
-def _file(session: Session, matched: list[tuple[PendingEncounter, Encounter, str]]) -> int:
+def _file(session: Session, pii: PiiBox, matched: list[tuple[PendingEncounter, Encounter, str]]) -> int:
     """File pending encounters whose archive is now known: (pending row, message, archive_no)."""
     if not matched:
         return 0
-    file_resolved(session, [(enc, archive_no, p.message_id) for p, enc, archive_no in matched])
+    file_resolved(session, pii, [(enc, archive_no, p.message_id) for p, enc, archive_no in matched])
     now = datetime.now(timezone.utc)
     for p, enc, _ in matched:
         p.status, p.filed_at = "filed", now
@@ -48,7 +54,7 @@ def file_pending_for(session: Session, pii: PiiBox, identity_keys: list[bytes], 
         .order_by(PendingEncounter.id)
         .with_for_update()
     ).all()
-    return _file(session, [(p, _payload(pii, p), archive_no) for p in rows])
+    return _file(session, pii, [(p, _payload(pii, p), archive_no) for p in rows])
 
 
 def retry_pending(session: Session, pii: PiiBox, resolve, limit: int = 500) -> int:
@@ -70,14 +76,15 @@ def retry_pending(session: Session, pii: PiiBox, resolve, limit: int = 500) -> i
     now = datetime.now(timezone.utc)
     for p in rows:
         p.checked_at = now
-    filed = _file(session, [(p, d, a["archive_no"]) for p, d, a in zip(rows, payloads, answers) if a])
+    filed = _file(session, pii, [(p, d, a["archive_no"]) for p, d, a in zip(rows, payloads, answers) if a])
     session.commit()
     return filed
 
 
 def handle_registry_events(session: Session, pii: PiiBox, deliveries: list[Delivery]) -> int:
-    """Apply registry events once each; returns how many pending encounters were filed."""
-    filed = 0
+    """Apply registry events once each (files pending encounters, re-points records); commits.
+    Returns how many records were filed or moved."""
+    changed = 0
     for delivery in deliveries:
         try:
             event = json.loads(delivery.body)
@@ -94,9 +101,11 @@ def handle_registry_events(session: Session, pii: PiiBox, deliveries: list[Deliv
             continue
         if event_type == "archive_created":
             keys = [bytes.fromhex(k) for k in data.get("identity_keys", [])]
-            filed += file_pending_for(session, pii, keys, data["archive_no"])
+            changed += file_pending_for(session, pii, keys, data["archive_no"])
+        elif event_type in REPOINTING:
+            changed += REPOINTING[event_type](session, data)
     session.commit()
-    return filed
+    return changed
 
 
 def quarantine_dead_letters(session: Session, pii: PiiBox, queue: str, deliveries: list[Delivery]) -> None:

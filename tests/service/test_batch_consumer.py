@@ -7,7 +7,7 @@ import pytest
 from kombu import Exchange
 
 from shared.consumer import Delivery, TransientError, batch_consume
-from shared.messaging import dead_letter_queue, work_queue
+from shared.messaging import dead_letter_queue, parking_queue, work_queue
 from tests.support.amqp import Listener, connect, wait_until
 
 EXCHANGE = Exchange("test.batch", type="topic", durable=True)
@@ -34,7 +34,7 @@ def queue(suite_env):
     conn = connect(suite_env.amqp_uri)
     yield q
     ch = conn.channel()
-    for n in (q.name, f"{q.name}.dead-letter"):
+    for n in (q.name, f"{q.name}.dead-letter", f"{q.name}.parked"):
         ch.queue_delete(n)
     conn.close()
 
@@ -57,6 +57,7 @@ def declare(amqp_uri, queue):
     with Connection(amqp_uri) as conn:
         queue(conn.default_channel).declare()
         dead_letter_queue(queue.name)(conn.default_channel).declare()
+        parking_queue(queue.name)(conn.default_channel).declare()
 
 
 def queue_depth(amqp_uri, name):
@@ -154,3 +155,19 @@ def test_a_later_batch_finishing_first_is_acknowledged_without_the_earlier_one_s
     wait_until(lambda: sum(len(c) for c in Good.calls) >= 2, timeout=20, message="redelivery")
     good.stop()
     assert sorted(n for c in Good.calls for n in c) == [0, 1]
+
+
+def test_what_even_the_dead_letter_consumer_fails_on_is_parked_not_dropped(
+        suite_env, container_factory, nameko_config, queue):
+    def always_fails(ids, call):
+        raise ValueError("broken beyond repair")
+
+    Service = make_service(queue, always_fails)
+    DeadLetters = make_service(dead_letter_queue(queue.name), always_fails)
+    declare(suite_env.amqp_uri, queue)
+    publish(suite_env.amqp_uri, queue, [7])
+    for cls in (Service, DeadLetters):
+        container_factory(cls, nameko_config).start()
+    wait_until(lambda: queue_depth(suite_env.amqp_uri, f"{queue.name}.parked") == 1, timeout=20,
+               message="the message parked")
+    assert DeadLetters.calls == [[7]]
