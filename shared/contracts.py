@@ -82,3 +82,19 @@ def load_input(schema: Schema, payload, many: bool = False):
         return schema.load(payload, many=many)
     except ValidationError as exc:
         raise ValidationFailed("invalid input", field_errors(exc)) from None
+
+
+# -- Registry events ------------------------------------------------------------------------
+#
+# The `event_type` of every event the registry announces on `ehr.events` (routing key
+# `registry.<event_type>`, envelope `ehr.event/1`). Their `data` payloads are documented in
+# `services/registry/lifecycle.py`; none carries an ID or phone number, only archive numbers,
+# codes and `identity_keys` (hex blind indexes of ID numbers).
+
+ARCHIVE_CREATED = "archive_created"
+IDENTITY_UPDATED = "identity_updated"
+ARCHIVE_TERMINATED = "archive_terminated"
+ARCHIVE_REACTIVATED = "archive_reactivated"
+ARCHIVE_TRANSFERRED = "archive_transferred"
+ARCHIVES_MERGED = "archives_merged"
+ARCHIVES_UNMERGED = "archives_unmerged"

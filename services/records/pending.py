@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from shared.consumer import Delivery
+from shared.contracts import ARCHIVE_CREATED, ARCHIVE_TRANSFERRED, ARCHIVES_MERGED, ARCHIVES_UNMERGED
 from shared.encounter import Encounter, load_encounter
 from shared.pii import PiiBox
 
@@ -20,9 +21,9 @@ from services.records.models import PendingEncounter, ProcessedMessage
 
 REGISTRY_EVENTS_QUEUE = "records.registry-events"
 REPOINTING = {
-    "archive_transferred": repointing.transfer,
-    "archives_merged": repointing.merge,
-    "archives_unmerged": repointing.unmerge,
+    ARCHIVE_TRANSFERRED: repointing.transfer,
+    ARCHIVES_MERGED: repointing.merge,
+    ARCHIVES_UNMERGED: repointing.unmerge,
 }
 
 
@@ -99,7 +100,7 @@ def handle_registry_events(session: Session, pii: PiiBox, deliveries: list[Deliv
         ).first()
         if claimed is None:
             continue
-        if event_type == "archive_created":
+        if event_type == ARCHIVE_CREATED:
             keys = [bytes.fromhex(k) for k in data.get("identity_keys", [])]
             changed += file_pending_for(session, pii, keys, data["archive_no"])
         elif event_type in REPOINTING:

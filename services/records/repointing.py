@@ -26,6 +26,8 @@ MERGED, UNMERGED = "merged", "unmerged"
 
 
 def transfer(session: Session, data: dict) -> int:
+    if not data.get("former_archive_no"):
+        return 0  # the institution changed, the number did not
     result = session.execute(sa.update(Record).where(Record.archive_no == data["former_archive_no"])
                              .values(archive_no=data["archive_no"], updated_at=sa.func.now()))
     return result.rowcount

@@ -13,7 +13,8 @@ not store them yet, so they can decide nothing.
         "reasons": ["name_pinyin", "birth_date", "sex"], "archive_status": "active"}]}
     -> {"status": "none"}
 
-Only an exact identifier (today the ID number, through its blind index) answers "matched".
+Only an exact identifier (today the ID number, through its blind index) answers "matched"; the ID
+number of an archive merged into another answers the survivor.
 Otherwise the archives are scored by `services.registry.scoring` (weights, threshold of 0.50,
 at most 5 candidates, best first; see its docstring) and every candidate carries its archive's
 status, since a terminated or merged archive may still be the person's.
@@ -29,6 +30,7 @@ query for all of them.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,6 +40,7 @@ from shared.codes import IdType
 from shared.errors import ValidationFailed
 from shared.pii import PiiBox
 
+from services.registry import aliases
 from services.registry.keys import id_index, name_pinyin, phone_index
 from services.registry.models import ACTIVE, Archive
 from services.registry.scoring import MAX_CANDIDATES, Identity, Score, is_possible_duplicate, rank, score
@@ -76,10 +79,18 @@ def _archive_identity(row) -> Identity:
 
 
 def _by_identifier(session: Session, indexes: set[bytes]) -> dict[bytes, Identity]:
+    """The archive holding each ID number; one a merge moved aside answers the survivor, which then
+    holds that number too (so it scores as the identifier match it is)."""
     if not indexes:
         return {}
     rows = session.execute(sa.select(*_IDENTITY_COLUMNS).where(Archive.id_number_index.in_(indexes)))
-    return {bytes(row.id_number_index): _archive_identity(row) for row in rows}
+    found = {bytes(row.id_number_index): _archive_identity(row) for row in rows}
+    moved = aliases.moved_indexes(session, indexes - found.keys())
+    if moved:
+        rows = session.execute(sa.select(*_IDENTITY_COLUMNS).where(Archive.archive_no.in_(set(moved.values()))))
+        survivors = {row.archive_no: _archive_identity(row) for row in rows}
+        found.update({index: replace(survivors[no], id_index=index) for index, no in moved.items() if no in survivors})
+    return found
 
 
 def blocking_statement(sought: list[Identity], active_only: bool = False) -> sa.Select | None:

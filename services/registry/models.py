@@ -1,10 +1,23 @@
-"""The registry's tables: the master resident index, archive numbers, divisions, institutions."""
+"""The registry's tables: the master resident index, archive numbers, divisions, institutions,
+and the archive lifecycle (revisions, transfers, aliases of former numbers, the merge journal).
+
+An archive's primary key is its *current* number: a transfer to another village re-keys the row,
+and every table that refers to an archive does so with `ON UPDATE CASCADE`, so it follows.
+The numbers an archive had before, and the numbers of archives merged into it, are kept in
+`archive_aliases` and still lead to it (`services.registry.aliases`).
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, func, text
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger, Date, DateTime, ForeignKey, Identity, Index, Integer, LargeBinary, String, Text,
+    UniqueConstraint, func, text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import new_metadata
@@ -12,6 +25,11 @@ from shared.outbox import outbox_table
 
 
 ACTIVE = "active"  # the status of an archive in use; terminated and merged ones keep their row
+TERMINATED = "terminated"
+MERGED = "merged"
+
+# Referring to an archive by its number: follow the number when a transfer changes it.
+FOLLOWS_ARCHIVE = {"onupdate": "CASCADE"}
 
 
 class Base(DeclarativeBase):
@@ -73,6 +91,17 @@ class Archive(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    # Termination (终止): reason death | migration_out | loss_to_follow_up, with its date and the
+    # facts the form asks for: the cause of death; the destination and the handover record of a
+    # migration; why a resident was lost. Cleared on reactivation (the revisions keep them).
+    termination_reason: Mapped[str | None] = mapped_column(String(32))
+    termination_date: Mapped[date | None] = mapped_column(Date)
+    termination_cause: Mapped[str | None] = mapped_column(Text)
+    termination_destination: Mapped[str | None] = mapped_column(Text)
+    termination_handover: Mapped[str | None] = mapped_column(Text)
+    termination_note: Mapped[str | None] = mapped_column(Text)
+    merged_into: Mapped[str | None] = mapped_column(
+        ForeignKey("archives.archive_no", **FOLLOWS_ARCHIVE), index=True)
 
     __table_args__ = (
         Index("ix_archives_name_birth", "name", "birth_date"),
@@ -86,6 +115,106 @@ class Archive(Base):
         # Search by status alone walks this in archive-number order, like its keyset pages.
         Index("ix_archives_status_archive_no", "status", "archive_no"),
     )
+
+
+
+class ArchiveRevision(Base):
+    """One change of an archive: who (user, institution, role), when, what (`changes`: field ->
+    [old, new], ID and phone numbers masked) and why. Revision n is the archive's version n."""
+
+    __tablename__ = "archive_revisions"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    archive_no: Mapped[str] = mapped_column(ForeignKey("archives.archive_no", **FOLLOWS_ARCHIVE))
+    revision: Mapped[int] = mapped_column(Integer)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor_user: Mapped[str] = mapped_column(String(64))
+    actor_institution: Mapped[str | None] = mapped_column(String(22))
+    actor_role: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+    __table_args__ = (UniqueConstraint("archive_no", "revision"),)
+
+
+class Transfer(Base):
+    """A request to move an archive to another village or institution of the suite (迁出/迁入),
+    decided by the receiving side: requested -> accepted | rejected | cancelled."""
+
+    __tablename__ = "transfers"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    archive_no: Mapped[str] = mapped_column(ForeignKey("archives.archive_no", **FOLLOWS_ARCHIVE), index=True)
+    from_archive_no: Mapped[str] = mapped_column(String(17))  # the number when it was requested
+    new_archive_no: Mapped[str | None] = mapped_column(String(17))  # allocated on acceptance
+    from_village: Mapped[str] = mapped_column(ForeignKey("divisions.code"))
+    from_institution: Mapped[str] = mapped_column(ForeignKey("institutions.code"))
+    to_village: Mapped[str] = mapped_column(ForeignKey("divisions.code"))
+    to_institution: Mapped[str] = mapped_column(ForeignKey("institutions.code"))
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_by_institution: Mapped[str | None] = mapped_column(String(22))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_by_institution: Mapped[str | None] = mapped_column(String(22))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        # The receiving side's work list.
+        Index("ix_transfers_to_institution_status", "to_institution", "status"),
+        # At most one open request per archive.
+        Index("uq_transfers_open_archive_no", "archive_no", unique=True,
+              postgresql_where=text("status = 'requested'")),
+    )
+
+
+class Merge(Base):
+    """The merge journal: `merged_archive_no` was merged into `surviving_archive_no`.
+
+    The merged archive's ID-number blind index moves here (`merged_id_number_index`, off the
+    archive row) so that the ID number resolves to the survivor while the merge stands, and
+    `snapshot` keeps the merged archive's identity columns as they were, for an exact unmerge.
+    """
+
+    __tablename__ = "merges"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    surviving_archive_no: Mapped[str] = mapped_column(
+        ForeignKey("archives.archive_no", **FOLLOWS_ARCHIVE), index=True)
+    merged_archive_no: Mapped[str] = mapped_column(
+        ForeignKey("archives.archive_no", **FOLLOWS_ARCHIVE), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    merged_by: Mapped[str] = mapped_column(String(64))
+    merged_by_institution: Mapped[str | None] = mapped_column(String(22))
+    merged_by_role: Mapped[str | None] = mapped_column(String(32))
+    merged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    merged_id_number_index: Mapped[bytes | None] = mapped_column(LargeBinary)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    unmerged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    unmerged_by: Mapped[str | None] = mapped_column(String(64))
+    unmerge_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        # An ID number moved aside by a standing merge resolves to one survivor only.
+        Index("uq_merges_standing_merged_id_number_index", "merged_id_number_index", unique=True,
+              postgresql_where=text("unmerged_at IS NULL")),
+    )
+
+
+class ArchiveAlias(Base):
+    """A number that leads to another archive: a former number after a transfer (`transfer`,
+    permanent), or the number of an archive merged into this one (`merge`, until unmerged)."""
+
+    __tablename__ = "archive_aliases"
+
+    old_archive_no: Mapped[str] = mapped_column(String(17), primary_key=True)
+    archive_no: Mapped[str] = mapped_column(ForeignKey("archives.archive_no", **FOLLOWS_ARCHIVE), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    merge_id: Mapped[int | None] = mapped_column(ForeignKey("merges.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 outbox = outbox_table(Base.metadata)

@@ -12,6 +12,10 @@ Filters come loaded by `ArchiveSearchSchema`. Every filter is served by an index
     birth_date, village_code, institution_code   their own btree indexes
     status         `ix_archives_status_archive_no`, already in page order
 
+A number that moved leads to where it is now: a 17-digit `archive_no` that is a former number
+(transfer) or a merged archive's number finds the archive it leads to, and an ID number a merge
+moved aside finds the survivor (`services.registry.aliases`).
+
 The cursor is the last archive number of the page, so pages stay stable while archives are
 added: a page never repeats or skips an archive that existed when paging began.
 """
@@ -29,6 +33,7 @@ from sqlalchemy.orm import Session
 from shared.errors import ValidationFailed
 from shared.pii import PiiBox
 
+from services.registry import aliases
 from services.registry.keys import id_index
 from services.registry.models import Archive
 
@@ -63,7 +68,9 @@ def filter_conditions(pii: PiiBox, filters: dict[str, Any]) -> list[sa.ColumnEle
     elif archive_no:
         # All digits and equal length, so the range holds in every collation and uses the key.
         conditions.append(Archive.archive_no.between(archive_no + "00000", archive_no + "99999"))
-    if filters.get("id_number"):
+    if filters.get("id_holder"):
+        conditions.append(Archive.archive_no == filters["id_holder"])
+    elif filters.get("id_number"):
         conditions.append(Archive.id_number_index == id_index(pii, filters["id_type"], filters["id_number"]))
     if filters.get("name"):
         conditions.append(Archive.name.like(_prefix(filters["name"])))
@@ -73,6 +80,20 @@ def filter_conditions(pii: PiiBox, filters: dict[str, Any]) -> list[sa.ColumnEle
         if filters.get(column) is not None:
             conditions.append(getattr(Archive, column) == filters[column])
     return conditions
+
+
+def followed(session: Session, pii: PiiBox, filters: dict[str, Any]) -> dict[str, Any]:
+    """`filters` with a 17-digit number replaced by the one it leads to now, and `id_holder` set
+    when the ID number was moved aside by a merge."""
+    filters = dict(filters)
+    if len(filters.get("archive_no") or "") == 17:
+        filters["archive_no"] = aliases.current_number(session, filters["archive_no"])
+    if filters.get("id_number"):
+        index = id_index(pii, filters["id_type"], filters["id_number"])
+        holder = aliases.moved_indexes(session, {index}).get(index)
+        if holder:
+            filters["id_holder"] = holder
+    return filters
 
 
 def search_statement(pii: PiiBox, filters: dict[str, Any], limit: int, after: str | None = None) -> sa.Select:
@@ -88,6 +109,6 @@ def search_archives(session: Session, pii: PiiBox, filters: dict[str, Any], limi
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
         raise ValidationFailed("invalid limit", {"limit": [f"Must be between 1 and {MAX_PAGE}."]})
     after = _decode_cursor(cursor) if cursor else None
-    rows = list(session.scalars(search_statement(pii, filters, limit, after)))
+    rows = list(session.scalars(search_statement(pii, followed(session, pii, filters), limit, after)))
     page = rows[:limit]
     return {"items": page, "next": _encode_cursor(page[-1].archive_no) if len(rows) > limit else None}

@@ -21,7 +21,29 @@ RPC (service `registry`), each answering JSON-ready dicts:
         -> {"items": [archive, ...], "next": "MTEwMTA1..." | None}
     list_divisions(level="village"), list_institutions(), health()
 
-Events (exchange `ehr.events`, via the outbox): `registry.archive_created`.
+The archive lifecycle (see `lifecycle`; each change answers the archive as `get_archive` does,
+writes a revision and announces an event):
+
+    get_archive("11010510110100007")
+        -> {..., "status": "terminated", "termination": {"reason": "death", ...}, "merged_into": null,
+            "former_archive_nos": [], "merged_archive_nos": []}     (a former or merged number
+            answers the archive it leads to)
+    list_revisions("11010510110100007") -> [{"revision": 1, "action": "created", ...}, ...]
+    update_identity("11010510110100007", {"name": "张秀瑛", "phone": "13900000000"}, reason="核对户口本")
+    terminate_archive("11010510110100007", {"reason": "death", "date": "2026-11-20", "cause": "脑梗死"})
+    reactivate_archive("11010510110100007", "居民返回本村居住")
+    request_transfer("11010510110100007", {"to_village_code": "110105201101",
+                     "to_institution_code": "T1101052011", "reason": "迁居东窑村"}) -> transfer
+    accept_transfer(7) -> {"transfer": transfer, "archive": archive}
+    reject_transfer(7, "本村无此居民") / cancel_transfer(7, "申请有误") -> transfer
+    get_transfer(7), list_transfers(archive_no=None, to_institution_code="T1101052011", status="requested")
+    merge_archives("11010510110100003", "11010510110100007", "同一居民重复建档") -> merge
+    unmerge_archives(42, "并非同一人") -> merge
+    get_merge(42), list_merges("11010510110100003")
+
+Events (exchange `ehr.events`, via the outbox; payloads in `lifecycle`): `registry.archive_created`,
+`registry.identity_updated`, `registry.archive_terminated`, `registry.archive_reactivated`,
+`registry.archive_transferred`, `registry.archives_merged`, `registry.archives_unmerged`.
 """
 
 from __future__ import annotations
@@ -35,7 +57,13 @@ from shared.errors import EXPECTED_ERRORS
 from shared.outbox import OutboxRelay
 from shared.pii import Pii
 
-from services.registry import matching, search, usecases
+from services.registry import (
+    identity_updates, matching, merges, revisions, search, termination, transfers, usecases,
+)
+from services.registry.lifecycle_schemas import (
+    ArchiveDetailSchema, ArchiveRevisionSchema, IdentityUpdateSchema, MergeRequestSchema, MergeSchema,
+    OptionalReasonSchema, ReasonSchema, TerminationSchema, TransferRequestSchema, TransferSchema, load_id,
+)
 from services.registry.schemas import (
     ArchivePageSchema, ArchiveSearchSchema, IdentityQuerySchema, ResolutionSchema, ResolveQuerySchema,
 )
@@ -57,9 +85,12 @@ class RegistryService:
         self.relay()
         return ArchiveSchema().dump(archive)
 
+    def _details(self, archive):
+        return ArchiveDetailSchema().dump(usecases.archive_details(self.db, archive))
+
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def get_archive(self, archive_no):
-        return ArchiveSchema().dump(usecases.get_archive(self.db, archive_no))
+        return self._details(usecases.get_archive(self.db, archive_no))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("queries",))
     def resolve_identities(self, queries):
@@ -79,6 +110,92 @@ class RegistryService:
     def search_archives(self, filters, limit=50, cursor=None):
         filters = load_input(ArchiveSearchSchema(), filters)
         return ArchivePageSchema().dump(search.search_archives(self.db, self.pii, filters, limit, cursor))
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_revisions(self, archive_no):
+        return ArchiveRevisionSchema(many=True).dump(revisions.list_revisions(self.db, archive_no))
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("changes",))
+    def update_identity(self, archive_no, changes, reason=None):
+        data = load_input(IdentityUpdateSchema(), changes)
+        reason = load_input(OptionalReasonSchema(), {"reason": reason})["reason"]
+        archive = identity_updates.update_identity(self.db, self.pii, archive_no, data, reason, self.actor)
+        self.relay()
+        return self._details(archive)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def terminate_archive(self, archive_no, payload):
+        data = load_input(TerminationSchema(), payload)
+        archive = termination.terminate_archive(self.db, archive_no, data, self.actor)
+        self.relay()
+        return self._details(archive)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def reactivate_archive(self, archive_no, reason):
+        reason = load_input(ReasonSchema(), {"reason": reason})["reason"]
+        archive = termination.reactivate_archive(self.db, archive_no, reason, self.actor)
+        self.relay()
+        return self._details(archive)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def request_transfer(self, archive_no, payload):
+        data = load_input(TransferRequestSchema(), payload)
+        return TransferSchema().dump(transfers.request_transfer(self.db, archive_no, data, self.actor))
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def accept_transfer(self, transfer_id):
+        transfer, archive = transfers.accept_transfer(self.db, load_id(transfer_id, "transfer_id"), self.actor)
+        self.relay()
+        return {"transfer": TransferSchema().dump(transfer), "archive": self._details(archive)}
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def reject_transfer(self, transfer_id, reason):
+        reason = load_input(ReasonSchema(), {"reason": reason})["reason"]
+        transfer = transfers.reject_transfer(self.db, load_id(transfer_id, "transfer_id"), reason, self.actor)
+        return TransferSchema().dump(transfer)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def cancel_transfer(self, transfer_id, reason=None):
+        reason = load_input(OptionalReasonSchema(), {"reason": reason})["reason"]
+        transfer = transfers.cancel_transfer(self.db, load_id(transfer_id, "transfer_id"), reason, self.actor)
+        return TransferSchema().dump(transfer)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def get_transfer(self, transfer_id):
+        return TransferSchema().dump(transfers.get_transfer(self.db, load_id(transfer_id, "transfer_id")))
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_transfers(self, archive_no=None, to_institution_code=None, status=None, limit=50):
+        found = transfers.list_transfers(self.db, archive_no, to_institution_code, status, limit)
+        return TransferSchema(many=True).dump(found)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def merge_archives(self, surviving_archive_no, merged_archive_no, reason):
+        data = load_input(MergeRequestSchema(), {"surviving_archive_no": surviving_archive_no,
+                                                 "merged_archive_no": merged_archive_no, "reason": reason})
+        merge = merges.merge_archives(self.db, data["surviving_archive_no"], data["merged_archive_no"],
+                                      data["reason"], self.actor)
+        self.relay()
+        return MergeSchema().dump(merge)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def unmerge_archives(self, merge_id, reason):
+        reason = load_input(ReasonSchema(), {"reason": reason})["reason"]
+        merge = merges.unmerge_archives(self.db, load_id(merge_id, "merge_id"), reason, self.actor)
+        self.relay()
+        return MergeSchema().dump(merge)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def get_merge(self, merge_id):
+        return MergeSchema().dump(merges.get_merge(self.db, load_id(merge_id, "merge_id")))
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_merges(self, archive_no):
+        return MergeSchema(many=True).dump(merges.list_merges(self.db, archive_no))
+
+    # -- reference data ------------------------------------------------------------------------
 
     @rpc
     def list_divisions(self, level=None):

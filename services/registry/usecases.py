@@ -21,20 +21,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.actor import Actor
-from shared.archive_no import SERIAL_MAX, make_archive_number, parse_archive_number, InvalidArchiveNumber
-from shared.contracts import EVENT_V1
-from shared.errors import Conflict, NotFound, ValidationFailed
-from shared.identity import mask_id_number
+from shared.archive_no import SERIAL_MAX, make_archive_number
+from shared.contracts import ARCHIVE_CREATED, EVENT_V1
+from shared.errors import Conflict, ValidationFailed
+from shared.identity import mask_id_number, mask_phone
 from shared.messaging import EVENTS, event_routing_key
 from shared.outbox import OutboxMessage, stage
 from shared.pii import PiiBox
 
-from services.registry import matching
+from services.registry import aliases, matching, revisions
 from services.registry.keys import id_index, name_pinyin, phone_index
 from services.registry.models import Archive, ArchiveSerial, Division, Institution, outbox
 
 SERVICE = "registry"
-ARCHIVE_CREATED = "archive_created"
 
 
 def event_message(event_type: str, data: dict[str, Any], actor: Actor) -> OutboxMessage:
@@ -55,7 +54,8 @@ def event_message(event_type: str, data: dict[str, Any], actor: Actor) -> Outbox
     )
 
 
-def _allocate_serial(session: Session, village_code: str) -> int:
+def allocate_serial(session: Session, village_code: str) -> int:
+    """The next serial of the village (see the module doc); rolled back with the transaction."""
     stmt = pg_insert(ArchiveSerial).values(village_code=village_code, last_serial=1)
     stmt = stmt.on_conflict_do_update(
         index_elements=[ArchiveSerial.village_code],
@@ -67,7 +67,7 @@ def _allocate_serial(session: Session, village_code: str) -> int:
     return serial
 
 
-def _check_references(session: Session, village_code: str, institution_code: str) -> None:
+def check_references(session: Session, village_code: str, institution_code: str) -> None:
     errors: dict[str, list[str]] = {}
     village = session.get(Division, village_code)
     if village is None or village.level != "village":
@@ -78,8 +78,9 @@ def _check_references(session: Session, village_code: str, institution_code: str
         raise ValidationFailed("unknown reference", errors)
 
 
-def _existing_conflict(session: Session, index: bytes, masked: str) -> Conflict | None:
-    existing = session.scalar(sa.select(Archive.archive_no).where(Archive.id_number_index == index))
+def existing_conflict(session: Session, index: bytes, masked: str) -> Conflict | None:
+    """The refusal to give an ID number a second archive (one merged away leads to its survivor)."""
+    existing = aliases.holder_of_index(session, index)
     if existing is None:
         return None
     return Conflict(
@@ -95,10 +96,10 @@ def create_archive(session: Session, pii: PiiBox, data: dict[str, Any], actor: A
     `confirm_new` is true, when active archives look like the same person (details list them
     under `possible_duplicates`, see `matching.possible_duplicates`).
     """
-    _check_references(session, data["village_code"], data["institution_code"])
+    check_references(session, data["village_code"], data["institution_code"])
     index = id_index(pii, data["id_type"], data["id_number"])
     masked = mask_id_number(data["id_number"])
-    conflict = _existing_conflict(session, index, masked)
+    conflict = existing_conflict(session, index, masked)
     if conflict:
         raise conflict
     if not data.get("confirm_new"):
@@ -106,7 +107,7 @@ def create_archive(session: Session, pii: PiiBox, data: dict[str, Any], actor: A
         if duplicates:
             raise Conflict("possible duplicates", {"possible_duplicates": duplicates})
 
-    serial = _allocate_serial(session, data["village_code"])
+    serial = allocate_serial(session, data["village_code"])
     archive = Archive(
         archive_no=make_archive_number(data["village_code"], serial).value,
         name=data["name"],
@@ -124,6 +125,7 @@ def create_archive(session: Session, pii: PiiBox, data: dict[str, Any], actor: A
         created_by=actor.user,
     )
     session.add(archive)
+    revisions.record(session, archive, revisions.CREATED, _created_changes(archive, data), actor)
     stage(session, outbox, [event_message(ARCHIVE_CREATED, {
         "archive_no": archive.archive_no,
         "village_code": archive.village_code,
@@ -137,26 +139,45 @@ def create_archive(session: Session, pii: PiiBox, data: dict[str, Any], actor: A
     except IntegrityError:
         # Another worker created this identity between our check and our insert.
         session.rollback()
-        conflict = _existing_conflict(session, index, masked)
+        conflict = existing_conflict(session, index, masked)
         if conflict:
             raise conflict from None
         raise
     return archive
 
 
+def _created_changes(archive: Archive, data: dict[str, Any]) -> dict[str, list[Any]]:
+    after = {**revisions.tracked(archive), "status": "active",
+             "phone": mask_phone(data["phone"]) if data.get("phone") else None}
+    return revisions.diff({}, {k: v for k, v in after.items() if v is not None})
+
+
 def get_archive(session: Session, archive_no: str) -> Archive:
-    try:
-        parse_archive_number(archive_no)
-    except InvalidArchiveNumber as exc:
-        raise ValidationFailed("invalid archive number", {"archive_no": [exc.reason]}) from None
-    archive = session.get(Archive, archive_no)
-    if archive is None:
-        raise NotFound("no such archive", {"archive_no": archive_no})
-    return archive
+    """The archive `archive_no` leads to: itself, the archive it became after a transfer, or the
+    survivor of a merge (see `aliases`)."""
+    return aliases.find(session, archive_no)
+
+
+def archive_details(session: Session, archive: Archive) -> dict[str, Any]:
+    """What `get_archive` answers (`ArchiveDetailSchema`): the archive with its lifecycle."""
+    terminated = archive.termination_reason is not None
+    return {
+        **{column.key: getattr(archive, column.key) for column in Archive.__table__.columns},
+        "termination": {
+            "reason": archive.termination_reason, "date": archive.termination_date,
+            "cause": archive.termination_cause, "destination": archive.termination_destination,
+            "handover": archive.termination_handover, "note": archive.termination_note,
+        } if terminated else None,
+        "former_archive_nos": aliases.aliases_of(session, archive.archive_no, aliases.TRANSFER),
+        "merged_archive_nos": aliases.aliases_of(session, archive.archive_no, aliases.MERGE),
+    }
 
 
 def resolve_identities(session: Session, pii: PiiBox, queries: list[dict]) -> list[dict | None]:
-    """For each `{id_type, id_number}` the archive it belongs to, or None; one query for all."""
+    """For each `{id_type, id_number}` the archive it belongs to, or None; one query for all.
+
+    An ID number that a merge moved aside answers the survivor (a second query, for misses only).
+    """
     indexes = [
         id_index(pii, q["id_type"], q["id_number"]) if q.get("id_number") else None for q in queries
     ]
@@ -171,6 +192,12 @@ def resolve_identities(session: Session, pii: PiiBox, queries: list[dict]) -> li
             found[bytes(row.id_number_index)] = {
                 "archive_no": row.archive_no, "status": row.status, "village_code": row.village_code,
             }
+        moved = aliases.moved_indexes(session, wanted - found.keys())
+        if moved:
+            rows = session.execute(sa.select(Archive.archive_no, Archive.status, Archive.village_code)
+                                   .where(Archive.archive_no.in_(set(moved.values()))))
+            survivors = {row.archive_no: dict(row._mapping) for row in rows}
+            found.update({index: survivors[no] for index, no in moved.items() if no in survivors})
     return [found.get(i) if i is not None else None for i in indexes]
 
 

@@ -1,0 +1,107 @@
+"""Correcting a resident's identity as the registry holds it (name, sex, birth date, ID document, phone).
+
+    update_identity(session, pii, "11010510110100007", {"name": "张秀瑛", "phone": "13900000000"},
+                    reason="户口本核对", actor=actor)
+
+The archive as it would be is checked with the rules of creation (the ID number against sex and
+birth date); pinyin and blind indexes are derived again. Changing the ID document needs a reason
+and an ID number no other archive holds. Active and terminated archives can be corrected (a
+terminated archive is read-only for clinical writes, not for identity corrections).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shared.actor import Actor
+from shared.contracts import IDENTITY_UPDATED
+from shared.errors import ValidationFailed
+from shared.identity import check_identity_document, mask_id_number, mask_phone
+from shared.outbox import stage
+from shared.pii import PiiBox
+
+from services.registry import aliases, lifecycle, revisions
+from services.registry.keys import id_index, name_pinyin, phone_index
+from services.registry.models import ACTIVE, TERMINATED, Archive, outbox
+from services.registry.usecases import event_message, existing_conflict
+
+FIELDS = ("name", "sex", "birth_date", "id_type", "id_number", "phone")
+ID_DOCUMENT = ("id_type", "id_number")
+
+
+def _held(pii: PiiBox, archive: Archive) -> dict[str, Any]:
+    return {
+        "name": archive.name, "sex": archive.sex, "birth_date": archive.birth_date, "id_type": archive.id_type,
+        "id_number": pii.decrypt(archive.id_number_enc) if archive.id_number_enc is not None else None,
+        "phone": pii.decrypt(archive.phone_enc) if archive.phone_enc is not None else None,
+    }
+
+
+def _shown(field: str, value: Any) -> Any:
+    """A value as a revision shows it: ID and phone numbers masked, dates as ISO strings."""
+    if value is None:
+        return None
+    if field == "id_number":
+        return mask_id_number(value)
+    if field == "phone":
+        return mask_phone(value)
+    return revisions.json_value(value)
+
+
+def update_identity(session: Session, pii: PiiBox, archive_no: str, changes: dict[str, Any],
+                    reason: str | None, actor: Actor) -> Archive:
+    """Apply validated `IdentityUpdateSchema` data, write the revision, announce, commit.
+
+    Nothing that differs from what is held: no revision, no event, the archive as it is.
+    """
+    archive = aliases.find(session, archive_no, lock=True)
+    lifecycle.require_status(archive, (ACTIVE, TERMINATED), "correct the identity of")
+    held = _held(pii, archive)
+    wanted = {**held, **changes}
+    if wanted.get("name"):
+        wanted["name"] = wanted["name"].strip()
+    number, errors = check_identity_document(wanted["id_type"], wanted["id_number"],
+                                             birth_date=wanted["birth_date"], sex=wanted["sex"])
+    if errors:
+        raise ValidationFailed("invalid identity", errors)
+    wanted["id_number"] = number
+    changed = [f for f in FIELDS if wanted[f] != held[f]]
+    if not changed:
+        return archive
+
+    index = id_index(pii, wanted["id_type"], wanted["id_number"])
+    masked = mask_id_number(wanted["id_number"])
+    if set(changed) & set(ID_DOCUMENT):
+        if not reason:
+            raise ValidationFailed("a reason is required", {"reason": ["Required when the ID document changes."]})
+        conflict = existing_conflict(session, index, masked)
+        if conflict and conflict.details["archive_no"] != archive.archive_no:
+            raise conflict
+
+    archive.name, archive.name_pinyin = wanted["name"], name_pinyin(wanted["name"])
+    archive.sex, archive.birth_date = wanted["sex"], wanted["birth_date"]
+    archive.id_type, archive.id_number_masked, archive.id_number_index = wanted["id_type"], masked, index
+    if "id_number" in changed or "id_type" in changed:
+        archive.id_number_enc = pii.encrypt(wanted["id_number"])
+    if "phone" in changed:
+        phone = wanted["phone"]
+        archive.phone_enc = pii.encrypt(phone) if phone else None
+        archive.phone_index = phone_index(pii, phone) if phone else None
+    revisions.record(session, archive, revisions.IDENTITY_UPDATED,
+                     {f: [_shown(f, held[f]), _shown(f, wanted[f])] for f in changed}, actor, reason)
+    stage(session, outbox, [event_message(IDENTITY_UPDATED, {
+        "archive_no": archive.archive_no, "fields": changed, "identity_keys": [index.hex()],
+    }, actor)])
+    try:
+        session.commit()
+    except IntegrityError:
+        # Another worker gave this ID number to an archive between our check and our update.
+        session.rollback()
+        conflict = existing_conflict(session, index, masked)
+        if conflict:
+            raise conflict from None
+        raise
+    return archive
