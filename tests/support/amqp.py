@@ -11,12 +11,16 @@ from urllib.parse import unquote, urlparse
 import amqp
 
 
+TEST_CONNECTION_NAME = "ehr-test-client"  # tells the tests' connections from the suite's
+
+
 def connect(amqp_uri: str) -> amqp.Connection:
     url = urlparse(amqp_uri)
     conn = amqp.Connection(
         host=f"{url.hostname}:{url.port or 5672}", userid=unquote(url.username or "guest"),
         password=unquote(url.password or "guest"), virtual_host=unquote(url.path[1:]) or "/",
         confirm_publish=True,
+        client_properties={"connection_name": TEST_CONNECTION_NAME},
     )
     conn.connect()
     return conn

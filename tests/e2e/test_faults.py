@@ -1,0 +1,102 @@
+"""Faults while hospital messages flow: the suite loses, doubles and wrongly quarantines
+nothing. Each test runs a private suite (own vhost and databases) as real processes."""
+
+import subprocess
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from ehr.synthetic import Synthesizer
+from shared.db import make_engine
+from tests.support.amqp import TEST_CONNECTION_NAME, Hospital, Listener, wait_until
+
+pytestmark = pytest.mark.e2e
+
+HOSPITAL = "H3301020001"
+
+
+def publish_stream(sandbox, people, synth, total, per_second):
+    """Publish `total` encounters at about `per_second` in a background thread."""
+    ids: list[str] = []
+
+    def run():
+        hospital = Hospital(sandbox.env.amqp_uri)
+        start = time.monotonic()
+        for n in range(total):
+            delay = start + n / per_second - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            ids.append(hospital.publish(synth.encounter(people[n % len(people)], HOSPITAL)))
+        hospital.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, ids
+
+
+def assert_each_filed_once(sandbox, ids, updates):
+    wait_until(lambda: sandbox.records_scalar("SELECT count(*) FROM records") >= len(ids),
+               timeout=180, interval=0.5, message="every encounter filed")
+    filed = sandbox.records_scalar("SELECT array_agg(message_id) FROM record_revisions")
+    assert sorted(filed) == sorted(ids)
+    assert sandbox.records_scalar("SELECT count(*) FROM quarantine") == 0
+    assert sandbox.records_scalar("SELECT count(*) FROM pending_encounters") == 0
+    updates.wait(len(ids), timeout=120)
+    assert {u["body"]["record_id"] for u in updates.settle(quiet=2.0)} == set(
+        sandbox.records_scalar("SELECT array_agg(id) FROM records"))
+
+
+def test_postgresql_unavailable_for_seconds_defers_filing_without_loss_or_quarantine(sandbox):
+    synth = Synthesizer(seed=31)
+    people = sandbox.register(30, synth)
+    sandbox.start("registry")
+    sandbox.start("records")
+    sandbox.start("records")
+    updates = Listener(sandbox.env.amqp_uri, "ehr.archive-updates", "archive.#")
+    thread, ids = publish_stream(sandbox, people, synth, total=1500, per_second=150)
+
+    wait_until(lambda: sandbox.records_scalar("SELECT count(*) FROM records") > 100, timeout=60,
+               message="filing under way")
+    records_db = sandbox.settings.database_name("records")
+    admin = make_engine("postgresql://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT",
+                        pool_size=1)
+    with admin.connect() as conn:
+        # Refuse new connections to the records database and cut the open ones: for the workers
+        # that is PostgreSQL going away. Only this test's database is touched.
+        conn.execute(sa.text(f'ALTER DATABASE "{records_db}" ALLOW_CONNECTIONS false'))
+        conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"),
+                     {"d": records_db})
+        time.sleep(6)
+        conn.execute(sa.text(f'ALTER DATABASE "{records_db}" ALLOW_CONNECTIONS true'))
+    admin.dispose()
+    thread.join()
+    assert_each_filed_once(sandbox, ids, updates)
+    updates.close()
+
+
+def test_broker_connections_dropped_while_messages_flow_lose_and_double_nothing(sandbox):
+    synth = Synthesizer(seed=32)
+    people = sandbox.register(30, synth)
+    sandbox.start("registry")
+    sandbox.start("records")
+    sandbox.start("records")
+    updates = Listener(sandbox.env.amqp_uri, "ehr.archive-updates", "archive.#")
+    thread, ids = publish_stream(sandbox, people, synth, total=1500, per_second=150)
+
+    wait_until(lambda: sandbox.records_scalar("SELECT count(*) FROM records") > 100, timeout=60,
+               message="filing under way")
+    # Every connection of the suite's services in this vhost is closed by the broker, as a
+    # broker restart would; the test's own publisher and listener are spared by their name.
+    listed = subprocess.run(["rabbitmqctl", "-q", "list_connections", "-p", sandbox.env.vhost,
+                             "pid", "client_properties"], capture_output=True, text=True, check=True)
+    victims = [line.split("\t")[0] for line in listed.stdout.splitlines()
+               if line.strip() and TEST_CONNECTION_NAME not in line]
+    for pid in victims:
+        subprocess.run(["rabbitmqctl", "-q", "close_connection", pid, "test: broker going away"],
+                       capture_output=True)
+    thread.join()
+    assert victims, "found no connection of the suite to close"
+    assert_each_filed_once(sandbox, ids, updates)
+    updates.close()
