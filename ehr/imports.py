@@ -1,0 +1,58 @@
+"""`ehr import residents FILE`: load an existing register into the registry (an administrator's
+tool, run on the server against the registry database; events are published by the registry's
+outbox relay once it runs)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from pathlib import Path
+
+import click
+
+
+@click.group(name="import")
+def import_() -> None:
+    """Bulk imports."""
+
+
+@import_.command("residents")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--chunk", default=1000, show_default=True, help="rows per transaction")
+def import_residents(path: Path, chunk: int) -> None:
+    """Create an archive for every valid row of a CSV register (columns: name, sex, birth_date,
+    id_type, id_number, phone, village_code, institution_code). Rejected rows are listed with
+    their line and reasons (ID numbers masked) in PATH.rejected.json; no row leaves a partial
+    archive behind."""
+    from sqlalchemy.orm import Session
+
+    from ehr.cli import STATE_DIR
+    from ehr.setup import ensure_keys
+    from services.registry.importer import import_residents as run_import
+    from services.registry.importer import read_csv
+    from shared.actor import Actor
+    from shared.config import load_settings
+    from shared.db import make_engine
+    from shared.pii import PiiBox
+
+    ensure_keys(STATE_DIR)
+    settings = load_settings()
+    total = max(0, sum(1 for _ in path.open(encoding="utf-8-sig")) - 1)
+    engine = make_engine(settings.database_url_for("registry"))
+    actor = Actor(user=f"import:{getpass.getuser()}", role="archive_manager")
+    try:
+        with Session(engine) as session, click.progressbar(length=total, label="importing",
+                                                          show_pos=True) as bar:
+            report = run_import(session, PiiBox(*settings.require_keys(), settings.pii_old_keys),
+                                read_csv(path), actor, chunk_size=chunk, progress=bar.update)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+    click.echo(f"read {report.read} rows: {report.created} archives created, {len(report.rejected)} rejected")
+    if report.rejected:
+        out = path.with_name(path.name + ".rejected.json")
+        out.write_text(json.dumps(report.rejected, ensure_ascii=False, indent=1))
+        for item in report.rejected[:10]:
+            click.echo(f"  line {item['line']}: {json.dumps(item['errors'], ensure_ascii=False)}")
+        click.echo(f"every rejected row, with its reasons: {out}")
