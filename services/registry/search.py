@@ -28,7 +28,7 @@ import re
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from shared.errors import ValidationFailed
 from shared.pii import PiiBox
@@ -97,10 +97,17 @@ def followed(session: Session, pii: PiiBox, filters: dict[str, Any]) -> dict[str
 
 
 def search_statement(pii: PiiBox, filters: dict[str, Any], limit: int, after: str | None = None) -> sa.Select:
-    stmt = sa.select(Archive).where(*filter_conditions(pii, filters))
+    conditions = filter_conditions(pii, filters)
     if after:
-        stmt = stmt.where(Archive.archive_no > after)
-    return stmt.order_by(Archive.archive_no).limit(limit + 1)
+        conditions.append(Archive.archive_no > after)
+    if filters.get("name") or filters.get("pinyin"):
+        # The matches of a name prefix are few and spread over the whole number range: walking the
+        # primary key in order (what the planner picks for ORDER BY ... LIMIT) would read most of
+        # the table. Collect them through the name index first, then order that small set.
+        matches = sa.select(Archive).where(*conditions).cte("matches").prefix_with("MATERIALIZED")
+        found = aliased(Archive, matches)
+        return sa.select(found).order_by(found.archive_no).limit(limit + 1)
+    return sa.select(Archive).where(*conditions).order_by(Archive.archive_no).limit(limit + 1)
 
 
 def search_archives(session: Session, pii: PiiBox, filters: dict[str, Any], limit: int = 50,
