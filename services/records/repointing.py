@@ -34,7 +34,7 @@ def transfer(session: Session, data: dict) -> int:
 
 
 def merge(session: Session, data: dict) -> int:
-    merge_id, survivor, merged = data["merge_id"], data["archive_no"], data["merged_archive_no"]
+    merge_id, survivor, merged = str(data["merge_id"]), data["archive_no"], data["merged_archive_no"]
     session.execute(pg_insert(ArchiveMerge).values(
         merge_id=merge_id, surviving_archive_no=survivor, merged_archive_no=merged, state=MERGED,
     ).on_conflict_do_nothing())
@@ -52,7 +52,7 @@ def merge(session: Session, data: dict) -> int:
 
 
 def unmerge(session: Session, data: dict) -> int:
-    merge_id, survivor, restored = data["merge_id"], data["archive_no"], data["restored_archive_no"]
+    merge_id, survivor, restored = str(data["merge_id"]), data["archive_no"], data["restored_archive_no"]
     keys = [bytes.fromhex(k) for k in data.get("restored_identity_keys") or []]
     session.execute(pg_insert(ArchiveMerge).values(
         merge_id=merge_id, surviving_archive_no=survivor, merged_archive_no=restored, state=UNMERGED,
