@@ -7,7 +7,10 @@
     ehr subscribe 110105003                   print the archive updates of a jurisdiction
     ehr quarantine list|show|replay|discard   messages the suite could not file
     ehr pending list|link                     encounters waiting for their resident's archive
-    ehr keys                                  print a fresh pair of PII keys
+    ehr user add|role|unlock|list             people who sign in to the gateway
+    ehr apikey add|revoke|list                API keys of township and hospital systems
+    ehr audit verify|archive|user             the audit trail: its chain, who looked, who did
+    ehr keys                                  print fresh PII and token signing keys
 """
 
 from __future__ import annotations
@@ -78,10 +81,17 @@ def up(replicas: tuple[str, ...], demo: bool) -> None:
     procs = ", ".join(f"{name}×{n}" for name, n in sup.replicas.items())
     click.echo(f"ehr is up ({procs}); gateway listening on {base}  (API: {base}/api/v1/openapi.json)")
     click.echo("Ctrl-C stops every service")
+    from ehr.access import has_users
+
+    if not has_users():
+        click.echo("nobody can sign in yet: create the first account with "
+                   "`ehr user add NAME --institution CODE --role institution_admin`")
     if demo:
+        from ehr.access import create_demo_keys
         from ehr.demo import run_demo
 
-        threading.Thread(target=run_demo, args=(base, settings.amqp_uri), kwargs={"echo": click.echo},
+        keys = create_demo_keys()
+        threading.Thread(target=run_demo, args=(base, settings.amqp_uri, keys), kwargs={"echo": click.echo},
                          daemon=True).start()
     watcher = threading.Thread(target=sup.supervise, daemon=True)
     watcher.start()
@@ -99,7 +109,10 @@ def run(service: str) -> None:
     from shared.config import ConfigError, load_settings
 
     try:
-        load_settings().require_keys()
+        settings = load_settings()
+        settings.require_keys()
+        if service == "gateway":
+            settings.require_token_key()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     run_service(service)
@@ -120,12 +133,14 @@ def migrate(demo_data: bool) -> None:
 @click.option("--encounters", "encounters_each", default=3, show_default=True, help="per resident")
 @click.option("--seed", type=int, default=None)
 def demo(residents: int, encounters_each: int, seed: int | None) -> None:
-    """Register synthetic residents and publish their hospital encounters."""
+    """Register synthetic residents and publish their hospital encounters (with fresh demo API
+    keys of the township systems, created in the gateway database)."""
+    from ehr.access import create_demo_keys
     from ehr.demo import run_demo
     from shared.config import load_settings
 
     settings = load_settings()
-    run_demo(f"http://{settings.gateway_host}:{settings.gateway_port}", settings.amqp_uri,
+    run_demo(f"http://{settings.gateway_host}:{settings.gateway_port}", settings.amqp_uri, create_demo_keys(),
              residents=residents, encounters_each=encounters_each, seed=seed, echo=click.echo)
 
 
@@ -163,17 +178,24 @@ def subscribe(jurisdiction: str, queue: str | None) -> None:
 
 @main.command()
 def keys() -> None:
-    """Print a fresh pair of keys for EHR_PII_KEY and EHR_INDEX_KEY."""
+    """Print fresh keys for EHR_PII_KEY, EHR_INDEX_KEY and EHR_TOKEN_KEY."""
+    from ehr.setup import KEY_VARIABLES
     from shared.config import generate_key
 
-    click.echo(f"EHR_PII_KEY={generate_key()}\nEHR_INDEX_KEY={generate_key()}")
+    click.echo("\n".join(f"{name}={generate_key()}" for name in KEY_VARIABLES))
 
 
 def _register_operator_commands() -> None:
+    from ehr.access import apikey, audit, user
+    from ehr.imports import import_
     from ehr.operate import pending, quarantine
 
+    main.add_command(import_)
     main.add_command(quarantine)
     main.add_command(pending)
+    main.add_command(user)
+    main.add_command(apikey)
+    main.add_command(audit)
 
 
 _register_operator_commands()

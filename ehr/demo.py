@@ -1,9 +1,10 @@
 """`ehr demo`: a realistic small hospital feed, so a newcomer sees archives fill.
 
-Township staff register residents through the gateway's HTTP API; hospitals publish
-encounters to `ehr.encounters` with a plain AMQP publisher, as any HIS would. Some encounters
-are for residents registered only afterwards: they wait as pending and are filed the moment the
-archive is created.
+Township systems register residents through the gateway's HTTP API, each with its own API key
+(`township_system`, created for the demo by `ehr.access.create_demo_keys`: the gateway lets a
+township register and read only its own residents); hospitals publish encounters to
+`ehr.encounters` with a plain AMQP publisher, as any HIS would. Some encounters are for residents
+registered only afterwards: they wait as pending and are filed the moment the archive is created.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from kombu import Connection, Exchange, Producer
 from ehr.synthetic import Synthesizer, encode
 
 
-def _http(base: str, method: str, path: str, body: dict | None = None):
+def _http(base: str, method: str, path: str, body: dict | None = None, key: str | None = None):
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base + path, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return resp.status, json.loads(resp.read())
@@ -40,24 +43,31 @@ def publish_encounter(producer: Producer, body: dict) -> str:
     return message_id
 
 
-def run_demo(gateway: str, amqp_uri: str, residents: int = 20, encounters_each: int = 3,
+def run_demo(gateway: str, amqp_uri: str, keys: dict[str, str], residents: int = 20, encounters_each: int = 3,
              seed: int | None = None, echo=print) -> dict:
+    """`keys`: institution code of each township or community centre -> its API key."""
     synth = Synthesizer(seed)
-    _, villages = _http(gateway, "GET", "/api/v1/villages")
-    _, institutions = _http(gateway, "GET", "/api/v1/institutions")
+    any_key = next(iter(keys.values()))
+    _, villages = _http(gateway, "GET", "/api/v1/villages", key=any_key)
+    _, institutions = _http(gateway, "GET", "/api/v1/institutions", key=any_key)
     hospitals = [i["code"] for i in institutions if i["kind"] == "hospital"]
-    managers = {i["division_code"][:9]: i["code"] for i in institutions
-                if i["kind"] in ("township_centre", "community_centre")}
+    managers = {i["division_code"][:9]: i["code"] for i in institutions if i["code"] in keys}
+    villages = [v for v in villages if v["code"][:9] in managers]
     people = []
     for n in range(residents):
         village = villages[n % len(villages)]["code"]
-        people.append(synth.resident(village, managers.get(village[:9], institutions[0]["code"])))
+        people.append(synth.resident(village, managers[village[:9]]))
     late = people[: max(1, residents // 5)]  # registered after their hospital visit
-    archives = {}
-    for person in people[len(late):]:
-        status, body = _http(gateway, "POST", "/api/v1/archives", person.archive_request())
+
+    def register(person) -> None:
+        status, body = _http(gateway, "POST", "/api/v1/archives", person.archive_request(),
+                             key=keys[person.institution_code])
         if status == 201:
-            archives[person.id_number] = body["archive_no"]
+            archives[person.id_number] = (body["archive_no"], person.institution_code)
+
+    archives: dict[str, tuple[str, str]] = {}
+    for person in people[len(late):]:
+        register(person)
     echo(f"registered {len(archives)} residents")
 
     with Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
@@ -71,11 +81,12 @@ def run_demo(gateway: str, amqp_uri: str, residents: int = 20, encounters_each: 
 
     time.sleep(1)
     for person in late:
-        status, body = _http(gateway, "POST", "/api/v1/archives", person.archive_request())
-        if status == 201:
-            archives[person.id_number] = body["archive_no"]
+        register(person)
     echo(f"registered {len(late)} more residents; their pending encounters are filed now")
     sample = next(iter(archives.values()), None)
     if sample:
-        echo(f"try: curl {gateway}/api/v1/archives/{sample}/records")
+        archive_no, manager = sample
+        echo(f"try (with the DEMO key of {manager}'s township system; revoke demo keys with "
+             f"`ehr apikey revoke demo-{manager}`):\n"
+             f"  curl -H 'Authorization: Bearer {keys[manager]}' {gateway}/api/v1/archives/{archive_no}/records")
     return {"archives": len(archives), "encounters": sent}

@@ -12,24 +12,38 @@ ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = {
     "registry": ROOT / "services" / "registry" / "migrations",
     "records": ROOT / "services" / "records" / "migrations",
+    "gateway": ROOT / "services" / "gateway" / "migrations",
 }
+KEY_VARIABLES = ("EHR_PII_KEY", "EHR_INDEX_KEY", "EHR_TOKEN_KEY")
 
 
 def ensure_keys(state_dir: Path) -> None:
-    """Give this process (and its children) PII keys: from the environment if set, else from
-    `<state_dir>/secrets.env`, created with fresh random keys on first use (mode 0600)."""
-    if os.environ.get("EHR_PII_KEY") and os.environ.get("EHR_INDEX_KEY"):
+    """Give this process (and its children) the PII keys and the token signing key: from the
+    environment if set, else from `<state_dir>/secrets.env`, where a key that is missing is
+    generated on first use (the file is created with mode 0600)."""
+    if all(os.environ.get(name) for name in KEY_VARIABLES):
         return
     secrets = state_dir / "secrets.env"
-    if not secrets.exists():
+    stored = _read_env_file(secrets) if secrets.exists() else {}
+    missing = [name for name in KEY_VARIABLES if name not in stored and not os.environ.get(name)]
+    if missing:
         state_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(secrets, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(f"EHR_PII_KEY={generate_key()}\nEHR_INDEX_KEY={generate_key()}\n")
-    for line in secrets.read_text().splitlines():
+        newline = secrets.exists() and not secrets.read_text().endswith("\n")
+        fd = os.open(secrets, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a") as f:
+            f.write("\n" * newline + "".join(f"{name}={generate_key()}\n" for name in missing))
+        stored = _read_env_file(secrets)
+    for key, value in stored.items():
+        os.environ.setdefault(key, value)
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    values = {}
+    for line in path.read_text().splitlines():
         if "=" in line and not line.startswith("#"):
             key, value = line.split("=", 1)
-            os.environ.setdefault(key.strip(), value.strip())
+            values[key.strip()] = value.strip()
+    return values
 
 
 def migrate_all(settings: Settings | None = None, demo_data: bool = True) -> dict[str, bool]:

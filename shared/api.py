@@ -7,13 +7,16 @@ documents them in its OpenAPI document) and the services that answer them.
     GET  /api/v1/villages                             -> [DivisionSchema]
     GET  /api/v1/institutions                         -> [InstitutionSchema]
     GET  /api/v1/health                               -> HealthSchema
+    POST /api/v1/auth/token  body TokenRequestSchema  -> TokenSchema
+    POST /api/v1/archives/{archive_no}/access  body AccessGrantRequestSchema -> AccessGrantSchema
+    GET  /api/v1/stats                                -> StatsSchema
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates, validates_schema
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate, validates, validates_schema
 
 from shared.archive_no import InvalidArchiveNumber, parse_village_code
 from shared.codes import IdType, Sex
@@ -264,3 +267,99 @@ class LinkPendingSchema(Schema):
         unknown = RAISE
 
     archive_no = fields.Str(required=True, validate=validate.Regexp(r"^\d{17}$", error="Not a 17-digit archive number."))
+
+
+class TokenRequestSchema(Schema):
+    """Sign in: `{"username": "doc01", "password": "..."}`."""
+
+    class Meta:
+        unknown = RAISE
+
+    username = fields.Str(required=True, validate=validate.Regexp(
+        r"^[A-Za-z0-9._-]{1,64}$", error="Letters, digits, '.', '_' or '-', at most 64."))
+    password = fields.Str(required=True, validate=validate.Length(min=1, max=1024), load_only=True)
+
+
+class TokenSchema(Schema):
+    """A signed bearer token: send it as `Authorization: Bearer <access_token>` until it expires."""
+
+    access_token = fields.Str(metadata={"example": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOi..."})
+    token_type = fields.Str(metadata={"example": "Bearer"})
+    expires_in = fields.Int(metadata={"description": "seconds", "example": 900})
+    username = fields.Str()
+    role = fields.Str(metadata={"example": "township_doctor"})
+    institution_code = fields.Str(metadata={"example": "T1101051011"})
+
+
+class AccessGrantRequestSchema(Schema):
+    """Why an archive outside your scope is needed, e.g. `{"reason": "急诊：患者在本院就诊"}`."""
+
+    class Meta:
+        unknown = RAISE
+
+    reason = fields.Str(required=True, validate=validate.Length(min=2, max=500))
+
+
+class AccessGrantSchema(Schema):
+    archive_no = fields.Str()
+    out_of_scope = fields.Bool(metadata={"description": "false: the archive is in your scope, no grant needed"})
+    reason = fields.Str()
+    expires_at = fields.Str(allow_none=True, metadata={"format": "date-time"})
+
+
+class VillageCountSchema(Schema):
+    code = fields.Str(metadata={"example": "110105101101"})
+    name = fields.Str()
+    archives = fields.Int(metadata={"description": "archives whose resident lives in the village"})
+    by_status = fields.Dict(keys=fields.Str(), values=fields.Int(), metadata={"example": {"active": 412}})
+
+
+class StatsSchema(Schema):
+    """Aggregate figures of the caller's jurisdiction: counts only, no personal data."""
+
+    jurisdiction = fields.Str(allow_none=True, metadata={"example": "110105101"})
+    total = fields.Int()
+    villages = fields.List(fields.Nested(VillageCountSchema))
+
+
+# -- query parameters of the gateway's list operations (unknown parameters are ignored) ------
+
+_CODE = validate.Regexp(r"^[A-Za-z0-9_]{1,40}$", error="Letters, digits and '_' only, at most 40.")
+_INSTITUTION = validate.Regexp(r"^[A-Za-z0-9]{1,22}$", error="An institution code: letters and digits, at most 22.")
+
+
+class PageQuerySchema(Schema):
+    """`?limit=50&cursor=...`: `cursor` is the `next` of the previous page."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.Str(load_default=None, validate=validate.Length(min=1, max=200))
+
+
+def _instant(value: str) -> None:
+    """An ISO 8601 date-time with a real-world UTC offset (PostgreSQL refuses offsets past ±15:59)."""
+    try:
+        moment = datetime.fromisoformat(value)
+        moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        raise ValidationError("Not a date-time with a UTC offset.") from None
+    if moment.utcoffset() is None:
+        raise ValidationError("Not a date-time with a UTC offset.")
+    if abs(moment.utcoffset()) > timedelta(hours=14):
+        raise ValidationError("The UTC offset must lie within ±14:00.")
+
+
+class RecordQuerySchema(PageQuerySchema):
+    """Filters of an archive's timeline: `?record_type=visit&since=2026-01-01T00:00:00+08:00`."""
+
+    record_type = fields.Str(load_default=None, validate=_CODE)
+    institution_code = fields.Str(load_default=None, validate=_INSTITUTION)
+    since = fields.Str(load_default=None, validate=[validate.Length(max=40), _instant])
+    until = fields.Str(load_default=None, validate=[validate.Length(max=40), _instant])
+
+
+class QuarantineQuerySchema(PageQuerySchema):
+    status = fields.Str(load_default="held", validate=validate.OneOf(["held", "replayed", "discarded", "all"]))
+    reason = fields.Str(load_default=None, validate=_CODE)

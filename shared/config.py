@@ -10,6 +10,11 @@ deployment (or a docker-compose file) in one place:
     EHR_PII_KEY           base64 of 32 bytes: AES-256-GCM key for ID and phone numbers
     EHR_PII_OLD_KEYS      comma-separated older keys still accepted for decryption
     EHR_INDEX_KEY         base64 of 32 bytes: HMAC key of the blind indexes
+    EHR_TOKEN_KEY         base64 of 32 bytes: HMAC-SHA256 key signing the gateway's bearer tokens
+                          (the gateway refuses to start without it; rotating it signs everyone out)
+    EHR_TOKEN_LIFETIME    seconds a sign-in token is valid (900)
+    EHR_LOCKOUT_THRESHOLD consecutive failed sign-ins that lock an account until `ehr user unlock` (5)
+    EHR_GRANT_LIFETIME    seconds an out-of-scope access grant (a stated reason) lasts (14400, 4 h)
     EHR_GATEWAY_HOST / EHR_GATEWAY_PORT    127.0.0.1 / 8000
     EHR_RPC_TIMEOUT       seconds an RPC call may take before it counts as failed (30)
     EHR_LOG_LEVEL         INFO
@@ -54,6 +59,10 @@ class Settings:
     gateway_port: int = 8000
     rpc_timeout: float = 30.0
     log_level: str = "INFO"
+    token_key: bytes | None = None
+    token_lifetime: int = 900
+    lockout_threshold: int = 5
+    grant_lifetime: int = 4 * 3600
 
     def database_name(self, service: str) -> str:
         return f"{self.db_prefix}_{service}"
@@ -74,6 +83,12 @@ class Settings:
             )
         return self.pii_key, self.index_key
 
+    def require_token_key(self) -> bytes:
+        """The key signing bearer tokens; the gateway needs it, the other services do not."""
+        if self.token_key is None:
+            raise ConfigError("EHR_TOKEN_KEY must be set (base64 of 32 random bytes); `ehr keys` prints one")
+        return self.token_key
+
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
@@ -84,12 +99,22 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     }
     pii_key = env.get("EHR_PII_KEY")
     index_key = env.get("EHR_INDEX_KEY")
+    token_key = env.get("EHR_TOKEN_KEY")
     old_keys = [k for k in env.get("EHR_PII_OLD_KEYS", "").split(",") if k.strip()]
     try:
         port = int(env.get("EHR_GATEWAY_PORT", "8000"))
         rpc_timeout = float(env.get("EHR_RPC_TIMEOUT", "30"))
     except ValueError as exc:
         raise ConfigError("EHR_GATEWAY_PORT and EHR_RPC_TIMEOUT must be numbers") from exc
+    limits = {}
+    for name, default in (("EHR_TOKEN_LIFETIME", 900), ("EHR_LOCKOUT_THRESHOLD", 5),
+                          ("EHR_GRANT_LIFETIME", 4 * 3600)):
+        try:
+            limits[name] = int(env.get(name, default))
+        except ValueError as exc:
+            raise ConfigError(f"{name} must be a whole number") from exc
+        if limits[name] < 1:
+            raise ConfigError(f"{name} must be at least 1")
     return Settings(
         amqp_uri=env.get("EHR_AMQP_URI", DEFAULT_AMQP_URI),
         database_url=env.get("EHR_DATABASE_URL", DEFAULT_DATABASE_URL),
@@ -102,6 +127,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         gateway_port=port,
         rpc_timeout=rpc_timeout,
         log_level=env.get("EHR_LOG_LEVEL", "INFO"),
+        token_key=_decode_key("EHR_TOKEN_KEY", token_key) if token_key else None,
+        token_lifetime=limits["EHR_TOKEN_LIFETIME"],
+        lockout_threshold=limits["EHR_LOCKOUT_THRESHOLD"],
+        grant_lifetime=limits["EHR_GRANT_LIFETIME"],
     )
 
 

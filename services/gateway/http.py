@@ -1,11 +1,14 @@
 """A JSON flavour of Nameko's `@http` entrypoint for the gateway.
 
-Handlers return `(status, body)` or a body; the entrypoint writes JSON, stamps every response
-with `X-Request-Id` (taken from the request if the client sent one, else new), passes the
-request id on to every RPC call through the worker's context data, and turns exceptions into
-precise JSON errors:
+Handlers return `(status, body)`, a body, or a ready werkzeug `Response` (the docs page); the
+entrypoint writes JSON, stamps every response with `X-Request-Id` (taken from the request if the
+client sent one, else new), passes the request id on to every RPC call through the worker's
+context data (the `Gate` adds who is calling), logs one line per request (method, path, status,
+request id, milliseconds; never a body or a query string), and turns exceptions into precise
+JSON errors:
 
-    EhrError subclasses        -> their status (400, 404, 409, 422) with code, message, details
+    EhrError subclasses        -> their status (400, 401, 403, 404, 409, 422) with code, message,
+                                  details; a 401 also carries `WWW-Authenticate: Bearer`
     eventlet.Timeout, RPC down -> 503 {"error": {"code": "unavailable", ...}}
     anything else              -> 500, logged with the request id (never the request body)
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 import uuid
 from functools import partial
 
@@ -33,11 +37,14 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 def json_response(status: int, body, request_id: str) -> Response:
+    headers = {"X-Request-Id": request_id}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="ehr"'
     return Response(
         json.dumps(body, ensure_ascii=False, default=str),
         status=status,
         mimetype="application/json",
-        headers={"X-Request-Id": request_id},
+        headers=headers,
     )
 
 
@@ -47,9 +54,17 @@ def error_body(code: str, message: str, details=None, request_id: str | None = N
 
 class JsonHttp(HttpRequestHandler):
     def handle_request(self, request):
-        request.shallow = False
+        started = time.monotonic()
         supplied = request.headers.get("X-Request-Id", "")
         request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+        response = self._respond(request, request_id)
+        log.info("request", extra={"request_id": request_id, "method": request.method, "path": request.path,
+                                   "status": response.status_code,
+                                   "ms": round((time.monotonic() - started) * 1000, 1)})
+        return response
+
+    def _respond(self, request, request_id: str) -> Response:
+        request.shallow = False
         try:
             context_data = {REQUEST_ID_KEY: request_id}
             args, kwargs = self.get_entrypoint_parameters(request)
@@ -69,6 +84,9 @@ class JsonHttp(HttpRequestHandler):
             log.error("unhandled error", exc_info=True, extra={"request_id": request_id,
                                                              "error": type(exc).__name__})
             return json_response(500, error_body("internal", "Internal error.", request_id=request_id), request_id)
+        if isinstance(result, Response):
+            result.headers["X-Request-Id"] = request_id
+            return result
         status, body = result if isinstance(result, tuple) else (200, result)
         return json_response(status, body, request_id)
 

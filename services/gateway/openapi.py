@@ -1,4 +1,9 @@
-"""The OpenAPI 3 document of `/api/v1`, generated from the marshmallow schemas in `shared.api`."""
+"""The OpenAPI 3 document of `/api/v1`, generated from the marshmallow schemas in `shared.api`.
+
+Every operation needs `Authorization: Bearer <token or API key>` (the `bearer` security scheme)
+and documents its 401 and 403, except the public ones: sign-in, health, this document and the
+docs page. `access.py` says which role may call which operation.
+"""
 
 from __future__ import annotations
 
@@ -15,12 +20,20 @@ def _json(schema: str, description: str) -> dict:
 
 
 def _errors(*statuses: int) -> dict:
-    text = {400: "Invalid input: `details` names each failing field", 404: "Not found",
+    text = {400: "Invalid input: `details` names each failing field",
+            401: "No credentials, or a token or API key that is expired, revoked or wrong",
+            403: "Your role may not do this",
+            404: "Not found (an archive outside your scope answers the same, unless you hold a grant)",
             409: "Conflict, e.g. the ID number already has an archive",
             422: "Not possible in the current state, e.g. already replayed", 503: "A service is unavailable"}
-    return {str(s): _json("Error", text[s]) for s in statuses}
+    # Every protected operation can answer 401 and 403.
+    return {str(s): _json("Error", text[s]) for s in sorted({401, 403, *statuses})}
 
 
+PUBLIC: list = []  # `security: []`: no credentials needed
+
+
+CODE_PATTERN = r"^[A-Za-z0-9_]{1,40}$"
 ARCHIVE_NO = {"name": "archive_no", "in": "path", "required": True,
               "schema": {"type": "string", "pattern": r"^\d{17}$"}, "description": "17-digit archive number"}
 
@@ -31,9 +44,16 @@ def build_spec() -> dict:
         version=API_VERSION,
         openapi_version="3.0.3",
         plugins=[MarshmallowPlugin()],
-        info={"description": "HTTP API of the gateway. Every response carries `X-Request-Id`."},
+        info={"description": "HTTP API of the gateway. Every response carries `X-Request-Id`. Sign in "
+                             "with `POST /api/v1/auth/token` (or use an API key) and send "
+                             "`Authorization: Bearer <token or key>`; every call is recorded in the "
+                             "audit trail. A readable listing of this document: `GET /api/v1/docs`."},
         servers=[{"url": "/"}],
+        security=[{"bearer": []}],
     )
+    spec.components.security_scheme("bearer", {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT from POST /api/v1/auth/token, or an API key (ehrk_...)",
+    })
     for name, schema in [
         ("ArchiveCreate", api.ArchiveCreateSchema), ("Archive", api.ArchiveSchema),
         ("Record", api.RecordSchema), ("RecordPage", api.RecordPageSchema),
@@ -45,11 +65,23 @@ def build_spec() -> dict:
         ("LinkPending", api.LinkPendingSchema), ("RecordCreate", api.RecordCreateSchema),
         ("RecordAmend", api.RecordAmendSchema), ("EnteredInError", api.EnteredInErrorSchema),
         ("RecordHistory", api.RecordHistorySchema), ("ArchiveSummary", api.ArchiveSummarySchema),
+        ("TokenRequest", api.TokenRequestSchema), ("Token", api.TokenSchema),
+        ("AccessGrantRequest", api.AccessGrantRequestSchema), ("AccessGrant", api.AccessGrantSchema),
+        ("Stats", api.StatsSchema),
     ]:
         spec.components.schema(name, schema=schema)
 
+    spec.path("/api/v1/auth/token", operations={"post": {
+        "summary": "Sign in: username and password for a short-lived bearer token",
+        "description": "Repeated failures lock the account until an administrator runs `ehr user unlock`.",
+        "security": PUBLIC,
+        "requestBody": {"required": True, "content": {"application/json": {"schema": "TokenRequest"}}},
+        "responses": {"200": _json("Token", "Signed in"), "400": _json("Error", "Invalid input"),
+                      "401": _json("Error", "Wrong username or password, or the account is locked"),
+                      "503": _json("Error", "A service is unavailable")},
+    }})
     spec.path("/api/v1/archives", operations={"post": {
-        "summary": "Create an archive and allocate its 17-digit number",
+        "summary": "Create an archive and allocate its 17-digit number (403 for a village outside your jurisdiction)",
         "requestBody": {"required": True, "content": {"application/json": {"schema": "ArchiveCreate"}}},
         "responses": {"201": _json("Archive", "Created"), **_errors(400, 409, 503)},
     }})
@@ -63,10 +95,11 @@ def build_spec() -> dict:
             ARCHIVE_NO,
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200,
                                                         "default": 50}},
-            {"name": "cursor", "in": "query", "schema": {"type": "string"},
+            {"name": "cursor", "in": "query", "schema": {"type": "string", "maxLength": 200},
              "description": "`next` of the previous page"},
-            {"name": "record_type", "in": "query", "schema": {"type": "string"}},
-            {"name": "institution_code", "in": "query", "schema": {"type": "string"}},
+            {"name": "record_type", "in": "query", "schema": {"type": "string", "pattern": CODE_PATTERN}},
+            {"name": "institution_code", "in": "query", "schema": {"type": "string",
+                                                                   "pattern": r"^[A-Za-z0-9]{1,22}$"}},
             {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"},
              "description": "records that happened at or after this instant (with a UTC offset)"},
             {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"},
@@ -89,7 +122,7 @@ def build_spec() -> dict:
     record_id = {"name": "record_id", "in": "path", "required": True, "schema": {"type": "string"}}
     spec.path("/api/v1/archives/{archive_no}/records/{record_id}", operations={"get": {
         "summary": "A record with every revision, oldest first", "parameters": [ARCHIVE_NO, record_id],
-        "responses": {"200": _json("RecordHistory", "The record"), **_errors(404, 503)},
+        "responses": {"200": _json("RecordHistory", "The record"), **_errors(400, 404, 503)},
     }})
     spec.path("/api/v1/archives/{archive_no}/records/{record_id}/revisions", operations={"post": {
         "summary": "Amend a form record: a new revision becomes current, the old ones stay",
@@ -103,24 +136,40 @@ def build_spec() -> dict:
         "requestBody": {"required": True, "content": {"application/json": {"schema": "EnteredInError"}}},
         "responses": {"200": _json("RecordHistory", "Marked"), **_errors(400, 404, 422, 503)},
     }})
+    spec.path("/api/v1/archives/{archive_no}/access", operations={"post": {
+        "summary": "State why you need an archive outside your scope: it opens to you for a limited time, "
+                   "and every look is flagged in the audit trail with the reason",
+        "parameters": [ARCHIVE_NO],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": "AccessGrantRequest"}}},
+        "responses": {"201": _json("AccessGrant", "Granted until `expires_at`"),
+                      "200": _json("AccessGrant", "In your scope already: no grant needed"),
+                      **_errors(400, 404, 503)},
+    }})
     spec.path("/api/v1/villages", operations={"get": {
         "summary": "Villages and residents' committees the suite knows",
         "responses": {"200": {"description": "All villages", "content": {"application/json": {
-            "schema": {"type": "array", "items": {"$ref": "#/components/schemas/Division"}}}}}},
+            "schema": {"type": "array", "items": {"$ref": "#/components/schemas/Division"}}}}},
+            **_errors(503)},
     }})
     spec.path("/api/v1/institutions", operations={"get": {
         "summary": "Institutions the suite knows",
         "responses": {"200": {"description": "All institutions", "content": {"application/json": {
-            "schema": {"type": "array", "items": {"$ref": "#/components/schemas/Institution"}}}}}},
+            "schema": {"type": "array", "items": {"$ref": "#/components/schemas/Institution"}}}}},
+            **_errors(503)},
+    }})
+    spec.path("/api/v1/stats", operations={"get": {
+        "summary": "Archives per village of your jurisdiction: counts only, no personal data",
+        "responses": {"200": _json("Stats", "The counts"), **_errors(503)},
     }})
     page = [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
-            {"name": "cursor", "in": "query", "schema": {"type": "string"}}]
+            {"name": "cursor", "in": "query", "schema": {"type": "string", "maxLength": 200}}]
     entry_id = {"name": "quarantine_id", "in": "path", "required": True, "schema": {"type": "integer"}}
     spec.path("/api/v1/quarantine", operations={"get": {
         "summary": "Messages that could not be filed (operators)",
         "parameters": [{"name": "status", "in": "query",
                         "schema": {"type": "string", "enum": ["held", "replayed", "discarded", "all"]}},
-                       {"name": "reason", "in": "query", "schema": {"type": "string"}}, *page],
+                       {"name": "reason", "in": "query", "schema": {"type": "string", "pattern": CODE_PATTERN}},
+                       *page],
         "responses": {"200": _json("QuarantinePage", "One page, newest first"), **_errors(400, 503)},
     }})
     spec.path("/api/v1/quarantine/{quarantine_id}", operations={"get": {
@@ -153,6 +202,12 @@ def build_spec() -> dict:
     }})
     spec.path("/api/v1/health", operations={"get": {
         "summary": "Broker and databases reachable",
+        "security": PUBLIC,
         "responses": {"200": _json("Health", "All healthy"), "503": _json("Health", "Something is down")},
+    }})
+    spec.path("/api/v1/docs", operations={"get": {
+        "summary": "This document as a readable HTML page",
+        "security": PUBLIC,
+        "responses": {"200": {"description": "The page", "content": {"text/html": {"schema": {"type": "string"}}}}},
     }})
     return spec.to_dict()

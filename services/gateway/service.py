@@ -1,35 +1,66 @@
 """The gateway: the suite's HTTP edge. It owns no clinical data; every answer comes from the
-services over RPC. Access control and the audit trail attach here (see docs/architecture.md).
+services over RPC. It owns who may ask (users, API keys, roles, grants) and the audit trail of
+what was asked, in its own database (see `gate.py` and `access.py`).
 
+    POST /api/v1/auth/token                       -> a bearer token (public)
     POST /api/v1/archives                         -> registry.create_archive
     GET  /api/v1/archives/<archive_no>            -> registry.get_archive
+    POST /api/v1/archives/<archive_no>/access     -> a time-limited grant outside one's scope
     GET  /api/v1/archives/<archive_no>/summary    -> records.archive_summary (首页)
     GET  /api/v1/archives/<archive_no>/records    -> records.list_records
     POST /api/v1/archives/<archive_no>/records    -> records.file_record (a form entry)
     GET  .../records/<id>, POST .../records/<id>/revisions | /entered-in-error -> records
     GET  /api/v1/villages | /institutions         -> registry.list_divisions / list_institutions
+    GET  /api/v1/stats                            -> archives per village of one's jurisdiction
     GET  /api/v1/quarantine[/<id>], POST .../<id>/replay | /discard   -> records (operators)
     GET  /api/v1/pending, POST /api/v1/pending/<id>/link             -> records (operators)
-    GET  /api/v1/health                           -> each service's health
-    GET  /api/v1/openapi.json                     -> the OpenAPI document
+    GET  /api/v1/health                           -> each service's health (public)
+    GET  /api/v1/openapi.json | /api/v1/docs      -> the OpenAPI document, as JSON and as HTML (public)
+
+Every entrypoint but the public ones is `@guarded(action)`: authenticated, checked against the
+role matrix and the caller's scope, and audited, whatever its outcome.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from functools import wraps
 
 import eventlet
+from werkzeug.wrappers import Response
 
 from shared import api
 from shared.contracts import load_input
 from shared.errors import NotFound, ValidationFailed
 from shared.rpc import BoundedServiceRpc
 
+from services.gateway import access, stats
+from services.gateway.access import Action
+from services.gateway.docs_page import render
+from services.gateway.gate import Gate
 from services.gateway.http import http
 from services.gateway.openapi import build_spec
 
 _SPEC = build_spec()
+_DOCS = render(_SPEC)
 HEALTH_TIMEOUT = 3.0
+MAX_ID = 2 ** 63 - 1  # the largest id a database row can have
+_RECORD_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+def guarded(action: Action):
+    """Run the entrypoint through the gate: authenticate, authorise, check scope, audit."""
+
+    def decorate(method):
+        @wraps(method)
+        def checked(self, request, **params):
+            return self.gate.guard(action, request, params, lambda: method(self, request, **params),
+                                   registry=self.registry)
+
+        return checked
+
+    return decorate
 
 
 def _json_body(request, empty_ok: bool = False) -> dict:
@@ -45,14 +76,22 @@ def _json_body(request, empty_ok: bool = False) -> dict:
     return body
 
 
-def _int_arg(request, name: str, default: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValidationFailed("invalid query parameter", {name: ["Not a valid integer."]}) from None
+def _query(request, schema):
+    return load_input(schema, request.args.to_dict())
+
+
+def _record_id(record_id: str) -> str:
+    # Record ids are ours (UUIDs); anything else cannot name a record, and is kept away from
+    # the database (a NUL character, say, is not even a valid PostgreSQL string).
+    if not _RECORD_ID.match(record_id):
+        raise NotFound("no such record", {"record_id": record_id[:64].replace("\x00", "")})
+    return record_id
+
+
+def _entry_id(value: int, what: str) -> int:
+    if not 1 <= value <= MAX_ID:
+        raise NotFound(f"no such {what}", {f"{what}_id": value})
+    return value
 
 
 class GatewayService:
@@ -60,89 +99,129 @@ class GatewayService:
 
     registry = BoundedServiceRpc("registry")
     records = BoundedServiceRpc("records")
+    gate = Gate()
+
+    @http("POST", "/api/v1/auth/token")
+    def sign_in(self, request):
+        data = load_input(api.TokenRequestSchema(), _json_body(request))
+        return self.gate.sign_in(data["username"], data["password"])
 
     @http("POST", "/api/v1/archives")
+    @guarded(access.ARCHIVE_CREATE)
     def create_archive(self, request):
-        return 201, self.registry.create_archive(_json_body(request))
+        body = _json_body(request)
+        self.gate.require_village(body.get("village_code"))
+        archive = self.registry.create_archive(body)
+        self.gate.note(archive_no=archive["archive_no"])
+        return 201, archive
 
     @http("GET", "/api/v1/archives/<string:archive_no>")
+    @guarded(access.ARCHIVE_READ)
     def get_archive(self, request, archive_no):
-        return self.registry.get_archive(archive_no)
+        return self.gate.archive
+
+    @http("POST", "/api/v1/archives/<string:archive_no>/access")
+    @guarded(access.ACCESS_GRANT)
+    def grant_access(self, request, archive_no):
+        data = load_input(api.AccessGrantRequestSchema(), _json_body(request))
+        grant = self.gate.grant(archive_no, data["reason"])
+        return (201 if grant["out_of_scope"] else 200), grant
 
     @http("GET", "/api/v1/archives/<string:archive_no>/summary")
+    @guarded(access.SUMMARY_READ)
     def archive_summary(self, request, archive_no):
-        return self.records.archive_summary(archive_no)
+        return self.records.archive_summary(self.gate.archive["archive_no"])
 
     @http("GET", "/api/v1/archives/<string:archive_no>/records")
+    @guarded(access.RECORDS_LIST)
     def list_records(self, request, archive_no):
-        self.registry.get_archive(archive_no)  # 400/404 for a bad or unknown archive
-        args = request.args
-        return self.records.list_records(
-            archive_no, limit=_int_arg(request, "limit", 50), cursor=args.get("cursor"),
-            record_type=args.get("record_type"), institution_code=args.get("institution_code"),
-            since=args.get("since"), until=args.get("until"))
+        # A former (transferred) or merged-away number lists the records of the archive it leads to.
+        return self.records.list_records(self.gate.archive["archive_no"], **_query(request, api.RecordQuerySchema()))
 
     @http("POST", "/api/v1/archives/<string:archive_no>/records")
+    @guarded(access.RECORD_CREATE)
     def file_record(self, request, archive_no):
         data = load_input(api.RecordCreateSchema(), _json_body(request))
-        return 201, self.records.file_record(archive_no, data)
+        record = self.records.file_record(archive_no, data)
+        self.gate.note(target=f"record:{record['record_id']}")
+        return 201, record
 
     @http("GET", "/api/v1/archives/<string:archive_no>/records/<string:record_id>")
+    @guarded(access.RECORD_READ)
     def get_record(self, request, archive_no, record_id):
-        record = self.records.get_record(record_id)
-        if record["archive_no"] != archive_no:
+        record = self.records.get_record(_record_id(record_id))
+        if record["archive_no"] != self.gate.archive["archive_no"]:
             raise NotFound("no such record", {"record_id": record_id})
         return record
 
     @http("POST", "/api/v1/archives/<string:archive_no>/records/<string:record_id>/revisions")
+    @guarded(access.RECORD_AMEND)
     def amend_record(self, request, archive_no, record_id):
         data = load_input(api.RecordAmendSchema(), _json_body(request))
-        return 201, self.records.amend_record(archive_no, record_id, data)
+        return 201, self.records.amend_record(archive_no, _record_id(record_id), data)
 
     @http("POST", "/api/v1/archives/<string:archive_no>/records/<string:record_id>/entered-in-error")
+    @guarded(access.RECORD_MARK_IN_ERROR)
     def mark_entered_in_error(self, request, archive_no, record_id):
         data = load_input(api.EnteredInErrorSchema(), _json_body(request))
-        return self.records.mark_entered_in_error(archive_no, record_id, data["reason"])
+        return self.records.mark_entered_in_error(archive_no, _record_id(record_id), data["reason"])
 
     # -- operators -------------------------------------------------------------------------
 
     @http("GET", "/api/v1/quarantine")
+    @guarded(access.QUARANTINE_LIST)
     def list_quarantine(self, request):
-        status = request.args.get("status", "held")
-        return self.records.list_quarantine(
-            status=None if status == "all" else status, reason=request.args.get("reason"),
-            limit=_int_arg(request, "limit", 50), cursor=request.args.get("cursor"))
+        query = _query(request, api.QuarantineQuerySchema())
+        return self.records.list_quarantine(**{**query, "status": None if query["status"] == "all" else query["status"]})
 
     @http("GET", "/api/v1/quarantine/<int:quarantine_id>")
+    @guarded(access.QUARANTINE_SHOW)
     def show_quarantined(self, request, quarantine_id):
-        return self.records.show_quarantined(quarantine_id)
+        return self.records.show_quarantined(_entry_id(quarantine_id, "quarantine"))
 
     @http("POST", "/api/v1/quarantine/<int:quarantine_id>/replay")
+    @guarded(access.QUARANTINE_REPLAY)
     def replay_quarantined(self, request, quarantine_id):
         data = load_input(api.ReplaySchema(), _json_body(request, empty_ok=True))
-        return self.records.replay_quarantined(quarantine_id, corrected=data["corrected"])
+        return self.records.replay_quarantined(_entry_id(quarantine_id, "quarantine"), corrected=data["corrected"])
 
     @http("POST", "/api/v1/quarantine/<int:quarantine_id>/discard")
+    @guarded(access.QUARANTINE_DISCARD)
     def discard_quarantined(self, request, quarantine_id):
         data = load_input(api.DiscardSchema(), _json_body(request))
-        return self.records.discard_quarantined(quarantine_id, data["note"])
+        return self.records.discard_quarantined(_entry_id(quarantine_id, "quarantine"), data["note"])
 
     @http("GET", "/api/v1/pending")
+    @guarded(access.PENDING_LIST)
     def list_pending(self, request):
-        return self.records.list_pending(limit=_int_arg(request, "limit", 50), cursor=request.args.get("cursor"))
+        return self.records.list_pending(**_query(request, api.PageQuerySchema()))
 
     @http("POST", "/api/v1/pending/<int:pending_id>/link")
+    @guarded(access.PENDING_LINK)
     def link_pending(self, request, pending_id):
         data = load_input(api.LinkPendingSchema(), _json_body(request))
-        return self.records.link_pending(pending_id, data["archive_no"])
+        self.gate.note(archive_no=data["archive_no"])
+        return self.records.link_pending(_entry_id(pending_id, "pending"), data["archive_no"])
+
+    # -- reference data and figures --------------------------------------------------------
 
     @http("GET", "/api/v1/villages")
+    @guarded(access.VILLAGES_LIST)
     def list_villages(self, request):
         return self.registry.list_divisions(level="village")
 
     @http("GET", "/api/v1/institutions")
+    @guarded(access.INSTITUTIONS_LIST)
     def list_institutions(self, request):
         return self.registry.list_institutions()
+
+    @http("GET", "/api/v1/stats")
+    @guarded(access.STATS_READ)
+    def get_stats(self, request):
+        return stats.archive_counts(self.gate.jurisdiction(), self.registry.list_divisions(level="village"),
+                                    search=self.registry.search_archives)
+
+    # -- public ----------------------------------------------------------------------------
 
     @http("GET", "/api/v1/health")
     def health(self, request):
@@ -160,3 +239,7 @@ class GatewayService:
     @http("GET", "/api/v1/openapi.json")
     def openapi(self, request):
         return _SPEC
+
+    @http("GET", "/api/v1/docs")
+    def docs(self, request):
+        return Response(_DOCS, mimetype="text/html")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -20,9 +20,16 @@ def _instant(name: str, value: str | None) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except (TypeError, ValueError):
         parsed = None
-    if parsed is None or parsed.tzinfo is None:
+    if parsed is None or parsed.tzinfo is None or abs(parsed.utcoffset()) >= timedelta(hours=16):
+        # PostgreSQL takes offsets up to 15:59, and so does every real time zone.
         raise ValidationFailed("invalid filter", {name: ["Not a date-time with a UTC offset."]})
     return parsed
+
+
+def _text_filter(name: str, value: str | None) -> str | None:
+    if value is not None and (not isinstance(value, str) or "\x00" in value or len(value) > 64):
+        raise ValidationFailed("invalid filter", {name: ["Not a valid value."]})
+    return value
 
 
 def list_records(session: Session, archive_no: str, limit: int = 50, cursor: str | None = None,
@@ -32,6 +39,8 @@ def list_records(session: Session, archive_no: str, limit: int = 50, cursor: str
     of one type, from one institution, or within [since, until): {"items": [...], "next": cursor}."""
     check_limit(limit)
     since_at, until_at = _instant("since", since), _instant("until", until)
+    record_type = _text_filter("record_type", record_type)
+    institution_code = _text_filter("institution_code", institution_code)
     stmt = (
         sa.select(Record, RecordRevision)
         .join(RecordRevision, sa.and_(RecordRevision.record_id == Record.id,

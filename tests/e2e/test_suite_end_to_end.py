@@ -1,5 +1,6 @@
 """The whole suite as `ehr up` starts it: real processes, a hospital publishing with a plain
-AMQP client, a township system listening on its own queue, staff using the HTTP API."""
+AMQP client, a township system listening on its own queue and using the HTTP API with its
+API key."""
 
 import os
 import signal
@@ -16,6 +17,7 @@ from shared.config import load_settings
 from shared.db import make_engine
 from shared.messaging import jurisdiction_binding
 from tests.support.amqp import Hospital, Listener, wait_until
+from tests.support.auth import Credentials
 from ehr.sandbox import SuiteEnvironment
 
 pytestmark = pytest.mark.e2e
@@ -46,7 +48,10 @@ def suite(run_id, tmp_path_factory):
         wait_until(lambda: _healthy(base) or proc.poll() is not None, timeout=90, interval=0.5,
                    message="ehr up to become healthy")
         assert proc.poll() is None, _tail(log)
-        yield {"base": base, "env": env, "proc": proc, "log": log}
+        creds = Credentials(load_settings(env.variables))
+        township_system = creds.session_for("township_system", MANAGER)
+        creds.close()
+        yield {"base": base, "env": env, "proc": proc, "log": log, "api": township_system}
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
@@ -72,10 +77,10 @@ def _tail(log) -> str:
 
 
 def test_a_hospital_encounter_reaches_the_archive_and_the_township_once(suite):
-    base, amqp_uri = suite["base"], suite["env"].amqp_uri
+    base, amqp_uri, api = suite["base"], suite["env"].amqp_uri, suite["api"]
     synth = Synthesizer()
     resident = synth.resident(VILLAGE, MANAGER)
-    created = requests.post(base + "/api/v1/archives", json=resident.archive_request())
+    created = api.post(base + "/api/v1/archives", json=resident.archive_request())
     assert created.status_code == 201, created.text
     archive_no = created.json()["archive_no"]
 
@@ -93,14 +98,14 @@ def test_a_hospital_encounter_reaches_the_archive_and_the_township_once(suite):
     assert len(township.settle(quiet=2.0)) == 1
     township.close()
 
-    records = requests.get(f"{base}/api/v1/archives/{archive_no}/records").json()["items"]
+    records = api.get(f"{base}/api/v1/archives/{archive_no}/records").json()["items"]
     assert len(records) == 1
     assert records[0]["source"]["record_id"] == body["source"]["record_id"]
     assert records[0]["source"]["institution_code"] == HOSPITAL
 
 
 def test_an_encounter_before_registration_is_filed_once_the_archive_exists(suite):
-    base, amqp_uri = suite["base"], suite["env"].amqp_uri
+    base, amqp_uri, api = suite["base"], suite["env"].amqp_uri, suite["api"]
     synth = Synthesizer()
     resident = synth.resident(VILLAGE, MANAGER)
     hospital = Hospital(amqp_uri)
@@ -112,8 +117,8 @@ def test_an_encounter_before_registration_is_filed_once_the_archive_exists(suite
         wait_until(lambda: conn.execute(sa.text("SELECT 1 FROM pending_encounters WHERE message_id = :m"),
                                         {"m": message_id}).first(), message="the encounter parked as pending")
     engine.dispose()
-    archive_no = requests.post(base + "/api/v1/archives", json=resident.archive_request()).json()["archive_no"]
-    wait_until(lambda: requests.get(f"{base}/api/v1/archives/{archive_no}/records").json()["items"],
+    archive_no = api.post(base + "/api/v1/archives", json=resident.archive_request()).json()["archive_no"]
+    wait_until(lambda: api.get(f"{base}/api/v1/archives/{archive_no}/records").json()["items"],
                timeout=40, message="pending encounter filed")
 
 

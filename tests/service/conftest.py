@@ -1,11 +1,21 @@
 """Service tests: real Nameko containers against this run's vhost and databases."""
 
+import socket
+
 import pytest
 from nameko.standalone.rpc import ClusterRpcClient
 
+from services.gateway.service import GatewayService
 from services.records.service import RecordsService
 from services.registry.service import RegistryService
 from shared.messaging import declare_topology
+from tests.support.auth import Credentials
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -36,3 +46,55 @@ def registry(start):
 @pytest.fixture
 def records_and_registry(start):
     return start(RegistryService, RecordsService)
+
+
+@pytest.fixture(scope="session")
+def auth(suite_env):
+    """Users, tokens and API keys made directly in this run's gateway database."""
+    from shared.config import load_settings
+
+    creds = Credentials(load_settings(suite_env.variables))
+    yield creds
+    creds.close()
+
+
+@pytest.fixture
+def gateway_url(suite_env, container_factory, nameko_config):
+    """gateway_url(ServiceCls, ...) -> base URL of a gateway started with those services."""
+    port = free_port()
+    config = {**nameko_config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"}
+    declare_topology(suite_env.amqp_uri)
+
+    def _start(*services):
+        for cls in (*services, GatewayService):
+            container_factory(cls, config).start()
+        return f"http://127.0.0.1:{port}"
+
+    return _start
+
+
+@pytest.fixture(scope="module")
+def module_gateway(suite_env):
+    """Registry, records and gateway shared by the tests of one module (for the modules that
+    make hundreds of requests): the gateway's base URL."""
+    import nameko
+    from nameko.containers import get_container_cls
+
+    from shared.config import load_settings, nameko_config
+
+    declare_topology(suite_env.amqp_uri)
+    port = free_port()
+    patch = nameko.config.patch({**nameko_config(load_settings()), "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"})
+    patch.start()
+    containers = [get_container_cls()(cls) for cls in (RegistryService, RecordsService, GatewayService)]
+    try:
+        for container in containers:
+            container.start()
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for container in reversed(containers):
+            try:
+                container.kill()
+            except Exception:  # noqa: BLE001 - already dead
+                pass
+        patch.stop()

@@ -1,6 +1,5 @@
-"""The gateway's HTTP API against real registry and records services."""
-
-import socket
+"""The gateway's HTTP API against real registry and records services, called as a township
+doctor of the archives' township (`staff`) and as a system operator (`operator`)."""
 
 import pytest
 import requests
@@ -15,28 +14,19 @@ VILLAGE = "110105101102"
 MANAGER = "T1101051011"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def gateway_url(suite_env, container_factory, nameko_config):
-    port = free_port()
-    config = {**nameko_config, "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"}
-
-    def _start(*services):
-        for cls in (*services, GatewayService):
-            container_factory(cls, config).start()
-        return f"http://127.0.0.1:{port}"
-
-    return _start
-
-
 @pytest.fixture
 def api(gateway_url):
     return gateway_url(RegistryService, RecordsService)
+
+
+@pytest.fixture
+def staff(auth):
+    return auth.session_for("township_doctor", MANAGER)
+
+
+@pytest.fixture
+def operator(auth):
+    return auth.session_for("system_operator", "G1101050001")
 
 
 @pytest.fixture
@@ -44,23 +34,23 @@ def synth():
     return Synthesizer()
 
 
-def test_creating_an_archive_answers_201_with_its_number(api, synth):
+def test_creating_an_archive_answers_201_with_its_number(api, synth, staff):
     resident = synth.resident(VILLAGE, MANAGER)
-    resp = requests.post(f"{api}/api/v1/archives", json=resident.archive_request())
+    resp = staff.post(f"{api}/api/v1/archives", json=resident.archive_request())
     assert resp.status_code == 201
     archive = resp.json()
     assert archive["archive_no"].startswith(VILLAGE)
     assert resp.headers["X-Request-Id"]
-    got = requests.get(f"{api}/api/v1/archives/{archive['archive_no']}")
+    got = staff.get(f"{api}/api/v1/archives/{archive['archive_no']}")
     assert got.status_code == 200 and got.json()["name"] == resident.name
 
 
-def test_a_bad_request_names_each_failing_field(api, synth):
+def test_a_bad_request_names_each_failing_field(api, synth, staff):
     request = synth.resident(VILLAGE, MANAGER).archive_request()
     del request["birth_date"]
     request["sex"] = "7"
     request["unexpected"] = 1
-    resp = requests.post(f"{api}/api/v1/archives", json=request)
+    resp = staff.post(f"{api}/api/v1/archives", json=request)
     assert resp.status_code == 400
     error = resp.json()["error"]
     assert error["code"] == "validation_failed"
@@ -68,51 +58,51 @@ def test_a_bad_request_names_each_failing_field(api, synth):
     assert error["request_id"] == resp.headers["X-Request-Id"]
 
 
-def test_a_body_that_is_not_json_is_a_400(api):
-    resp = requests.post(f"{api}/api/v1/archives", data=b"{nope", headers={"Content-Type": "application/json"})
+def test_a_body_that_is_not_json_is_a_400(api, staff):
+    resp = staff.post(f"{api}/api/v1/archives", data=b"{nope", headers={"Content-Type": "application/json"})
     assert resp.status_code == 400 and "_body" in resp.json()["error"]["details"]
 
 
-def test_a_duplicate_id_number_is_a_409_naming_the_existing_archive_with_the_id_masked(api, synth):
+def test_a_duplicate_id_number_is_a_409_naming_the_existing_archive_with_the_id_masked(api, synth, staff):
     resident = synth.resident(VILLAGE, MANAGER)
-    first = requests.post(f"{api}/api/v1/archives", json=resident.archive_request()).json()
-    resp = requests.post(f"{api}/api/v1/archives", json=resident.archive_request())
+    first = staff.post(f"{api}/api/v1/archives", json=resident.archive_request()).json()
+    resp = staff.post(f"{api}/api/v1/archives", json=resident.archive_request())
     assert resp.status_code == 409
     assert resp.json()["error"]["details"]["archive_no"] == first["archive_no"]
     assert resident.id_number not in resp.text
 
 
-def test_unknown_and_malformed_archive_numbers_are_404_and_400(api):
-    assert requests.get(f"{api}/api/v1/archives/11010510110299999").status_code == 404
-    assert requests.get(f"{api}/api/v1/archives/12345").status_code == 400
-    assert requests.get(f"{api}/api/v1/archives/11010510110299999/records").status_code == 404
+def test_unknown_and_malformed_archive_numbers_are_404_and_400(api, staff):
+    assert staff.get(f"{api}/api/v1/archives/11010510110299999").status_code == 404
+    assert staff.get(f"{api}/api/v1/archives/12345").status_code == 400
+    assert staff.get(f"{api}/api/v1/archives/11010510110299999/records").status_code == 404
 
 
-def test_records_are_listed_newest_first_in_pages_with_their_source(api, synth, suite_env):
+def test_records_are_listed_newest_first_in_pages_with_their_source(api, synth, suite_env, staff):
     resident = synth.resident(VILLAGE, MANAGER)
-    archive_no = requests.post(f"{api}/api/v1/archives", json=resident.archive_request()).json()["archive_no"]
+    archive_no = staff.post(f"{api}/api/v1/archives", json=resident.archive_request()).json()["archive_no"]
     hospital = Hospital(suite_env.amqp_uri)
     for _ in range(5):
         hospital.publish(synth.encounter(resident, "H1101050002"))
     hospital.close()
-    wait_until(lambda: len(requests.get(f"{api}/api/v1/archives/{archive_no}/records?limit=200").json()["items"]) == 5,
+    wait_until(lambda: len(staff.get(f"{api}/api/v1/archives/{archive_no}/records?limit=200").json()["items"]) == 5,
                message="five records")
 
-    first = requests.get(f"{api}/api/v1/archives/{archive_no}/records", params={"limit": 3}).json()
-    second = requests.get(f"{api}/api/v1/archives/{archive_no}/records",
-                          params={"limit": 3, "cursor": first["next"]}).json()
+    first = staff.get(f"{api}/api/v1/archives/{archive_no}/records", params={"limit": 3}).json()
+    second = staff.get(f"{api}/api/v1/archives/{archive_no}/records",
+                       params={"limit": 3, "cursor": first["next"]}).json()
     items = first["items"] + second["items"]
     assert len(first["items"]) == 3 and len(second["items"]) == 2 and second["next"] is None
     times = [i["occurred_at"] for i in items]
     assert times == sorted(times, reverse=True)
     assert all(i["source"]["institution_code"] == "H1101050002" for i in items)
-    bad = requests.get(f"{api}/api/v1/archives/{archive_no}/records", params={"limit": "many"})
+    bad = staff.get(f"{api}/api/v1/archives/{archive_no}/records", params={"limit": "many"})
     assert bad.status_code == 400 and "limit" in bad.json()["error"]["details"]
 
 
-def test_villages_and_institutions_list_the_demo_county(api):
-    villages = requests.get(f"{api}/api/v1/villages").json()
-    institutions = requests.get(f"{api}/api/v1/institutions").json()
+def test_villages_and_institutions_list_the_demo_county(api, staff):
+    villages = staff.get(f"{api}/api/v1/villages").json()
+    institutions = staff.get(f"{api}/api/v1/institutions").json()
     assert VILLAGE in {v["code"] for v in villages}
     assert all(len(v["code"]) == 12 for v in villages)
     assert {"hospital", "village_clinic", "township_centre"} <= {i["kind"] for i in institutions}
@@ -157,23 +147,23 @@ def test_the_openapi_document_lists_exactly_the_gateways_routes():
     assert routes - {("get", "/api/v1/openapi.json")} == documented
 
 
-def test_operators_work_the_quarantine_over_http(api, synth, suite_env):
+def test_operators_work_the_quarantine_over_http(api, synth, suite_env, operator):
     hospital = Hospital(suite_env.amqp_uri)
     message_id = hospital.publish(b"{nope", routing_key="encounter.H1101050002.outpatient")
     hospital.close()
-    entry = wait_until(lambda: [q for q in requests.get(f"{api}/api/v1/quarantine", params={"limit": 200})
+    entry = wait_until(lambda: [q for q in operator.get(f"{api}/api/v1/quarantine", params={"limit": 200})
                                 .json()["items"] if q["message_id"] == message_id], message="quarantined")[0]
-    shown = requests.get(f"{api}/api/v1/quarantine/{entry['id']}")
+    shown = operator.get(f"{api}/api/v1/quarantine/{entry['id']}")
     assert shown.status_code == 200 and shown.json()["reason"] == "not_json"
 
-    no_note = requests.post(f"{api}/api/v1/quarantine/{entry['id']}/discard", json={})
+    no_note = operator.post(f"{api}/api/v1/quarantine/{entry['id']}/discard", json={})
     assert no_note.status_code == 400 and "note" in no_note.json()["error"]["details"]
-    done = requests.post(f"{api}/api/v1/quarantine/{entry['id']}/discard", json={"note": "vendor test"})
+    done = operator.post(f"{api}/api/v1/quarantine/{entry['id']}/discard", json={"note": "vendor test"})
     assert done.status_code == 200 and done.json()["status"] == "discarded"
-    again = requests.post(f"{api}/api/v1/quarantine/{entry['id']}/replay")
+    again = operator.post(f"{api}/api/v1/quarantine/{entry['id']}/replay")
     assert again.status_code == 422
-    assert requests.get(f"{api}/api/v1/quarantine/999999999").status_code == 404
-    bad_link = requests.post(f"{api}/api/v1/pending/1/link", json={"archive_no": "123"})
+    assert operator.get(f"{api}/api/v1/quarantine/999999999").status_code == 404
+    bad_link = operator.post(f"{api}/api/v1/pending/1/link", json={"archive_no": "123"})
     assert bad_link.status_code == 400 and "archive_no" in bad_link.json()["error"]["details"]
 
 
@@ -181,29 +171,29 @@ VISIT = {"occurred_on": "2026-11-20", "subjective": "头晕两天", "objective":
          "assessment": "原发性高血压", "plan": "氨氯地平 5mg qd，两周后复诊", "clinician": "李医生"}
 
 
-def test_a_form_record_is_filed_amended_and_marked_in_error_keeping_every_revision(api, synth, suite_env):
+def test_a_form_record_is_filed_amended_and_marked_in_error_keeping_every_revision(api, synth, suite_env, staff):
     from shared.messaging import jurisdiction_binding
     from tests.support.amqp import Listener
 
     resident = synth.resident(VILLAGE, MANAGER)
-    archive_no = requests.post(f"{api}/api/v1/archives", json=resident.archive_request()).json()["archive_no"]
+    archive_no = staff.post(f"{api}/api/v1/archives", json=resident.archive_request()).json()["archive_no"]
     township = Listener(suite_env.amqp_uri, "ehr.archive-updates", jurisdiction_binding(VILLAGE))
     base = f"{api}/api/v1/archives/{archive_no}/records"
 
-    created = requests.post(base, json={"record_type": "visit", "content": VISIT, "institution_code": MANAGER})
+    created = staff.post(base, json={"record_type": "visit", "content": VISIT, "institution_code": MANAGER})
     assert created.status_code == 201, created.text
     record_id = created.json()["record_id"]
-    amended = requests.post(f"{base}/{record_id}/revisions",
-                            json={"content": {**VISIT, "plan": "氨氯地平 5mg qd，一周后复诊"}, "reason": "复诊时间写错"})
+    amended = staff.post(f"{base}/{record_id}/revisions",
+                         json={"content": {**VISIT, "plan": "氨氯地平 5mg qd，一周后复诊"}, "reason": "复诊时间写错"})
     assert amended.status_code == 201 and amended.json()["current_revision"] == 2
-    history = requests.get(f"{base}/{record_id}").json()
+    history = staff.get(f"{base}/{record_id}").json()
     assert [r["content"]["plan"] for r in history["revisions"]] == [VISIT["plan"], "氨氯地平 5mg qd，一周后复诊"]
     assert history["revisions"][1]["reason"] == "复诊时间写错"
 
-    marked = requests.post(f"{base}/{record_id}/entered-in-error", json={"reason": "录入到了错误的档案"})
+    marked = staff.post(f"{base}/{record_id}/entered-in-error", json={"reason": "录入到了错误的档案"})
     assert marked.status_code == 200 and marked.json()["status"] == "entered_in_error"
-    assert requests.post(f"{base}/{record_id}/revisions", json={"content": VISIT, "reason": "x"}).status_code == 422
-    timeline = requests.get(base).json()["items"]
+    assert staff.post(f"{base}/{record_id}/revisions", json={"content": VISIT, "reason": "x"}).status_code == 422
+    timeline = staff.get(base).json()["items"]
     assert timeline[0]["status"] == "entered_in_error" and timeline[0]["record_id"] == record_id
 
     updates = township.wait(3)
@@ -212,40 +202,40 @@ def test_a_form_record_is_filed_amended_and_marked_in_error_keeping_every_revisi
     township.close()
 
 
-def test_a_form_that_breaks_its_rules_is_a_400_naming_the_field(api, synth):
+def test_a_form_that_breaks_its_rules_is_a_400_naming_the_field(api, synth, staff):
     resident = synth.resident(VILLAGE, MANAGER)
-    archive_no = requests.post(f"{api}/api/v1/archives", json=resident.archive_request()).json()["archive_no"]
+    archive_no = staff.post(f"{api}/api/v1/archives", json=resident.archive_request()).json()["archive_no"]
     before_birth = (resident.birth_date.replace(year=resident.birth_date.year - 1)).isoformat()
-    resp = requests.post(f"{api}/api/v1/archives/{archive_no}/records", json={
+    resp = staff.post(f"{api}/api/v1/archives/{archive_no}/records", json={
         "record_type": "visit", "content": {**VISIT, "occurred_on": before_birth, "subjective": ""},
         "institution_code": MANAGER})
     assert resp.status_code == 400
     assert {"occurred_on", "subjective"} <= set(resp.json()["error"]["details"])
-    unknown = requests.post(f"{api}/api/v1/archives/{archive_no}/records",
-                            json={"record_type": "x", "content": {}, "institution_code": MANAGER})
+    unknown = staff.post(f"{api}/api/v1/archives/{archive_no}/records",
+                         json={"record_type": "x", "content": {}, "institution_code": MANAGER})
     assert unknown.status_code == 400 and "record_type" in unknown.json()["error"]["details"]
-    nowhere = requests.post(f"{api}/api/v1/archives/11010510110299999/records",
-                            json={"record_type": "visit", "content": VISIT, "institution_code": MANAGER})
+    nowhere = staff.post(f"{api}/api/v1/archives/11010510110299999/records",
+                         json={"record_type": "visit", "content": VISIT, "institution_code": MANAGER})
     assert nowhere.status_code == 404
 
 
-def test_hospital_records_are_not_amended_through_the_forms(api, synth, suite_env):
+def test_hospital_records_are_not_amended_through_the_forms(api, synth, suite_env, staff):
     resident = synth.resident(VILLAGE, MANAGER)
-    archive_no = requests.post(f"{api}/api/v1/archives", json=resident.archive_request()).json()["archive_no"]
+    archive_no = staff.post(f"{api}/api/v1/archives", json=resident.archive_request()).json()["archive_no"]
     hospital = Hospital(suite_env.amqp_uri)
     hospital.publish(synth.encounter(resident, "H1101050002"))
     hospital.close()
-    [record] = wait_until(lambda: requests.get(f"{api}/api/v1/archives/{archive_no}/records").json()["items"],
+    [record] = wait_until(lambda: staff.get(f"{api}/api/v1/archives/{archive_no}/records").json()["items"],
                           message="the hospital record")
-    resp = requests.post(f"{api}/api/v1/archives/{archive_no}/records/{record['record_id']}/revisions",
-                         json={"content": VISIT, "reason": "try"})
+    resp = staff.post(f"{api}/api/v1/archives/{archive_no}/records/{record['record_id']}/revisions",
+                      json={"content": VISIT, "reason": "try"})
     assert resp.status_code == 422
 
 
-def test_the_archive_summary_derives_conditions_allergies_and_activity_from_the_records(api, synth, suite_env):
+def test_the_archive_summary_derives_conditions_allergies_and_activity_from_the_records(api, synth, suite_env, staff):
     resident = synth.resident(VILLAGE, MANAGER)
-    archive_no = requests.post(f"{api}/api/v1/archives", json=resident.archive_request()).json()["archive_no"]
-    empty = requests.get(f"{api}/api/v1/archives/{archive_no}/summary").json()
+    archive_no = staff.post(f"{api}/api/v1/archives", json=resident.archive_request()).json()["archive_no"]
+    empty = staff.get(f"{api}/api/v1/archives/{archive_no}/summary").json()
     assert empty["dynamic"] is False and empty["chronic_conditions"] == [] and empty["last_service"] == {}
 
     hospital = Hospital(suite_env.amqp_uri)
@@ -253,10 +243,10 @@ def test_the_archive_summary_derives_conditions_allergies_and_activity_from_the_
     encounter["encounter"]["diagnoses"] = [{"system": "ICD-10", "code": "E11.9", "name": "2型糖尿病", "primary": True}]
     hospital.publish(encounter)
     hospital.close()
-    wait_until(lambda: requests.get(f"{api}/api/v1/archives/{archive_no}/records").json()["items"],
+    wait_until(lambda: staff.get(f"{api}/api/v1/archives/{archive_no}/records").json()["items"],
                message="the encounter")
 
-    summary = requests.get(f"{api}/api/v1/archives/{archive_no}/summary").json()
+    summary = staff.get(f"{api}/api/v1/archives/{archive_no}/summary").json()
     assert summary["dynamic"] is True
     assert "type2_diabetes" in summary["key_populations"]
     assert [c["code"] for c in summary["chronic_conditions"]] == ["type2_diabetes"]
@@ -264,21 +254,21 @@ def test_the_archive_summary_derives_conditions_allergies_and_activity_from_the_
     assert ("elderly" in summary["key_populations"]) == (summary["age"] >= 65)
 
 
-def test_the_summary_takes_blood_type_allergies_and_past_diseases_from_the_personal_info_form(api, synth):
+def test_the_summary_takes_blood_type_allergies_and_past_diseases_from_the_personal_info_form(api, synth, staff):
     from tests.unit.test_forms import personal_info
 
     resident = synth.resident(VILLAGE, MANAGER)
-    archive_no = requests.post(f"{api}/api/v1/archives", json=resident.archive_request()).json()["archive_no"]
+    archive_no = staff.post(f"{api}/api/v1/archives", json=resident.archive_request()).json()["archive_no"]
     content = personal_info(occurred_on="2026-11-01")
     content["past_history"]["diseases"][0]["diagnosed_on"] = max(
         content["past_history"]["diseases"][0]["diagnosed_on"], resident.birth_date.strftime("%Y-%m"))
     content["past_history"]["diseases"] = content["past_history"]["diseases"][:1]  # 2 高血压
     content["past_history"]["operations"] = content["past_history"]["transfusions"] = []
-    filed = requests.post(f"{api}/api/v1/archives/{archive_no}/records",
-                          json={"record_type": "personal_info", "content": content, "institution_code": MANAGER})
+    filed = staff.post(f"{api}/api/v1/archives/{archive_no}/records",
+                       json={"record_type": "personal_info", "content": content, "institution_code": MANAGER})
     assert filed.status_code == 201, filed.text
 
-    summary = requests.get(f"{api}/api/v1/archives/{archive_no}/summary").json()
+    summary = staff.get(f"{api}/api/v1/archives/{archive_no}/summary").json()
     assert summary["blood_type"] == {"abo": "1", "rh": "2"}
     assert summary["drug_allergies"] == ["2", "5"] and summary["drug_allergies_other"] == "头孢"
     assert [c["code"] for c in summary["chronic_conditions"]] == ["hypertension"]

@@ -5,11 +5,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from ehr.setup import MIGRATIONS
+from services.gateway.models import Base as GatewayBase
 from services.records.models import Base as RecordsBase
 from services.registry.models import Base as RegistryBase
 from shared.db import drop_database, ensure_database, make_engine, upgrade
 
-METADATA = {"registry": RegistryBase.metadata, "records": RecordsBase.metadata}
+METADATA = {"registry": RegistryBase.metadata, "records": RecordsBase.metadata, "gateway": GatewayBase.metadata}
 
 
 @pytest.mark.parametrize("service", sorted(MIGRATIONS))

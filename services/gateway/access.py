@@ -1,0 +1,201 @@
+"""Who may do what through the gateway: roles, actions, the matrix, and scope.
+
+Plain rules, no framework: the gateway's `Gate` applies them to each request, the `ehr user`
+and `ehr apikey` commands check roles against institutions with them, and the unit tests read
+them as the specification.
+
+Roles. People sign in with a password; system clients use API keys.
+
+    village_doctor      村医: archives of the clinic's village
+    township_doctor     乡镇卫生院/社区卫生服务中心 doctor: archives of the township
+    archive_manager     档案管理员: the same archives, to create and keep them
+    institution_admin   the institution's administrator: reference data and aggregate figures,
+                        no personal data (accounts are managed with `ehr user ...` on the server)
+    supervisor          卫健委 supervisor: aggregate figures only, no personal data
+    system_operator     quarantine and pending encounters (identifiers masked), no clinical content
+    township_system     a township centre's information system (API key): registers residents
+                        and reads the archives of its township; it enters no clinical records
+    hospital_system     a hospital's HIS (API key): publishes encounters over AMQP, so over HTTP
+                        it has the reference data and health only
+
+Scope follows the administrative hierarchy. An institution's jurisdiction is its division code,
+a prefix of the 12-digit village codes under it: the health commission's county (6 digits), a
+township or community centre's township (9), a village clinic or community station's village
+(12). Hospitals manage no archives and have none. An archive is in scope when its village lies
+in the caller's jurisdiction or the caller's institution manages it.
+
+Out of scope, an archive answers 404 exactly as an unknown one would, unless the caller holds an
+unexpired grant for it: `POST /api/v1/archives/{no}/access` with a stated reason (the resident
+came for care here, an emergency) creates one, and every look under it is flagged in the audit
+trail with that reason. Writes are checked the same way; the records service refuses clinical
+writes to an archive that is no longer active (422).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from shared.errors import EhrError, NotFound
+
+# -- roles ---------------------------------------------------------------------------------
+
+VILLAGE_DOCTOR = "village_doctor"
+TOWNSHIP_DOCTOR = "township_doctor"
+ARCHIVE_MANAGER = "archive_manager"
+INSTITUTION_ADMIN = "institution_admin"
+SUPERVISOR = "supervisor"
+SYSTEM_OPERATOR = "system_operator"
+TOWNSHIP_SYSTEM = "township_system"
+HOSPITAL_SYSTEM = "hospital_system"
+
+USER_ROLES = (VILLAGE_DOCTOR, TOWNSHIP_DOCTOR, ARCHIVE_MANAGER, INSTITUTION_ADMIN, SUPERVISOR, SYSTEM_OPERATOR)
+API_KEY_ROLES = (TOWNSHIP_SYSTEM, HOSPITAL_SYSTEM, SYSTEM_OPERATOR, SUPERVISOR)
+ROLES = (*USER_ROLES, TOWNSHIP_SYSTEM, HOSPITAL_SYSTEM)
+
+CENTRES = frozenset({"township_centre", "community_centre"})
+VILLAGE_UNITS = frozenset({"village_clinic", "community_station"})
+ANY_KIND = None
+
+# The kinds of institution a role can belong to (None: any); `ehr user add` checks it.
+ROLE_INSTITUTION_KINDS: dict[str, frozenset[str] | None] = {
+    VILLAGE_DOCTOR: VILLAGE_UNITS,
+    TOWNSHIP_DOCTOR: CENTRES | {"health_commission"},
+    ARCHIVE_MANAGER: CENTRES | VILLAGE_UNITS,
+    INSTITUTION_ADMIN: ANY_KIND,
+    SUPERVISOR: ANY_KIND,
+    SYSTEM_OPERATOR: ANY_KIND,
+    TOWNSHIP_SYSTEM: CENTRES,
+    HOSPITAL_SYSTEM: frozenset({"hospital"}),
+}
+
+# Institutions that manage archives, and whose division code is therefore a jurisdiction.
+JURISDICTION_KINDS = frozenset({"health_commission"}) | CENTRES | VILLAGE_UNITS
+
+
+# -- actions -------------------------------------------------------------------------------
+
+READ, WRITE, GRANT = "read", "write", "grant"  # how an action touches the archive in its path
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    archive: str | None = None  # READ / WRITE / GRANT for the archive named in the path
+
+
+SIGN_IN = Action("auth.sign_in")
+ARCHIVE_CREATE = Action("archive.create")
+ARCHIVE_READ = Action("archive.read", READ)
+SUMMARY_READ = Action("archive.summary", READ)
+RECORDS_LIST = Action("records.list", READ)
+RECORD_READ = Action("record.read", READ)
+RECORD_CREATE = Action("record.create", WRITE)
+RECORD_AMEND = Action("record.amend", WRITE)
+RECORD_MARK_IN_ERROR = Action("record.entered_in_error", WRITE)
+ACCESS_GRANT = Action("archive.access", GRANT)
+VILLAGES_LIST = Action("reference.villages")
+INSTITUTIONS_LIST = Action("reference.institutions")
+STATS_READ = Action("stats.read")
+QUARANTINE_LIST = Action("quarantine.list")
+QUARANTINE_SHOW = Action("quarantine.show")
+QUARANTINE_REPLAY = Action("quarantine.replay")
+QUARANTINE_DISCARD = Action("quarantine.discard")
+PENDING_LIST = Action("pending.list")
+PENDING_LINK = Action("pending.link")
+
+ARCHIVE_READS = {ARCHIVE_READ, SUMMARY_READ, RECORDS_LIST, RECORD_READ}
+CLINICAL_WRITES = {RECORD_CREATE, RECORD_AMEND, RECORD_MARK_IN_ERROR}
+REFERENCE = {VILLAGES_LIST, INSTITUTIONS_LIST}
+OPERATIONS = {QUARANTINE_LIST, QUARANTINE_SHOW, QUARANTINE_REPLAY, QUARANTINE_DISCARD, PENDING_LIST, PENDING_LINK}
+CLINICIAN = {ARCHIVE_CREATE, *ARCHIVE_READS, *CLINICAL_WRITES, ACCESS_GRANT, *REFERENCE, STATS_READ}
+
+PERMISSIONS: dict[str, frozenset[Action]] = {
+    VILLAGE_DOCTOR: frozenset(CLINICIAN),
+    TOWNSHIP_DOCTOR: frozenset(CLINICIAN),
+    ARCHIVE_MANAGER: frozenset(CLINICIAN),
+    INSTITUTION_ADMIN: frozenset({*REFERENCE, STATS_READ}),
+    SUPERVISOR: frozenset({*REFERENCE, STATS_READ}),
+    SYSTEM_OPERATOR: frozenset({*REFERENCE, *OPERATIONS}),
+    TOWNSHIP_SYSTEM: frozenset({ARCHIVE_CREATE, *ARCHIVE_READS, *REFERENCE}),
+    HOSPITAL_SYSTEM: frozenset(REFERENCE),
+}
+
+
+# -- errors the gateway answers with -------------------------------------------------------
+
+class Unauthorized(EhrError):
+    """No credentials, or ones that are wrong, expired, revoked or locked: sign in again."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(EhrError):
+    """Signed in, but the role may not do this (or not for that village)."""
+
+    status = 403
+    code = "forbidden"
+
+
+def no_such_archive(archive_no: str) -> NotFound:
+    """What an out-of-scope archive answers: word for word what the registry says of an unknown one."""
+    return NotFound("no such archive", {"archive_no": archive_no})
+
+
+# -- decisions -----------------------------------------------------------------------------
+
+def permits(role: str | None, action: Action) -> bool:
+    return action in PERMISSIONS.get(role or "", frozenset())
+
+
+def require(role: str | None, action: Action) -> None:
+    if not permits(role, action):
+        raise Forbidden("your role may not do this", {"role": role, "action": action.name})
+
+
+def jurisdiction(institution: Mapping[str, Any] | None) -> str | None:
+    """The division code prefix an institution answers for, or None (hospitals, unknown kinds)."""
+    if not institution or institution.get("kind") not in JURISDICTION_KINDS:
+        return None
+    return institution.get("division_code") or None
+
+
+def village_in_scope(institution: Mapping[str, Any] | None, village_code: str) -> bool:
+    prefix = jurisdiction(institution)
+    return bool(prefix) and village_code.startswith(prefix)
+
+
+def archive_in_scope(institution: Mapping[str, Any] | None, archive: Mapping[str, Any]) -> bool:
+    if institution and archive.get("institution_code") == institution.get("code"):
+        return True
+    return village_in_scope(institution, archive.get("village_code") or "")
+
+
+@dataclass(frozen=True)
+class ArchiveDecision:
+    allowed: bool
+    out_of_scope: bool  # flagged in the audit trail whether allowed (under a grant) or not
+
+
+def decide_archive(action: Action, institution: Mapping[str, Any] | None, archive: Mapping[str, Any],
+                   has_grant: bool) -> ArchiveDecision:
+    """May a caller (already permitted the action by role) touch this archive?
+
+    In scope: yes. Out of scope: with an unexpired grant, yes, flagged; asking for a grant is
+    always possible (that is the way in); otherwise no, and the gateway answers 404.
+    """
+    if archive_in_scope(institution, archive):
+        return ArchiveDecision(allowed=True, out_of_scope=False)
+    return ArchiveDecision(allowed=action.archive == GRANT or has_grant, out_of_scope=True)
+
+
+def role_fits_institution(role: str, kind: str | None) -> bool:
+    kinds = ROLE_INSTITUTION_KINDS.get(role, frozenset())
+    return kinds is ANY_KIND or kind in kinds
+
+
+def matrix() -> dict[str, dict[str, bool]]:
+    """role -> action name -> permitted: the table the README and the tests show."""
+    actions = sorted({a.name for perms in PERMISSIONS.values() for a in perms})
+    return {role: {a: a in {p.name for p in PERMISSIONS[role]} for a in actions} for role in ROLES}

@@ -1,0 +1,220 @@
+"""Accounts, API keys and access grants: use cases over a gateway database session, used by the
+gateway (sign-in, every request's authentication, grants) and by `ehr user` / `ehr apikey`.
+
+    create_user(session, "doc01", "a long passphrase", "T1101051011", "township_doctor")
+    sign_in(session, "doc01", "a long passphrase", lockout_threshold=5)  -> SignIn(caller, "ok")
+    key = add_api_key(session, "sunhe-his", "T1101051011", "township_system")   # shown once
+    caller_for_api_key(session, key)  -> Caller(name="apikey:sunhe-his", kind="api_key", ...)
+    grant_access(session, caller, "11010520110100001", "急诊就诊", lifetime=14400)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shared.actor import Actor
+from shared.errors import Conflict, NotFound, ValidationFailed
+
+from services.gateway import access, credentials
+from services.gateway.audit import clean_text
+from services.gateway.models import AccessGrant, ApiKey, User
+
+USERNAME = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
+API_KEY_NAME = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
+USER, API_KEY = "user", "api_key"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, as the gateway authenticated them."""
+
+    name: str  # the username, or "apikey:<name>"
+    kind: str  # user | api_key
+    institution_code: str | None
+    role: str | None
+
+    def actor(self, request_id: str | None) -> Actor:
+        return Actor(user=self.name, institution_code=self.institution_code, role=self.role,
+                     request_id=request_id)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _caller(user: User) -> Caller:
+    return Caller(user.username, USER, user.institution_code, user.role)
+
+
+# -- users ---------------------------------------------------------------------------------
+
+def create_user(session: Session, username: str, password: str, institution_code: str, role: str) -> User:
+    errors: dict[str, list[str]] = {}
+    if not USERNAME.match(username or ""):
+        errors["username"] = ["3 to 64 letters, digits, '.', '_' or '-'."]
+    if role not in access.USER_ROLES:
+        errors["role"] = [f"One of {', '.join(access.USER_ROLES)}."]
+    problems = credentials.password_problems(password or "", username or "")
+    if problems:
+        errors["password"] = [f"Too weak: {'; '.join(problems)}."]
+    if errors:
+        raise ValidationFailed("cannot create the user", errors)
+    user = User(username=username, password_hash=credentials.hash_password(password),
+                institution_code=institution_code, role=role, failed_attempts=0)
+    session.add(user)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict("the username is taken", {"username": username}) from None
+    return user
+
+
+def get_user(session: Session, username: str, lock: bool = False) -> User:
+    stmt = sa.select(User).where(User.username == username)
+    user = session.scalars(stmt.with_for_update() if lock else stmt).first()
+    if user is None:
+        raise NotFound("no such user", {"username": username})
+    return user
+
+
+def set_role(session: Session, username: str, role: str) -> User:
+    if role not in access.USER_ROLES:
+        raise ValidationFailed("unknown role", {"role": [f"One of {', '.join(access.USER_ROLES)}."]})
+    user = get_user(session, username, lock=True)
+    user.role = role
+    session.commit()
+    return user
+
+
+def unlock(session: Session, username: str) -> User:
+    user = get_user(session, username, lock=True)
+    user.locked_at, user.failed_attempts = None, 0
+    session.commit()
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(sa.select(User).order_by(User.username)))
+
+
+@dataclass(frozen=True)
+class SignIn:
+    caller: Caller | None
+    outcome: str  # ok | wrong_password | unknown_user | locked (now or before)
+
+
+def sign_in(session: Session, username: str, password: str, lockout_threshold: int,
+            verify: Callable[[str, str], bool] = credentials.verify_password) -> SignIn:
+    """Check a password. `lockout_threshold` consecutive failures lock the account until
+    `ehr user unlock`; a locked account is refused even with the right password. Every path
+    verifies one argon2 hash, so timing does not tell whether the username exists."""
+    user = session.scalars(sa.select(User).where(User.username == username).with_for_update()).first()
+    if user is None or user.locked_at is not None:
+        verify(credentials.dummy_hash(), password)
+        session.rollback()
+        return SignIn(None, "unknown_user" if user is None else "locked")
+    if not verify(user.password_hash, password):
+        user.failed_attempts += 1
+        locked = user.failed_attempts >= lockout_threshold
+        if locked:
+            user.locked_at = _now()
+        session.commit()
+        return SignIn(None, "locked" if locked else "wrong_password")
+    user.failed_attempts, user.last_sign_in_at = 0, _now()
+    if credentials.needs_rehash(user.password_hash):
+        user.password_hash = credentials.hash_password(password)
+    caller = _caller(user)
+    session.commit()
+    return SignIn(caller, "ok")
+
+
+def caller_for_token(session: Session, key: bytes, token: str) -> tuple[Caller | None, str | None]:
+    """Like `caller_for_api_key` for a signed token: the problem is "expired_token",
+    "bad_signature", "malformed_token", or "locked_or_removed" when the user named by a valid
+    token was locked or removed since (the caller is given when the token names a user)."""
+    try:
+        username, problem = credentials.read_token(key, token)["sub"], None
+    except credentials.InvalidToken as exc:
+        username, problem = exc.subject, exc.reason
+    if username is None:
+        return None, problem
+    user = session.scalars(sa.select(User).where(User.username == username)).first()
+    if user is None:
+        return Caller(username, USER, None, None), problem or "locked_or_removed"
+    if user.locked_at is not None:
+        problem = problem or "locked_or_removed"
+    return _caller(user), problem
+
+
+# -- API keys ------------------------------------------------------------------------------
+
+def add_api_key(session: Session, name: str, institution_code: str, role: str) -> str:
+    """Create a key and return it: the only time it exists outside the client."""
+    errors: dict[str, list[str]] = {}
+    if not API_KEY_NAME.match(name or ""):
+        errors["name"] = ["3 to 64 letters, digits, '.', '_' or '-'."]
+    if role not in access.API_KEY_ROLES:
+        errors["role"] = [f"One of {', '.join(access.API_KEY_ROLES)}."]
+    if errors:
+        raise ValidationFailed("cannot create the API key", errors)
+    key, digest = credentials.new_api_key()
+    session.add(ApiKey(name=name, key_digest=digest, institution_code=institution_code, role=role))
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict("a live API key has this name; revoke it first", {"name": name}) from None
+    return key
+
+
+def revoke_api_key(session: Session, name: str) -> ApiKey:
+    key = session.scalars(sa.select(ApiKey).where(ApiKey.name == name, ApiKey.revoked_at.is_(None))
+                          .with_for_update()).first()
+    if key is None:
+        raise NotFound("no live API key has this name", {"name": name})
+    key.revoked_at = _now()
+    session.commit()
+    return key
+
+
+def list_api_keys(session: Session) -> list[ApiKey]:
+    return list(session.scalars(sa.select(ApiKey).order_by(ApiKey.name, ApiKey.id)))
+
+
+def caller_for_api_key(session: Session, key: str) -> tuple[Caller | None, str | None]:
+    """(caller, None) for a live key; (caller, "revoked_key") for a revoked one, so that the
+    refusal can name it; (None, "unknown_key")."""
+    row = session.scalars(sa.select(ApiKey).where(ApiKey.key_digest == credentials.api_key_digest(key))).first()
+    if row is None:
+        return None, "unknown_key"
+    caller = Caller(f"apikey:{row.name}", API_KEY, row.institution_code, row.role)
+    return caller, "revoked_key" if row.revoked_at is not None else None
+
+
+# -- grants --------------------------------------------------------------------------------
+
+def grant_access(session: Session, caller: Caller, archive_no: str, reason: str, lifetime: int) -> AccessGrant:
+    now = _now()
+    grant = AccessGrant(actor=caller.name, archive_no=archive_no, reason=clean_text(reason, 500),
+                        institution_code=caller.institution_code, granted_at=now,
+                        expires_at=now + timedelta(seconds=lifetime))
+    session.add(grant)
+    session.commit()
+    return grant
+
+
+def active_grant(session: Session, caller: Caller, archive_no: str) -> AccessGrant | None:
+    return session.scalars(
+        sa.select(AccessGrant)
+        .where(AccessGrant.actor == caller.name, AccessGrant.archive_no == archive_no,
+               AccessGrant.expires_at > _now())
+        .order_by(AccessGrant.expires_at.desc()).limit(1)
+    ).first()

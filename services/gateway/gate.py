@@ -1,0 +1,263 @@
+"""The gateway's door: who is calling, may they, and the audit entry of what happened.
+
+`Gate` is the DependencyProvider that owns the gateway database (accounts, API keys, grants,
+audit trail), the token signing key and a cache of the registry's institutions. A worker gets a
+`WorkerGate`; the `@guarded(action)` decorator of `service.py` runs every protected entrypoint
+through `WorkerGate.guard`, which
+
+    1. authenticates `Authorization: Bearer <token or API key>`            401
+    2. puts the caller into the worker's context data, so every RPC call carries
+       who acted (`shared.actor`)
+    3. checks the role may do the action (`access.PERMISSIONS`)              403
+    4. for an action on an archive: reads it from the registry (400 / 404) and checks scope;
+       out of scope without an unexpired grant it answers 404, as for an unknown archive
+    5. runs the handler, then appends one audit entry with the outcome, successful or not,
+       before the response leaves (no audit entry, no answer: a failed append is a 503).
+
+    @http("GET", "/api/v1/archives/<string:archive_no>")
+    @guarded(access.ARCHIVE_READ)
+    def get_archive(self, request, archive_no):
+        return self.gate.archive          # fetched and scope-checked by the guard
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import Any, Callable
+
+from eventlet import tpool
+from nameko.exceptions import UnknownService
+from nameko.extensions import DependencyProvider
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.actor import REQUEST_ID_KEY
+from shared.config import load_settings
+from shared.consumer import TRANSIENT_ERRORS
+from shared.db import make_engine
+from shared.errors import EhrError
+
+from services.gateway import access, accounts, audit, credentials
+from services.gateway.access import Action, Unauthorized
+
+log = logging.getLogger(__name__)
+
+_ARCHIVE_NO = re.compile(r"^\d{17}$")
+_VILLAGE = re.compile(r"^\d{12}$")
+_OUTCOMES = {400: "invalid", 401: "unauthenticated", 403: "denied", 404: "not_found", 409: "conflict",
+             422: "invalid_transition", 503: "unavailable"}
+SIGN_IN_REFUSED = "Wrong username or password, or the account is locked."
+
+
+class InstitutionCache:
+    """The registry's institutions by code, refreshed every `max_age` seconds, or sooner (at most
+    every `min_refresh` seconds) when a code is missing, e.g. an institution added today."""
+
+    def __init__(self, min_refresh: float = 5.0, max_age: float = 300.0) -> None:
+        self.min_refresh, self.max_age = min_refresh, max_age
+        self.by_code: dict[str, dict] = {}
+        self.fetched_at = float("-inf")
+
+    def get(self, code: str, fetch: Callable[[], list[dict]]) -> dict | None:
+        age = time.monotonic() - self.fetched_at
+        if age > self.max_age or (code not in self.by_code and age > self.min_refresh):
+            self.by_code = {i["code"]: i for i in fetch()}
+            self.fetched_at = time.monotonic()
+        return self.by_code.get(code)
+
+
+def _verify_off_the_hub(password_hash: str, password: str) -> bool:
+    # argon2 takes tens of milliseconds of CPU by design; in a thread it does not stall the
+    # other requests this process is serving.
+    return tpool.execute(credentials.verify_password, password_hash, password)
+
+
+def _failure(exc: BaseException) -> int:
+    if isinstance(exc, EhrError):
+        return exc.status
+    if isinstance(exc, (*TRANSIENT_ERRORS, UnknownService)):
+        return 503
+    return 500
+
+
+class WorkerGate:
+    """One request's view of the gate; `caller`, `archive` and `draft` are set by `guard`."""
+
+    def __init__(self, provider: "Gate", worker_ctx) -> None:
+        self.provider = provider
+        self.worker_ctx = worker_ctx
+        self.caller: accounts.Caller | None = None
+        self.archive: dict | None = None
+        self.draft: audit.Draft | None = None
+        self._denial: str | None = None  # why the gate itself refused, for the audit entry
+        self._registry = None
+
+    @property
+    def request_id(self) -> str | None:
+        return self.worker_ctx.context_data.get(REQUEST_ID_KEY)
+
+    def _session(self) -> Session:
+        return self.provider.sessionmaker()
+
+    # -- the guard ---------------------------------------------------------------------------
+
+    def guard(self, action: Action, request, params: dict[str, Any], handler: Callable[[], Any], registry):
+        self._registry = registry
+        self.draft = audit.Draft(action=action.name, request_id=self.request_id, **_subject(params))
+        try:
+            self._authenticate(request)
+            access.require(self.caller.role, action)
+            if action.archive:
+                self._check_archive(action, params["archive_no"])
+            result = handler()
+        except BaseException as exc:
+            self.draft.status = _failure(exc)
+            self.draft.outcome = self._denial or _OUTCOMES.get(self.draft.status, "error")
+            self._append(cause=exc)
+            raise
+        self.draft.status = result[0] if isinstance(result, tuple) else 200
+        self.draft.outcome = "granted" if self.draft.out_of_scope else "ok"
+        self._append()
+        return result
+
+    def _append(self, cause: BaseException | None = None) -> None:
+        try:
+            with self._session() as session:
+                audit.append(session, self.draft)
+        except Exception as exc:
+            log.error("audit append failed", extra={"request_id": self.request_id, "error": type(exc).__name__})
+            raise exc from cause
+
+    def _authenticate(self, request) -> None:
+        scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
+        credential = credential.strip()
+        if scheme.lower() != "bearer" or not credential:
+            self._denial = "no_credentials"
+            raise Unauthorized("sign in first: send `Authorization: Bearer <token or API key>`")
+        with self._session() as session:
+            if credentials.is_api_key(credential):
+                caller, problem = accounts.caller_for_api_key(session, credential)
+            else:
+                caller, problem = accounts.caller_for_token(session, self.provider.token_key, credential)
+        if caller is not None:
+            self.draft.actor, self.draft.actor_kind = caller.name, caller.kind
+            self.draft.institution_code, self.draft.role = caller.institution_code, caller.role
+        if problem:
+            self._denial = problem
+            raise Unauthorized("the token or API key is not valid (expired, revoked or wrong); sign in again")
+        self.caller = caller
+        # RPC clients of this worker publish with this very dict: every call now says who acted.
+        self.worker_ctx.context_data.update(caller.actor(self.request_id).as_context())
+
+    def _institution(self) -> dict | None:
+        return self.provider.institutions.get(self.caller.institution_code, self._registry.list_institutions)
+
+    def _check_archive(self, action: Action, archive_no: str) -> None:
+        archive = self._registry.get_archive(archive_no)  # ValidationFailed 400, NotFound 404
+        institution = self._institution()
+        grant = None
+        if action.archive != access.GRANT and not access.archive_in_scope(institution, archive):
+            with self._session() as session:
+                grant = accounts.active_grant(session, self.caller, archive_no)
+        decision = access.decide_archive(action, institution, archive, grant is not None)
+        self.draft.out_of_scope = decision.out_of_scope
+        if grant is not None:
+            self.draft.reason = grant.reason
+        if not decision.allowed:
+            self._denial = "out_of_scope"
+            raise access.no_such_archive(archive_no)
+        self.archive = archive
+
+    # -- what handlers ask of the gate -------------------------------------------------------
+
+    def note(self, archive_no: str | None = None, target: str | None = None) -> None:
+        """Name in the audit entry what the request turned out to touch (e.g. the new archive)."""
+        if archive_no and _ARCHIVE_NO.match(archive_no):
+            self.draft.archive_no = archive_no
+        if target:
+            self.draft.target = target
+
+    def require_village(self, village_code) -> None:
+        """Creating in a village outside the caller's jurisdiction is refused (403). A malformed
+        code is left for the registry to refuse with its field error (400)."""
+        if isinstance(village_code, str) and _VILLAGE.match(village_code) \
+                and not access.village_in_scope(self._institution(), village_code):
+            raise access.Forbidden("the village is outside your jurisdiction", {"village_code": village_code})
+
+    def jurisdiction(self) -> str | None:
+        return access.jurisdiction(self._institution())
+
+    def grant(self, archive_no: str, reason: str) -> dict:
+        """Open an archive outside the caller's scope for `grant_lifetime` seconds, with a reason."""
+        self.draft.reason = reason
+        if not self.draft.out_of_scope:
+            return {"archive_no": archive_no, "out_of_scope": False, "reason": reason, "expires_at": None}
+        with self._session() as session:
+            grant = accounts.grant_access(session, self.caller, archive_no, reason, self.provider.grant_lifetime)
+        return {"archive_no": archive_no, "out_of_scope": True, "reason": grant.reason,
+                "expires_at": grant.expires_at.isoformat()}
+
+    # -- signing in --------------------------------------------------------------------------
+
+    def sign_in(self, username: str, password: str) -> dict:
+        draft = audit.Draft(action=access.SIGN_IN.name, actor=username, actor_kind=accounts.USER,
+                            request_id=self.request_id)
+        with self._session() as session:
+            result = accounts.sign_in(session, username, password, self.provider.lockout_threshold,
+                                      verify=_verify_off_the_hub)
+        draft.outcome = result.outcome
+        if result.caller is None:
+            draft.status = 401
+            with self._session() as session:
+                audit.append(session, draft)
+            raise Unauthorized(SIGN_IN_REFUSED)
+        caller = result.caller
+        draft.status, draft.institution_code, draft.role = 200, caller.institution_code, caller.role
+        with self._session() as session:
+            audit.append(session, draft)
+        lifetime = self.provider.token_lifetime
+        return {"access_token": credentials.issue_token(self.provider.token_key, caller.name, lifetime),
+                "token_type": "Bearer", "expires_in": lifetime, "username": caller.name,
+                "role": caller.role, "institution_code": caller.institution_code}
+
+
+def _subject(params: dict[str, Any]) -> dict[str, Any]:
+    """The audit entry's archive and target from the path, stored only in shapes that fit."""
+    subject: dict[str, Any] = {}
+    archive_no = params.get("archive_no")
+    if archive_no is not None:
+        if _ARCHIVE_NO.match(archive_no):
+            subject["archive_no"] = archive_no
+        else:
+            subject["target"] = f"archive_no:{archive_no}"
+    for name in ("record_id", "quarantine_id", "pending_id"):
+        if params.get(name) is not None:
+            subject["target"] = f"{name.removesuffix('_id')}:{params[name]}"
+    return subject
+
+
+class Gate(DependencyProvider):
+    """Authentication, authorisation and the audit trail of the gateway (see the module doc)."""
+
+    def setup(self) -> None:
+        settings = load_settings()
+        self.token_key = settings.require_token_key()
+        self.token_lifetime = settings.token_lifetime
+        self.lockout_threshold = settings.lockout_threshold
+        self.grant_lifetime = settings.grant_lifetime
+        self.engine = make_engine(settings.database_url_for("gateway"))
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.institutions = InstitutionCache()
+
+    def stop(self) -> None:
+        engine = getattr(self, "engine", None)
+        if engine is not None:
+            engine.dispose()
+
+    def kill(self) -> None:
+        self.stop()
+
+    def get_dependency(self, worker_ctx) -> WorkerGate:
+        return WorkerGate(self, worker_ctx)
+

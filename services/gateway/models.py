@@ -1,0 +1,110 @@
+"""The gateway's own tables (database `<prefix>_gateway`, apart from all clinical data):
+accounts, API keys, out-of-scope access grants, and the hash-chained audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, DateTime, Identity, Index, Integer, SmallInteger, String, func, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import new_metadata
+
+GENESIS_HASH = "0" * 64  # what the first audit entry is chained to
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+class User(Base):
+    """A person who signs in. The password only as an argon2id hash."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    institution_code: Mapped[str] = mapped_column(String(22))
+    role: Mapped[str] = mapped_column(String(32))
+    failed_attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    locked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ApiKey(Base):
+    """A system client's key: its SHA-256 digest only. Revoked keys are kept (the audit names them)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    key_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    institution_code: Mapped[str] = mapped_column(String(22))
+    role: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        # One live key per name; a revoked key's name can be given to its replacement.
+        Index("uq_api_keys_live_name", "name", unique=True, postgresql_where=text("revoked_at IS NULL")),
+    )
+
+
+class AccessGrant(Base):
+    """Time-limited access to one archive outside the caller's scope, with the stated reason."""
+
+    __tablename__ = "access_grants"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    archive_no: Mapped[str] = mapped_column(String(17))
+    reason: Mapped[str] = mapped_column(String(500))
+    institution_code: Mapped[str | None] = mapped_column(String(22))
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_access_grants_actor_archive_no", "actor", "archive_no", "expires_at"),)
+
+
+class AuditEntry(Base):
+    """One thing done (or refused) through the gateway. Append-only: a trigger refuses UPDATE and
+    DELETE, and each entry's `hash` covers its fields and the previous entry's hash, so an edit or
+    a removal that got past the trigger shows in `ehr audit verify`. No clinical content, no
+    unmasked ID numbers: archive numbers, record ids and masked free text only."""
+
+    __tablename__ = "audit_entries"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(80))
+    actor_kind: Mapped[str] = mapped_column(String(16))  # user | api_key | anonymous
+    institution_code: Mapped[str | None] = mapped_column(String(22))
+    role: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(48))
+    archive_no: Mapped[str | None] = mapped_column(String(17))
+    target: Mapped[str | None] = mapped_column(String(80))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    out_of_scope: Mapped[bool] = mapped_column(Boolean)
+    outcome: Mapped[str] = mapped_column(String(24))
+    status: Mapped[int] = mapped_column(SmallInteger)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ix_audit_entries_archive_no", "archive_no", "seq"),
+        Index("ix_audit_entries_actor", "actor", "seq"),
+    )
+
+
+class AuditHead(Base):
+    """The chain's last link (one row). Appending locks it, so concurrent requests queue here and
+    the chain cannot fork; it also makes the removal of the newest entries detectable."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))

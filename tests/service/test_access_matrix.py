@@ -1,0 +1,276 @@
+"""The access matrix: every endpoint × every role (and no credentials) × an archive in and out of
+the caller's scope, with the status each answers and the audit entry each leaves.
+
+Every caller works at an institution whose jurisdiction holds the IN archive (village
+110105101101 of 孙河镇, township 110105101) and not the OUT one (东窑村 of 金盏乡, township
+110105201); the county-level roles (supervisor, system operator at the health commission) have
+both in their county but no archive access at all. The expected answers are written out here,
+not derived from `access.py`, so that this file is the specification the code is held to.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Callable
+
+import pytest
+import requests
+
+from ehr.synthetic import Synthesizer
+from tests.support.auth import bearer
+from tests.support.db import query
+
+IN_VILLAGE, IN_MANAGER = "110105101101", "T1101051011"
+OUT_VILLAGE, OUT_MANAGER = "110105201101", "T1101052011"
+
+# role -> the institution its caller works at
+CALLERS = {
+    "village_doctor": "V1101051011",
+    "township_doctor": IN_MANAGER,
+    "archive_manager": IN_MANAGER,
+    "institution_admin": IN_MANAGER,
+    "supervisor": "G1101050001",
+    "system_operator": "G1101050001",
+    "township_system": IN_MANAGER,
+    "hospital_system": "H1101050002",
+}
+ANONYMOUS = "anonymous"
+
+CLINICIANS = {"village_doctor", "township_doctor", "archive_manager"}
+READERS = CLINICIANS | {"township_system"}
+EVERYONE = set(CALLERS)
+ADMINISTRATIVE = {"institution_admin", "supervisor"}
+
+VISIT = {"occurred_on": "2026-11-20", "subjective": "头晕两天", "assessment": "原发性高血压",
+         "plan": "氨氯地平 5mg qd", "clinician": "李医生"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    action: str
+    method: str
+    path: str                      # {archive_no}, {record_id} filled in per case
+    allowed: frozenset[str]        # roles the matrix permits
+    ok: int                        # status when permitted and in scope
+    scoped: bool = True            # names an archive (IN or OUT) in its path or body
+    out_ok: int | None = None      # status out of scope when permitted (default 404, hidden)
+    body: Callable[["World", str], dict] | None = None
+    needs_record: bool = False     # a fresh form record in the archive, as the path's record_id
+
+
+def _resident(world: "World", scope: str) -> dict:
+    village, manager = (IN_VILLAGE, IN_MANAGER) if scope == "in" else (OUT_VILLAGE, OUT_MANAGER)
+    return world.synth.resident(village, manager).archive_request()
+
+
+ENDPOINTS = [
+    Endpoint("archive.create", "POST", "/api/v1/archives", frozenset(READERS), 201, out_ok=403, body=_resident),
+    Endpoint("archive.read", "GET", "/api/v1/archives/{archive_no}", frozenset(READERS), 200),
+    Endpoint("archive.summary", "GET", "/api/v1/archives/{archive_no}/summary", frozenset(READERS), 200),
+    Endpoint("records.list", "GET", "/api/v1/archives/{archive_no}/records", frozenset(READERS), 200),
+    Endpoint("record.read", "GET", "/api/v1/archives/{archive_no}/records/{record_id}", frozenset(READERS), 200,
+             needs_record=True),
+    Endpoint("record.create", "POST", "/api/v1/archives/{archive_no}/records", frozenset(CLINICIANS), 201,
+             body=lambda w, s: {"record_type": "visit", "content": VISIT}),
+    Endpoint("record.amend", "POST", "/api/v1/archives/{archive_no}/records/{record_id}/revisions",
+             frozenset(CLINICIANS), 201, needs_record=True,
+             body=lambda w, s: {"content": {**VISIT, "plan": "复诊"}, "reason": "补充计划"}),
+    Endpoint("record.entered_in_error", "POST", "/api/v1/archives/{archive_no}/records/{record_id}/entered-in-error",
+             frozenset(CLINICIANS), 200, needs_record=True, body=lambda w, s: {"reason": "录错档案"}),
+    Endpoint("archive.access", "POST", "/api/v1/archives/{archive_no}/access", frozenset(CLINICIANS), 200,
+             out_ok=201, body=lambda w, s: {"reason": "患者来本院就诊"}),
+    Endpoint("reference.villages", "GET", "/api/v1/villages", frozenset(EVERYONE), 200, scoped=False),
+    Endpoint("reference.institutions", "GET", "/api/v1/institutions", frozenset(EVERYONE), 200, scoped=False),
+    Endpoint("stats.read", "GET", "/api/v1/stats", frozenset(CLINICIANS | ADMINISTRATIVE), 200, scoped=False),
+    Endpoint("quarantine.list", "GET", "/api/v1/quarantine", frozenset({"system_operator"}), 200, scoped=False),
+    Endpoint("quarantine.show", "GET", "/api/v1/quarantine/999999999", frozenset({"system_operator"}), 404,
+             scoped=False),
+    Endpoint("quarantine.replay", "POST", "/api/v1/quarantine/999999999/replay", frozenset({"system_operator"}),
+             404, scoped=False, body=lambda w, s: {}),
+    Endpoint("quarantine.discard", "POST", "/api/v1/quarantine/999999999/discard", frozenset({"system_operator"}),
+             404, scoped=False, body=lambda w, s: {"note": "test"}),
+    Endpoint("pending.list", "GET", "/api/v1/pending", frozenset({"system_operator"}), 200, scoped=False),
+    Endpoint("pending.link", "POST", "/api/v1/pending/999999999/link", frozenset({"system_operator"}), 404,
+             scoped=False, body=lambda w, s: {"archive_no": w.archives["in"]}),
+]
+
+
+class World:
+    """Two archives (IN and OUT of every caller's scope), their owners, and a caller per role."""
+
+    def __init__(self, base: str, auth) -> None:
+        self.base, self.auth, self.synth = base, auth, Synthesizer()
+        self.owners = {"in": auth.session_for("township_doctor", IN_MANAGER),
+                       "out": auth.session_for("township_doctor", OUT_MANAGER)}
+        self.archives = {}
+        for scope, village, manager in (("in", IN_VILLAGE, IN_MANAGER), ("out", OUT_VILLAGE, OUT_MANAGER)):
+            resp = self.owners[scope].post(base + "/api/v1/archives",
+                                           json=self.synth.resident(village, manager).archive_request())
+            assert resp.status_code == 201, resp.text
+            self.archives[scope] = resp.json()["archive_no"]
+        self.callers: dict[str, tuple[requests.Session, str]] = {}
+
+    def caller(self, role: str, fresh: bool = False) -> tuple[requests.Session, str]:
+        """(session, actor name as the audit trail names it)."""
+        if role == ANONYMOUS:
+            return requests.Session(), "anonymous"
+        if fresh or role not in self.callers:
+            if role in ("township_system", "hospital_system"):
+                name = f"matrix-{role}-{uuid.uuid4().hex[:6]}"
+                caller = bearer(self.auth.api_key(role, CALLERS[role], name=name)), f"apikey:{name}"
+            else:
+                username = self.auth.user(role, CALLERS[role])
+                caller = bearer(self.auth.token(username)), username
+            if fresh:
+                return caller
+            self.callers[role] = caller
+        return self.callers[role]
+
+    def new_record(self, scope: str) -> str:
+        resp = self.owners[scope].post(f"{self.base}/api/v1/archives/{self.archives[scope]}/records",
+                                       json={"record_type": "visit", "content": VISIT})
+        assert resp.status_code == 201, resp.text
+        return resp.json()["record_id"]
+
+
+def execute(service: str, sql: str, **params) -> None:
+    import sqlalchemy as sa
+
+    from shared.config import load_settings
+    from shared.db import make_engine
+
+    engine = make_engine(load_settings().database_url_for(service), pool_size=1)
+    with engine.begin() as conn:
+        conn.execute(sa.text(sql), params)
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def world(module_gateway, auth):
+    return World(module_gateway, auth)
+
+
+def _cases():
+    for endpoint in ENDPOINTS:
+        for role in (*CALLERS, ANONYMOUS):
+            for scope in (("in", "out") if endpoint.scoped else ("-",)):
+                yield pytest.param(endpoint, role, scope, id=f"{endpoint.action}-{role}-{scope}")
+
+
+def expected(endpoint: Endpoint, role: str, scope: str) -> tuple[int, str]:
+    """(status, audit outcome) the matrix promises."""
+    if role == ANONYMOUS:
+        return 401, "no_credentials"
+    if role not in endpoint.allowed:
+        return 403, "denied"
+    if scope != "out":
+        return endpoint.ok, "ok" if endpoint.ok < 400 else "not_found"
+    if endpoint.out_ok == 403:
+        return 403, "denied"
+    if endpoint.out_ok:
+        return endpoint.out_ok, "granted"
+    return 404, "out_of_scope"
+
+
+@pytest.mark.parametrize("endpoint,role,scope", list(_cases()))
+def test_access_matrix(world, endpoint, role, scope):
+    session, actor = world.caller(role, fresh=endpoint.action == "archive.access")
+    archive_no = world.archives.get(scope)
+    path = endpoint.path.replace("{archive_no}", archive_no or "")
+    if endpoint.needs_record:
+        path = path.replace("{record_id}", world.new_record(scope))
+    request_id = f"matrix-{uuid.uuid4().hex}"
+    body = endpoint.body(world, scope) if endpoint.body else None
+    resp = session.request(endpoint.method, world.base + path, json=body, headers={"X-Request-Id": request_id})
+
+    status, outcome = expected(endpoint, role, scope)
+    assert resp.status_code == status, resp.text
+    assert resp.headers["X-Request-Id"] == request_id
+
+    [entry] = query("gateway", "SELECT * FROM audit_entries WHERE request_id = :r", r=request_id)
+    assert (entry.action, entry.status, entry.outcome) == (endpoint.action, status, outcome)
+    assert entry.actor == actor
+    if role != ANONYMOUS:
+        assert (entry.role, entry.institution_code) == (role, CALLERS[role])
+    touched = archive_no if endpoint.scoped and endpoint.action != "archive.create" else None
+    if endpoint.action == "archive.create" and status == 201:
+        touched = resp.json()["archive_no"]
+    if endpoint.action == "pending.link" and role == "system_operator":
+        touched = world.archives["in"]  # named by the body, noted once the body is read
+    assert entry.archive_no == touched
+    flagged = scope == "out" and role in endpoint.allowed and endpoint.action not in ("archive.create",)
+    assert entry.out_of_scope == flagged
+
+
+def test_an_out_of_scope_archive_answers_exactly_like_an_unknown_one(world):
+    session, _ = world.caller("village_doctor")
+    unknown = OUT_VILLAGE + "99999"
+    hidden = session.get(f"{world.base}/api/v1/archives/{world.archives['out']}")
+    missing = session.get(f"{world.base}/api/v1/archives/{unknown}")
+    assert hidden.status_code == missing.status_code == 404
+
+    def shape(resp, number):
+        error = resp.json()["error"]
+        return error["code"], error["message"], {k: v.replace(number, "N") for k, v in error["details"].items()}
+
+    assert shape(hidden, world.archives["out"]) == shape(missing, unknown)
+
+
+def test_a_stated_reason_opens_an_archive_for_a_while_and_every_look_is_flagged(world):
+    session, doctor = world.caller("township_doctor", fresh=True)
+    archive = f"{world.base}/api/v1/archives/{world.archives['out']}"
+    assert session.get(archive).status_code == 404
+
+    granted = session.post(archive + "/access", json={"reason": "急诊：患者在本院就诊，身份证 11010519491231002X"})
+    assert granted.status_code == 201 and granted.json()["expires_at"]
+    read = session.get(archive, headers={"X-Request-Id": f"granted-{uuid.uuid4().hex}"})
+    assert read.status_code == 200 and read.json()["archive_no"] == world.archives["out"]
+    filed = session.post(archive + "/records", json={"record_type": "visit", "content": VISIT})
+    assert filed.status_code == 201
+    assert filed.json()["revisions"][0]["author"] == doctor
+
+    [entry] = query("gateway", "SELECT * FROM audit_entries WHERE request_id = :r",
+                    r=read.request.headers["X-Request-Id"])
+    assert entry.out_of_scope and entry.outcome == "granted" and entry.status == 200
+    assert entry.reason.startswith("急诊：患者在本院就诊") and "19491231" not in entry.reason
+
+    execute("gateway", "UPDATE access_grants SET expires_at = now() - interval '1 second' WHERE actor = :a", a=doctor)
+    assert session.get(archive).status_code == 404
+
+
+def test_the_caller_reaches_the_services_as_the_actor(world):
+    session, username = world.caller("archive_manager")
+    created = session.post(world.base + "/api/v1/archives", json=_resident(world, "in"))
+    assert created.status_code == 201 and created.json()["created_by"] == username
+    filed = session.post(f"{world.base}/api/v1/archives/{created.json()['archive_no']}/records",
+                         json={"record_type": "visit", "content": VISIT})
+    assert filed.status_code == 201
+    assert filed.json()["revisions"][0]["author"] == username
+    assert filed.json()["institution_code"] == CALLERS["archive_manager"]
+
+
+def test_supervisors_see_counts_per_village_and_no_personal_data(world):
+    session, _ = world.caller("supervisor")
+    stats = session.get(world.base + "/api/v1/stats")
+    assert stats.status_code == 200
+    figures = stats.json()
+    assert figures["jurisdiction"] == "110105"
+    by_village = {v["code"]: v for v in figures["villages"]}
+    assert by_village[IN_VILLAGE]["archives"] >= 1 and by_village[OUT_VILLAGE]["archives"] >= 1
+    assert figures["total"] == sum(v["archives"] for v in figures["villages"])
+    assert set(figures) == {"jurisdiction", "total", "villages"}
+    assert all(set(v) == {"code", "name", "archives", "by_status"} for v in figures["villages"])
+
+    doctor, _ = world.caller("village_doctor")
+    assert {v["code"] for v in doctor.get(world.base + "/api/v1/stats").json()["villages"]} == {IN_VILLAGE}
+
+
+def test_the_audit_trail_holds_no_clinical_content_or_identity(world):
+    resident = world.synth.resident(IN_VILLAGE, IN_MANAGER)
+    session, _ = world.caller("township_doctor")
+    assert session.post(world.base + "/api/v1/archives", json=resident.archive_request()).status_code == 201
+    rows = query("gateway", "SELECT * FROM audit_entries")
+    text = " ".join(str(tuple(row)) for row in rows)
+    assert resident.id_number not in text and resident.name not in text and resident.phone not in text
+    assert VISIT["subjective"] not in text
