@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.actor import Actor
@@ -26,7 +25,7 @@ from shared.pii import PiiBox
 from services.registry import aliases, lifecycle, revisions
 from services.registry.keys import id_index, name_pinyin, phone_index
 from services.registry.models import ACTIVE, TERMINATED, Archive, outbox
-from services.registry.usecases import event_message, existing_conflict
+from services.registry.usecases import commit_unless_taken, event_message, existing_conflict
 
 FIELDS = ("name", "sex", "birth_date", "id_type", "id_number", "phone")
 ID_DOCUMENT = ("id_type", "id_number")
@@ -95,13 +94,5 @@ def update_identity(session: Session, pii: PiiBox, archive_no: str, changes: dic
     stage(session, outbox, [event_message(IDENTITY_UPDATED, {
         "archive_no": archive.archive_no, "fields": changed, "identity_keys": [index.hex()],
     }, actor)])
-    try:
-        session.commit()
-    except IntegrityError:
-        # Another worker gave this ID number to an archive between our check and our update.
-        session.rollback()
-        conflict = existing_conflict(session, index, masked)
-        if conflict:
-            raise conflict from None
-        raise
+    commit_unless_taken(session, index, masked)
     return archive

@@ -134,16 +134,21 @@ def create_archive(session: Session, pii: PiiBox, data: dict[str, Any], actor: A
         # match encounters it parked as pending without the ID number ever leaving here.
         "identity_keys": [index.hex()],
     }, actor)])
+    commit_unless_taken(session, index, masked)
+    return archive
+
+
+def commit_unless_taken(session: Session, index: bytes, masked: str) -> None:
+    """Commit; if another worker gave this ID number to an archive between our check and our
+    write (the unique index says so), answer the same Conflict the check would have."""
     try:
         session.commit()
     except IntegrityError:
-        # Another worker created this identity between our check and our insert.
         session.rollback()
         conflict = existing_conflict(session, index, masked)
         if conflict:
             raise conflict from None
         raise
-    return archive
 
 
 def _created_changes(archive: Archive, data: dict[str, Any]) -> dict[str, list[Any]]:

@@ -48,17 +48,23 @@ def assert_each_filed_once(sandbox, ids, updates):
         sandbox.records_scalar("SELECT array_agg(id) FROM records"))
 
 
-def test_postgresql_unavailable_for_seconds_defers_filing_without_loss_or_quarantine(sandbox):
-    synth = Synthesizer(seed=31)
+def start_flowing(sandbox, seed):
+    """A registry and two records workers, 1,500 encounters flowing at 150/s, a township
+    listener; returns once filing is under way."""
+    synth = Synthesizer(seed=seed)
     people = sandbox.register(30, synth)
     sandbox.start("registry")
     sandbox.start("records")
     sandbox.start("records")
     updates = Listener(sandbox.env.amqp_uri, "ehr.archive-updates", "archive.#")
     thread, ids = publish_stream(sandbox, people, synth, total=1500, per_second=150)
-
     wait_until(lambda: sandbox.records_scalar("SELECT count(*) FROM records") > 100, timeout=60,
                message="filing under way")
+    return thread, ids, updates
+
+
+def test_postgresql_unavailable_for_seconds_defers_filing_without_loss_or_quarantine(sandbox):
+    thread, ids, updates = start_flowing(sandbox, seed=31)
     records_db = sandbox.settings.database_name("records")
     admin = make_engine("postgresql://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT",
                         pool_size=1)
@@ -77,16 +83,7 @@ def test_postgresql_unavailable_for_seconds_defers_filing_without_loss_or_quaran
 
 
 def test_broker_connections_dropped_while_messages_flow_lose_and_double_nothing(sandbox):
-    synth = Synthesizer(seed=32)
-    people = sandbox.register(30, synth)
-    sandbox.start("registry")
-    sandbox.start("records")
-    sandbox.start("records")
-    updates = Listener(sandbox.env.amqp_uri, "ehr.archive-updates", "archive.#")
-    thread, ids = publish_stream(sandbox, people, synth, total=1500, per_second=150)
-
-    wait_until(lambda: sandbox.records_scalar("SELECT count(*) FROM records") > 100, timeout=60,
-               message="filing under way")
+    thread, ids, updates = start_flowing(sandbox, seed=32)
     # Every connection of the suite's services in this vhost is closed by the broker, as a
     # broker restart would; the test's own publisher and listener are spared by their name.
     listed = subprocess.run(["rabbitmqctl", "-q", "list_connections", "-p", sandbox.env.vhost,
