@@ -21,7 +21,7 @@ def encode_cursor(*parts: object) -> str:
 def decode_cursor(cursor: str, parts: int) -> list[str]:
     try:
         values = base64.urlsafe_b64decode(cursor.encode()).decode().split(_SEP)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, AttributeError):  # binascii.Error is a ValueError
         values = []
     if len(values) != parts:
         raise ValidationFailed("invalid cursor", {"cursor": ["Not a cursor this API returned."]})
@@ -29,6 +29,6 @@ def decode_cursor(cursor: str, parts: int) -> list[str]:
 
 
 def check_limit(limit: int) -> int:
-    if not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
         raise ValidationFailed("invalid limit", {"limit": [f"Must be between 1 and {MAX_PAGE}."]})
     return limit

@@ -22,8 +22,6 @@ added: a page never repeats or skips an archive that existed when paging began.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from typing import Any
 
@@ -31,25 +29,18 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from shared.errors import ValidationFailed
+from shared.paging import check_limit, decode_cursor, encode_cursor
 from shared.pii import PiiBox
 
 from services.registry import aliases
 from services.registry.keys import id_index
 from services.registry.models import Archive
 
-MAX_PAGE = 200
 _ARCHIVE_NO = re.compile(r"^\d{17}$")
 
 
-def _encode_cursor(archive_no: str) -> str:
-    return base64.urlsafe_b64encode(archive_no.encode()).decode()
-
-
 def _decode_cursor(cursor: str) -> str:
-    try:
-        archive_no = base64.urlsafe_b64decode(cursor.encode()).decode()
-    except (ValueError, UnicodeDecodeError, binascii.Error, AttributeError):
-        archive_no = ""
+    (archive_no,) = decode_cursor(cursor, parts=1)
     if not _ARCHIVE_NO.fullmatch(archive_no):
         raise ValidationFailed("invalid cursor", {"cursor": ["Not a cursor this API returned."]})
     return archive_no
@@ -113,9 +104,8 @@ def search_statement(pii: PiiBox, filters: dict[str, Any], limit: int, after: st
 def search_archives(session: Session, pii: PiiBox, filters: dict[str, Any], limit: int = 50,
                     cursor: str | None = None) -> dict[str, Any]:
     """One page of archives matching every filter: `{"items": [Archive, ...], "next": cursor or None}`."""
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
-        raise ValidationFailed("invalid limit", {"limit": [f"Must be between 1 and {MAX_PAGE}."]})
+    check_limit(limit)
     after = _decode_cursor(cursor) if cursor else None
     rows = list(session.scalars(search_statement(pii, followed(session, pii, filters), limit, after)))
     page = rows[:limit]
-    return {"items": page, "next": _encode_cursor(page[-1].archive_no) if len(rows) > limit else None}
+    return {"items": page, "next": encode_cursor(page[-1].archive_no) if len(rows) > limit else None}

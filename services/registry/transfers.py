@@ -34,13 +34,13 @@ from shared.archive_no import make_archive_number
 from shared.contracts import ARCHIVE_TRANSFERRED
 from shared.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from shared.outbox import stage
+from shared.paging import check_limit
 
 from services.registry import aliases, lifecycle, revisions
 from services.registry.lifecycle import ACCEPTED, CANCELLED, REJECTED, REQUESTED
 from services.registry.models import ACTIVE, Archive, ArchiveAlias, Institution, Transfer, outbox
 from services.registry.usecases import allocate_serial, check_references, event_message
 
-MAX_PAGE = 200
 
 
 def _now() -> datetime:
@@ -182,8 +182,7 @@ def get_transfer(session: Session, transfer_id: int) -> Transfer:
 def list_transfers(session: Session, archive_no: str | None = None, to_institution_code: str | None = None,
                    status: str | None = None, limit: int = 50) -> list[Transfer]:
     """Newest first: an archive's transfers, or a receiving institution's work list."""
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
-        raise ValidationFailed("invalid limit", {"limit": [f"Must be between 1 and {MAX_PAGE}."]})
+    check_limit(limit)
     stmt = sa.select(Transfer).order_by(Transfer.id.desc()).limit(limit)
     if archive_no:
         stmt = stmt.where(Transfer.archive_no == aliases.find(session, archive_no, follow_merges=False).archive_no)
