@@ -71,6 +71,9 @@ def make_engine(url: str, **options) -> Engine:
     options.setdefault("pool_size", 5)
     options.setdefault("max_overflow", 5)
     options.setdefault("connect_args", {"connect_timeout": 5})
+    # SQL errors quote their statement's parameters (names, birth dates...) and end up in logs:
+    # keep them out.
+    options.setdefault("hide_parameters", True)
     return create_engine(url, **options)
 
 

@@ -16,6 +16,7 @@ import logging
 import re
 import sys
 import time
+import traceback
 
 # 18-digit IDs (last may be X) and 15-digit IDs, then mainland mobile numbers; archive numbers
 # are 17 digits and are not personal data, so the patterns are bounded to avoid them.
@@ -37,6 +38,19 @@ def scrub(text: str) -> str:
     return _PHONE_PATTERN.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
 
 
+def format_exception(exc_info) -> str:
+    """A traceback fit for the logs. A database error's message quotes the failing statement
+    with its values (names, dates: psycopg2 interpolates them), so for those only the error's
+    class and SQLSTATE are kept."""
+    exc_type, exc, tb = exc_info
+    frames = "".join(traceback.format_tb(tb))
+    orig = getattr(exc, "orig", None)
+    if orig is not None or exc_type.__module__.startswith(("psycopg2", "sqlalchemy")):
+        code = getattr(orig, "pgcode", None) or getattr(exc, "pgcode", None) or getattr(exc, "code", None)
+        return f"Traceback (most recent call last):\n{frames}{exc_type.__name__} (SQLSTATE {code}; message withheld)"
+    return "".join(traceback.format_exception(exc_type, exc, tb))
+
+
 class JsonFormatter(logging.Formatter):
     def __init__(self, service: str = "") -> None:
         super().__init__()
@@ -56,7 +70,7 @@ class JsonFormatter(logging.Formatter):
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
                 entry[key] = value
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+            entry["exc"] = format_exception(record.exc_info)
         return scrub(json.dumps(entry, ensure_ascii=False, default=str))
 
 

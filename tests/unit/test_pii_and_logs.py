@@ -81,3 +81,25 @@ def test_log_lines_are_json_and_scrubbed_even_when_code_slips():
     assert entry["service"] == "records" and entry["archive_no"] == "11010500300100042"
     assert "11010519491231002X" not in stream.getvalue()
     logging.getLogger().handlers.clear()
+
+
+def test_a_logged_database_error_does_not_repeat_the_values_of_its_statement():
+    import sqlalchemy as sa
+
+    from shared.db import make_engine
+
+    stream = io.StringIO()
+    configure_logging(service="registry", level="INFO", stream=stream)
+    engine = make_engine("postgresql://postgres@127.0.0.1:5432/postgres", pool_size=1)
+    params = {"name": "".join(["张", "秀英"])}  # the traceback shows source lines, not this value
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT :name FROM no_such_table"), params)
+    except sa.exc.DBAPIError:
+        logging.getLogger("t").exception("worker failed")
+    finally:
+        engine.dispose()
+        logging.getLogger().handlers.clear()
+    entry = json.loads(stream.getvalue().splitlines()[-1])
+    assert "ProgrammingError (SQLSTATE 42P01; message withheld)" in entry["exc"]
+    assert "张秀英" not in stream.getvalue()
