@@ -23,6 +23,14 @@ from shared.codes import IdType, Sex
 from shared.identity import check_identity_document
 
 
+def valid_village_code(value: str) -> None:
+    """Field validator of a 12-digit village code (county, township, village segments)."""
+    try:
+        parse_village_code(value)
+    except InvalidArchiveNumber as exc:
+        raise ValidationError(f"Not a valid village code: {exc.reason}.") from None
+
+
 class ArchiveCreateSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -33,7 +41,7 @@ class ArchiveCreateSchema(Schema):
     id_type = fields.Str(load_default=IdType.RESIDENT_ID_CARD.value, validate=validate.OneOf(IdType.codes()))
     id_number = fields.Str(required=True, validate=validate.Length(min=1, max=64))
     phone = fields.Str(load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9+\- ]{5,20}$"))
-    village_code = fields.Str(required=True)
+    village_code = fields.Str(required=True, validate=valid_village_code)
     institution_code = fields.Str(required=True, validate=validate.Length(min=1, max=22))
     confirm_new = fields.Bool(load_default=False, metadata={
         "description": "create even though the registry found possible duplicates (409 `possible_duplicates`)"})
@@ -42,13 +50,6 @@ class ArchiveCreateSchema(Schema):
     def _not_in_future(self, value: date, **kwargs) -> None:
         if value > date.today():
             raise ValidationError("Must not be in the future.")
-
-    @validates("village_code")
-    def _village_code(self, value: str, **kwargs) -> None:
-        try:
-            parse_village_code(value)
-        except InvalidArchiveNumber as exc:
-            raise ValidationError(f"Not a valid village code: {exc.reason}.") from None
 
     @validates_schema
     def _identity_document(self, data, **kwargs) -> None:

@@ -76,19 +76,18 @@ def file_form_record(session: Session, archive: dict, payload: dict, actor: Acto
     return record
 
 
-def _locked(session: Session, record_id: str) -> Record:
+def _writable_record(session: Session, archive: dict, record_id: str) -> Record:
+    """The record, locked, provided the archive takes clinical writes and the record is its."""
+    require_writable(archive)
     record = session.scalars(sa.select(Record).where(Record.id == record_id).with_for_update()).first()
-    if record is None:
+    if record is None or record.archive_no != archive["archive_no"]:
         raise NotFound("no such record", {"record_id": record_id})
     return record
 
 
 def amend_form_record(session: Session, archive: dict, record_id: str, payload: dict, actor: Actor) -> Record:
     """A corrected form: a new revision becomes current; `payload` = {"content", "reason"}."""
-    require_writable(archive)
-    record = _locked(session, record_id)
-    if record.archive_no != archive["archive_no"]:
-        raise NotFound("no such record", {"record_id": record_id})
+    record = _writable_record(session, archive, record_id)
     if record.record_type not in FORMS:
         raise InvalidTransition("hospital records are amended by the hospital that sent them",
                                 {"record_type": record.record_type})
@@ -115,10 +114,7 @@ def amend_form_record(session: Session, archive: dict, record_id: str, payload: 
 
 def mark_entered_in_error(session: Session, archive: dict, record_id: str, reason: str, actor: Actor) -> Record:
     """The record stays, readable, flagged as a mistake with the reason; announced."""
-    require_writable(archive)
-    record = _locked(session, record_id)
-    if record.archive_no != archive["archive_no"]:
-        raise NotFound("no such record", {"record_id": record_id})
+    record = _writable_record(session, archive, record_id)
     if record.status == ENTERED_IN_ERROR:
         raise InvalidTransition("the record was already marked entered-in-error", {"status": record.status})
     if not (reason or "").strip():

@@ -7,8 +7,8 @@ from datetime import date
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
-from shared.api import ArchiveSchema
-from shared.archive_no import InvalidArchiveNumber, parse_archive_number, parse_village_code
+from shared.api import ArchiveSchema, valid_village_code
+from shared.archive_no import InvalidArchiveNumber, parse_archive_number
 from shared.codes import IdType, Sex
 from shared.errors import ValidationFailed
 
@@ -115,16 +115,9 @@ class TransferRequestSchema(_Strict):
         {"to_village_code": "110105201101", "to_institution_code": "T1101052011", "reason": "迁居东窑村"}
     """
 
-    to_village_code = fields.Str(required=True)
+    to_village_code = fields.Str(required=True, validate=valid_village_code)
     to_institution_code = fields.Str(required=True, validate=validate.Length(min=1, max=22))
     reason = fields.Str(required=True, validate=REASON)
-
-    @validates("to_village_code")
-    def _village_code(self, value: str, **kwargs) -> None:
-        try:
-            parse_village_code(value)
-        except InvalidArchiveNumber as exc:
-            raise ValidationError(f"Not a valid village code: {exc.reason}.") from None
 
 
 class MergeRequestSchema(_Strict):

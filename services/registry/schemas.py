@@ -12,7 +12,7 @@ from marshmallow import (
     EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate, validates, validates_schema,
 )
 
-from shared.api import ArchiveSchema
+from shared.api import ArchiveSchema, valid_village_code
 from shared.archive_no import InvalidArchiveNumber, parse_archive_number, parse_village_code
 from shared.codes import IdType, Sex
 from shared.identity import check_identity_document
@@ -130,7 +130,7 @@ class ArchiveSearchSchema(Schema):
     name = fields.Str(validate=validate.Length(min=1, max=64))
     pinyin = fields.Str(validate=validate.Length(min=1, max=200))
     birth_date = fields.Date()
-    village_code = fields.Str()
+    village_code = fields.Str(validate=valid_village_code)
     institution_code = fields.Str(validate=validate.Length(min=1, max=22))
     status = fields.Str(validate=validate.Length(min=1, max=16))
 
@@ -140,13 +140,6 @@ class ArchiveSearchSchema(Schema):
             parse_archive_number(value) if len(value) == 17 else parse_village_code(value)
         except InvalidArchiveNumber as exc:
             raise ValidationError(f"Not a valid archive number or village code: {exc.reason}.") from None
-
-    @validates("village_code")
-    def _village_code(self, value: str, **kwargs) -> None:
-        try:
-            parse_village_code(value)
-        except InvalidArchiveNumber as exc:
-            raise ValidationError(f"Not a valid village code: {exc.reason}.") from None
 
     @validates("pinyin")
     def _pinyin(self, value: str, **kwargs) -> None:
