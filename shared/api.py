@@ -308,6 +308,26 @@ class AccessGrantSchema(Schema):
     expires_at = fields.Str(allow_none=True, metadata={"format": "date-time"})
 
 
+class ReasonSchema(Schema):
+    """Why, in a sentence: `{"reason": "居民返回本村居住"}`."""
+
+    class Meta:
+        unknown = RAISE
+
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class OptionalReasonSchema(ReasonSchema):
+    reason = fields.Str(load_default=None, allow_none=True, validate=validate.Length(min=1, max=2000))
+
+
+class MergeRequestSchema(ReasonSchema):
+    """Merge `merged_archive_no` into `surviving_archive_no` (both in your scope), with the reason."""
+
+    surviving_archive_no = fields.Str(required=True, validate=validate.Regexp(r"^\d{17}$", error="17 digits."))
+    merged_archive_no = fields.Str(required=True, validate=validate.Regexp(r"^\d{17}$", error="17 digits."))
+
+
 class VillageCountSchema(Schema):
     code = fields.Str(metadata={"example": "110105101101"})
     name = fields.Str()
@@ -359,6 +379,17 @@ class RecordQuerySchema(PageQuerySchema):
     institution_code = fields.Str(load_default=None, validate=_INSTITUTION)
     since = fields.Str(load_default=None, validate=[validate.Length(max=40), _instant])
     until = fields.Str(load_default=None, validate=[validate.Length(max=40), _instant])
+
+
+class TransferQuerySchema(Schema):
+    """`?status=requested&limit=50`: transfers addressed to your institution, newest first."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    status = fields.Str(load_default=None, validate=validate.OneOf(["requested", "accepted", "rejected",
+                                                                    "cancelled"]))
+    limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class QuarantineQuerySchema(PageQuerySchema):

@@ -24,6 +24,11 @@ township or community centre's township (9), a village clinic or community stati
 (12). Hospitals manage no archives and have none. An archive is in scope when its village lies
 in the caller's jurisdiction or the caller's institution manages it.
 
+Search, counts and duplicate review are confined to the jurisdiction (and the archives the
+institution manages); grants do not widen them. A transfer is seen by both sides, accepted or
+rejected by the receiving one and cancelled by the sending one; a merge needs both archives in
+scope. Anything else answers 404 as if it did not exist.
+
 Out of scope, an archive answers 404 exactly as an unknown one would, unless the caller holds an
 unexpired grant for it: `POST /api/v1/archives/{no}/access` with a stated reason (the resident
 came for care here, an emergency) creates one, and every look under it is flagged in the audit
@@ -103,21 +108,46 @@ QUARANTINE_REPLAY = Action("quarantine.replay")
 QUARANTINE_DISCARD = Action("quarantine.discard")
 PENDING_LIST = Action("pending.list")
 PENDING_LINK = Action("pending.link")
+# the archive lifecycle (the registry)
+ARCHIVE_SEARCH = Action("archive.search")
+ARCHIVE_UPDATE = Action("archive.update", WRITE)
+REVISIONS_LIST = Action("archive.revisions", READ)
+ARCHIVE_TERMINATE = Action("archive.terminate", WRITE)
+ARCHIVE_REACTIVATE = Action("archive.reactivate", WRITE)
+DUPLICATES_REVIEW = Action("archive.duplicates", READ)
+TRANSFER_REQUEST = Action("transfer.request", WRITE)
+TRANSFERS_LIST = Action("transfers.list", READ)
+TRANSFERS_INCOMING = Action("transfers.incoming")
+TRANSFER_READ = Action("transfer.read")
+TRANSFER_ACCEPT = Action("transfer.accept")
+TRANSFER_REJECT = Action("transfer.reject")
+TRANSFER_CANCEL = Action("transfer.cancel")
+MERGES_LIST = Action("merges.list", READ)
+MERGE_READ = Action("merge.read")
+ARCHIVE_MERGE = Action("archive.merge")
+ARCHIVE_UNMERGE = Action("archive.unmerge")
 
-ARCHIVE_READS = {ARCHIVE_READ, SUMMARY_READ, RECORDS_LIST, RECORD_READ}
+ARCHIVE_READS = {ARCHIVE_READ, SUMMARY_READ, RECORDS_LIST, RECORD_READ, ARCHIVE_SEARCH, REVISIONS_LIST,
+                 TRANSFERS_LIST, MERGES_LIST}
 CLINICAL_WRITES = {RECORD_CREATE, RECORD_AMEND, RECORD_MARK_IN_ERROR}
 REFERENCE = {VILLAGES_LIST, INSTITUTIONS_LIST}
 OPERATIONS = {QUARANTINE_LIST, QUARANTINE_SHOW, QUARANTINE_REPLAY, QUARANTINE_DISCARD, PENDING_LIST, PENDING_LINK}
-CLINICIAN = {ARCHIVE_CREATE, *ARCHIVE_READS, *CLINICAL_WRITES, ACCESS_GRANT, *REFERENCE, STATS_READ}
+CLINICIAN = {ARCHIVE_CREATE, ARCHIVE_UPDATE, *ARCHIVE_READS, *CLINICAL_WRITES, ACCESS_GRANT, *REFERENCE, STATS_READ}
+# Keeping the register: ending and reopening archives, moving them between villages, finding
+# duplicates. The township's doctors and archive managers do it; village doctors report.
+KEEPING = {ARCHIVE_TERMINATE, ARCHIVE_REACTIVATE, DUPLICATES_REVIEW, TRANSFER_REQUEST, TRANSFERS_INCOMING,
+           TRANSFER_READ, TRANSFER_ACCEPT, TRANSFER_REJECT, TRANSFER_CANCEL, MERGE_READ}
+# Merging two archives (and undoing it) decides who a person is: the archive manager's call.
+MERGING = {ARCHIVE_MERGE, ARCHIVE_UNMERGE}
 
 PERMISSIONS: dict[str, frozenset[Action]] = {
     VILLAGE_DOCTOR: frozenset(CLINICIAN),
-    TOWNSHIP_DOCTOR: frozenset(CLINICIAN),
-    ARCHIVE_MANAGER: frozenset(CLINICIAN),
+    TOWNSHIP_DOCTOR: frozenset({*CLINICIAN, *KEEPING}),
+    ARCHIVE_MANAGER: frozenset({*CLINICIAN, *KEEPING, *MERGING}),
     INSTITUTION_ADMIN: frozenset({*REFERENCE, STATS_READ}),
     SUPERVISOR: frozenset({*REFERENCE, STATS_READ}),
     SYSTEM_OPERATOR: frozenset({*REFERENCE, *OPERATIONS}),
-    TOWNSHIP_SYSTEM: frozenset({ARCHIVE_CREATE, *ARCHIVE_READS, *REFERENCE}),
+    TOWNSHIP_SYSTEM: frozenset({ARCHIVE_CREATE, ARCHIVE_UPDATE, *ARCHIVE_READS, *REFERENCE}),
     HOSPITAL_SYSTEM: frozenset(REFERENCE),
 }
 
@@ -188,6 +218,27 @@ def decide_archive(action: Action, institution: Mapping[str, Any] | None, archiv
     if archive_in_scope(institution, archive):
         return ArchiveDecision(allowed=True, out_of_scope=False)
     return ArchiveDecision(allowed=action.archive == GRANT or has_grant, out_of_scope=True)
+
+
+def search_scope(institution: Mapping[str, Any] | None) -> dict[str, str | None]:
+    """What the registry's search, counts and duplicate review are confined to for this caller:
+    the archives numbered under its jurisdiction and those its institution manages."""
+    return {"prefix": jurisdiction(institution), "institution_code": (institution or {}).get("code")}
+
+
+SENDING, RECEIVING = "sending", "receiving"
+
+
+def transfer_sides(institution: Mapping[str, Any] | None, transfer: Mapping[str, Any]) -> set[str]:
+    """The sides of a transfer the caller's institution stands on: the sending side holds the
+    village (or is the institution) the archive leaves, the receiving side the one it goes to."""
+    sides = set()
+    code = (institution or {}).get("code")
+    if code == transfer.get("from_institution_code") or village_in_scope(institution, transfer["from_village_code"]):
+        sides.add(SENDING)
+    if code == transfer.get("to_institution_code") or village_in_scope(institution, transfer["to_village_code"]):
+        sides.add(RECEIVING)
+    return sides
 
 
 def role_fits_institution(role: str, kind: str | None) -> bool:

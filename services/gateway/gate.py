@@ -36,7 +36,7 @@ from shared.actor import REQUEST_ID_KEY
 from shared.config import load_settings
 from shared.consumer import TRANSIENT_ERRORS
 from shared.db import make_engine
-from shared.errors import EhrError
+from shared.errors import EhrError, NotFound
 
 from services.gateway import access, accounts, audit, credentials
 from services.gateway.access import Action, Unauthorized
@@ -188,6 +188,29 @@ class WorkerGate:
     def jurisdiction(self) -> str | None:
         return access.jurisdiction(self._institution())
 
+    def scope(self) -> dict[str, str | None]:
+        """The caller's jurisdiction as the registry confines a search to it."""
+        return access.search_scope(self._institution())
+
+    def archive_in_scope(self, archive_no: str, field: str) -> dict:
+        """The archive `archive_no` leads to, if it lies in the caller's scope (grants do not
+        count); otherwise 404 naming `field`, as for an unknown archive."""
+        archive = self._registry.get_archive(archive_no)
+        if not access.archive_in_scope(self._institution(), archive):
+            self.draft.out_of_scope = True
+            self._denial = "out_of_scope"
+            raise NotFound("no such archive", {field: archive_no})
+        return archive
+
+    def transfer_side(self, transfer: dict, *sides: str) -> dict:
+        """`transfer` if the caller stands on one of `sides` of it, else 404 as for an unknown one."""
+        self.note(archive_no=transfer.get("from_archive_no"), target=f"transfer:{transfer['transfer_id']}")
+        if not access.transfer_sides(self._institution(), transfer) & set(sides):
+            self.draft.out_of_scope = True
+            self._denial = "out_of_scope"
+            raise NotFound("no such transfer", {"transfer_id": transfer["transfer_id"]})
+        return transfer
+
     def grant(self, archive_no: str, reason: str) -> dict:
         """Open an archive outside the caller's scope for `grant_lifetime` seconds, with a reason."""
         self.draft.reason = reason
@@ -231,7 +254,7 @@ def _subject(params: dict[str, Any]) -> dict[str, Any]:
             subject["archive_no"] = archive_no
         else:
             subject["target"] = f"archive_no:{archive_no}"
-    for name in ("record_id", "quarantine_id", "pending_id"):
+    for name in ("record_id", "quarantine_id", "pending_id", "transfer_id", "merge_id"):
         if params.get(name) is not None:
             subject["target"] = f"{name.removesuffix('_id')}:{params[name]}"
     return subject

@@ -10,7 +10,14 @@ from __future__ import annotations
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from marshmallow import Schema, fields
+
 from shared import api
+
+# The registry validates the lifecycle's request bodies and shapes its answers with these; the
+# gateway passes both through unchanged, so its document shows the registry's own schemas.
+from services.registry import lifecycle_schemas as lifecycle
+from services.registry.schemas import ArchivePageSchema, ArchiveSearchSchema
 
 API_VERSION = "1.0.0"
 
@@ -31,6 +38,34 @@ def _errors(*statuses: int) -> dict:
 
 
 PUBLIC: list = []  # `security: []`: no credentials needed
+
+
+class SearchRequestSchema(ArchiveSearchSchema):
+    """Filters (combined with AND, at least one) and the page: `{"pinyin": "zhangxiu", "limit": 20}`.
+    Only archives of your jurisdiction (and those your institution manages) are found."""
+
+    limit = fields.Int(load_default=50, metadata={"minimum": 1, "maximum": 200})
+    cursor = fields.Str(load_default=None, metadata={"description": "`next` of the previous page"})
+
+
+class IdentityUpdateRequestSchema(lifecycle.IdentityUpdateSchema):
+    """The fields to correct, and why: `{"name": "张秀瑛", "reason": "核对户口本"}`. Each change is
+    kept as a revision; the ID number must stay consistent with sex and birth date."""
+
+    reason = fields.Str(metadata={"description": "why (kept in the revision)"})
+
+
+class TransferDecisionSchema(Schema):
+    transfer = fields.Nested(lifecycle.TransferSchema)
+    archive = fields.Nested(lifecycle.ArchiveDetailSchema, metadata={
+        "description": "the archive under its new number when the village changed; the old number still leads here"})
+
+
+class DuplicateReviewSchema(Schema):
+    archive_no = fields.Str()
+    possible_duplicates = fields.List(fields.Dict(), metadata={
+        "description": "active archives of your jurisdiction that look like this one, best first",
+        "example": [{"archive_no": "11010510110100031", "score": 0.55, "reasons": ["name", "birth_date", "sex"]}]})
 
 
 CODE_PATTERN = r"^[A-Za-z0-9_]{1,40}$"
@@ -68,6 +103,13 @@ def build_spec() -> dict:
         ("TokenRequest", api.TokenRequestSchema), ("Token", api.TokenSchema),
         ("AccessGrantRequest", api.AccessGrantRequestSchema), ("AccessGrant", api.AccessGrantSchema),
         ("Stats", api.StatsSchema),
+        ("SearchRequest", SearchRequestSchema), ("ArchivePage", ArchivePageSchema),
+        ("ArchiveDetail", lifecycle.ArchiveDetailSchema), ("IdentityUpdate", IdentityUpdateRequestSchema),
+        ("ArchiveRevision", lifecycle.ArchiveRevisionSchema), ("Termination", lifecycle.TerminationSchema),
+        ("Reason", api.ReasonSchema), ("OptionalReason", api.OptionalReasonSchema),
+        ("DuplicateReview", DuplicateReviewSchema), ("TransferRequest", lifecycle.TransferRequestSchema),
+        ("Transfer", lifecycle.TransferSchema), ("TransferDecision", TransferDecisionSchema),
+        ("MergeRequest", api.MergeRequestSchema), ("Merge", lifecycle.MergeSchema),
     ]:
         spec.components.schema(name, schema=schema)
 
@@ -145,6 +187,7 @@ def build_spec() -> dict:
                       "200": _json("AccessGrant", "In your scope already: no grant needed"),
                       **_errors(400, 404, 503)},
     }})
+    _lifecycle_paths(spec)
     spec.path("/api/v1/villages", operations={"get": {
         "summary": "Villages and residents' committees the suite knows",
         "responses": {"200": {"description": "All villages", "content": {"application/json": {
@@ -211,3 +254,108 @@ def build_spec() -> dict:
         "responses": {"200": {"description": "The page", "content": {"text/html": {"schema": {"type": "string"}}}}},
     }})
     return spec.to_dict()
+
+
+def _body(schema: str, required: bool = True) -> dict:
+    return {"required": required, "content": {"application/json": {"schema": schema}}}
+
+
+def _array(schema: str, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {
+        "schema": {"type": "array", "items": {"$ref": f"#/components/schemas/{schema}"}}}}}
+
+
+def _lifecycle_paths(spec: APISpec) -> None:
+    """The registry's archive lifecycle: search, corrections, termination, transfer, merge."""
+    spec.path("/api/v1/archives/search", operations={"post": {
+        "summary": "Find archives of your jurisdiction by archive number (or village prefix), ID number, "
+                   "name or pinyin prefix, birth date, village, institution or status; paged in number order",
+        "description": "A POST, so that ID numbers and names never appear in URLs or access logs.",
+        "requestBody": _body("SearchRequest"),
+        "responses": {"200": _json("ArchivePage", "One page"), **_errors(400, 503)},
+    }})
+    spec.path("/api/v1/archives/{archive_no}", operations={"patch": {
+        "summary": "Correct the resident's identity (name, sex, birth date, ID document, phone), with the reason",
+        "parameters": [ARCHIVE_NO], "requestBody": _body("IdentityUpdate"),
+        "responses": {"200": _json("ArchiveDetail", "Corrected"), **_errors(400, 404, 409, 422, 503)},
+    }})
+    spec.path("/api/v1/archives/{archive_no}/revisions", operations={"get": {
+        "summary": "Every change to the archive: who, when, what, why (oldest first)", "parameters": [ARCHIVE_NO],
+        "responses": {"200": _array("ArchiveRevision", "The revisions"), **_errors(400, 404, 503)},
+    }})
+    spec.path("/api/v1/archives/{archive_no}/termination", operations={"post": {
+        "summary": "Terminate the archive (终止): death (date, cause), migration out (date, destination, "
+                   "handover) or loss to follow-up (date, reason); it is kept, findable, closed to clinical writes",
+        "parameters": [ARCHIVE_NO], "requestBody": _body("Termination"),
+        "responses": {"200": _json("ArchiveDetail", "Terminated"), **_errors(400, 404, 422, 503)},
+    }})
+    spec.path("/api/v1/archives/{archive_no}/reactivation", operations={"post": {
+        "summary": "Reactivate an archive terminated for migration or loss to follow-up (the resident returned)",
+        "parameters": [ARCHIVE_NO], "requestBody": _body("Reason"),
+        "responses": {"200": _json("ArchiveDetail", "Active again"), **_errors(400, 404, 422, 503)},
+    }})
+    spec.path("/api/v1/archives/{archive_no}/possible-duplicates", operations={"get": {
+        "summary": "Active archives of your jurisdiction that may be the same person (same name, sex and birth "
+                   "date; same phone; similar pinyin), for review before a merge",
+        "parameters": [ARCHIVE_NO],
+        "responses": {"200": _json("DuplicateReview", "The candidates"), **_errors(400, 404, 503)},
+    }})
+    spec.path("/api/v1/archives/{archive_no}/transfers", operations={
+        "post": {
+            "summary": "Ask another village or township to take the archive over (迁出); it decides",
+            "parameters": [ARCHIVE_NO], "requestBody": _body("TransferRequest"),
+            "responses": {"201": _json("Transfer", "Requested"), **_errors(400, 404, 409, 422, 503)},
+        },
+        "get": {
+            "summary": "The archive's transfers, newest first", "parameters": [ARCHIVE_NO],
+            "responses": {"200": _array("Transfer", "The transfers"), **_errors(400, 404, 503)},
+        },
+    })
+    transfer_id = {"name": "transfer_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    spec.path("/api/v1/transfers", operations={"get": {
+        "summary": "Transfers addressed to your institution (迁入 work list), newest first",
+        "parameters": [{"name": "status", "in": "query", "schema": {
+            "type": "string", "enum": ["requested", "accepted", "rejected", "cancelled"]}},
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}}],
+        "responses": {"200": _array("Transfer", "The transfers"), **_errors(400, 503)},
+    }})
+    spec.path("/api/v1/transfers/{transfer_id}", operations={"get": {
+        "summary": "A transfer, to either of its sides", "parameters": [transfer_id],
+        "responses": {"200": _json("Transfer", "The transfer"), **_errors(404, 503)},
+    }})
+    spec.path("/api/v1/transfers/{transfer_id}/accept", operations={"post": {
+        "summary": "Accept a transfer (the receiving side): the archive moves, with a new number when the "
+                   "village changes; the old number still leads to it",
+        "parameters": [transfer_id],
+        "responses": {"200": _json("TransferDecision", "Accepted"), **_errors(400, 404, 409, 422, 503)},
+    }})
+    spec.path("/api/v1/transfers/{transfer_id}/reject", operations={"post": {
+        "summary": "Reject a transfer (the receiving side), with the reason", "parameters": [transfer_id],
+        "requestBody": _body("Reason"),
+        "responses": {"200": _json("Transfer", "Rejected"), **_errors(400, 404, 422, 503)},
+    }})
+    spec.path("/api/v1/transfers/{transfer_id}/cancel", operations={"post": {
+        "summary": "Withdraw a transfer request (the sending side)", "parameters": [transfer_id],
+        "requestBody": _body("OptionalReason", required=False),
+        "responses": {"200": _json("Transfer", "Cancelled"), **_errors(400, 404, 422, 503)},
+    }})
+    spec.path("/api/v1/archives/{archive_no}/merges", operations={"get": {
+        "summary": "Merges into the archive, newest first (undone ones too)", "parameters": [ARCHIVE_NO],
+        "responses": {"200": _array("Merge", "The merges"), **_errors(400, 404, 503)},
+    }})
+    spec.path("/api/v1/merges", operations={"post": {
+        "summary": "Merge two archives of one person (both in your scope): the merged archive's number, "
+                   "ID number and records lead to the surviving one; journaled so it can be undone",
+        "requestBody": _body("MergeRequest"),
+        "responses": {"201": _json("Merge", "Merged"), **_errors(400, 404, 409, 422, 503)},
+    }})
+    merge_id = {"name": "merge_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    spec.path("/api/v1/merges/{merge_id}", operations={"get": {
+        "summary": "A merge from the journal", "parameters": [merge_id],
+        "responses": {"200": _json("Merge", "The merge"), **_errors(404, 503)},
+    }})
+    spec.path("/api/v1/merges/{merge_id}/unmerge", operations={"post": {
+        "summary": "Undo a merge, even after later writes: each archive gets back what is its own",
+        "parameters": [merge_id], "requestBody": _body("Reason"),
+        "responses": {"200": _json("Merge", "Undone"), **_errors(400, 404, 422, 503)},
+    }})

@@ -10,6 +10,13 @@ what was asked, in its own database (see `gate.py` and `access.py`).
     GET  /api/v1/archives/<archive_no>/records    -> records.list_records
     POST /api/v1/archives/<archive_no>/records    -> records.file_record (a form entry)
     GET  .../records/<id>, POST .../records/<id>/revisions | /entered-in-error -> records
+    POST /api/v1/archives/search                  -> registry.search_archives, within one's jurisdiction
+    PATCH /api/v1/archives/<archive_no>           -> registry.update_identity
+    GET  .../revisions | .../possible-duplicates | .../transfers | .../merges   -> registry
+    POST .../termination | .../reactivation | .../transfers (request)          -> registry
+    GET  /api/v1/transfers (incoming), GET /api/v1/transfers/<id>,
+    POST /api/v1/transfers/<id>/accept | /reject | /cancel                     -> registry
+    POST /api/v1/merges, GET /api/v1/merges/<id>, POST /api/v1/merges/<id>/unmerge -> registry
     GET  /api/v1/villages | /institutions         -> registry.list_divisions / list_institutions
     GET  /api/v1/stats                            -> archives per village of one's jurisdiction
     GET  /api/v1/quarantine[/<id>], POST .../<id>/replay | /discard   -> records (operators)
@@ -166,6 +173,132 @@ class GatewayService:
         data = load_input(api.EnteredInErrorSchema(), _json_body(request))
         return self.records.mark_entered_in_error(archive_no, _record_id(record_id), data["reason"])
 
+    # -- the archive lifecycle (registry) ----------------------------------------------------
+
+    @http("POST", "/api/v1/archives/search")
+    @guarded(access.ARCHIVE_SEARCH)
+    def search_archives(self, request):
+        # POST, so that ID numbers and names stay out of URLs and the logs that keep them.
+        filters = _json_body(request)
+        page = load_input(api.PageQuerySchema(), {k: filters.pop(k) for k in ("limit", "cursor") if k in filters})
+        return self.registry.search_archives(filters, limit=page["limit"], cursor=page["cursor"],
+                                             scope=self.gate.scope())
+
+    @http("PATCH", "/api/v1/archives/<string:archive_no>")
+    @guarded(access.ARCHIVE_UPDATE)
+    def update_identity(self, request, archive_no):
+        changes = _json_body(request)
+        reason = changes.pop("reason", None)
+        return self.registry.update_identity(self.gate.archive["archive_no"], changes, reason=reason)
+
+    @http("GET", "/api/v1/archives/<string:archive_no>/revisions")
+    @guarded(access.REVISIONS_LIST)
+    def list_revisions(self, request, archive_no):
+        return self.registry.list_revisions(self.gate.archive["archive_no"])
+
+    @http("POST", "/api/v1/archives/<string:archive_no>/termination")
+    @guarded(access.ARCHIVE_TERMINATE)
+    def terminate_archive(self, request, archive_no):
+        return self.registry.terminate_archive(self.gate.archive["archive_no"], _json_body(request))
+
+    @http("POST", "/api/v1/archives/<string:archive_no>/reactivation")
+    @guarded(access.ARCHIVE_REACTIVATE)
+    def reactivate_archive(self, request, archive_no):
+        data = load_input(api.ReasonSchema(), _json_body(request))
+        return self.registry.reactivate_archive(self.gate.archive["archive_no"], data["reason"])
+
+    @http("GET", "/api/v1/archives/<string:archive_no>/possible-duplicates")
+    @guarded(access.DUPLICATES_REVIEW)
+    def possible_duplicates(self, request, archive_no):
+        return self.registry.possible_duplicates(self.gate.archive["archive_no"], scope=self.gate.scope())
+
+    @http("POST", "/api/v1/archives/<string:archive_no>/transfers")
+    @guarded(access.TRANSFER_REQUEST)
+    def request_transfer(self, request, archive_no):
+        transfer = self.registry.request_transfer(self.gate.archive["archive_no"], _json_body(request))
+        self.gate.note(target=f"transfer:{transfer['transfer_id']}")
+        return 201, transfer
+
+    @http("GET", "/api/v1/archives/<string:archive_no>/transfers")
+    @guarded(access.TRANSFERS_LIST)
+    def list_archive_transfers(self, request, archive_no):
+        return self.registry.list_transfers(archive_no=self.gate.archive["archive_no"], limit=200)
+
+    @http("GET", "/api/v1/transfers")
+    @guarded(access.TRANSFERS_INCOMING)
+    def list_incoming_transfers(self, request):
+        query = _query(request, api.TransferQuerySchema())
+        return self.registry.list_transfers(to_institution_code=self.gate.caller.institution_code,
+                                            status=query["status"], limit=query["limit"])
+
+    @http("GET", "/api/v1/transfers/<int:transfer_id>")
+    @guarded(access.TRANSFER_READ)
+    def get_transfer(self, request, transfer_id):
+        return self._transfer(transfer_id, access.SENDING, access.RECEIVING)
+
+    @http("POST", "/api/v1/transfers/<int:transfer_id>/accept")
+    @guarded(access.TRANSFER_ACCEPT)
+    def accept_transfer(self, request, transfer_id):
+        _json_body(request, empty_ok=True)
+        transfer = self._transfer(transfer_id, access.RECEIVING)
+        return self.registry.accept_transfer(transfer["transfer_id"])
+
+    @http("POST", "/api/v1/transfers/<int:transfer_id>/reject")
+    @guarded(access.TRANSFER_REJECT)
+    def reject_transfer(self, request, transfer_id):
+        data = load_input(api.ReasonSchema(), _json_body(request))
+        transfer = self._transfer(transfer_id, access.RECEIVING)
+        return self.registry.reject_transfer(transfer["transfer_id"], data["reason"])
+
+    @http("POST", "/api/v1/transfers/<int:transfer_id>/cancel")
+    @guarded(access.TRANSFER_CANCEL)
+    def cancel_transfer(self, request, transfer_id):
+        data = load_input(api.OptionalReasonSchema(), _json_body(request, empty_ok=True))
+        transfer = self._transfer(transfer_id, access.SENDING)
+        return self.registry.cancel_transfer(transfer["transfer_id"], data["reason"])
+
+    def _transfer(self, transfer_id: int, *sides: str) -> dict:
+        transfer = self.registry.get_transfer(_entry_id(transfer_id, "transfer"))
+        return self.gate.transfer_side(transfer, *sides)
+
+    @http("GET", "/api/v1/archives/<string:archive_no>/merges")
+    @guarded(access.MERGES_LIST)
+    def list_merges(self, request, archive_no):
+        return self.registry.list_merges(self.gate.archive["archive_no"])
+
+    @http("POST", "/api/v1/merges")
+    @guarded(access.ARCHIVE_MERGE)
+    def merge_archives(self, request):
+        data = load_input(api.MergeRequestSchema(), _json_body(request))
+        surviving = self.gate.archive_in_scope(data["surviving_archive_no"], "surviving_archive_no")
+        self.gate.note(archive_no=surviving["archive_no"], target=f"archive:{data['merged_archive_no']}")
+        self.gate.archive_in_scope(data["merged_archive_no"], "merged_archive_no")
+        merge = self.registry.merge_archives(surviving["archive_no"], data["merged_archive_no"], data["reason"])
+        self.gate.note(target=f"merge:{merge['merge_id']}")
+        return 201, merge
+
+    @http("GET", "/api/v1/merges/<int:merge_id>")
+    @guarded(access.MERGE_READ)
+    def get_merge(self, request, merge_id):
+        return self._merge(merge_id)
+
+    @http("POST", "/api/v1/merges/<int:merge_id>/unmerge")
+    @guarded(access.ARCHIVE_UNMERGE)
+    def unmerge_archives(self, request, merge_id):
+        data = load_input(api.ReasonSchema(), _json_body(request))
+        merge = self._merge(merge_id)
+        return self.registry.unmerge_archives(merge["merge_id"], data["reason"])
+
+    def _merge(self, merge_id: int) -> dict:
+        """The merge, if its surviving archive lies in the caller's scope; else 404."""
+        merge = self.registry.get_merge(_entry_id(merge_id, "merge"))
+        self.gate.note(archive_no=merge["archive_no"])
+        try:
+            self.gate.archive_in_scope(merge["archive_no"], "archive_no")
+        except NotFound:
+            raise NotFound("no such merge", {"merge_id": merge_id}) from None
+        return merge
+
     # -- operators -------------------------------------------------------------------------
 
     @http("GET", "/api/v1/quarantine")
@@ -218,8 +351,9 @@ class GatewayService:
     @http("GET", "/api/v1/stats")
     @guarded(access.STATS_READ)
     def get_stats(self, request):
-        return stats.archive_counts(self.gate.jurisdiction(), self.registry.list_divisions(level="village"),
-                                    search=self.registry.search_archives)
+        jurisdiction = self.gate.jurisdiction()
+        counts = self.registry.count_archives(jurisdiction) if jurisdiction else []
+        return stats.archive_counts(jurisdiction, self.registry.list_divisions(level="village"), counts)
 
     # -- public ----------------------------------------------------------------------------
 

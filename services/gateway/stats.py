@@ -1,44 +1,32 @@
 """Aggregate figures for supervisors and administrators: counts per village, no personal data.
 
-    archive_counts("110105101", villages, search=registry.search_archives)
+    archive_counts("110105101", villages, registry.count_archives("110105101"))
     -> {"jurisdiction": "110105101", "total": 3,
         "villages": [{"code": "110105101101", "name": "上辛堡村村民委员会", "archives": 2,
                       "by_status": {"active": 2}}, ...]}
 
-The registry has no counting call yet, so the counts page through `search_archives` by village
-(200 archives a call) and keep nothing but the tallies. That is fine for a township or a small
-county; a county with a million residents wants a `count_archives` RPC in the registry, which
-this function would then call instead.
+Every village of the jurisdiction is listed, those without archives with 0. The registry counts
+with one grouped query over the archive numbers of the jurisdiction (`count_archives`).
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import Callable
-
-PAGE = 200
+from collections import Counter, defaultdict
 
 
-def _count_village(village_code: str, search: Callable[..., dict]) -> Counter:
-    counts: Counter = Counter()
-    cursor = None
-    while True:
-        page = search({"village_code": village_code}, limit=PAGE, cursor=cursor)
-        counts.update(item.get("status") or "unknown" for item in page["items"])
-        cursor = page.get("next")
-        if not cursor:
-            return counts
-
-
-def archive_counts(jurisdiction: str | None, villages: list[dict], search: Callable[..., dict]) -> dict:
-    """Counts for every village under `jurisdiction` (a division code prefix; None: no villages)."""
+def archive_counts(jurisdiction: str | None, villages: list[dict], counts: list[dict]) -> dict:
+    """Counts for every village under `jurisdiction` (a division code prefix; None: no villages),
+    from the registry's `[{"village_code": ..., "status": ..., "archives": n}]`."""
+    by_village: dict[str, Counter] = defaultdict(Counter)
+    for row in counts:
+        by_village[row["village_code"]][row["status"]] += row["archives"]
     rows, total = [], 0
     for village in villages:
         if not jurisdiction or not village["code"].startswith(jurisdiction):
             continue
-        counts = _count_village(village["code"], search)
-        archives = sum(counts.values())
+        tally = by_village.get(village["code"], Counter())
+        archives = sum(tally.values())
         total += archives
         rows.append({"code": village["code"], "name": village["name"], "archives": archives,
-                     "by_status": dict(sorted(counts.items()))})
+                     "by_status": dict(sorted(tally.items()))})
     return {"jurisdiction": jurisdiction, "total": total, "villages": rows}

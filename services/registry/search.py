@@ -16,6 +16,10 @@ A number that moved leads to where it is now: a 17-digit `archive_no` that is a 
 (transfer) or a merged archive's number finds the archive it leads to, and an ID number a merge
 moved aside finds the survivor (`services.registry.aliases`).
 
+A `scope` (`{"prefix": "110105101", "institution_code": "T1101051011"}`, see `review`) confines
+the search to one jurisdiction: the gateway always passes its caller's, so nobody finds archives
+outside it (a former number leading out of the scope finds nothing either).
+
 The cursor is the last archive number of the page, so pages stay stable while archives are
 added: a page never repeats or skips an archive that existed when paging began.
 """
@@ -32,7 +36,7 @@ from shared.errors import ValidationFailed
 from shared.paging import check_limit, decode_cursor, encode_cursor
 from shared.pii import PiiBox
 
-from services.registry import aliases
+from services.registry import aliases, review
 from services.registry.keys import id_index
 from services.registry.models import Archive
 
@@ -87,8 +91,11 @@ def followed(session: Session, pii: PiiBox, filters: dict[str, Any]) -> dict[str
     return filters
 
 
-def search_statement(pii: PiiBox, filters: dict[str, Any], limit: int, after: str | None = None) -> sa.Select:
+def search_statement(pii: PiiBox, filters: dict[str, Any], limit: int, after: str | None = None,
+                     scope: dict[str, Any] | None = None) -> sa.Select:
     conditions = filter_conditions(pii, filters)
+    if scope is not None:
+        conditions.append(review.scope_condition(scope))
     if after:
         conditions.append(Archive.archive_no > after)
     if filters.get("name") or filters.get("pinyin"):
@@ -102,10 +109,11 @@ def search_statement(pii: PiiBox, filters: dict[str, Any], limit: int, after: st
 
 
 def search_archives(session: Session, pii: PiiBox, filters: dict[str, Any], limit: int = 50,
-                    cursor: str | None = None) -> dict[str, Any]:
-    """One page of archives matching every filter: `{"items": [Archive, ...], "next": cursor or None}`."""
+                    cursor: str | None = None, scope: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One page of archives matching every filter (inside `scope` when given):
+    `{"items": [Archive, ...], "next": cursor or None}`."""
     check_limit(limit)
     after = _decode_cursor(cursor) if cursor else None
-    rows = list(session.scalars(search_statement(pii, followed(session, pii, filters), limit, after)))
+    rows = list(session.scalars(search_statement(pii, followed(session, pii, filters), limit, after, scope)))
     page = rows[:limit]
     return {"items": page, "next": encode_cursor(page[-1].archive_no) if len(rows) > limit else None}

@@ -17,8 +17,13 @@ RPC (service `registry`), each answering JSON-ready dicts:
               "reasons": ["name_pinyin", "birth_date", "sex"], "archive_status": "active"}]}
            | {"status": "none"}
     resolve_many([query, ...]) -> [answer, ...]    (at most 100, in order)
-    search_archives({"pinyin": "zhangxiu", "village_code": "110105101101"}, limit=50, cursor=None)
-        -> {"items": [archive, ...], "next": "MTEwMTA1..." | None}
+    search_archives({"pinyin": "zhangxiu", "village_code": "110105101101"}, limit=50, cursor=None,
+                    scope={"prefix": "110105101", "institution_code": "T1101051011"})
+        -> {"items": [archive, ...], "next": "MTEwMTA1..." | None}     (scope: see `review`)
+    count_archives("110105101") -> [{"village_code": "110105101101", "status": "active", "archives": 1832}]
+    possible_duplicates("11010510110100007", scope=None)
+        -> {"archive_no": "11010510110100007", "possible_duplicates": [{"archive_no": ..., "score": 0.55,
+            "reasons": ["name", "birth_date", "sex"]}]}
     list_divisions(level="village"), list_institutions(), health()
 
 The archive lifecycle (see `lifecycle`; each change answers the archive as `get_archive` does,
@@ -58,7 +63,7 @@ from shared.outbox import OutboxRelay
 from shared.pii import Pii
 
 from services.registry import (
-    identity_updates, matching, merges, revisions, search, termination, transfers, usecases,
+    identity_updates, matching, merges, review, revisions, search, termination, transfers, usecases,
 )
 from services.registry.lifecycle_schemas import (
     ArchiveDetailSchema, ArchiveRevisionSchema, IdentityUpdateSchema, MergeRequestSchema, MergeSchema,
@@ -107,9 +112,19 @@ class RegistryService:
         return ResolutionSchema(many=True).dump(answers)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("filters",))
-    def search_archives(self, filters, limit=50, cursor=None):
+    def search_archives(self, filters, limit=50, cursor=None, scope=None):
         filters = load_input(ArchiveSearchSchema(), filters)
-        return ArchivePageSchema().dump(search.search_archives(self.db, self.pii, filters, limit, cursor))
+        scope = None if scope is None else load_input(review.ScopeSchema(), scope)
+        return ArchivePageSchema().dump(search.search_archives(self.db, self.pii, filters, limit, cursor, scope))
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def count_archives(self, prefix):
+        return review.count_archives(self.db, load_input(review.PrefixSchema(), {"prefix": prefix})["prefix"])
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def possible_duplicates(self, archive_no, scope=None):
+        scope = None if scope is None else load_input(review.ScopeSchema(), scope)
+        return review.possible_duplicates_of(self.db, self.pii, archive_no, scope)
 
     # -- lifecycle ---------------------------------------------------------------------------
 

@@ -39,6 +39,8 @@ ANONYMOUS = "anonymous"
 
 CLINICIANS = {"village_doctor", "township_doctor", "archive_manager"}
 READERS = CLINICIANS | {"township_system"}
+KEEPERS = {"township_doctor", "archive_manager"}   # terminate, transfer, review duplicates
+MERGERS = {"archive_manager"}
 EVERYONE = set(CALLERS)
 ADMINISTRATIVE = {"institution_admin", "supervisor"}
 
@@ -57,6 +59,7 @@ class Endpoint:
     out_ok: int | None = None      # status out of scope when permitted (default 404, hidden)
     body: Callable[["World", str], dict] | None = None
     needs_record: bool = False     # a fresh form record in the archive, as the path's record_id
+    prepare: Callable[["World", str], dict] | None = None   # fresh things the case works on (below)
 
 
 def _resident(world: "World", scope: str) -> dict:
@@ -93,7 +96,48 @@ ENDPOINTS = [
     Endpoint("pending.list", "GET", "/api/v1/pending", frozenset({"system_operator"}), 200, scoped=False),
     Endpoint("pending.link", "POST", "/api/v1/pending/999999999/link", frozenset({"system_operator"}), 404,
              scoped=False, body=lambda w, s: {"archive_no": w.archives["in"]}),
+    # the archive lifecycle
+    Endpoint("archive.search", "POST", "/api/v1/archives/search", frozenset(READERS), 200, scoped=False,
+             body=lambda w, s: {"archive_no": IN_VILLAGE, "limit": 5}),
+    Endpoint("archive.update", "PATCH", "/api/v1/archives/{archive_no}", frozenset(READERS), 200,
+             body=lambda w, s: {"phone": "13900000001", "reason": "核对联系电话"}),
+    Endpoint("archive.revisions", "GET", "/api/v1/archives/{archive_no}/revisions", frozenset(READERS), 200),
+    Endpoint("archive.terminate", "POST", "/api/v1/archives/{archive_no}/termination", frozenset(KEEPERS), 200,
+             prepare=lambda w, s: {"archive_no": w.new_archive(s)},
+             body=lambda w, s: {"reason": "loss_to_follow_up", "date": "2026-11-01", "note": "外出务工失访"}),
+    Endpoint("archive.reactivate", "POST", "/api/v1/archives/{archive_no}/reactivation", frozenset(KEEPERS), 200,
+             prepare=lambda w, s: {"archive_no": w.terminated_archive(s)}, body=lambda w, s: {"reason": "居民返回"}),
+    Endpoint("archive.duplicates", "GET", "/api/v1/archives/{archive_no}/possible-duplicates",
+             frozenset(KEEPERS), 200),
+    Endpoint("transfer.request", "POST", "/api/v1/archives/{archive_no}/transfers", frozenset(KEEPERS), 201,
+             prepare=lambda w, s: {"archive_no": w.new_archive(s)},
+             body=lambda w, s: {"to_village_code": NEIGHBOUR[s], "to_institution_code": MANAGER[s],
+                                "reason": "迁居"}),
+    Endpoint("transfers.list", "GET", "/api/v1/archives/{archive_no}/transfers", frozenset(READERS), 200),
+    Endpoint("transfers.incoming", "GET", "/api/v1/transfers?status=requested", frozenset(KEEPERS), 200,
+             scoped=False),
+    # a transfer by id: "in" is one the caller is the right side of, "out" one between two villages
+    # of the other township
+    Endpoint("transfer.read", "GET", "/api/v1/transfers/{transfer_id}", frozenset(KEEPERS), 200,
+             prepare=lambda w, s: w.transfer(s, towards_caller=False)),
+    Endpoint("transfer.accept", "POST", "/api/v1/transfers/{transfer_id}/accept", frozenset(KEEPERS), 200,
+             prepare=lambda w, s: w.transfer(s, towards_caller=True)),
+    Endpoint("transfer.reject", "POST", "/api/v1/transfers/{transfer_id}/reject", frozenset(KEEPERS), 200,
+             prepare=lambda w, s: w.transfer(s, towards_caller=True), body=lambda w, s: {"reason": "本村无此居民"}),
+    Endpoint("transfer.cancel", "POST", "/api/v1/transfers/{transfer_id}/cancel", frozenset(KEEPERS), 200,
+             prepare=lambda w, s: w.transfer(s, towards_caller=False), body=lambda w, s: {"reason": "申请有误"}),
+    Endpoint("merges.list", "GET", "/api/v1/archives/{archive_no}/merges", frozenset(READERS), 200),
+    Endpoint("archive.merge", "POST", "/api/v1/merges", frozenset(MERGERS), 201,
+             prepare=lambda w, s: {"pair": (w.new_archive(s), w.new_archive(s))},
+             body=lambda w, s: {"surviving_archive_no": w.prepared["pair"][0],
+                                "merged_archive_no": w.prepared["pair"][1], "reason": "同一居民重复建档"}),
+    Endpoint("merge.read", "GET", "/api/v1/merges/{merge_id}", frozenset(KEEPERS), 200,
+             prepare=lambda w, s: w.merge(s)),
+    Endpoint("archive.unmerge", "POST", "/api/v1/merges/{merge_id}/unmerge", frozenset(MERGERS), 200,
+             prepare=lambda w, s: w.merge(s), body=lambda w, s: {"reason": "并非同一人"}),
 ]
+NEIGHBOUR = {"in": "110105101102", "out": "110105201102"}   # another village of the same township
+MANAGER = {"in": IN_MANAGER, "out": OUT_MANAGER}
 
 
 class World:
@@ -110,6 +154,46 @@ class World:
             assert resp.status_code == 201, resp.text
             self.archives[scope] = resp.json()["archive_no"]
         self.callers: dict[str, tuple[requests.Session, str]] = {}
+        self.managers = {"in": auth.session_for("archive_manager", IN_MANAGER),
+                         "out": auth.session_for("archive_manager", OUT_MANAGER)}
+        self.prepared: dict = {}
+
+    def new_archive(self, scope: str) -> str:
+        village, manager = (IN_VILLAGE, IN_MANAGER) if scope == "in" else (OUT_VILLAGE, OUT_MANAGER)
+        resp = self.owners[scope].post(self.base + "/api/v1/archives",
+                                       json=self.synth.resident(village, manager).archive_request())
+        assert resp.status_code == 201, resp.text
+        return resp.json()["archive_no"]
+
+    def terminated_archive(self, scope: str) -> str:
+        archive_no = self.new_archive(scope)
+        resp = self.owners[scope].post(f"{self.base}/api/v1/archives/{archive_no}/termination",
+                                       json={"reason": "loss_to_follow_up", "date": "2026-11-01", "note": "失访"})
+        assert resp.status_code == 200, resp.text
+        return archive_no
+
+    def transfer(self, scope: str, towards_caller: bool) -> dict:
+        """A requested transfer. In scope: one leaving the callers' village (`towards_caller`
+        false) or coming to it from the other township (true); out of scope: one between two
+        villages of the other township."""
+        if scope == "in" and towards_caller:
+            source, to = "out", {"to_village_code": IN_VILLAGE, "to_institution_code": IN_MANAGER}
+        elif scope == "in":
+            source, to = "in", {"to_village_code": OUT_VILLAGE, "to_institution_code": OUT_MANAGER}
+        else:
+            source, to = "out", {"to_village_code": NEIGHBOUR["out"], "to_institution_code": OUT_MANAGER}
+        archive_no = self.new_archive(source)
+        resp = self.owners[source].post(f"{self.base}/api/v1/archives/{archive_no}/transfers",
+                                        json={**to, "reason": "迁居"})
+        assert resp.status_code == 201, resp.text
+        return {"transfer_id": resp.json()["transfer_id"], "audit_archive": archive_no}
+
+    def merge(self, scope: str) -> dict:
+        surviving, merged = self.new_archive(scope), self.new_archive(scope)
+        resp = self.managers[scope].post(self.base + "/api/v1/merges", json={
+            "surviving_archive_no": surviving, "merged_archive_no": merged, "reason": "同一居民重复建档"})
+        assert resp.status_code == 201, resp.text
+        return {"merge_id": resp.json()["merge_id"], "audit_archive": surviving}
 
     def caller(self, role: str, fresh: bool = False) -> tuple[requests.Session, str]:
         """(session, actor name as the audit trail names it)."""
@@ -176,8 +260,11 @@ def expected(endpoint: Endpoint, role: str, scope: str) -> tuple[int, str]:
 @pytest.mark.parametrize("endpoint,role,scope", list(_cases()))
 def test_access_matrix(world, endpoint, role, scope):
     session, actor = world.caller(role, fresh=endpoint.action == "archive.access")
-    archive_no = world.archives.get(scope)
+    world.prepared = endpoint.prepare(world, scope) if endpoint.prepare else {}
+    archive_no = world.prepared.get("archive_no", world.archives.get(scope))
     path = endpoint.path.replace("{archive_no}", archive_no or "")
+    for name in ("transfer_id", "merge_id"):
+        path = path.replace("{%s}" % name, str(world.prepared.get(name, "")))
     if endpoint.needs_record:
         path = path.replace("{record_id}", world.new_record(scope))
     request_id = f"matrix-{uuid.uuid4().hex}"
@@ -198,6 +285,14 @@ def test_access_matrix(world, endpoint, role, scope):
         touched = resp.json()["archive_no"]
     if endpoint.action == "pending.link" and role == "system_operator":
         touched = world.archives["in"]  # named by the body, noted once the body is read
+    if "audit_archive" in world.prepared or endpoint.action == "archive.merge":
+        # a transfer or merge named by its id is noted by its archive once it is read; a merge
+        # request by its surviving archive once that is found in scope
+        touched = None
+        if role in endpoint.allowed:
+            touched = world.prepared.get("audit_archive")
+            if endpoint.action == "archive.merge" and scope == "in":
+                touched = world.prepared["pair"][0]
     assert entry.archive_no == touched
     flagged = scope == "out" and role in endpoint.allowed and endpoint.action not in ("archive.create",)
     assert entry.out_of_scope == flagged

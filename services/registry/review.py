@@ -1,0 +1,90 @@
+"""What a jurisdiction may see of the registry as a whole: its archives' counts, and the archives
+that look like one of its archives (possible-duplicate review before a merge).
+
+A scope is what the gateway passes for its caller: `{"prefix": "110105101", "institution_code":
+"T1101051011"}`. An archive is inside it when its number starts with the division prefix (an
+archive's number begins with its village code) or the institution manages it; a scope with
+neither holds nothing.
+
+    count_archives(session, "110105101")
+    -> [{"village_code": "110105101101", "status": "active", "archives": 1832}, ...]
+    possible_duplicates_of(session, pii, "11010510110100007", scope)
+    -> [{"archive_no": "11010510110100031", "score": 0.55, "reasons": ["name", "birth_date", "sex"]}]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from marshmallow import RAISE, Schema, fields, validate
+from sqlalchemy.orm import Session
+
+from shared.pii import PiiBox
+
+from services.registry import aliases, matching
+from services.registry.models import Archive
+
+ARCHIVE_NO_DIGITS = 17
+DIVISION_PREFIX = validate.Regexp(r"^(\d{6}|\d{9}|\d{12})$", error="A 6-, 9- or 12-digit division code.")
+
+
+class ScopeSchema(Schema):
+    """A jurisdiction: `{"prefix": "110105101", "institution_code": "T1101051011"}` (either may be null)."""
+
+    class Meta:
+        unknown = RAISE
+
+    prefix = fields.Str(load_default=None, allow_none=True, validate=DIVISION_PREFIX)
+    institution_code = fields.Str(load_default=None, allow_none=True, validate=validate.Length(min=1, max=22))
+
+
+class PrefixSchema(Schema):
+    prefix = fields.Str(required=True, validate=DIVISION_PREFIX)
+
+
+def number_range(prefix: str) -> sa.ColumnElement[bool]:
+    """Archives numbered under a division prefix: a range on the primary key (all digits, so the
+    range holds in every collation)."""
+    return Archive.archive_no.between(prefix.ljust(ARCHIVE_NO_DIGITS, "0"), prefix.ljust(ARCHIVE_NO_DIGITS, "9"))
+
+
+def scope_condition(scope: dict[str, Any]) -> sa.ColumnElement[bool]:
+    inside = []
+    if scope.get("prefix"):
+        inside.append(number_range(scope["prefix"]))
+    if scope.get("institution_code"):
+        inside.append(Archive.institution_code == scope["institution_code"])
+    return sa.or_(*inside) if inside else sa.false()
+
+
+def count_archives(session: Session, prefix: str) -> list[dict[str, Any]]:
+    """Archives per village and status under a division prefix, from the primary key's range."""
+    rows = session.execute(
+        sa.select(Archive.village_code, Archive.status, sa.func.count())
+        .where(number_range(prefix))
+        .group_by(Archive.village_code, Archive.status)
+        .order_by(Archive.village_code, Archive.status))
+    return [{"village_code": village, "status": status, "archives": n} for village, status, n in rows]
+
+
+def possible_duplicates_of(session: Session, pii: PiiBox, archive_no: str,
+                           scope: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Active archives that look like the archive `archive_no` leads to (same name, sex and birth
+    date; same phone; pinyin-similar name), best first, confined to `scope` when given.
+
+    The same rules as at creation (`matching.possible_duplicates`); an archive with the same ID
+    number cannot exist (the ID number is unique), and the archive itself is left out."""
+    archive = aliases.find(session, archive_no)
+    identity = {
+        "name": archive.name, "sex": archive.sex, "birth_date": archive.birth_date,
+        "phone": pii.decrypt(archive.phone_enc) if archive.phone_enc is not None else None,
+        "id_type": archive.id_type,
+        "id_number": pii.decrypt(archive.id_number_enc) if archive.id_number_enc is not None else None,
+    }
+    found = [d for d in matching.possible_duplicates(session, pii, identity) if d["archive_no"] != archive.archive_no]
+    if scope is not None and found:
+        visible = {a.archive_no for a in session.scalars(
+            sa.select(Archive).where(Archive.archive_no.in_([d["archive_no"] for d in found]), scope_condition(scope)))}
+        found = [d for d in found if d["archive_no"] in visible]
+    return {"archive_no": archive.archive_no, "possible_duplicates": found}
