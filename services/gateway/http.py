@@ -11,6 +11,8 @@ JSON errors:
                                   details; a 401 also carries `WWW-Authenticate: Bearer`
     eventlet.Timeout, RPC down -> 503 {"error": {"code": "unavailable", ...}}
     anything else              -> 500, logged with the request id (never the request body)
+    no such route / method     -> 404 {"error": {"code": "not_found", ...}} / 405 with `Allow`
+                                  (`JsonWebServer`: the routing errors are JSON too, not HTML)
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from functools import partial
 from eventlet.event import Event
 from nameko.exceptions import UnknownService
 from nameko.web.handlers import HttpRequestHandler
-from werkzeug.wrappers import Response
+from nameko.web.server import WebServer, WsgiApp
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.wrappers import Request, Response
 
 from shared.actor import REQUEST_ID_KEY
 from shared.consumer import TRANSIENT_ERRORS
@@ -52,7 +56,44 @@ def error_body(code: str, message: str, details=None, request_id: str | None = N
     return {"error": {"code": code, "message": message, "details": details or {}, "request_id": request_id}}
 
 
+class JsonWsgiApp(WsgiApp):
+    """Nameko's WSGI app, answering requests that match no route in JSON."""
+
+    def __call__(self, environ, start_response):
+        request = Request(environ, shallow=True)
+        try:
+            provider, values = self.url_map.bind_to_environ(environ).match()
+        except HTTPException as exc:
+            return _routing_error(request, exc)(environ, start_response)
+        request.path_values = values
+        return provider.handle_request(request)(environ, start_response)
+
+
+def _routing_error(request, exc: HTTPException) -> Response:
+    supplied = request.headers.get("X-Request-Id", "")
+    request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+    if isinstance(exc, MethodNotAllowed):
+        response = json_response(405, error_body("method_not_allowed", "This path does not take that method.",
+                                                 {"allowed": exc.valid_methods or []}, request_id), request_id)
+        response.headers["Allow"] = ", ".join(exc.valid_methods or [])
+    else:
+        code = exc.code or 404
+        response = json_response(code, error_body("not_found" if code == 404 else "bad_request",
+                                                  "No such path in this API; see /api/v1/openapi.json.",
+                                                  request_id=request_id), request_id)
+    log.info("request", extra={"request_id": request_id, "method": request.method, "path": request.path,
+                               "status": response.status_code, "ms": 0.0})
+    return response
+
+
+class JsonWebServer(WebServer):
+    def get_wsgi_app(self):
+        return JsonWsgiApp(self)
+
+
 class JsonHttp(HttpRequestHandler):
+    server = JsonWebServer()
+
     def handle_request(self, request):
         started = time.monotonic()
         supplied = request.headers.get("X-Request-Id", "")

@@ -45,6 +45,16 @@ def test_creating_an_archive_answers_201_with_its_number(api, synth, staff):
     assert got.status_code == 200 and got.json()["name"] == resident.name
 
 
+def test_unknown_paths_and_methods_answer_json_errors(api, staff):
+    missing = staff.get(f"{api}/api/v1/no-such-thing", headers={"X-Request-Id": "unknown-route-1"})
+    assert missing.status_code == 404 and missing.headers["Content-Type"].startswith("application/json")
+    assert missing.json()["error"]["code"] == "not_found"
+    assert missing.headers["X-Request-Id"] == missing.json()["error"]["request_id"] == "unknown-route-1"
+    wrong = staff.delete(f"{api}/api/v1/villages")
+    assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "method_not_allowed"
+    assert "GET" in wrong.headers["Allow"]
+
+
 def test_a_bad_request_names_each_failing_field(api, synth, staff):
     request = synth.resident(VILLAGE, MANAGER).archive_request()
     del request["birth_date"]
