@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 from pathlib import Path
 
 import click
@@ -18,8 +19,10 @@ def import_() -> None:
 
 @import_.command("residents")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--chunk", default=1000, show_default=True, help="rows per transaction")
-def import_residents(path: Path, chunk: int) -> None:
+@click.option("--chunk", default=2000, show_default=True, type=click.IntRange(min=1), help="rows per transaction")
+@click.option("--jobs", default=os.cpu_count() or 1, show_default="the number of cores", type=click.IntRange(min=0),
+              help="worker processes validating and preparing rows while this one writes (0: this one does it all)")
+def import_residents(path: Path, chunk: int, jobs: int) -> None:
     """Create an archive for every valid row of a CSV register (columns: name, sex, birth_date,
     id_type, id_number, phone, village_code, institution_code). Rejected rows are listed with
     their line and reasons (ID numbers masked) in PATH.rejected.json; no row leaves a partial
@@ -44,7 +47,7 @@ def import_residents(path: Path, chunk: int) -> None:
         with Session(engine) as session, click.progressbar(length=total, label="importing",
                                                           show_pos=True) as bar:
             report = run_import(session, PiiBox(*settings.require_keys(), settings.pii_old_keys),
-                                read_csv(path), actor, chunk_size=chunk, progress=bar.update)
+                                read_csv(path), actor, chunk_size=chunk, progress=bar.update, jobs=jobs)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     finally:

@@ -9,6 +9,11 @@ event each through the outbox. A rejected row is reported with its line and the 
 ID numbers masked; it never leaves anything behind. Near-duplicate review (same name, sex and
 birth date...) is for interactive creation; an imported register is trusted on that point.
 
+The validation and everything else that needs no database (pinyin, encryption, blind indexes,
+the event) is done by `import_rows`, in `jobs` worker processes (`import_pool`) while this
+process writes the chunks before, in their order: what depends on the order (earlier lines,
+serials) is decided here. Each table gets one statement per chunk, its rows as one JSON array.
+
 CSV columns: name, sex, birth_date (YYYY-MM-DD), id_type (default 01), id_number, phone,
 village_code, institution_code.
 """
@@ -16,29 +21,37 @@ village_code, institution_code.
 from __future__ import annotations
 
 import csv
-from collections import defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, Callable, Iterable, Iterator
 
 import sqlalchemy as sa
-from marshmallow import ValidationError
+from sqlalchemy import Integer, LargeBinary, String
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.actor import Actor
-from shared.api import ArchiveCreateSchema
 from shared.archive_no import SERIAL_MAX, make_archive_number
-from shared.contracts import ARCHIVE_CREATED, field_errors
-from shared.identity import mask_id_number, mask_phone
-from shared.outbox import stage
 from shared.pii import PiiBox
 
-from services.registry import aliases, revisions
-from services.registry.keys import id_index, name_pinyin, phone_index
-from services.registry.models import Archive, ArchiveRevision, ArchiveSerial, Division, Institution, outbox
-from services.registry.usecases import event_message
+from services.registry import aliases
+from services.registry.import_pool import PreparePool
+from services.registry.import_rows import (
+    ARCHIVE_COLUMNS, OUTBOX_COLUMNS, REVISION_COLUMNS, PreparedRow, RowPreparer, fill,
+)
+from services.registry.models import (
+    Archive, ArchiveRevision, ArchiveSerial, Division, Institution, Merge, outbox,
+)
 
 COLUMNS = ("name", "sex", "birth_date", "id_type", "id_number", "phone", "village_code", "institution_code")
+
+# A chunk is retried when an interactive creation gave one of its ID numbers an archive between
+# the check and the write; the retry's check then rejects that row.
+_ATTEMPTS = 3
+_ID_INDEX_UNIQUE = "uq_archives_id_number_index"
 
 
 @dataclass
@@ -61,107 +74,114 @@ def read_csv(path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def import_residents(session: Session, pii: PiiBox, rows: Iterable[tuple[int, dict]], actor: Actor,
-                     chunk_size: int = 1000, progress: Callable[[int], None] | None = None) -> ImportReport:
+                     chunk_size: int = 1000, progress: Callable[[int], None] | None = None,
+                     jobs: int = 0) -> ImportReport:
+    """Import (line, row) pairs, `chunk_size` rows per transaction, prepared by `jobs` worker
+    processes (0: in this process)."""
     report = ImportReport()
     villages = set(session.scalars(sa.select(Division.code).where(Division.level == "village")))
     institutions = set(session.scalars(sa.select(Institution.code)))
+    session.commit()
+    preparer = RowPreparer(pii, actor, villages, institutions)
     seen: set[bytes] = set()
-    chunk: list[tuple[int, dict]] = []
-    for line, row in rows:
-        chunk.append((line, row))
-        if len(chunk) >= chunk_size:
-            _import_chunk(session, pii, chunk, actor, report, villages, institutions, seen)
+    with PreparePool(preparer.prepare_chunk, jobs) as pool:
+        for prepared in pool.map(_chunks(rows, chunk_size)):
+            _import_chunk(session, prepared, report, seen)
             if progress:
-                progress(len(chunk))
-            chunk = []
-    if chunk:
-        _import_chunk(session, pii, chunk, actor, report, villages, institutions, seen)
-        if progress:
-            progress(len(chunk))
+                progress(len(prepared))
     return report
 
 
-def _import_chunk(session, pii, chunk, actor, report, villages, institutions, seen) -> None:
-    schema = ArchiveCreateSchema()
-    accepted: list[tuple[int, dict, bytes]] = []
-    for line, row in chunk:
-        report.read += 1
-        try:
-            data = schema.load(row)
-        except ValidationError as exc:
-            report.rejected.append({"line": line, "errors": field_errors(exc)})
-            continue
-        errors = {}
-        if data["village_code"] not in villages:
-            errors["village_code"] = ["Unknown village."]
-        if data["institution_code"] not in institutions:
-            errors["institution_code"] = ["Unknown institution."]
-        index = id_index(pii, data["id_type"], data["id_number"])
-        if index in seen:
-            errors["id_number"] = [f"{mask_id_number(data['id_number'])} appears on an earlier line."]
+def _chunks(rows: Iterable[tuple[int, dict]], size: int) -> Iterator[list[tuple[int, dict]]]:
+    rows = iter(rows)
+    while chunk := list(islice(rows, size)):
+        yield chunk
+
+
+def _import_chunk(session: Session, prepared: list[PreparedRow], report: ImportReport, seen: set[bytes]) -> None:
+    report.read += len(prepared)
+    rejected, accepted = [], []
+    for row in prepared:
+        errors = row.errors or {}
+        if row.index is not None and row.index in seen:
+            errors = {**errors, "id_number": [f"{row.masked} appears on an earlier line."]}
         if errors:
-            report.rejected.append({"line": line, "errors": errors})
-            continue
-        seen.add(index)
-        accepted.append((line, data, index))
-
-    indexes = {index for _, _, index in accepted}
-    taken = dict(session.execute(sa.select(Archive.id_number_index, Archive.archive_no)
-                                 .where(Archive.id_number_index.in_(indexes))).all()) if indexes else {}
-    taken = {bytes(k): v for k, v in taken.items()}
-    taken.update(aliases.moved_indexes(session, indexes - set(taken)) if indexes else {})
-    fresh = []
-    for line, data, index in accepted:
-        if index in taken:
-            report.rejected.append({"line": line, "errors": {"id_number": [
-                f"{mask_id_number(data['id_number'])} already has archive {taken[index]}."]}})
+            rejected.append({"line": row.line, "errors": errors})
         else:
-            fresh.append(data | {"_index": index})
-    if not fresh:
-        session.commit()
-        return
+            seen.add(row.index)
+            accepted.append(row)
+    for attempt in range(_ATTEMPTS):
+        try:
+            created, taken = _write(session, accepted)
+            break
+        except IntegrityError as exc:
+            session.rollback()
+            if attempt + 1 == _ATTEMPTS or getattr(exc.orig.diag, "constraint_name", None) != _ID_INDEX_UNIQUE:
+                raise
+    rejected += [{"line": row.line, "errors": {"id_number": [f"{row.masked} already has archive {number}."]}}
+                 for row, number in taken]
+    report.created += created
+    report.rejected += sorted(rejected, key=lambda r: r["line"])
 
-    by_village: dict[str, list[dict]] = defaultdict(list)
-    for data in fresh:
-        by_village[data["village_code"]].append(data)
-    archives, revision_rows, events = [], [], []
-    for village, people in sorted(by_village.items()):
-        last = session.execute(
-            pg_insert(ArchiveSerial).values(village_code=village, last_serial=len(people))
-            .on_conflict_do_update(index_elements=[ArchiveSerial.village_code],
-                                   set_={"last_serial": ArchiveSerial.last_serial + len(people)})
-            .returning(ArchiveSerial.last_serial)
-        ).scalar_one()
+
+def _write(session: Session, accepted: list[PreparedRow]) -> tuple[int, list[tuple[PreparedRow, str]]]:
+    """Write the rows whose ID number has no archive yet, and commit; (how many, the others with
+    the archive their number has)."""
+    registered = _registered(session, {row.index for row in accepted})
+    fresh = [row for row in accepted if row.index not in registered]
+    if fresh:
+        numbers = _allocate(session, fresh)
+        _insert(session, Archive.__table__, ARCHIVE_COLUMNS, [fill(r.archive, n) for r, n in zip(fresh, numbers)])
+        _insert(session, ArchiveRevision.__table__, REVISION_COLUMNS,
+                [fill(r.revision, n) for r, n in zip(fresh, numbers)])
+        _insert(session, outbox, OUTBOX_COLUMNS, [fill(r.event, n) for r, n in zip(fresh, numbers)])
+    session.commit()
+    return len(fresh), [(row, registered[row.index]) for row in accepted if row.index in registered]
+
+
+def _registered(session: Session, indexes: set[bytes]) -> dict[bytes, str]:
+    """The archive number each of these ID-number blind indexes leads to, if any: its archive's,
+    or the survivor's when a standing merge moved it aside (`aliases.moved_indexes`)."""
+    if not indexes:
+        return {}
+    wanted = sa.bindparam("indexes", list(indexes), type_=ARRAY(LargeBinary))
+    found = {bytes(index): number for index, number in session.execute(
+        sa.select(Archive.id_number_index, Archive.archive_no).where(Archive.id_number_index == sa.any_(wanted)))}
+    moved = session.scalars(sa.select(Merge.merged_id_number_index).where(
+        Merge.merged_id_number_index == sa.any_(wanted), Merge.unmerged_at.is_(None)))
+    return found | aliases.moved_indexes(session, {bytes(index) for index in moved} - found.keys())
+
+
+def _allocate(session: Session, rows: list[PreparedRow]) -> list[str]:
+    """The archive number of each row: serials per village in row order, allocated for the whole
+    chunk in one statement (villages in code order, the order their counter rows are locked in)."""
+    counts = Counter(row.village_code for row in rows)
+    villages = sorted(counts)
+    wanted = sa.func.unnest(sa.bindparam("villages", villages, type_=ARRAY(String)),
+                            sa.bindparam("counts", [counts[v] for v in villages], type_=ARRAY(Integer))
+                            ).table_valued("village_code", "n").render_derived()
+    stmt = pg_insert(ArchiveSerial).from_select(
+        ["village_code", "last_serial"], sa.select(wanted.c.village_code, wanted.c.n).order_by(wanted.c.village_code))
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[ArchiveSerial.village_code],
+        set_={"last_serial": ArchiveSerial.last_serial + stmt.excluded.last_serial},
+    ).returning(ArchiveSerial.village_code, ArchiveSerial.last_serial)
+    next_serial = {}
+    for village, last in session.execute(stmt):
         if last > SERIAL_MAX:
             session.rollback()
             raise ValueError(f"village {village} would pass {SERIAL_MAX} archives")
-        for serial, data in enumerate(people, start=last - len(people) + 1):
-            archive_no = make_archive_number(village, serial).value
-            masked = mask_id_number(data["id_number"])
-            archives.append({
-                "archive_no": archive_no, "name": data["name"], "name_pinyin": name_pinyin(data["name"]),
-                "sex": data["sex"], "birth_date": data["birth_date"], "id_type": data["id_type"],
-                "id_number_enc": pii.encrypt(data["id_number"]), "id_number_index": data["_index"],
-                "id_number_masked": masked,
-                "phone_enc": pii.encrypt(data["phone"]) if data.get("phone") else None,
-                "phone_index": phone_index(pii, data["phone"]) if data.get("phone") else None,
-                "village_code": village, "institution_code": data["institution_code"],
-                "created_by": actor.user, "version": 1,
-            })
-            changes = {k: [None, v] for k, v in {
-                "archive_no": archive_no, "status": "active", "name": data["name"], "sex": data["sex"],
-                "birth_date": data["birth_date"].isoformat(), "id_type": data["id_type"], "id_number": masked,
-                "phone": mask_phone(data["phone"]) if data.get("phone") else None,
-                "village_code": village, "institution_code": data["institution_code"]}.items() if v is not None}
-            revision_rows.append({"archive_no": archive_no, "revision": 1, "action": revisions.CREATED,
-                                  "reason": "imported", "changes": changes, "actor_user": actor.user,
-                                  "actor_institution": actor.institution_code, "actor_role": actor.role})
-            events.append(event_message(ARCHIVE_CREATED, {
-                "archive_no": archive_no, "village_code": village, "institution_code": data["institution_code"],
-                "identity_keys": [data["_index"].hex()]}, actor))
-    conn = session.connection()
-    conn.execute(Archive.__table__.insert(), archives)
-    conn.execute(ArchiveRevision.__table__.insert(), revision_rows)
-    stage(session, outbox, events)
-    session.commit()
-    report.created += len(archives)
+        next_serial[village] = last - counts[village] + 1
+    numbers = []
+    for row in rows:
+        numbers.append(make_archive_number(row.village_code, next_serial[row.village_code]).value)
+        next_serial[row.village_code] += 1
+    return numbers
+
+
+def _insert(session: Session, table: sa.Table, columns: tuple[str, ...], rows: list[str]) -> None:
+    """Insert rows given as JSON objects, in one statement; unnamed columns take their defaults."""
+    names = ", ".join(columns)
+    session.execute(sa.text(f"INSERT INTO {table.name} ({names}) SELECT {names} "
+                            f"FROM json_populate_recordset(NULL::{table.name}, CAST(:rows AS json))"),
+                    {"rows": "[" + ",".join(rows) + "]"})

@@ -1,15 +1,29 @@
-"""`ehr import residents`: whole archives or none, every rejected row with its reason."""
+"""`ehr import residents`: whole archives or none, every rejected row with its reason, the same
+archive as an interactive creation, rows prepared by worker processes in any order."""
 
 import csv
 import json
+import os
+import time
 
+import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
+from marshmallow import ValidationError
+from sqlalchemy.orm import Session
 
 from ehr.cli import main
 from ehr.synthetic import Synthesizer
+from shared.actor import Actor
+from shared.api import ArchiveCreateSchema
+from shared.config import load_settings
+from shared.db import make_engine
+from shared.pii import PiiBox
 from tests.support.db import query
 
 VILLAGE, MANAGER = "110105201101", "T1101052011"
+OTHER_VILLAGE, OTHER_MANAGER = "110105101101", "T1101051011"
+ACTOR = Actor(user="import:test", institution_code=MANAGER, role="archive_manager")
 
 
 def write_register(path, rows):
@@ -20,20 +34,52 @@ def write_register(path, rows):
         writer.writerows(rows)
 
 
+@pytest.fixture(scope="module")
+def registry_db(suite_env):
+    settings = load_settings(suite_env.variables)
+    engine = make_engine(settings.database_url_for("registry"))
+    yield engine, PiiBox(*settings.require_keys())
+    engine.dispose()
+
+
+def run_import(registry_db, rows, **options):
+    from services.registry.importer import import_residents
+
+    engine, pii = registry_db
+    with Session(engine) as session:
+        return import_residents(session, pii, [(n + 2, row) for n, row in enumerate(rows)], ACTOR, **options)
+
+
+def last_serial(village):
+    return query("registry", "SELECT coalesce(max(last_serial), 0) FROM archive_serials WHERE village_code = :v",
+                 v=village)[0][0]
+
+
+def numbers_of(id_numbers, registry_db):
+    """archive number of each ID number (None when it has none), through the blind index."""
+    from services.registry.keys import id_index
+
+    _, pii = registry_db
+    return [(query("registry", "SELECT archive_no FROM archives WHERE id_number_index = :i",
+                   i=id_index(pii, "01", n)) or [[None]])[0][0] for n in id_numbers]
+
+
+def bad_check_character(request):
+    return {**request, "id_number": request["id_number"][:-1] + ("0" if request["id_number"][-1] != "0" else "1")}
+
+
 def test_a_register_is_imported_whole_archives_only_with_each_rejection_explained(suite_env, tmp_path):
     synth = Synthesizer()
     good = [synth.resident(VILLAGE, MANAGER).archive_request() for _ in range(25)]
-    bad_check = {**synth.resident(VILLAGE, MANAGER).archive_request()}
-    bad_check["id_number"] = bad_check["id_number"][:-1] + ("0" if bad_check["id_number"][-1] != "0" else "1")
+    bad_check = bad_check_character(synth.resident(VILLAGE, MANAGER).archive_request())
     unknown_village = {**synth.resident(VILLAGE, MANAGER).archive_request(), "village_code": "110105201199"}
     repeated = dict(good[3])
     rows = good[:10] + [bad_check] + good[10:20] + [unknown_village, repeated] + good[20:]
     path = tmp_path / "register.csv"
     write_register(path, rows)
-    before = query("registry", "SELECT coalesce(max(last_serial), 0) FROM archive_serials WHERE village_code = :v",
-                   v=VILLAGE)[0][0]
+    before = last_serial(VILLAGE)
 
-    result = CliRunner().invoke(main, ["import", "residents", str(path), "--chunk", "7"])
+    result = CliRunner().invoke(main, ["import", "residents", str(path), "--chunk", "7", "--jobs", "2"])
     assert result.exit_code == 0, result.output
     assert "25 archives created, 3 rejected" in result.output
     rejected = json.loads((tmp_path / "register.csv.rejected.json").read_text())
@@ -42,11 +88,210 @@ def test_a_register_is_imported_whole_archives_only_with_each_rejection_explaine
     assert "earlier line" in rejected[2]["errors"]["id_number"][0]
     assert bad_check["id_number"] not in json.dumps(rejected) and good[3]["id_number"] not in result.output
 
-    serials = [r[0] for r in query("registry", "SELECT last_serial FROM archive_serials WHERE village_code = :v",
-                                   v=VILLAGE)]
-    assert serials == [before + 25]  # consecutive, no gaps from rejected rows
+    assert last_serial(VILLAGE) == before + 25  # consecutive, no gaps from rejected rows
     assert query("registry", "SELECT count(*) FROM archive_revisions r JOIN archives a USING (archive_no) "
                              "WHERE a.village_code = :v AND r.reason = 'imported'", v=VILLAGE)[0][0] >= 25
 
-    again = CliRunner().invoke(main, ["import", "residents", str(path)])
+    again = CliRunner().invoke(main, ["import", "residents", str(path), "--jobs", "0"])
     assert "0 archives created, 28 rejected" in again.output  # everything is there already
+
+
+def test_an_imported_archive_is_the_one_an_interactive_creation_makes(suite_env, registry_db):
+    from services.registry.usecases import create_archive
+
+    engine, pii = registry_db
+    synth = Synthesizer()
+    created, imported = (synth.resident(OTHER_VILLAGE, OTHER_MANAGER).archive_request() for _ in range(2))
+    with Session(engine) as session:
+        by_hand = create_archive(session, pii, ArchiveCreateSchema().load({**created, "confirm_new": True}),
+                                 ACTOR).archive_no
+    report = run_import(registry_db, [imported], jobs=1)
+    assert (report.created, report.rejected) == (1, [])
+    [by_import] = numbers_of([imported["id_number"]], registry_db)
+    assert by_import[:12] == by_hand[:12] and int(by_import[12:]) == int(by_hand[12:]) + 1
+
+    def archive(number):
+        row = dict(query("registry", "SELECT * FROM archives WHERE archive_no = :a", a=number)[0]._mapping)
+        clear = {k: pii.decrypt(row.pop(k)) for k in ("id_number_enc", "phone_enc")}
+        row.pop("id_number_index"), row.pop("phone_index")
+        return row, clear
+
+    def revision(number):
+        return dict(query("registry", "SELECT * FROM archive_revisions WHERE archive_no = :a", a=number)[0]._mapping)
+
+    def event(number):
+        [(message_id, exchange, routing_key, body, headers)] = query(
+            "registry", "SELECT message_id, exchange, routing_key, body, headers FROM outbox "
+                        "WHERE body::json -> 'data' ->> 'archive_no' = :a", a=number)
+        body = json.loads(body)
+        assert body["event_id"] == message_id
+        return (exchange, routing_key, headers), body
+
+    (hand_row, hand_clear), (import_row, import_clear) = archive(by_hand), archive(by_import)
+    assert hand_clear == {"id_number_enc": created["id_number"], "phone_enc": created["phone"]}
+    assert import_clear == {"id_number_enc": imported["id_number"], "phone_enc": imported["phone"]}
+    differ = {"archive_no", "name", "name_pinyin", "sex", "birth_date", "id_number_masked", "created_at", "updated_at"}
+    assert {k: v for k, v in import_row.items() if k not in differ} == \
+        {k: v for k, v in hand_row.items() if k not in differ}
+    assert import_row["created_at"] == import_row["updated_at"]
+    assert (import_row["name"], import_row["sex"], str(import_row["birth_date"])) == \
+        (imported["name"], imported["sex"], imported["birth_date"])
+
+    hand_rev, import_rev = revision(by_hand), revision(by_import)
+    assert import_rev["reason"] == "imported" and hand_rev["reason"] is None
+    for rev in (hand_rev, import_rev):
+        for key in ("id", "changed_at", "reason", "archive_no"):
+            rev.pop(key)
+    changes = import_rev.pop("changes"), hand_rev.pop("changes")
+    assert import_rev == hand_rev
+    assert changes[0].keys() == changes[1].keys()
+    assert changes[0]["archive_no"] == [None, by_import] and changes[0]["status"] == [None, "active"]
+    assert changes[0]["id_number"][1] == import_row["id_number_masked"]
+
+    (hand_meta, hand_body), (import_meta, import_body) = event(by_hand), event(by_import)
+    assert import_meta == hand_meta
+    assert import_body.keys() == hand_body.keys() and import_body["data"].keys() == hand_body["data"].keys()
+    assert {k: import_body[k] for k in ("schema", "event_type", "service", "actor")} == \
+        {k: hand_body[k] for k in ("schema", "event_type", "service", "actor")}
+    assert import_body["data"]["archive_no"] == by_import
+
+
+def test_rows_prepared_by_different_workers_are_checked_against_each_other_in_file_order(suite_env, registry_db):
+    """Three workers, chunks of four: a duplicate is refused whatever process prepared the first
+    one, rejected rows in the middle of a chunk leave no gap, serials follow the lines."""
+    synth = Synthesizer()
+    people = [synth.resident(VILLAGE if n % 2 else OTHER_VILLAGE, MANAGER if n % 2 else OTHER_MANAGER)
+              .archive_request() for n in range(20)]
+    rows = list(people)
+    rows.insert(5, bad_check_character(people[0]))       # line 7, mid-chunk (rows 6-9 are chunk 2)
+    rows.insert(9, dict(people[1]))                       # line 11: chunk 3, another worker than line 3's
+    rows.insert(17, {**people[2], "phone": "not a phone"})  # line 19: a field error, and a duplicate
+    rows.append(dict(people[19]))                         # the last line repeats the line before it
+    befores = last_serial(VILLAGE), last_serial(OTHER_VILLAGE)
+
+    report = run_import(registry_db, rows, chunk_size=4, jobs=3)
+
+    assert report.read == 24 and report.created == 20
+    assert [(r["line"], sorted(r["errors"])) for r in report.rejected] == [
+        (7, ["id_number"]), (11, ["id_number"]), (19, ["phone"]), (25, ["id_number"])]
+    assert "earlier line" in report.rejected[1]["errors"]["id_number"][0]
+    assert "earlier line" in report.rejected[3]["errors"]["id_number"][0]
+    numbers = numbers_of([p["id_number"] for p in people], registry_db)
+    for village, before, parity in ((VILLAGE, befores[0], 1), (OTHER_VILLAGE, befores[1], 0)):
+        mine = [n for i, n in enumerate(numbers) if i % 2 == parity]
+        assert [int(n[12:]) for n in mine] == list(range(before + 1, before + 11))  # in line order, no gap
+        assert all(n.startswith(village) for n in mine)
+        assert last_serial(village) == before + 10
+    assert query("registry", "SELECT count(*) FROM archive_revisions WHERE archive_no = ANY(:n)", n=numbers)[0][0] == 20
+    assert query("registry", "SELECT count(*) FROM outbox WHERE body::json -> 'data' ->> 'archive_no' = ANY(:n)",
+                 n=numbers)[0][0] == 20
+
+
+def test_an_id_number_registered_or_merged_away_is_refused_with_the_archive_it_leads_to(suite_env, registry_db):
+    from services.registry.merges import merge_archives
+    from services.registry.usecases import create_archive
+
+    engine, pii = registry_db
+    synth = Synthesizer()
+    existing, survivor, merged, fresh = (synth.resident(VILLAGE, MANAGER).archive_request() for _ in range(4))
+    with Session(engine) as session:
+        numbers = [create_archive(session, pii, ArchiveCreateSchema().load({**r, "confirm_new": True}), ACTOR)
+                   .archive_no for r in (existing, survivor, merged)]
+        merge_archives(session, numbers[1], numbers[2], "the same person", ACTOR)
+
+    report = run_import(registry_db, [existing, fresh, merged], jobs=2)
+
+    assert report.created == 1
+    assert [(r["line"], r["errors"]["id_number"][0]) for r in report.rejected] == [
+        (2, f"{existing['id_number'][:6]}********{existing['id_number'][-4:]} already has archive {numbers[0]}."),
+        (4, f"{merged['id_number'][:6]}********{merged['id_number'][-4:]} already has archive {numbers[1]}.")]
+
+
+def test_an_archive_number_taken_meanwhile_makes_the_chunk_start_again_without_it(
+        suite_env, registry_db, monkeypatch):
+    """An interactive creation gives an ID number its archive between the chunk's check and its
+    write: the unique index refuses the chunk, which is checked and written again."""
+    from services.registry import importer
+    from services.registry.usecases import create_archive
+
+    engine, pii = registry_db
+    synth = Synthesizer()
+    rows = [synth.resident(VILLAGE, MANAGER).archive_request() for _ in range(3)]
+    with Session(engine) as session:
+        taken = create_archive(session, pii, ArchiveCreateSchema().load({**rows[1], "confirm_new": True}),
+                               ACTOR).archive_no
+    checks = []
+    real = importer._registered
+
+    def missing_the_first_time(session, indexes):
+        checks.append(len(indexes))
+        return {} if len(checks) == 1 else real(session, indexes)
+
+    monkeypatch.setattr(importer, "_registered", missing_the_first_time)
+    before = last_serial(VILLAGE)
+    report = run_import(registry_db, rows, jobs=0)
+
+    assert checks == [3, 3] and report.created == 2
+    assert report.rejected == [{"line": 3, "errors": {"id_number": [
+        f"{rows[1]['id_number'][:6]}********{rows[1]['id_number'][-4:]} already has archive {taken}."]}}]
+    assert last_serial(VILLAGE) == before + 2
+
+
+def test_a_chunk_that_cannot_be_numbered_leaves_nothing_behind(suite_env, registry_db):
+    from services.registry.keys import id_index
+
+    engine, pii = registry_db
+    village = "110105003002"
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO archive_serials VALUES (:v, 99998) ON CONFLICT (village_code) "
+                             "DO UPDATE SET last_serial = 99998"), {"v": village})
+    synth = Synthesizer()
+    rows = [synth.resident(village, "C1101050031").archive_request() for _ in range(3)]
+
+    with pytest.raises(ValueError, match="would pass 99999"):
+        run_import(registry_db, rows, jobs=2)
+
+    assert last_serial(village) == 99998
+    assert query("registry", "SELECT count(*) FROM archives WHERE id_number_index = ANY(:i)",
+                 i=[id_index(pii, "01", r["id_number"]) for r in rows])[0][0] == 0
+
+
+def test_collection_loads_give_each_row_what_its_own_load_gives():
+    from services.registry.import_rows import RowPreparer
+
+    synth = Synthesizer(seed=11)
+    good = [synth.resident(VILLAGE, MANAGER).archive_request() for _ in range(6)]
+    other_sex = {**good[1], "sex": "1" if good[1]["sex"] == "2" else "2"}
+    rows = [good[0], bad_check_character(good[2]), other_sex, {**good[3], "phone": "x"},
+            {**good[4], "unknown": 1}, {k: v for k, v in good[5].items() if k != "name"},
+            {**good[0], "id_number": good[0]["id_number"].lower()}, good[5]]
+    preparer = RowPreparer(PiiBox(os.urandom(32), os.urandom(32)), ACTOR, {VILLAGE}, {MANAGER})
+    schema = ArchiveCreateSchema()
+
+    def alone(row):
+        try:
+            return schema.load(row)
+        except ValidationError as exc:
+            return exc.messages
+
+    for subset in (rows, rows[:1], [rows[2], rows[0]], [rows[0], rows[3], rows[2]], rows[1:3]):
+        loaded = [d.messages if isinstance(d, ValidationError) else d for d in preparer._load(subset)]
+        assert loaded == [alone(row) for row in subset]
+
+
+def _slow_square(values):
+    time.sleep(0.05 * (values[0] % 3))  # chunks finish out of order
+    if values[0] < 0:
+        raise ValueError("negative")
+    return [v * v for v in values]
+
+
+def test_the_pool_answers_chunks_in_their_order_and_raises_a_worker_failure():
+    from services.registry.import_pool import PreparePool
+
+    chunks = [[n, n + 100] for n in range(9)]
+    for jobs in (0, 1, 3):
+        with PreparePool(_slow_square, jobs) as pool:
+            assert list(pool.map(chunks)) == [[n * n, (n + 100) ** 2] for n in range(9)]
+    with pytest.raises(ValueError, match="negative"), PreparePool(_slow_square, 2) as pool:
+        list(pool.map([[1], [2], [-1], [4], [5]]))
