@@ -31,8 +31,8 @@ def import_residents(path: Path, chunk: int, jobs: int) -> None:
 
     from ehr.cli import STATE_DIR
     from ehr.setup import ensure_keys
+    from services.registry.importer import WriteFailed, read_csv
     from services.registry.importer import import_residents as run_import
-    from services.registry.importer import read_csv
     from shared.actor import Actor
     from shared.config import load_settings
     from shared.db import make_engine
@@ -48,7 +48,7 @@ def import_residents(path: Path, chunk: int, jobs: int) -> None:
                                                           show_pos=True) as bar:
             report = run_import(session, PiiBox(*settings.require_keys(), settings.pii_old_keys),
                                 read_csv(path), actor, chunk_size=chunk, progress=bar.update, jobs=jobs)
-    except ValueError as exc:
+    except (ValueError, WriteFailed) as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         engine.dispose()

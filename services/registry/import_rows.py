@@ -1,4 +1,4 @@
-"""Preparation of a register's rows for the bulk import: everything that needs no database.
+r"""Preparation of a register's rows for the bulk import: everything that needs no database.
 
 A row is validated as an interactive creation is (ArchiveCreateSchema: GB 11643, consistency of
 sex and birth date with the ID number; then known village and institution), and an accepted row
@@ -8,13 +8,12 @@ ciphertexts, blind indexes, masks and the event envelope. This is the CPU-heavy 
 (`services.registry.import_pool`) while the importer writes.
 
 One thing is not known yet: the archive number, allocated when the chunk is written. So the
-three database rows of an archive come as JSON texts with a NUL character where the number goes
-(`Template`, filled by `fill`); the importer hands each table's rows to PostgreSQL as one JSON
-array. A JSON text never holds a raw NUL (the encoder escapes every control character), so the
-mark cannot be confused with a row's data, whatever characters that holds.
+three database rows of an archive come as lines of COPY's text format with a NUL character where
+the number goes (`Template`, filled by `fill`). A line never holds a NUL otherwise: JSON escapes
+control characters, and a row holding a NUL is refused (PostgreSQL text cannot store it).
 
-    >>> fill('{"archive_no":"\\x00","name":"张秀英",...}', "11010500100100001")
-    '{"archive_no":"11010500100100001","name":"张秀英",...}'
+    fill("<NUL>\t张秀英\tzhangxiuying\t2\t1949-12-31\t01\t...", "11010500100100001")
+        -> "11010500100100001\t张秀英\tzhangxiuying\t2\t1949-12-31\t01\t..."
 """
 
 from __future__ import annotations
@@ -32,22 +31,28 @@ from shared.pii import PiiBox
 
 from services.registry import revisions
 from services.registry.keys import id_index, name_pinyin, phone_index
+from services.registry.models import Archive
 from services.registry.usecases import event_message
 
 REASON = "imported"  # the reason of an imported archive's revision 1
 
-# A row's JSON text with NUL where its archive number goes.
+# A row as a line of COPY's text format, with NUL where its archive number goes.
 Template = str
 SLOT = "\x00"
 
-# The members of those JSON objects: the columns the importer inserts (the others take their
-# defaults: status, created_at, updated_at, changed_at, identities).
+# The columns of those lines, in their order (the others take their defaults: status,
+# created_at, updated_at, changed_at, identities).
 ARCHIVE_COLUMNS = ("archive_no", "name", "name_pinyin", "sex", "birth_date", "id_type", "id_number_enc",
                    "id_number_index", "id_number_masked", "phone_enc", "phone_index", "village_code",
                    "institution_code", "created_by", "version")
 REVISION_COLUMNS = ("archive_no", "changes", "revision", "action", "reason", "actor_user", "actor_institution",
                     "actor_role")
 OUTBOX_COLUMNS = ("message_id", "exchange", "routing_key", "body")
+
+# Derived values that can outgrow their column although the input passed the schema (a long name's
+# pinyin; the mask of a long number of another document type), and the input field to blame.
+_STORED_LIMITS = {column: (Archive.__table__.c[column].type.length, field)
+                  for column, field in (("name_pinyin", "name"), ("id_number_masked", "id_number"))}
 
 
 class PreparedRow(NamedTuple):
@@ -71,10 +76,20 @@ class PreparedRow(NamedTuple):
 # call when given options.
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
 
-def _bytea(value: bytes) -> str:
-    """bytea input text (hex format), which json_populate_recordset turns into the bytes."""
-    return "\\x" + value.hex()
+
+def _field(value: str | int | bytes | None) -> str:
+    """A value as a field of COPY's text format (bytea in hex, backslash escaped)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bytes):
+        return "\\\\x" + value.hex()
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def _line(*values: str | int | bytes | None) -> str:
+    return "\t".join(map(_field, values)) + "\n"
 
 
 class RowPreparer:
@@ -88,15 +103,13 @@ class RowPreparer:
         self.villages = villages
         self.institutions = institutions
         self.schema = ArchiveCreateSchema()
-        # The members of every revision 1 but its number and changes (the same for the whole file).
-        self.revision = _dumps({
-            "revision": 1, "action": revisions.CREATED, "reason": REASON, "actor_user": actor.user,
-            "actor_institution": actor.institution_code, "actor_role": actor.role})
+        # The fields of every revision 1 after its number and changes (the same for the whole file).
+        self.revision = _line(1, revisions.CREATED, REASON, actor.user, actor.institution_code, actor.role)
 
     def prepare_chunk(self, chunk: list[tuple[int, dict]]) -> list[PreparedRow]:
         loaded = self._load([row for _, row in chunk])
-        return [PreparedRow(line, field_errors(data)) if isinstance(data, ValidationError) else self._prepare(line, data)
-                for (line, _), data in zip(chunk, loaded)]
+        return [PreparedRow(line, field_errors(data)) if isinstance(data, ValidationError)
+                else self._prepare(line, data) for (line, _), data in zip(chunk, loaded)]
 
     def _load(self, rows: list[dict]) -> list[dict | ValidationError]:
         """`schema.load` of each row (the data, or the error), with the collection loads of
@@ -139,49 +152,40 @@ class RowPreparer:
             errors["institution_code"] = ["Unknown institution."]
         index = id_index(self.pii, data["id_type"], data["id_number"])
         masked = mask_id_number(data["id_number"])
+        pinyin = name_pinyin(data["name"])
+        for column, value in (("name_pinyin", pinyin), ("id_number_masked", masked)):
+            limit, field = _STORED_LIMITS[column]
+            if len(value) > limit:
+                errors.setdefault(field, []).append(f"Too long to store ({column} holds {limit} characters).")
         if errors:
             return PreparedRow(line, errors, index, masked)
-        return PreparedRow(line, None, index, masked, data["village_code"], *self._templates(data, index, masked))
+        return PreparedRow(line, None, index, masked, data["village_code"],
+                           *self._templates(data, index, masked, pinyin))
 
-    def _templates(self, data: dict, index: bytes, masked: str) -> tuple[Template, Template, Template]:
-        """The archive's row, its revision 1 and its event's outbox row, each as a template.
-
-        Each JSON object is the encoder's, with the archive number put in front as its first
-        member."""
+    def _templates(self, data: dict, index: bytes, masked: str, pinyin: str) -> tuple[Template, Template, Template]:
+        """The archive's row, its revision 1 and its event's outbox row, each as a template."""
         pii, actor, phone = self.pii, self.actor, data.get("phone")
         village, institution = data["village_code"], data["institution_code"]
         birth_date = data["birth_date"].isoformat()
-        archive = _dumps({
-            "name": data["name"], "name_pinyin": name_pinyin(data["name"]), "sex": data["sex"],
-            "birth_date": birth_date, "id_type": data["id_type"],
-            "id_number_enc": _bytea(pii.encrypt(data["id_number"])), "id_number_index": _bytea(index),
-            "id_number_masked": masked,
-            "phone_enc": _bytea(pii.encrypt(phone)) if phone else None,
-            "phone_index": _bytea(phone_index(pii, phone)) if phone else None,
-            "village_code": village, "institution_code": institution, "created_by": actor.user, "version": 1,
-        })
+        archive = _line(
+            SLOT, data["name"], pinyin, data["sex"], birth_date, data["id_type"], pii.encrypt(data["id_number"]),
+            index, masked, pii.encrypt(phone) if phone else None, phone_index(pii, phone) if phone else None,
+            village, institution, actor.user, 1)
         # What an interactive creation records (usecases._created_changes): field -> [None, value],
         # the archive number first.
         changes = _dumps({k: [None, v] for k, v in {
             "status": "active", "name": data["name"], "sex": data["sex"], "birth_date": birth_date,
             "id_type": data["id_type"], "id_number": masked, "phone": mask_phone(phone) if phone else None,
             "village_code": village, "institution_code": institution}.items() if v is not None})
+        revision = _line(SLOT, '{"archive_no":[null,"' + SLOT + '"],' + changes[1:])[:-1] + "\t" + self.revision
         message = event_message(ARCHIVE_CREATED, {
             "village_code": village, "institution_code": institution,
             # Blind indexes are keyed digests, not personal data (see usecases.create_archive).
             "identity_keys": [index.hex()]}, actor)
         envelope = _dumps({k: v for k, v in message.body.items() if k != "data"})
-        body = (envelope[:-1] + ',"data":{"archive_no":"', '",' + _dumps(message.body["data"])[1:] + "}")  # around the number
-        outbox_row = _dumps({"message_id": message.message_id, "exchange": message.exchange,
-                             "routing_key": message.routing_key})
-        return (
-            '{"archive_no":"' + SLOT + '",' + archive[1:],
-            '{"archive_no":"' + SLOT + '","changes":{"archive_no":[null,"' + SLOT + '"],' + changes[1:] + ","
-            + self.revision[1:],
-            # The body is a JSON text kept as text: a JSON string within the row's JSON, whose
-            # encoding would escape the NUL, hence its two halves encoded apart.
-            outbox_row[:-1] + ',"body":' + _dumps(body[0])[:-1] + SLOT + _dumps(body[1])[1:] + "}",
-        )
+        body = envelope[:-1] + ',"data":{"archive_no":"' + SLOT + '",' + _dumps(message.body["data"])[1:] + "}"
+        event = _line(message.message_id, message.exchange, message.routing_key, body)
+        return archive, revision, event
 
 
 def fill(template: Template, archive_no: str) -> str:

@@ -21,16 +21,19 @@ village_code, institution_code.
 from __future__ import annotations
 
 import csv
+import io
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Callable, Iterable, Iterator
 
+import psycopg2
+import psycopg2.extensions
 import sqlalchemy as sa
 from sqlalchemy import Integer, LargeBinary, String
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.actor import Actor
@@ -52,6 +55,15 @@ COLUMNS = ("name", "sex", "birth_date", "id_type", "id_number", "phone", "villag
 # the check and the write; the retry's check then rejects that row.
 _ATTEMPTS = 3
 _ID_INDEX_UNIQUE = "uq_archives_id_number_index"
+_COPY_BUFFER = 1 << 20
+
+
+class WriteFailed(RuntimeError):
+    """The database refused a chunk (its transaction is rolled back)."""
+
+
+class _NumberTaken(Exception):
+    """An ID number of the chunk was given an archive between the check and the write."""
 
 
 @dataclass
@@ -114,10 +126,10 @@ def _import_chunk(session: Session, prepared: list[PreparedRow], report: ImportR
         try:
             created, taken = _write(session, accepted)
             break
-        except IntegrityError as exc:
+        except _NumberTaken:
             session.rollback()
-            if attempt + 1 == _ATTEMPTS or getattr(exc.orig.diag, "constraint_name", None) != _ID_INDEX_UNIQUE:
-                raise
+            if attempt + 1 == _ATTEMPTS:
+                raise WriteFailed("ID numbers of the chunk kept being given archives meanwhile") from None
     rejected += [{"line": row.line, "errors": {"id_number": [f"{row.masked} already has archive {number}."]}}
                  for row, number in taken]
     report.created += created
@@ -131,10 +143,10 @@ def _write(session: Session, accepted: list[PreparedRow]) -> tuple[int, list[tup
     fresh = [row for row in accepted if row.index not in registered]
     if fresh:
         numbers = _allocate(session, fresh)
-        _insert(session, Archive.__table__, ARCHIVE_COLUMNS, [fill(r.archive, n) for r, n in zip(fresh, numbers)])
-        _insert(session, ArchiveRevision.__table__, REVISION_COLUMNS,
-                [fill(r.revision, n) for r, n in zip(fresh, numbers)])
-        _insert(session, outbox, OUTBOX_COLUMNS, [fill(r.event, n) for r, n in zip(fresh, numbers)])
+        _copy(session, Archive.__table__, ARCHIVE_COLUMNS, [fill(r.archive, n) for r, n in zip(fresh, numbers)])
+        _copy(session, ArchiveRevision.__table__, REVISION_COLUMNS,
+              [fill(r.revision, n) for r, n in zip(fresh, numbers)])
+        _copy(session, outbox, OUTBOX_COLUMNS, [fill(r.event, n) for r, n in zip(fresh, numbers)])
     session.commit()
     return len(fresh), [(row, registered[row.index]) for row in accepted if row.index in registered]
 
@@ -179,9 +191,30 @@ def _allocate(session: Session, rows: list[PreparedRow]) -> list[str]:
     return numbers
 
 
-def _insert(session: Session, table: sa.Table, columns: tuple[str, ...], rows: list[str]) -> None:
-    """Insert rows given as JSON objects, in one statement; unnamed columns take their defaults."""
-    names = ", ".join(columns)
-    session.execute(sa.text(f"INSERT INTO {table.name} ({names}) SELECT {names} "
-                            f"FROM json_populate_recordset(NULL::{table.name}, CAST(:rows AS json))"),
-                    {"rows": "[" + ",".join(rows) + "]"})
+def _copy(session: Session, table: sa.Table, columns: tuple[str, ...], lines: list[str]) -> None:
+    """COPY lines of text format into the table, in the session's transaction. A database error
+    is raised without its message, whose context would quote the line."""
+    cursor = session.connection().connection.cursor()
+    try:
+        with _without_wait_callback():
+            cursor.copy_expert(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN",
+                               io.StringIO("".join(lines)), size=_COPY_BUFFER)
+    except psycopg2.Error as exc:
+        if isinstance(exc, psycopg2.IntegrityError) and exc.diag.constraint_name == _ID_INDEX_UNIQUE:
+            raise _NumberTaken() from None
+        raise WriteFailed(f"{table.name}: {type(exc).__name__} (SQLSTATE {exc.pgcode})") from None
+    finally:
+        cursor.close()
+
+
+@contextmanager
+def _without_wait_callback() -> Iterator[None]:
+    """psycopg2 refuses COPY while a wait callback is set, as it is in an eventlet-patched process
+    (shared.db.make_cooperative; the tests): the COPY blocks this process instead, which an import
+    does anyway. Nothing yields in between, so no other green thread sees the callback gone."""
+    callback = psycopg2.extensions.get_wait_callback()
+    psycopg2.extensions.set_wait_callback(None)
+    try:
+        yield
+    finally:
+        psycopg2.extensions.set_wait_callback(callback)

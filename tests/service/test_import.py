@@ -256,6 +256,32 @@ def test_a_chunk_that_cannot_be_numbered_leaves_nothing_behind(suite_env, regist
                  i=[id_index(pii, "01", r["id_number"]) for r in rows])[0][0] == 0
 
 
+def test_rows_the_database_could_not_store_are_refused_and_the_chunk_goes_in(suite_env, registry_db):
+    synth = Synthesizer()
+    rows = [synth.resident(VILLAGE, MANAGER).archive_request() for _ in range(4)]
+    rows[1]["name"] = "张\x00三"
+    rows[2]["name"] = "张" * 64  # passes the schema; its pinyin ("zhang" 64 times) passes name_pinyin's 200
+    report = run_import(registry_db, rows, jobs=2)
+    assert report.created == 2
+    assert report.rejected == [{"line": 3, "errors": {"name": ["Must not contain NUL characters."]}},
+                               {"line": 4, "errors": {"name": ["Too long to store (name_pinyin holds 200 characters)."]}}]
+    assert numbers_of([r["id_number"] for r in rows], registry_db)[1:3] == [None, None]
+
+
+def test_a_write_the_database_refuses_is_reported_without_the_values_of_the_row(suite_env, registry_db):
+    from services.registry.import_rows import ARCHIVE_COLUMNS, _line
+    from services.registry.importer import WriteFailed, _copy
+    from services.registry.models import Archive
+
+    engine, _ = registry_db
+    line = _line("11010520110199999", "秘密" * 40, "mimi", "1", "1950-01-01", "01", b"\x01", b"\x02", "***",
+                 None, None, VILLAGE, MANAGER, "import:test", 1)
+    with Session(engine) as session, pytest.raises(WriteFailed) as failed:
+        _copy(session, Archive.__table__, ARCHIVE_COLUMNS, [line])
+    assert "SQLSTATE 22001" in str(failed.value) and "秘密" not in str(failed.value)
+    assert failed.value.__cause__ is None and failed.value.__suppress_context__
+
+
 def test_collection_loads_give_each_row_what_its_own_load_gives():
     from services.registry.import_rows import RowPreparer
 
