@@ -4,21 +4,26 @@ RabbitMQ and PostgreSQL can do at all.
 1. ceiling: a plain kombu consumer takes the same backlog and writes the same rows (idempotency
    keys, records, revisions, outbox) in batches of 200 with one commit per batch, then acks;
 2. backlog: N encounters for registered residents wait in the queue; records workers start;
-   the drain rate is measured from the first to the last filing transaction, and the rate of
-   archive updates from the first to the last update received by a bound queue;
+   the drain rate is measured from the first to the last filing transaction begun once every
+   worker consumes (so that a worker still starting does not count against the others), and
+   the rate of archive updates over the same window, as received by a bound queue;
 3. steady load: encounters published at a fixed rate; latency from publish to the filing
-   transaction and to the township's update.
+   transaction.
+
+`FilingRig` is that machinery, reused by the scale-out and memory benchmarks:
+
+    with sandbox() as box, FilingRig(box) as rig:   # residents registered, the registry started,
+        first = rig.drain(5000, workers=1)         # a queue bound to every archive update
+        rig.stop_workers()
 """
 
 from __future__ import annotations
 
 import json
-import os
 import statistics
-import subprocess
-import sys
 import time
 import uuid
+from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
 import amqp
@@ -26,16 +31,16 @@ import psycopg2
 import psycopg2.extras
 from sqlalchemy.orm import Session
 
-from ehr.sandbox import SuiteEnvironment
+from bench.common import Measure, Sandbox, heading, ms, pct, rate, table, workers_label
 from ehr.synthetic import Synthesizer
-from shared.actor import SYSTEM
-from shared.config import load_settings
+from shared.actor import Actor
 from shared.db import make_engine
 from shared.pii import PiiBox
 
 HOSPITAL = "H3301020001"
 VILLAGES = ["110105003001", "110105003002", "110105101101", "110105101102", "110105201101"]
 MANAGERS = {"110105003": "C1101050031", "110105101": "T1101051011", "110105201": "T1101052011"}
+ENCOUNTERS_QUEUE = "records.encounters"
 
 
 def connect(uri: str) -> amqp.Connection:
@@ -47,32 +52,29 @@ def connect(uri: str) -> amqp.Connection:
 
 
 def register_residents(settings, count: int, synth: Synthesizer):
-    from services.registry.usecases import create_archive
+    """`count` synthetic residents registered with the bulk import (as `ehr import residents`),
+    spread over villages of the three townships; those it refused are left out."""
+    from services.registry.importer import import_residents
 
-    key, index_key = settings.require_keys()
-    pii = PiiBox(key, index_key)
-    engine = make_engine(settings.database_url_for("registry"))
     people = []
+    for n in range(count):
+        village = VILLAGES[n % len(VILLAGES)]
+        people.append(synth.resident(village, MANAGERS[village[:9]]))
+    engine = make_engine(settings.database_url_for("registry"))
     with Session(engine) as session:
-        for n in range(count):
-            village = VILLAGES[n % len(VILLAGES)]
-            person = synth.resident(village, MANAGERS[village[:9]])
-            data = {**person.archive_request()}
-            data["birth_date"] = person.birth_date
-            create_archive(session, pii, data, SYSTEM)
-            people.append(person)
+        report = import_residents(session, PiiBox(*settings.require_keys()),
+                                  ((n, person.archive_request()) for n, person in enumerate(people)),
+                                  Actor(user="bench"), chunk_size=1000)
     engine.dispose()
-    return people
+    refused = {row["line"] for row in report.rejected}
+    return [person for n, person in enumerate(people) if n not in refused]
 
 
-def publish(channel, bodies: list[bytes], queue_name: str | None = None, stamp: bool = False) -> list[str]:
+def publish(channel, bodies: list[bytes], queue_name: str | None = None) -> list[str]:
     ids = []
     for body in bodies:
         mid = str(uuid.uuid4())
         props = {"content_type": "application/json", "delivery_mode": 2, "message_id": mid}
-        if stamp:
-            props["timestamp"] = int(time.time())
-            props["application_headers"] = {"x-published-at": repr(time.time())}
         if queue_name:
             channel.basic_publish(amqp.Message(body, **props), exchange="", routing_key=queue_name)
         else:
@@ -82,13 +84,15 @@ def publish(channel, bodies: list[bytes], queue_name: str | None = None, stamp: 
     return ids
 
 
-def queue_depth(channel, name: str) -> int:
-    return channel.queue_declare(name, passive=True)[1]
+def queue_state(channel, name: str) -> tuple[int, int]:
+    """(messages ready, consumers) of a queue."""
+    _, messages, consumers = channel.queue_declare(name, passive=True)
+    return messages, consumers
 
 
 def wait_depth(channel, name: str, depth: int, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
-    while queue_depth(channel, name) != depth:
+    while queue_state(channel, name)[0] != depth:
         if time.monotonic() > deadline:
             raise TimeoutError(f"queue {name} did not reach {depth}")
         time.sleep(0.1)
@@ -117,7 +121,7 @@ def ceiling(settings, bodies: list[bytes]) -> float:
     url = settings.database_url_for("records") + "_ceiling"
     ensure_database(url)
     upgrade(MIGRATIONS["records"], url)
-    conn_pg = psycopg2.connect(url.replace("postgresql://", "postgresql://", 1))
+    conn_pg = psycopg2.connect(url)
     q = Queue("bench.ceiling", durable=True, queue_arguments={"x-queue-type": "quorum"})
     with Connection(settings.amqp_uri) as conn:
         q(conn.default_channel).declare()
@@ -177,128 +181,163 @@ def ceiling(settings, bodies: list[bytes]) -> float:
     return len(bodies) / elapsed
 
 
-class Suite:
-    """The registry and N records workers as processes, like `ehr up`."""
+@dataclass
+class Drain:
+    """A backlog drained by `workers` records workers."""
 
-    def __init__(self, env_vars: dict[str, str]) -> None:
-        self.env = {**os.environ, **env_vars, "EHR_LOG_LEVEL": "WARNING"}
-        self.procs: list[subprocess.Popen] = []
-
-    def start(self, service: str, count: int = 1) -> None:
-        for n in range(count):
-            profile = os.environ.get("BENCH_PROFILE") == service
-            cmd = ([sys.executable, "-m", "cProfile", "-o", f"/tmp/bench-{service}-{n}.prof"] if profile
-                   else [sys.executable]) + ["-m", "ehr", "run", service]
-            self.procs.append(subprocess.Popen(cmd, env=self.env))
-
-    def stop(self) -> None:
-        for p in self.procs:
-            p.terminate()
-        for p in self.procs:
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+    workers: int
+    encounters: int
+    filed: int          # filed in all
+    measured: int       # filed by transactions begun once every worker consumed
+    rate: float         # `measured` per second, first to last of those transactions
+    update_rate: float  # archive updates received per second over the same window
+    outcome: tuple      # (records, pending, quarantined) in the records database afterwards
 
 
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))]
+@dataclass
+class Steady:
+    rate: int
+    seconds: int
+    sent: int
+    to_commit: list[float]  # seconds from publish to the filing transaction, per filed message
 
 
-def run(encounters: int, workers: int, rate: int, steady_seconds: int) -> None:
-    env = SuiteEnvironment(f"bench{uuid.uuid4().hex[:6]}")
-    env.create()
-    os.environ.update(env.variables)
-    settings = load_settings()
-    suite = Suite(env.variables)
-    try:
-        synth = Synthesizer(seed=7)
+class FilingRig:
+    """A sandbox with residents registered, the registry running, and a queue bound to every
+    archive update; records workers are started for each drain and stopped by the caller."""
+
+    def __init__(self, box: Sandbox, residents: int = 1000, seed: int = 7) -> None:
+        self.box, self.settings = box, box.settings
+        self.synth = Synthesizer(seed=seed)
         t = time.monotonic()
-        people = register_residents(settings, 1000, synth)
-        print(f"registered {len(people)} residents in {time.monotonic() - t:.1f}s", flush=True)
-        bodies = [json.dumps(synth.encounter(people[n % len(people)], HOSPITAL), ensure_ascii=False).encode()
-                  for n in range(encounters)]
+        self.people = register_residents(self.settings, residents, self.synth)
+        print(f"registered {len(self.people)} residents in {time.monotonic() - t:.1f}s", flush=True)
+        self.received: list[float] = []
+        self.raw = self.ch = None
 
-        ceiling_rate = ceiling(settings, bodies)
-        print(f"ceiling: {ceiling_rate:,.0f}/s", flush=True)
+    def encounters(self, count: int) -> list[bytes]:
+        return [json.dumps(self.synth.encounter(self.people[n % len(self.people)], HOSPITAL),
+                           ensure_ascii=False).encode() for n in range(count)]
 
-        from shared.messaging import declare_topology
-
-        declare_topology(settings.amqp_uri)
-        raw = connect(settings.amqp_uri)
-        ch = raw.channel()
-        updates_q = ch.queue_declare("bench.updates", durable=False, exclusive=True)[0]
-        ch.queue_bind(updates_q, "ehr.archive-updates", "archive.#")
-        publish(ch, bodies)
-        wait_depth(ch, "records.encounters", encounters)
-
-        suite.start("registry")
+    def start(self) -> None:
+        self.box.procs.start("registry")
         # The registry announces the residents registered above; let those events pass before
-        # the backlog is measured (no encounter is pending, so they change nothing).
-        wait_outbox_empty(settings)
-        ch.queue_purge("records.registry-events")
-        suite.start("records", workers)
-        received: list[float] = []
-        ch.basic_consume(updates_q, no_ack=True, callback=lambda m: received.append(time.time()))
-        deadline = time.monotonic() + 600
-        while len(received) < encounters and time.monotonic() < deadline:
-            try:
-                raw.drain_events(timeout=1)
-            except (TimeoutError, OSError):
-                pass
-        records_db = psycopg2.connect(settings.database_url_for("records"))
-        cur = records_db.cursor()
-        cur.execute("SELECT count(*), extract(epoch from max(processed_at) - min(processed_at)) "
-                    "FROM processed_messages WHERE source LIKE 'encounter:%%'")
-        filed, span = cur.fetchone()
-        cur.execute("SELECT (SELECT count(*) FROM records), (SELECT count(*) FROM pending_encounters), "
-                    "(SELECT count(*) FROM quarantine)")
-        print("records, pending, quarantined:", cur.fetchone(), flush=True)
-        drain = filed / max(float(span), 1e-6)
-        update_rate = len(received) / max(received[-1] - received[0], 1e-6) if len(received) > 1 else 0
-        print(f"backlog: filed {filed} in {float(span):.2f}s = {drain:,.0f}/s; updates {len(received)} "
-              f"= {update_rate:,.0f}/s", flush=True)
+        # anything is measured (no encounter is pending, so they change nothing).
+        wait_outbox_empty(self.settings)
+        self.raw = connect(self.settings.amqp_uri)
+        self.ch = self.raw.channel()
+        self.ch.queue_purge("records.registry-events")
+        updates_q = self.ch.queue_declare("bench.updates", durable=False, exclusive=True)[0]
+        self.ch.queue_bind(updates_q, "ehr.archive-updates", "archive.#")
+        self.ch.basic_consume(updates_q, no_ack=True, callback=lambda m: self.received.append(time.time()))
 
-        # steady load: publish-to-filing and publish-to-update latency
-        steady = [json.dumps(synth.encounter(people[n % len(people)], HOSPITAL), ensure_ascii=False).encode()
-                  for n in range(rate * steady_seconds)]
+    def close(self) -> None:
+        if self.raw is not None:
+            self.raw.close()
+            self.raw = None
+
+    def __enter__(self) -> "FilingRig":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _pump(self, timeout: float) -> None:
+        try:
+            self.raw.drain_events(timeout=timeout)
+        except (TimeoutError, OSError):
+            pass
+
+    def _wait_consumers(self, count: int, timeout: float = 90) -> float:
+        deadline = time.monotonic() + timeout
+        while queue_state(self.ch, ENCOUNTERS_QUEUE)[1] < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{count} records workers did not start consuming")
+            self._pump(0.02)
+        return time.time()
+
+    def stop_workers(self) -> None:
+        self.box.procs.stop("records")
+
+    def drain(self, count: int, workers: int) -> Drain:
+        bodies = self.encounters(count)
+        self.received.clear()
+        ids = publish(self.ch, bodies)
+        wait_depth(self.ch, ENCOUNTERS_QUEUE, count)
+        self.box.procs.start("records", workers, note=f"backlog of {count:,} with {workers_label(workers)}")
+        ready = self._wait_consumers(workers)
+        deadline = time.monotonic() + 600
+        while len(self.received) < count and time.monotonic() < deadline:
+            self._pump(1)
+        with psycopg2.connect(self.settings.database_url_for("records")) as db, db.cursor() as cur:
+            cur.execute("SELECT extract(epoch from processed_at) FROM processed_messages WHERE message_id = ANY(%s)",
+                        (ids,))
+            filed = sorted(float(t) for (t,) in cur.fetchall())
+            cur.execute("SELECT (SELECT count(*) FROM records), (SELECT count(*) FROM pending_encounters), "
+                        "(SELECT count(*) FROM quarantine)")
+            outcome = cur.fetchone()
+        db.close()
+        after = [t for t in filed if t >= ready]
+        span = (after[-1] - after[0]) if len(after) > 1 else 0.0
+        updates = [t for t in self.received if t >= ready]
+        update_span = (updates[-1] - updates[0]) if len(updates) > 1 else 0.0
+        result = Drain(workers, count, len(filed), len(after), len(after) / max(span, 1e-6),
+                       len(updates) / max(update_span, 1e-6) if update_span else 0.0, outcome)
+        print(f"backlog, {workers_label(workers)}: filed {result.filed}/{count}, {result.measured} once all consumed, "
+              f"in {span:.2f}s = {result.rate:,.0f}/s; updates {len(self.received)} = {result.update_rate:,.0f}/s; "
+              f"records, pending, quarantined: {outcome}", flush=True)
+        return result
+
+    def steady(self, per_second: int, seconds: int) -> Steady:
+        """Publish at a fixed rate into the running workers; latency publish -> filing transaction."""
+        bodies = self.encounters(per_second * seconds)
         sent_at: dict[str, float] = {}
+        self.received.clear()
         t0 = time.monotonic()
-        received.clear()
-        for n, body in enumerate(steady):
-            target = t0 + n / rate
+        for n, body in enumerate(bodies):
+            target = t0 + n / per_second
             while time.monotonic() < target:
-                try:
-                    raw.drain_events(timeout=max(0.0, target - time.monotonic()))
-                except (TimeoutError, OSError):
-                    pass
-            mid = publish(ch, [body])[0]
+                self._pump(max(0.0, target - time.monotonic()))
+            mid = publish(self.ch, [body])[0]
             sent_at[mid] = time.time()
         deadline = time.monotonic() + 60
-        while len(received) < len(steady) and time.monotonic() < deadline:
-            try:
-                raw.drain_events(timeout=1)
-            except (TimeoutError, OSError):
-                pass
-        cur.execute("SELECT message_id, extract(epoch from processed_at) FROM processed_messages "
-                    "WHERE message_id = ANY(%s)", (list(sent_at),))
-        to_commit = [float(ts) - sent_at[mid] for mid, ts in cur.fetchall()]
-        records_db.close()
-        raw.close()
+        while len(self.received) < len(bodies) and time.monotonic() < deadline:
+            self._pump(1)
+        with psycopg2.connect(self.settings.database_url_for("records")) as db, db.cursor() as cur:
+            cur.execute("SELECT message_id, extract(epoch from processed_at) FROM processed_messages "
+                        "WHERE message_id = ANY(%s)", (list(sent_at),))
+            to_commit = [float(ts) - sent_at[mid] for mid, ts in cur.fetchall()]
+        db.close()
+        return Steady(per_second, seconds, len(bodies), to_commit)
 
-        print()
-        print(f"machine: {os.cpu_count()} cores; records workers: {workers}; backlog {encounters}; "
-              f"steady {rate}/s for {steady_seconds}s")
-        print(f"{'measure':40} {'value':>12}")
-        print(f"{'ceiling (kombu + batched inserts)':40} {ceiling_rate:>10,.0f}/s")
-        print(f"{'backlog drain (filed)':40} {drain:>10,.0f}/s")
-        print(f"{'archive updates published':40} {update_rate:>10,.0f}/s")
-        print(f"{'ratio filed / ceiling':40} {drain / ceiling_rate:>12.2f}")
-        if to_commit:
-            print(f"{'publish -> filing transaction p50':40} {1000 * statistics.median(to_commit):>9.1f} ms")
-            print(f"{'publish -> filing transaction p99':40} {1000 * pct(to_commit, 0.99):>9.1f} ms")
-        print(f"{'steady load filed':40} {len(to_commit):>7} / {len(steady)}")
-    finally:
-        suite.stop()
-        env.destroy()
+
+def report(ceiling_rate: float, drain: Drain, steady: Steady) -> list[Measure]:
+    heading(f"filing: {workers_label(drain.workers)}, backlog {drain.encounters:,}, "
+            f"steady {steady.rate}/s for {steady.seconds}s")
+    rows = [["ceiling (kombu + batched inserts)", rate(ceiling_rate)],
+            ["backlog drain (filed)", rate(drain.rate)],
+            ["archive updates published", rate(drain.update_rate)],
+            ["ratio filed / ceiling", f"{drain.rate / ceiling_rate:.2f}"]]
+    measures = [Measure("filing", "ceiling (kombu + batched inserts)", rate(ceiling_rate)),
+                Measure("filing", f"backlog drain, {workers_label(drain.workers)}", rate(drain.rate),
+                        verdict=f"{drain.rate / ceiling_rate:.2f} of ceiling")]
+    if steady.to_commit:
+        p50, p99 = statistics.median(steady.to_commit), pct(steady.to_commit, 0.99)
+        rows += [["publish -> filing transaction p50", ms(p50)], ["publish -> filing transaction p99", ms(p99)]]
+        measures += [Measure("filing", f"steady {steady.rate}/s: publish -> filed p50", ms(p50)),
+                     Measure("filing", f"steady {steady.rate}/s: publish -> filed p99", ms(p99))]
+    rows.append(["steady load filed", f"{len(steady.to_commit)} / {steady.sent}"])
+    table(["measure", "value"], rows)
+    return measures
+
+
+def run(rig: FilingRig, encounters: int, workers: int, per_second: int,
+        steady_seconds: int) -> tuple[list[Measure], Drain]:
+    """The filing benchmark on a started rig: ceiling, backlog, steady load."""
+    ceiling_rate = ceiling(rig.settings, rig.encounters(encounters))
+    print(f"ceiling: {ceiling_rate:,.0f}/s", flush=True)
+    drain = rig.drain(encounters, workers)
+    steady = rig.steady(per_second, steady_seconds)
+    rig.stop_workers()
+    return report(ceiling_rate, drain, steady), drain

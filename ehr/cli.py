@@ -5,6 +5,7 @@
     ehr migrate                               create and migrate the databases
     ehr demo                                  publish a small synthetic hospital feed
     ehr subscribe 110105003                   print the archive updates of a jurisdiction
+    ehr bench [filing|gateway|...] [--quick]  the benchmarks: python -m bench
     ehr quarantine list|show|replay|discard   messages the suite could not file
     ehr pending list|link                     encounters waiting for their resident's archive
     ehr user add|role|unlock|list             people who sign in to the gateway
@@ -126,6 +127,13 @@ def migrate(demo_data: bool) -> None:
 
     for service, created in migrate_all(demo_data=demo_data).items():
         click.echo(f"{service}: {'created and migrated' if created else 'migrated'}")
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True}, add_help_option=False)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def bench(args: tuple[str, ...]) -> None:
+    """Run the benchmarks: the same as `python -m bench ARGS` (`ehr bench --help` lists them)."""
+    os.execv(sys.executable, [sys.executable, "-m", "bench", *args])
 
 
 @main.command()

@@ -1,0 +1,240 @@
+"""What the benchmarks share: a throwaway suite (its own vhost and databases, services as
+processes like `ehr up`), percentiles, tables and the summary rows.
+
+    with sandbox("benchgw") as box:
+        box.procs.start("registry")
+        box.procs.start("records", 2)
+        base = box.start_gateway()          # on a free port, once healthy
+        ...
+    table(["measure", "p50"], [["resolve", ms(0.8)]])
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from ehr.sandbox import SuiteEnvironment
+from shared.config import Settings, load_settings
+from shared.messaging import declare_topology
+
+MB = 1024 * 1024
+_STARTED = time.monotonic()
+
+
+# -- figures ---------------------------------------------------------------------------------
+
+def pct(values: list[float], q: float) -> float:
+    """The q-quantile of `values` (nearest rank, as the filing figures were always computed)."""
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def ms(seconds: float) -> str:
+    return f"{1000 * seconds:.1f} ms"
+
+
+def rate(per_second: float) -> str:
+    return f"{per_second:,.0f}/s"
+
+
+def workers_label(count: int) -> str:
+    return f"{count} records worker{'s' if count != 1 else ''}"
+
+
+@dataclass
+class Measure:
+    """One row of the summary table: a figure and, where the issue sets one, its target."""
+
+    section: str
+    name: str
+    figure: str
+    target: str = ""
+    verdict: str = ""  # a ratio, "met" or "MISSED"
+
+
+def against(value: float, limit: float) -> str:
+    """`value` as a share of an upper limit, and whether it stays under it."""
+    return f"{value / limit:.2f} {'met' if value < limit else 'MISSED'}"
+
+
+def table(headers: list[str], rows: list[list[str]], left: int = 1) -> None:
+    """Print an aligned table: the first `left` columns left-aligned, the others right-aligned."""
+    widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
+
+    def line(cells):
+        return "  ".join(str(c).ljust(w) if i < left else str(c).rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    print(line(headers))
+    print(line(["-" * w for w in widths]))
+    for row in rows:
+        print(line(row))
+
+
+def heading(title: str) -> None:
+    print(f"\n== {title} ==  [{time.monotonic() - _STARTED:.0f}s]", flush=True)
+
+
+# -- processes -------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def proc_status(pid: int, field_name: str) -> int | None:
+    """A `kB` field of /proc/<pid>/status (VmRSS, VmHWM) in bytes; None once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith(field_name + ":"):
+                    return int(line.split()[1]) * 1024
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return None
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Processes:
+    """The suite's services as processes (`ehr run SERVICE`, as `ehr up` starts them).
+
+    Each process's peak resident set (the kernel's VmHWM) is read just before it is stopped,
+    so `peaks` holds every process that ran, also those stopped between two measurements.
+    `BENCH_PROFILE=<service>` runs that service under cProfile (/tmp/bench-<service>-<n>.prof).
+    """
+
+    def __init__(self, variables: dict[str, str]) -> None:
+        self.env = {**os.environ, **variables, "EHR_LOG_LEVEL": "WARNING"}
+        self.running: dict[str, subprocess.Popen] = {}   # "records[1]" -> process
+        self.peaks: dict[str, int] = {}                   # label -> bytes
+        self.notes: dict[str, str] = {}                   # label -> what it was started for
+        self._started: dict[str, int] = {}
+
+    def start(self, service: str, count: int = 1, note: str = "") -> list[subprocess.Popen]:
+        procs = []
+        for _ in range(count):
+            n = self._started.get(service, 0)
+            self._started[service] = n + 1
+            self.notes[f"{service}[{n}]"] = note
+            profile = os.environ.get("BENCH_PROFILE") == service
+            cmd = ([sys.executable, "-m", "cProfile", "-o", f"/tmp/bench-{service}-{n}.prof"] if profile
+                   else [sys.executable]) + ["-m", "ehr", "run", service]
+            proc = subprocess.Popen(cmd, env=self.env)
+            self.running[f"{service}[{n}]"] = proc
+            procs.append(proc)
+        return procs
+
+    def pids(self, service: str | None = None) -> dict[str, int]:
+        return {label: p.pid for label, p in self.running.items()
+                if service is None or label.startswith(service + "[")}
+
+    def read_peaks(self) -> dict[str, int]:
+        """Peak RSS of every process that ran: those stopped, and the running ones so far."""
+        for label, proc in self.running.items():
+            peak = proc_status(proc.pid, "VmHWM")
+            if peak is not None:
+                self.peaks[label] = peak
+        return dict(self.peaks)
+
+    def stop(self, service: str | None = None) -> None:
+        chosen = {label: p for label, p in self.running.items()
+                  if service is None or label.startswith(service + "[")}
+        for label, proc in chosen.items():
+            peak = proc_status(proc.pid, "VmHWM")
+            if peak is not None:
+                self.peaks[label] = peak
+            proc.terminate()
+        for label, proc in chosen.items():
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            del self.running[label]
+
+
+@dataclass
+class Sandbox:
+    env: SuiteEnvironment
+    settings: Settings
+    procs: Processes
+    gateway_base: str | None = None
+
+    def start_gateway(self, healthy: bool = True, timeout: float = 60.0) -> str:
+        """Start the gateway on a free port (once) and return its base URL when it answers:
+        with `healthy`, when /api/v1/health answers 200, that is when the registry and records
+        answer it too; otherwise as soon as it answers at all."""
+        if self.gateway_base is None:
+            port = free_port()
+            self.procs.env["EHR_GATEWAY_PORT"] = str(port)
+            self.procs.start("gateway")
+            self.gateway_base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(self.gateway_base + "/api/v1/health", timeout=5):
+                    return self.gateway_base
+            except urllib.error.HTTPError:
+                if not healthy:
+                    return self.gateway_base
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError("the gateway did not become healthy")
+            time.sleep(0.3)
+
+
+@contextmanager
+def sandbox(prefix: str = "bench"):
+    """A throwaway environment (vhost, databases with the demo county, fresh keys) with its
+    variables in os.environ for the duration, as the services' own code reads them there;
+    every process started in it is stopped and everything is removed afterwards."""
+    env = SuiteEnvironment(f"{prefix}{uuid.uuid4().hex[:6]}")
+    env.create()
+    saved = {name: os.environ.get(name) for name in env.variables}
+    os.environ.update(env.variables)
+    box = Sandbox(env, load_settings(env.variables), Processes(env.variables))
+    try:
+        declare_topology(env.amqp_uri)  # as `ehr up` does: nothing published before a worker starts is lost
+        yield box
+    finally:
+        box.procs.stop()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        _destroy(env)
+
+
+def _destroy(env: SuiteEnvironment) -> None:
+    # rabbitmqctl now and then fails on a loaded machine; once more, then leave word rather
+    # than lose the figures.
+    for attempt in (1, 2):
+        try:
+            env.destroy()
+            return
+        except subprocess.CalledProcessError as exc:
+            if attempt == 2:
+                print(f"could not remove the environment {env.name} ({exc}); "
+                      f"remove it with `rabbitmqctl delete_vhost {env.vhost}`", file=sys.stderr)
+            time.sleep(1)

@@ -1,0 +1,51 @@
+"""`python -m bench` and `ehr bench`: which benchmark runs at which sizes (nothing is timed here)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from bench.__main__ import plan
+from ehr.cli import main
+
+
+def test_no_argument_runs_every_benchmark_at_full_size():
+    p = plan([])
+    assert (p.which, p.encounters, p.workers, p.rate, p.steady_seconds, p.residents) == \
+        ("all", 20000, 1, 1000, 15, 1_000_000)
+
+
+def test_quick_all_keeps_the_registry_small_enough_for_two_minutes():
+    assert plan(["--quick"]).residents < plan(["registry", "--quick"]).residents == 100_000
+
+
+def test_quick_sizes_are_small_and_explicit_options_win():
+    p = plan(["filing", "--quick", "--encounters", "800", "--workers", "2", "--rate", "50"])
+    assert (p.which, p.encounters, p.workers, p.rate, p.steady_seconds) == ("filing", 800, 2, 50, 5)
+    assert plan(["gateway", "--quick", "--seconds", "2"]).gateway_seconds == 2
+    assert plan(["registry", "--residents", "5000"]).residents == 5000
+
+
+@pytest.mark.parametrize("argv", [["nosuch"], ["filing", "--workers", "0"], ["--encounters", "-5"]])
+def test_unknown_benchmarks_and_sizes_below_one_are_refused(argv):
+    with pytest.raises(SystemExit) as exit_:
+        plan(argv)
+    assert exit_.value.code == 2
+
+
+def test_ehr_bench_hands_every_argument_to_python_m_bench(monkeypatch):
+    calls = []
+    monkeypatch.setattr(os, "execv", lambda path, argv: calls.append((path, argv)))
+    result = CliRunner().invoke(main, ["bench", "gateway", "--quick", "--seconds", "3"])
+    assert result.exit_code == 0, result.output
+    assert calls == [(sys.executable, [sys.executable, "-m", "bench", "gateway", "--quick", "--seconds", "3"])]
+
+
+def test_ehr_bench_leaves_help_to_the_benchmarks(monkeypatch):
+    calls = []
+    monkeypatch.setattr(os, "execv", lambda path, argv: calls.append(argv))
+    CliRunner().invoke(main, ["bench", "--help"])
+    assert calls == [[sys.executable, "-m", "bench", "--help"]]
