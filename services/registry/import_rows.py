@@ -173,17 +173,19 @@ class RowPreparer:
             village, institution, actor.user, 1)
         # What an interactive creation records (usecases._created_changes): field -> [None, value],
         # the archive number first.
-        changes = _dumps({k: [None, v] for k, v in {
-            "status": "active", "name": data["name"], "sex": data["sex"], "birth_date": birth_date,
-            "id_type": data["id_type"], "id_number": masked, "phone": mask_phone(phone) if phone else None,
-            "village_code": village, "institution_code": institution}.items() if v is not None})
-        revision = _line(SLOT, '{"archive_no":[null,"' + SLOT + '"],' + changes[1:])[:-1] + "\t" + self.revision
+        changes = {"status": [None, "active"], "name": [None, data["name"]], "sex": [None, data["sex"]],
+                   "birth_date": [None, birth_date], "id_type": [None, data["id_type"]], "id_number": [None, masked],
+                   "village_code": [None, village], "institution_code": [None, institution]}
+        if phone:
+            changes["phone"] = [None, mask_phone(phone)]
+        revision = _line(SLOT, '{"archive_no":[null,"' + SLOT + '"],' + _dumps(changes)[1:])[:-1] + "\t" + self.revision
         message = event_message(ARCHIVE_CREATED, {
             "village_code": village, "institution_code": institution,
             # Blind indexes are keyed digests, not personal data (see usecases.create_archive).
             "identity_keys": [index.hex()]}, actor)
-        envelope = _dumps({k: v for k, v in message.body.items() if k != "data"})
-        body = envelope[:-1] + ',"data":{"archive_no":"' + SLOT + '",' + _dumps(message.body["data"])[1:] + "}"
+        # The number opens `data`. Its key is the one place the text reads `"data":{`: within a
+        # JSON string a quote is escaped.
+        body = _dumps(message.body).replace('"data":{', '"data":{"archive_no":"' + SLOT + '",', 1)
         event = _line(message.message_id, message.exchange, message.routing_key, body)
         return archive, revision, event
 

@@ -178,17 +178,21 @@ def _allocate(session: Session, rows: list[PreparedRow]) -> list[str]:
         index_elements=[ArchiveSerial.village_code],
         set_={"last_serial": ArchiveSerial.last_serial + stmt.excluded.last_serial},
     ).returning(ArchiveSerial.village_code, ArchiveSerial.last_serial)
-    next_serial = {}
+    numbers_of: dict[str, Iterator[str]] = {}
     for village, last in session.execute(stmt):
         if last > SERIAL_MAX:
             session.rollback()
             raise ValueError(f"village {village} would pass {SERIAL_MAX} archives")
-        next_serial[village] = last - counts[village] + 1
-    numbers = []
-    for row in rows:
-        numbers.append(make_archive_number(row.village_code, next_serial[row.village_code]).value)
-        next_serial[row.village_code] += 1
-    return numbers
+        numbers_of[village] = _numbers(village, last - counts[village] + 1, last)
+    return [next(numbers_of[row.village_code]) for row in rows]
+
+
+def _numbers(village: str, first: int, last: int) -> Iterator[str]:
+    """The archive numbers of serials `first` to `last` of the village. Both ends are made (and so
+    validated) by make_archive_number; those between differ from them in the serial alone."""
+    first_number, last_number = make_archive_number(village, first), make_archive_number(village, last)
+    between = [f"{first_number.village_code}{serial:05d}" for serial in range(first + 1, last)]
+    return iter([first_number.value, *between, last_number.value] if last > first else [first_number.value])
 
 
 def _copy(session: Session, table: sa.Table, columns: tuple[str, ...], lines: list[str]) -> None:
