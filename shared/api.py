@@ -31,6 +31,13 @@ def valid_village_code(value: str) -> None:
         raise ValidationError(f"Not a valid village code: {exc.reason}.") from None
 
 
+# A health or insurance card number: letters and digits, spaces and hyphens between them.
+CARD_NUMBER = validate.And(
+    validate.Length(min=1, max=64),
+    validate.Regexp(r"^[0-9A-Za-z \-]*[0-9A-Za-z][0-9A-Za-z \-]*$", error="Letters, digits, spaces and hyphens only."),
+)
+
+
 class ArchiveCreateSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -43,6 +50,10 @@ class ArchiveCreateSchema(Schema):
     phone = fields.Str(load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9+\- ]{5,20}$"))
     village_code = fields.Str(required=True, validate=valid_village_code)
     institution_code = fields.Str(required=True, validate=validate.Length(min=1, max=22))
+    health_card_no = fields.Str(load_default=None, allow_none=True, validate=CARD_NUMBER, metadata={
+        "description": "居民健康卡号; held by no other archive (409 naming the field)"})
+    insurance_card_no = fields.Str(load_default=None, allow_none=True, validate=CARD_NUMBER, metadata={
+        "description": "insurance card number; held by no other archive (409 naming the field)"})
     confirm_new = fields.Bool(load_default=False, metadata={
         "description": "create even though the registry found possible duplicates (409 `possible_duplicates`)"})
 

@@ -8,8 +8,10 @@ For a batch of deliveries from `ehr.encounters`:
 2. claim each message's idempotency key (publishing institution + `message_id`) in
    `processed_messages`; a key already there means a repeat delivery, which changes nothing;
 3. drop encounters from institutions the registry does not know into quarantine;
-4. resolve all residents at once through the registry; file the matched encounters as records
-   (a new record, or a new revision of the same hospital record), park the rest as pending;
+4. resolve all residents at once through the registry, by their exact identifiers (ID number,
+   health and insurance cards, the sending hospital's MRN: `identity_query`); file the matched
+   encounters as records (a new record, or a new revision of the same hospital record), park the
+   rest as pending;
 5. stage one archive update per filed revision in the outbox;
 
 and commit once. The caller acknowledges the batch only after that commit.
@@ -184,7 +186,7 @@ def file_encounters(session: Session, pii: PiiBox, deliveries: list[Delivery],
         outcome.quarantined = len(rejected)
 
     valid = [i for i in items if i.data is not None]
-    answers = resolve([{"id_type": i.data.id_type, "id_number": i.data.id_number} for i in valid]) if valid else []
+    answers = resolve([identity_query(i.data) for i in valid]) if valid else []
     matched, unmatched = [], []
     for item, answer in zip(valid, answers):
         if answer is None:
@@ -236,6 +238,17 @@ def update_message(record_id: str, record: dict, action: str, revision: int) -> 
             "source": {"institution_code": record["institution_code"], "record_id": record["source_record_id"]},
         },
     )
+
+
+def identity_query(encounter: Encounter) -> dict[str, Any]:
+    """What the registry finds the patient's archive by (`resolve_identities`): the exact
+    identifiers the message carries, the institution that sent it (which issued the MRN), and the
+    sex and birth date by which the registry notices a card or MRN naming somebody else."""
+    patient = encounter.body.get("patient") or {}
+    return {"id_type": encounter.id_type, "id_number": encounter.id_number,
+            "health_card_no": patient.get("health_card_no"), "insurance_card_no": patient.get("insurance_card_no"),
+            "mrn": patient.get("mrn"), "institution_code": encounter.institution_code,
+            "sex": patient.get("sex"), "birth_date": patient.get("birth_date")}
 
 
 def identity_key(pii: PiiBox, encounter: Encounter) -> bytes | None:

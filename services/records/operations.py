@@ -10,13 +10,15 @@ processed like any new message, filed, pending or quarantined again with a fresh
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from shared.encounter import InvalidEncounter, load_encounter
+from shared.encounter import Encounter, InvalidEncounter, load_encounter
 from shared.errors import InvalidTransition, NotFound, ValidationFailed
 from shared.identity import mask_id_number, mask_phone
 from shared.logs import scrub
@@ -27,7 +29,12 @@ from shared.pii import PiiBox
 from services.records.filing import file_resolved, record_id_for
 from services.records.models import PendingEncounter, ProcessedMessage, QuarantinedMessage, outbox
 
+log = logging.getLogger(__name__)
+
 HELD, REPLAYED, DISCARDED = "held", "replayed", "discarded"
+
+# The registry's `link_identifier(archive_no, kind, value, issuer, source=...)` -> its outcome.
+LinkIdentifier = Callable[..., dict]
 
 
 def _page(session: Session, model, filters: list, limit: int, cursor: str | None, view) -> dict:
@@ -168,8 +175,15 @@ def list_pending(session: Session, status: str | None = "pending", limit: int = 
     return _page(session, PendingEncounter, filters, limit, cursor, _pending_view)
 
 
-def link_pending(session: Session, pii: PiiBox, pending_id: int, archive_no: str) -> dict:
-    """An operator files a pending encounter into an archive they identified; commits."""
+def link_pending(session: Session, pii: PiiBox, pending_id: int, archive_no: str,
+                 learn: LinkIdentifier | None = None) -> dict:
+    """An operator files a pending encounter into an archive they identified; commits.
+
+    The operator's match is a confirmed one: when the message carried the hospital's MRN, it is
+    then linked to the archive through `learn` (the registry's `link_identifier`), so that the
+    hospital's next message with that MRN alone finds the archive. Learning is advisory: if the
+    registry cannot be reached, or another archive holds the MRN (the registry marks the
+    conflict and never re-points it), the encounter stays filed and a masked warning is logged."""
     row = session.scalars(sa.select(PendingEncounter).where(PendingEncounter.id == pending_id)
                           .with_for_update()).first()
     if row is None:
@@ -181,4 +195,23 @@ def link_pending(session: Session, pii: PiiBox, pending_id: int, archive_no: str
     row.status, row.filed_at = "filed", datetime.now(timezone.utc)
     row.filed_record_id = record_id_for(encounter.institution_code, encounter.record_id, encounter.kind)
     session.commit()
+    if learn is not None:
+        _learn_mrn(learn, encounter, archive_no, pending_id)
     return _pending_view(row)
+
+
+def _learn_mrn(learn: LinkIdentifier, encounter: Encounter, archive_no: str, pending_id: int) -> None:
+    mrn = (encounter.body.get("patient") or {}).get("mrn")
+    if not isinstance(mrn, str) or not mrn.strip():
+        return
+    try:
+        outcome = learn(archive_no, kind="mrn", value=mrn, issuer=encounter.institution_code,
+                        source="learned_from_match")
+    except Exception:  # noqa: BLE001 - the link stands; only the learning is lost
+        log.warning("could not teach the registry the MRN of a linked encounter", exc_info=True,
+                    extra={"pending_id": pending_id, "archive_no": archive_no})
+        return
+    if outcome.get("status") == "conflict":
+        log.warning("the MRN of a linked encounter belongs to another archive; not re-pointed", extra={
+            "pending_id": pending_id, "archive_no": archive_no, "held_by": outcome.get("held_by"),
+            "issuer": outcome.get("issuer"), "identifier": outcome.get("value_masked")})

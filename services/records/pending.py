@@ -16,7 +16,7 @@ from shared.encounter import Encounter, load_encounter
 from shared.pii import PiiBox
 
 from services.records import repointing
-from services.records.filing import QUARANTINE, file_resolved, quarantine_rows, record_id_for
+from services.records.filing import QUARANTINE, file_resolved, identity_query, quarantine_rows, record_id_for
 from services.records.models import PendingEncounter, ProcessedMessage
 
 REGISTRY_EVENTS_QUEUE = "records.registry-events"
@@ -73,7 +73,7 @@ def retry_pending(session: Session, pii: PiiBox, resolve, limit: int = 500) -> i
     if not rows:
         return 0
     payloads = [_payload(pii, p) for p in rows]
-    answers = resolve([{"id_type": e.id_type, "id_number": e.id_number} for e in payloads])
+    answers = resolve([identity_query(e) for e in payloads])
     now = datetime.now(timezone.utc)
     for p in rows:
         p.checked_at = now

@@ -151,7 +151,8 @@ class RecordsService:
         archive = self.registry.get_archive(archive_no)  # NotFound / ValidationFailed as they are
         if archive["status"] != "active":
             raise InvalidTransition("the archive is not active", {"archive_no": archive_no})
-        result = operations.link_pending(self.db, self.pii, pending_id, archive["archive_no"])
+        result = operations.link_pending(self.db, self.pii, pending_id, archive["archive_no"],
+                                         learn=self.registry.link_identifier)
         self.relay()
         return result
 

@@ -1,12 +1,14 @@
-"""Correcting a resident's identity as the registry holds it (name, sex, birth date, ID document, phone).
+"""Correcting a resident's identity as the registry holds it (name, sex, birth date, ID document,
+phone, health and insurance card numbers).
 
-    update_identity(session, pii, "11010510110100007", {"name": "张秀瑛", "phone": "13900000000"},
-                    reason="户口本核对", actor=actor)
+    update_identity(session, pii, "11010510110100007", {"name": "张秀瑛", "phone": "13900000000",
+                    "health_card_no": "H11010500012"}, reason="户口本核对", actor=actor)
 
 The archive as it would be is checked with the rules of creation (the ID number against sex and
 birth date); pinyin and blind indexes are derived again. Changing the ID document needs a reason
-and an ID number no other archive holds. Active and terminated archives can be corrected (a
-terminated archive is read-only for clinical writes, not for identity corrections).
+and an ID number no other archive holds; a card number must be held by no other archive either
+(`null` removes the card). Active and terminated archives can be corrected (a terminated archive
+is read-only for clinical writes, not for identity corrections).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from shared.identity import check_identity_document, mask_id_number, mask_phone
 from shared.outbox import stage
 from shared.pii import PiiBox
 
-from services.registry import aliases, lifecycle, revisions
+from services.registry import aliases, identifiers, lifecycle, revisions
 from services.registry.keys import id_index, name_pinyin, phone_index
 from services.registry.models import ACTIVE, TERMINATED, Archive, outbox
 from services.registry.usecases import commit_unless_taken, event_message, existing_conflict
@@ -58,6 +60,10 @@ def update_identity(session: Session, pii: PiiBox, archive_no: str, changes: dic
     """
     archive = aliases.find(session, archive_no, lock=True)
     lifecycle.require_status(archive, (ACTIVE, TERMINATED), "correct the identity of")
+    cards = {name: changes[name] for name in identifiers.CARD_FIELDS if name in changes}
+    changes = {f: v for f, v in changes.items() if f not in cards}
+    held_cards = identifiers.cards_of(session, archive.archive_no)
+    taken = identifiers.card_conflicts(session, pii, cards, archive.archive_no)
     held = _held(pii, archive)
     wanted = {**held, **changes}
     if wanted.get("name"):
@@ -68,8 +74,6 @@ def update_identity(session: Session, pii: PiiBox, archive_no: str, changes: dic
         raise ValidationFailed("invalid identity", errors)
     wanted["id_number"] = number
     changed = [f for f in FIELDS if wanted[f] != held[f]]
-    if not changed:
-        return archive
 
     index = id_index(pii, wanted["id_type"], wanted["id_number"])
     masked = mask_id_number(wanted["id_number"])
@@ -79,6 +83,12 @@ def update_identity(session: Session, pii: PiiBox, archive_no: str, changes: dic
         conflict = existing_conflict(session, index, masked)
         if conflict and conflict.details["archive_no"] != archive.archive_no:
             raise conflict
+    conflict = taken()
+    if conflict:
+        raise conflict
+    card_changes = identifiers.set_cards(session, pii, archive.archive_no, cards, actor, held=held_cards)
+    if not changed and not card_changes:
+        return archive
 
     archive.name, archive.name_pinyin = wanted["name"], name_pinyin(wanted["name"])
     archive.sex, archive.birth_date = wanted["sex"], wanted["birth_date"]
@@ -90,9 +100,10 @@ def update_identity(session: Session, pii: PiiBox, archive_no: str, changes: dic
         archive.phone_enc = pii.encrypt(phone) if phone else None
         archive.phone_index = phone_index(pii, phone) if phone else None
     revisions.record(session, archive, revisions.IDENTITY_UPDATED,
-                     {f: [_shown(f, held[f]), _shown(f, wanted[f])] for f in changed}, actor, reason)
+                     {**{f: [_shown(f, held[f]), _shown(f, wanted[f])] for f in changed}, **card_changes},
+                     actor, reason)
     stage(session, outbox, [event_message(IDENTITY_UPDATED, {
-        "archive_no": archive.archive_no, "fields": changed, "identity_keys": [index.hex()],
+        "archive_no": archive.archive_no, "fields": [*changed, *card_changes], "identity_keys": [index.hex()],
     }, actor)])
-    commit_unless_taken(session, index, masked)
+    commit_unless_taken(session, index, masked, taken)
     return archive

@@ -4,6 +4,7 @@
     'zhangxiuying'
     >>> id_index(pii, "01", "11010519491231002X")   # HMAC blind index, namespace "id:01"
     >>> phone_index(pii, "13800000000")             # HMAC blind index, namespace "phone"
+    >>> identifier_index(pii, "mrn", " mz0012345 ") # HMAC blind index of "MZ0012345", namespace "mrn"
 """
 
 from __future__ import annotations
@@ -21,6 +22,18 @@ def id_index(pii: PiiBox, id_type: str, id_number: str) -> bytes:
 
 def phone_index(pii: PiiBox, phone: str) -> bytes:
     return pii.blind_index("phone", phone)
+
+
+def normalised_identifier(value: str) -> str:
+    """A card number or MRN as it is stored and sought: no spaces anywhere, letters upper-case
+    (hospitals and card readers differ in both, never in what the number means)."""
+    return "".join(value.split()).upper()
+
+
+def identifier_index(pii: PiiBox, kind: str, value: str) -> bytes:
+    """Blind index of another identifier (`health_card`, `insurance_card`, `mrn`), namespaced by
+    its kind; the issuer is a column of its own."""
+    return pii.blind_index(kind, normalised_identifier(value))
 
 
 @lru_cache(maxsize=200_000)

@@ -7,7 +7,7 @@ from datetime import date
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
-from shared.api import ArchiveSchema, valid_village_code
+from shared.api import CARD_NUMBER, ArchiveSchema, valid_village_code
 from shared.archive_no import InvalidArchiveNumber, parse_archive_number
 from shared.codes import IdType, Sex
 from shared.errors import ValidationFailed
@@ -47,10 +47,12 @@ class IdentityUpdateSchema(_Strict):
     """The identity fields to correct, any of:
 
         {"name": "张秀瑛", "sex": "2", "birth_date": "1949-12-31", "id_type": "01",
-         "id_number": "11010519491231002X", "phone": "13900000000"}
+         "id_number": "11010519491231002X", "phone": "13900000000",
+         "health_card_no": "H11010500012", "insurance_card_no": null}
 
-    `phone: null` clears the phone. The result is checked as a whole (ID number against sex and
-    birth date) by the use case. Village and institution change only through a transfer.
+    `phone: null` clears the phone, a card number `null` removes the card. The result is checked
+    as a whole (ID number against sex and birth date; cards held by no other archive) by the use
+    case. Village and institution change only through a transfer.
     """
 
     name = fields.Str(validate=validate.Length(min=1, max=64))
@@ -59,6 +61,8 @@ class IdentityUpdateSchema(_Strict):
     id_type = fields.Str(validate=validate.OneOf(IdType.codes()))
     id_number = fields.Str(validate=validate.Length(min=1, max=64))
     phone = fields.Str(allow_none=True, validate=PHONE)
+    health_card_no = fields.Str(allow_none=True, validate=CARD_NUMBER)
+    insurance_card_no = fields.Str(allow_none=True, validate=CARD_NUMBER)
 
     @validates("name")
     def _name(self, value: str, **kwargs) -> None:

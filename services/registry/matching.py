@@ -1,20 +1,39 @@
 """Identity resolution against the master resident index: which archive is this person?
 
 Input is what a hospital sends about a patient, loaded by `ResolveQuerySchema` (`birth_date` a
-`date`). Health-card, insurance-card and MRN numbers are accepted but ignored: the registry does
-not store them yet, so they can decide nothing.
+`date`), with the code of the institution sending it (`institution_code`), which an MRN needs.
 
     resolve(session, pii, {"id_type": "01", "id_number": "11010519491231002X", "name": "张秀英",
-                           "sex": "2", "birth_date": date(1949, 12, 31), "phone": "13800000000"})
+                           "sex": "2", "birth_date": date(1949, 12, 31), "phone": "13800000000",
+                           "mrn": "MZ0012345", "institution_code": "H1101050001"})
     -> {"status": "matched", "archive_no": "11010500300100001", "score": 1.0,
         "reasons": ["id_number"], "archive_status": "active"}
+    resolve(session, pii, {"mrn": "MZ0012345", "institution_code": "H1101050001"})  # learned just now
+    -> {"status": "matched", "archive_no": "11010500300100001", "score": 1.0,
+        "reasons": ["mrn"], "archive_status": "active"}
     resolve(session, pii, {"name": "章秀英", "sex": "2", "birth_date": date(1949, 12, 31)})
     -> {"status": "candidates", "candidates": [{"archive_no": "11010500300100001", "score": 0.65,
         "reasons": ["name_pinyin", "birth_date", "sex"], "archive_status": "active"}]}
     -> {"status": "none"}
 
-Only an exact identifier (today the ID number, through its blind index) answers "matched"; the ID
-number of an archive merged into another answers the survivor.
+Exact identifiers decide first, in this order (`exact_matches`): the ID number (through its blind
+index); the 居民健康卡号; the insurance card number; the MRN the sending institution gave the
+patient (an MRN without `institution_code` names nobody and is ignored). See `identifiers`. The
+identifier of an archive merged into another answers the survivor.
+
+A card or MRN does not decide when the query contradicts the archive it names: a different ID
+number of the same type, or both another sex and another birth date (`scoring.contradictions`;
+cards get lent within families, MRNs mis-keyed). The answer is then "candidates" with that
+archive first, scored 0.50, its reasons saying why (`["mrn", "sex_differs",
+"birth_date_differs"]`), followed by the demographic candidates: filing parks such an encounter
+for an operator rather than filing it silently. An ID number decides whatever the rest says (the
+archive's sex and birth date were checked against it when it was created).
+
+Learning: when the ID number matched and the query carries an MRN with its institution, the MRN
+is linked to that archive (`learned_from_match`), so that next time the MRN alone finds it;
+unless another archive holds that MRN, which is then marked as a conflict and logged masked,
+never re-pointed (`identifiers.learn`). `resolve_batch` commits what it learned.
+
 Otherwise the archives are scored by `services.registry.scoring` (weights, threshold of 0.50,
 at most 5 candidates, best first; see its docstring) and every candidate carries its archive's
 status, since a terminated or merged archive may still be the person's.
@@ -24,13 +43,13 @@ are fetched and scored, each arm served by its own index (`ix_archives_birth_dat
 `ix_archives_name_pinyin_pattern`, `ix_archives_phone_index`), which PostgreSQL combines with a
 BitmapOr. At a million residents a block is a few hundred rows at most (a birth date holds about
 30 residents, the commonest pinyin name a few hundred), so a resolution reads one small index
-range per key. `resolve_batch` answers many queries with one identifier query and one blocking
-query for all of them.
+range per key. `resolve_batch` answers many queries with one ID-number query, one identifier query
+(`resident_identifiers` by blind index) and one blocking query for all of them.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,16 +59,18 @@ from shared.codes import IdType
 from shared.errors import ValidationFailed
 from shared.pii import PiiBox
 
-from services.registry import aliases
+from services.registry import aliases, identifiers
 from services.registry.keys import id_index, name_pinyin, phone_index
 from services.registry.models import ACTIVE, Archive
-from services.registry.scoring import MAX_CANDIDATES, Identity, Score, is_possible_duplicate, rank, score
+from services.registry.scoring import (
+    MAX_CANDIDATES, Identity, Score, contradictions, identifier_score, is_possible_duplicate, rank, score,
+)
 
 MAX_BATCH = 100
 
 _IDENTITY_COLUMNS = (
     Archive.archive_no, Archive.status, Archive.name, Archive.name_pinyin, Archive.sex,
-    Archive.birth_date, Archive.phone_index, Archive.id_type, Archive.id_number_index,
+    Archive.birth_date, Archive.phone_index, Archive.id_type, Archive.id_number_index, Archive.village_code,
 )
 
 
@@ -74,7 +95,7 @@ def _archive_identity(row) -> Identity:
         phone_index=bytes(row.phone_index) if row.phone_index is not None else None,
         id_type=row.id_type,
         id_index=bytes(row.id_number_index) if row.id_number_index is not None else None,
-        archive_no=row.archive_no, status=row.status,
+        archive_no=row.archive_no, status=row.status, village_code=row.village_code,
     )
 
 
@@ -134,20 +155,89 @@ def _answer(sought: Identity, blocked: list[Identity]) -> dict[str, Any]:
     return {"status": "candidates", "candidates": [_view(a, s) for a, s in ranked]}
 
 
+def _archives(session: Session, numbers: set[str]) -> dict[str, Identity]:
+    if not numbers:
+        return {}
+    rows = session.execute(sa.select(*_IDENTITY_COLUMNS).where(Archive.archive_no.in_(numbers)))
+    return {row.archive_no: _archive_identity(row) for row in rows}
+
+
+@dataclass(frozen=True)
+class Exact:
+    """The archive an exact identifier of `kind` named; `contradicted` says what in the query
+    speaks against it (then it does not decide)."""
+
+    archive: Identity
+    kind: str
+    contradicted: tuple[str, ...] = ()
+
+    @property
+    def decides(self) -> bool:
+        return not self.contradicted
+
+    @property
+    def score(self) -> Score:
+        return identifier_score(self.kind, self.contradicted)
+
+
+def exact_matches(session: Session, pii: PiiBox, queries: list[dict[str, Any]],
+                  sought: list[Identity] | None = None) -> list[Exact | None]:
+    """For each query the archive its exact identifiers name, or None (see the module doc). MRNs
+    of ID-number matches are learned in the session's transaction; the caller commits."""
+    sought = sought or [sought_identity(pii, q) for q in queries]
+    carried = [identifiers.carried(pii, q) for q in queries]
+    by_id = _by_identifier(session, {s.id_index for s in sought if s.id_index is not None})
+    held = identifiers.holders(session, [c for cs in carried for c in cs])
+    named: dict[int, tuple[str, str]] = {}
+    for i, s in enumerate(sought):
+        if s.id_index in by_id:
+            continue
+        for identifier in carried[i]:
+            holding = held.get(identifier.key, set())
+            if len(holding) == 1:  # a card two archives hold (under two issuers) decides nothing
+                named[i] = (identifier.kind, next(iter(holding)))
+                break
+    archives = _archives(session, {no for _, no in named.values()})
+    found: list[Exact | None] = []
+    for i, s in enumerate(sought):
+        if s.id_index in by_id:
+            found.append(Exact(by_id[s.id_index], "id_number"))
+        elif i in named and named[i][1] in archives:
+            archive = archives[named[i][1]]
+            found.append(Exact(archive, named[i][0], contradictions(s, archive)))
+        else:
+            found.append(None)
+    claims = [identifiers.Claim(exact.archive.archive_no, identifier)
+              for exact, identifiers_of in zip(found, carried) if exact is not None and exact.kind == "id_number"
+              for identifier in identifiers_of if identifier.kind == identifiers.MRN]
+    if claims:
+        identifiers.learn(session, pii, claims, held)
+    return found
+
+
+def _flagged(exact: Exact, answer: dict[str, Any]) -> dict[str, Any]:
+    """The archive a contradicted identifier named, first, before the demographic candidates."""
+    others = [c for c in answer.get("candidates", []) if c["archive_no"] != exact.archive.archive_no]
+    return {"status": "candidates", "candidates": [_view(exact.archive, exact.score), *others][:MAX_CANDIDATES]}
+
+
 def resolve_batch(session: Session, pii: PiiBox, queries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One answer per query, in order: two SQL queries whatever the number of queries."""
+    """One answer per query, in order, with a fixed number of SQL queries whatever their number;
+    commits the MRNs learned."""
     if len(queries) > MAX_BATCH:
         raise ValidationFailed("too many queries", {"queries": [f"At most {MAX_BATCH} at a time."]})
     sought = [sought_identity(pii, q) for q in queries]
-    exact = _by_identifier(session, {s.id_index for s in sought if s.id_index is not None})
-    matched = {i: exact[s.id_index] for i, s in enumerate(sought) if s.id_index in exact}
-    blocked = _blocked(session, [s for i, s in enumerate(sought) if i not in matched])
+    exact = exact_matches(session, pii, queries, sought)
+    blocked = _blocked(session, [s for s, e in zip(sought, exact) if e is None or not e.decides])
     answers = []
-    for i, s in enumerate(sought):
-        if i in matched:
-            answers.append({"status": "matched", **_view(matched[i], score(s, matched[i]))})
+    for s, e in zip(sought, exact):
+        if e is not None and e.decides:
+            answers.append({"status": "matched", **_view(e.archive, e.score)})
+        elif e is not None:
+            answers.append(_flagged(e, _answer(s, blocked)))
         else:
             answers.append(_answer(s, blocked))
+    session.commit()
     return answers
 
 

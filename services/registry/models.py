@@ -1,5 +1,6 @@
 """The registry's tables: the master resident index, archive numbers, divisions, institutions,
-and the archive lifecycle (revisions, transfers, aliases of former numbers, the merge journal).
+the archive lifecycle (revisions, transfers, aliases of former numbers, the merge journal), and
+residents' other identifiers (health and insurance cards, hospitals' MRNs).
 
 An archive's primary key is its *current* number: a transfer to another village re-keys the row,
 and every table that refers to an archive does so with `ON UPDATE CASCADE`, so it follows.
@@ -215,6 +216,61 @@ class ArchiveAlias(Base):
     kind: Mapped[str] = mapped_column(String(16))
     merge_id: Mapped[int | None] = mapped_column(ForeignKey("merges.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ResidentIdentifier(Base):
+    """Another identifier of a resident (`services.registry.identifiers`): a 居民健康卡号
+    (`health_card`), an insurance card number (`insurance_card`), or a hospital's medical record
+    number (`mrn`, `issuer` the hospital's institution code). Cards have no issuer, or the code
+    of the issuing region. The value only as ciphertext, keyed blind index and masked form.
+
+    One value of a kind and issuer belongs to one archive (NULL issuers count as equal). An
+    archive merged away keeps its identifiers: they lead to the survivor through the merge, and
+    come back with the archive when it is unmerged."""
+
+    __tablename__ = "resident_identifiers"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    archive_no: Mapped[str] = mapped_column(ForeignKey("archives.archive_no", **FOLLOWS_ARCHIVE), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # health_card | insurance_card | mrn
+    issuer: Mapped[str | None] = mapped_column(String(22))
+    value_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    value_index: Mapped[bytes] = mapped_column(LargeBinary)
+    value_masked: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(24))  # entered | learned_from_match
+    linked_by: Mapped[str] = mapped_column(String(64))
+    linked_by_institution: Mapped[str | None] = mapped_column(String(22))
+    linked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        # The blind index first: resolution looks identifiers up by value, whatever the kind.
+        UniqueConstraint("value_index", "kind", "issuer", postgresql_nulls_not_distinct=True),
+    )
+
+
+class IdentifierConflict(Base):
+    """An identifier a match would have linked to `claimed_archive_no` while `held_by_archive_no`
+    holds it. Never re-pointed: kept here (with how often it was seen) for an operator."""
+
+    __tablename__ = "identifier_conflicts"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    issuer: Mapped[str | None] = mapped_column(String(22))
+    value_index: Mapped[bytes] = mapped_column(LargeBinary)
+    value_masked: Mapped[str] = mapped_column(String(64))
+    held_by_archive_no: Mapped[str] = mapped_column(ForeignKey("archives.archive_no", **FOLLOWS_ARCHIVE), index=True)
+    claimed_archive_no: Mapped[str] = mapped_column(ForeignKey("archives.archive_no", **FOLLOWS_ARCHIVE), index=True)
+    source: Mapped[str] = mapped_column(String(24))
+    times_seen: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        # One row per claim; the name is given because the conventional one passes 63 characters.
+        UniqueConstraint("value_index", "kind", "issuer", "claimed_archive_no", name="uq_identifier_conflicts_claim",
+                         postgresql_nulls_not_distinct=True),
+    )
 
 
 outbox = outbox_table(Base.metadata)

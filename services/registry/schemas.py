@@ -18,16 +18,34 @@ from shared.codes import IdType, Sex
 from shared.identity import check_identity_document
 
 PHONE = validate.Regexp(r"^[0-9+\- ]{5,20}$")
+IDENTIFIER = validate.Length(min=1, max=64)  # a card number or MRN as a hospital sends it
 
 
 class IdentityQuerySchema(Schema):
-    """One identity to resolve: `{"id_type": "01", "id_number": "11010519491231002X"}`."""
+    """One patient to find by exact identifiers (`resolve_identities`, the filing hot path):
+
+        {"id_type": "01", "id_number": "11010519491231002X", "health_card_no": null,
+         "insurance_card_no": null, "mrn": "MZ0012345", "institution_code": "H1101050001",
+         "sex": "2", "birth_date": "1949-12-31"}
+
+    Only `id_number` (or nothing) is required of old callers; the rest is what the hospital's
+    message carried. The institution is the one sending the message, which issued the MRN. Sex
+    and birth date only serve to notice a card or MRN naming somebody else. Lenient on purpose:
+    the messages were validated against their contract before, and one odd value must not fail
+    the resolution of a whole batch.
+    """
 
     class Meta:
         unknown = EXCLUDE
 
     id_type = fields.Str(load_default=IdType.RESIDENT_ID_CARD.value)
     id_number = fields.Str(load_default=None, allow_none=True)
+    health_card_no = fields.Str(load_default=None, allow_none=True)
+    insurance_card_no = fields.Str(load_default=None, allow_none=True)
+    mrn = fields.Str(load_default=None, allow_none=True)
+    institution_code = fields.Str(load_default=None, allow_none=True)
+    sex = fields.Str(load_default=None, allow_none=True)
+    birth_date = fields.Date(load_default=None, allow_none=True)
 
 
 def _normalised_id_number(data: dict) -> dict:
@@ -44,11 +62,12 @@ class ResolveQuerySchema(Schema):
 
         {"id_type": "01", "id_number": "11010519491231002X", "name": "张秀英", "sex": "2",
          "birth_date": "1949-12-31", "phone": "13800000000",
-         "health_card_no": null, "insurance_card_no": null, "mrn": "MRN1234567"}
+         "health_card_no": null, "insurance_card_no": null, "mrn": "MZ0012345",
+         "institution_code": "H1101050001"}
 
-    At least one of id_number, name, birth_date, phone. The card numbers and the MRN are accepted
-    and ignored (the registry does not store them yet); other unknown fields are ignored too, as
-    they are in hospital messages.
+    At least one of id_number, name, birth_date, phone, health_card_no, insurance_card_no, or an
+    mrn with the institution_code of the hospital that gave it (the sender): an MRN alone names
+    nobody and is ignored. Unknown fields are ignored, as they are in hospital messages.
     """
 
     class Meta:
@@ -60,14 +79,18 @@ class ResolveQuerySchema(Schema):
     sex = fields.Str(load_default=None, allow_none=True, validate=validate.OneOf(Sex.codes()))
     birth_date = fields.Date(load_default=None, allow_none=True)
     phone = fields.Str(load_default=None, allow_none=True, validate=PHONE)
-    health_card_no = fields.Str(load_default=None, allow_none=True, load_only=True)
-    insurance_card_no = fields.Str(load_default=None, allow_none=True, load_only=True)
-    mrn = fields.Str(load_default=None, allow_none=True, load_only=True)
+    health_card_no = fields.Str(load_default=None, allow_none=True, load_only=True, validate=IDENTIFIER)
+    insurance_card_no = fields.Str(load_default=None, allow_none=True, load_only=True, validate=IDENTIFIER)
+    mrn = fields.Str(load_default=None, allow_none=True, load_only=True, validate=IDENTIFIER)
+    institution_code = fields.Str(load_default=None, allow_none=True, load_only=True,
+                                  validate=validate.Length(min=1, max=22))
 
     @validates_schema
     def _something_to_match_on(self, data, **kwargs) -> None:
-        if not any(data.get(f) for f in ("id_number", "name", "birth_date", "phone")):
-            raise ValidationError("Give at least one of id_number, name, birth_date, phone.", "_schema")
+        keys = ("id_number", "name", "birth_date", "phone", "health_card_no", "insurance_card_no")
+        if not any(data.get(f) for f in keys) and not (data.get("mrn") and data.get("institution_code")):
+            raise ValidationError("Give at least one of id_number, name, birth_date, phone, health_card_no, "
+                                  "insurance_card_no, or mrn with institution_code.", "_schema")
         _normalised_id_number(data)
 
     @post_load
@@ -75,6 +98,63 @@ class ResolveQuerySchema(Schema):
         data = _normalised_id_number(data)
         data["name"] = (data["name"] or "").strip() or None
         return data
+
+
+class LinkIdentifierSchema(Schema):
+    """An MRN a confirmed match taught (`link_identifier`):
+
+        {"archive_no": "11010510110100007", "kind": "mrn", "value": "MZ0012345",
+         "issuer": "H1101050001", "source": "learned_from_match"}
+    """
+
+    class Meta:
+        unknown = RAISE
+
+    archive_no = fields.Str(required=True, validate=validate.Length(min=1, max=17))
+    kind = fields.Str(required=True, validate=validate.OneOf(["mrn"]))
+    value = fields.Str(required=True, validate=validate.Regexp(r"\S", error="Must not be blank."))
+    issuer = fields.Str(required=True, validate=validate.Length(min=1, max=22))
+    source = fields.Str(load_default="learned_from_match",
+                        validate=validate.OneOf(["learned_from_match", "entered"]))
+
+    @validates("value")
+    def _length(self, value: str, **kwargs) -> None:
+        if len(value) > 64:
+            raise ValidationError("Longer than maximum length 64.")
+
+
+class IdentifierSchema(Schema):
+    """One identifier of an archive, masked (`list_identifiers`):
+
+        {"kind": "mrn", "issuer": "H1101050001", "value_masked": "MZ***2345",
+         "source": "learned_from_match", "linked_by": "system", "linked_by_institution": "H1101050001",
+         "linked_at": "2026-11-29T02:10:00+00:00"}
+    """
+
+    kind = fields.Str()
+    issuer = fields.Str(allow_none=True)
+    value_masked = fields.Str()
+    source = fields.Str()
+    linked_by = fields.Str()
+    linked_by_institution = fields.Str(allow_none=True)
+    linked_at = fields.Str()
+
+
+class LinkOutcomeSchema(Schema):
+    """What `link_identifier` did: `linked`, `already_linked`, or `conflict` (another archive,
+    `held_by`, holds it; nothing was re-pointed):
+
+        {"status": "linked", "archive_no": "11010510110100007", "kind": "mrn", "issuer": "H1101050001",
+         "value_masked": "MZ***2345", "source": "learned_from_match", "held_by": null}
+    """
+
+    status = fields.Str(validate=validate.OneOf(["linked", "already_linked", "conflict"]))
+    archive_no = fields.Str()
+    kind = fields.Str()
+    issuer = fields.Str(allow_none=True)
+    value_masked = fields.Str()
+    source = fields.Str()
+    held_by = fields.Str(allow_none=True)
 
 
 class CandidateSchema(Schema):
@@ -92,6 +172,10 @@ class ResolutionSchema(Schema):
         {"status": "candidates", "candidates": [{"archive_no": "11010500300100001", "score": 0.65,
          "reasons": ["name_pinyin", "birth_date", "sex"], "archive_status": "active"}]}
         {"status": "none"}
+
+    A match's reason is the identifier that decided: `id_number`, `health_card`,
+    `insurance_card` or `mrn`. A card or MRN the query contradicts comes first among the
+    candidates, scored 0.5: `"reasons": ["mrn", "sex_differs", "birth_date_differs"]`.
     """
 
     status = fields.Str(validate=validate.OneOf(["matched", "candidates", "none"]))

@@ -4,6 +4,16 @@ An exact identifier decides on its own; demographics only ever make a *candidate
 
     identifier                                   score   reason
     same ID number (same type, same blind index)  1.00   id_number          -> "matched"
+    same 居民健康卡号                              1.00   health_card        -> "matched"
+    same insurance card number                    1.00   insurance_card     -> "matched"
+    same MRN of the sending hospital              1.00   mrn                -> "matched"
+
+unless the identity sought contradicts the archive a card or MRN names (`contradictions`): a
+different ID number of the same type, or both a different sex and a birth date that is not even
+a typo of the archive's. Cards are lent within families and MRNs get mis-keyed, so such a hit is
+only a candidate scored IDENTIFIER_CONTRADICTED (0.50), its reasons saying why:
+`["mrn", "sex_differs", "birth_date_differs"]`. The ID number itself carries the sex and birth
+date the archive was checked against when created, so an ID-number hit decides whatever else.
 
     demographic evidence (added up)              weight  reason
     name, same Chinese characters                 0.35   name
@@ -46,6 +56,7 @@ BIRTH_DATE_TYPO = 0.15
 SEX = 0.10
 PHONE = 0.20
 ID_NUMBER_DIFFERS = -0.40
+IDENTIFIER_CONTRADICTED = 0.50
 
 CANDIDATE_THRESHOLD = 0.50
 MAX_CANDIDATES = 5
@@ -66,6 +77,7 @@ class Identity:
     id_index: bytes | None = None
     archive_no: str | None = None
     status: str | None = None
+    village_code: str | None = None
 
     def __repr__(self) -> str:  # names are personal data: keep them out of tracebacks and logs
         return f"Identity(archive_no={self.archive_no!r})"
@@ -130,6 +142,30 @@ def score(sought: Identity, archive: Identity) -> Score:
         found.append((ID_NUMBER_DIFFERS, "id_number_differs"))
     found = [f for f in found if f is not None]
     return Score(round(sum(w for w, _ in found), 2), tuple(reason for _, reason in found))
+
+
+def contradictions(sought: Identity, archive: Identity) -> tuple[str, ...]:
+    """What in `sought` speaks strongly against being the person of `archive`, which a card or an
+    MRN named: a different ID number of the same type; both a different sex and a different birth
+    date (a typo of it does not count)."""
+    found = []
+    if (sought.id_index is not None and archive.id_index is not None and sought.id_type == archive.id_type
+            and sought.id_index != archive.id_index):
+        found.append("id_number_differs")
+    sex_differs = sought.sex in KNOWN_SEXES and archive.sex in KNOWN_SEXES and sought.sex != archive.sex
+    birth_differs = (sought.birth_date is not None and archive.birth_date is not None
+                     and sought.birth_date != archive.birth_date
+                     and not birth_date_typo(sought.birth_date, archive.birth_date))
+    if sex_differs and birth_differs:
+        found += ["sex_differs", "birth_date_differs"]
+    return tuple(found)
+
+
+def identifier_score(kind: str, contradicted: tuple[str, ...] = ()) -> Score:
+    """The score of an archive an exact identifier of `kind` named (see the module doc)."""
+    if contradicted:
+        return Score(IDENTIFIER_CONTRADICTED, (kind, *contradicted))
+    return Score(IDENTIFIER_MATCH, (kind,))
 
 
 def rank(sought: Identity, archives: list[Identity], limit: int = MAX_CANDIDATES,

@@ -26,6 +26,16 @@ RPC (service `registry`), each answering JSON-ready dicts:
             "reasons": ["name", "birth_date", "sex"]}]}
     list_divisions(level="village"), list_institutions(), health()
 
+Other identifiers (see `identifiers`; card numbers are given with `create_archive` and
+`update_identity`, MRNs are learned by `resolve_identities` / `resolve_many` from ID-number
+matches, and by `link_identifier` from an operator's match):
+
+    link_identifier("11010510110100007", "mrn", "MZ0012345", "H1101050001", source="learned_from_match")
+        -> {"status": "linked" | "already_linked" | "conflict", "archive_no": "11010510110100007",
+            "kind": "mrn", "issuer": "H1101050001", "value_masked": "MZ***2345", "held_by": null, ...}
+    list_identifiers("11010510110100007")
+        -> [{"kind": "health_card", "issuer": null, "value_masked": "H1******0012", "source": "entered", ...}]
+
 The archive lifecycle (see `lifecycle`; each change answers the archive as `get_archive` does,
 writes a revision and announces an event):
 
@@ -63,14 +73,16 @@ from shared.outbox import OutboxRelay
 from shared.pii import Pii
 
 from services.registry import (
-    identity_updates, matching, merges, review, revisions, search, termination, transfers, usecases,
+    identifiers, identity_updates, matching, merges, review, revisions, search, termination, transfers,
+    usecases,
 )
 from services.registry.lifecycle_schemas import (
     ArchiveDetailSchema, ArchiveRevisionSchema, IdentityUpdateSchema, MergeRequestSchema, MergeSchema,
     OptionalReasonSchema, ReasonSchema, TerminationSchema, TransferRequestSchema, TransferSchema, load_id,
 )
 from services.registry.schemas import (
-    ArchivePageSchema, ArchiveSearchSchema, IdentityQuerySchema, ResolutionSchema, ResolveQuerySchema,
+    ArchivePageSchema, ArchiveSearchSchema, IdentifierSchema, IdentityQuerySchema, LinkIdentifierSchema,
+    LinkOutcomeSchema, ResolutionSchema, ResolveQuerySchema,
 )
 from shared.api import ArchiveCreateSchema, ArchiveSchema, DivisionSchema, InstitutionSchema
 
@@ -209,6 +221,20 @@ class RegistryService:
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_merges(self, archive_no):
         return MergeSchema(many=True).dump(merges.list_merges(self.db, archive_no))
+
+    # -- other identifiers ---------------------------------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("value",))
+    def link_identifier(self, archive_no, kind, value, issuer, source="learned_from_match"):
+        data = load_input(LinkIdentifierSchema(), {"archive_no": archive_no, "kind": kind, "value": value,
+                                                   "issuer": issuer, "source": source})
+        outcome = identifiers.link_identifier(self.db, self.pii, data["archive_no"], data["kind"], data["value"],
+                                              data["issuer"], self.actor, data["source"])
+        return LinkOutcomeSchema().dump(outcome)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_identifiers(self, archive_no):
+        return IdentifierSchema(many=True).dump(identifiers.list_identifiers(self.db, archive_no))
 
     # -- reference data ------------------------------------------------------------------------
 

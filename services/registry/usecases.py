@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
@@ -29,7 +30,7 @@ from shared.messaging import EVENTS, event_routing_key
 from shared.outbox import OutboxMessage, stage
 from shared.pii import PiiBox
 
-from services.registry import aliases, matching, revisions
+from services.registry import aliases, identifiers, matching, revisions
 from services.registry.keys import id_index, name_pinyin, phone_index
 from services.registry.models import Archive, ArchiveSerial, Division, Institution, outbox
 
@@ -92,14 +93,17 @@ def existing_conflict(session: Session, index: bytes, masked: str) -> Conflict |
 def create_archive(session: Session, pii: PiiBox, data: dict[str, Any], actor: Actor) -> Archive:
     """Create one archive from validated `ArchiveCreateSchema` data, announce it, commit.
 
-    Refused with `Conflict` when the ID number has an archive (details name it), and, unless
-    `confirm_new` is true, when active archives look like the same person (details list them
-    under `possible_duplicates`, see `matching.possible_duplicates`).
+    Refused with `Conflict` when the ID number has an archive (details name it), when another
+    archive holds its health or insurance card number (details name the field and that archive),
+    and, unless `confirm_new` is true, when active archives look like the same person (details
+    list them under `possible_duplicates`, see `matching.possible_duplicates`).
     """
     check_references(session, data["village_code"], data["institution_code"])
     index = id_index(pii, data["id_type"], data["id_number"])
     masked = mask_id_number(data["id_number"])
-    conflict = existing_conflict(session, index, masked)
+    cards = {name: data[name] for name in identifiers.CARD_FIELDS if data.get(name)}
+    taken = identifiers.card_conflicts(session, pii, cards)
+    conflict = existing_conflict(session, index, masked) or taken()
     if conflict:
         raise conflict
     if not data.get("confirm_new"):
@@ -125,7 +129,8 @@ def create_archive(session: Session, pii: PiiBox, data: dict[str, Any], actor: A
         created_by=actor.user,
     )
     session.add(archive)
-    revisions.record(session, archive, revisions.CREATED, _created_changes(archive, data), actor)
+    card_changes = identifiers.set_cards(session, pii, archive.archive_no, cards, actor, held={})
+    revisions.record(session, archive, revisions.CREATED, _created_changes(archive, data, card_changes), actor)
     stage(session, outbox, [event_message(ARCHIVE_CREATED, {
         "archive_no": archive.archive_no,
         "village_code": archive.village_code,
@@ -134,26 +139,30 @@ def create_archive(session: Session, pii: PiiBox, data: dict[str, Any], actor: A
         # match encounters it parked as pending without the ID number ever leaving here.
         "identity_keys": [index.hex()],
     }, actor)])
-    commit_unless_taken(session, index, masked)
+    commit_unless_taken(session, index, masked, taken)
     return archive
 
 
-def commit_unless_taken(session: Session, index: bytes, masked: str) -> None:
-    """Commit; if another worker gave this ID number to an archive between our check and our
-    write (the unique index says so), answer the same Conflict the check would have."""
+def commit_unless_taken(session: Session, index: bytes, masked: str,
+                        also: Callable[[], Conflict | None] | None = None) -> None:
+    """Commit; if another worker gave this ID number (or, checked by `also`, a card number) to an
+    archive between our check and our write (a unique index says so), answer the same Conflict
+    the check would have."""
     try:
         session.commit()
     except IntegrityError:
         session.rollback()
-        conflict = existing_conflict(session, index, masked)
+        conflict = existing_conflict(session, index, masked) or (also and also())
         if conflict:
             raise conflict from None
         raise
 
 
-def _created_changes(archive: Archive, data: dict[str, Any]) -> dict[str, list[Any]]:
+def _created_changes(archive: Archive, data: dict[str, Any],
+                     card_changes: dict[str, list[Any]]) -> dict[str, list[Any]]:
     after = {**revisions.tracked(archive), "status": "active",
-             "phone": mask_phone(data["phone"]) if data.get("phone") else None}
+             "phone": mask_phone(data["phone"]) if data.get("phone") else None,
+             **{name: new for name, (_, new) in card_changes.items()}}
     return revisions.diff({}, {k: v for k, v in after.items() if v is not None})
 
 
@@ -179,31 +188,23 @@ def archive_details(session: Session, archive: Archive) -> dict[str, Any]:
 
 
 def resolve_identities(session: Session, pii: PiiBox, queries: list[dict]) -> list[dict | None]:
-    """For each `{id_type, id_number}` the archive it belongs to, or None; one query for all.
+    """For each query the archive its exact identifiers name, or None; a fixed number of SQL
+    queries for all of them. The filing hot path (`IdentityQuerySchema`):
 
-    An ID number that a merge moved aside answers the survivor (a second query, for misses only).
+        [{"id_type": "01", "id_number": "11010519491231002X", "mrn": "MZ0012345",
+          "institution_code": "H1101050001", "sex": "2", "birth_date": date(1949, 12, 31)}]
+        -> [{"archive_no": "11010500300100001", "status": "active", "village_code": "110105003001",
+             "matched_by": "id_number"}]
+
+    The rules of `matching.exact_matches`: ID number, then health card, insurance card, MRN of
+    the sending institution; an ID number a merge moved aside answers the survivor; a card or MRN
+    the query contradicts answers None (the encounter waits for an operator). MRNs of ID-number
+    matches are learned; commits.
     """
-    indexes = [
-        id_index(pii, q["id_type"], q["id_number"]) if q.get("id_number") else None for q in queries
-    ]
-    wanted = {i for i in indexes if i is not None}
-    found: dict[bytes, dict] = {}
-    if wanted:
-        rows = session.execute(
-            sa.select(Archive.id_number_index, Archive.archive_no, Archive.status, Archive.village_code)
-            .where(Archive.id_number_index.in_(wanted))
-        )
-        for row in rows:
-            found[bytes(row.id_number_index)] = {
-                "archive_no": row.archive_no, "status": row.status, "village_code": row.village_code,
-            }
-        moved = aliases.moved_indexes(session, wanted - found.keys())
-        if moved:
-            rows = session.execute(sa.select(Archive.archive_no, Archive.status, Archive.village_code)
-                                   .where(Archive.archive_no.in_(set(moved.values()))))
-            survivors = {row.archive_no: dict(row._mapping) for row in rows}
-            found.update({index: survivors[no] for index, no in moved.items() if no in survivors})
-    return [found.get(i) if i is not None else None for i in indexes]
+    found = matching.exact_matches(session, pii, queries)
+    session.commit()
+    return [{"archive_no": e.archive.archive_no, "status": e.archive.status, "village_code": e.archive.village_code,
+             "matched_by": e.kind} if e is not None and e.decides else None for e in found]
 
 
 def list_divisions(session: Session, level: str | None = None) -> list[Division]:
