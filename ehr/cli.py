@@ -12,6 +12,7 @@
     ehr apikey add|revoke|list                API keys of township and hospital systems
     ehr audit verify|archive|user             the audit trail: its chain, who looked, who did
     ehr keys                                  print fresh PII and token signing keys
+    ehr keys reencrypt [--dry-run]            after a key rotation, re-encrypt with the new key
 """
 
 from __future__ import annotations
@@ -184,13 +185,62 @@ def subscribe(jurisdiction: str, queue: str | None) -> None:
                 pass
 
 
-@main.command()
-def keys() -> None:
-    """Print fresh keys for EHR_PII_KEY, EHR_INDEX_KEY and EHR_TOKEN_KEY."""
+@main.group(invoke_without_command=True)
+@click.pass_context
+def keys(ctx: click.Context) -> None:
+    """Print fresh keys for EHR_PII_KEY, EHR_INDEX_KEY and EHR_TOKEN_KEY; after a rotation of
+    EHR_PII_KEY, `ehr keys reencrypt` moves every ciphertext to the new key."""
+    if ctx.invoked_subcommand is not None:
+        return
     from ehr.setup import KEY_VARIABLES
     from shared.config import generate_key
 
     click.echo("\n".join(f"{name}={generate_key()}" for name in KEY_VARIABLES))
+
+
+@keys.command("reencrypt")
+@click.option("--dry-run", is_flag=True, help="only count the ciphertexts still under an old key")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(min=1),
+              help="rows per transaction")
+def keys_reencrypt(dry_run: bool, batch_size: int) -> None:
+    """Re-encrypt with the current EHR_PII_KEY what older keys (EHR_PII_OLD_KEYS) sealed: ID and
+    phone numbers, card numbers and MRNs in the registry, pending and quarantined messages in
+    records. Runs beside the services, in short batches; run it again until it reports 0
+    remaining, then the old keys can go. Exit status 1 if a ciphertext opens with no configured key."""
+    from ehr.setup import ensure_keys
+    from services.records import reencrypt as records
+    from services.registry import reencrypt as registry
+    from shared.config import ConfigError, load_settings
+    from shared.db import make_engine
+    from shared.pii import PiiBox
+
+    ensure_keys(STATE_DIR)
+    try:
+        settings = load_settings()
+        pii = PiiBox(*settings.require_keys(), settings.pii_old_keys)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    reports = []
+    for service, module in (("registry", registry), ("records", records)):
+        engine = make_engine(settings.database_url_for(service), pool_size=1, max_overflow=0)
+        try:
+            for report in module.reencrypt(engine, pii, batch_size=batch_size, dry_run=dry_run):
+                reports.append(report)
+                counts = (f"{report.stale} under an old key" if dry_run else
+                          f"{report.rewritten} re-encrypted, {report.failed} unreadable, {report.remaining} remaining")
+                click.echo(f"{service:<9} {report.column:<34} {counts}")
+        finally:
+            engine.dispose()
+    failed, remaining = sum(r.failed for r in reports), sum(r.remaining for r in reports)
+    if dry_run:
+        click.echo(f"{remaining} ciphertexts under an old key (dry run: nothing changed)")
+        return
+    click.echo(f"{sum(r.rewritten for r in reports)} re-encrypted, {remaining} remaining under an old key")
+    if failed:
+        raise click.ClickException(f"{failed} ciphertexts open with none of the configured keys: add the key "
+                                   "that sealed them to EHR_PII_OLD_KEYS and run again")
+    if remaining:
+        click.echo("some rows were busy: run the command again")
 
 
 def _register_operator_commands() -> None:

@@ -1,0 +1,26 @@
+"""The records service's ciphertexts, for `ehr keys reencrypt` after a rotation of `EHR_PII_KEY`
+(the walk is `shared.reencryption`): the original bytes of quarantined messages and the messages
+of pending encounters, both sealed whole because they carry names and identifiers.
+
+    reencrypt(engine, pii, batch_size=500)       -> [ColumnReport("quarantine.body_enc", ...), ...]
+    reencrypt(engine, pii, dry_run=True)         # counts only
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+
+from shared.pii import PiiBox
+from shared.reencryption import ColumnReport, EncryptedColumn, reencrypt as walk
+
+from services.records.models import PendingEncounter, QuarantinedMessage
+
+COLUMNS = (
+    EncryptedColumn(QuarantinedMessage.__table__, key="id", column="body_enc"),
+    EncryptedColumn(PendingEncounter.__table__, key="id", column="payload_enc"),
+)
+
+
+def reencrypt(engine: Engine, pii: PiiBox, batch_size: int = 500, dry_run: bool = False) -> list[ColumnReport]:
+    """Re-encrypt (or with `dry_run` count) what old keys sealed in the records database."""
+    return walk(engine, pii, list(COLUMNS), batch_size, dry_run)
