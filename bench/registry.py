@@ -15,11 +15,13 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import resource
 import statistics
 import time
 import uuid
 from datetime import date, timedelta
 
+import sqlalchemy as sa
 from faker.providers.person.zh_CN import Provider as ChineseNames
 from sqlalchemy.orm import Session
 
@@ -83,6 +85,37 @@ def synthetic_residents(count: int, seed: int = 5) -> list[Resident]:
     return people
 
 
+class CpuShare:
+    """How many cores the machine was busy with, and how many of them went to the import (this
+    process, its workers, its PostgreSQL backend), over a stretch of time: the rest is other
+    processes' (Linux /proc; None elsewhere). Timings on a shared machine need both."""
+
+    def __init__(self, backend_pid: int) -> None:
+        self.backend_pid = backend_pid
+        self.start = self._sample()
+
+    def _sample(self) -> tuple[float, float, float] | None:
+        try:
+            with open("/proc/stat") as f:
+                jiffies = [int(v) for v in f.readline().split()[1:]]
+            with open(f"/proc/{self.backend_pid}/stat") as f:
+                backend = [int(v) for v in f.read().rsplit(")", 1)[1].split()[11:13]]
+        except OSError:
+            return None
+        tick = os.sysconf("SC_CLK_TCK")
+        me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        ours = me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime + sum(backend) / tick
+        return (sum(jiffies) - jiffies[3] - jiffies[4]) / tick, ours, time.monotonic()
+
+    def cores(self) -> tuple[float, float] | None:
+        """(cores busy, cores ours) since this was made."""
+        end = self._sample()
+        if end is None or self.start is None:
+            return None
+        elapsed = end[2] - self.start[2]
+        return (end[0] - self.start[0]) / elapsed, (end[1] - self.start[1]) / elapsed
+
+
 def timed(fn, samples) -> list[float]:
     out = []
     for sample in samples:
@@ -114,11 +147,14 @@ def run(residents: int, jobs: int = JOBS, chunk_size: int = CHUNK) -> None:
         generated = time.perf_counter() - t0
         print(f"generated {residents:,} synthetic residents in {generated:.0f}s", flush=True)
 
-        t0 = time.perf_counter()
         with Session(engine) as session:
+            share = CpuShare(session.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+            session.commit()
+            t0 = time.perf_counter()
             report = import_residents(session, pii, iter(rows), Actor(user="bench"), chunk_size=chunk_size,
                                       jobs=jobs)
-        load_s = time.perf_counter() - t0
+            load_s = time.perf_counter() - t0
+            cores = share.cores()
         del rows
         print(f"loaded {report.created:,} ({len(report.rejected)} rejected) in {load_s:.0f}s", flush=True)
         with engine.connect() as conn:
@@ -139,6 +175,9 @@ def run(residents: int, jobs: int = JOBS, chunk_size: int = CHUNK) -> None:
         print(f"{'measure':34} {'p50':>8} {'p95':>8} {'p99':>8}")
         print(f"{'load rate':34} {report.created / load_s:>8,.0f}/s  (bulk import, {load_s:.0f}s, "
               f"{jobs} worker processes, {chunk_size:,} rows a transaction)")
+        if cores:
+            print(f"{'':34} meanwhile {cores[0]:.2f} of {os.cpu_count()} cores busy, {cores[0] - cores[1]:.2f} "
+                  f"of them with other processes")
         for label, values in (("resolve by ID number (ms)", by_id), ("scored resolve (ms)", scored),
                               ("name search, 2-char prefix (ms)", by_name), ("pinyin search (ms)", by_pinyin)):
             print(f"{label:34} {statistics.median(values):>8.2f} {pct(values, .95):>8.2f} {pct(values, .99):>8.2f}")
