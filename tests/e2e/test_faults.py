@@ -86,10 +86,11 @@ def test_broker_connections_dropped_while_messages_flow_lose_and_double_nothing(
     thread, ids, updates = start_flowing(sandbox, seed=32)
     # Every connection of the suite's services in this vhost is closed by the broker, as a
     # broker restart would; the test's own publisher and listener are spared by their name.
-    listed = subprocess.run(["rabbitmqctl", "-q", "list_connections", "-p", sandbox.env.vhost,
-                             "pid", "client_properties"], capture_output=True, text=True, check=True)
-    victims = [line.split("\t")[0] for line in listed.stdout.splitlines()
-               if line.strip() and TEST_CONNECTION_NAME not in line]
+    # (`list_connections` lists the connections of every vhost, whatever `-p` says: filter here.)
+    listed = subprocess.run(["rabbitmqctl", "-q", "--no-table-headers", "list_connections", "vhost", "pid",
+                             "client_properties"], capture_output=True, text=True, check=True)
+    victims = [line.split("\t")[1] for line in listed.stdout.splitlines()
+               if line.split("\t")[0] == sandbox.env.vhost and TEST_CONNECTION_NAME not in line]
     for pid in victims:
         subprocess.run(["rabbitmqctl", "-q", "close_connection", pid, "test: broker going away"],
                        capture_output=True)
