@@ -74,14 +74,41 @@ def field_errors(exc: ValidationError) -> dict:
     return exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
 
 
+NUL_REFUSED = "Must not contain NUL characters."
+
+
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+def _nul_errors(payload, many: bool) -> dict:
+    """Fields holding a NUL character anywhere (PostgreSQL text cannot store one)."""
+    if many and isinstance(payload, (list, tuple)):
+        return {i: errors for i, item in enumerate(payload) if (errors := _nul_errors(item, False))}
+    if isinstance(payload, dict):
+        return {str(k).replace("\x00", ""): [NUL_REFUSED] for k, v in payload.items() if _holds_nul(k) or _holds_nul(v)}
+    return {"_schema": [NUL_REFUSED]} if _holds_nul(payload) else {}
+
+
 def load_input(schema: Schema, payload, many: bool = False):
-    """`schema.load`, turning marshmallow's error into the suite's `ValidationFailed`."""
+    """`schema.load`, turning marshmallow's error into the suite's `ValidationFailed`; a NUL
+    character anywhere in the input is refused for its field too."""
     from shared.errors import ValidationFailed
 
+    refused = _nul_errors(payload, many)
     try:
-        return schema.load(payload, many=many)
+        data = schema.load(payload, many=many)
     except ValidationError as exc:
-        raise ValidationFailed("invalid input", field_errors(exc)) from None
+        raise ValidationFailed("invalid input", {**field_errors(exc), **refused}) from None
+    if refused:
+        raise ValidationFailed("invalid input", refused)
+    return data
 
 
 # -- Registry events ------------------------------------------------------------------------
