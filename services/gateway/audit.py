@@ -7,13 +7,20 @@
     for_archive(session, "11010510110100003")   who looked at this archive, newest first
     for_actor(session, "doc01")                  what this user did, newest first
 
-Entry n stores `hash = sha256(canonical JSON of its fields, including prev_hash)` and
-`prev_hash` = entry n-1's hash (the first is chained to 64 zeros). Appends take the row lock of
-`audit_head`, so entries are numbered without gaps in commit order and concurrent requests
-cannot fork the chain; the head keeps the last seq and hash, so removing the newest entries
-shows too. Anyone with the database can check the chain without a secret (`ehr audit verify`);
-it proves the trail was not edited since, not who wrote it: keep the head hash it prints
-somewhere else from time to time to anchor it.
+Entry n stores `hash = sha256("<prev_hash>:<seq>:<at in µs since 1970>:<digest>")`, where
+`digest` is the sha256 of the canonical JSON of the entry's other fields (who, what, outcome...)
+and `prev_hash` is entry n-1's hash (the first is chained to 64 zeros). The gateway computes the
+digest and appends in one statement, `audit_append(...)` (a PL/pgSQL function, migration 0002):
+the server locks the `audit_head` row, numbers the entry, stamps its time, computes the link with
+PostgreSQL's sha256(), inserts it and moves the head, and the gateway's autocommit connection
+commits it in that same round trip. So entries are numbered without gaps in commit order,
+concurrent requests cannot fork the chain, and the head lock is held only for the server's own
+work and the commit, not for round trips to a busy gateway. The head keeps the last seq and
+hash, so removing the newest entries shows too. Entries written before migration 0002 carry
+`scheme` 1 (the sha256 of the canonical JSON of all their fields and the previous hash) and
+verify as such. Anyone with the database can check the chain without a secret
+(`ehr audit verify`); it proves the trail was not edited since, not who wrote it: keep the head
+hash it prints somewhere else from time to time to anchor it.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -31,8 +38,11 @@ from shared.logs import scrub
 from services.gateway.models import GENESIS_HASH, AuditEntry, AuditHead
 
 HEAD_ID = 1
-_HASHED = ("seq", "at", "request_id", "actor", "actor_kind", "institution_code", "role", "action",
-           "archive_no", "target", "reason", "out_of_scope", "outcome", "status", "prev_hash")
+SCHEME = 2  # how `hash` is computed (see the module doc); entries keep the scheme they were written with
+_CONTENT = ("request_id", "actor", "actor_kind", "institution_code", "role", "action", "archive_no",
+            "target", "reason", "out_of_scope", "outcome", "status")
+_HASHED = ("seq", "at", *_CONTENT, "prev_hash")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def clean_text(value: str | None, limit: int) -> str | None:
@@ -61,32 +71,62 @@ class Draft:
     request_id: str | None = None
 
 
+@dataclass(frozen=True)
+class Appended:
+    """Where an entry went: its number, time and hash."""
+
+    seq: int
+    at: datetime
+    hash: str
+
+
 def _canonical(value):
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc).isoformat()
     return value
 
 
-def entry_hash(fields: dict) -> str:
-    payload = {name: _canonical(fields[name]) for name in _HASHED}
+def _micros(at: datetime) -> int:
+    """The instant as whole microseconds since 1970, as the server's link computes it."""
+    return (at - _EPOCH) // timedelta(microseconds=1)
+
+
+def content_digest(fields: dict) -> str:
+    """The sha256 of what an entry says (everything but its place in the chain)."""
+    payload = {name: fields[name] for name in _CONTENT}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False,
                                      separators=(",", ":")).encode("utf-8")).hexdigest()
 
 
-def append(session: Session, draft: Draft, now: datetime | None = None) -> AuditEntry:
-    """Number, chain and commit one entry (waits for concurrent appends to commit first)."""
-    head = session.scalars(sa.select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update()).one()
+def link(prev_hash: str, seq: int, at: datetime, digest: str) -> str:
+    """An entry's hash: what `audit_append` computes on the server."""
+    return hashlib.sha256(f"{prev_hash}:{seq}:{_micros(at)}:{digest}".encode("ascii")).hexdigest()
+
+
+def entry_hash(fields: dict, scheme: int = SCHEME) -> str:
+    """The hash an entry with these fields (`_HASHED`) must carry."""
+    if scheme == 1:
+        payload = {name: _canonical(fields[name]) for name in _HASHED}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False,
+                                         separators=(",", ":")).encode("utf-8")).hexdigest()
+    return link(fields["prev_hash"], fields["seq"], fields["at"], content_digest(fields))
+
+
+_APPEND = sa.text(
+    "SELECT entry_seq, entry_at, entry_hash FROM audit_append(:request_id, :actor, :actor_kind, "
+    ":institution_code, :role, :action, :archive_no, :target, :reason, :out_of_scope, :outcome, "
+    ":status, :digest)")
+
+
+def append(session: Session, draft: Draft) -> Appended:
+    """Number, chain and commit one entry, in one statement (concurrent appends queue on the
+    server for the head row, each for the length of its insert and commit only)."""
     fields = asdict(draft)
-    fields.update(
-        actor=clean_text(draft.actor, 80) or "anonymous", target=clean_text(draft.target, 80),
-        reason=clean_text(draft.reason, 500),
-        seq=head.seq + 1, at=now or datetime.now(timezone.utc), prev_hash=head.hash,
-    )
-    entry = AuditEntry(**fields, hash=entry_hash(fields))
-    session.add(entry)
-    head.seq, head.hash = entry.seq, entry.hash
+    fields.update(actor=clean_text(draft.actor, 80) or "anonymous", target=clean_text(draft.target, 80),
+                  reason=clean_text(draft.reason, 500))
+    seq, at, hash_ = session.execute(_APPEND, {**fields, "digest": content_digest(fields)}).one()
     session.commit()
-    return entry
+    return Appended(seq, at, hash_)
 
 
 @dataclass(frozen=True)
@@ -119,7 +159,7 @@ def verify(session: Session, batch: int = 5000) -> Verification:
             if entry.prev_hash != prev_hash:
                 return broken(entry.seq, f"entry {entry.seq} is not chained to entry {entry.seq - 1}")
             fields = {name: getattr(entry, name) for name in _HASHED}
-            if entry_hash(fields) != entry.hash:
+            if entry_hash(fields, entry.scheme) != entry.hash:
                 return broken(entry.seq, f"entry {entry.seq} was altered after it was written")
             prev_hash, expected_seq, checked = entry.hash, entry.seq + 1, checked + 1
         last_seq = rows[-1].seq

@@ -14,6 +14,13 @@ through `WorkerGate.guard`, which
     5. runs the handler, then appends one audit entry with the outcome, successful or not,
        before the response leaves (no audit entry, no answer: a failed append is a 503).
 
+A guarded request checks out one database connection and keeps it until its audit entry is
+written: the API key or user lookup, a grant and the append are one statement each on it, in
+autocommit (the append is committed when its statement returns), so a plain read costs two
+round trips to the gateway database. The pool holds a connection per worker and is not
+pre-pinged: after a database restart the first request on a dead connection answers 503 (its
+audit entry is written on a fresh connection) and the pool reconnects from the next one on.
+
     @http("GET", "/api/v1/archives/<string:archive_no>")
     @guarded(access.ARCHIVE_READ)
     def get_archive(self, request, archive_no):
@@ -30,6 +37,7 @@ from typing import Any, Callable
 from eventlet import tpool
 from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.actor import REQUEST_ID_KEY
@@ -92,13 +100,31 @@ class WorkerGate:
         self.draft: audit.Draft | None = None
         self._denial: str | None = None  # why the gate itself refused, for the audit entry
         self._registry = None
+        self._connection: Connection | None = None
+        self._db: Session | None = None
 
     @property
     def request_id(self) -> str | None:
         return self.worker_ctx.context_data.get(REQUEST_ID_KEY)
 
     def _session(self) -> Session:
+        """A session in a transaction, for what reads and then writes (signing in)."""
         return self.provider.sessionmaker()
+
+    def _request_db(self) -> Session:
+        """The request's one session, on its one autocommit connection (see the module doc)."""
+        if self._db is None:
+            self._connection = self.provider.engine.connect()
+            self._db = Session(bind=self._connection, expire_on_commit=False)
+        else:
+            self._db.rollback()  # after a failed statement; sends nothing in autocommit
+        return self._db
+
+    def _release(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._connection.close()
+            self._db = self._connection = None
 
     # -- the guard ---------------------------------------------------------------------------
 
@@ -106,25 +132,27 @@ class WorkerGate:
         self._registry = registry
         self.draft = audit.Draft(action=action.name, request_id=self.request_id, **_subject(params))
         try:
-            self._authenticate(request)
-            access.require(self.caller.role, action)
-            if action.archive:
-                self._check_archive(action, params["archive_no"])
-            result = handler()
-        except BaseException as exc:
-            self.draft.status = _failure(exc)
-            self.draft.outcome = self._denial or _OUTCOMES.get(self.draft.status, "error")
-            self._append(cause=exc)
-            raise
-        self.draft.status = result[0] if isinstance(result, tuple) else 200
-        self.draft.outcome = "granted" if self.draft.out_of_scope else "ok"
-        self._append()
-        return result
+            try:
+                self._authenticate(request)
+                access.require(self.caller.role, action)
+                if action.archive:
+                    self._check_archive(action, params["archive_no"])
+                result = handler()
+            except BaseException as exc:
+                self.draft.status = _failure(exc)
+                self.draft.outcome = self._denial or _OUTCOMES.get(self.draft.status, "error")
+                self._append(cause=exc)
+                raise
+            self.draft.status = result[0] if isinstance(result, tuple) else 200
+            self.draft.outcome = "granted" if self.draft.out_of_scope else "ok"
+            self._append()
+            return result
+        finally:
+            self._release()
 
     def _append(self, cause: BaseException | None = None) -> None:
         try:
-            with self._session() as session:
-                audit.append(session, self.draft)
+            audit.append(self._request_db(), self.draft)
         except Exception as exc:
             log.error("audit append failed", extra={"request_id": self.request_id, "error": type(exc).__name__})
             raise exc from cause
@@ -135,11 +163,11 @@ class WorkerGate:
         if scheme.lower() != "bearer" or not credential:
             self._denial = "no_credentials"
             raise Unauthorized("sign in first: send `Authorization: Bearer <token or API key>`")
-        with self._session() as session:
-            if credentials.is_api_key(credential):
-                caller, problem = accounts.caller_for_api_key(session, credential)
-            else:
-                caller, problem = accounts.caller_for_token(session, self.provider.token_key, credential)
+        session = self._request_db()
+        if credentials.is_api_key(credential):
+            caller, problem = accounts.caller_for_api_key(session, credential)
+        else:
+            caller, problem = accounts.caller_for_token(session, self.provider.token_key, credential)
         if caller is not None:
             self.draft.actor, self.draft.actor_kind = caller.name, caller.kind
             self.draft.institution_code, self.draft.role = caller.institution_code, caller.role
@@ -158,8 +186,7 @@ class WorkerGate:
         institution = self._institution()
         grant = None
         if action.archive != access.GRANT and not access.archive_in_scope(institution, archive):
-            with self._session() as session:
-                grant = accounts.active_grant(session, self.caller, archive_no)
+            grant = accounts.active_grant(self._request_db(), self.caller, archive_no)
         decision = access.decide_archive(action, institution, archive, grant is not None)
         self.draft.out_of_scope = decision.out_of_scope
         if grant is not None:
@@ -216,8 +243,8 @@ class WorkerGate:
         self.draft.reason = reason
         if not self.draft.out_of_scope:
             return {"archive_no": archive_no, "out_of_scope": False, "reason": reason, "expires_at": None}
-        with self._session() as session:
-            grant = accounts.grant_access(session, self.caller, archive_no, reason, self.provider.grant_lifetime)
+        grant = accounts.grant_access(self._request_db(), self.caller, archive_no, reason,
+                                      self.provider.grant_lifetime)
         return {"archive_no": archive_no, "out_of_scope": True, "reason": grant.reason,
                 "expires_at": grant.expires_at.isoformat()}
 
@@ -232,17 +259,22 @@ class WorkerGate:
         draft.outcome = result.outcome
         if result.caller is None:
             draft.status = 401
-            with self._session() as session:
-                audit.append(session, draft)
+            self._append_once(draft)
             raise Unauthorized(SIGN_IN_REFUSED)
         caller = result.caller
         draft.status, draft.institution_code, draft.role = 200, caller.institution_code, caller.role
-        with self._session() as session:
-            audit.append(session, draft)
+        self._append_once(draft)
         lifetime = self.provider.token_lifetime
         return {"access_token": credentials.issue_token(self.provider.token_key, caller.name, lifetime),
                 "token_type": "Bearer", "expires_in": lifetime, "username": caller.name,
                 "role": caller.role, "institution_code": caller.institution_code}
+
+
+    def _append_once(self, draft: audit.Draft) -> None:
+        try:
+            audit.append(self._request_db(), draft)
+        finally:
+            self._release()
 
 
 def _subject(params: dict[str, Any]) -> dict[str, Any]:
@@ -269,8 +301,13 @@ class Gate(DependencyProvider):
         self.token_lifetime = settings.token_lifetime
         self.lockout_threshold = settings.lockout_threshold
         self.grant_lifetime = settings.grant_lifetime
-        self.engine = make_engine(settings.database_url_for("gateway"))
-        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        # A connection per worker (a guarded request keeps one until its audit entry is written)
+        # and a few for signing in; autocommit, not pre-pinged: see the module doc.
+        workers = self.container.max_workers
+        self.engine = make_engine(settings.database_url_for("gateway"), isolation_level="AUTOCOMMIT",
+                                  pool_pre_ping=False, pool_size=workers, max_overflow=2)
+        self.sessionmaker = sessionmaker(self.engine.execution_options(isolation_level="READ COMMITTED"),
+                                         expire_on_commit=False)
         self.institutions = InstitutionCache()
 
     def stop(self) -> None:

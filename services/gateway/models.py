@@ -72,7 +72,8 @@ class AuditEntry(Base):
     """One thing done (or refused) through the gateway. Append-only: a trigger refuses UPDATE and
     DELETE, and each entry's `hash` covers its fields and the previous entry's hash, so an edit or
     a removal that got past the trigger shows in `ehr audit verify`. No clinical content, no
-    unmasked ID numbers: archive numbers, record ids and masked free text only."""
+    unmasked ID numbers: archive numbers, record ids and masked free text only. Written only by
+    the database function `audit_append` (see `audit.py`); `scheme` says how its hash was made."""
 
     __tablename__ = "audit_entries"
 
@@ -92,6 +93,7 @@ class AuditEntry(Base):
     status: Mapped[int] = mapped_column(SmallInteger)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    scheme: Mapped[int] = mapped_column(SmallInteger)
 
     __table_args__ = (
         Index("ix_audit_entries_archive_no", "archive_no", "seq"),
@@ -100,8 +102,9 @@ class AuditEntry(Base):
 
 
 class AuditHead(Base):
-    """The chain's last link (one row). Appending locks it, so concurrent requests queue here and
-    the chain cannot fork; it also makes the removal of the newest entries detectable."""
+    """The chain's last link (one row). `audit_append` locks it, so concurrent appends queue here
+    (on the server, for the length of one insert and commit) and the chain cannot fork; it also
+    makes the removal of the newest entries detectable."""
 
     __tablename__ = "audit_head"
 

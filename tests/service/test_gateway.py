@@ -3,12 +3,14 @@ doctor of the archives' township (`staff`) and as a system operator (`operator`)
 
 import pytest
 import requests
+import sqlalchemy as sa
 
 from ehr.synthetic import Synthesizer
 from services.gateway.service import GatewayService
 from services.records.service import RecordsService
 from services.registry.service import RegistryService
 from tests.support.amqp import Hospital, wait_until
+from tests.support.db import query
 
 VILLAGE = "110105101102"
 MANAGER = "T1101051011"
@@ -283,3 +285,54 @@ def test_the_summary_takes_blood_type_allergies_and_past_diseases_from_the_perso
     assert summary["drug_allergies"] == ["2", "5"] and summary["drug_allergies_other"] == "头孢"
     assert [c["code"] for c in summary["chronic_conditions"]] == ["hypertension"]
     assert "hypertension" in summary["key_populations"]
+
+
+def _gateway_db():
+    from shared.config import load_settings
+    from shared.db import make_engine
+
+    return make_engine(load_settings().database_url_for("gateway"), pool_size=1)
+
+
+def _archive(api, synth, staff) -> str:
+    resp = staff.post(f"{api}/api/v1/archives", json=synth.resident(VILLAGE, MANAGER).archive_request())
+    assert resp.status_code == 201
+    return resp.json()["archive_no"]
+
+
+def test_no_answer_leaves_without_its_audit_entry_a_failed_append_is_a_503(api, synth, staff):
+    archive_no = _archive(api, synth, staff)
+    engine = _gateway_db()
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("ALTER FUNCTION audit_append SET lock_timeout = '300ms'"))
+        with engine.connect() as holder:  # the chain's head, locked by someone else for too long
+            holder.execute(sa.text("SELECT seq FROM audit_head FOR UPDATE"))
+            resp = staff.get(f"{api}/api/v1/archives/{archive_no}", headers={"X-Request-Id": "append-fails-1"})
+            holder.rollback()
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text("ALTER FUNCTION audit_append RESET lock_timeout"))
+        engine.dispose()
+    assert resp.status_code == 503 and resp.json()["error"]["code"] == "unavailable"
+    assert archive_no not in resp.text
+    assert query("gateway", "SELECT seq FROM audit_entries WHERE request_id = 'append-fails-1'") == []
+    assert staff.get(f"{api}/api/v1/archives/{archive_no}").status_code == 200
+
+
+def test_after_the_database_drops_its_connections_one_request_is_a_503_and_the_next_succeeds(api, synth, staff):
+    archive_no = _archive(api, synth, staff)
+    engine = _gateway_db()
+    try:
+        with engine.begin() as conn:  # what a database restart does to the gateway's pool
+            dropped = conn.execute(sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+    finally:
+        engine.dispose()
+    assert dropped >= 1
+    failed = staff.get(f"{api}/api/v1/archives/{archive_no}", headers={"X-Request-Id": "after-restart-1"})
+    assert failed.status_code == 503 and failed.json()["error"]["code"] == "unavailable"
+    [entry] = query("gateway", "SELECT status FROM audit_entries WHERE request_id = 'after-restart-1'")
+    assert entry.status == 503  # written on a fresh connection before the 503 left
+    assert staff.get(f"{api}/api/v1/archives/{archive_no}").status_code == 200
