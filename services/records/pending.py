@@ -62,10 +62,12 @@ def retry_pending(session: Session, pii: PiiBox, resolve, limit: int = 500) -> i
     """Re-resolve the pending encounters checked longest ago and file those now matched; commits.
 
     The safety net behind `archive_created`: an encounter parked while its archive was being
-    created (the event handled before the pending row was committed) is filed here."""
+    created (the event handled before the pending row was committed) is filed here, and so is one
+    without an ID number whose card or MRN the registry has learned since (oldest checked first,
+    so every pending encounter takes its turn)."""
     rows = session.scalars(
         sa.select(PendingEncounter)
-        .where(PendingEncounter.status == "pending", PendingEncounter.identity_key.is_not(None))
+        .where(PendingEncounter.status == "pending")
         .order_by(PendingEncounter.checked_at.asc().nulls_first(), PendingEncounter.id)
         .limit(limit)
         .with_for_update(skip_locked=True)

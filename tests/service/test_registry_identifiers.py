@@ -268,6 +268,39 @@ def test_an_encounter_filed_by_id_number_teaches_its_mrn_and_the_next_one_with_t
     assert later["source"]["record_id"] in {r["source"]["record_id"] for r in records}
 
 
+def test_a_pending_encounter_with_only_an_mrn_is_filed_by_the_sweep_once_the_mrn_is_learned(
+        records_and_registry, rpc, synth, hospital, suite_env):
+    from sqlalchemy.orm import Session
+
+    from services.records import pending
+    from shared.config import load_settings
+    from shared.db import make_engine
+    from shared.pii import PiiBox
+
+    resident = synth.resident(VILLAGE, INSTITUTION)
+    archive_no = create(rpc, resident)
+    early = synth.encounter(resident, HOSPITAL)
+    early["patient"]["id_number"] = None          # an MRN the registry does not know yet
+    message_id = hospital.publish(early)
+    wait_until(lambda: [p for p in rpc.records.list_pending(limit=200)["items"] if p["message_id"] == message_id],
+               message="pending")
+    taught = synth.encounter(resident, HOSPITAL)
+    taught["patient"]["mrn"] = early["patient"]["mrn"]   # filed by ID number: the MRN is learned
+    hospital.publish(taught)
+    wait_until(lambda: rpc.records.list_records(archive_no)["items"], message="the ID-number encounter filed")
+
+    settings = load_settings(suite_env.variables)
+    engine = make_engine(settings.database_url_for("records"), pool_size=1)
+    try:
+        with Session(engine) as session:
+            pending.retry_pending(session, PiiBox(*settings.require_keys()),
+                                  resolve=rpc.registry.resolve_identities, limit=10_000)
+    finally:
+        engine.dispose()
+    records = rpc.records.list_records(archive_no)["items"]
+    assert early["source"]["record_id"] in {r["source"]["record_id"] for r in records}
+
+
 def test_an_operators_link_of_a_pending_encounter_teaches_its_mrn(records_and_registry, rpc, synth, hospital):
     resident = synth.resident(VILLAGE, INSTITUTION)
     body = synth.encounter(resident, HOSPITAL)
