@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from shared.archive_no import InvalidArchiveNumber, parse_archive_number
 from shared.errors import NotFound, ValidationFailed
 
-from services.registry.models import Archive, ArchiveAlias, Merge
+from services.registry.models import MERGED, Archive, ArchiveAlias, Merge
 
 TRANSFER, MERGE = "transfer", "merge"
 
@@ -59,6 +59,11 @@ def find(session: Session, archive_no: str, follow_merges: bool = True, lock: bo
     wait re-keys the row under us, so the lookup is retried through the new alias.
     """
     archive_no = checked_number(archive_no)
+    if not lock:
+        # Most numbers are current and not merged away: one query answers them.
+        archive = session.scalar(sa.select(Archive).where(Archive.archive_no == archive_no))
+        if archive is not None and not (follow_merges and archive.status == MERGED):
+            return archive
     for _ in range(3):
         current = current_number(session, archive_no, follow_merges)
         stmt = sa.select(Archive).where(Archive.archive_no == current)
@@ -74,8 +79,16 @@ def find(session: Session, archive_no: str, follow_merges: bool = True, lock: bo
 
 def aliases_of(session: Session, archive_no: str, kind: str) -> list[str]:
     """The numbers that lead straight to `archive_no`: former numbers, or merged archives'."""
-    return list(session.scalars(sa.select(ArchiveAlias.old_archive_no).where(
-        ArchiveAlias.archive_no == archive_no, ArchiveAlias.kind == kind).order_by(ArchiveAlias.old_archive_no)))
+    return all_aliases_of(session, archive_no)[kind]
+
+
+def all_aliases_of(session: Session, archive_no: str) -> dict[str, list[str]]:
+    """`{TRANSFER: [former numbers], MERGE: [merged archives' numbers]}` in one query."""
+    found: dict[str, list[str]] = {TRANSFER: [], MERGE: []}
+    for old, kind in session.execute(sa.select(ArchiveAlias.old_archive_no, ArchiveAlias.kind).where(
+            ArchiveAlias.archive_no == archive_no).order_by(ArchiveAlias.old_archive_no)):
+        found.setdefault(kind, []).append(old)
+    return found
 
 
 def moved_indexes(session: Session, indexes: set[bytes]) -> dict[bytes, str]:

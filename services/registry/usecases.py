@@ -175,6 +175,7 @@ def get_archive(session: Session, archive_no: str) -> Archive:
 def archive_details(session: Session, archive: Archive) -> dict[str, Any]:
     """What `get_archive` answers (`ArchiveDetailSchema`): the archive with its lifecycle."""
     terminated = archive.termination_reason is not None
+    leading_here = aliases.all_aliases_of(session, archive.archive_no)
     return {
         **{column.key: getattr(archive, column.key) for column in Archive.__table__.columns},
         "termination": {
@@ -182,8 +183,8 @@ def archive_details(session: Session, archive: Archive) -> dict[str, Any]:
             "cause": archive.termination_cause, "destination": archive.termination_destination,
             "handover": archive.termination_handover, "note": archive.termination_note,
         } if terminated else None,
-        "former_archive_nos": aliases.aliases_of(session, archive.archive_no, aliases.TRANSFER),
-        "merged_archive_nos": aliases.aliases_of(session, archive.archive_no, aliases.MERGE),
+        "former_archive_nos": leading_here[aliases.TRANSFER],
+        "merged_archive_nos": leading_here[aliases.MERGE],
     }
 
 
