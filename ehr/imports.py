@@ -1,6 +1,10 @@
-"""`ehr import residents FILE`: load an existing register into the registry (an administrator's
-tool, run on the server against the registry database; events are published by the registry's
-outbox relay once it runs)."""
+"""Administrators' imports, run on the server against the registry database:
+
+    ehr import residents FILE      an existing register (events are published by the registry's
+                                   outbox relay once it runs)
+    ehr import reference --divisions FILE --institutions FILE
+                                   administrative divisions and institutions (all or nothing)
+"""
 
 from __future__ import annotations
 
@@ -59,3 +63,40 @@ def import_residents(path: Path, chunk: int, jobs: int) -> None:
         for item in report.rejected[:10]:
             click.echo(f"  line {item['line']}: {json.dumps(item['errors'], ensure_ascii=False)}")
         click.echo(f"every rejected row, with its reasons: {out}")
+
+
+@import_.command("reference")
+@click.option("--divisions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV: code,name,level,parent_code (county 6 digits, township 9, village 12)")
+@click.option("--institutions", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV: code,name,kind,division_code,parent_code")
+def import_reference(divisions: Path | None, institutions: Path | None) -> None:
+    """Add or update administrative divisions and institutions. Both files are checked whole
+    first; if any row is wrong nothing is imported and every problem is listed by file and
+    line. Nothing is ever deleted (archives point at divisions and institutions)."""
+    from sqlalchemy.orm import Session
+
+    from services.registry.reference import DIVISION_COLUMNS, INSTITUTION_COLUMNS, import_reference, read_rows
+    from shared.config import load_settings
+    from shared.db import make_engine
+
+    if divisions is None and institutions is None:
+        raise click.UsageError("give --divisions FILE, --institutions FILE or both")
+    try:
+        division_rows = read_rows(divisions, DIVISION_COLUMNS) if divisions else []
+        institution_rows = read_rows(institutions, INSTITUTION_COLUMNS) if institutions else []
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise click.ClickException(str(exc)) from None
+    engine = make_engine(load_settings().database_url_for("registry"))
+    try:
+        with Session(engine) as session:
+            counts = import_reference(session, division_rows, institution_rows)
+    except ValueError as exc:
+        message, problems = exc.args
+        for problem in problems[:50]:
+            click.echo(f"  {problem['file']} line {problem['line']}: "
+                       f"{json.dumps(problem['errors'], ensure_ascii=False)}", err=True)
+        raise click.ClickException(message) from None
+    finally:
+        engine.dispose()
+    click.echo(f"{counts[0]} divisions and {counts[1]} institutions added or updated")
