@@ -5,6 +5,7 @@ processes like `ehr up`), percentiles, tables and the summary rows.
         box.procs.start("registry")
         box.procs.start("records", 2)
         base = box.start_gateway()          # on a free port, once healthy
+        base = box.start_gateway(count=2)   # or two gateway processes sharing that port
         ...
     table(["measure", "p50"], [["resolve", ms(0.8)]])
 """
@@ -104,6 +105,35 @@ def proc_status(pid: int, field_name: str) -> int | None:
     return None
 
 
+def listening(port: int, pids) -> set[int]:
+    """Those of `pids` that hold a socket listening on 127.0.0.1 or 0.0.0.0:`port` (from /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as lines:
+                next(lines)
+                for line in lines:
+                    fields = line.split()
+                    if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                        inodes.add(f"socket:[{fields[9]}]")
+        except FileNotFoundError:
+            pass
+    found = set()
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except (FileNotFoundError, PermissionError):
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                    found.add(pid)
+                    break
+            except OSError:
+                pass
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time of a process so far (0 once it is gone)."""
     try:
@@ -179,25 +209,28 @@ class Sandbox:
     procs: Processes
     gateway_base: str | None = None
 
-    def start_gateway(self, healthy: bool = True, timeout: float = 60.0) -> str:
-        """Start the gateway on a free port (once) and return its base URL when it answers:
-        with `healthy`, when /api/v1/health answers 200, that is when the registry and records
-        answer it too; otherwise as soon as it answers at all."""
+    def start_gateway(self, healthy: bool = True, timeout: float = 60.0, count: int = 1) -> str:
+        """Start `count` gateway processes on one free port (once; they share it as `ehr up
+        --replicas gateway=N` does, through SO_REUSEPORT) and return the base URL when every one
+        listens and it answers: with `healthy`, when /api/v1/health answers 200, that is when
+        the registry and records answer it too; otherwise as soon as it answers at all."""
         if self.gateway_base is None:
             port = free_port()
             self.procs.env["EHR_GATEWAY_PORT"] = str(port)
-            self.procs.start("gateway")
+            self.procs.start("gateway", count)
             self.gateway_base = f"http://127.0.0.1:{port}"
+        port = int(self.gateway_base.rsplit(":", 1)[1])
         deadline = time.monotonic() + timeout
         while True:
-            try:
-                with urllib.request.urlopen(self.gateway_base + "/api/v1/health", timeout=5):
-                    return self.gateway_base
-            except urllib.error.HTTPError:
-                if not healthy:
-                    return self.gateway_base
-            except OSError:
-                pass
+            if len(listening(port, self.procs.pids("gateway").values())) == len(self.procs.pids("gateway")):
+                try:
+                    with urllib.request.urlopen(self.gateway_base + "/api/v1/health", timeout=5):
+                        return self.gateway_base
+                except urllib.error.HTTPError:
+                    if not healthy:
+                        return self.gateway_base
+                except OSError:
+                    pass
             if time.monotonic() > deadline:
                 raise TimeoutError("the gateway did not become healthy")
             time.sleep(0.3)

@@ -1,6 +1,7 @@
 """The `ehr` command: run, operate and try the suite.
 
     ehr up [--replicas records=3] [--demo]   migrate, start every service, supervise
+                                              (gateway=N: N gateways sharing one port)
     ehr run SERVICE                           one service process (registry|records|gateway)
     ehr migrate                               create and migrate the databases
     ehr demo                                  publish a small synthetic hospital feed
@@ -32,13 +33,13 @@ STATE_DIR = Path(os.environ.get("EHR_STATE_DIR", Path.cwd() / "var"))
 
 
 def _replicas(values: tuple[str, ...]) -> dict[str, int]:
+    """Processes per service. Several gateways listen on the same address: eventlet opens the
+    listening socket with SO_REUSEPORT, and the kernel spreads new connections over them."""
     result = {}
     for value in values:
         name, _, count = value.partition("=")
         if name not in SERVICES or not count.isdigit() or int(count) < 1:
             raise click.BadParameter(f"expected SERVICE=N with SERVICE in {sorted(SERVICES)}: {value!r}")
-        if name == "gateway" and int(count) > 1:
-            raise click.BadParameter("the gateway listens on one port: run one gateway per address")
         result[name] = int(count)
     return result
 
@@ -49,7 +50,8 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--replicas", multiple=True, metavar="SERVICE=N", help="worker processes of a service")
+@click.option("--replicas", multiple=True, metavar="SERVICE=N",
+              help="processes of a service (records: competing workers; gateway: sharing its port)")
 @click.option("--demo/--no-demo", default=False, help="publish a synthetic hospital feed once started")
 def up(replicas: tuple[str, ...], demo: bool) -> None:
     """Create databases if missing, migrate, and run every service until Ctrl-C."""

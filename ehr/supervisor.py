@@ -1,5 +1,6 @@
 """`ehr up`: every service as its own process on this machine, restarted if one dies, all
-stopped cleanly on Ctrl-C or SIGTERM."""
+stopped cleanly on Ctrl-C or SIGTERM. Replicas of a service are more processes of it: records
+workers compete for the same queues, gateways share one listening port (SO_REUSEPORT)."""
 
 from __future__ import annotations
 

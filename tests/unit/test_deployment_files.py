@@ -184,6 +184,13 @@ def test_gateway_listens_on_all_interfaces_and_publishes_port_8000(services):
     assert 8000 in _published_targets(gateway)
 
 
+def test_gateway_is_not_replicated_onto_its_fixed_host_port(services):
+    gateway = services["gateway"]
+    fixed = [p for p in gateway.get("ports", []) if isinstance(p, str) and p.count(":") >= 1]
+    replicas = gateway.get("deploy", {}).get("replicas", 1)
+    assert not (fixed and replicas > 1), "replicas of one container port cannot share a fixed host port"
+
+
 def test_gateway_healthcheck_calls_the_health_endpoint_with_python(services):
     test = services["gateway"]["healthcheck"]["test"]
     command = " ".join(test) if isinstance(test, list) else test
