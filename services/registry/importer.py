@@ -10,9 +10,10 @@ ID numbers masked; it never leaves anything behind. Near-duplicate review (same 
 birth date...) is for interactive creation; an imported register is trusted on that point.
 
 The validation and everything else that needs no database (pinyin, encryption, blind indexes,
-the event) is done by `import_rows`, in `jobs` worker processes (`import_pool`) while this
-process writes the chunks before, in their order: what depends on the order (earlier lines,
-serials) is decided here. Each table gets one statement per chunk, its rows as one JSON array.
+the event) is done by `import_rows`, in `jobs` worker processes (`import_pool`), while this
+process writes the chunks already prepared, in file order: what depends on the order (earlier
+lines, serials) is decided here. A chunk costs a handful of statements: the ID-number check,
+the serials of all its villages, and one COPY per table.
 
 CSV columns: name, sex, birth_date (YYYY-MM-DD), id_type (default 01), id_number, phone,
 village_code, institution_code.
@@ -25,6 +26,7 @@ import io
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import islice
 from typing import Any, Callable, Iterable, Iterator
 
@@ -37,7 +39,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from shared.actor import Actor
-from shared.archive_no import SERIAL_MAX, make_archive_number
+from shared.archive_no import SERIAL_MAX, SERIAL_MIN, make_archive_number
 from shared.pii import PiiBox
 
 from services.registry import aliases
@@ -157,11 +159,12 @@ def _registered(session: Session, indexes: set[bytes]) -> dict[bytes, str]:
     if not indexes:
         return {}
     wanted = sa.bindparam("indexes", list(indexes), type_=ARRAY(LargeBinary))
-    found = {bytes(index): number for index, number in session.execute(
-        sa.select(Archive.id_number_index, Archive.archive_no).where(Archive.id_number_index == sa.any_(wanted)))}
-    moved = session.scalars(sa.select(Merge.merged_id_number_index).where(
-        Merge.merged_id_number_index == sa.any_(wanted), Merge.unmerged_at.is_(None)))
-    return found | aliases.moved_indexes(session, {bytes(index) for index in moved} - found.keys())
+    held = sa.select(Archive.id_number_index, Archive.archive_no).where(Archive.id_number_index == sa.any_(wanted))
+    moved = sa.select(Merge.merged_id_number_index, sa.null()).where(
+        Merge.merged_id_number_index == sa.any_(wanted), Merge.unmerged_at.is_(None))
+    found = {bytes(index): number for index, number in session.execute(sa.union_all(held, moved))}
+    survivors = aliases.moved_indexes(session, {index for index, number in found.items() if number is None})
+    return {index: number or survivors[index] for index, number in found.items()}
 
 
 def _allocate(session: Session, rows: list[PreparedRow]) -> list[str]:
@@ -178,21 +181,25 @@ def _allocate(session: Session, rows: list[PreparedRow]) -> list[str]:
         index_elements=[ArchiveSerial.village_code],
         set_={"last_serial": ArchiveSerial.last_serial + stmt.excluded.last_serial},
     ).returning(ArchiveSerial.village_code, ArchiveSerial.last_serial)
-    numbers_of: dict[str, Iterator[str]] = {}
+    next_serial = {}
     for village, last in session.execute(stmt):
         if last > SERIAL_MAX:
             session.rollback()
             raise ValueError(f"village {village} would pass {SERIAL_MAX} archives")
-        numbers_of[village] = _numbers(village, last - counts[village] + 1, last)
-    return [next(numbers_of[row.village_code]) for row in rows]
+        next_serial[village] = last - counts[village] + 1
+    numbers = []
+    for row in rows:
+        serial = next_serial[row.village_code]
+        next_serial[row.village_code] = serial + 1
+        # ArchiveNumber.value: the village code and the serial in five digits; the serial is within
+        # bounds (checked above), the village code checked once by make_archive_number.
+        numbers.append(f"{_numbering_village(row.village_code)}{serial:05d}")
+    return numbers
 
 
-def _numbers(village: str, first: int, last: int) -> Iterator[str]:
-    """The archive numbers of serials `first` to `last` of the village. Both ends are made (and so
-    validated) by make_archive_number; those between differ from them in the serial alone."""
-    first_number, last_number = make_archive_number(village, first), make_archive_number(village, last)
-    between = [f"{first_number.village_code}{serial:05d}" for serial in range(first + 1, last)]
-    return iter([first_number.value, *between, last_number.value] if last > first else [first_number.value])
+@lru_cache(maxsize=None)
+def _numbering_village(village: str) -> str:
+    return make_archive_number(village, SERIAL_MIN).village_code
 
 
 def _copy(session: Session, table: sa.Table, columns: tuple[str, ...], lines: list[str]) -> None:

@@ -267,8 +267,9 @@ def test_rows_the_database_could_not_store_are_refused_and_the_chunk_goes_in(sui
     rows[2]["name"] = "张" * 64  # passes the schema; its pinyin ("zhang" 64 times) passes name_pinyin's 200
     report = run_import(registry_db, rows, jobs=2)
     assert report.created == 2
-    assert report.rejected == [{"line": 3, "errors": {"name": ["Must not contain NUL characters."]}},
-                               {"line": 4, "errors": {"name": ["Too long to store (name_pinyin holds 200 characters)."]}}]
+    assert report.rejected == [
+        {"line": 3, "errors": {"name": ["Must not contain NUL characters."]}},
+        {"line": 4, "errors": {"name": ["Too long to store (name_pinyin holds 200 characters)."]}}]
     assert numbers_of([r["id_number"] for r in rows], registry_db)[1:3] == [None, None]
 
 
