@@ -117,7 +117,9 @@ class WorkerGate:
             self._connection = self.provider.engine.connect()
             self._db = Session(bind=self._connection, expire_on_commit=False)
         else:
-            self._db.rollback()  # after a failed statement; sends nothing in autocommit
+            # Ends what the last statement left open (after a failure, the connection cannot be
+            # used again without it); sends nothing in autocommit.
+            self._db.rollback()
         return self._db
 
     def _release(self) -> None:
@@ -268,7 +270,6 @@ class WorkerGate:
         return {"access_token": credentials.issue_token(self.provider.token_key, caller.name, lifetime),
                 "token_type": "Bearer", "expires_in": lifetime, "username": caller.name,
                 "role": caller.role, "institution_code": caller.institution_code}
-
 
     def _append_once(self, draft: audit.Draft) -> None:
         try:
