@@ -47,7 +47,10 @@ def new_metadata() -> MetaData:
 
 # Transient errors: the database went away or refused us. The caller should back off and
 # retry with the same input; the input itself is not at fault.
-TRANSIENT_DB_ERRORS = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError)
+# The database is unreachable, or every pooled connection is busy for the pool's timeout (work
+# waiting on another service holds them): wait and retry, the input is not at fault.
+TRANSIENT_DB_ERRORS = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError,
+                       sa.exc.TimeoutError)
 
 
 def make_cooperative() -> None:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from shared.consumer import batch_consume
@@ -37,7 +36,7 @@ from shared.errors import EXPECTED_ERRORS, InvalidTransition
 from shared.messaging import RECORDS_ENCOUNTERS, RECORDS_REGISTRY_EVENTS, dead_letter_queue
 from shared.outbox import OutboxRelay
 from shared.pii import Pii
-from shared.rpc import BoundedServiceRpc
+from shared.rpc import BoundedServiceRpc, rpc
 
 from services.records import entries, filing, operations, pending, summary, timeline
 from services.records.dependencies import InstitutionDirectory

@@ -63,7 +63,6 @@ Events (exchange `ehr.events`, via the outbox; payloads in `lifecycle`): `regist
 
 from __future__ import annotations
 
-from nameko.rpc import rpc
 
 from shared.actor import CurrentActor
 from shared.contracts import load_input
@@ -71,6 +70,7 @@ from shared.db import Database, ping
 from shared.errors import EXPECTED_ERRORS
 from shared.outbox import OutboxRelay
 from shared.pii import Pii
+from shared.rpc import rpc
 
 from services.registry import (
     identifiers, identity_updates, matching, merges, review, revisions, search, termination, transfers,
