@@ -269,7 +269,8 @@ def _lifecycle_paths(spec: APISpec) -> None:
     """The registry's archive lifecycle: search, corrections, termination, transfer, merge."""
     spec.path("/api/v1/archives/search", operations={"post": {
         "summary": "Find archives of your jurisdiction by archive number (or village prefix), ID number, "
-                   "name or pinyin prefix, birth date, village, institution or status; paged in number order",
+                   "name or pinyin prefix, birth date, village, institution or status; paged in name (pinyin) order "
+                   "for a name (pinyin) search, else in archive-number order",
         "description": "A POST, so that ID numbers and names never appear in URLs or access logs.",
         "requestBody": _body("SearchRequest"),
         "responses": {"200": _json("ArchivePage", "One page"), **_errors(400, 503)},

@@ -40,7 +40,7 @@ status, since a terminated or merged archive may still be the person's.
 
 Blocking: only archives sharing the birth date, OR the name's pinyin, OR the phone's blind index
 are fetched and scored, each arm served by its own index (`ix_archives_birth_date`,
-`ix_archives_name_pinyin_pattern`, `ix_archives_phone_index`), which PostgreSQL combines with a
+`ix_archives_name_pinyin_order`, `ix_archives_phone_index`), which PostgreSQL combines with a
 BitmapOr. At a million residents a block is a few hundred rows at most (a birth date holds about
 30 residents, the commonest pinyin name a few hundred), so a resolution reads one small index
 range per key. `resolve_batch` answers many queries with one ID-number query, one identifier query
@@ -123,7 +123,7 @@ def blocking_statement(sought: list[Identity], active_only: bool = False) -> sa.
     if dates:
         arms.append(Archive.birth_date.in_(sorted(dates)))
     if pinyins:
-        arms.append(Archive.name_pinyin.in_(sorted(pinyins)))
+        arms.append(Archive.name_pinyin.collate("C").in_(sorted(pinyins)))
     if phones:
         arms.append(Archive.phone_index.in_(sorted(phones)))
     if not arms:

@@ -107,12 +107,12 @@ class Archive(Base):
     __table_args__ = (
         Index("ix_archives_name_birth", "name", "birth_date"),
         # Identity resolution blocks on birth date, pinyin and phone (each arm its own index);
-        # search matches name and pinyin by prefix, which a default-collation btree cannot serve
-        # unless the database collation is C, hence the pattern operator class.
+        # search matches name and pinyin by prefix and pages in that order: a btree of the
+        # column in the C collation serves both (queries say `COLLATE "C"` to use it), whatever
+        # the database's collation.
         Index("ix_archives_birth_date", "birth_date"),
-        Index("ix_archives_name_pattern", "name", postgresql_ops={"name": "varchar_pattern_ops"}),
-        Index("ix_archives_name_pinyin_pattern", "name_pinyin",
-              postgresql_ops={"name_pinyin": "varchar_pattern_ops"}),
+        Index("ix_archives_name_order", text('(name COLLATE "C")'), "archive_no"),
+        Index("ix_archives_name_pinyin_order", text('(name_pinyin COLLATE "C")'), "archive_no"),
         # Search by status alone walks this in archive-number order, like its keyset pages.
         Index("ix_archives_status_archive_no", "status", "archive_no"),
     )

@@ -1,4 +1,5 @@
-"""Finding archives by what a clerk knows: filters combined with AND, keyset pages in archive-number order.
+"""Finding archives by what a clerk knows: filters combined with AND, keyset pages in archive-number
+order, or in name (pinyin) order for a name (pinyin) search.
 
     search_archives(session, pii, {"pinyin": "zhangxiu", "village_code": "110105101101"}, limit=20)
     -> {"items": [<Archive 11010510110100003>, ...], "next": "MTEwMTA1MTAxMTAxMDAwMjE="}
@@ -7,8 +8,9 @@ Filters come loaded by `ArchiveSearchSchema`. Every filter is served by an index
 
     archive_no     17 digits: the primary key; 12 digits (village): a range on the primary key
     id_number      equality on the blind index (`uq_archives_id_number_index`)
-    name, pinyin   LIKE 'prefix%' on `ix_archives_name_pattern` / `ix_archives_name_pinyin_pattern`
-                   (btree, varchar_pattern_ops: prefix matching in any collation, no extension)
+    name, pinyin   LIKE 'prefix%' on `ix_archives_name_order` / `ix_archives_name_pinyin_order`,
+                   btree indexes of (column COLLATE "C", archive_no): they match the prefix and give
+                   the page order, so a common surname costs what a rare one does
     birth_date, village_code, institution_code   their own btree indexes
     status         `ix_archives_status_archive_no`, already in page order
 
@@ -20,8 +22,9 @@ A `scope` (`{"prefix": "110105101", "institution_code": "T1101051011"}`, see `re
 the search to one jurisdiction: the gateway always passes its caller's, so nobody finds archives
 outside it (a former number leading out of the scope finds nothing either).
 
-The cursor is the last archive number of the page, so pages stay stable while archives are
-added: a page never repeats or skips an archive that existed when paging began.
+The cursor is the last archive number of the page (with its name or pinyin for those searches),
+so pages stay stable while archives are added: a page never repeats or skips an archive that
+existed when paging began.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import re
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from shared.errors import ValidationFailed
 from shared.paging import check_limit, decode_cursor, encode_cursor
@@ -43,16 +46,26 @@ from services.registry.models import Archive
 _ARCHIVE_NO = re.compile(r"^\d{17}$")
 
 
-def _decode_cursor(cursor: str) -> str:
-    (archive_no,) = decode_cursor(cursor, parts=1)
-    if not _ARCHIVE_NO.fullmatch(archive_no):
+def _decode_cursor(cursor: str, keyed: bool) -> tuple[str, ...]:
+    parts = decode_cursor(cursor, parts=2 if keyed else 1)
+    if not _ARCHIVE_NO.fullmatch(parts[-1]):
         raise ValidationFailed("invalid cursor", {"cursor": ["Not a cursor this API returned."]})
-    return archive_no
+    return tuple(parts)
 
 
 def _prefix(value: str) -> str:
     """A LIKE pattern matching `value` literally at the start (backslash is LIKE's default escape)."""
     return re.sub(r"([\\%_])", r"\\\1", value) + "%"
+
+
+def order_key(filters: dict[str, Any]) -> sa.ColumnElement | None:
+    """The column a name or pinyin search pages by (C collation, the order of its index), or
+    None: archive-number order."""
+    if filters.get("pinyin"):
+        return Archive.name_pinyin.collate("C")
+    if filters.get("name"):
+        return Archive.name.collate("C")
+    return None
 
 
 def filter_conditions(pii: PiiBox, filters: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
@@ -68,9 +81,9 @@ def filter_conditions(pii: PiiBox, filters: dict[str, Any]) -> list[sa.ColumnEle
     elif filters.get("id_number"):
         conditions.append(Archive.id_number_index == id_index(pii, filters["id_type"], filters["id_number"]))
     if filters.get("name"):
-        conditions.append(Archive.name.like(_prefix(filters["name"])))
+        conditions.append(Archive.name.collate("C").like(_prefix(filters["name"])))
     if filters.get("pinyin"):
-        conditions.append(Archive.name_pinyin.like(_prefix(filters["pinyin"])))
+        conditions.append(Archive.name_pinyin.collate("C").like(_prefix(filters["pinyin"])))
     for column in ("birth_date", "village_code", "institution_code", "status"):
         if filters.get(column) is not None:
             conditions.append(getattr(Archive, column) == filters[column])
@@ -91,21 +104,21 @@ def followed(session: Session, pii: PiiBox, filters: dict[str, Any]) -> dict[str
     return filters
 
 
-def search_statement(pii: PiiBox, filters: dict[str, Any], limit: int, after: str | None = None,
+def search_statement(pii: PiiBox, filters: dict[str, Any], limit: int, after: tuple[str, ...] | None = None,
                      scope: dict[str, Any] | None = None) -> sa.Select:
     conditions = filter_conditions(pii, filters)
     if scope is not None:
         conditions.append(review.scope_condition(scope))
+    key = order_key(filters)
+    if key is None:
+        if after:
+            conditions.append(Archive.archive_no > after[0])
+        return sa.select(Archive).where(*conditions).order_by(Archive.archive_no).limit(limit + 1)
+    # A name or pinyin prefix pages through its own index, (key COLLATE "C", archive_no): the
+    # first page of even the commonest surname reads about `limit` index entries.
     if after:
-        conditions.append(Archive.archive_no > after)
-    if filters.get("name") or filters.get("pinyin"):
-        # The matches of a name prefix are few and spread over the whole number range: walking the
-        # primary key in order (what the planner picks for ORDER BY ... LIMIT) would read most of
-        # the table. Collect them through the name index first, then order that small set.
-        matches = sa.select(Archive).where(*conditions).cte("matches").prefix_with("MATERIALIZED")
-        found = aliased(Archive, matches)
-        return sa.select(found).order_by(found.archive_no).limit(limit + 1)
-    return sa.select(Archive).where(*conditions).order_by(Archive.archive_no).limit(limit + 1)
+        conditions.append(sa.tuple_(key, Archive.archive_no) > sa.tuple_(*after))
+    return sa.select(Archive).where(*conditions).order_by(key, Archive.archive_no).limit(limit + 1)
 
 
 def search_archives(session: Session, pii: PiiBox, filters: dict[str, Any], limit: int = 50,
@@ -113,7 +126,12 @@ def search_archives(session: Session, pii: PiiBox, filters: dict[str, Any], limi
     """One page of archives matching every filter (inside `scope` when given):
     `{"items": [Archive, ...], "next": cursor or None}`."""
     check_limit(limit)
-    after = _decode_cursor(cursor) if cursor else None
+    keyed = order_key(filters) is not None
+    after = _decode_cursor(cursor, keyed) if cursor else None
     rows = list(session.scalars(search_statement(pii, followed(session, pii, filters), limit, after, scope)))
     page = rows[:limit]
-    return {"items": page, "next": encode_cursor(page[-1].archive_no) if len(rows) > limit else None}
+    if len(rows) <= limit:
+        return {"items": page, "next": None}
+    last = page[-1]
+    key = (last.name_pinyin if filters.get("pinyin") else last.name) if keyed else None
+    return {"items": page, "next": encode_cursor(key, last.archive_no) if keyed else encode_cursor(last.archive_no)}

@@ -12,6 +12,16 @@ from shared.db import drop_database, ensure_database, make_engine, upgrade
 
 METADATA = {"registry": RegistryBase.metadata, "records": RecordsBase.metadata, "gateway": GatewayBase.metadata}
 
+# Indexes of expressions, which Alembic's comparison cannot match up: checked by their definition.
+EXPRESSION_INDEXES = {
+    "ix_archives_name_order": 'ON public.archives USING btree (name COLLATE "C", archive_no)',
+    "ix_archives_name_pinyin_order": 'ON public.archives USING btree (name_pinyin COLLATE "C", archive_no)',
+}
+
+
+def _compared(obj, name, type_, reflected, compare_to) -> bool:
+    return not (type_ == "index" and name in EXPRESSION_INDEXES)
+
 
 @pytest.mark.parametrize("service", sorted(MIGRATIONS))
 def test_migrations_on_an_empty_database_match_the_models(service, suite_env, run_id):
@@ -21,10 +31,15 @@ def test_migrations_on_an_empty_database_match_the_models(service, suite_env, ru
         upgrade(MIGRATIONS[service], url)
         engine = make_engine(url)
         with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
-                                    METADATA[service])
+            diff = compare_metadata(MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_object": _compared}), METADATA[service])
+            built = dict(conn.exec_driver_sql("SELECT indexname, indexdef FROM pg_indexes").all())
         engine.dispose()
         assert diff == []
+        modelled = {i.name for table in METADATA[service].tables.values() for i in table.indexes}
+        for name, definition in EXPRESSION_INDEXES.items():
+            if name in modelled:
+                assert built[name].endswith(definition), built[name]
     finally:
         drop_database(url)
 
