@@ -38,6 +38,7 @@ from typing import Any
 
 import eventlet
 from amqp.exceptions import ConnectionError as AmqpConnectionError
+from kombu.exceptions import OperationalError as BrokerUnreachable
 from nameko.amqp.consume import Consumer as ConsumerCore
 from nameko.exceptions import ContainerBeingKilled, RpcTimeout, UnknownService
 from nameko.extensions import Entrypoint
@@ -60,6 +61,7 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     UnknownService,
     eventlet.Timeout,
     AmqpConnectionError,
+    BrokerUnreachable,   # kombu's: an RPC call or publish while the broker is down or restarting
     ConnectionError,
 )
 
