@@ -103,10 +103,15 @@ def declare_topology(amqp_uri: str) -> None:
     that nothing published before a consumer first starts is lost."""
     from kombu import Connection
 
+    from nameko.rpc import get_rpc_exchange
+
     with Connection(amqp_uri) as conn:
         channel = conn.default_channel
         for exchange in (ENCOUNTERS, ARCHIVE_UPDATES, EVENTS, DEAD_LETTER):
             exchange(channel).declare()
+        # Nameko's RPC exchange too: a service whose first RPC client binds its reply queue
+        # before any service has declared the exchange would lose that binding, then its process.
+        get_rpc_exchange()(channel).declare()
         for queue in WORK_QUEUES:
             queue(channel).declare()
             dead_letter_queue(queue.name)(channel).declare()
