@@ -3,6 +3,7 @@ demo feed, the tests and the benchmarks. Nothing here is real personal data."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import uuid
@@ -37,6 +38,11 @@ class Resident:
         return {"name": self.name, "sex": self.sex, "birth_date": self.birth_date.isoformat(),
                 "id_type": "01", "id_number": self.id_number, "phone": self.phone,
                 "village_code": self.village_code, "institution_code": self.institution_code}
+
+
+def medical_record_number(hospital_code: str, resident: Resident) -> str:
+    """The hospital's own number for this patient: the same at every visit, as in a real HIS."""
+    return "MRN" + hashlib.sha256(f"{hospital_code}:{resident.id_number}".encode()).hexdigest()[:10].upper()
 
 
 def make_id_number(rng: random.Random, address_code: str, birth: date, sex: str) -> str:
@@ -77,7 +83,7 @@ class Synthesizer:
             "patient": {"id_type": "01", "id_number": resident.id_number, "name": resident.name,
                         "sex": resident.sex, "birth_date": resident.birth_date.isoformat(),
                         "phone": resident.phone, "health_card_no": None, "insurance_card_no": None,
-                        "mrn": f"MRN{self.rng.randrange(10**6, 10**7)}"},
+                        "mrn": medical_record_number(hospital_code, resident)},
             "encounter": {
                 "kind": kind,
                 "started_at": started.isoformat(timespec="seconds"),
