@@ -69,9 +69,14 @@ class JsonWsgiApp(WsgiApp):
         return provider.handle_request(request)(environ, start_response)
 
 
-def _routing_error(request, exc: HTTPException) -> Response:
+def request_id_of(request) -> str:
+    """The client's `X-Request-Id` if it is a sensible one, else a new id."""
     supplied = request.headers.get("X-Request-Id", "")
-    request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+    return supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+
+
+def _routing_error(request, exc: HTTPException) -> Response:
+    request_id = request_id_of(request)
     if isinstance(exc, MethodNotAllowed):
         response = json_response(405, error_body("method_not_allowed", "This path does not take that method.",
                                                  {"allowed": exc.valid_methods or []}, request_id), request_id)
@@ -96,8 +101,7 @@ class JsonHttp(HttpRequestHandler):
 
     def handle_request(self, request):
         started = time.monotonic()
-        supplied = request.headers.get("X-Request-Id", "")
-        request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+        request_id = request_id_of(request)
         response = self._respond(request, request_id)
         log.info("request", extra={"request_id": request_id, "method": request.method, "path": request.path,
                                    "status": response.status_code,

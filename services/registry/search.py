@@ -74,8 +74,7 @@ def filter_conditions(pii: PiiBox, filters: dict[str, Any]) -> list[sa.ColumnEle
     if archive_no and len(archive_no) == 17:
         conditions.append(Archive.archive_no == archive_no)
     elif archive_no:
-        # All digits and equal length, so the range holds in every collation and uses the key.
-        conditions.append(Archive.archive_no.between(archive_no + "00000", archive_no + "99999"))
+        conditions.append(review.number_range(archive_no))  # a village's numbers: a key range
     if filters.get("id_holder"):
         conditions.append(Archive.archive_no == filters["id_holder"])
     elif filters.get("id_number"):
