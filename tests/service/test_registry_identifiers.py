@@ -44,10 +44,11 @@ def create(rpc, resident: Resident, **extra) -> str:
 
 
 def stranger_of(synth: Synthesizer, resident: Resident) -> Resident:
-    """Somebody of the other sex, born years later (not a typo of the date): a card or MRN of
-    `resident` contradicts them."""
+    """Somebody of the other sex, born years earlier (not a typo of the date; earlier, so that the
+    birth date of a young child's stranger is not in the future): a card or MRN of `resident`
+    contradicts them."""
     sex = "1" if resident.sex == "2" else "2"
-    birth = next(b for b in (resident.birth_date + timedelta(days=d) for d in range(2640, 2700))
+    birth = next(b for b in (resident.birth_date - timedelta(days=d) for d in range(2640, 2700))
                  if not birth_date_typo(resident.birth_date, b))
     base = synth.resident(VILLAGE, INSTITUTION)
     return replace(base, sex=sex, birth_date=birth, id_number=make_id_number(synth.rng, VILLAGE[:6], birth, sex))
