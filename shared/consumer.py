@@ -57,9 +57,8 @@ class TransientError(Exception):
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     TransientError,
     *TRANSIENT_DB_ERRORS,
-    RpcTimeout,
+    RpcTimeout,          # and shared.rpc.ServiceTimeout, a bounded call's deadline
     UnknownService,
-    eventlet.Timeout,
     AmqpConnectionError,
     BrokerUnreachable,   # kombu's: an RPC call or publish while the broker is down or restarting
     ConnectionError,

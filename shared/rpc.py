@@ -15,13 +15,23 @@ Clients with a deadline:
 Nameko's RPC client waits for a reply forever; a worker calling a service that is down would
 hang with its message unacknowledged and its HTTP client waiting. `BoundedServiceRpc` is
 `ServiceRpc` with every call bounded by EHR_RPC_TIMEOUT seconds (or `timeout=`), raising
-`eventlet.Timeout`, which the batch consumer treats as transient and the gateway answers as 503.
+`ServiceTimeout`, which the batch consumer treats as transient and the gateway answers as 503.
 
     class RecordsService:
         registry = BoundedServiceRpc("registry")
 
         def ...(self):
             self.registry.resolve_identities(queries)   # at most 30 s
+
+`ServiceTimeout` is an ordinary exception on purpose. `eventlet.Timeout` derives from
+BaseException, which nameko's worker runner does not catch: a worker ended by it never has its
+result handled nor its dependencies torn down, so a batch would stay unacknowledged for good
+and its database session open, idle in transaction, holding the locks it took.
+
+The client's reply queue is not durable (nameko's), so a broker restart deletes it with any
+reply in it. Nameko's reply listener then ends the whole service process
+(ReplyQueueExpiredWithPendingReplies) on reconnecting; `ResilientReplyListener` fails just the
+calls waiting for those replies, with `ServiceTimeout`, and goes on with a new queue.
 """
 
 from __future__ import annotations
@@ -31,7 +41,8 @@ import logging
 import eventlet
 from amqp.exceptions import ConnectionError as AmqpConnectionError
 from kombu.exceptions import OperationalError
-from nameko.rpc import Rpc, RpcConsumer, ServiceRpc
+from nameko.exceptions import ReplyQueueExpiredWithPendingReplies, RpcTimeout, deserialize_to_instance
+from nameko.rpc import ReplyListener, Rpc, RpcConsumer, ServiceRpc
 
 from shared.config import load_settings
 
@@ -57,22 +68,59 @@ class ResilientRpc(Rpc):
 rpc = ResilientRpc.decorator
 
 
+@deserialize_to_instance  # a service passing one on to its caller: still a ServiceTimeout there
+class ServiceTimeout(RpcTimeout):
+    """A service gave no answer in time, or its answer was lost with the broker's restart.
+    Transient: the caller should try again later."""
+
+
+class ResilientReplyListener(ReplyListener):
+    def check_for_lost_replies(self) -> None:
+        try:
+            super().check_for_lost_replies()
+        except ReplyQueueExpiredWithPendingReplies:
+            pending, self.pending = self.pending, {}
+            log.warning("rpc replies lost with the reply queue (broker restarted); failing their calls",
+                        extra={"calls": len(pending)})
+            for reply in pending.values():
+                if not reply.ready():
+                    reply.send_exception(ServiceTimeout("the reply was lost when the broker restarted"))
+
+    def forget(self, correlation_id: str) -> None:
+        """A call that gave up waiting: a late reply to it is dropped, and it is no longer
+        counted as lost when the broker restarts."""
+        self.pending.pop(correlation_id, None)
+
+
 class _Bounded:
-    def __init__(self, client, timeout: float) -> None:
+    def __init__(self, client, timeout: float, listener: ResilientReplyListener) -> None:
         self._client = client
         self._timeout = timeout
+        self._listener = listener
 
     def __getattr__(self, method: str):
         target = getattr(self._client, method)
 
         def call(*args, **kwargs):
-            with eventlet.Timeout(self._timeout):
-                return target(*args, **kwargs)
+            timer, rpc_call = eventlet.Timeout(self._timeout), None
+            try:
+                rpc_call = target.call_async(*args, **kwargs)
+                return rpc_call.result()
+            except eventlet.Timeout as exc:
+                if exc is not timer:
+                    raise
+                if rpc_call is not None:
+                    self._listener.forget(rpc_call.correlation_id)
+                raise ServiceTimeout(f"{target.identifier} gave no answer within {self._timeout:g} s") from None
+            finally:
+                timer.cancel()
 
         return call
 
 
 class BoundedServiceRpc(ServiceRpc):
+    reply_listener = ResilientReplyListener()
+
     def __init__(self, target_service: str, timeout: float | None = None, **kwargs) -> None:
         super().__init__(target_service, **kwargs)
         self.timeout = timeout
@@ -83,4 +131,4 @@ class BoundedServiceRpc(ServiceRpc):
             self.timeout = load_settings().rpc_timeout
 
     def get_dependency(self, worker_ctx):
-        return _Bounded(super().get_dependency(worker_ctx), self.timeout)
+        return _Bounded(super().get_dependency(worker_ctx), self.timeout, self.reply_listener)

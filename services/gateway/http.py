@@ -9,7 +9,8 @@ JSON errors:
 
     EhrError subclasses        -> their status (400, 401, 403, 404, 409, 422) with code, message,
                                   details; a 401 also carries `WWW-Authenticate: Bearer`
-    eventlet.Timeout, RPC down -> 503 {"error": {"code": "unavailable", ...}}
+    a service down, or slow    -> 503 {"error": {"code": "unavailable", ...}} (ServiceTimeout
+                                  past EHR_RPC_TIMEOUT, UnknownService, the broker gone)
     anything else              -> 500, logged with the request id (never the request body)
     no such route / method     -> 404 {"error": {"code": "not_found", ...}} / 405 with `Allow`
                                   (`JsonWebServer`: the routing errors are JSON too, not HTML)

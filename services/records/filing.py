@@ -5,13 +5,14 @@ For a batch of deliveries from `ehr.encounters`:
 1. parse each one: JSON, the `ehr.encounter/1` schema, a valid ID number consistent with the
    patient's sex and birth date, a routing key that agrees with the body; failures become
    quarantine entries with a reason;
-2. claim each message's idempotency key (publishing institution + `message_id`) in
+2. reject encounters from institutions the registry does not know, and resolve all residents at
+   once through the registry, by their exact identifiers (ID number, health and insurance cards,
+   the sending hospital's MRN: `identity_query`). Both ask the registry before the transaction
+   begins, so no lock is held while it answers;
+3. claim each message's idempotency key (publishing institution + `message_id`) in
    `processed_messages`; a key already there means a repeat delivery, which changes nothing;
-3. drop encounters from institutions the registry does not know into quarantine;
-4. resolve all residents at once through the registry, by their exact identifiers (ID number,
-   health and insurance cards, the sending hospital's MRN: `identity_query`); file the matched
-   encounters as records (a new record, or a new revision of the same hospital record), park the
-   rest as pending;
+4. quarantine the rejected; file the matched encounters as records (a new record, or a new
+   revision of the same hospital record), park the rest as pending;
 5. stage one archive update per filed revision in the outbox;
 
 and commit once. The caller acknowledges the batch only after that commit.
@@ -170,25 +171,31 @@ def file_encounters(session: Session, pii: PiiBox, deliveries: list[Delivery],
         else:
             incoming[item.key] = item
 
-    fresh = _claim(session, list(incoming))
-    outcome.duplicates += len(incoming) - len(fresh)
-    items = [incoming[k] for k in incoming if k in fresh]
-
+    # Ask the registry first, before the transaction takes its first lock: a slow or restarting
+    # registry then holds no connection and no claimed key that a redelivered copy would wait on.
+    items = list(incoming.values())
     institutions = {i.data.institution_code for i in items if i.data}
     known = known_institutions(institutions) if institutions else set()
     for item in items:
         if item.data and item.data.institution_code not in known:
             item.reject("unknown_institution", {"source": {"institution_code": ["Unknown institution."]}})
+    valid = [i for i in items if i.data is not None]
+    answers = dict(zip([i.key for i in valid], resolve([identity_query(i.data) for i in valid]))) if valid else {}
+
+    fresh = _claim(session, list(incoming))
+    outcome.duplicates += len(incoming) - len(fresh)
+    items = [item for item in items if item.key in fresh]
 
     rejected = [(i.delivery, i.reason, i.details) for i in items if i.data is None]
     if rejected:
         session.connection().execute(QUARANTINE.insert(), quarantine_rows(pii, ENCOUNTER_QUEUE, rejected))
         outcome.quarantined = len(rejected)
 
-    valid = [i for i in items if i.data is not None]
-    answers = resolve([identity_query(i.data) for i in valid]) if valid else []
     matched, unmatched = [], []
-    for item, answer in zip(valid, answers):
+    for item in items:
+        if item.data is None:
+            continue
+        answer = answers[item.key]
         if answer is None:
             unmatched.append(item)
         else:

@@ -1,6 +1,7 @@
 """Hospital filing in the records service, with the registry, on real RabbitMQ and PostgreSQL."""
 
 import json
+import time
 
 import pytest
 
@@ -181,3 +182,51 @@ def test_an_amendment_arriving_before_the_original_leaves_the_newer_version_curr
     assert record["content"]["chief_complaint"] == "头晕三天，已复诊"
     assert query("records", "SELECT count(*) FROM record_revisions WHERE record_id = :r",
                  r=record["record_id"])[0][0] == 2
+
+
+def test_a_registry_answering_late_holds_no_claim_and_the_encounter_is_filed_once(
+        start, monkeypatch, suite_env, synth, hospital):
+    """The registry is asked before the filing transaction begins: while it keeps the records
+    worker waiting, and after the worker gives up at its deadline, no transaction sits open
+    holding the message's claim, and the retried batch files the encounter exactly once."""
+    import eventlet
+
+    from services.records.service import RecordsService
+    from shared.rpc import rpc as rpc_entrypoint
+
+    archive_no = "11010500300100001"
+    calls = []
+
+    class LateRegistry:
+        name = "registry"
+
+        @rpc_entrypoint
+        def list_institutions(self):
+            return [{"code": HOSPITAL}]
+
+        @rpc_entrypoint
+        def resolve_identities(self, queries):
+            calls.append(time.monotonic())
+            if len(calls) == 1:
+                eventlet.sleep(4)  # past the records worker's 1 s deadline
+            return [{"archive_no": archive_no} for _ in queries]
+
+    monkeypatch.setenv("EHR_RPC_TIMEOUT", "1")
+    start(LateRegistry, RecordsService)
+    body = synth.encounter(synth.resident(VILLAGE_A, MANAGER), HOSPITAL)
+    message_id = hospital.publish(body)
+
+    wait_until(lambda: calls, timeout=10, message="the registry asked")
+    open_transactions = []
+    while len(calls) < 2:
+        open_transactions += query("records", "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                              "current_database() AND state LIKE 'idle in transaction%'")[0]
+        time.sleep(0.1)
+        assert time.monotonic() - calls[0] < 15, "the batch was not retried after the deadline"
+    assert set(open_transactions) == {0}
+    wait_until(lambda: query("records", "SELECT count(*) FROM record_revisions WHERE message_id = :m",
+                             m=message_id)[0][0] == 1, timeout=10, message="filed")
+    time.sleep(4.5)  # the late answer to the first call arrives, and changes nothing
+    assert query("records", "SELECT count(*) FROM record_revisions WHERE message_id = :m", m=message_id)[0][0] == 1
+    assert query("records", "SELECT r.archive_no FROM records r JOIN record_revisions v ON v.record_id = r.id "
+                            "WHERE v.message_id = :m", m=message_id) == [(archive_no,)]

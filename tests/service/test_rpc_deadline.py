@@ -1,0 +1,104 @@
+"""RPC clients with a deadline (`shared.rpc.BoundedServiceRpc`), with small services of the
+test's own: a call past its deadline ends its worker like any other error, and a reply queue
+lost with replies pending fails those calls instead of the whole service."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import eventlet
+import pytest
+from nameko.extensions import DependencyProvider
+
+from shared.rpc import BoundedServiceRpc, ResilientReplyListener, ServiceTimeout, rpc
+from tests.support.amqp import connect, wait_until
+
+
+class Teardowns(DependencyProvider):
+    """Counts the workers torn down: a worker ended by a BaseException never is."""
+
+    def setup(self) -> None:
+        self.count = 0
+
+    def worker_teardown(self, worker_ctx) -> None:
+        self.count += 1
+
+
+def slow_service(name: str):
+    class Slow:
+        @rpc
+        def answer(self, seconds: float) -> str:
+            eventlet.sleep(seconds)
+            return "late" if seconds else "prompt"
+
+    Slow.name = name
+    return Slow
+
+
+def caller_service(target: str, timeout: float):
+    class Caller:
+        name = f"caller_{uuid.uuid4().hex[:6]}"
+        target_rpc = BoundedServiceRpc(target, timeout=timeout)
+        teardowns = Teardowns()
+
+        @rpc
+        def ask(self, seconds: float) -> str:
+            return self.target_rpc.answer(seconds)
+
+    return Caller
+
+
+@pytest.fixture
+def services(start):
+    target = f"slow_{uuid.uuid4().hex[:6]}"
+
+    def _start(timeout: float):
+        slow, caller = start(slow_service(target), caller_service(target, timeout))
+        return caller
+
+    return _start
+
+
+def listener_of(container) -> ResilientReplyListener:
+    return next(e for e in container.extensions if isinstance(e, ResilientReplyListener))
+
+
+def teardowns_of(container) -> Teardowns:
+    return next(e for e in container.extensions if isinstance(e, Teardowns))
+
+
+def test_a_call_past_its_deadline_raises_service_timeout_and_its_worker_still_ends_cleanly(services, rpc):
+    caller = services(timeout=0.5)
+    service = rpc[caller.service_name]
+
+    started = time.monotonic()
+    with pytest.raises(ServiceTimeout, match=r"answer within 0.5 s"):
+        service.ask(3)
+    assert time.monotonic() - started < 2.5
+    # The caller's worker was torn down (its session closed, its message settled) and answered.
+    wait_until(lambda: teardowns_of(caller).count == 1, timeout=5, message="the worker torn down")
+    # The late reply finds nobody waiting, and the client is as good as new.
+    assert listener_of(caller).pending == {}
+    assert service.ask(0) == "prompt"
+
+
+def test_a_reply_queue_lost_with_calls_waiting_fails_those_calls_and_not_the_service(services, rpc, suite_env):
+    caller = services(timeout=20)
+    service = rpc[caller.service_name]
+    assert service.ask(0) == "prompt"
+    queue = listener_of(caller).queue.name
+
+    waiting = eventlet.spawn(service.ask, 4)
+    wait_until(lambda: listener_of(caller).pending, timeout=5, message="a call waiting for its reply")
+    conn = connect(suite_env.amqp_uri)
+    try:
+        conn.channel().queue_delete(queue)   # what a broker restart does to a non-durable queue
+    finally:
+        conn.close()
+
+    started = time.monotonic()
+    with pytest.raises(ServiceTimeout, match="lost"):
+        waiting.wait()
+    assert time.monotonic() - started < 4  # failed when the loss was noticed, not at its deadline
+    assert service.ask(0) == "prompt"      # a new reply queue, the service alive
