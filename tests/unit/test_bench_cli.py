@@ -49,3 +49,16 @@ def test_ehr_bench_leaves_help_to_the_benchmarks(monkeypatch):
     monkeypatch.setattr(os, "execv", lambda path, argv: calls.append(argv))
     CliRunner().invoke(main, ["bench", "--help"])
     assert calls == [[sys.executable, "-m", "bench", "--help"]]
+
+
+def test_the_registry_rows_of_the_summary_judge_each_figure_against_its_target():
+    from bench.registry import measures
+
+    rows = {m.name: m for m in measures(1_000_000, 4_000.0, by_id=[1.0] * 98 + [6.0, 7.0],
+                                        scored=[20.0] * 100, by_name=[2.0] * 100, by_pinyin=[1.5] * 100)}
+    assert rows["load rate at 1,000,000"].verdict == "0.80 MISSED"
+    assert rows["resolve by ID number p99 at 1,000,000"].figure == "7.00 ms"
+    assert rows["resolve by ID number p99 at 1,000,000"].verdict == "1.40 MISSED"
+    assert rows["name search p95 at 1,000,000"].verdict == "0.04 met"
+    assert rows["scored resolve p95 at 1,000,000"].target == ""
+    assert measures(100_000, 5_500.0, [1.0], [1.0], [1.0], [1.0])[0].verdict == "1.10 met"
