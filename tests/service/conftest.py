@@ -5,10 +5,13 @@ import socket
 import pytest
 from nameko.standalone.rpc import ClusterRpcClient
 
+from ehr.synthetic import Synthesizer
+
 from services.gateway.service import GatewayService
 from services.records.service import RecordsService
 from services.registry.service import RegistryService
 from shared.messaging import declare_topology
+from tests.support.amqp import Hospital
 from tests.support.auth import Credentials
 
 
@@ -30,6 +33,19 @@ def start(suite_env, container_factory, nameko_config):
         return containers
 
     return _start
+
+
+@pytest.fixture
+def synth():
+    return Synthesizer()
+
+
+@pytest.fixture
+def hospital(suite_env):
+    """A hospital publishing encounters with a plain AMQP client."""
+    h = Hospital(suite_env.amqp_uri)
+    yield h
+    h.close()
 
 
 @pytest.fixture

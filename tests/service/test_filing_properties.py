@@ -4,7 +4,6 @@ real records database; the registry, outside the records service, is a fake here
 
 import json
 import uuid
-from datetime import date
 
 import pytest
 from hypothesis import HealthCheck, given, settings

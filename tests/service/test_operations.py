@@ -4,26 +4,13 @@ import copy
 
 import pytest
 
-from ehr.synthetic import Synthesizer
 from shared.errors import InvalidTransition, NotFound, ValidationFailed
-from tests.support.amqp import Hospital, wait_until
+from tests.support.amqp import wait_until
 from tests.support.db import query
 
 HOSPITAL = "H3301020001"
 VILLAGE = "110105201102"
 MANAGER = "T1101052011"
-
-
-@pytest.fixture
-def synth():
-    return Synthesizer()
-
-
-@pytest.fixture
-def hospital(suite_env):
-    h = Hospital(suite_env.amqp_uri)
-    yield h
-    h.close()
 
 
 def quarantined(rpc, message_id):

@@ -5,27 +5,14 @@ import time
 
 import pytest
 
-from ehr.synthetic import Synthesizer
 from shared.messaging import jurisdiction_binding
-from tests.support.amqp import Hospital, Listener, wait_until
+from tests.support.amqp import Listener, wait_until
 from tests.support.db import query
 
 HOSPITAL = "H3301020001"
 VILLAGE_A = "110105003001"
 VILLAGE_B = "110105003002"
 MANAGER = "C1101050031"
-
-
-@pytest.fixture
-def synth():
-    return Synthesizer()
-
-
-@pytest.fixture
-def hospital(suite_env):
-    h = Hospital(suite_env.amqp_uri)
-    yield h
-    h.close()
 
 
 @pytest.fixture
@@ -62,7 +49,7 @@ def test_an_encounter_is_filed_into_the_residents_archive_and_announced_to_the_v
     hospital.publish(body)
 
     [update] = township.wait(1)
-    assert update["routing_key"] == f"archive.110105.003.001.hospital_encounter"
+    assert update["routing_key"] == "archive.110105.003.001.hospital_encounter"
     assert update["body"]["archive_no"] == archive_no and update["body"]["action"] == "filed"
     assert resident.id_number not in json.dumps(update["body"], ensure_ascii=False)
     assert resident.name not in json.dumps(update["body"], ensure_ascii=False)

@@ -2,18 +2,10 @@
 the registry's RPC re-point the records, a merge followed by writes and an unmerge leaves each
 record where it belongs."""
 
-import pytest
-
-from ehr.synthetic import Synthesizer
 from tests.support.amqp import Hospital, wait_until
 
 HOSPITAL = "H3301020001"
 VILLAGE, OTHER_VILLAGE, MANAGER = "110105101102", "110105101101", "T1101051011"
-
-
-@pytest.fixture
-def synth():
-    return Synthesizer()
 
 
 def register(rpc, resident):

@@ -3,18 +3,12 @@
 import eventlet
 import pytest
 
-from ehr.synthetic import Synthesizer
 from shared.errors import Conflict, NotFound, ValidationFailed
 from tests.support.amqp import Listener
 from tests.support.db import query
 
 VILLAGE = "110105101101"
 INSTITUTION = "T1101051011"
-
-
-@pytest.fixture
-def synth():
-    return Synthesizer()
 
 
 def test_creating_an_archive_allocates_a_17_digit_number_in_the_village(registry, rpc, synth):
@@ -91,7 +85,6 @@ def test_concurrent_creations_in_one_village_from_two_workers_get_consecutive_un
 
     # Two containers of the registry are two competing workers, as two processes would be.
     start(RegistryService)
-    from nameko.containers import ServiceContainer  # noqa: F401 - the second is started below
     start(type("RegistryService2", (RegistryService,), {}))
     village = "110105201102"
     before = query("registry", "SELECT coalesce(max(last_serial), 0) FROM archive_serials WHERE village_code = :v",

@@ -15,23 +15,11 @@ import pytest
 from ehr.synthetic import Resident, Synthesizer, make_id_number
 from services.registry.scoring import birth_date_typo
 from shared.errors import Conflict, ValidationFailed
-from tests.support.amqp import Hospital, wait_until
+from tests.support.amqp import wait_until
 from tests.support.db import query
 
 VILLAGE, INSTITUTION = "110105101101", "T1101051011"
 HOSPITAL, OTHER_HOSPITAL = "H3301020001", "H1101050002"
-
-
-@pytest.fixture
-def synth():
-    return Synthesizer()
-
-
-@pytest.fixture
-def hospital(suite_env):
-    h = Hospital(suite_env.amqp_uri)
-    yield h
-    h.close()
 
 
 def number(prefix: str) -> str:
