@@ -15,6 +15,12 @@ Work queues are durable quorum queues: they survive a broker restart, replicate 
 and count deliveries, so a message that keeps killing its consumer is dead-lettered after
 `DELIVERY_LIMIT` attempts instead of looping forever. The owning service moves dead letters to
 its quarantine store, where operators see them with the reason.
+
+Nameko's RPC queues are nameko's own and stay classic: `rpc-<service>` (durable) and each
+client's reply queue (not durable, expiring), which a quorum queue cannot be. Nothing is kept in
+them that a caller does not wait for: a request or reply lost with a broker restart ends its
+call with `shared.rpc.ServiceTimeout` at once or at its deadline, and the caller's batch or HTTP
+request is retried or answered 503.
 """
 
 from __future__ import annotations
