@@ -1,0 +1,99 @@
+"""Property-based, through the real consumer: generated hospital messages, valid and broken in
+every field (the strategy of test_filing_properties), published to RabbitMQ and filed by the
+records service with the real registry. Each routed message ends filed, pending or quarantined
+with a known reason, exactly once; none is dead-lettered (nothing made the consumer fail); and
+after every generated stream a good encounter is still filed (the consumer did not stall)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import amqp
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shared.consumer import Delivery
+from tests.service.test_filing_properties import REASONS, RESIDENTS, deliveries, synth
+from tests.support.amqp import connect, wait_until
+from tests.support.db import query
+
+HOSPITAL = "H3301020001"
+RUN_HEADER = "x-test-stream"
+
+
+@pytest.fixture(scope="module")
+def feed(suite_env):
+    conn = connect(suite_env.amqp_uri)
+    channel = conn.channel()
+    channel.exchange_declare("ehr.encounters", "topic", durable=True, auto_delete=False)
+    yield channel
+    conn.close()
+
+
+@pytest.fixture
+def filing(records_and_registry, rpc):
+    """The records service and the registry running, with some of the residents registered."""
+    for resident in RESIDENTS[:3]:
+        rpc.registry.create_archive({**resident.archive_request(), "confirm_new": True})
+    return rpc
+
+
+def routed(delivery: Delivery) -> bool:
+    """Whether `ehr.encounters` routes the message to the records service (`encounter.#`); the
+    broker drops what no queue is bound for, before the suite could see it."""
+    key = delivery.routing_key
+    return key.split(".")[0] == "encounter" and len(key.encode()) <= 255
+
+
+def ends(message_ids: list[str]) -> dict[str, list[str]]:
+    """Where each message id ended: 'filed', 'pending', or 'quarantine:<reason>' (one entry per row)."""
+    found: dict[str, list[str]] = {mid: [] for mid in message_ids}
+    for mid, where in query("records", """
+            SELECT message_id, 'filed' FROM record_revisions WHERE message_id = ANY(:ids)
+            UNION ALL SELECT message_id, 'pending' FROM pending_encounters WHERE message_id = ANY(:ids)
+            UNION ALL SELECT message_id, 'quarantine:' || reason FROM quarantine WHERE message_id = ANY(:ids)""",
+                            ids=message_ids):
+        found[mid].append(where)
+    return found
+
+
+def quarantined_from(tag: str, reason: str) -> int:
+    return query("records", "SELECT count(*) FROM quarantine WHERE headers->>:h = :t AND reason = :r",
+                 h=RUN_HEADER, t=tag, r=reason)[0][0]
+
+
+def good_encounter() -> bytes:
+    body = synth.encounter(RESIDENTS[0], HOSPITAL, record_id=f"S-{uuid.uuid4().hex[:12]}")
+    return json.dumps(body, ensure_ascii=False).encode()
+
+
+@settings(max_examples=8, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.data_too_large])
+@given(stream=st.lists(deliveries(), min_size=30, max_size=60))
+def test_every_generated_message_ends_once_and_the_consumer_never_stops(filing, feed, stream):
+    tag = uuid.uuid4().hex
+    sent = [d for d in stream if routed(d)]
+    for d in sent:
+        props = {"content_type": d.content_type, "delivery_mode": 2, "application_headers": {RUN_HEADER: tag}}
+        if d.message_id is not None:
+            props["message_id"] = d.message_id
+        feed.basic_publish(amqp.Message(d.body, **props), exchange="ehr.encounters", routing_key=d.routing_key)
+    sentinel = f"sentinel-{tag}"
+    feed.basic_publish(amqp.Message(
+        good_encounter(), content_type="application/json", delivery_mode=2, message_id=sentinel),
+        exchange="ehr.encounters", routing_key=f"encounter.{HOSPITAL}.outpatient")
+
+    with_id = [d.message_id for d in sent if d.message_id is not None]
+    without_id = len(sent) - len(with_id)
+    wait_until(lambda: all(ends(with_id).values()) and ends([sentinel])[sentinel] == ["filed"], timeout=60,
+               message="every message accounted for and the sentinel filed")
+    wait_until(lambda: quarantined_from(tag, "missing_message_id") == without_id, timeout=30,
+               message="every message without an id quarantined")
+
+    for mid, where in ends(with_id).items():
+        assert len(where) == 1, (mid, where)                    # exactly once
+        assert where[0] in ("filed", "pending") or where[0].split(":", 1)[1] in REASONS, where
+    assert quarantined_from(tag, "dead_lettered") == 0
