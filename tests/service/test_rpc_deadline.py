@@ -102,3 +102,15 @@ def test_a_reply_queue_lost_with_calls_waiting_fails_those_calls_and_not_the_ser
         waiting.wait()
     assert time.monotonic() - started < 4  # failed when the loss was noticed, not at its deadline
     assert service.ask(0) == "prompt"      # a new reply queue, the service alive
+
+
+def test_a_service_timeout_passed_on_by_a_service_is_still_one_for_its_caller():
+    """Records answering the gateway with its own call's ServiceTimeout: the gateway sees a
+    ServiceTimeout (503, transient), not a RemoteError (500)."""
+    from nameko.exceptions import deserialize, serialize
+
+    from shared.consumer import TRANSIENT_ERRORS
+
+    passed_on = deserialize(serialize(ServiceTimeout("registry.get_archive gave no answer within 30 s")))
+    assert isinstance(passed_on, ServiceTimeout) and isinstance(passed_on, TRANSIENT_ERRORS)
+    assert str(passed_on) == "registry.get_archive gave no answer within 30 s"
