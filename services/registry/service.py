@@ -86,6 +86,9 @@ from services.registry.schemas import (
 )
 from shared.api import ArchiveCreateSchema, ArchiveSchema, DivisionSchema, InstitutionSchema
 
+# Every gateway request reads an archive; a schema's construction costs about as much as its dump.
+_ARCHIVE_DETAIL = ArchiveDetailSchema()
+
 
 class RegistryService:
     name = "registry"
@@ -103,11 +106,11 @@ class RegistryService:
         return ArchiveSchema().dump(archive)
 
     def _details(self, archive):
-        return ArchiveDetailSchema().dump(usecases.archive_details(self.db, archive))
+        return _ARCHIVE_DETAIL.dump(usecases.archive_details(self.db, archive))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def get_archive(self, archive_no):
-        return self._details(usecases.get_archive(self.db, archive_no))
+        return _ARCHIVE_DETAIL.dump(usecases.archive_view(self.db, archive_no))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("queries",))
     def resolve_identities(self, queries):
