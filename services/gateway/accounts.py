@@ -136,6 +136,16 @@ def sign_in(session: Session, username: str, password: str, lockout_threshold: i
     return SignIn(caller, "ok")
 
 
+# Every guarded request authenticates with one of these two statements: built once, of plain
+# columns (no ORM objects to load), they cost the gateway a fraction of an ORM query's CPU.
+_users, _api_keys = User.__table__, ApiKey.__table__
+_USER_BY_NAME = (sa.select(_users.c.institution_code, _users.c.role, _users.c.locked_at)
+                 .where(_users.c.username == sa.bindparam("username")))
+_API_KEY_BY_DIGEST = (sa.select(_api_keys.c.name, _api_keys.c.institution_code, _api_keys.c.role,
+                                _api_keys.c.revoked_at)
+                      .where(_api_keys.c.key_digest == sa.bindparam("digest")))
+
+
 def caller_for_token(session: Session, key: bytes, token: str) -> tuple[Caller | None, str | None]:
     """Like `caller_for_api_key` for a signed token: the problem is "expired_token",
     "bad_signature", "malformed_token", or "locked_or_removed" when the user named by a valid
@@ -146,12 +156,12 @@ def caller_for_token(session: Session, key: bytes, token: str) -> tuple[Caller |
         username, problem = exc.subject, exc.reason
     if username is None:
         return None, problem
-    user = session.scalars(sa.select(User).where(User.username == username)).first()
+    user = session.execute(_USER_BY_NAME, {"username": username}).first()
     if user is None:
         return Caller(username, USER, None, None), problem or "locked_or_removed"
     if user.locked_at is not None:
         problem = problem or "locked_or_removed"
-    return _caller(user), problem
+    return Caller(username, USER, user.institution_code, user.role), problem
 
 
 # -- API keys ------------------------------------------------------------------------------
@@ -192,7 +202,7 @@ def list_api_keys(session: Session) -> list[ApiKey]:
 def caller_for_api_key(session: Session, key: str) -> tuple[Caller | None, str | None]:
     """(caller, None) for a live key; (caller, "revoked_key") for a revoked one, so that the
     refusal can name it; (None, "unknown_key")."""
-    row = session.scalars(sa.select(ApiKey).where(ApiKey.key_digest == credentials.api_key_digest(key))).first()
+    row = session.execute(_API_KEY_BY_DIGEST, {"digest": credentials.api_key_digest(key)}).first()
     if row is None:
         return None, "unknown_key"
     caller = Caller(f"apikey:{row.name}", API_KEY, row.institution_code, row.role)
