@@ -93,7 +93,9 @@ _ARCHIVE_DETAIL = ArchiveDetailSchema()
 class RegistryService:
     name = "registry"
 
-    db = Database("registry")
+    # A connection for each of nameko's 10 workers: with make_engine's 5 (and 5 overflow, closed
+    # when returned) every read past the fifth concurrent one opened a new PostgreSQL connection.
+    db = Database("registry", pool_size=10)
     pii = Pii()
     actor = CurrentActor()
     relay = OutboxRelay("registry")
