@@ -11,10 +11,12 @@ records worker). Each endpoint is then asked, for a fixed time,
    registry, the records workers, the PostgreSQL backends of this suite's databases, and the
    benchmark's own clients) to show where a request's time goes when it misses the target.
 
-Then the gateway's steps are timed one by one from outside, sequentially: the API key lookup,
-the registry's `get_archive` and the records' `list_records` over RPC, and one audit entry
-appended to the hash chain (the gateway appends one to every request, one `audit_append`
-statement, under the chain's row lock on the server).
+Then the gateway's steps are timed one by one, sequentially: the API key lookup and one audit
+entry appended to the hash chain (the gateway appends one to every request, one `audit_append`
+statement, under the chain's row lock on the server) from this process; a bare RPC round trip
+(`registry.health`), the registry's `get_archive` and the records' `list_records` from a worker
+of a throwaway nameko service in a process of its own, as the gateway calls them (nameko's
+standalone client opens an AMQP connection per call and would overstate them).
 
 The gateway runs as GATEWAYS processes sharing its port (as `ehr up --replicas gateway=N`); the
 report says how many, and how the load spread over them (CPU seconds of each).
@@ -29,6 +31,8 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -222,9 +226,58 @@ def timed(fn, count: int) -> list[float]:
     return out
 
 
+def rpc_from_a_service(archive_no: str, count: int) -> dict[str, list[float]]:
+    """RPC calls timed as the gateway makes them: from a worker of a running nameko service,
+    through `BoundedServiceRpc` (one AMQP connection and reply queue for the process). Runs in
+    a process of its own, monkey-patched first as every service process is (`in_service_rpc`)."""
+    from nameko import config
+    from nameko.containers import ServiceContainer
+    from nameko.testing.services import dummy, entrypoint_hook
+
+    from shared.config import load_settings, nameko_config
+    from shared.rpc import BoundedServiceRpc
+
+    class RpcProbe:
+        name = "bench_rpc_probe"
+        registry = BoundedServiceRpc("registry")
+        records = BoundedServiceRpc("records")
+
+        @dummy
+        def time_calls(self) -> dict[str, list[float]]:
+            calls = {"health": self.registry.health,
+                     "get_archive": lambda: self.registry.get_archive(archive_no),
+                     "list_records": lambda: self.records.list_records(archive_no)}
+            times = {}
+            for label, call in calls.items():
+                call()
+                times[label] = timed(call, count)
+            return times
+
+    config.setup(nameko_config(load_settings()))
+    container = ServiceContainer(RpcProbe)
+    container.start()
+    try:
+        with entrypoint_hook(container, "time_calls") as time_calls:
+            return time_calls()
+    finally:
+        container.stop()
+
+
+_PROBE = ("import eventlet; eventlet.monkey_patch()\n"
+          "import json, sys\n"
+          "from bench.gateway import rpc_from_a_service\n"
+          "print(json.dumps(rpc_from_a_service(sys.argv[1], int(sys.argv[2]))))")
+
+
+def in_service_rpc(box: Sandbox, archive_no: str, count: int) -> dict[str, list[float]]:
+    done = subprocess.run([sys.executable, "-c", _PROBE, archive_no, str(count)], env=box.procs.env,
+                          capture_output=True, text=True, timeout=300, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def steps(box: Sandbox, archive_no: str, key: str, count: int) -> list[list[str]]:
-    """Each step of a guarded read, timed alone and sequentially from this process."""
-    from nameko.standalone.rpc import ClusterRpcClient
+    """Each step of a guarded read, timed alone and sequentially: the database steps from this
+    process, the RPC calls from inside a nameko service (`rpc_from_a_service`)."""
     from sqlalchemy.orm import sessionmaker
 
     from services.gateway import accounts, audit
@@ -242,22 +295,22 @@ def steps(box: Sandbox, archive_no: str, key: str, count: int) -> list[list[str]
             audit.append(session, audit.Draft(action="archive.read", actor="bench", actor_kind="api_key",
                                               archive_no=archive_no, outcome="ok", status=200))
 
-    rows = []
+    def summary(label: str, values: list[float]) -> list[str]:
+        return [label, ms(statistics.median(values)), ms(pct(values, 0.95))]
+
+    database = {}
     try:
-        with ClusterRpcClient(uri=box.settings.amqp_uri, timeout=30) as rpc:
-            for label, fn in (
-                ("API key lookup (gateway database)", authenticate),
-                ("RPC round trip alone (registry.health)", lambda: rpc.registry.health()),
-                ("registry.get_archive over RPC", lambda: rpc.registry.get_archive(archive_no)),
-                ("records.list_records over RPC (50 of 500)", lambda: rpc.records.list_records(archive_no)),
-                ("audit entry appended (audit_append, commit)", append),
-            ):
-                fn()
-                values = timed(fn, count)
-                rows.append([label, ms(statistics.median(values)), ms(pct(values, 0.95))])
+        for label, fn in (("lookup", authenticate), ("append", append)):
+            fn()
+            database[label] = timed(fn, count)
     finally:
         engine.dispose()
-    return rows
+    rpc = in_service_rpc(box, archive_no, count)
+    return [summary("API key lookup (gateway database)", database["lookup"]),
+            summary("RPC round trip alone (registry.health), from a service", rpc["health"]),
+            summary("registry.get_archive over RPC, from a service", rpc["get_archive"]),
+            summary("records.list_records over RPC (50 of 500), from a service", rpc["list_records"]),
+            summary("audit entry appended (audit_append, commit)", database["append"])]
 
 
 def row(name: str, single: Load, loaded: Load) -> list[str]:
@@ -301,8 +354,8 @@ def run(box: Sandbox, seconds: float, records: int = 500, clients: int = CLIENTS
     table(["endpoint", "1 client p50", "p50", "p95", "p99", "requests", "errors", "p95 / 30 ms"], rows)
     print(f"\nCPU per request under {clients} clients, by process; the gateway database's sessions")
     table(["process", *loads], cpu_rows(loads))
-    print("\neach step alone, one at a time, from this process (RPC through nameko's standalone client, which costs\n"
-          "more per call than the gateway's own: compare with the round trip alone)")
+    print("\neach step alone, one at a time, with nothing else running (the RPC calls from a worker of a nameko\n"
+          "service, as the gateway makes them)")
     table(["step", "p50", "p95"], breakdown)
     return measures
 
