@@ -63,6 +63,7 @@ class Load:
     cpu: dict[str, float] = field(default_factory=dict)  # process group -> CPU seconds during the load
     sessions: tuple[float, float] = (0.0, 0.0)  # gateway database sessions: mean waiting on a lock, mean active
     per_gateway: list[float] = field(default_factory=list)  # CPU seconds of each gateway process
+    busy: float = 0.0  # share of the machine's CPU time busy during the load, every process counted
 
     @property
     def throughput(self) -> float:
@@ -124,9 +125,30 @@ def _backends(settings) -> list[int]:
     return pids
 
 
+def _broker() -> list[int]:
+    """The RabbitMQ server's pids (the whole broker: other vhosts' traffic counts too)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/comm") as comm:
+                if comm.read().strip() == "beam.smp":
+                    pids.append(int(entry))
+        except (OSError, ValueError):
+            pass
+    return pids
+
+
+def machine_busy() -> tuple[int, int]:
+    """(busy, total) clock ticks of all CPUs so far, from /proc/stat (idle and iowait are not busy)."""
+    with open("/proc/stat") as stat:
+        ticks = [int(v) for v in stat.readline().split()[1:]]
+    return sum(ticks) - ticks[3] - ticks[4], sum(ticks)
+
+
 def _cpu_by_pid(box: Sandbox) -> dict[int, tuple[str, float]]:
     groups = {pid: label.split("[")[0] for label, pid in box.procs.pids().items()}
     groups.update({pid: "postgres backends" for pid in _backends(box.settings)})
+    groups.update({pid: "rabbitmq (whole broker)" for pid in _broker()})
     groups[os.getpid()] = "benchmark clients"
     return {pid: (group, cpu_seconds(pid)) for pid, group in groups.items()}
 
@@ -203,7 +225,7 @@ def hammer(box: Sandbox, url: str, key: str, clients: int, seconds: float) -> Lo
     threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(clients)]
     for thread in threads:
         thread.start()
-    before = _cpu_by_pid(box)
+    before, ticks = _cpu_by_pid(box), machine_busy()
     with LockWatch(box.settings) as locks:
         t0 = time.perf_counter()
         stop_at[0] = t0 + seconds
@@ -212,9 +234,10 @@ def hammer(box: Sandbox, url: str, key: str, clients: int, seconds: float) -> Lo
             thread.join()
         elapsed = time.perf_counter() - t0
     latencies = [v for per_client in results for v in per_client]
-    after = _cpu_by_pid(box)
+    after, ticks_after = _cpu_by_pid(box), machine_busy()
+    busy = (ticks_after[0] - ticks[0]) / max(ticks_after[1] - ticks[1], 1)
     return Load(clients, elapsed, latencies, sum(errors), _cpu_spent(before, after), locks.mean(),
-                _per_gateway(before, after))
+                _per_gateway(before, after), busy)
 
 
 def timed(fn, count: int) -> list[float]:
@@ -325,6 +348,7 @@ def cpu_rows(loads: dict[str, Load]) -> list[list[str]]:
                        for load in loads.values()] for group in groups]
     rows.append(["all of these, share of 2 cores"] + [f"{100 * sum(load.cpu.values()) / (2 * load.elapsed):.0f} %"
                                                       for load in loads.values()])
+    rows.append(["whole machine busy (/proc/stat, kernel too)"] + [f"{100 * load.busy:.0f} %" for load in loads.values()])
     rows.append(["gateway db sessions waiting on a lock"] + [f"{load.sessions[0]:.1f} of {load.sessions[1]:.1f} active"
                                                              for load in loads.values()])
     rows.append(["CPU seconds of each gateway process"] + [" / ".join(f"{s:.1f}" for s in load.per_gateway)
