@@ -378,8 +378,8 @@ def run(box: Sandbox, seconds: float, records: int = 500, clients: int = CLIENTS
     table(["endpoint", "1 client p50", "p50", "p95", "p99", "requests", "errors", "p95 / 30 ms"], rows)
     print(f"\nCPU per request under {clients} clients, by process; the gateway database's sessions")
     table(["process", *loads], cpu_rows(loads))
-    print("\neach step alone, one at a time, with nothing else running (the RPC calls from a worker of a nameko\n"
-          "service, as the gateway makes them)")
+    print("\neach step alone, one at a time, after the load (the RPC calls from a worker of a nameko service,\n"
+          "as the gateway makes them)")
     table(["step", "p50", "p95"], breakdown)
     return measures
 
