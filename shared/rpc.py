@@ -32,23 +32,32 @@ The client's reply queue is not durable (nameko's), so a broker restart deletes 
 reply in it. Nameko's reply listener then ends the whole service process
 (ReplyQueueExpiredWithPendingReplies) on reconnecting; `ResilientReplyListener` fails just the
 calls waiting for those replies, with `ServiceTimeout`, and goes on with a new queue.
+
+Nameko also declares the reply queue again before every request (kombu caches no declaration
+of an expiring queue): three more broker round trips a call. The reply listener declares it
+whenever it (re)connects, so `BoundedServiceRpc` declares it again only when its last
+declaration is `REDECLARE_AFTER` seconds old or a publish failed (the broker may have restarted
+since). A reply to a request sent in the gap between a broker restart and the queue's return is
+lost, and its call ends with `ServiceTimeout` at its deadline.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 import eventlet
 from amqp.exceptions import ConnectionError as AmqpConnectionError
 from kombu.exceptions import OperationalError
 from nameko.exceptions import ReplyQueueExpiredWithPendingReplies, RpcTimeout, deserialize_to_instance
-from nameko.rpc import ReplyListener, Rpc, RpcConsumer, ServiceRpc
+from nameko.rpc import Client, ReplyListener, Rpc, RpcConsumer, ServiceRpc
 
 from shared.config import load_settings
 
 log = logging.getLogger(__name__)
 
 BROKER_GONE = (OperationalError, AmqpConnectionError, ConnectionError, OSError)
+REDECLARE_AFTER = 5.0  # seconds between declarations of a client's reply queue
 
 
 class ResilientRpcConsumer(RpcConsumer):
@@ -124,11 +133,26 @@ class BoundedServiceRpc(ServiceRpc):
     def __init__(self, target_service: str, timeout: float | None = None, **kwargs) -> None:
         super().__init__(target_service, **kwargs)
         self.timeout = timeout
+        self._declared_at = float("-inf")
 
     def setup(self) -> None:
         super().setup()
         if self.timeout is None:
             self.timeout = load_settings().rpc_timeout
+        self.publisher.declare = []  # see the module doc: declared in `_publish` when due
 
     def get_dependency(self, worker_ctx):
-        return _Bounded(super().get_dependency(worker_ctx), self.timeout, self.reply_listener)
+        client = Client(self._publish, self.reply_listener.register_for_reply, worker_ctx.context_data)
+        return _Bounded(getattr(client, self.target_service), self.timeout, self.reply_listener)
+
+    def _publish(self, payload, **kwargs):
+        now = time.monotonic()
+        if now - self._declared_at > REDECLARE_AFTER:
+            kwargs["declare"] = [self.reply_listener.queue]
+        try:
+            self.publisher.publish(payload, **kwargs)
+        except BaseException:
+            self._declared_at = float("-inf")
+            raise
+        if "declare" in kwargs:
+            self._declared_at = now

@@ -114,3 +114,27 @@ def test_a_service_timeout_passed_on_by_a_service_is_still_one_for_its_caller():
     passed_on = deserialize(serialize(ServiceTimeout("registry.get_archive gave no answer within 30 s")))
     assert isinstance(passed_on, ServiceTimeout) and isinstance(passed_on, TRANSIENT_ERRORS)
     assert str(passed_on) == "registry.get_archive gave no answer within 30 s"
+
+
+def test_a_reply_queue_deleted_between_calls_costs_at_most_one_call_failed_at_once(services, rpc, suite_env):
+    """The client declares its reply queue only now and then (see shared.rpc). A queue gone
+    between calls, as after a broker restart, may lose the reply of the next call: that call
+    fails as transient when the listener notices, long before its deadline, and the queue is
+    back for the calls after it."""
+    caller = services(timeout=10)
+    service = rpc[caller.service_name]
+    assert service.ask(0) == "prompt"
+    conn = connect(suite_env.amqp_uri)
+    try:
+        conn.channel().queue_delete(listener_of(caller).queue.name)
+    finally:
+        conn.close()
+    outcomes = []
+    for _ in range(4):
+        started = time.monotonic()
+        try:
+            outcomes.append(service.ask(0))
+        except ServiceTimeout:
+            outcomes.append("lost")
+        assert time.monotonic() - started < 5
+    assert outcomes[1:] == ["prompt"] * 3
