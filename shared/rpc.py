@@ -38,7 +38,8 @@ of an expiring queue): three more broker round trips a call. The reply listener 
 whenever it (re)connects, so `BoundedServiceRpc` declares it again only when its last
 declaration is `REDECLARE_AFTER` seconds old or a publish failed (the broker may have restarted
 since). A reply to a request sent in the gap between a broker restart and the queue's return is
-lost, and its call ends with `ServiceTimeout` at its deadline.
+lost, and its call ends with `ServiceTimeout`: at once when the reply listener, reconnecting,
+finds the queue gone, at its deadline otherwise.
 """
 
 from __future__ import annotations
