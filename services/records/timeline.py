@@ -41,52 +41,60 @@ def list_records(session: Session, archive_no: str, limit: int = 50, cursor: str
     since_at, until_at = _instant("since", since), _instant("until", until)
     record_type = _text_filter("record_type", record_type)
     institution_code = _text_filter("institution_code", institution_code)
-    stmt = (
-        sa.select(Record, RecordRevision)
-        .join(RecordRevision, sa.and_(RecordRevision.record_id == Record.id,
-                                      RecordRevision.revision == Record.current_revision))
-        .where(Record.archive_no == archive_no)
-        .order_by(Record.occurred_at.desc(), Record.id.desc())
-        .limit(limit + 1)
-    )
+    stmt = _PAGE.limit(limit + 1)
     if record_type:
-        stmt = stmt.where(Record.record_type == record_type)
+        stmt = stmt.where(_RECORDS.c.record_type == record_type)
     if institution_code:
-        stmt = stmt.where(Record.institution_code == institution_code)
+        stmt = stmt.where(_RECORDS.c.institution_code == institution_code)
     if since_at:
-        stmt = stmt.where(Record.occurred_at >= since_at)
+        stmt = stmt.where(_RECORDS.c.occurred_at >= since_at)
     if until_at:
-        stmt = stmt.where(Record.occurred_at < until_at)
+        stmt = stmt.where(_RECORDS.c.occurred_at < until_at)
     if cursor:
         occurred, record_id = decode_cursor(cursor, parts=2)
         try:
             occurred_at = datetime.fromisoformat(occurred)
         except ValueError:
             raise ValidationFailed("invalid cursor", {"cursor": ["Not a cursor this API returned."]}) from None
-        stmt = stmt.where(sa.tuple_(Record.occurred_at, Record.id) < sa.tuple_(occurred_at, record_id))
-    rows = session.execute(stmt).all()
+        stmt = stmt.where(sa.tuple_(_RECORDS.c.occurred_at, _RECORDS.c.id) < sa.tuple_(occurred_at, record_id))
+    rows = session.execute(stmt, {"archive_no": archive_no}).all()
     page = rows[:limit]
-    items = [_record_view(record, revision) for record, revision in page]
-    next_cursor = encode_cursor(page[-1][0].occurred_at.isoformat(), page[-1][0].id) if len(rows) > limit else None
+    items = [_record_view(row) for row in page]
+    next_cursor = encode_cursor(page[-1].occurred_at.isoformat(), page[-1].id) if len(rows) > limit else None
     return {"items": items, "next": next_cursor}
 
 
-def _record_view(record: Record, revision: RecordRevision) -> dict:
+# A page of the timeline as plain rows, not ORM objects (the gateway's timeline reads it for
+# every request; loading objects cost about as much as the query).
+_RECORDS, _REVISIONS = Record.__table__, RecordRevision.__table__
+_PAGE = (
+    sa.select(_RECORDS.c.id, _RECORDS.c.archive_no, _RECORDS.c.record_type, _RECORDS.c.kind, _RECORDS.c.status,
+              _RECORDS.c.status_reason, _RECORDS.c.occurred_at, _RECORDS.c.institution_code,
+              _RECORDS.c.source_system, _RECORDS.c.source_record_id, _REVISIONS.c.revision,
+              _REVISIONS.c.recorded_at, _REVISIONS.c.origin, _REVISIONS.c.content)
+    .join(_REVISIONS, sa.and_(_REVISIONS.c.record_id == _RECORDS.c.id,
+                              _REVISIONS.c.revision == _RECORDS.c.current_revision))
+    .where(_RECORDS.c.archive_no == sa.bindparam("archive_no"))
+    .order_by(_RECORDS.c.occurred_at.desc(), _RECORDS.c.id.desc())
+)
+
+
+def _record_view(row) -> dict:
     return {
-        "record_id": record.id,
-        "archive_no": record.archive_no,
-        "record_type": record.record_type,
-        "kind": record.kind,
-        "status": record.status,
-        "status_reason": record.status_reason,
-        "occurred_at": record.occurred_at.isoformat(),
-        "revision": revision.revision,
-        "recorded_at": revision.recorded_at.isoformat(),
-        "origin": revision.origin,
+        "record_id": row.id,
+        "archive_no": row.archive_no,
+        "record_type": row.record_type,
+        "kind": row.kind,
+        "status": row.status,
+        "status_reason": row.status_reason,
+        "occurred_at": row.occurred_at.isoformat(),
+        "revision": row.revision,
+        "recorded_at": row.recorded_at.isoformat(),
+        "origin": row.origin,
         "source": {
-            "institution_code": record.institution_code,
-            "system": record.source_system,
-            "record_id": record.source_record_id,
+            "institution_code": row.institution_code,
+            "system": row.source_system,
+            "record_id": row.source_record_id,
         },
-        "content": revision.content,
+        "content": row.content,
     }
