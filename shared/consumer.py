@@ -46,6 +46,7 @@ from nameko import config
 from nameko.constants import AMQP_URI_CONFIG_KEY, HEARTBEAT_CONFIG_KEY, DEFAULT_HEARTBEAT
 
 from shared.db import TRANSIENT_DB_ERRORS
+from shared.rpc import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     TransientError,
     *TRANSIENT_DB_ERRORS,
     RpcTimeout,          # and shared.rpc.ServiceTimeout, a bounded call's deadline
+    ServiceUnavailable,  # a called service's own database or broker is down
     UnknownService,
     AmqpConnectionError,
     BrokerUnreachable,   # kombu's: an RPC call or publish while the broker is down or restarting

@@ -6,6 +6,11 @@ reply is given up instead, with a warning: the request, never acknowledged, come
 the broker once the connection is re-established and is answered then, and the caller, whose
 own call is bounded by its deadline, retries or reports the service unavailable.
 
+A method that fails because something it depends on is down (its database unreachable or out
+of connections, the broker gone) answers `ServiceUnavailable`, not nameko's RemoteError: the
+caller can tell "try again later" from a bug, so the batch consumer retries the batch instead of
+splitting it and dead-lettering its messages, and the gateway answers 503, not 500.
+
     class RegistryService:
         @rpc(expected_exceptions=EXPECTED_ERRORS)
         def get_archive(self, archive_no): ...
@@ -54,6 +59,7 @@ from nameko.exceptions import ReplyQueueExpiredWithPendingReplies, RpcTimeout, d
 from nameko.rpc import Client, ReplyListener, Rpc, RpcConsumer, ServiceRpc
 
 from shared.config import load_settings
+from shared.db import TRANSIENT_DB_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +67,19 @@ BROKER_GONE = (OperationalError, AmqpConnectionError, ConnectionError, OSError)
 REDECLARE_AFTER = 5.0  # seconds between declarations of a client's reply queue
 
 
+@deserialize_to_instance  # the caller gets this very type back (see the module doc)
+class ServiceUnavailable(Exception):
+    """The called service could not answer: something it depends on is unavailable. Transient."""
+
+
+DEPENDENCY_DOWN = (*TRANSIENT_DB_ERRORS, OperationalError, AmqpConnectionError, ConnectionError)
+
+
 class ResilientRpcConsumer(RpcConsumer):
     def handle_result(self, message, result, exc_info):
+        if exc_info is not None and isinstance(exc_info[1], DEPENDENCY_DOWN):
+            unavailable = ServiceUnavailable(f"{type(exc_info[1]).__name__}: a dependency of the service is down")
+            exc_info = (ServiceUnavailable, unavailable, exc_info[2])
         try:
             return super().handle_result(message, result, exc_info)
         except BROKER_GONE as exc:

@@ -65,17 +65,20 @@ def start_flowing(sandbox, seed):
 
 def test_postgresql_unavailable_for_seconds_defers_filing_without_loss_or_quarantine(sandbox):
     thread, ids, updates = start_flowing(sandbox, seed=31)
-    records_db = sandbox.settings.database_name("records")
+    databases = [sandbox.settings.database_name(service) for service in ("records", "registry")]
     admin = make_engine("postgresql://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT",
                         pool_size=1)
     with admin.connect() as conn:
-        # Refuse new connections to the records database and cut the open ones: for the workers
-        # that is PostgreSQL going away. Only this test's database is touched.
-        conn.execute(sa.text(f'ALTER DATABASE "{records_db}" ALLOW_CONNECTIONS false'))
-        conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"),
-                     {"d": records_db})
+        # Refuse new connections to the records and registry databases and cut the open ones:
+        # for the services that is PostgreSQL going away (the records workers see it directly and
+        # in the registry's answers). Only this test's databases are touched.
+        for name in databases:
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+        conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ANY(:d)"),
+                     {"d": databases})
         time.sleep(6)
-        conn.execute(sa.text(f'ALTER DATABASE "{records_db}" ALLOW_CONNECTIONS true'))
+        for name in databases:
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
     admin.dispose()
     thread.join()
     assert_each_filed_once(sandbox, ids, updates)

@@ -12,6 +12,8 @@ import pytest
 from nameko.extensions import DependencyProvider
 
 from shared.rpc import BoundedServiceRpc, ResilientReplyListener, ServiceTimeout, rpc
+
+rpc_entrypoint = rpc  # the `rpc` fixture (a client) shadows the decorator inside tests
 from tests.support.amqp import connect, wait_until
 
 
@@ -138,3 +140,30 @@ def test_a_reply_queue_deleted_between_calls_costs_at_most_one_call_failed_at_on
             outcomes.append("lost")
         assert time.monotonic() - started < 5
     assert outcomes[1:] == ["prompt"] * 3
+
+
+def test_a_service_whose_database_is_down_answers_service_unavailable_not_a_remote_error(start, rpc):
+    """What the batch consumer retries and the gateway answers 503; a bug stays a RemoteError."""
+    import sqlalchemy as sa
+    from nameko.exceptions import RemoteError
+
+    from shared.consumer import TRANSIENT_ERRORS
+    from shared.rpc import ServiceUnavailable
+
+    class Shaky:
+        name = f"shaky_{uuid.uuid4().hex[:6]}"
+
+        @rpc_entrypoint
+        def read(self):
+            raise sa.exc.OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+        @rpc_entrypoint
+        def buggy(self):
+            raise ValueError("a bug")
+
+    start(Shaky)
+    with pytest.raises(ServiceUnavailable, match="OperationalError") as down:
+        rpc[Shaky.name].read()
+    assert isinstance(down.value, TRANSIENT_ERRORS)
+    with pytest.raises(RemoteError, match="ValueError"):
+        rpc[Shaky.name].buggy()
