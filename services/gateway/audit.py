@@ -91,11 +91,15 @@ def _micros(at: datetime) -> int:
     return (at - _EPOCH) // timedelta(microseconds=1)
 
 
-def content_digest(fields: dict) -> str:
-    """The sha256 of what an entry says (everything but its place in the chain)."""
-    payload = {name: fields[name] for name in _CONTENT}
+def _json_sha256(payload: dict) -> str:
+    """The sha256 of the payload's canonical JSON (sorted keys, no spaces, UTF-8)."""
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False,
                                      separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
+def content_digest(fields: dict) -> str:
+    """The sha256 of what an entry says (everything but its place in the chain)."""
+    return _json_sha256({name: fields[name] for name in _CONTENT})
 
 
 def link(prev_hash: str, seq: int, at: datetime, digest: str) -> str:
@@ -106,9 +110,7 @@ def link(prev_hash: str, seq: int, at: datetime, digest: str) -> str:
 def entry_hash(fields: dict, scheme: int = SCHEME) -> str:
     """The hash an entry with these fields (`_HASHED`) must carry."""
     if scheme == 1:
-        payload = {name: _canonical(fields[name]) for name in _HASHED}
-        return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False,
-                                         separators=(",", ":")).encode("utf-8")).hexdigest()
+        return _json_sha256({name: _canonical(fields[name]) for name in _HASHED})
     return link(fields["prev_hash"], fields["seq"], fields["at"], content_digest(fields))
 
 
