@@ -70,7 +70,7 @@ def has_reference_data(settings: Settings) -> bool:
 def load_demo_reference_data(settings: Settings) -> tuple[int, int]:
     from sqlalchemy.orm import Session
 
-    from services.registry.usecases import load_demo_reference_data as load
+    from services.registry.reference import load_demo_reference_data as load
 
     engine = make_engine(settings.database_url_for("registry"))
     try:

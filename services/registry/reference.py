@@ -38,6 +38,7 @@ INSTITUTION_KINDS = ("health_commission", "township_centre", "community_centre",
                      "community_station", "hospital")
 DIVISION_COLUMNS = ("code", "name", "level", "parent_code")
 INSTITUTION_COLUMNS = ("code", "name", "kind", "division_code", "parent_code")
+DEMO_DIR = Path(__file__).parent / "demo"
 
 
 def read_rows(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict[str, Any]]]:
@@ -121,3 +122,9 @@ def import_reference(session: Session, divisions: list[tuple[int, dict]],
     if problems:
         raise ValueError(f"{len(problems)} rows are wrong; nothing was imported", problems)
     return import_reference_data(session, [r for _, r in divisions], [r for _, r in institutions])
+
+
+def load_demo_reference_data(session: Session) -> tuple[int, int]:
+    """The demo county shipped with the suite, imported and checked like any other files."""
+    return import_reference(session, read_rows(DEMO_DIR / "divisions.csv", DIVISION_COLUMNS),
+                            read_rows(DEMO_DIR / "institutions.csv", INSTITUTION_COLUMNS))

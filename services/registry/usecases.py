@@ -9,11 +9,9 @@ from failed creations. Creations in different villages never wait on each other.
 
 from __future__ import annotations
 
-import csv
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Iterable
 
 import sqlalchemy as sa
@@ -250,11 +248,6 @@ def list_institutions(session: Session) -> list[Institution]:
     return list(session.scalars(sa.select(Institution).order_by(Institution.code)))
 
 
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        return [{k: (v.strip() or None) for k, v in row.items()} for row in csv.DictReader(f)]
-
-
 def import_reference_data(session: Session, divisions: Iterable[dict], institutions: Iterable[dict]) -> tuple[int, int]:
     """Insert or update divisions and institutions (parents before children), then commit."""
     division_rows = sorted(divisions, key=lambda r: len(r["code"]))
@@ -273,13 +266,3 @@ def import_reference_data(session: Session, divisions: Iterable[dict], instituti
         ))
     session.commit()
     return len(division_rows), len(institution_rows)
-
-
-DEMO_DIR = Path(__file__).parent / "demo"
-
-
-def load_demo_reference_data(session: Session) -> tuple[int, int]:
-    return import_reference_data(
-        session, _read_csv(DEMO_DIR / "divisions.csv"), _read_csv(DEMO_DIR / "institutions.csv")
-    )
-

@@ -20,7 +20,7 @@ from ehr.synthetic import Synthesizer
 from services.records import reencrypt as records_reencrypt
 from services.records.filing import QUARANTINE, quarantine_rows
 from services.records.models import PendingEncounter
-from services.registry import matching, merges, usecases
+from services.registry import matching, merges, reference, usecases
 from services.registry import reencrypt as registry_reencrypt
 from services.registry.models import Archive, Merge, ResidentIdentifier
 from shared.actor import Actor
@@ -54,7 +54,7 @@ def databases(suite_env, run_id):
         upgrade(MIGRATIONS[service], url)
     engines = {s: make_engine(url, pool_size=2) for s, url in urls.items()}
     with Session(engines["registry"]) as session:
-        usecases.load_demo_reference_data(session)
+        reference.load_demo_reference_data(session)
     yield engines
     for service, engine in engines.items():
         engine.dispose()
