@@ -77,13 +77,15 @@ def field_errors(exc: ValidationError) -> dict:
 NUL_REFUSED = "Must not contain NUL characters."
 
 
-def _holds_nul(value) -> bool:
+def holds_nul(value) -> bool:
+    """Whether a NUL character is anywhere in the value, keys included (no PostgreSQL text, nor
+    any Chinese health standard, takes one)."""
     if isinstance(value, str):
         return "\x00" in value
     if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+        return any(holds_nul(k) or holds_nul(v) for k, v in value.items())
     if isinstance(value, (list, tuple)):
-        return any(_holds_nul(v) for v in value)
+        return any(holds_nul(v) for v in value)
     return False
 
 
@@ -92,8 +94,8 @@ def _nul_errors(payload, many: bool) -> dict:
     if many and isinstance(payload, (list, tuple)):
         return {i: errors for i, item in enumerate(payload) if (errors := _nul_errors(item, False))}
     if isinstance(payload, dict):
-        return {str(k).replace("\x00", ""): [NUL_REFUSED] for k, v in payload.items() if _holds_nul(k) or _holds_nul(v)}
-    return {"_schema": [NUL_REFUSED]} if _holds_nul(payload) else {}
+        return {str(k).replace("\x00", ""): [NUL_REFUSED] for k, v in payload.items() if holds_nul(k) or holds_nul(v)}
+    return {"_schema": [NUL_REFUSED]} if holds_nul(payload) else {}
 
 
 def load_input(schema: Schema, payload, many: bool = False):

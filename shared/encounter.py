@@ -27,6 +27,7 @@ from typing import Any
 import fastjsonschema
 from jsonschema import Draft202012Validator, FormatChecker
 
+from shared.contracts import holds_nul
 from shared.identity import RESIDENT_ID_TYPE, check_identity_document
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "encounter-v1.schema.json"
@@ -162,22 +163,12 @@ def _is_identity_fault(errors: dict) -> bool:
     return isinstance(patient, dict) and "id_number" in patient
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
 def load_encounter(body: Any, raw: bytes | None = None) -> Encounter:
     """Validate a decoded `ehr.encounter/1` body; raises `InvalidEncounter`.
 
     `raw`, the JSON the body was decoded from, lets the NUL check skip walking the body: JSON
     can only carry a NUL as the escape `\\u0000`."""
-    if (raw is None or b"\\u0000" in raw) and _has_nul(body):  # no text store (nor any Chinese health standard) takes NUL characters
+    if (raw is None or b"\\u0000" in raw) and holds_nul(body):
         raise InvalidEncounter("schema_invalid", {"_body": ["Text must not contain NUL characters."]})
     try:
         _fast_validate(body)
