@@ -42,7 +42,7 @@ import psycopg2
 import requests
 from sqlalchemy.orm import Session
 
-from bench.common import Measure, Sandbox, against, cpu_seconds, heading, ms, pct, table
+from bench.common import Measure, Sandbox, against, cpu_seconds, heading, machine_busy, ms, pct, table
 from bench.filing import HOSPITAL, connect, publish
 from ehr.synthetic import Synthesizer
 
@@ -136,13 +136,6 @@ def _broker() -> list[int]:
         except (OSError, ValueError):
             pass
     return pids
-
-
-def machine_busy() -> tuple[int, int]:
-    """(busy, total) clock ticks of all CPUs so far, from /proc/stat (idle and iowait are not busy)."""
-    with open("/proc/stat") as stat:
-        ticks = [int(v) for v in stat.readline().split()[1:]]
-    return sum(ticks) - ticks[3] - ticks[4], sum(ticks)
 
 
 def _cpu_by_pid(box: Sandbox) -> dict[int, tuple[str, float]]:

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from faker.providers.person.zh_CN import Provider as ChineseNames
 from sqlalchemy.orm import Session
 
-from bench.common import Measure, against, pct, rate
+from bench.common import Measure, against, cpu_seconds, machine_busy, pct, rate
 from ehr.sandbox import SuiteEnvironment
 from ehr.synthetic import Resident, make_id_number
 from shared.actor import Actor
@@ -93,16 +93,12 @@ class CpuShare:
 
     def _sample(self) -> tuple[float, float, float] | None:
         try:
-            with open("/proc/stat") as f:
-                jiffies = [int(v) for v in f.readline().split()[1:]]
-            with open(f"/proc/{self.backend_pid}/stat") as f:
-                backend = [int(v) for v in f.read().rsplit(")", 1)[1].split()[11:13]]
+            busy, _ = machine_busy()
         except OSError:
             return None
-        tick = os.sysconf("SC_CLK_TCK")
         me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-        ours = me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime + sum(backend) / tick
-        return (sum(jiffies) - jiffies[3] - jiffies[4]) / tick, ours, time.monotonic()
+        ours = me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime + cpu_seconds(self.backend_pid)
+        return busy / os.sysconf("SC_CLK_TCK"), ours, time.monotonic()
 
     def cores(self) -> tuple[float, float] | None:
         """(cores busy, cores ours) since this was made."""
