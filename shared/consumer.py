@@ -68,6 +68,11 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 
 MAX_BACKOFF = 30.0
 
+# The connection went while acknowledging: py-amqp raises its own ConnectionError when it knows
+# the connection is closed, and the socket's (ConnectionResetError, BrokenPipeError) when it
+# finds out by writing. Either way the broker requeues what was unacknowledged.
+CONNECTION_LOST = (AmqpConnectionError, OSError)
+
 
 @dataclass
 class Delivery:
@@ -265,7 +270,7 @@ class BatchConsumer(Entrypoint):
                 if entry[1] == "ack" and (last is None or entry[0] > last):
                     channel.basic_ack(entry[0])
                     entry[1] = "settled"
-        except AmqpConnectionError:
+        except CONNECTION_LOST:
             pass
 
     def _requeue(self, batch: list[Delivery]) -> None:
@@ -278,7 +283,7 @@ class BatchConsumer(Entrypoint):
         if message.channel.connection:
             try:
                 message.reject(requeue=False)
-            except AmqpConnectionError:  # the broker has reclaimed it already
+            except CONNECTION_LOST:  # the broker has reclaimed it already
                 pass
         self._settle([delivery], state="settled")
 
