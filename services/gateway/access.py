@@ -11,7 +11,9 @@ Roles. People sign in with a password; system clients use API keys.
     archive_manager     档案管理员: the same archives, to create and keep them
     institution_admin   the institution's administrator: reference data and aggregate figures,
                         no personal data (accounts are managed with `ehr user ...` on the server)
-    supervisor          卫健委 supervisor: aggregate figures only, no personal data
+    supervisor          卫健委 supervisor: aggregate figures, and the grants others took on the
+                        jurisdiction's archives (`GRANT_OVERSIGHT`, as for administrators and
+                        archive managers); no other personal data
     system_operator     quarantine and pending encounters (identifiers masked), no clinical content
     township_system     a township centre's information system (API key): registers residents
                         and reads the archives of its township; it enters no clinical records
