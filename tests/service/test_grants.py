@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -163,6 +164,24 @@ def test_grants_past_the_daily_limit_are_refused_with_429_and_audited(module_gat
                a=username)
     granted(base, doctor, archive_no)
     assert doctor.get(f"{base}/api/v1/archives/{archive_no}").status_code == 200
+
+
+def test_grants_asked_at_once_do_not_slip_past_the_limit_together(module_gateway, auth, owners, synth):
+    base = module_gateway
+    username = auth.user("township_doctor", HOME)
+    archives = [new_archive(base, owners, synth) for _ in range(4)]
+    gateway_db(auth, "INSERT INTO access_grants (actor, archive_no, reason, institution_code, granted_at, expires_at) "
+                     "SELECT :a, :n, 'earlier', :i, now() - interval '1 hour', now() FROM generate_series(1, 19)",
+               a=username, n=archives[0], i=HOME)
+
+    def ask(archive_no: str) -> int:
+        return bearer(auth.token(username)).post(f"{base}/api/v1/archives/{archive_no}/access",
+                                                 json={"reason": REASON}).status_code
+
+    with ThreadPoolExecutor(len(archives)) as pool:
+        statuses = sorted(pool.map(ask, archives))
+    assert statuses == [201, 429, 429, 429]
+    assert query("gateway", "SELECT count(*) FROM access_grants WHERE actor = :a", a=username)[0][0] == 20
 
 
 # -- telling the owners -----------------------------------------------------------------------
