@@ -9,6 +9,7 @@ documents them in its OpenAPI document) and the services that answer them.
     GET  /api/v1/health                               -> HealthSchema
     POST /api/v1/auth/token  body TokenRequestSchema  -> TokenSchema
     POST /api/v1/archives/{archive_no}/access  body AccessGrantRequestSchema -> AccessGrantSchema
+    GET  /api/v1/grants   query GrantQuerySchema      -> GrantPageSchema
     GET  /api/v1/stats                                -> StatsSchema
 """
 
@@ -319,6 +320,33 @@ class AccessGrantSchema(Schema):
     expires_at = fields.Str(allow_none=True, metadata={"format": "date-time"})
 
 
+class GrantSchema(Schema):
+    """A grant someone took on an archive of your jurisdiction (the archive's village and managing
+    institution when it was granted; the reason masked like the audit trail):
+
+        {"grant_id": 7, "archive_no": "11010520110100001", "village_code": "110105201101",
+         "institution_code": "T1101052011", "granted_to": {"user": "doc01",
+         "institution_code": "T1101051011", "role": "township_doctor"},
+         "reason": "急诊：患者在本院就诊", "granted_at": "2026-12-04T06:00:00+00:00",
+         "expires_at": "2026-12-04T10:00:00+00:00"}
+    """
+
+    grant_id = fields.Int(attribute="id")
+    archive_no = fields.Str()
+    village_code = fields.Str(attribute="archive_village_code")
+    institution_code = fields.Str(attribute="archive_institution_code")
+    granted_to = fields.Function(lambda g: {"user": g.actor, "institution_code": g.institution_code, "role": g.role},
+                                 metadata={"type": "object"})
+    reason = fields.Str()
+    granted_at = fields.AwareDateTime()
+    expires_at = fields.AwareDateTime()
+
+
+class GrantPageSchema(Schema):
+    items = fields.List(fields.Nested(GrantSchema))
+    next = fields.Str(allow_none=True, metadata={"description": "cursor of the next page, or null"})
+
+
 class ReasonSchema(Schema):
     """Why, in a sentence: `{"reason": "居民返回本村居住"}`."""
 
@@ -390,6 +418,12 @@ class RecordQuerySchema(PageQuerySchema):
     institution_code = fields.Str(load_default=None, validate=_INSTITUTION)
     since = fields.Str(load_default=None, validate=[validate.Length(max=40), _instant])
     until = fields.Str(load_default=None, validate=[validate.Length(max=40), _instant])
+
+
+class GrantQuerySchema(PageQuerySchema):
+    """`?since=2026-12-01T00:00:00+08:00&limit=50`: grants taken at or after `since`."""
+
+    since = fields.Str(load_default=None, validate=[validate.Length(max=40), _instant])
 
 
 class TransferQuerySchema(Schema):

@@ -15,6 +15,7 @@ deployment (or a docker-compose file) in one place:
     EHR_TOKEN_LIFETIME    seconds a sign-in token is valid (900)
     EHR_LOCKOUT_THRESHOLD consecutive failed sign-ins that lock an account until `ehr user unlock` (5)
     EHR_GRANT_LIFETIME    seconds an out-of-scope access grant (a stated reason) lasts (14400, 4 h)
+    EHR_GRANT_DAILY_LIMIT grants one user may take in any 24 hours; past it the gateway answers 429 (20)
     EHR_GATEWAY_HOST / EHR_GATEWAY_PORT    127.0.0.1 / 8000
     EHR_RPC_TIMEOUT       seconds an RPC call may take before it counts as failed (30)
     EHR_LOG_LEVEL         INFO
@@ -63,6 +64,7 @@ class Settings:
     token_lifetime: int = 900
     lockout_threshold: int = 5
     grant_lifetime: int = 4 * 3600
+    grant_daily_limit: int = 20
 
     def database_name(self, service: str) -> str:
         return f"{self.db_prefix}_{service}"
@@ -108,7 +110,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         raise ConfigError("EHR_GATEWAY_PORT and EHR_RPC_TIMEOUT must be numbers") from exc
     limits = {}
     for name, default in (("EHR_TOKEN_LIFETIME", 900), ("EHR_LOCKOUT_THRESHOLD", 5),
-                          ("EHR_GRANT_LIFETIME", 4 * 3600)):
+                          ("EHR_GRANT_LIFETIME", 4 * 3600), ("EHR_GRANT_DAILY_LIMIT", 20)):
         try:
             limits[name] = int(env.get(name, default))
         except ValueError as exc:
@@ -131,6 +133,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         token_lifetime=limits["EHR_TOKEN_LIFETIME"],
         lockout_threshold=limits["EHR_LOCKOUT_THRESHOLD"],
         grant_lifetime=limits["EHR_GRANT_LIFETIME"],
+        grant_daily_limit=limits["EHR_GRANT_DAILY_LIMIT"],
     )
 
 

@@ -13,7 +13,15 @@ with a quarantined message and shown to an operator without exposing an ID numbe
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from shared.actor import Actor
+from shared.messaging import EVENTS, event_routing_key
+from shared.outbox import OutboxMessage
 
 
 ENCOUNTER_V1 = "ehr.encounter/1"
@@ -67,6 +75,26 @@ class EventSchema(_Lenient):
     occurred_at = fields.AwareDateTime(required=True)
     actor = fields.Dict(load_default=dict)
     data = fields.Dict(required=True)
+
+
+def event_message(service: str, event_type: str, data: dict[str, Any], actor: Actor) -> OutboxMessage:
+    """An `ehr.event/1` (see `EventSchema`) for a service's outbox: exchange `ehr.events`, routing
+    key `<service>.<event_type>`, the event id as the AMQP `message_id`."""
+    event_id = str(uuid.uuid4())
+    return OutboxMessage(
+        exchange=EVENTS.name,
+        routing_key=event_routing_key(service, event_type),
+        message_id=event_id,
+        body={
+            "schema": EVENT_V1,
+            "event_id": event_id,
+            "event_type": event_type,
+            "service": service,
+            "occurred_at": datetime.now(timezone.utc).isoformat(),
+            "actor": actor.as_dict(),
+            "data": data,
+        },
+    )
 
 
 def field_errors(exc: ValidationError) -> dict:
@@ -127,3 +155,12 @@ ARCHIVE_REACTIVATED = "archive_reactivated"
 ARCHIVE_TRANSFERRED = "archive_transferred"
 ARCHIVES_MERGED = "archives_merged"
 ARCHIVES_UNMERGED = "archives_unmerged"
+
+
+# -- Gateway events -------------------------------------------------------------------------
+#
+# The gateway announces on `ehr.events` (routing key `gateway.<event_type>`) what the owners of an
+# archive must hear of: `access_granted`, a user outside their scope opened it with a stated
+# reason (data documented in docs/contracts.md and `services/gateway/accounts.py`).
+
+ACCESS_GRANTED = "access_granted"

@@ -11,7 +11,9 @@ Roles. People sign in with a password; system clients use API keys.
     archive_manager     档案管理员: the same archives, to create and keep them
     institution_admin   the institution's administrator: reference data and aggregate figures,
                         no personal data (accounts are managed with `ehr user ...` on the server)
-    supervisor          卫健委 supervisor: aggregate figures only, no personal data
+    supervisor          卫健委 supervisor: aggregate figures, and the grants others took on the
+                        jurisdiction's archives (`GRANT_OVERSIGHT`, as for administrators and
+                        archive managers); no other personal data
     system_operator     quarantine and pending encounters (identifiers masked), no clinical content
     township_system     a township centre's information system (API key): registers residents
                         and reads the archives of its township; it enters no clinical records
@@ -25,15 +27,22 @@ township or community centre's township (9), a village clinic or community stati
 in the caller's jurisdiction or the caller's institution manages it.
 
 Search, counts and duplicate review are confined to the jurisdiction (and the archives the
-institution manages); grants do not widen them. A transfer is seen by both sides, accepted or
-rejected by the receiving one and cancelled by the sending one; a merge needs both archives in
-scope. Anything else answers 404 as if it did not exist.
+institution manages); grants do not widen them. A transfer is requested by the sending side (the
+archive in the caller's own scope), seen by both sides, accepted or rejected by the receiving one
+and cancelled by the sending one; a merge needs both archives in scope. Anything else answers 404
+as if it did not exist.
 
 Out of scope, an archive answers 404 exactly as an unknown one would, unless the caller holds an
 unexpired grant for it: `POST /api/v1/archives/{no}/access` with a stated reason (the resident
 came for care here, an emergency) creates one, and every look under it is flagged in the audit
-trail with that reason. Writes are checked the same way; the records service refuses clinical
-writes to an archive that is no longer active (422).
+trail with that reason. A grant opens reading the archive and entering the record of the care
+given (`UNDER_GRANT`), nothing else: correcting the identity or others' records, terminating,
+reactivating, transferring, reviewing duplicates and merging need the archive in the caller's
+own scope, and under a grant answer 403 (the archive is no secret to its holder). A user may take
+at most `EHR_GRANT_DAILY_LIMIT` grants in any 24 hours (429 past it), and each grant is announced
+to the archive's owners (`access_granted`) and listed for their supervisors (`GET
+/api/v1/grants`, `GRANT_OVERSIGHT`). The records service refuses clinical writes to an archive
+that is no longer active (422).
 """
 
 from __future__ import annotations
@@ -126,6 +135,7 @@ MERGES_LIST = Action("merges.list", READ)
 MERGE_READ = Action("merge.read")
 ARCHIVE_MERGE = Action("archive.merge")
 ARCHIVE_UNMERGE = Action("archive.unmerge")
+GRANTS_LIST = Action("grants.list")
 
 ARCHIVE_READS = {ARCHIVE_READ, SUMMARY_READ, RECORDS_LIST, RECORD_READ, ARCHIVE_SEARCH, REVISIONS_LIST,
                  TRANSFERS_LIST, MERGES_LIST}
@@ -139,13 +149,21 @@ KEEPING = {ARCHIVE_TERMINATE, ARCHIVE_REACTIVATE, DUPLICATES_REVIEW, TRANSFER_RE
            TRANSFER_READ, TRANSFER_ACCEPT, TRANSFER_REJECT, TRANSFER_CANCEL, MERGE_READ}
 # Merging two archives (and undoing it) decides who a person is: the archive manager's call.
 MERGING = {ARCHIVE_MERGE, ARCHIVE_UNMERGE}
+# Who sees the grants others took on the archives of their jurisdiction (break-the-glass review).
+GRANT_OVERSIGHT = {GRANTS_LIST}
+
+# What a grant opens on an archive outside the caller's scope: reading it, and entering the record
+# of the care given. Everything else that names an archive (identity corrections, others' records,
+# termination, reactivation, transfer requests, duplicate review) needs it in the caller's scope.
+UNDER_GRANT = frozenset({ARCHIVE_READ, SUMMARY_READ, RECORDS_LIST, RECORD_READ, REVISIONS_LIST, TRANSFERS_LIST,
+                         MERGES_LIST, RECORD_CREATE})
 
 PERMISSIONS: dict[str, frozenset[Action]] = {
     VILLAGE_DOCTOR: frozenset(CLINICIAN),
     TOWNSHIP_DOCTOR: frozenset({*CLINICIAN, *KEEPING}),
-    ARCHIVE_MANAGER: frozenset({*CLINICIAN, *KEEPING, *MERGING}),
-    INSTITUTION_ADMIN: frozenset({*REFERENCE, STATS_READ}),
-    SUPERVISOR: frozenset({*REFERENCE, STATS_READ}),
+    ARCHIVE_MANAGER: frozenset({*CLINICIAN, *KEEPING, *MERGING, *GRANT_OVERSIGHT}),
+    INSTITUTION_ADMIN: frozenset({*REFERENCE, STATS_READ, *GRANT_OVERSIGHT}),
+    SUPERVISOR: frozenset({*REFERENCE, STATS_READ, *GRANT_OVERSIGHT}),
     SYSTEM_OPERATOR: frozenset({*REFERENCE, *OPERATIONS}),
     TOWNSHIP_SYSTEM: frozenset({ARCHIVE_CREATE, ARCHIVE_UPDATE, *ARCHIVE_READS, *REFERENCE}),
     HOSPITAL_SYSTEM: frozenset(REFERENCE),
@@ -168,9 +186,22 @@ class Forbidden(EhrError):
     code = "forbidden"
 
 
+class TooManyGrants(EhrError):
+    """The user took `EHR_GRANT_DAILY_LIMIT` grants in the last 24 hours."""
+
+    status = 429
+    code = "too_many_grants"
+
+
 def no_such_archive(archive_no: str) -> NotFound:
     """What an out-of-scope archive answers: word for word what the registry says of an unknown one."""
     return NotFound("no such archive", {"archive_no": archive_no})
+
+
+def beyond_grant(action: Action, archive_no: str) -> Forbidden:
+    """What an action a grant does not open answers to the grant's holder."""
+    return Forbidden("a grant opens the archive for reading and recording the care given only; "
+                     "this needs the archive in your own scope", {"action": action.name, "archive_no": archive_no})
 
 
 # -- decisions -----------------------------------------------------------------------------
@@ -206,18 +237,25 @@ def archive_in_scope(institution: Mapping[str, Any] | None, archive: Mapping[str
 class ArchiveDecision:
     allowed: bool
     out_of_scope: bool  # flagged in the audit trail whether allowed (under a grant) or not
+    beyond_grant: bool = False  # refused although a grant is held: 403 (`beyond_grant`), not 404
 
 
 def decide_archive(action: Action, institution: Mapping[str, Any] | None, archive: Mapping[str, Any],
                    has_grant: bool) -> ArchiveDecision:
     """May a caller (already permitted the action by role) touch this archive?
 
-    In scope: yes. Out of scope: with an unexpired grant, yes, flagged; asking for a grant is
-    always possible (that is the way in); otherwise no, and the gateway answers 404.
+    In scope: yes. Out of scope: asking for a grant is always possible (that is the way in); with
+    an unexpired grant, what it opens (`UNDER_GRANT`), flagged, and nothing else (403); without
+    one, no, and the gateway answers 404.
     """
     if archive_in_scope(institution, archive):
         return ArchiveDecision(allowed=True, out_of_scope=False)
-    return ArchiveDecision(allowed=action.archive == GRANT or has_grant, out_of_scope=True)
+    if action.archive == GRANT:
+        return ArchiveDecision(allowed=True, out_of_scope=True)
+    if has_grant:
+        opened = action in UNDER_GRANT
+        return ArchiveDecision(allowed=opened, out_of_scope=True, beyond_grant=not opened)
+    return ArchiveDecision(allowed=False, out_of_scope=True)
 
 
 def search_scope(institution: Mapping[str, Any] | None) -> dict[str, str | None]:

@@ -5,7 +5,8 @@ gateway (sign-in, every request's authentication, grants) and by `ehr user` / `e
     sign_in(session, "doc01", "a long passphrase", lockout_threshold=5)  -> SignIn(caller, "ok")
     key = add_api_key(session, "sunhe-his", "T1101051011", "township_system")   # shown once
     caller_for_api_key(session, key)  -> Caller(name="apikey:sunhe-his", kind="api_key", ...)
-    grant_access(session, caller, "11010520110100001", "急诊就诊", lifetime=14400)
+    grant_access(session, caller, "11010520110100001", "急诊就诊", lifetime=14400, owner=archive, daily_limit=20)
+    list_grants(session, {"prefix": "110105201", "institution_code": "T1101052011"}, limit=50)
 """
 
 from __future__ import annotations
@@ -13,22 +14,26 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.actor import Actor
+from shared.contracts import ACCESS_GRANTED, event_message
 from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.outbox import stage
+from shared.paging import decode_cursor, encode_cursor
 
 from services.gateway import access, credentials
 from services.gateway.audit import clean_text
-from services.gateway.models import AccessGrant, ApiKey, User
+from services.gateway.models import AccessGrant, ApiKey, User, outbox
 
 USERNAME = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
 API_KEY_NAME = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
 USER, API_KEY = "user", "api_key"
+SERVICE = "gateway"  # the `service` of the events it announces
 
 
 @dataclass(frozen=True)
@@ -211,12 +216,41 @@ def caller_for_api_key(session: Session, key: str) -> tuple[Caller | None, str |
 
 # -- grants --------------------------------------------------------------------------------
 
-def grant_access(session: Session, caller: Caller, archive_no: str, reason: str, lifetime: int) -> AccessGrant:
+GRANT_WINDOW = timedelta(hours=24)  # the daily limit counts the grants of the last 24 hours
+
+
+def grant_access(session: Session, caller: Caller, archive_no: str, reason: str, lifetime: int,
+                 owner: Mapping[str, Any], daily_limit: int, request_id: str | None = None) -> AccessGrant:
+    """Grant `caller` the archive (`owner`: the registry's archive, where it lies and who manages
+    it) for `lifetime` seconds and stage `access_granted` for its owners, in one transaction;
+    commits. Past `daily_limit` grants in 24 hours, `TooManyGrants` and nothing is written.
+
+        data of access_granted: {"grant_id": 7, "archive_no": "11010520110100001",
+            "village_code": "110105201101", "institution_code": "T1101052011",
+            "reason": "急诊：患者在本院就诊", "granted_at": "...", "expires_at": "..."}
+        (the envelope's actor is the grantee: user, institution_code, role)
+    """
+    # One user's grants queue here, so that two at once cannot both slip under the limit.
+    session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext("access_grants:" + caller.name))))
     now = _now()
+    taken = session.scalar(sa.select(sa.func.count()).select_from(AccessGrant).where(
+        AccessGrant.actor == caller.name, AccessGrant.granted_at > now - GRANT_WINDOW))
+    if taken >= daily_limit:
+        session.rollback()
+        raise access.TooManyGrants("you have taken the most grants allowed in 24 hours; ask the archive's "
+                                   "institution, or try again later", {"limit": daily_limit, "window_hours": 24})
     grant = AccessGrant(actor=caller.name, archive_no=archive_no, reason=clean_text(reason, 500),
-                        institution_code=caller.institution_code, granted_at=now,
-                        expires_at=now + timedelta(seconds=lifetime))
+                        institution_code=caller.institution_code, role=caller.role,
+                        archive_village_code=owner.get("village_code"),
+                        archive_institution_code=owner.get("institution_code"),
+                        granted_at=now, expires_at=now + timedelta(seconds=lifetime))
     session.add(grant)
+    session.flush()
+    stage(session, outbox, [event_message(SERVICE, ACCESS_GRANTED, {
+        "grant_id": grant.id, "archive_no": grant.archive_no, "village_code": grant.archive_village_code,
+        "institution_code": grant.archive_institution_code, "reason": grant.reason,
+        "granted_at": grant.granted_at.isoformat(), "expires_at": grant.expires_at.isoformat(),
+    }, caller.actor(request_id))])
     session.commit()
     return grant
 
@@ -228,3 +262,26 @@ def active_grant(session: Session, caller: Caller, archive_no: str) -> AccessGra
                AccessGrant.expires_at > _now())
         .order_by(AccessGrant.expires_at.desc()).limit(1)
     ).first()
+
+
+def list_grants(session: Session, scope: Mapping[str, str | None], since: str | None = None, limit: int = 50,
+                cursor: str | None = None) -> dict:
+    """The grants taken on archives of a jurisdiction (`access.search_scope`: archives numbered
+    under `prefix` when granted, or managed by `institution_code`), newest first, paged:
+    `{"items": [AccessGrant, ...], "next": cursor | None}`; `since` an ISO instant."""
+    owned = [AccessGrant.archive_institution_code == scope["institution_code"]] if scope.get("institution_code") else []
+    if scope.get("prefix"):
+        owned.append(AccessGrant.archive_village_code.startswith(scope["prefix"], autoescape=True))
+    if not owned:
+        return {"items": [], "next": None}
+    stmt = sa.select(AccessGrant).where(sa.or_(*owned)).order_by(AccessGrant.id.desc()).limit(limit + 1)
+    if since:
+        stmt = stmt.where(AccessGrant.granted_at >= datetime.fromisoformat(since))
+    if cursor:
+        (last,) = decode_cursor(cursor, parts=1)
+        if not re.fullmatch(r"[0-9]{1,18}", last):
+            raise ValidationFailed("invalid cursor", {"cursor": ["Not a cursor this API returned."]})
+        stmt = stmt.where(AccessGrant.id < int(last))
+    grants = list(session.scalars(stmt))
+    page = grants[:limit]
+    return {"items": page, "next": encode_cursor(page[-1].id) if len(grants) > limit else None}

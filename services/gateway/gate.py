@@ -10,16 +10,19 @@ through `WorkerGate.guard`, which
        who acted (`shared.actor`)
     3. checks the role may do the action (`access.PERMISSIONS`)              403
     4. for an action on an archive: reads it from the registry (400 / 404) and checks scope;
-       out of scope without an unexpired grant it answers 404, as for an unknown archive
+       out of scope without an unexpired grant it answers 404, as for an unknown archive, and
+       under one, 403 for what a grant does not open (`access.UNDER_GRANT`)
     5. runs the handler, then appends one audit entry with the outcome, successful or not,
        before the response leaves (no audit entry, no answer: a failed append is a 503).
 
 A guarded request checks out one database connection and keeps it until its audit entry is
-written: the API key or user lookup, a grant and the append are one statement each on it, in
-autocommit (the append is committed when its statement returns), so a plain read costs two
-round trips to the gateway database. The pool holds a connection per worker and is not
-pre-pinged: after a database restart the first request on a dead connection answers 503 (its
-audit entry is written on a fresh connection) and the pool reconnects from the next one on.
+written: the API key or user lookup, a grant lookup and the append are one statement each on it,
+in autocommit (the append is committed when its statement returns), so a plain read costs two
+round trips to the gateway database. Taking a grant is a transaction of its own (the daily limit,
+the grant and its `access_granted` event in the outbox) on a second connection. The pool holds a
+connection per worker and is not pre-pinged: after a database restart the first request on a
+dead connection answers 503 (its audit entry is written on a fresh connection) and the pool
+reconnects from the next one on.
 
     @http("GET", "/api/v1/archives/<string:archive_no>")
     @guarded(access.ARCHIVE_READ)
@@ -193,6 +196,9 @@ class WorkerGate:
         self.draft.out_of_scope = decision.out_of_scope
         if grant is not None:
             self.draft.reason = grant.reason
+        if decision.beyond_grant:
+            self._denial = "beyond_grant"
+            raise access.beyond_grant(action, archive_no)
         if not decision.allowed:
             self._denial = "out_of_scope"
             raise access.no_such_archive(archive_no)
@@ -241,14 +247,26 @@ class WorkerGate:
         return transfer
 
     def grant(self, archive_no: str, reason: str) -> dict:
-        """Open an archive outside the caller's scope for `grant_lifetime` seconds, with a reason."""
+        """Open an archive outside the caller's scope for `grant_lifetime` seconds, with a reason
+        (at most `grant_daily_limit` grants a user in 24 hours: 429 past it). The grant and its
+        `access_granted` event are written in one transaction; the caller wakes the relay."""
         self.draft.reason = reason
         if not self.draft.out_of_scope:
             return {"archive_no": archive_no, "out_of_scope": False, "reason": reason, "expires_at": None}
-        grant = accounts.grant_access(self._request_db(), self.caller, archive_no, reason,
-                                      self.provider.grant_lifetime)
+        try:
+            with self._session() as session:
+                grant = accounts.grant_access(session, self.caller, archive_no, reason, self.provider.grant_lifetime,
+                                              owner=self.archive, daily_limit=self.provider.grant_daily_limit,
+                                              request_id=self.request_id)
+        except access.TooManyGrants:
+            self._denial = "grant_limit"
+            raise
         return {"archive_no": archive_no, "out_of_scope": True, "reason": grant.reason,
                 "expires_at": grant.expires_at.isoformat()}
+
+    def grants(self, since: str | None, limit: int, cursor: str | None) -> dict:
+        """The grants others took on archives of the caller's jurisdiction (see `accounts.list_grants`)."""
+        return accounts.list_grants(self._request_db(), self.scope(), since=since, limit=limit, cursor=cursor)
 
     # -- signing in --------------------------------------------------------------------------
 
@@ -302,6 +320,7 @@ class Gate(DependencyProvider):
         self.token_lifetime = settings.token_lifetime
         self.lockout_threshold = settings.lockout_threshold
         self.grant_lifetime = settings.grant_lifetime
+        self.grant_daily_limit = settings.grant_daily_limit
         # A connection per worker (a guarded request keeps one until its audit entry is written)
         # and a few for signing in; autocommit, not pre-pinged: see the module doc.
         workers = self.container.max_workers

@@ -1,5 +1,6 @@
 """The gateway's own tables (database `<prefix>_gateway`, apart from all clinical data):
-accounts, API keys, out-of-scope access grants, and the hash-chained audit trail."""
+accounts, API keys, out-of-scope access grants, the hash-chained audit trail, and the outbox of
+the events the gateway announces (`access_granted`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy import BigInteger, Boolean, DateTime, Identity, Index, Integer, 
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import new_metadata
+from shared.outbox import outbox_table
 
 GENESIS_HASH = "0" * 64  # what the first audit entry is chained to
 
@@ -53,7 +55,12 @@ class ApiKey(Base):
 
 
 class AccessGrant(Base):
-    """Time-limited access to one archive outside the caller's scope, with the stated reason."""
+    """Time-limited access to one archive outside the caller's scope, with the stated reason.
+
+    `institution_code` and `role` are the grantee's; `archive_village_code` and
+    `archive_institution_code` where the archive lay and who managed it when it was granted, so
+    that the owning side's supervisors find it (`GET /api/v1/grants`). Grants taken before
+    migration 0004 have neither and are listed to no one."""
 
     __tablename__ = "access_grants"
 
@@ -62,6 +69,9 @@ class AccessGrant(Base):
     archive_no: Mapped[str] = mapped_column(String(17))
     reason: Mapped[str] = mapped_column(String(500))
     institution_code: Mapped[str | None] = mapped_column(String(22))
+    role: Mapped[str | None] = mapped_column(String(32))
+    archive_village_code: Mapped[str | None] = mapped_column(String(12))
+    archive_institution_code: Mapped[str | None] = mapped_column(String(22))
     granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -111,3 +121,6 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+outbox = outbox_table(Base.metadata)

@@ -29,10 +29,12 @@ def _json(schema: str, description: str) -> dict:
 def _errors(*statuses: int) -> dict:
     text = {400: "Invalid input: `details` names each failing field",
             401: "No credentials, or a token or API key that is expired, revoked or wrong",
-            403: "Your role may not do this",
+            403: "Your role may not do this (or, under a grant, this needs the archive in your own scope)",
             404: "Not found (an archive outside your scope answers the same, unless you hold a grant)",
             409: "Conflict, e.g. the ID number already has an archive",
-            422: "Not possible in the current state, e.g. already replayed", 503: "A service is unavailable"}
+            422: "Not possible in the current state, e.g. already replayed",
+            429: "Too many grants: at most `EHR_GRANT_DAILY_LIMIT` (20) a user in any 24 hours",
+            503: "A service is unavailable"}
     # Every protected operation can answer 401 and 403.
     return {str(s): _json("Error", text[s]) for s in sorted({401, 403, *statuses})}
 
@@ -102,6 +104,7 @@ def build_spec() -> dict:
         ("RecordHistory", api.RecordHistorySchema), ("ArchiveSummary", api.ArchiveSummarySchema),
         ("TokenRequest", api.TokenRequestSchema), ("Token", api.TokenSchema),
         ("AccessGrantRequest", api.AccessGrantRequestSchema), ("AccessGrant", api.AccessGrantSchema),
+        ("Grant", api.GrantSchema), ("GrantPage", api.GrantPageSchema),
         ("Stats", api.StatsSchema),
         ("SearchRequest", SearchRequestSchema), ("ArchivePage", ArchivePageSchema),
         ("ArchiveDetail", lifecycle.ArchiveDetailSchema), ("IdentityUpdate", IdentityUpdateRequestSchema),
@@ -181,11 +184,27 @@ def build_spec() -> dict:
     spec.path("/api/v1/archives/{archive_no}/access", operations={"post": {
         "summary": "State why you need an archive outside your scope: it opens to you for a limited time, "
                    "and every look is flagged in the audit trail with the reason",
+        "description": "A grant opens reading the archive and entering the record of the care given, nothing "
+                       "else: identity corrections, amending records, termination, reactivation, transfers and "
+                       "duplicate review need the archive in your own scope (403 under a grant). At most "
+                       "`EHR_GRANT_DAILY_LIMIT` grants a user in any 24 hours (429). The archive's owners are "
+                       "told: event `gateway.access_granted`, and `GET /api/v1/grants`.",
         "parameters": [ARCHIVE_NO],
         "requestBody": {"required": True, "content": {"application/json": {"schema": "AccessGrantRequest"}}},
         "responses": {"201": _json("AccessGrant", "Granted until `expires_at`"),
                       "200": _json("AccessGrant", "In your scope already: no grant needed"),
-                      **_errors(400, 404, 503)},
+                      **_errors(400, 404, 429, 503)},
+    }})
+    spec.path("/api/v1/grants", operations={"get": {
+        "summary": "Grants others took on archives of your jurisdiction (break-the-glass review), newest first, "
+                   "paged (supervisors, institution administrators, archive managers)",
+        "parameters": [{"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"},
+                        "description": "grants taken at or after this instant (with a UTC offset)"},
+                       {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200,
+                                                                   "default": 50}},
+                       {"name": "cursor", "in": "query", "schema": {"type": "string", "maxLength": 200},
+                        "description": "`next` of the previous page"}],
+        "responses": {"200": _json("GrantPage", "One page"), **_errors(400, 503)},
     }})
     _lifecycle_paths(spec)
     spec.path("/api/v1/villages", operations={"get": {

@@ -6,6 +6,8 @@ what was asked, in its own database (see `gate.py` and `access.py`).
     POST /api/v1/archives                         -> registry.create_archive
     GET  /api/v1/archives/<archive_no>            -> registry.get_archive
     POST /api/v1/archives/<archive_no>/access     -> a time-limited grant outside one's scope
+                                                     (announced as gateway.access_granted)
+    GET  /api/v1/grants                           -> grants taken on archives of one's jurisdiction
     GET  /api/v1/archives/<archive_no>/summary    -> records.archive_summary (首页)
     GET  /api/v1/archives/<archive_no>/records    -> records.list_records
     POST /api/v1/archives/<archive_no>/records    -> records.file_record (a form entry)
@@ -40,6 +42,7 @@ from werkzeug.wrappers import Response
 from shared import api
 from shared.contracts import load_input
 from shared.errors import NotFound, ValidationFailed
+from shared.outbox import OutboxRelay
 from shared.rpc import BoundedServiceRpc
 
 from services.gateway import access, stats
@@ -107,6 +110,7 @@ class GatewayService:
     registry = BoundedServiceRpc("registry")
     records = BoundedServiceRpc("records")
     gate = Gate()
+    relay = OutboxRelay("gateway")
 
     @http("POST", "/api/v1/auth/token")
     def sign_in(self, request):
@@ -132,7 +136,14 @@ class GatewayService:
     def grant_access(self, request, archive_no):
         data = load_input(api.AccessGrantRequestSchema(), _json_body(request))
         grant = self.gate.grant(archive_no, data["reason"])
+        self.relay()
         return (201 if grant["out_of_scope"] else 200), grant
+
+    @http("GET", "/api/v1/grants")
+    @guarded(access.GRANTS_LIST)
+    def list_grants(self, request):
+        query = _query(request, api.GrantQuerySchema())
+        return api.GrantPageSchema().dump(self.gate.grants(**query))
 
     @http("GET", "/api/v1/archives/<string:archive_no>/summary")
     @guarded(access.SUMMARY_READ)

@@ -14,10 +14,13 @@ On acceptance into another village the archive gets a new number from that villa
 follows (`ON UPDATE CASCADE`), and the old number becomes an alias that keeps leading to it. A
 transfer to another institution of the same village keeps the number.
 
-Who may decide: when the caller names an institution (the gateway always does), accepting and
-rejecting need the receiving institution or one above it (its township centre), cancelling the
-requesting or the sending institution or one above it. Callers naming none (operators, system
-jobs) may do either.
+Who may act: when the caller names an institution (the gateway always does), requesting needs the
+sending side, the institution that manages the archive or one above it, or one whose division
+holds the archive's village (its clinic, township centre or county); accepting and rejecting need
+the receiving institution or one above it (its township centre), cancelling the requesting or the
+sending institution or one above it. Callers naming none (operators, system jobs) may do any.
+The gateway decides the same from its own rules first; this is the registry's own check, so that
+an archive cannot be sent away by someone who does not hold it, whatever reaches the registry.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ def _open_request(session: Session, archive_no: str) -> Transfer | None:
 def request_transfer(session: Session, archive_no: str, data: dict[str, Any], actor: Actor) -> Transfer:
     """Record a request from validated `TransferRequestSchema` data; commits."""
     archive = aliases.find(session, archive_no, lock=True)
+    _require_side(session, actor, (archive.institution_code,), "sending", village=archive.village_code)
     lifecycle.require_status(archive, (ACTIVE,), "transfer")
     to_village, to_institution = data["to_village_code"], data["to_institution_code"]
     check_references(session, to_village, to_institution)
@@ -92,11 +96,15 @@ def _institution_and_above(session: Session, code: str | None) -> set[str]:
     return found
 
 
-def _require_side(session: Session, actor: Actor, institutions: tuple[str | None, ...], side: str) -> None:
+def _require_side(session: Session, actor: Actor, institutions: tuple[str | None, ...], side: str,
+                  village: str | None = None) -> None:
+    """The actor's institution is one of `institutions` or above one, or (given a `village`) its
+    division holds that village; else InvalidTransition. Actors naming no institution pass."""
     if actor.institution_code is None:
         return
     allowed = set().union(*(_institution_and_above(session, code) for code in institutions))
-    if actor.institution_code not in allowed:
+    acting = session.get(Institution, actor.institution_code) if village else None
+    if actor.institution_code not in allowed and not (acting and village.startswith(acting.division_code)):
         raise InvalidTransition(f"only the {side} side can do this",
                                 {"institution_code": actor.institution_code})
 

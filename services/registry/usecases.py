@@ -9,9 +9,7 @@ from failed creations. Creations in different villages never wait on each other.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any, Iterable
 
 import sqlalchemy as sa
@@ -21,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from shared.actor import Actor
 from shared.archive_no import SERIAL_MAX, make_archive_number
-from shared.contracts import ARCHIVE_CREATED, EVENT_V1
+from shared import contracts
+from shared.contracts import ARCHIVE_CREATED
 from shared.errors import Conflict, ValidationFailed
 from shared.identity import mask_id_number, mask_phone
-from shared.messaging import EVENTS, event_routing_key
 from shared.outbox import OutboxMessage, stage
 from shared.pii import PiiBox
 
@@ -36,21 +34,7 @@ SERVICE = "registry"
 
 
 def event_message(event_type: str, data: dict[str, Any], actor: Actor) -> OutboxMessage:
-    event_id = str(uuid.uuid4())
-    return OutboxMessage(
-        exchange=EVENTS.name,
-        routing_key=event_routing_key(SERVICE, event_type),
-        message_id=event_id,
-        body={
-            "schema": EVENT_V1,
-            "event_id": event_id,
-            "event_type": event_type,
-            "service": SERVICE,
-            "occurred_at": datetime.now(timezone.utc).isoformat(),
-            "actor": actor.as_dict(),
-            "data": data,
-        },
-    )
+    return contracts.event_message(SERVICE, event_type, data, actor)
 
 
 def allocate_serial(session: Session, village_code: str) -> int:

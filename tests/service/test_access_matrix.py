@@ -1,5 +1,6 @@
 """The access matrix: every endpoint × every role (and no credentials) × an archive in and out of
-the caller's scope, with the status each answers and the audit entry each leaves.
+the caller's scope, and out of it under a grant the caller holds, with the status each answers and
+the audit entry each leaves.
 
 Every caller works at an institution whose jurisdiction holds the IN archive (village
 110105101101 of 孙河镇, township 110105101) and not the OUT one (东窑村 of 金盏乡, township
@@ -43,6 +44,11 @@ KEEPERS = {"township_doctor", "archive_manager"}   # terminate, transfer, review
 MERGERS = {"archive_manager"}
 EVERYONE = set(CALLERS)
 ADMINISTRATIVE = {"institution_admin", "supervisor"}
+GRANT_REVIEWERS = {"supervisor", "institution_admin", "archive_manager"}
+# Under a grant (scope "granted": the OUT archive, with an unexpired grant the caller holds), these
+# open; every other action on the archive answers 403 to the grant's holder (it knows the archive).
+GRANT_OPENS = {"archive.read", "archive.summary", "records.list", "record.read", "record.create",
+               "archive.revisions", "transfers.list", "merges.list", "archive.access"}
 
 VISIT = {"occurred_on": "2026-11-20", "subjective": "头晕两天", "assessment": "原发性高血压",
          "plan": "氨氯地平 5mg qd", "clinician": "李医生"}
@@ -93,6 +99,7 @@ ENDPOINTS = [
              404, scoped=False, body=lambda w, s: {}),
     Endpoint("quarantine.discard", "POST", "/api/v1/quarantine/999999999/discard", frozenset({"system_operator"}),
              404, scoped=False, body=lambda w, s: {"note": "test"}),
+    Endpoint("grants.list", "GET", "/api/v1/grants", frozenset(GRANT_REVIEWERS), 200, scoped=False),
     Endpoint("pending.list", "GET", "/api/v1/pending", frozenset({"system_operator"}), 200, scoped=False),
     Endpoint("pending.link", "POST", "/api/v1/pending/999999999/link", frozenset({"system_operator"}), 404,
              scoped=False, body=lambda w, s: {"archive_no": w.archives["in"]}),
@@ -136,8 +143,8 @@ ENDPOINTS = [
     Endpoint("archive.unmerge", "POST", "/api/v1/merges/{merge_id}/unmerge", frozenset(MERGERS), 200,
              prepare=lambda w, s: w.merge(s), body=lambda w, s: {"reason": "并非同一人"}),
 ]
-NEIGHBOUR = {"in": "110105101102", "out": "110105201102"}   # another village of the same township
-MANAGER = {"in": IN_MANAGER, "out": OUT_MANAGER}
+NEIGHBOUR = {"in": "110105101102", "out": "110105201102", "granted": "110105201102"}   # same township
+MANAGER = {"in": IN_MANAGER, "out": OUT_MANAGER, "granted": OUT_MANAGER}
 
 
 class World:
@@ -157,6 +164,18 @@ class World:
         self.managers = {"in": auth.session_for("archive_manager", IN_MANAGER),
                          "out": auth.session_for("archive_manager", OUT_MANAGER)}
         self.prepared: dict = {}
+        for side in (self.owners, self.archives, self.managers):
+            side["granted"] = side["out"]   # the OUT archive, seen under a grant
+        self.grants: set[tuple[str, str]] = set()
+
+    def grant(self, actor: str, role: str, archive_no: str) -> None:
+        """An unexpired grant of the archive held by `actor` (written as `POST .../access` writes
+        it, for any role, so that the role's own limits show too)."""
+        if (actor, archive_no) not in self.grants:
+            execute("gateway", "INSERT INTO access_grants (actor, archive_no, reason, institution_code, role, "
+                               "granted_at, expires_at) VALUES (:a, :n, '患者来本院就诊', :i, :r, now(), "
+                               "now() + interval '1 hour')", a=actor, n=archive_no, i=CALLERS[role], r=role)
+            self.grants.add((actor, archive_no))
 
     def new_archive(self, scope: str) -> str:
         village, manager = (IN_VILLAGE, IN_MANAGER) if scope == "in" else (OUT_VILLAGE, OUT_MANAGER)
@@ -195,11 +214,13 @@ class World:
         assert resp.status_code == 201, resp.text
         return {"merge_id": resp.json()["merge_id"], "audit_archive": surviving}
 
-    def caller(self, role: str, fresh: bool = False) -> tuple[requests.Session, str]:
-        """(session, actor name as the audit trail names it)."""
+    def caller(self, role: str, fresh: bool = False, granted: bool = False) -> tuple[requests.Session, str]:
+        """(session, actor name as the audit trail names it); `granted`: another caller of the
+        role, the one that holds grants (so that the plain one still meets OUT as hidden)."""
         if role == ANONYMOUS:
             return requests.Session(), "anonymous"
-        if fresh or role not in self.callers:
+        key = f"{role}+granted" if granted else role
+        if fresh or key not in self.callers:
             if role in ("township_system", "hospital_system"):
                 name = f"matrix-{role}-{uuid.uuid4().hex[:6]}"
                 caller = bearer(self.auth.api_key(role, CALLERS[role], name=name)), f"apikey:{name}"
@@ -208,8 +229,8 @@ class World:
                 caller = bearer(self.auth.token(username)), username
             if fresh:
                 return caller
-            self.callers[role] = caller
-        return self.callers[role]
+            self.callers[key] = caller
+        return self.callers[key]
 
     def new_record(self, scope: str) -> str:
         resp = self.owners[scope].post(f"{self.base}/api/v1/archives/{self.archives[scope]}/records",
@@ -238,7 +259,10 @@ def world(module_gateway, auth):
 def _cases():
     for endpoint in ENDPOINTS:
         for role in (*CALLERS, ANONYMOUS):
-            for scope in (("in", "out") if endpoint.scoped else ("-",)):
+            scopes = ("in", "out") if endpoint.scoped else ("-",)
+            if "{archive_no}" in endpoint.path and role != ANONYMOUS:
+                scopes += ("granted",)
+            for scope in scopes:
                 yield pytest.param(endpoint, role, scope, id=f"{endpoint.action}-{role}-{scope}")
 
 
@@ -248,6 +272,8 @@ def expected(endpoint: Endpoint, role: str, scope: str) -> tuple[int, str]:
         return 401, "no_credentials"
     if role not in endpoint.allowed:
         return 403, "denied"
+    if scope == "granted":
+        return ((endpoint.out_ok or endpoint.ok), "granted") if endpoint.action in GRANT_OPENS else (403, "beyond_grant")
     if scope != "out":
         return endpoint.ok, "ok" if endpoint.ok < 400 else "not_found"
     if endpoint.out_ok == 403:
@@ -259,9 +285,11 @@ def expected(endpoint: Endpoint, role: str, scope: str) -> tuple[int, str]:
 
 @pytest.mark.parametrize("endpoint,role,scope", list(_cases()))
 def test_access_matrix(world, endpoint, role, scope):
-    session, actor = world.caller(role, fresh=endpoint.action == "archive.access")
+    session, actor = world.caller(role, fresh=endpoint.action == "archive.access", granted=scope == "granted")
     world.prepared = endpoint.prepare(world, scope) if endpoint.prepare else {}
     archive_no = world.prepared.get("archive_no", world.archives.get(scope))
+    if scope == "granted":
+        world.grant(actor, role, archive_no)
     path = endpoint.path.replace("{archive_no}", archive_no or "")
     for name in ("transfer_id", "merge_id"):
         path = path.replace("{%s}" % name, str(world.prepared.get(name, "")))
@@ -294,7 +322,7 @@ def test_access_matrix(world, endpoint, role, scope):
             if endpoint.action == "archive.merge" and scope == "in":
                 touched = world.prepared["pair"][0]
     assert entry.archive_no == touched
-    flagged = scope == "out" and role in endpoint.allowed and endpoint.action not in ("archive.create",)
+    flagged = scope in ("out", "granted") and role in endpoint.allowed and endpoint.action not in ("archive.create",)
     assert entry.out_of_scope == flagged
 
 

@@ -56,6 +56,60 @@ def test_out_of_scope_needs_a_grant_except_to_ask_for_one():
         access.ArchiveDecision(allowed=True, out_of_scope=False)
 
 
+# Under a grant, out of scope: what each action with an archive in its path may do. Written out
+# here, not derived from access.py: reading and recording the care given, nothing that changes the
+# register or others' records.
+OPENED_BY_A_GRANT = {
+    "archive.read": True, "archive.summary": True, "records.list": True, "record.read": True,
+    "archive.revisions": True, "transfers.list": True, "merges.list": True, "record.create": True,
+    "record.amend": False, "record.entered_in_error": False, "archive.update": False,
+    "archive.terminate": False, "archive.reactivate": False, "archive.duplicates": False,
+    "transfer.request": False,
+}
+
+
+def test_the_table_names_every_action_on_an_archive_in_its_path():
+    on_an_archive = {a.name for perms in access.PERMISSIONS.values() for a in perms
+                     if a.archive in (access.READ, access.WRITE)}
+    assert on_an_archive == set(OPENED_BY_A_GRANT)
+
+
+@pytest.mark.parametrize("name,opened", OPENED_BY_A_GRANT.items())
+def test_a_grant_opens_reading_and_recording_care_and_nothing_else(name, opened):
+    action = next(a for perms in access.PERMISSIONS.values() for a in perms if a.name == name)
+    out = archive("110105201101", manager="T1101052011")
+    decision = access.decide_archive(action, VILLAGE, out, has_grant=True)
+    assert decision == access.ArchiveDecision(allowed=opened, out_of_scope=True, beyond_grant=not opened)
+    # without a grant, hidden (404) whatever the action; in scope, allowed whatever the grant
+    assert access.decide_archive(action, VILLAGE, out, has_grant=False) == \
+        access.ArchiveDecision(allowed=False, out_of_scope=True)
+    assert access.decide_archive(action, VILLAGE, archive("110105101101"), has_grant=True).allowed
+
+
+def test_a_grant_does_not_count_for_merges_or_transfers_named_by_id():
+    # merges check both archives with `archive_in_scope` (grants ignored), transfers by their sides
+    out = archive("110105201101", manager="T1101052011")
+    assert not access.archive_in_scope(TOWNSHIP, out)
+    transfer = {"from_village_code": "110105201101", "from_institution_code": "T1101052011",
+                "to_village_code": "110105101101", "to_institution_code": "T1101051011"}
+    assert access.transfer_sides(TOWNSHIP, transfer) == {access.RECEIVING}
+
+
+def test_the_owning_sides_supervisors_and_archive_managers_review_grants():
+    reviewers = {role for role in access.ROLES if access.permits(role, access.GRANTS_LIST)}
+    assert reviewers == {access.SUPERVISOR, access.INSTITUTION_ADMIN, access.ARCHIVE_MANAGER}
+
+
+def test_the_daily_grant_limit_is_a_setting_of_its_own():
+    from shared.config import ConfigError, load_settings
+
+    assert load_settings({}).grant_daily_limit == 20
+    assert load_settings({"EHR_GRANT_DAILY_LIMIT": "3"}).grant_daily_limit == 3
+    for bad in ("0", "many"):
+        with pytest.raises(ConfigError, match="EHR_GRANT_DAILY_LIMIT"):
+            load_settings({"EHR_GRANT_DAILY_LIMIT": bad})
+
+
 def test_supervisors_and_administrators_get_figures_not_archives():
     for role in (access.SUPERVISOR, access.INSTITUTION_ADMIN):
         assert access.permits(role, access.STATS_READ)
