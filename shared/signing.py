@@ -9,7 +9,7 @@ RPC calls. The caller signs every request (with an acting user or without one: a
 an actor runs as `system`, the most trusted caller of all, so it must not be the easy one to
 forge). The signature covers the acting user's fields (`ehr.user`, `ehr.institution`,
 `ehr.role`, `ehr.request_id`), the call's correlation id and target (`registry.get_archive`),
-a SHA-256 of the request body and the signing time; it travels in the context data as
+the request body and the signing time; it travels in the context data as
 `ehr.signature` and `ehr.signed_at` (AMQP headers `nameko.ehr.signature`, `nameko.ehr.signed_at`):
 
     headers = call_headers(key, headers, "registry.get_archive", correlation_id, body_bytes)
@@ -32,9 +32,7 @@ A refusal names the check that failed, never the message's content.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import json
 import time
 from typing import Any
 
@@ -78,15 +76,17 @@ def _raw(body: bytes | str, encoding: str | None) -> bytes:
     return body.encode(encoding or "utf-8") if isinstance(body, str) else body
 
 
-def _mac(key: bytes, parts: list[Any]) -> str:
-    canonical = json.dumps(parts, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return hmac.new(key, canonical, hashlib.sha256).hexdigest()
+def _mac(key: bytes, parts: list[Any], body: bytes) -> str:
+    # Each part length-prefixed (None is "-"), then the body: no two messages encode alike.
+    # hmac.digest is the one-shot C path: a few microseconds for a message of a few hundred bytes.
+    fields = "".join("-" if p is None else f"{len(str(p))}:{p}" for p in parts).encode("utf-8")
+    return hmac.digest(key, fields + body, "sha256").hex()
 
 
 def _call_mac(key: bytes, headers: dict[str, Any], target: str, correlation_id: str, body: bytes,
               signed_at: str) -> str:
     actor = [headers.get(RPC_HEADER_PREFIX + k) for k in _ACTOR_KEYS]
-    return _mac(key, ["ehr-rpc/1", signed_at, target, correlation_id, hashlib.sha256(body).hexdigest(), *actor])
+    return _mac(key, ["ehr-rpc/1", signed_at, target, correlation_id, *actor], body)
 
 
 def call_headers(key: bytes, headers: dict[str, Any], target: str, correlation_id: str,
@@ -121,7 +121,7 @@ def check_call(key: bytes, message, now: float | None = None) -> None:
 
 def event_signature(key: bytes, exchange: str, routing_key: str, message_id: str, body: bytes) -> str:
     """The `x-ehr-signature` of one message the outbox publishes."""
-    return _mac(key, ["ehr-event/1", exchange, routing_key, message_id, hashlib.sha256(body).hexdigest()])
+    return _mac(key, ["ehr-event/1", exchange, routing_key, message_id], body)
 
 
 def check_event(key: bytes, exchange: str, delivery) -> None:
