@@ -157,3 +157,14 @@ def test_an_event_forged_on_ehr_events_is_quarantined_and_moves_no_record(
     logged = refusals(caplog, "registry event refused")
     assert {r.message_id for r in logged} == forged
     assert {r.reason for r in logged} == {"event not signed with the service key", "event signature does not match"}
+
+
+def test_the_operators_commands_sign_their_calls_with_the_service_key(records_and_registry, caplog):
+    from click.testing import CliRunner
+
+    from ehr.cli import main
+
+    caplog.set_level(logging.WARNING)
+    result = CliRunner().invoke(main, ["quarantine", "list", "--reason", "unauthenticated"])
+    assert result.exit_code == 0, result.output
+    assert not refusals(caplog, "rpc call refused")
