@@ -115,6 +115,7 @@ def run(service: str) -> None:
     try:
         settings = load_settings()
         settings.require_keys()
+        settings.require_service_key()
         if service == "gateway":
             settings.require_token_key()
     except ConfigError as exc:
@@ -190,7 +191,7 @@ def subscribe(jurisdiction: str, queue: str | None) -> None:
 @main.group(invoke_without_command=True)
 @click.pass_context
 def keys(ctx: click.Context) -> None:
-    """Print fresh keys for EHR_PII_KEY, EHR_INDEX_KEY and EHR_TOKEN_KEY; after a rotation of
+    """Print fresh keys for EHR_PII_KEY, EHR_INDEX_KEY, EHR_TOKEN_KEY and EHR_SERVICE_KEY; after a rotation of
     EHR_PII_KEY, `ehr keys reencrypt` moves every ciphertext to the new key."""
     if ctx.invoked_subcommand is not None:
         return

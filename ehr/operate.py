@@ -13,14 +13,20 @@ from shared.actor import Actor
 
 @contextmanager
 def suite_rpc():
-    from nameko.standalone.rpc import ClusterRpcClient
-
-    from shared.config import load_settings
+    from ehr.cli import STATE_DIR
+    from ehr.setup import ensure_keys
+    from shared.config import ConfigError
     from shared.errors import EhrError
+    from shared.rpc import SignedClusterRpcClient
 
     actor = Actor(user=f"cli:{getpass.getuser()}", role="system_operator")
+    ensure_keys(STATE_DIR)  # the calls are signed with EHR_SERVICE_KEY (var/secrets.env on a development machine)
     try:
-        with ClusterRpcClient(uri=load_settings().amqp_uri, timeout=30, context_data=actor.as_context()) as rpc:
+        client = SignedClusterRpcClient(timeout=30, context_data=actor.as_context())
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        with client as rpc:
             yield rpc
     except EhrError as exc:
         raise click.ClickException(f"{exc.message}: {json.dumps(exc.details, ensure_ascii=False)}") from None

@@ -40,6 +40,7 @@ class SuiteEnvironment:
             "EHR_PII_KEY": generate_key(),
             "EHR_INDEX_KEY": generate_key(),
             "EHR_TOKEN_KEY": generate_key(),
+            "EHR_SERVICE_KEY": generate_key(),
             "EHR_RPC_TIMEOUT": "10",
         }
         from ehr.setup import migrate_all

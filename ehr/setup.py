@@ -14,7 +14,7 @@ MIGRATIONS = {
     "records": ROOT / "services" / "records" / "migrations",
     "gateway": ROOT / "services" / "gateway" / "migrations",
 }
-KEY_VARIABLES = ("EHR_PII_KEY", "EHR_INDEX_KEY", "EHR_TOKEN_KEY")
+KEY_VARIABLES = ("EHR_PII_KEY", "EHR_INDEX_KEY", "EHR_TOKEN_KEY", "EHR_SERVICE_KEY")
 
 
 def ensure_keys(state_dir: Path) -> None:

@@ -10,6 +10,11 @@ worker makes, so a service method reads it back with the `CurrentActor` provider
         @rpc
         def create_archive(self, payload):
             usecases.create_archive(..., actor=self.actor)   # Actor(user="doc01", ...)
+
+The headers alone prove nothing (anyone on the broker can set them): `shared.rpc` signs them
+with the call under the service key and refuses a call whose signature does not hold before
+any worker runs (`shared.signing`), so what `CurrentActor` reads, the acting user or `system`
+when there is none, was sent by one of the suite's own processes.
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ deployment (or a docker-compose file) in one place:
     EHR_INDEX_KEY         base64 of 32 bytes: HMAC key of the blind indexes
     EHR_TOKEN_KEY         base64 of 32 bytes: HMAC-SHA256 key signing the gateway's bearer tokens
                           (the gateway refuses to start without it; rotating it signs everyone out)
+    EHR_SERVICE_KEY       base64 of 32 bytes: HMAC-SHA256 key authenticating the suite's internal
+                          messages (RPC calls and their acting user, events; see shared.signing);
+                          every service process needs it, no partner is given it
     EHR_TOKEN_LIFETIME    seconds a sign-in token is valid (900)
     EHR_LOCKOUT_THRESHOLD consecutive failed sign-ins that lock an account until `ehr user unlock` (5)
     EHR_GRANT_LIFETIME    seconds an out-of-scope access grant (a stated reason) lasts (14400, 4 h)
@@ -61,6 +64,7 @@ class Settings:
     rpc_timeout: float = 30.0
     log_level: str = "INFO"
     token_key: bytes | None = None
+    service_key: bytes | None = None
     token_lifetime: int = 900
     lockout_threshold: int = 5
     grant_lifetime: int = 4 * 3600
@@ -91,6 +95,12 @@ class Settings:
             raise ConfigError("EHR_TOKEN_KEY must be set (base64 of 32 random bytes); `ehr keys` prints one")
         return self.token_key
 
+    def require_service_key(self) -> bytes:
+        """The key signing and checking internal messages; every service process needs it."""
+        if self.service_key is None:
+            raise ConfigError("EHR_SERVICE_KEY must be set (base64 of 32 random bytes); `ehr keys` prints one")
+        return self.service_key
+
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
@@ -102,6 +112,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     pii_key = env.get("EHR_PII_KEY")
     index_key = env.get("EHR_INDEX_KEY")
     token_key = env.get("EHR_TOKEN_KEY")
+    service_key = env.get("EHR_SERVICE_KEY")
     old_keys = [k for k in env.get("EHR_PII_OLD_KEYS", "").split(",") if k.strip()]
     try:
         port = int(env.get("EHR_GATEWAY_PORT", "8000"))
@@ -130,6 +141,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         rpc_timeout=rpc_timeout,
         log_level=env.get("EHR_LOG_LEVEL", "INFO"),
         token_key=_decode_key("EHR_TOKEN_KEY", token_key) if token_key else None,
+        service_key=_decode_key("EHR_SERVICE_KEY", service_key) if service_key else None,
         token_lifetime=limits["EHR_TOKEN_LIFETIME"],
         lockout_threshold=limits["EHR_LOCKOUT_THRESHOLD"],
         grant_lifetime=limits["EHR_GRANT_LIFETIME"],

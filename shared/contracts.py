@@ -43,6 +43,9 @@ class ArchiveUpdateSchema(_Lenient):
          "action": "filed", "revision": 1, "occurred_at": "2026-11-26T01:30:00+00:00",
          "recorded_at": "2026-11-26T01:31:02+00:00",
          "source": {"institution_code": "H3301020001", "record_id": "OP-20261126-0001"}}
+
+    A record that a transfer, merge or unmerge moved to another archive: action `moved`,
+    `archive_no` the new number, `former_archive_no` the old (only in `moved` updates).
     """
 
     schema = fields.Constant(ARCHIVE_UPDATE_V1)
@@ -51,7 +54,8 @@ class ArchiveUpdateSchema(_Lenient):
     record_id = fields.Str(required=True)
     record_type = fields.Str(required=True)
     kind = fields.Str(load_default=None, allow_none=True)
-    action = fields.Str(required=True, validate=validate.OneOf(["filed", "amended", "entered_in_error"]))
+    action = fields.Str(required=True, validate=validate.OneOf(["filed", "amended", "entered_in_error", "moved"]))
+    former_archive_no = fields.Str(load_default=None, allow_none=True, validate=validate.Regexp(r"^\d{17}$"))
     revision = fields.Int(required=True)
     occurred_at = fields.AwareDateTime(required=True)
     recorded_at = fields.AwareDateTime(required=True)

@@ -18,6 +18,12 @@ channel, waits for the broker's acknowledgements as one window, and deletes the 
 same transaction. A crash between the broker's ack and the delete publishes those rows again:
 delivery is at least once, and every message carries a stable `message_id` so consumers drop
 the repeat.
+
+Every message is signed as it is published (one HMAC with EHR_SERVICE_KEY over its exchange,
+routing key, message id and body, in the header `x-ehr-signature`; see `shared.signing`), so a
+consumer of `ehr.events` can tell the suite's events from a forged one. Township updates are
+signed too (the same single code path, about a microsecond each); township systems cannot check
+that signature and ignore it.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from shared.config import load_settings
 from shared.db import TRANSIENT_DB_ERRORS, make_engine
+from shared.signing import EVENT_SIGNATURE, event_signature
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +94,12 @@ class PublishNotConfirmed(RuntimeError):
 
 
 class ConfirmedPublisher:
-    """Publishes a window of messages and waits once for all the broker's confirms."""
+    """Publishes a window of messages, each signed with the service key, and waits once for all
+    the broker's confirms."""
 
-    def __init__(self, amqp_uri: str, confirm_timeout: float = 10.0) -> None:
+    def __init__(self, amqp_uri: str, service_key: bytes, confirm_timeout: float = 10.0) -> None:
         self.amqp_uri = amqp_uri
+        self.service_key = service_key
         self.confirm_timeout = confirm_timeout
         self._conn: Connection | None = None
         self._channel = None
@@ -140,14 +149,17 @@ class ConfirmedPublisher:
                 if row.exchange not in self._declared:
                     channel.exchange_declare(row.exchange, "topic", durable=True, auto_delete=False)
                     self._declared.add(row.exchange)
+                body = row.body.encode() if isinstance(row.body, str) else row.body
+                headers = {**(row.headers or {}), EVENT_SIGNATURE: event_signature(
+                    self.service_key, row.exchange, row.routing_key, row.message_id, body)}
                 message = amqp.Message(
-                    row.body.encode() if isinstance(row.body, str) else row.body,
+                    body,
                     content_type="application/json",
                     content_encoding="utf-8",
                     delivery_mode=2,
                     message_id=row.message_id,
                     timestamp=int(time.time()),
-                    application_headers=row.headers or {},
+                    application_headers=headers,
                 )
                 channel.basic_publish(message, exchange=row.exchange, routing_key=row.routing_key)
                 self._next_tag += 1
@@ -180,7 +192,7 @@ class OutboxRelay(DependencyProvider):
         settings = load_settings()
         self.engine = make_engine(settings.database_url_for(self.service), pool_size=1, max_overflow=0)
         self.table = outbox_table(MetaData())
-        self.publisher = ConfirmedPublisher(settings.amqp_uri)
+        self.publisher = ConfirmedPublisher(settings.amqp_uri, settings.require_service_key())
 
     def start(self) -> None:
         self._running = True

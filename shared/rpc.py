@@ -15,6 +15,14 @@ splitting it and dead-lettering its messages, and the gateway answers 503, not 5
         @rpc(expected_exceptions=EXPECTED_ERRORS)
         def get_archive(self, archive_no): ...
 
+Every call is authenticated with the service key (see `shared.signing`): the clients here sign
+each request, with its acting user, target and arguments, and `rpc` entrypoints refuse a request
+whose signature is missing, stale or wrong before any worker runs. The refusal is logged
+(target and reason only) and answered with `CallRefused`, a kind of `ServiceUnavailable`: a
+caller with a wrong key is a misconfigured deployment, whose batches wait and whose HTTP requests
+answer 503 until the keys agree, and nothing is quarantined for it. Tools outside a service (the
+`ehr` commands, tests) call through `SignedClusterRpcClient`, which needs EHR_SERVICE_KEY too.
+
 Clients with a deadline:
 
 Nameko's RPC client waits for a reply forever; a worker calling a service that is down would
@@ -53,13 +61,16 @@ import logging
 import time
 
 import eventlet
+import kombu.serialization
 from amqp.exceptions import ConnectionError as AmqpConnectionError
 from kombu.exceptions import OperationalError
 from nameko.exceptions import ReplyQueueExpiredWithPendingReplies, RpcTimeout, deserialize_to_instance
 from nameko.rpc import Client, ReplyListener, Rpc, RpcConsumer, ServiceRpc
+from nameko.standalone.rpc import ClusterRpcClient
 
 from shared.config import load_settings
 from shared.db import TRANSIENT_DB_ERRORS
+from shared.signing import SIGNATURE_KEY, SIGNED_AT_KEY, Refused, call_headers, check_call
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +83,32 @@ class ServiceUnavailable(Exception):
     """The called service could not answer: something it depends on is unavailable. Transient."""
 
 
+@deserialize_to_instance
+class CallRefused(ServiceUnavailable):
+    """The called service refused the request: not signed with its service key (a forged call, or
+    a caller configured with another EHR_SERVICE_KEY). The message names the check that failed."""
+
+
 DEPENDENCY_DOWN = (*TRANSIENT_DB_ERRORS, OperationalError, AmqpConnectionError, ConnectionError)
 
 
 class ResilientRpcConsumer(RpcConsumer):
+    def setup(self) -> None:
+        super().setup()
+        self.service_key = load_settings().require_service_key()
+
+    def handle_message(self, body, message):
+        try:
+            check_call(self.service_key, message)
+        except Refused as exc:
+            log.warning("rpc call refused", extra={
+                "target": message.delivery_info.get("routing_key"), "reason": str(exc),
+                "correlation_id": message.properties.get("correlation_id")})
+            refusal = CallRefused(f"call refused: {exc}")
+            self.handle_result(message, None, (CallRefused, refusal, None))
+            return
+        super().handle_message(body, message)
+
     def handle_result(self, message, result, exc_info):
         if exc_info is not None and isinstance(exc_info[1], DEPENDENCY_DOWN):
             unavailable = ServiceUnavailable(f"{type(exc_info[1]).__name__}: a dependency of the service is down")
@@ -119,6 +152,39 @@ class ResilientReplyListener(ReplyListener):
         self.pending.pop(correlation_id, None)
 
 
+def signing(publish, key: bytes, serializer: str):
+    """Wrap a nameko RPC `publish` so that each request is serialized here and signed over its
+    bytes, its target, its correlation id and its acting user (`shared.signing`)."""
+
+    def signed_publish(payload, **kwargs):
+        content_type, encoding, body = kombu.serialization.dumps(payload, serializer=serializer)
+        body = body.encode(encoding) if isinstance(body, str) else body
+        headers = dict(kwargs.pop("extra_headers", None) or {})
+        headers.update(call_headers(key, headers, kwargs["routing_key"], kwargs["correlation_id"], body))
+        publish(body, content_type=content_type, content_encoding=encoding, extra_headers=headers, **kwargs)
+
+    return signed_publish
+
+
+class SignedClusterRpcClient(ClusterRpcClient):
+    """nameko's standalone `ClusterRpcClient`, signing its calls with EHR_SERVICE_KEY: for the
+    suite's own tools (`ehr quarantine ...`) and tests. `context_data` carries the acting user;
+    `settings` (default: from the environment) give the broker and the key.
+
+        with SignedClusterRpcClient(timeout=30, context_data=actor.as_context()) as rpc:
+            rpc.records.list_quarantine()
+    """
+
+    def __init__(self, context_data=None, timeout=None, settings=None, **options) -> None:
+        settings = settings or load_settings()
+        options.setdefault("uri", settings.amqp_uri)
+        context_data = {k: v for k, v in (context_data or {}).items() if k not in (SIGNATURE_KEY, SIGNED_AT_KEY)}
+        super().__init__(context_data=context_data, timeout=timeout, **options)
+        client = self.client
+        self.client = Client(signing(client.publish, settings.require_service_key(), self.serializer),
+                             client.register_for_reply, client.context_data)
+
+
 class _Bounded:
     def __init__(self, client, timeout: float, listener: ResilientReplyListener) -> None:
         self._client = client
@@ -155,12 +221,14 @@ class BoundedServiceRpc(ServiceRpc):
 
     def setup(self) -> None:
         super().setup()
+        settings = load_settings()
         if self.timeout is None:
-            self.timeout = load_settings().rpc_timeout
+            self.timeout = settings.rpc_timeout
         self.publisher.declare = []  # see the module doc: declared in `_publish` when due
+        self._signed_publish = signing(self._publish, settings.require_service_key(), self.publisher.serializer)
 
     def get_dependency(self, worker_ctx):
-        client = Client(self._publish, self.reply_listener.register_for_reply, worker_ctx.context_data)
+        client = Client(self._signed_publish, self.reply_listener.register_for_reply, worker_ctx.context_data)
         return _Bounded(getattr(client, self.target_service), self.timeout, self.reply_listener)
 
     def _publish(self, payload, **kwargs):

@@ -1,9 +1,15 @@
 """Encounters parked as pending, filed when the registry announces their resident's archive,
-and the handling of registry events (which also re-point records, see `repointing`)."""
+and the handling of registry events (which also re-point records, see `repointing`).
+
+A registry event is acted on only if the suite signed it (`shared.signing`: the registry's
+outbox signs with EHR_SERVICE_KEY): one published by anyone else, say by hand to `ehr.events`
+with a broker account that should not have been able to, is quarantined as `unauthenticated`
+and logged with its message id and the failed check, and changes nothing."""
 
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -13,11 +19,15 @@ from sqlalchemy.orm import Session
 from shared.consumer import Delivery
 from shared.contracts import ARCHIVE_CREATED, ARCHIVE_TRANSFERRED, ARCHIVES_MERGED, ARCHIVES_UNMERGED
 from shared.encounter import Encounter, load_encounter
+from shared.messaging import EVENTS
 from shared.pii import PiiBox
+from shared.signing import Refused, check_event
 
 from services.records import repointing
 from services.records.filing import QUARANTINE, file_resolved, identity_query, quarantine_rows, record_id_for
 from services.records.models import PendingEncounter, ProcessedMessage
+
+log = logging.getLogger(__name__)
 
 REGISTRY_EVENTS_QUEUE = "records.registry-events"
 REPOINTING = {
@@ -84,11 +94,27 @@ def retry_pending(session: Session, pii: PiiBox, resolve, limit: int = 500) -> i
     return filed
 
 
-def handle_registry_events(session: Session, pii: PiiBox, deliveries: list[Delivery]) -> int:
-    """Apply registry events once each (files pending encounters, re-points records); commits.
-    Returns how many records were filed or moved."""
+def _authentic(session: Session, pii: PiiBox, service_key: bytes, delivery: Delivery) -> bool:
+    """Whether the suite signed this event; quarantines (`unauthenticated`) and logs it if not."""
+    try:
+        check_event(service_key, EVENTS.name, delivery)
+    except Refused as exc:
+        log.warning("registry event refused", extra={
+            "queue": REGISTRY_EVENTS_QUEUE, "routing_key": delivery.routing_key,
+            "message_id": delivery.message_id, "reason": str(exc)})
+        session.connection().execute(QUARANTINE.insert(), quarantine_rows(
+            pii, REGISTRY_EVENTS_QUEUE, [(delivery, "unauthenticated", {"_signature": [f"{exc}."]})]))
+        return False
+    return True
+
+
+def handle_registry_events(session: Session, pii: PiiBox, service_key: bytes, deliveries: list[Delivery]) -> int:
+    """Apply registry events once each (files pending encounters, re-points records and stages
+    their `moved` updates); commits. Returns how many records were filed or moved."""
     changed = 0
     for delivery in deliveries:
+        if not _authentic(session, pii, service_key, delivery):
+            continue
         try:
             event = json.loads(delivery.body)
             event_id, event_type, data = event["event_id"], event["event_type"], event["data"]
@@ -106,7 +132,7 @@ def handle_registry_events(session: Session, pii: PiiBox, deliveries: list[Deliv
             keys = [bytes.fromhex(k) for k in data.get("identity_keys", [])]
             changed += file_pending_for(session, pii, keys, data["archive_no"])
         elif event_type in REPOINTING:
-            changed += REPOINTING[event_type](session, data)
+            changed += REPOINTING[event_type](session, data, event_id)
     session.commit()
     return changed
 

@@ -3,12 +3,14 @@
 Consumes (batching, acknowledge after commit; see `shared.consumer`):
 
     records.encounters              <- ehr.encounters  encounter.#      hospital encounters
-    records.registry-events         <- ehr.events      registry.#       files pending encounters
+    records.registry-events         <- ehr.events      registry.#       files pending encounters, re-points
+                                                                        records (only events the suite signed)
     records.*.dead-letter           <- ehr.dead-letter                  moved to quarantine
 
 Every 30 s, pending encounters are re-resolved (the safety net behind archive_created).
 
-Publishes (via the outbox): one `ehr.archive-update/1` per filed revision on ehr.archive-updates.
+Publishes (via the outbox): one `ehr.archive-update/1` per filed revision on ehr.archive-updates,
+and one `moved` update per record a transfer, merge or unmerge moved to another archive.
 
 RPC (service `records`):
 
@@ -37,6 +39,7 @@ from shared.messaging import RECORDS_ENCOUNTERS, RECORDS_REGISTRY_EVENTS, dead_l
 from shared.outbox import OutboxRelay
 from shared.pii import Pii
 from shared.rpc import BoundedServiceRpc, rpc
+from shared.signing import ServiceKey
 
 from services.records import entries, filing, operations, pending, summary, timeline
 from services.records.dependencies import InstitutionDirectory
@@ -55,6 +58,7 @@ class RecordsService:
     registry = BoundedServiceRpc("registry")
     institutions = InstitutionDirectory()
     actor = CurrentActor()
+    service_key = ServiceKey()
 
     @batch_consume(RECORDS_ENCOUNTERS, batch_size=200, max_wait=0.05)
     def file_encounters(self, deliveries):
@@ -68,7 +72,7 @@ class RecordsService:
 
     @batch_consume(RECORDS_REGISTRY_EVENTS, batch_size=50, max_wait=0.05)
     def handle_registry_events(self, deliveries):
-        if pending.handle_registry_events(self.db, self.pii, deliveries):
+        if pending.handle_registry_events(self.db, self.pii, self.service_key, deliveries):
             self.relay()
 
     @batch_consume(dead_letter_queue(RECORDS_ENCOUNTERS.name), batch_size=50, max_wait=0.2)

@@ -11,7 +11,7 @@ import threading
 import time
 
 import pytest
-from nameko.standalone.rpc import ClusterRpcClient
+from shared.rpc import SignedClusterRpcClient
 
 from ehr.synthetic import Synthesizer
 from tests.e2e.conftest import MANAGERS, VILLAGES
@@ -82,7 +82,7 @@ def test_a_mixed_stream_ends_filed_once_quarantined_with_its_reason_or_pending_t
     publisher.start()
     wait_until(lambda: sandbox.records_scalar("SELECT count(*) FROM pending_encounters") >= 10, timeout=60,
                message="newcomers' encounters pending")
-    with ClusterRpcClient(uri=sandbox.env.amqp_uri, timeout=30) as rpc:   # they register mid-stream
+    with SignedClusterRpcClient(settings=sandbox.settings, timeout=30) as rpc:   # they register mid-stream
         for person in newcomers:
             rpc.registry.create_archive({**person.archive_request(), "confirm_new": True})
     publisher.join(timeout=120)

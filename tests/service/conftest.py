@@ -3,7 +3,7 @@
 import socket
 
 import pytest
-from nameko.standalone.rpc import ClusterRpcClient
+from shared.rpc import SignedClusterRpcClient
 
 from ehr.synthetic import Synthesizer
 
@@ -50,7 +50,7 @@ def hospital(suite_env):
 
 @pytest.fixture
 def rpc(suite_env, nameko_config):
-    with ClusterRpcClient(uri=suite_env.amqp_uri, timeout=20) as client:
+    with SignedClusterRpcClient(timeout=20) as client:
         yield client
 
 

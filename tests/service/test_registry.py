@@ -93,10 +93,10 @@ def test_concurrent_creations_in_one_village_from_two_workers_get_consecutive_un
     pool = eventlet.GreenPool(15)
 
     def create(resident):
-        from nameko.standalone.rpc import ClusterRpcClient
+        from shared.rpc import SignedClusterRpcClient
         from shared.config import load_settings
 
-        with ClusterRpcClient(uri=load_settings().amqp_uri, timeout=30) as client:
+        with SignedClusterRpcClient(timeout=30) as client:
             return client.registry.create_archive(resident.archive_request())["archive_no"]
 
     numbers = list(pool.imap(create, residents))
@@ -109,10 +109,10 @@ def test_concurrent_creations_with_one_id_number_give_one_archive(registry, synt
     pool = eventlet.GreenPool(8)
 
     def create(_):
-        from nameko.standalone.rpc import ClusterRpcClient
+        from shared.rpc import SignedClusterRpcClient
         from shared.config import load_settings
 
-        with ClusterRpcClient(uri=load_settings().amqp_uri, timeout=30) as client:
+        with SignedClusterRpcClient(timeout=30) as client:
             try:
                 return client.registry.create_archive(resident.archive_request())["archive_no"]
             except Conflict as exc:

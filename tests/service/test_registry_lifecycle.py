@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
-from nameko.standalone.rpc import ClusterRpcClient
+from shared.rpc import SignedClusterRpcClient
 
 from ehr.synthetic import Resident, Synthesizer, make_id_number
 from shared.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
@@ -37,7 +37,7 @@ def clients(suite_env):
     """clients(context) -> an RPC proxy whose calls carry that user, institution and role."""
     with ExitStack() as stack:
         def _client(context: dict):
-            return stack.enter_context(ClusterRpcClient(uri=suite_env.amqp_uri, timeout=20, context_data=context))
+            return stack.enter_context(SignedClusterRpcClient(timeout=20, context_data=context))
         yield _client
 
 

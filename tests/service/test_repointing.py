@@ -1,7 +1,6 @@
 """Records follow the registry's transfers, merges and unmerges (the registry events as the
 contract describes them, applied to the real records database)."""
 
-import json
 import uuid
 
 import pytest
@@ -11,12 +10,12 @@ from sqlalchemy.orm import Session
 from ehr.synthetic import Synthesizer
 from services.records.filing import file_resolved
 from services.records.models import Record
-from services.records.pending import handle_registry_events
+from services.records import pending
 from shared.config import load_settings
-from shared.consumer import Delivery
 from shared.db import make_engine
 from shared.encounter import load_encounter
 from shared.pii import PiiBox
+from tests.support.events import registry_event as event
 
 # Archive numbers of the demo county's farm (110105101901) that no other test registers.
 SURVIVOR, MERGED, ELSEWHERE = "11010510190180001", "11010510190180002", "11010510190180003"
@@ -32,11 +31,8 @@ def db(suite_env):
     engine.dispose()
 
 
-def event(event_type, data):
-    event_id = str(uuid.uuid4())
-    body = {"schema": "ehr.event/1", "event_id": event_id, "event_type": event_type, "service": "registry",
-            "occurred_at": "2026-11-26T10:00:00+00:00", "actor": {}, "data": data}
-    return Delivery(json.dumps(body).encode(), f"registry.{event_type}", event_id, "application/json", {}, False)
+def handle_registry_events(session, pii, deliveries):
+    return pending.handle_registry_events(session, pii, load_settings().require_service_key(), deliveries)
 
 
 def file(session, pii, synth, resident, archive_no):

@@ -218,6 +218,34 @@ def test_update_built_by_filing_validates_against_the_archive_update_schema(acti
     assert message.message_id == message.body["update_id"]
 
 
+def test_moved_update_validates_and_is_routed_by_the_new_number_and_by_the_former_village():
+    from services.records.repointing import moved_messages
+
+    record = {"id": "38b3f5ae-0b38-5df4-9317-ee0f13a4b70e", "archive_no": "11010500300100042",
+              "record_type": HOSPITAL_ENCOUNTER, "kind": "outpatient", "institution_code": "H3301020001",
+              "source_record_id": "OP-20261126-0001", "current_revision": 2,
+              "occurred_at": datetime.fromisoformat("2026-11-26T09:30:00+08:00")}
+    to_new, to_former = moved_messages(record, "11010520110100007", cause="event-1")
+
+    for message in (to_new, to_former):
+        _validator(UPDATE_SCHEMA_FILE).validate(message.body)
+        loaded = ArchiveUpdateSchema().load(message.body)
+        assert loaded["action"] == "moved" and loaded["former_archive_no"] == "11010520110100007"
+        assert message.message_id == message.body["update_id"] == to_new.body["update_id"]
+    assert to_new.routing_key == f"archive.110105.003.001.{HOSPITAL_ENCOUNTER}"
+    assert to_former.routing_key == f"archive.110105.201.101.{HOSPITAL_ENCOUNTER}"
+    assert to_new.body["revision"] == 2
+    [same_village] = moved_messages(record, "11010500300100007", cause="event-1")   # one village: once
+    assert same_village.routing_key == to_new.routing_key
+    assert moved_messages(record, "11010520110100007", cause="event-2")[0].message_id != to_new.message_id
+
+
+def test_moved_update_without_former_archive_no_is_rejected_by_the_archive_update_schema():
+    body = {**_example(UPDATE_SCHEMA_FILE), "action": "moved"}
+    assert list(_validator(UPDATE_SCHEMA_FILE).iter_errors(body))
+    _validator(UPDATE_SCHEMA_FILE).validate({**body, "former_archive_no": "11010520110100007"})
+
+
 def test_update_schema_example_loads_with_the_marshmallow_contract():
     ArchiveUpdateSchema().load(_example(UPDATE_SCHEMA_FILE))
 
