@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from nameko.standalone.rpc import ClusterRpcClient
 
 from ehr.synthetic import Synthesizer
 from shared.contracts import EventSchema
 from shared.errors import InvalidTransition
+from shared.rpc import SignedClusterRpcClient
 from tests.support.amqp import Listener
 from tests.support.auth import bearer
 from tests.support.db import query
@@ -124,8 +124,8 @@ def test_the_registry_takes_a_transfer_request_only_from_the_sending_side(module
     request = {"to_village_code": HOME_VILLAGE, "to_institution_code": HOME, "reason": "迁居"}
 
     def as_institution(code: str):
-        return ClusterRpcClient(uri=suite_env.amqp_uri, timeout=20,
-                                context_data={"ehr.user": f"u-{code}", "ehr.institution": code})
+        return SignedClusterRpcClient(uri=suite_env.amqp_uri, timeout=20,
+                                      context_data={"ehr.user": f"u-{code}", "ehr.institution": code})
 
     with as_institution(HOME) as outsider:
         with pytest.raises(InvalidTransition, match="only the sending side"):
