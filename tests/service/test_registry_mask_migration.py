@@ -1,5 +1,5 @@
 """Registry migration 0006 on a database that has rows: no stored masked ID number is left that,
-with the birth date beside it, would give the whole number."""
+with the birth date beside it, would give the whole number; names are in their normal form."""
 
 import json
 
@@ -10,6 +10,10 @@ from ehr.setup import MIGRATIONS
 from shared.db import alembic_config, drop_database, ensure_database, make_engine
 
 OLD_MASK, NEW_MASK = "110105********0184", "**************0184"  # of 110105196605070184
+NAMES = [("11010500300100001", OLD_MASK, "张\u200b秀英", "zhang\u200bxiuying"),
+         ("11010500300100002", "E12****78", "\u202eＬｉ\u3000 Ｍｉｎｇ\ufeff", "\u202eｌｉ\u3000 ｍｉｎｇ\ufeff"),
+         ("11010500300100003", None, "张秀英", "zhangxiuying"),
+         ("11010500300100004", None, "\u200b", "\u200b")]  # nothing left: kept as it is
 
 
 def _insert_rows_of_0005(conn) -> None:
@@ -19,12 +23,12 @@ def _insert_rows_of_0005(conn) -> None:
         INSERT INTO divisions (code, name, level, parent_code) VALUES ('110105003001', '村', 'village', '110105003');
         INSERT INTO institutions (code, name, kind, division_code) VALUES ('C1101050031', '中心', 'township_centre', '110105003');
     """))
-    for number, mask in (("11010500300100001", OLD_MASK), ("11010500300100002", "E12****78")):
+    for number, mask, name, pinyin in NAMES:
         conn.execute(sa.text(
             "INSERT INTO archives (archive_no, name, name_pinyin, sex, birth_date, id_type, id_number_enc, "
-            "id_number_masked, village_code, institution_code, created_by) VALUES (:no, '张秀英', 'zhangxiuying', "
+            "id_number_masked, village_code, institution_code, created_by) VALUES (:no, :name, :pinyin, "
             "'2', '1966-05-07', '01', '\\x01', :mask, '110105003001', 'C1101050031', 'doc01')"),
-            {"no": number, "mask": mask})
+            {"no": number, "mask": mask, "name": name, "pinyin": pinyin})
     changes = [{"archive_no": [None, "11010500300100001"], "id_number": [None, OLD_MASK]},
                {"id_number": [OLD_MASK, "110105********0021"], "name": ["张秀英", "张秀瑛"]},
                {"id_number": [], "status": ["active", "terminated"]},
@@ -63,10 +67,14 @@ def test_migration_0006_drops_the_stored_masks_and_rewrites_the_kept_ones_to_the
                                  {"status": ["terminated", "active"]}]
         assert snapshot == {"archive_no": "11010500300100001", "id_number_masked": NEW_MASK, "name": "张秀英"}
         assert "110105****" not in everything and "E12" not in everything
+        with engine.connect() as conn:
+            names = conn.execute(sa.text("SELECT name, name_pinyin FROM archives ORDER BY archive_no")).all()
+        assert [tuple(row) for row in names] == [("张秀英", "zhangxiuying"), ("Li Ming", "li ming"),
+                                                 ("张秀英", "zhangxiuying"), ("\u200b", "\u200b")]
 
         command.downgrade(config, "0005")
         with engine.connect() as conn:
-            assert conn.scalar(sa.text("SELECT count(*) FROM archives WHERE id_number_masked IS NULL")) == 2
+            assert conn.scalar(sa.text("SELECT count(*) FROM archives WHERE id_number_masked IS NULL")) == 4
     finally:
         engine.dispose()
         drop_database(url)
