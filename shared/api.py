@@ -21,7 +21,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_lo
 
 from shared.archive_no import InvalidArchiveNumber, parse_village_code
 from shared.codes import IdType, Sex
-from shared.identity import check_identity_document
+from shared.identity import check_identity_document, normalise_name
 
 
 def valid_village_code(value: str) -> None:
@@ -30,6 +30,18 @@ def valid_village_code(value: str) -> None:
         parse_village_code(value)
     except InvalidArchiveNumber as exc:
         raise ValidationError(f"Not a valid village code: {exc.reason}.") from None
+
+
+class Name(fields.Str):
+    """A person's name, loaded in its normal form (`shared.identity.normalise_name`: NFKC, no
+    zero-width or direction characters, single spaces), so that validators (a length, not blank)
+    judge what is stored and compared."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        return normalise_name(super()._deserialize(value, attr, data, **kwargs))
+
+
+NAME = validate.Length(min=1, max=64, error="Must be 1 to 64 characters, not counting invisible ones.")
 
 
 # A health or insurance card number: letters and digits, spaces and hyphens between them.
@@ -43,7 +55,7 @@ class ArchiveCreateSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    name = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    name = Name(required=True, validate=NAME)
     sex = fields.Str(required=True, validate=validate.OneOf(Sex.codes()))
     birth_date = fields.Date(required=True)
     id_type = fields.Str(load_default=IdType.RESIDENT_ID_CARD.value, validate=validate.OneOf(IdType.codes()))
@@ -78,7 +90,8 @@ class ArchiveCreateSchema(Schema):
 
 
 class ArchiveSchema(Schema):
-    """An archive as the registry answers it: the ID number only masked."""
+    """An archive as the registry answers it: the ID number only masked, its last four characters
+    (`**************002X`), derived when read."""
 
     archive_no = fields.Str()
     status = fields.Str()
@@ -86,7 +99,7 @@ class ArchiveSchema(Schema):
     sex = fields.Str()
     birth_date = fields.Date()
     id_type = fields.Str()
-    id_number_masked = fields.Str()
+    id_number_masked = fields.Str(metadata={"example": "**************002X"})
     village_code = fields.Str()
     institution_code = fields.Str()
     created_by = fields.Str()

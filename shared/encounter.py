@@ -6,7 +6,9 @@ Filing is the hot path, so a message is checked by a compiled validator (fastjso
 of microseconds); only a message that fails gets the slower full report of every failing field
 (jsonschema). On top come the rules a JSON Schema cannot state: the GB 11643 check of a
 resident ID number and its agreement with birth date and sex, real calendar dates, and
-`ended_at` not before `started_at`.
+`ended_at` not before `started_at`. The patient's name is put in its normal form
+(`shared.identity.normalise_name`: NFKC, no zero-width or direction characters), as the registry
+keeps names, before anything matches on it; one of invisible characters only is no name (null).
 
     encounter = load_encounter(json.loads(body))   # raises InvalidEncounter(reason, errors)
     encounter.id_number   # '11010519491231002X' (15-digit numbers upgraded, x upper-cased)
@@ -28,7 +30,7 @@ import fastjsonschema
 from jsonschema import Draft202012Validator, FormatChecker
 
 from shared.contracts import holds_nul
-from shared.identity import RESIDENT_ID_TYPE, check_identity_document
+from shared.identity import RESIDENT_ID_TYPE, check_identity_document, normalise_name
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "encounter-v1.schema.json"
 SCHEMA: dict = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
@@ -192,6 +194,8 @@ def load_encounter(body: Any, raw: bytes | None = None) -> Encounter:
         sex=patient.get("sex"))
     if errors:
         raise InvalidEncounter("invalid_id_number", {"patient": errors})
+    if isinstance(patient.get("name"), str):
+        body = {**body, "patient": {**patient, "name": normalise_name(patient["name"]) or None}}
 
     return Encounter(
         body=body,

@@ -7,6 +7,7 @@ masked before they are put in one.
 
     raise ValidationFailed("invalid archive", {"id_number": ["bad check character"]})
     raise Conflict("an archive exists for this ID number", {"archive_no": "11010500300100042"})
+    raise RegisteredElsewhere("already registered elsewhere", {"id_number": "**************002X"})
 """
 
 from __future__ import annotations
@@ -52,6 +53,15 @@ class NotFound(EhrError):
 class Conflict(EhrError):
     status = 409
     code = "conflict"
+
+
+@deserialize_to_instance
+class RegisteredElsewhere(Conflict):
+    """The ID number or card is held by an archive outside the caller's jurisdiction: a 409 that
+    says so without the archive's number (its first twelve digits are the resident's village),
+    institution or village. `details` name the field only, with the caller's own value masked."""
+
+    code = "registered_elsewhere"
 
 
 @deserialize_to_instance

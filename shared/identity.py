@@ -4,12 +4,18 @@
 (YYYYMMDD), 3-digit sequence code (odd = male, even = female) and a check
 character computed with ISO 7064:1983 MOD 11-2.  15-digit numbers issued
 under GB 11643-1989 are upgraded on input.  Also provides masking helpers
-for ID numbers and phone numbers.
+for ID numbers and phone numbers, and the normal form of a person's name.
+
+A masked ID number shows its last four characters only (`**************002X`): digits 7-14 are
+the birth date, which every archive serves beside the number, and the first six the address
+code, which an archive's village all but gives away, so a mask that showed either would
+complete the number.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -130,13 +136,12 @@ def _mask(value: str, keep_head: int, keep_tail: int) -> str:
 
 
 def mask_id_number(value: str) -> str:
-    """Mask an ID number for display: 11010519491231002X -> 110105********002X."""
+    """Mask an ID number (or any identity document's number) for display: the last four
+    characters only, 11010519491231002X -> **************002X; four or fewer are all hidden."""
     text = value.strip()
-    if len(text) == 18:
-        return _mask(text, 6, 4)
-    if len(text) < 6:
+    if len(text) <= 4:
         return "*" * len(text)
-    return _mask(text, 3, 2)
+    return _mask(text, 0, 4)
 
 
 def mask_phone(value: str) -> str:
@@ -171,3 +176,20 @@ def check_identity_document(id_type: str | None, id_number: str | None, *, birth
         return None, {"id_number": [f"Not a valid ID number: {exc.reason}."]}
     mismatches = check_consistency(idn, birth_date=birth_date, sex=sex)
     return idn.value, {field: [f"{msg[0].upper()}{msg[1:]}."] for field, msg in mismatches}
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalise_name(value: str) -> str:
+    """A person's name as it is stored, compared and sought: NFKC (full-width letters and
+    compatibility forms folded), Unicode format characters removed (zero-width spaces and joiners,
+    direction marks, the byte-order mark: category Cf, invisible, and able to make one name look
+    like two), runs of white space made one space, the ends stripped.
+
+        normalise_name("张\u200b秀英 ") -> "张秀英"
+        normalise_name("Ｌｉ  Ｍｉｎｇ") -> "Li Ming"
+    """
+    text = unicodedata.normalize("NFKC", value)
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return _SPACES.sub(" ", text).strip()

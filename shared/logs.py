@@ -18,6 +18,8 @@ import sys
 import time
 import traceback
 
+from shared.identity import mask_id_number
+
 # 18-digit IDs (last may be X) and 15-digit IDs, then mainland mobile numbers; archive numbers
 # are 17 digits and are not personal data, so the patterns are bounded to avoid them.
 _ID_PATTERN = re.compile(r"(?<!\d)(\d{6})(\d{8})(\d{3}[\dXx])(?![\dXx])|(?<!\d)(\d{6})(\d{6})(\d{3})(?!\d)")
@@ -29,12 +31,7 @@ _STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"m
 def scrub(text: str) -> str:
     """Mask ID-number-shaped and phone-shaped digit runs in free text."""
 
-    def _id(match: re.Match) -> str:
-        if match.group(1):
-            return f"{match.group(1)}********{match.group(3)[-4:]}"
-        return f"{match.group(4)}*****{match.group(6)}"
-
-    text = _ID_PATTERN.sub(_id, text)
+    text = _ID_PATTERN.sub(lambda m: mask_id_number(m.group(0)), text)
     return _PHONE_PATTERN.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
 
 

@@ -33,9 +33,11 @@ reconnects from the next one on.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from eventlet import tpool
 from nameko.exceptions import UnknownService
@@ -47,7 +49,7 @@ from shared.actor import REQUEST_ID_KEY
 from shared.config import load_settings
 from shared.consumer import TRANSIENT_ERRORS
 from shared.db import make_engine
-from shared.errors import EhrError, NotFound
+from shared.errors import Conflict, EhrError, NotFound
 
 from services.gateway import access, accounts, audit, credentials
 from services.gateway.access import Action, Unauthorized
@@ -59,6 +61,25 @@ _VILLAGE = re.compile(r"^\d{12}$")
 _OUTCOMES = {400: "invalid", 401: "unauthenticated", 403: "denied", 404: "not_found", 409: "conflict",
              422: "invalid_transition", 503: "unavailable"}
 SIGN_IN_REFUSED = "Wrong username or password, or the account is locked."
+TARGET_LENGTH = 80  # the audit entry's `target` column
+
+
+def disclosed_target(numbers: list[str]) -> str | None:
+    """The audit target naming the archive numbers an answer disclosed, in the 80 characters of
+    the column: the first number whole, each other one as its digits after the prefix they all
+    share (a jurisdiction's numbers share their county's six digits at least), e.g.
+    `disclosed:11010500300100001,07,31` for ...00001, ...00007 and ...00031. Numbers that would
+    not fit are counted at the end (`+2`)."""
+    numbers = sorted(set(numbers))
+    if not numbers:
+        return None
+    shared = len(os.path.commonprefix(numbers))
+    parts = [numbers[0], *(n[shared:] for n in numbers[1:])]
+    for kept in range(len(parts), 0, -1):
+        text = "disclosed:" + ",".join(parts[:kept]) + (f",+{len(parts) - kept}" if kept < len(parts) else "")
+        if len(text) <= TARGET_LENGTH:
+            return text
+    return None  # unreachable: one archive number always fits
 
 
 class InstitutionCache:
@@ -212,6 +233,20 @@ class WorkerGate:
             self.draft.archive_no = archive_no
         if target:
             self.draft.target = target
+
+    @contextmanager
+    def disclosing(self) -> Iterator[None]:
+        """Around a registry call whose refusal may name archives (a 409 with the archive that
+        holds an ID or card number, or the possible duplicates): the audit entry's target says
+        which archive numbers the answer disclosed. The registry names only archives inside the
+        scope it was given; this records which ones it did."""
+        try:
+            yield
+        except Conflict as exc:
+            numbers = [exc.details.get("archive_no"), *(d.get("archive_no") for d in
+                                                        exc.details.get("possible_duplicates") or [])]
+            self.note(target=disclosed_target([n for n in numbers if isinstance(n, str)]))
+            raise
 
     def require_village(self, village_code) -> None:
         """Creating in a village outside the caller's jurisdiction is refused (403). A malformed

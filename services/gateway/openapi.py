@@ -31,7 +31,10 @@ def _errors(*statuses: int) -> dict:
             401: "No credentials, or a token or API key that is expired, revoked or wrong",
             403: "Your role may not do this (or, under a grant, this needs the archive in your own scope)",
             404: "Not found (an archive outside your scope answers the same, unless you hold a grant)",
-            409: "Conflict, e.g. the ID number already has an archive",
+            409: "Conflict: `conflict`, e.g. the ID number or a card already has an archive of your "
+                 "jurisdiction (named in `details`), or possible duplicates of your jurisdiction need "
+                 "`confirm_new`; `registered_elsewhere`, an archive outside your jurisdiction holds it "
+                 "(`details` name only the field, with your value masked: no archive, village or institution)",
             422: "Not possible in the current state, e.g. already replayed",
             429: "Too many grants: at most `EHR_GRANT_DAILY_LIMIT` (20) a user in any 24 hours",
             503: "A service is unavailable"}
@@ -67,7 +70,7 @@ class DuplicateReviewSchema(Schema):
     archive_no = fields.Str()
     possible_duplicates = fields.List(fields.Dict(), metadata={
         "description": "active archives of your jurisdiction that look like this one, best first",
-        "example": [{"archive_no": "11010510110100031", "score": 0.55, "reasons": ["name", "birth_date", "sex"]}]})
+        "example": [{"archive_no": "11010510110100031", "score": 0.75, "reasons": ["name", "birth_date", "sex"]}]})
 
 
 CODE_PATTERN = r"^[A-Za-z0-9_]{1,40}$"
@@ -127,11 +130,15 @@ def build_spec() -> dict:
     }})
     spec.path("/api/v1/archives", operations={"post": {
         "summary": "Create an archive and allocate its 17-digit number (403 for a village outside your jurisdiction)",
+        "description": "The name is stored in its normal form (NFKC, no zero-width or direction characters). "
+                       "Possible duplicates are archives of your jurisdiction with the same name, sex and birth "
+                       "date, or a same-sounding name with the same birth date or phone; a phone alone never "
+                       "makes one. The audit entry of a 409 names the archive numbers it disclosed.",
         "requestBody": {"required": True, "content": {"application/json": {"schema": "ArchiveCreate"}}},
         "responses": {"201": _json("Archive", "Created"), **_errors(400, 409, 503)},
     }})
     spec.path("/api/v1/archives/{archive_no}", operations={"get": {
-        "summary": "Read an archive (ID number masked)", "parameters": [ARCHIVE_NO],
+        "summary": "Read an archive (ID number masked: its last four characters only)", "parameters": [ARCHIVE_NO],
         "responses": {"200": _json("Archive", "The archive"), **_errors(400, 404, 503)},
     }})
     spec.path("/api/v1/archives/{archive_no}/records", operations={"get": {
@@ -316,7 +323,8 @@ def _lifecycle_paths(spec: APISpec) -> None:
     }})
     spec.path("/api/v1/archives/{archive_no}/possible-duplicates", operations={"get": {
         "summary": "Active archives of your jurisdiction that may be the same person (same name, sex and birth "
-                   "date; same phone; similar pinyin), for review before a merge",
+                   "date; a same-sounding name with the same birth date or phone; never a phone alone), "
+                   "for review before a merge",
         "parameters": [ARCHIVE_NO],
         "responses": {"200": _json("DuplicateReview", "The candidates"), **_errors(400, 404, 503)},
     }})

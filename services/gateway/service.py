@@ -122,7 +122,8 @@ class GatewayService:
     def create_archive(self, request):
         body = _json_body(request)
         self.gate.require_village(body.get("village_code"))
-        archive = self.registry.create_archive(body)
+        with self.gate.disclosing():  # the registry names no archive outside the caller's scope
+            archive = self.registry.create_archive(body, scope=self.gate.scope())
         self.gate.note(archive_no=archive["archive_no"])
         return 201, archive
 
@@ -200,7 +201,9 @@ class GatewayService:
     def update_identity(self, request, archive_no):
         changes = _json_body(request)
         reason = changes.pop("reason", None)
-        return self.registry.update_identity(self.gate.archive["archive_no"], changes, reason=reason)
+        with self.gate.disclosing():
+            return self.registry.update_identity(self.gate.archive["archive_no"], changes, reason=reason,
+                                                 scope=self.gate.scope())
 
     @http("GET", "/api/v1/archives/<string:archive_no>/revisions")
     @guarded(access.REVISIONS_LIST)
@@ -298,7 +301,8 @@ class GatewayService:
     def unmerge_archives(self, request, merge_id):
         data = load_input(api.ReasonSchema(), _json_body(request))
         merge = self._merge(merge_id)
-        return self.registry.unmerge_archives(merge["merge_id"], data["reason"])
+        with self.gate.disclosing():
+            return self.registry.unmerge_archives(merge["merge_id"], data["reason"], scope=self.gate.scope())
 
     def _merge(self, merge_id: int) -> dict:
         """The merge, if its surviving archive lies in the caller's scope; else 404."""

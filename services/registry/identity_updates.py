@@ -8,7 +8,8 @@ The archive as it would be is checked with the rules of creation (the ID number 
 birth date); pinyin and blind indexes are derived again. Changing the ID document needs a reason
 and an ID number no other archive holds; a card number must be held by no other archive either
 (`null` removes the card). Active and terminated archives can be corrected (a terminated archive
-is read-only for clinical writes, not for identity corrections).
+is read-only for clinical writes, not for identity corrections). With the caller's `scope`, a
+number held by an archive outside it is refused without naming that archive (`usecases.confined`).
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ from sqlalchemy.orm import Session
 from shared.actor import Actor
 from shared.contracts import IDENTITY_UPDATED
 from shared.errors import ValidationFailed
-from shared.identity import check_identity_document, mask_id_number, mask_phone
+from shared.identity import check_identity_document, mask_id_number, mask_phone, normalise_name
 from shared.outbox import stage
 from shared.pii import PiiBox
 
 from services.registry import aliases, identifiers, lifecycle, revisions
 from services.registry.keys import id_index, name_pinyin, phone_index
 from services.registry.models import ACTIVE, TERMINATED, Archive, outbox
-from services.registry.usecases import commit_unless_taken, event_message, existing_conflict
+from services.registry.usecases import commit_unless_taken, confined, event_message, existing_conflict
 
 FIELDS = ("name", "sex", "birth_date", "id_type", "id_number", "phone")
 ID_DOCUMENT = ("id_type", "id_number")
@@ -53,7 +54,7 @@ def _shown(field: str, value: Any) -> Any:
 
 
 def update_identity(session: Session, pii: PiiBox, archive_no: str, changes: dict[str, Any],
-                    reason: str | None, actor: Actor) -> Archive:
+                    reason: str | None, actor: Actor, scope: dict[str, Any] | None = None) -> Archive:
     """Apply validated `IdentityUpdateSchema` data, write the revision, announce, commit.
 
     Nothing that differs from what is held: no revision, no event, the archive as it is.
@@ -67,7 +68,7 @@ def update_identity(session: Session, pii: PiiBox, archive_no: str, changes: dic
     held = _held(pii, archive)
     wanted = {**held, **changes}
     if wanted.get("name"):
-        wanted["name"] = wanted["name"].strip()
+        wanted["name"] = normalise_name(wanted["name"])
     number, errors = check_identity_document(wanted["id_type"], wanted["id_number"],
                                              birth_date=wanted["birth_date"], sex=wanted["sex"])
     if errors:
@@ -82,8 +83,8 @@ def update_identity(session: Session, pii: PiiBox, archive_no: str, changes: dic
             raise ValidationFailed("a reason is required", {"reason": ["Required when the ID document changes."]})
         conflict = existing_conflict(session, index, masked)
         if conflict and conflict.details["archive_no"] != archive.archive_no:
-            raise conflict
-    conflict = taken()
+            raise confined(session, conflict, scope)
+    conflict = confined(session, taken(), scope)
     if conflict:
         raise conflict
     card_changes = identifiers.set_cards(session, pii, archive.archive_no, cards, actor, held=held_cards)
@@ -92,7 +93,7 @@ def update_identity(session: Session, pii: PiiBox, archive_no: str, changes: dic
 
     archive.name, archive.name_pinyin = wanted["name"], name_pinyin(wanted["name"])
     archive.sex, archive.birth_date = wanted["sex"], wanted["birth_date"]
-    archive.id_type, archive.id_number_masked, archive.id_number_index = wanted["id_type"], masked, index
+    archive.id_type, archive.id_number_index = wanted["id_type"], index
     if "id_number" in changed or "id_type" in changed:
         archive.id_number_enc = pii.encrypt(wanted["id_number"])
     if "phone" in changed:
@@ -105,5 +106,5 @@ def update_identity(session: Session, pii: PiiBox, archive_no: str, changes: dic
     stage(session, outbox, [event_message(IDENTITY_UPDATED, {
         "archive_no": archive.archive_no, "fields": [*changed, *card_changes], "identity_keys": [index.hex()],
     }, actor)])
-    commit_unless_taken(session, index, masked, taken)
+    commit_unless_taken(session, index, masked, taken, scope)
     return archive

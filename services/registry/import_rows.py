@@ -44,16 +44,16 @@ SLOT = "\x00"
 # The columns of those lines, in their order (the others take their defaults: status,
 # created_at, updated_at, changed_at, identities).
 ARCHIVE_COLUMNS = ("archive_no", "name", "name_pinyin", "sex", "birth_date", "id_type", "id_number_enc",
-                   "id_number_index", "id_number_masked", "phone_enc", "phone_index", "village_code",
+                   "id_number_index", "phone_enc", "phone_index", "village_code",
                    "institution_code", "created_by", "version")
 REVISION_COLUMNS = ("archive_no", "changes", "revision", "action", "reason", "actor_user", "actor_institution",
                     "actor_role")
 OUTBOX_COLUMNS = ("message_id", "exchange", "routing_key", "body")
 
 # Derived values that can outgrow their column although the input passed the schema (a long name's
-# pinyin; the mask of a long number of another document type), and the input field to blame.
+# pinyin), and the input field to blame.
 _STORED_LIMITS = {column: (Archive.__table__.c[column].type.length, field)
-                  for column, field in (("name_pinyin", "name"), ("id_number_masked", "id_number"))}
+                  for column, field in (("name_pinyin", "name"),)}
 
 
 class PreparedRow(NamedTuple):
@@ -157,7 +157,7 @@ class RowPreparer:
         index = id_index(self.pii, data["id_type"], data["id_number"])
         masked = mask_id_number(data["id_number"])
         pinyin = name_pinyin(data["name"])
-        for column, value in (("name_pinyin", pinyin), ("id_number_masked", masked)):
+        for column, value in (("name_pinyin", pinyin),):
             limit, field = _STORED_LIMITS[column]
             if len(value) > limit:
                 errors.setdefault(field, []).append(f"Too long to store ({column} holds {limit} characters).")
@@ -173,7 +173,7 @@ class RowPreparer:
         birth_date = data["birth_date"].isoformat()
         archive = _line(
             SLOT, data["name"], pinyin, data["sex"], birth_date, data["id_type"], pii.encrypt(data["id_number"]),
-            index, masked, pii.encrypt(phone) if phone else None, phone_index(pii, phone) if phone else None,
+            index, pii.encrypt(phone) if phone else None, phone_index(pii, phone) if phone else None,
             village, institution, actor.user, 1)
         # What an interactive creation records (usecases._created_changes): field -> [None, value],
         # the archive number first.

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from shared.api import CARD_NUMBER, ArchiveSchema, valid_village_code
+from shared.api import CARD_NUMBER, NAME, ArchiveSchema, Name, valid_village_code
 from shared.archive_no import InvalidArchiveNumber, parse_archive_number
 from shared.codes import IdType, Sex
 from shared.errors import ValidationFailed
@@ -55,7 +55,7 @@ class IdentityUpdateSchema(_Strict):
     case. Village and institution change only through a transfer.
     """
 
-    name = fields.Str(validate=validate.Length(min=1, max=64))
+    name = Name(validate=NAME)
     sex = fields.Str(validate=validate.OneOf(Sex.codes()))
     birth_date = fields.Date(validate=_not_in_future)
     id_type = fields.Str(validate=validate.OneOf(IdType.codes()))
@@ -63,11 +63,6 @@ class IdentityUpdateSchema(_Strict):
     phone = fields.Str(allow_none=True, validate=PHONE)
     health_card_no = fields.Str(allow_none=True, validate=CARD_NUMBER)
     insurance_card_no = fields.Str(allow_none=True, validate=CARD_NUMBER)
-
-    @validates("name")
-    def _name(self, value: str, **kwargs) -> None:
-        if not value.strip():
-            raise ValidationError("Must not be blank.")
 
     @validates_schema
     def _something(self, data, **kwargs) -> None:
@@ -227,7 +222,7 @@ class MergeSchema(Schema):
     """A merge from the journal (the snapshot of identity columns is not answered):
 
         {"merge_id": 42, "archive_no": "11010510110100003", "merged_archive_no": "11010510110100007",
-         "merged_id_number_masked": "110105********0021", "reason": "同一居民重复建档",
+         "merged_id_number_masked": "**************0021", "reason": "同一居民重复建档",
          "merged_by": "doc01", "merged_at": "...", "unmerged_at": null, "unmerged_by": null,
          "unmerge_reason": null}
     """

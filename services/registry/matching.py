@@ -114,11 +114,13 @@ def _by_identifier(session: Session, indexes: set[bytes]) -> dict[bytes, Identit
     return found
 
 
-def blocking_statement(sought: list[Identity], active_only: bool = False) -> sa.Select | None:
-    """The archives sharing a birth date, a pinyin or a phone with any of `sought`; None if no key."""
+def blocking_statement(sought: list[Identity], active_only: bool = False, by_phone: bool = True,
+                       within: sa.ColumnElement[bool] | None = None) -> sa.Select | None:
+    """The archives sharing a birth date, a pinyin or (`by_phone`) a phone with any of `sought`,
+    and meeting `within` when given; None if no key."""
     dates = {s.birth_date for s in sought if s.birth_date is not None}
     pinyins = {s.name_pinyin for s in sought if s.name_pinyin}
-    phones = {s.phone_index for s in sought if s.phone_index is not None}
+    phones = {s.phone_index for s in sought if s.phone_index is not None and by_phone}
     arms = []
     if dates:
         arms.append(Archive.birth_date.in_(sorted(dates)))
@@ -129,11 +131,14 @@ def blocking_statement(sought: list[Identity], active_only: bool = False) -> sa.
     if not arms:
         return None
     stmt = sa.select(*_IDENTITY_COLUMNS).where(sa.or_(*arms))
+    if within is not None:
+        stmt = stmt.where(within)
     return stmt.where(Archive.status == ACTIVE) if active_only else stmt
 
 
-def _blocked(session: Session, sought: list[Identity], active_only: bool = False) -> list[Identity]:
-    stmt = blocking_statement(sought, active_only)
+def _blocked(session: Session, sought: list[Identity], active_only: bool = False, by_phone: bool = True,
+             within: sa.ColumnElement[bool] | None = None) -> list[Identity]:
+    stmt = blocking_statement(sought, active_only, by_phone, within)
     return [] if stmt is None else [_archive_identity(row) for row in session.execute(stmt)]
 
 
@@ -246,15 +251,20 @@ def resolve(session: Session, pii: PiiBox, query: dict[str, Any]) -> dict[str, A
     return resolve_batch(session, pii, [query])[0]
 
 
-def possible_duplicates(session: Session, pii: PiiBox, data: dict[str, Any]) -> list[dict[str, Any]]:
-    """Active archives a creation request may duplicate, best first, at most five:
-    `[{"archive_no": "11010510110100007", "score": 0.55, "reasons": ["phone", ...]}]`.
+def possible_duplicates(session: Session, pii: PiiBox, data: dict[str, Any],
+                        within: sa.ColumnElement[bool] | None = None) -> list[dict[str, Any]]:
+    """Active archives a creation request may duplicate, best first, at most five, among those
+    meeting `within` (the caller's scope, see `review.scope_condition`):
+    `[{"archive_no": "11010510110100007", "score": 0.75, "reasons": ["name", "birth_date", "sex", ...]}]`.
 
-    An archive with the same ID number is left out: that is the ID-number check's refusal.
+    Only archives sharing the birth date or the name's pinyin are looked at, never those sharing
+    the phone alone: a phone number only adds to a candidate's score (`is_possible_duplicate`),
+    so that creating an archive is no reverse phone lookup. An archive with the same ID number is
+    left out: that is the ID-number check's refusal.
     """
     sought = sought_identity(pii, data)
     found = []
-    for archive in _blocked(session, [sought], active_only=True):
+    for archive in _blocked(session, [sought], active_only=True, by_phone=False, within=within):
         result = score(sought, archive)
         if not result.is_identifier_match and is_possible_duplicate(result):
             found.append((archive, result))

@@ -1,17 +1,19 @@
 """Merging two archives of one person, journaled so that the merge can be undone.
 
-    merge_archives(session, "11010510110100003", "11010510110100007", "同一居民重复建档", actor) -> Merge
+    merge_archives(session, pii, "11010510110100003", "11010510110100007", "同一居民重复建档", actor) -> Merge
     unmerge_archives(session, 42, "并非同一人", actor)                                          -> Merge
 
 A merge keeps both rows. The merged archive becomes `merged` with `merged_into` the survivor; its
 number becomes an alias of the survivor, and its ID-number blind index moves off its row into the
 journal (`merges.merged_id_number_index`), so that its number and its ID number both lead to the
 survivor while the merge stands. The journal also keeps a snapshot of the merged archive's
-identity columns as they were.
+identity columns as they were (ID and phone numbers as their ciphertexts), and the merged ID
+number's mask (`id_number_masked`, the last four characters) for the journal's readers.
 
 Unmerging restores the merged archive exactly from that snapshot (active, its own number, its
 own ID number) and leaves the survivor as it is now: what was written to it since the merge
-stays with it. It is refused (`Conflict`) if another archive has taken the ID number meanwhile.
+stays with it. It is refused (`Conflict`) if another archive has taken the ID number meanwhile
+(`RegisteredElsewhere`, not naming it, if that archive lies outside the caller's scope).
 Other services learn of both through `archives_merged` / `archives_unmerged` and re-point their
 data (see `lifecycle`).
 """
@@ -30,16 +32,17 @@ from shared.actor import Actor
 from shared.contracts import ARCHIVES_MERGED, ARCHIVES_UNMERGED
 from shared.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from shared.outbox import stage
+from shared.pii import PiiBox
 
 from services.registry import aliases, lifecycle, revisions
 from services.registry.models import ACTIVE, MERGED, Archive, ArchiveAlias, Merge, outbox
 from services.registry.transfers import cancel_open_transfers
-from services.registry.usecases import event_message
+from services.registry.usecases import confined, event_message, masked_id_number
 
 # The merged archive's columns that an unmerge puts back (its number, the key, never changes
 # while it is merged; its version keeps counting revisions).
 RESTORED = ("status", "name", "name_pinyin", "sex", "birth_date", "id_type", "id_number_enc", "id_number_index",
-            "id_number_masked", "phone_enc", "phone_index", "village_code", "institution_code",
+            "phone_enc", "phone_index", "village_code", "institution_code",
             "termination_reason", "termination_date", "termination_cause", "termination_destination",
             "termination_handover", "termination_note", "merged_into")
 _BINARY = {"id_number_enc", "id_number_index", "phone_enc", "phone_index"}  # base64 in the snapshot
@@ -79,7 +82,8 @@ def _indexes(index: bytes | None) -> list[str]:
     return [bytes(index).hex()] if index is not None else []
 
 
-def merge_archives(session: Session, surviving_no: str, merged_no: str, reason: str, actor: Actor) -> Merge:
+def merge_archives(session: Session, pii: PiiBox, surviving_no: str, merged_no: str, reason: str,
+                   actor: Actor) -> Merge:
     """Merge `merged_no` into `surviving_no` (both active, not the same); journal, revisions, event, commit."""
     surviving_now = aliases.current_number(session, aliases.checked_number(surviving_no))
     merged_now = aliases.current_number(session, aliases.checked_number(merged_no))
@@ -91,6 +95,7 @@ def merge_archives(session: Session, surviving_no: str, merged_no: str, reason: 
     lifecycle.require_status(merged, (ACTIVE,), "merge")
 
     snapshot, before = _snapshot(merged), revisions.tracked(merged)
+    snapshot["id_number_masked"] = masked_id_number(pii, merged.id_number_enc)
     merged_before = aliases.aliases_of(session, survivor.archive_no, aliases.MERGE)
     index = merged.id_number_index
     merged.status, merged.merged_into, merged.id_number_index = MERGED, survivor.archive_no, None
@@ -115,8 +120,10 @@ def merge_archives(session: Session, surviving_no: str, merged_no: str, reason: 
     return merge
 
 
-def unmerge_archives(session: Session, merge_id: int, reason: str, actor: Actor) -> Merge:
-    """Undo merge `merge_id`: restore the merged archive as it was; revisions, event, commit."""
+def unmerge_archives(session: Session, merge_id: int, reason: str, actor: Actor,
+                     scope: dict[str, Any] | None = None) -> Merge:
+    """Undo merge `merge_id`: restore the merged archive as it was; revisions, event, commit.
+    An archive now holding the ID number is named only inside `scope` (`usecases.confined`)."""
     merge = get_merge(session, merge_id)
     survivor, merged = _lock_both(session, merge.surviving_archive_no, merge.merged_archive_no)
     merge = session.scalar(sa.select(Merge).where(Merge.id == merge_id).with_for_update()
@@ -130,8 +137,8 @@ def unmerge_archives(session: Session, merge_id: int, reason: str, actor: Actor)
     holder = index is not None and session.scalar(
         sa.select(Archive.archive_no).where(Archive.id_number_index == index))
     if holder:
-        raise Conflict("another archive holds this ID number now",
-                       {"archive_no": holder, "id_number": merge.snapshot.get("id_number_masked")})
+        raise confined(session, Conflict("another archive holds this ID number now", {
+            "archive_no": holder, "id_number": merge.snapshot.get("id_number_masked")}), scope)
 
     before = revisions.tracked(merged)
     merged_before = aliases.aliases_of(session, survivor.archive_no, aliases.MERGE)

@@ -70,7 +70,9 @@ class ArchiveSerial(Base):
 
 
 class Archive(Base):
-    """One resident's archive and identity. ID and phone numbers only as ciphertext + blind index."""
+    """One resident's archive and identity. ID and phone numbers only as ciphertext + blind index;
+    the masked ID number that readers see is derived from the ciphertext when it is read, never
+    stored (`usecases.masked_id_number`)."""
 
     __tablename__ = "archives"
 
@@ -83,7 +85,6 @@ class Archive(Base):
     id_type: Mapped[str | None] = mapped_column(String(2))
     id_number_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     id_number_index: Mapped[bytes | None] = mapped_column(LargeBinary, unique=True)
-    id_number_masked: Mapped[str | None] = mapped_column(String(32))
     phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     phone_index: Mapped[bytes | None] = mapped_column(LargeBinary, index=True)
     village_code: Mapped[str] = mapped_column(ForeignKey("divisions.code"), index=True)

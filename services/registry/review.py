@@ -9,7 +9,7 @@ neither holds nothing.
     count_archives(session, "110105101")
     -> [{"village_code": "110105101101", "status": "active", "archives": 1832}, ...]
     possible_duplicates_of(session, pii, "11010510110100007", scope)
-    -> [{"archive_no": "11010510110100031", "score": 0.55, "reasons": ["name", "birth_date", "sex"]}]
+    -> [{"archive_no": "11010510110100031", "score": 0.75, "reasons": ["name", "birth_date", "sex"]}]
 """
 
 from __future__ import annotations
@@ -58,6 +58,14 @@ def scope_condition(scope: dict[str, Any]) -> sa.ColumnElement[bool]:
     return sa.or_(*inside) if inside else sa.false()
 
 
+def visible(session: Session, scope: dict[str, Any], numbers: list[str]) -> set[str]:
+    """Which of the archive numbers `numbers` lie inside `scope`."""
+    if not numbers:
+        return set()
+    return set(session.scalars(sa.select(Archive.archive_no).where(Archive.archive_no.in_(numbers),
+                                                                   scope_condition(scope))))
+
+
 def count_archives(session: Session, prefix: str) -> list[dict[str, Any]]:
     """Archives per village and status under a division prefix, from the primary key's range."""
     rows = session.execute(
@@ -71,7 +79,8 @@ def count_archives(session: Session, prefix: str) -> list[dict[str, Any]]:
 def possible_duplicates_of(session: Session, pii: PiiBox, archive_no: str,
                            scope: dict[str, Any] | None = None) -> dict[str, Any]:
     """Active archives that look like the archive `archive_no` leads to (same name, sex and birth
-    date; same phone; pinyin-similar name), best first, confined to `scope` when given.
+    date; same pinyin and birth date; same name and phone), best first, confined to `scope` when
+    given (the five best inside it, not those of the five best overall that happen to be).
 
     The same rules as at creation (`matching.possible_duplicates`); an archive with the same ID
     number cannot exist (the ID number is unique), and the archive itself is left out."""
@@ -82,9 +91,7 @@ def possible_duplicates_of(session: Session, pii: PiiBox, archive_no: str,
         "id_type": archive.id_type,
         "id_number": pii.decrypt(archive.id_number_enc) if archive.id_number_enc is not None else None,
     }
-    found = [d for d in matching.possible_duplicates(session, pii, identity) if d["archive_no"] != archive.archive_no]
-    if scope is not None and found:
-        visible = {a.archive_no for a in session.scalars(
-            sa.select(Archive).where(Archive.archive_no.in_([d["archive_no"] for d in found]), scope_condition(scope)))}
-        found = [d for d in found if d["archive_no"] in visible]
+    within = sa.and_(Archive.archive_no != archive.archive_no,
+                     scope_condition(scope) if scope is not None else sa.true())
+    found = matching.possible_duplicates(session, pii, identity, within)
     return {"archive_no": archive.archive_no, "possible_duplicates": found}

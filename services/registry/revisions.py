@@ -6,9 +6,10 @@ transaction, so an archive's revisions are numbered 1, 2, 3... from its creation
     {"archive_no": "11010510110100007", "revision": 3, "changed_at": "2026-11-28T02:10:00+00:00",
      "actor": {"user": "doc01", "institution_code": "T1101051011", "role": "doctor"},
      "action": "identity_updated", "reason": "身份证号录入错误",
-     "changes": {"id_number": ["110105********0021", "110105********0048"], "name": ["张秀英", "张秀瑛"]}}
+     "changes": {"id_number": ["**************0021", "**************0048"], "name": ["张秀英", "张秀瑛"]}}
 
-`changes` maps each field to `[old, new]`, JSON-ready. ID and phone numbers appear only masked.
+`changes` maps each field to `[old, new]`, JSON-ready. ID and phone numbers appear only masked,
+by the use case that sets or changes them (an archive stores no masked form to compare).
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ MERGE_RECEIVED = "merge_received"  # on the survivor
 UNMERGED = "unmerged"              # on the restored archive
 MERGE_UNDONE = "merge_undone"      # on the survivor
 
-# Columns a revision shows as they are; the ID number only through its stored masked form, the
-# phone number only masked by the use case that changes it.
-TRACKED = ("archive_no", "status", "name", "sex", "birth_date", "id_type", "id_number_masked",
+# Columns a revision shows as they are; ID and phone numbers only masked, by the use case that
+# changes them.
+TRACKED = ("archive_no", "status", "name", "sex", "birth_date", "id_type",
            "village_code", "institution_code", "termination_reason", "termination_date",
            "termination_cause", "termination_destination", "termination_handover", "termination_note",
            "merged_into")
@@ -48,10 +49,8 @@ def json_value(value: Any) -> Any:
 
 
 def tracked(archive: Archive) -> dict[str, Any]:
-    """The archive's tracked fields, JSON-ready (the masked ID number under `id_number`)."""
-    values = {column: json_value(getattr(archive, column)) for column in TRACKED}
-    values["id_number"] = values.pop("id_number_masked")
-    return values
+    """The archive's tracked fields, JSON-ready."""
+    return {column: json_value(getattr(archive, column)) for column in TRACKED}
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:

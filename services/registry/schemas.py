@@ -12,7 +12,7 @@ from marshmallow import (
     EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate, validates, validates_schema,
 )
 
-from shared.api import ArchiveSchema, valid_village_code
+from shared.api import NAME, ArchiveSchema, Name, valid_village_code
 from shared.archive_no import InvalidArchiveNumber, parse_archive_number, parse_village_code
 from shared.codes import IdType, Sex
 from shared.identity import check_identity_document
@@ -75,7 +75,7 @@ class ResolveQuerySchema(Schema):
 
     id_type = fields.Str(load_default=IdType.RESIDENT_ID_CARD.value, validate=validate.OneOf(IdType.codes()))
     id_number = fields.Str(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))
-    name = fields.Str(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))
+    name = Name(load_default=None, allow_none=True, validate=validate.Length(max=64))  # blank: no name
     sex = fields.Str(load_default=None, allow_none=True, validate=validate.OneOf(Sex.codes()))
     birth_date = fields.Date(load_default=None, allow_none=True)
     phone = fields.Str(load_default=None, allow_none=True, validate=PHONE)
@@ -96,7 +96,7 @@ class ResolveQuerySchema(Schema):
     @post_load
     def _normalise(self, data, **kwargs):
         data = _normalised_id_number(data)
-        data["name"] = (data["name"] or "").strip() or None
+        data["name"] = data["name"] or None
         return data
 
 
@@ -211,7 +211,7 @@ class ArchiveSearchSchema(Schema):
                                                      error="Give 17 digits, or a 12-digit village code."))
     id_type = fields.Str(validate=validate.OneOf(IdType.codes()))
     id_number = fields.Str(validate=validate.Length(min=1, max=64))
-    name = fields.Str(validate=validate.Length(min=1, max=64))
+    name = Name(validate=NAME)
     pinyin = fields.Str(validate=validate.Length(min=1, max=200))
     birth_date = fields.Date()
     village_code = fields.Str(validate=valid_village_code)

@@ -39,7 +39,9 @@ birth-date block (same birth date and sex: 0.55); without it a candidate that sh
 birth date could never reach the threshold.
 
 Possible duplicates on creation follow the stated rules instead of the threshold (same name, sex
-and birth date; same phone; same pinyin and birth date): `is_possible_duplicate`.
+and birth date; same pinyin and birth date; same pinyin and phone): `is_possible_duplicate`. A
+phone alone never makes one: a shared phone is a household's, and a candidate list answered on
+a phone alone would tell whoever types a number whose it is.
 """
 
 from __future__ import annotations
@@ -178,11 +180,12 @@ def rank(sought: Identity, archives: list[Identity], limit: int = MAX_CANDIDATES
 
 
 def is_possible_duplicate(result: Score) -> bool:
-    """The creation check: same name + sex + birth date; or same phone; or same pinyin + birth date.
+    """The creation check: same name + sex + birth date; or same pinyin + birth date; or same
+    pinyin + phone. A phone without a name never counts (see the module doc).
 
     An identical name has the same pinyin, so `name` counts as same pinyin here.
     """
     reasons = set(result.reasons)
     same_pinyin = bool(reasons & {"name", "name_pinyin"})
-    return ({"name", "sex", "birth_date"} <= reasons or "phone" in reasons
-            or (same_pinyin and "birth_date" in reasons))
+    return ({"name", "sex", "birth_date"} <= reasons
+            or (same_pinyin and ("birth_date" in reasons or "phone" in reasons)))

@@ -2,7 +2,8 @@
 order, or in name (pinyin) order for a name (pinyin) search.
 
     search_archives(session, pii, {"pinyin": "zhangxiu", "village_code": "110105101101"}, limit=20)
-    -> {"items": [<Archive 11010510110100003>, ...], "next": "MTEwMTA1MTAxMTAxMDAwMjE="}
+    -> {"items": [{"archive_no": "11010510110100003", ..., "id_number_masked": "**************002X"}, ...],
+        "next": "MTEwMTA1MTAxMTAxMDAwMjE="}
 
 Filters come loaded by `ArchiveSearchSchema`. Every filter is served by an index:
 
@@ -39,7 +40,7 @@ from shared.errors import ValidationFailed
 from shared.paging import check_limit, decode_cursor, encode_cursor
 from shared.pii import PiiBox
 
-from services.registry import aliases, review
+from services.registry import aliases, review, usecases
 from services.registry.keys import id_index
 from services.registry.models import Archive
 
@@ -123,14 +124,15 @@ def search_statement(pii: PiiBox, filters: dict[str, Any], limit: int, after: tu
 def search_archives(session: Session, pii: PiiBox, filters: dict[str, Any], limit: int = 50,
                     cursor: str | None = None, scope: dict[str, Any] | None = None) -> dict[str, Any]:
     """One page of archives matching every filter (inside `scope` when given):
-    `{"items": [Archive, ...], "next": cursor or None}`."""
+    `{"items": [archive values, ...], "next": cursor or None}` (`usecases.archive_values`)."""
     check_limit(limit)
     keyed = order_key(filters) is not None
     after = _decode_cursor(cursor, keyed) if cursor else None
     rows = list(session.scalars(search_statement(pii, followed(session, pii, filters), limit, after, scope)))
     page = rows[:limit]
+    items = [usecases.archive_values(pii, archive) for archive in page]
     if len(rows) <= limit:
-        return {"items": page, "next": None}
+        return {"items": items, "next": None}
     last = page[-1]
     key = (last.name_pinyin if filters.get("pinyin") else last.name) if keyed else None
-    return {"items": page, "next": encode_cursor(key, last.archive_no) if keyed else encode_cursor(last.archive_no)}
+    return {"items": items, "next": encode_cursor(key, last.archive_no) if keyed else encode_cursor(last.archive_no)}

@@ -4,8 +4,10 @@ RPC (service `registry`), each answering JSON-ready dicts:
 
     create_archive({"name": "张秀英", "sex": "2", "birth_date": "1949-12-31", "id_type": "01",
                     "id_number": "11010519491231002X", "village_code": "110105003001",
-                    "institution_code": "C1101050031"})
-        -> {"archive_no": "11010500300100001", "id_number_masked": "110105********002X", ...}
+                    "institution_code": "C1101050031"},
+                   scope={"prefix": "110105003", "institution_code": "C1101050031"})
+        -> {"archive_no": "11010500300100001", "id_number_masked": "**************002X", ...}
+        (an ID number or card held outside `scope`: RegisteredElsewhere, naming no archive)
     get_archive("11010500300100001")
     resolve_identities([{"id_type": "01", "id_number": "11010519491231002X"}])
         -> [{"archive_no": "11010500300100001", "status": "active", "village_code": "110105003001"}]
@@ -22,7 +24,7 @@ RPC (service `registry`), each answering JSON-ready dicts:
         -> {"items": [archive, ...], "next": "MTEwMTA1..." | None}     (scope: see `review`)
     count_archives("110105101") -> [{"village_code": "110105101101", "status": "active", "archives": 1832}]
     possible_duplicates("11010510110100007", scope=None)
-        -> {"archive_no": "11010510110100007", "possible_duplicates": [{"archive_no": ..., "score": 0.55,
+        -> {"archive_no": "11010510110100007", "possible_duplicates": [{"archive_no": ..., "score": 0.75,
             "reasons": ["name", "birth_date", "sex"]}]}
     list_divisions(level="village"), list_institutions(), health()
 
@@ -44,7 +46,8 @@ writes a revision and announces an event):
             "former_archive_nos": [], "merged_archive_nos": []}     (a former or merged number
             answers the archive it leads to)
     list_revisions("11010510110100007") -> [{"revision": 1, "action": "created", ...}, ...]
-    update_identity("11010510110100007", {"name": "张秀瑛", "phone": "13900000000"}, reason="核对户口本")
+    update_identity("11010510110100007", {"name": "张秀瑛", "phone": "13900000000"}, reason="核对户口本",
+                    scope=None)
     terminate_archive("11010510110100007", {"reason": "death", "date": "2026-11-20", "cause": "脑梗死"})
     reactivate_archive("11010510110100007", "居民返回本村居住")
     request_transfer("11010510110100007", {"to_village_code": "110105201101",
@@ -53,7 +56,7 @@ writes a revision and announces an event):
     reject_transfer(7, "本村无此居民") / cancel_transfer(7, "申请有误") -> transfer
     get_transfer(7), list_transfers(archive_no=None, to_institution_code="T1101052011", status="requested")
     merge_archives("11010510110100003", "11010510110100007", "同一居民重复建档") -> merge
-    unmerge_archives(42, "并非同一人") -> merge
+    unmerge_archives(42, "并非同一人", scope=None) -> merge
     get_merge(42), list_merges("11010510110100003")
 
 Events (exchange `ehr.events`, via the outbox; payloads in `lifecycle`): `registry.archive_created`,
@@ -90,6 +93,11 @@ from shared.api import ArchiveCreateSchema, ArchiveSchema, DivisionSchema, Insti
 _ARCHIVE_DETAIL = ArchiveDetailSchema()
 
 
+def _scope(scope):
+    """The caller's jurisdiction, as the gateway passes it (`review.ScopeSchema`); None: anywhere."""
+    return None if scope is None else load_input(review.ScopeSchema(), scope)
+
+
 class RegistryService:
     name = "registry"
 
@@ -101,18 +109,18 @@ class RegistryService:
     relay = OutboxRelay("registry")
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("payload",))
-    def create_archive(self, payload):
+    def create_archive(self, payload, scope=None):
         data = load_input(ArchiveCreateSchema(), payload)
-        archive = usecases.create_archive(self.db, self.pii, data, self.actor)
+        archive = usecases.create_archive(self.db, self.pii, data, self.actor, _scope(scope))
         self.relay()
-        return ArchiveSchema().dump(archive)
+        return ArchiveSchema().dump(usecases.archive_values(self.pii, archive))
 
     def _details(self, archive):
-        return _ARCHIVE_DETAIL.dump(usecases.archive_details(self.db, archive))
+        return _ARCHIVE_DETAIL.dump(usecases.archive_details(self.db, self.pii, archive))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def get_archive(self, archive_no):
-        return _ARCHIVE_DETAIL.dump(usecases.archive_view(self.db, archive_no))
+        return _ARCHIVE_DETAIL.dump(usecases.archive_view(self.db, self.pii, archive_no))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("queries",))
     def resolve_identities(self, queries):
@@ -131,8 +139,8 @@ class RegistryService:
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("filters",))
     def search_archives(self, filters, limit=50, cursor=None, scope=None):
         filters = load_input(ArchiveSearchSchema(), filters)
-        scope = None if scope is None else load_input(review.ScopeSchema(), scope)
-        return ArchivePageSchema().dump(search.search_archives(self.db, self.pii, filters, limit, cursor, scope))
+        return ArchivePageSchema().dump(search.search_archives(self.db, self.pii, filters, limit, cursor,
+                                                               _scope(scope)))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def count_archives(self, prefix):
@@ -140,8 +148,7 @@ class RegistryService:
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def possible_duplicates(self, archive_no, scope=None):
-        scope = None if scope is None else load_input(review.ScopeSchema(), scope)
-        return review.possible_duplicates_of(self.db, self.pii, archive_no, scope)
+        return review.possible_duplicates_of(self.db, self.pii, archive_no, _scope(scope))
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -150,10 +157,11 @@ class RegistryService:
         return ArchiveRevisionSchema(many=True).dump(revisions.list_revisions(self.db, archive_no))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("changes",))
-    def update_identity(self, archive_no, changes, reason=None):
+    def update_identity(self, archive_no, changes, reason=None, scope=None):
         data = load_input(IdentityUpdateSchema(), changes)
         reason = load_input(OptionalReasonSchema(), {"reason": reason})["reason"]
-        archive = identity_updates.update_identity(self.db, self.pii, archive_no, data, reason, self.actor)
+        archive = identity_updates.update_identity(self.db, self.pii, archive_no, data, reason, self.actor,
+                                                   _scope(scope))
         self.relay()
         return self._details(archive)
 
@@ -207,15 +215,15 @@ class RegistryService:
     def merge_archives(self, surviving_archive_no, merged_archive_no, reason):
         data = load_input(MergeRequestSchema(), {"surviving_archive_no": surviving_archive_no,
                                                  "merged_archive_no": merged_archive_no, "reason": reason})
-        merge = merges.merge_archives(self.db, data["surviving_archive_no"], data["merged_archive_no"],
+        merge = merges.merge_archives(self.db, self.pii, data["surviving_archive_no"], data["merged_archive_no"],
                                       data["reason"], self.actor)
         self.relay()
         return MergeSchema().dump(merge)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
-    def unmerge_archives(self, merge_id, reason):
+    def unmerge_archives(self, merge_id, reason, scope=None):
         reason = load_input(ReasonSchema(), {"reason": reason})["reason"]
-        merge = merges.unmerge_archives(self.db, load_id(merge_id, "merge_id"), reason, self.actor)
+        merge = merges.unmerge_archives(self.db, load_id(merge_id, "merge_id"), reason, self.actor, _scope(scope))
         self.relay()
         return MergeSchema().dump(merge)
 

@@ -21,12 +21,12 @@ from shared.actor import Actor
 from shared.archive_no import SERIAL_MAX, make_archive_number
 from shared import contracts
 from shared.contracts import ARCHIVE_CREATED
-from shared.errors import Conflict, ValidationFailed
+from shared.errors import Conflict, RegisteredElsewhere, ValidationFailed
 from shared.identity import mask_id_number, mask_phone
 from shared.outbox import OutboxMessage, stage
 from shared.pii import PiiBox
 
-from services.registry import aliases, identifiers, matching, revisions
+from services.registry import aliases, identifiers, matching, review, revisions
 from services.registry.keys import id_index, name_pinyin, phone_index
 from services.registry.models import MERGED, Archive, ArchiveAlias, ArchiveSerial, Division, Institution, outbox
 
@@ -72,24 +72,39 @@ def existing_conflict(session: Session, index: bytes, masked: str) -> Conflict |
     )
 
 
-def create_archive(session: Session, pii: PiiBox, data: dict[str, Any], actor: Actor) -> Archive:
+def confined(session: Session, conflict: Conflict | None, scope: dict[str, Any] | None) -> Conflict | None:
+    """`conflict` as a caller confined to `scope` (see `review`; None: anywhere) may hear it: the
+    archive holding the number is named only when it lies in the scope. Outside, the answer is
+    `RegisteredElsewhere`, the field and the caller's own value masked, and nothing of the
+    archive: its number is the resident's village."""
+    holder = conflict.details.get("archive_no") if conflict is not None else None
+    if holder is None or scope is None or review.visible(session, scope, [holder]):
+        return conflict
+    return RegisteredElsewhere("already registered elsewhere: an archive outside your jurisdiction holds this number",
+                               {k: v for k, v in conflict.details.items() if k != "archive_no"})
+
+
+def create_archive(session: Session, pii: PiiBox, data: dict[str, Any], actor: Actor,
+                   scope: dict[str, Any] | None = None) -> Archive:
     """Create one archive from validated `ArchiveCreateSchema` data, announce it, commit.
 
     Refused with `Conflict` when the ID number has an archive (details name it), when another
     archive holds its health or insurance card number (details name the field and that archive),
     and, unless `confirm_new` is true, when active archives look like the same person (details
-    list them under `possible_duplicates`, see `matching.possible_duplicates`).
+    list them under `possible_duplicates`, see `matching.possible_duplicates`). With the caller's
+    `scope` (`review.ScopeSchema`), an archive outside it is never named: a number it holds is
+    refused with `RegisteredElsewhere` (see `confined`), and it is never a possible duplicate.
     """
     check_references(session, data["village_code"], data["institution_code"])
     index = id_index(pii, data["id_type"], data["id_number"])
     masked = mask_id_number(data["id_number"])
     cards = {name: data[name] for name in identifiers.CARD_FIELDS if data.get(name)}
     taken = identifiers.card_conflicts(session, pii, cards)
-    conflict = existing_conflict(session, index, masked) or taken()
+    conflict = confined(session, existing_conflict(session, index, masked) or taken(), scope)
     if conflict:
         raise conflict
     if not data.get("confirm_new"):
-        duplicates = matching.possible_duplicates(session, pii, data)
+        duplicates = matching.possible_duplicates(session, pii, data, review.scope_condition(scope) if scope else None)
         if duplicates:
             raise Conflict("possible duplicates", {"possible_duplicates": duplicates})
 
@@ -103,7 +118,6 @@ def create_archive(session: Session, pii: PiiBox, data: dict[str, Any], actor: A
         id_type=data["id_type"],
         id_number_enc=pii.encrypt(data["id_number"]),
         id_number_index=index,
-        id_number_masked=masked,
         phone_enc=pii.encrypt(data["phone"]) if data.get("phone") else None,
         phone_index=phone_index(pii, data["phone"]) if data.get("phone") else None,
         village_code=data["village_code"],
@@ -121,20 +135,21 @@ def create_archive(session: Session, pii: PiiBox, data: dict[str, Any], actor: A
         # match encounters it parked as pending without the ID number ever leaving here.
         "identity_keys": [index.hex()],
     }, actor)])
-    commit_unless_taken(session, index, masked, taken)
+    commit_unless_taken(session, index, masked, taken, scope)
     return archive
 
 
 def commit_unless_taken(session: Session, index: bytes, masked: str,
-                        also: Callable[[], Conflict | None] | None = None) -> None:
+                        also: Callable[[], Conflict | None] | None = None,
+                        scope: dict[str, Any] | None = None) -> None:
     """Commit; if another worker gave this ID number (or, checked by `also`, a card number) to an
     archive between our check and our write (a unique index says so), answer the same Conflict
-    the check would have."""
+    the check would have (`confined` to `scope`)."""
     try:
         session.commit()
     except IntegrityError:
         session.rollback()
-        conflict = existing_conflict(session, index, masked) or (also and also())
+        conflict = confined(session, existing_conflict(session, index, masked) or (also and also()), scope)
         if conflict:
             raise conflict from None
         raise
@@ -143,6 +158,7 @@ def commit_unless_taken(session: Session, index: bytes, masked: str,
 def _created_changes(archive: Archive, data: dict[str, Any],
                      card_changes: dict[str, list[Any]]) -> dict[str, list[Any]]:
     after = {**revisions.tracked(archive), "status": "active",
+             "id_number": mask_id_number(data["id_number"]),
              "phone": mask_phone(data["phone"]) if data.get("phone") else None,
              **{name: new for name, (_, new) in card_changes.items()}}
     return revisions.diff({}, {k: v for k, v in after.items() if v is not None})
@@ -169,22 +185,34 @@ _ARCHIVE_VIEW = (sa.select(*Archive.__table__.columns,
                  .where(Archive.__table__.c.archive_no == sa.bindparam("archive_no")))
 
 
-def archive_view(session: Session, archive_no: str) -> dict[str, Any]:
+def masked_id_number(pii: PiiBox, token: bytes | None) -> str | None:
+    """The ID number as the archive's readers see it (`mask_id_number`), from its ciphertext:
+    no mask is stored (a stored one was half the number in clear). Decrypting costs microseconds."""
+    return None if token is None else mask_id_number(pii.decrypt(token))
+
+
+def archive_values(pii: PiiBox, archive: Archive) -> dict[str, Any]:
+    """The archive's columns with its masked ID number: what `ArchiveSchema` dumps."""
+    values = {column.key: getattr(archive, column.key) for column in Archive.__table__.columns}
+    return {**values, "id_number_masked": masked_id_number(pii, archive.id_number_enc)}
+
+
+def archive_view(session: Session, pii: PiiBox, archive_no: str) -> dict[str, Any]:
     """What `get_archive` answers for `archive_no` (`ArchiveDetailSchema`). A current number
     that was not merged away, as most are, takes one query; any other goes through `aliases`."""
     archive_no = aliases.checked_number(archive_no)
     row = session.execute(_ARCHIVE_VIEW, {"archive_no": archive_no}).mappings().first()
     if row is None or row["status"] == MERGED:
-        return archive_details(session, aliases.find(session, archive_no))
-    return _details({column.key: row[column.key] for column in Archive.__table__.columns},
+        return archive_details(session, pii, aliases.find(session, archive_no))
+    values = {column.key: row[column.key] for column in Archive.__table__.columns}
+    return _details({**values, "id_number_masked": masked_id_number(pii, values["id_number_enc"])},
                     row["former_archive_nos"] or [], row["merged_archive_nos"] or [])
 
 
-def archive_details(session: Session, archive: Archive) -> dict[str, Any]:
+def archive_details(session: Session, pii: PiiBox, archive: Archive) -> dict[str, Any]:
     """What `get_archive` answers (`ArchiveDetailSchema`): the archive with its lifecycle."""
     leading_here = aliases.all_aliases_of(session, archive.archive_no)
-    return _details({column.key: getattr(archive, column.key) for column in Archive.__table__.columns},
-                    leading_here[aliases.TRANSFER], leading_here[aliases.MERGE])
+    return _details(archive_values(pii, archive), leading_here[aliases.TRANSFER], leading_here[aliases.MERGE])
 
 
 def _details(values: dict[str, Any], former: list[str], merged: list[str]) -> dict[str, Any]:

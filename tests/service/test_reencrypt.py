@@ -77,7 +77,7 @@ def written(databases, keys):
         mrn = "MZ" + uuid.uuid4().hex[:8]
         matching.resolve(session, box, {"id_type": "01", "id_number": residents[0].id_number, "mrn": mrn,
                                         "institution_code": HOSPITAL})
-        merge = merges.merge_archives(session, numbers[1], numbers[2], "同一居民重复建档", ACTOR)
+        merge = merges.merge_archives(session, box, numbers[1], numbers[2], "同一居民重复建档", ACTOR)
     body = json.dumps(synth.encounter(residents[3], HOSPITAL), ensure_ascii=False).encode()
     with Session(databases["records"]) as session:
         delivery = Delivery(body, f"encounter.{HOSPITAL}.outpatient", "m-1", "application/json", {}, False)

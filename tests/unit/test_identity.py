@@ -10,6 +10,7 @@ from shared.identity import (
     check_character,
     check_consistency,
     mask_id_number,
+    normalise_name,
     mask_phone,
     parse_id_number,
     upgrade_15,
@@ -229,26 +230,44 @@ def test_mismatch_messages_do_not_contain_personal_data():
         assert "1949" not in message and "1950" not in message
 
 
-def test_mask_id_number_keeps_first_6_and_last_4():
-    assert mask_id_number("11010519491231002X") == "110105********002X"
+def test_mask_id_number_shows_the_last_four_characters_only():
+    assert mask_id_number("11010519491231002X") == "**************002X"
 
 
-def test_mask_id_number_hides_birth_date_and_sequence():
-    masked = mask_id_number("440524188001010014")
-    assert masked[6:14] == "********"
-    assert "18800101" not in masked
-    assert len(masked) == 18
+def test_mask_id_number_with_the_birth_date_beside_it_does_not_give_the_number():
+    # 110105********0184 with 1966-05-07 was 110105196605070184: the old mask showed everything
+    # but the birth date, which every archive serves beside it.
+    number = "110105196605070184"
+    masked = mask_id_number(number)
+    completed = masked.replace("*" * 8, "19660507", 1)
+    assert completed != number and masked[:14] == "*" * 14
+    assert "110105" not in masked and "19660507" not in masked
 
 
-def test_mask_id_number_other_lengths_keep_first_3_and_last_2():
-    assert mask_id_number("110105491231002") == "110**********02"
-    assert mask_id_number("E12345678") == "E12****78"
-    assert mask_id_number("123456") == "123*56"
+def test_mask_id_number_other_lengths_keep_the_last_four():
+    assert mask_id_number("110105491231002") == "***********1002"
+    assert mask_id_number("E12345678") == "*****5678"
+    assert mask_id_number("123456") == "**3456"
 
 
-@pytest.mark.parametrize("raw", ["", "1", "12345"])
+@pytest.mark.parametrize("raw", ["", "1", "1234"])
 def test_mask_id_number_short_values_are_fully_hidden(raw):
     assert mask_id_number(raw) == "*" * len(raw)
+
+
+@pytest.mark.parametrize("raw, normal", [
+    ("张\u200b秀英", "张秀英"),          # zero-width space
+    ("\u202e张秀英\u202c", "张秀英"),    # right-to-left override and pop
+    ("\ufeff张\u200d秀\u2060英", "张秀英"),  # byte-order mark, zero-width joiner, word joiner
+    ("Ｌｉ　 Ｍｉｎｇ ", "Li Ming"),      # full-width letters and space, runs of spaces
+    ("张秀英", "张秀英"),
+])
+def test_normalise_name_folds_compatibility_forms_and_drops_invisible_characters(raw, normal):
+    assert normalise_name(raw) == normal
+
+
+def test_a_name_of_invisible_characters_only_normalises_to_nothing():
+    assert normalise_name("\u200b\u200e ") == ""
 
 
 def test_mask_phone_mobile_keeps_first_3_and_last_4():

@@ -106,17 +106,29 @@ def test_rank_returns_at_most_five():
 
 @pytest.mark.parametrize("archive, expected", [
     (person(phone=None), True),                                           # name + sex + birth date
-    (person(name="王建国", birth_date=date(1960, 1, 1)), True),            # same phone only
+    (person(name="王建国", birth_date=date(1960, 1, 1)), False),           # same phone only: never
+    (person(name="王建国", sex="1", birth_date=date(1960, 1, 1)), False),  # nor phone without sex
+    (person(birth_date=date(1960, 1, 1)), True),                          # same name + phone
+    (person(name="章秀英", birth_date=date(1960, 1, 1)), True),            # same pinyin + phone
     (person(name="章秀英", sex="1", phone=None), True),                   # same pinyin + birth date
     (person(sex="1", phone=None), True),                                  # same name (so pinyin) + birth date
     (person(birth_date=date(1960, 1, 1), phone=None), False),             # name + sex only
     (person(name="王建国", phone=None), False),                            # birth date + sex only
     (person(birth_date=date(1949, 12, 13), phone=None), False),           # birth-date typo is not enough
 ])
-def test_possible_duplicates_on_creation_follow_the_three_rules(archive, expected):
+def test_possible_duplicates_on_creation_follow_the_rules(archive, expected):
     new = sought(phone=b"phone-1", id_type="01", id_index=b"id-new")
     assert is_possible_duplicate(score(new, archive)) is expected
 
 
 def test_an_identity_never_shows_its_name_in_repr():
     assert "张" not in repr(person()) and "11010510110100001" in repr(person())
+
+
+def test_a_zero_width_space_in_a_name_scores_like_the_clean_name_once_normalised():
+    from shared.identity import normalise_name
+
+    clean = score(sought(), person(birth_date=date(1960, 1, 1), phone=None))
+    dirty_name = normalise_name("张\u200b秀英")
+    dirty = score(sought(name=dirty_name), person(birth_date=date(1960, 1, 1), phone=None))
+    assert dirty == clean and "name" in dirty.reasons
