@@ -9,11 +9,14 @@ process of the suite), so the first administrator can be created before anyone c
     ehr user unlock doc01
     ehr apikey add sunhe-his --institution T1101051011 --role township_system     # prints the key once
     ehr apikey revoke sunhe-his
-    ehr audit verify                      # exit 1 naming the first broken entry
+    ehr audit verify [--head SEQ:HASH]    # exit 1 naming the first broken entry (needs EHR_AUDIT_KEY)
+    ehr audit head [--json]               # the chain's head, to keep outside the database
     ehr audit archive 11010510110100003   # who looked at this archive
     ehr audit user doc01                  # what this user did (API keys: apikey:NAME)
 
-Account changes are themselves written to the audit trail, as `cli:<login name>`.
+Account changes are themselves written to the audit trail, as `cli:<login name>`, before the
+change (outcome `attempt`) and after it; like the gateway, these commands need EHR_AUDIT_KEY (from the
+environment, or the `var/secrets.env` that `ehr up` keeps on a development machine).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import getpass
 import json
 import sys
 from contextlib import contextmanager
+from dataclasses import replace
 
 import click
 
@@ -44,6 +48,20 @@ def gateway_session():
             yield session
     finally:
         engine.dispose()
+
+
+def audit_key(required: bool = True) -> bytes | None:
+    """EHR_AUDIT_KEY, from the environment or what `ehr up` stored (never a fresh one)."""
+    from ehr.cli import STATE_DIR
+    from ehr.setup import load_keys
+    from shared.config import ConfigError, load_settings
+
+    load_keys(STATE_DIR)
+    try:
+        settings = load_settings()
+        return settings.require_audit_key() if required else settings.audit_key
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def institution_kind(code: str) -> str:
@@ -77,17 +95,23 @@ def _check_role(role: str, institution: str) -> None:
 
 @contextmanager
 def _admin(action: str, **subject):
-    """Run an account change; record it in the audit trail; turn expected errors into messages."""
+    """Run an account change with its audit entries, as the gateway does a write: one with the
+    outcome `attempt` before it (no entry, no change), one with its outcome after; turn expected
+    errors into messages."""
     from services.gateway import audit
     from shared.errors import EhrError
 
-    try:
-        with gateway_session() as session:
+    key = audit_key()
+    draft = audit.Draft(action=action, actor=f"cli:{getpass.getuser()}", actor_kind="cli", **subject)
+    with gateway_session() as session:
+        audit.append(session, replace(draft, outcome=audit.ATTEMPT, status=0), key)
+        try:
             yield session
-            audit.append(session, audit.Draft(action=action, actor=f"cli:{getpass.getuser()}", actor_kind="cli",
-                                              outcome="ok", status=200, **subject))
-    except EhrError as exc:
-        raise click.ClickException(f"{exc.message}: {json.dumps(exc.details, ensure_ascii=False)}") from None
+        except EhrError as exc:
+            session.rollback()
+            audit.append(session, replace(draft, outcome="refused", status=exc.status), key)
+            raise click.ClickException(f"{exc.message}: {json.dumps(exc.details, ensure_ascii=False)}") from None
+        audit.append(session, replace(draft, outcome="ok", status=200), key)
 
 
 def _read_password(username: str, from_stdin: bool) -> str:
@@ -211,18 +235,50 @@ def _entries(entries) -> None:
                    f"{flag}{reason} [{e['request_id']}]")
 
 
+def _head(value: str | None) -> tuple[int, str] | None:
+    from services.gateway.audit import parse_head
+
+    try:
+        return None if value is None else parse_head(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--head") from None
+
+
 @audit.command("verify")
-def audit_verify():
-    """Check the hash chain from the first entry to the head; exit 1 at the first broken entry."""
+@click.option("--head", "exported", metavar="SEQ:HASH",
+              help="a head exported earlier (`ehr audit head`, the gateway's `audit head` log line): "
+                   "that entry must still be there, with that hash")
+def audit_verify(exported):
+    """Check the chain from the first entry to the head; exit 1 at the first broken entry. Entries
+    chained with HMAC (scheme 3) need EHR_AUDIT_KEY."""
     from services.gateway import audit as trail
 
-    with gateway_session() as session:
-        result = trail.verify(session)
+    anchor = _head(exported)
+    key = audit_key(required=False)
+    try:
+        with gateway_session() as session:
+            result = trail.verify(session, key, anchor)
+    except trail.MissingKey as exc:
+        raise click.ClickException(f"{exc}; set it as the gateway has it") from None
     if not result.ok:
         click.echo(f"audit trail BROKEN at entry {result.broken_seq}: {result.problem} "
                    f"({result.checked} entries before it hold)", err=True)
         sys.exit(1)
-    click.echo(f"audit trail intact: {result.checked} entries; head {result.head_seq} {result.head_hash}")
+    click.echo(f"audit trail intact: {result.checked} entries; head {result.head_seq} {result.head_hash}"
+               + (f"; the exported head {anchor[0]} holds" if anchor else ""))
+
+
+@audit.command("head")
+@click.option("--json", "as_json", is_flag=True, help='{"seq": ..., "hash": ...}')
+def audit_head(as_json):
+    """Print the chain's head as SEQ:HASH. Keep it somewhere the database cannot change (another
+    machine, paper): `ehr audit verify --head SEQ:HASH` then proves nothing up to it was removed
+    or rewritten."""
+    from services.gateway import audit as trail
+
+    with gateway_session() as session:
+        seq, hash_ = trail.head(session)
+    click.echo(json.dumps({"seq": seq, "hash": hash_}) if as_json else trail.format_head(seq, hash_))
 
 
 @audit.command("archive")
@@ -276,6 +332,7 @@ def create_demo_keys(echo=click.echo) -> dict[str, str]:
     finally:
         engine.dispose()
     keys = {}
+    key = audit_key()
     with gateway_session() as session:
         for code in centres:
             name = f"demo-{code}"
@@ -286,6 +343,6 @@ def create_demo_keys(echo=click.echo) -> dict[str, str]:
             keys[code] = accounts.add_api_key(session, name, code, access.TOWNSHIP_SYSTEM)
             trail.append(session, trail.Draft(action="admin.apikey_add", actor="cli:demo", actor_kind="cli",
                                               target=f"apikey:{name}", institution_code=code,
-                                              role=access.TOWNSHIP_SYSTEM, outcome="ok", status=200))
+                                              role=access.TOWNSHIP_SYSTEM, outcome="ok", status=200), key)
     echo(f"DEMO API keys (township_system) created for {', '.join(centres)}: demo-<code>, for the synthetic feed")
     return keys

@@ -11,8 +11,8 @@
     ehr pending list|link                     encounters waiting for their resident's archive
     ehr user add|role|unlock|list             people who sign in to the gateway
     ehr apikey add|revoke|list                API keys of township and hospital systems
-    ehr audit verify|archive|user             the audit trail: its chain, who looked, who did
-    ehr keys                                  print fresh PII and token signing keys
+    ehr audit verify|head|archive|user        the audit trail: its chain and head, who looked, who did
+    ehr keys                                  print fresh PII, token signing and audit chain keys
     ehr keys reencrypt [--dry-run]            after a key rotation, re-encrypt with the new key
 """
 
@@ -191,7 +191,7 @@ def subscribe(jurisdiction: str, queue: str | None) -> None:
 @main.group(invoke_without_command=True)
 @click.pass_context
 def keys(ctx: click.Context) -> None:
-    """Print fresh keys for EHR_PII_KEY, EHR_INDEX_KEY, EHR_TOKEN_KEY and EHR_SERVICE_KEY; after a rotation of
+    """Print fresh keys for EHR_PII_KEY, EHR_INDEX_KEY, EHR_TOKEN_KEY, EHR_SERVICE_KEY and EHR_AUDIT_KEY; after a rotation of
     EHR_PII_KEY, `ehr keys reencrypt` moves every ciphertext to the new key."""
     if ctx.invoked_subcommand is not None:
         return

@@ -1,4 +1,6 @@
-"""An isolated environment for the suite: one RabbitMQ vhost, one database per service.
+"""An isolated environment for the suite: one RabbitMQ vhost, one database per service, each
+with its service role (created by the migrations; the services connect as it, as in production;
+`destroy` drops the databases and their roles).
 
 Used by the tests and the benchmarks so that their runs never touch a developer's data."""
 
@@ -41,6 +43,7 @@ class SuiteEnvironment:
             "EHR_INDEX_KEY": generate_key(),
             "EHR_TOKEN_KEY": generate_key(),
             "EHR_SERVICE_KEY": generate_key(),
+            "EHR_AUDIT_KEY": generate_key(),
             "EHR_RPC_TIMEOUT": "10",
         }
         from ehr.setup import migrate_all

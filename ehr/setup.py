@@ -14,7 +14,7 @@ MIGRATIONS = {
     "records": ROOT / "services" / "records" / "migrations",
     "gateway": ROOT / "services" / "gateway" / "migrations",
 }
-KEY_VARIABLES = ("EHR_PII_KEY", "EHR_INDEX_KEY", "EHR_TOKEN_KEY", "EHR_SERVICE_KEY")
+KEY_VARIABLES = ("EHR_PII_KEY", "EHR_INDEX_KEY", "EHR_TOKEN_KEY", "EHR_SERVICE_KEY", "EHR_AUDIT_KEY")
 
 
 def ensure_keys(state_dir: Path) -> None:
@@ -35,6 +35,15 @@ def ensure_keys(state_dir: Path) -> None:
         stored = _read_env_file(secrets)
     for key, value in stored.items():
         os.environ.setdefault(key, value)
+
+
+def load_keys(state_dir: Path) -> None:
+    """Like `ensure_keys`, but only reads: what `ehr up` stored is used, nothing is generated (a
+    command that signs audit entries must not invent a key the gateway does not have)."""
+    secrets = state_dir / "secrets.env"
+    if secrets.exists():
+        for key, value in _read_env_file(secrets).items():
+            os.environ.setdefault(key, value)
 
 
 def _read_env_file(path: Path) -> dict[str, str]:

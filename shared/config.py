@@ -7,6 +7,15 @@ deployment (or a docker-compose file) in one place:
     EHR_DATABASE_URL      postgresql://postgres@127.0.0.1:5432   (server, no database name)
     EHR_DB_PREFIX         ehr        -> databases ehr_registry, ehr_records, ...
     EHR_<SERVICE>_DATABASE_URL      full URL for one service, overrides the two above
+                          These URLs name the databases' owner: `ehr migrate` and the operator's
+                          commands connect with them. A service process connects to its database
+                          as that database's own role `<database>_app` instead (created by the
+                          migrations, least privileged: `service_url_for`), at the same host:
+    EHR_<SERVICE>_DATABASE_PASSWORD the password of that role (unset: none, as under local trust
+                          auth); `ehr migrate` sets it on the role when given. They are
+                          EHR_REGISTRY_DATABASE_PASSWORD, EHR_RECORDS_DATABASE_PASSWORD and
+                          EHR_GATEWAY_DATABASE_PASSWORD (and the URLs EHR_REGISTRY_DATABASE_URL,
+                          EHR_RECORDS_DATABASE_URL, EHR_GATEWAY_DATABASE_URL)
     EHR_PII_KEY           base64 of 32 bytes: AES-256-GCM key for ID and phone numbers
     EHR_PII_OLD_KEYS      comma-separated older keys still accepted for decryption
     EHR_INDEX_KEY         base64 of 32 bytes: HMAC key of the blind indexes
@@ -15,6 +24,8 @@ deployment (or a docker-compose file) in one place:
     EHR_SERVICE_KEY       base64 of 32 bytes: HMAC-SHA256 key authenticating the suite's internal
                           messages (RPC calls and their acting user, events; see shared.signing);
                           every service process needs it, no partner is given it
+    EHR_AUDIT_KEY         base64 of 32 bytes: HMAC-SHA256 key of the audit trail's chain (the gateway
+                          and `ehr audit verify` need it; it never reaches the database)
     EHR_TOKEN_LIFETIME    seconds a sign-in token is valid (900)
     EHR_LOCKOUT_THRESHOLD consecutive failed sign-ins that lock an account until `ehr user unlock` (5)
     EHR_GRANT_LIFETIME    seconds an out-of-scope access grant (a stated reason) lasts (14400, 4 h)
@@ -32,8 +43,16 @@ import base64
 import os
 from dataclasses import dataclass, field
 
+from sqlalchemy.engine import make_url
+
 DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432"
+
+
+def database_role(database: str) -> str:
+    """The least-privileged role a service connects to `database` as (roles are cluster-wide,
+    so each database, e.g. a test run's, has its own)."""
+    return f"{database}_app"
 
 
 class ConfigError(RuntimeError):
@@ -56,6 +75,7 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     db_prefix: str = "ehr"
     database_overrides: dict[str, str] = field(default_factory=dict)
+    database_passwords: dict[str, str] = field(default_factory=dict)
     pii_key: bytes | None = None
     pii_old_keys: tuple[bytes, ...] = ()
     index_key: bytes | None = None
@@ -69,6 +89,7 @@ class Settings:
     lockout_threshold: int = 5
     grant_lifetime: int = 4 * 3600
     grant_daily_limit: int = 20
+    audit_key: bytes | None = None
 
     def database_name(self, service: str) -> str:
         return f"{self.db_prefix}_{service}"
@@ -79,6 +100,13 @@ class Settings:
         if override:
             return override
         return f"{self.database_url.rstrip('/')}/{self.database_name(service)}"
+
+    def service_url_for(self, service: str) -> str:
+        """The URL a service process connects with: its own database, as that database's role
+        (`database_role`: data, no DDL, not the owner), with EHR_<SERVICE>_DATABASE_PASSWORD."""
+        url = make_url(self.database_url_for(service))
+        url = url.set(username=database_role(url.database), password=self.database_passwords.get(service))
+        return url.render_as_string(hide_password=False)
 
     def require_keys(self) -> tuple[bytes, bytes]:
         """The PII encryption key and the blind-index key; a process handling identities needs both."""
@@ -101,6 +129,13 @@ class Settings:
             raise ConfigError("EHR_SERVICE_KEY must be set (base64 of 32 random bytes); `ehr keys` prints one")
         return self.service_key
 
+    def require_audit_key(self) -> bytes:
+        """The key of the audit trail's HMAC chain; the gateway needs it to append, and
+        `ehr audit verify` to check entries written with it."""
+        if self.audit_key is None:
+            raise ConfigError("EHR_AUDIT_KEY must be set (base64 of 32 random bytes); `ehr keys` prints one")
+        return self.audit_key
+
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
@@ -109,6 +144,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         for name, value in env.items()
         if name.startswith("EHR_") and name.endswith("_DATABASE_URL") and name != "EHR_DATABASE_URL"
     }
+    passwords = {
+        name[len("EHR_"):-len("_DATABASE_PASSWORD")].lower(): value
+        for name, value in env.items()
+        if name.startswith("EHR_") and name.endswith("_DATABASE_PASSWORD") and value
+    }
+    audit_key = env.get("EHR_AUDIT_KEY")
     pii_key = env.get("EHR_PII_KEY")
     index_key = env.get("EHR_INDEX_KEY")
     token_key = env.get("EHR_TOKEN_KEY")
@@ -133,6 +174,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         database_url=env.get("EHR_DATABASE_URL", DEFAULT_DATABASE_URL),
         db_prefix=env.get("EHR_DB_PREFIX", "ehr"),
         database_overrides=overrides,
+        database_passwords=passwords,
         pii_key=_decode_key("EHR_PII_KEY", pii_key) if pii_key else None,
         pii_old_keys=tuple(_decode_key("EHR_PII_OLD_KEYS", k.strip()) for k in old_keys),
         index_key=_decode_key("EHR_INDEX_KEY", index_key) if index_key else None,
@@ -146,6 +188,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         lockout_threshold=limits["EHR_LOCKOUT_THRESHOLD"],
         grant_lifetime=limits["EHR_GRANT_LIFETIME"],
         grant_daily_limit=limits["EHR_GRANT_DAILY_LIMIT"],
+        audit_key=_decode_key("EHR_AUDIT_KEY", audit_key) if audit_key else None,
     )
 
 

@@ -2,7 +2,10 @@
 database creation and Alembic migrations.
 
 Each service owns one database (`<prefix>_<service>`) and its own migrations in
-`services/<service>/migrations`. A worker gets a fresh session, does its work, and commits
+`services/<service>/migrations`. The migrations run as the database's owner and create the
+service's own role (`<database>_app`, `service_role_sql`); the service's processes connect as
+that role (`Settings.service_url_for`), which may read and write the data it is granted but
+owns nothing and runs no DDL. A worker gets a fresh session, does its work, and commits
 explicitly; whatever it did not commit is rolled back when the worker ends.
 
     class RecordsService:
@@ -27,7 +30,7 @@ from sqlalchemy import MetaData, create_engine
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.config import Settings, load_settings
+from shared.config import Settings, database_role, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +95,7 @@ class Database(DependencyProvider):
 
     def setup(self) -> None:
         settings = load_settings()
-        self.engine = make_engine(settings.database_url_for(self.service), **self.engine_options)
+        self.engine = make_engine(settings.service_url_for(self.service), **self.engine_options)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
     def stop(self) -> None:
@@ -135,8 +138,62 @@ def ensure_database(url: str) -> bool:
 
 
 def drop_database(url: str) -> None:
+    """Drop the database and its service role (`<database>_app`), which exists for it alone."""
     with _server(url) as (conn, name):
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'DROP ROLE IF EXISTS "{database_role(name)}"'))
+
+
+def set_role_password(url: str, password: str) -> None:
+    """Give the service role of the database in `url` this password (sent as a SCRAM verifier,
+    so the password itself never reaches the server's logs)."""
+    from psycopg2.extensions import encrypt_password
+
+    with _server(url) as (conn, name):
+        role = database_role(name)
+        verifier = encrypt_password(password, role, conn.connection.dbapi_connection, "scram-sha-256")
+        conn.exec_driver_sql(f'ALTER ROLE "{role}" PASSWORD %(verifier)s', {"verifier": verifier})
+
+
+def service_role_sql(tables: str = "SELECT, INSERT, UPDATE, DELETE") -> str:
+    """What a migration runs (as the owner) to create the database's service role and grant it
+    `tables` on every table and the use of every sequence, present and future (default
+    privileges of the owner, so the tables later migrations create are covered), but not the
+    migrations' own `alembic_version`. The role logs in, is no superuser, cannot create roles or
+    databases, owns nothing and is granted no DDL: it cannot alter, drop or truncate a table, nor
+    switch its triggers off."""
+    return f"""
+        DO $$
+        DECLARE
+            app text := current_database() || '_app';
+        BEGIN
+            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = app) THEN
+                EXECUTE format('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION', app);
+            END IF;
+            EXECUTE format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), app);
+            EXECUTE format('GRANT USAGE ON SCHEMA public TO %I', app);
+            EXECUTE format('GRANT {tables} ON ALL TABLES IN SCHEMA public TO %I', app);
+            EXECUTE format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO %I', app);
+            EXECUTE format('REVOKE ALL ON alembic_version FROM %I', app);
+            EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT {tables} ON TABLES TO %I', app);
+            EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO %I', app);
+        END $$
+    """
+
+
+def drop_service_role_sql() -> str:
+    """The downgrade of `service_role_sql`: the role's privileges here, then the role."""
+    return """
+        DO $$
+        DECLARE
+            app text := current_database() || '_app';
+        BEGIN
+            IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = app) THEN
+                EXECUTE format('DROP OWNED BY %I', app);
+                EXECUTE format('DROP ROLE %I', app);
+            END IF;
+        END $$
+    """
 
 
 def alembic_config(migrations_dir: Path, url: str):
@@ -156,11 +213,15 @@ def upgrade(migrations_dir: Path, url: str) -> None:
 
 
 def prepare_database(service: str, migrations_dir: Path, settings: Settings | None = None) -> bool:
-    """Create a service's database if missing and migrate it; True if it was new."""
+    """Create a service's database if missing and migrate it (as the owner), and give the
+    service's role its password when one is configured; True if the database was new."""
     settings = settings or load_settings()
     url = settings.database_url_for(service)
     created = ensure_database(url)
     upgrade(migrations_dir, url)
+    password = settings.database_passwords.get(service)
+    if password:
+        set_role_password(url, password)
     return created
 
 

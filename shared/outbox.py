@@ -190,7 +190,7 @@ class OutboxRelay(DependencyProvider):
 
     def setup(self) -> None:
         settings = load_settings()
-        self.engine = make_engine(settings.database_url_for(self.service), pool_size=1, max_overflow=0)
+        self.engine = make_engine(settings.service_url_for(self.service), pool_size=1, max_overflow=0)
         self.table = outbox_table(MetaData())
         self.publisher = ConfirmedPublisher(settings.amqp_uri, settings.require_service_key())
 

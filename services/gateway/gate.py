@@ -12,17 +12,22 @@ through `WorkerGate.guard`, which
     4. for an action on an archive: reads it from the registry (400 / 404) and checks scope;
        out of scope without an unexpired grant it answers 404, as for an unknown archive, and
        under one, 403 for what a grant does not open (`access.UNDER_GRANT`)
-    5. runs the handler, then appends one audit entry with the outcome, successful or not,
+    5. for a write (a WRITE action on an archive, or any other POST or PATCH but a search):
+       appends an entry with the outcome `attempt` before the handler runs; if that append
+       fails, the write is not attempted (503)
+    6. runs the handler, then appends one audit entry with the outcome, successful or not,
        before the response leaves (no audit entry, no answer: a failed append is a 503).
 
 A guarded request checks out one database connection and keeps it until its audit entry is
-written: the API key or user lookup, a grant lookup and the append are one statement each on it,
-in autocommit (the append is committed when its statement returns), so a plain read costs two
-round trips to the gateway database. Taking a grant is a transaction of its own (the daily limit,
-the grant and its `access_granted` event in the outbox) on a second connection. The pool holds a
-connection per worker and is not pre-pinged: after a database restart the first request on a
-dead connection answers 503 (its audit entry is written on a fresh connection) and the pool
-reconnects from the next one on.
+written: the API key or user lookup and a grant lookup are one statement each on it, in
+autocommit, and an append is two (`audit.append`: the HMAC link is computed here, under the
+head's lock), so a plain read costs three round trips to the gateway database and a write five.
+Taking a grant is a transaction of its own (the daily limit, the grant and its `access_granted`
+event in the outbox) on a second connection. Every HEAD_LOG_EVERY entries (and at least every
+HEAD_LOG_SECONDS) the gateway logs the chain's head (`audit head`, with seq and hash only), a
+copy of it the database cannot change. The pool holds a connection per worker and is not
+pre-pinged: after a database restart the first request on a dead connection answers 503 (its
+audit entry is written on a fresh connection) and the pool reconnects from the next one on.
 
     @http("GET", "/api/v1/archives/<string:archive_no>")
     @guarded(access.ARCHIVE_READ)
@@ -37,6 +42,7 @@ import os
 import re
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any, Callable, Iterator
 
 from eventlet import tpool
@@ -61,6 +67,11 @@ _VILLAGE = re.compile(r"^\d{12}$")
 _OUTCOMES = {400: "invalid", 401: "unauthenticated", 403: "denied", 404: "not_found", 409: "conflict",
              422: "invalid_transition", 503: "unavailable"}
 SIGN_IN_REFUSED = "Wrong username or password, or the account is locked."
+# POST for privacy (ID numbers stay out of URLs), but a read: no `attempt` entry before it.
+_READS_BY_POST = frozenset({access.ARCHIVE_SEARCH})
+HEAD_LOG_EVERY = 1000  # entries between two `audit head` log lines (whoever appends a multiple logs)
+HEAD_LOG_SECONDS = 600.0  # and at least this often from each gateway process that appends
+
 TARGET_LENGTH = 80  # the audit entry's `target` column
 
 
@@ -163,6 +174,8 @@ class WorkerGate:
                 access.require(self.caller.role, action)
                 if action.archive:
                     self._check_archive(action, params["archive_no"])
+                if _writes(action, request):
+                    self._append_attempt()
                 result = handler()
             except BaseException as exc:
                 self.draft.status = _failure(exc)
@@ -178,10 +191,19 @@ class WorkerGate:
 
     def _append(self, cause: BaseException | None = None) -> None:
         try:
-            audit.append(self._request_db(), self.draft)
+            self.provider.appended(audit.append(self._request_db(), self.draft, self.provider.audit_key))
         except Exception as exc:
             log.error("audit append failed", extra={"request_id": self.request_id, "error": type(exc).__name__})
-            raise exc from cause
+            raise audit.AuditUnavailable("the audit trail cannot be written; no answer without its entry") from exc
+
+    def _append_attempt(self) -> None:
+        """The entry of a write before it is done: if it cannot be written, neither is the write."""
+        attempt = replace(self.draft, outcome=audit.ATTEMPT, status=0)
+        try:
+            self.provider.appended(audit.append(self._request_db(), attempt, self.provider.audit_key))
+        except Exception as exc:
+            log.error("audit append failed", extra={"request_id": self.request_id, "error": type(exc).__name__})
+            raise audit.AuditUnavailable("the audit trail cannot be written; nothing was changed") from exc
 
     def _authenticate(self, request) -> None:
         scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
@@ -326,9 +348,15 @@ class WorkerGate:
 
     def _append_once(self, draft: audit.Draft) -> None:
         try:
-            audit.append(self._request_db(), draft)
+            self.provider.appended(audit.append(self._request_db(), draft, self.provider.audit_key))
         finally:
             self._release()
+
+
+def _writes(action: Action, request) -> bool:
+    """Whether the request may change something (and so leaves an entry before it does)."""
+    return action.archive == access.WRITE or (request.method in ("POST", "PATCH", "PUT", "DELETE")
+                                             and action not in _READS_BY_POST)
 
 
 def _subject(params: dict[str, Any]) -> dict[str, Any]:
@@ -352,6 +380,8 @@ class Gate(DependencyProvider):
     def setup(self) -> None:
         settings = load_settings()
         self.token_key = settings.require_token_key()
+        self.audit_key = settings.require_audit_key()
+        self.head_logged_at = float("-inf")
         self.token_lifetime = settings.token_lifetime
         self.lockout_threshold = settings.lockout_threshold
         self.grant_lifetime = settings.grant_lifetime
@@ -359,11 +389,18 @@ class Gate(DependencyProvider):
         # A connection per worker (a guarded request keeps one until its audit entry is written)
         # and a few for signing in; autocommit, not pre-pinged: see the module doc.
         workers = self.container.max_workers
-        self.engine = make_engine(settings.database_url_for("gateway"), isolation_level="AUTOCOMMIT",
+        self.engine = make_engine(settings.service_url_for("gateway"), isolation_level="AUTOCOMMIT",
                                   pool_pre_ping=False, pool_size=workers, max_overflow=2)
         self.sessionmaker = sessionmaker(self.engine.execution_options(isolation_level="READ COMMITTED"),
                                          expire_on_commit=False)
         self.institutions = InstitutionCache()
+
+    def appended(self, entry: audit.Appended) -> None:
+        """Log the chain's head now and then, outside the database's reach (see the module doc)."""
+        now = time.monotonic()
+        if entry.seq % HEAD_LOG_EVERY == 0 or now - self.head_logged_at >= HEAD_LOG_SECONDS:
+            self.head_logged_at = now
+            log.info("audit head", extra={"audit_seq": entry.seq, "audit_hash": audit.log_safe(entry.hash)})
 
     def stop(self) -> None:
         engine = getattr(self, "engine", None)

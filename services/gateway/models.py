@@ -80,10 +80,12 @@ class AccessGrant(Base):
 
 class AuditEntry(Base):
     """One thing done (or refused) through the gateway. Append-only: a trigger refuses UPDATE and
-    DELETE, and each entry's `hash` covers its fields and the previous entry's hash, so an edit or
-    a removal that got past the trigger shows in `ehr audit verify`. No clinical content, no
-    unmasked ID numbers: archive numbers, record ids and masked free text only. Written only by
-    the database function `audit_append` (see `audit.py`); `scheme` says how its hash was made."""
+    DELETE, the gateway's database role may not write the table at all, and each entry's `hash`
+    (HMAC-SHA256 under EHR_AUDIT_KEY since scheme 3) covers its fields and the previous entry's
+    hash, so an edit or a removal that got past the trigger shows in `ehr audit verify`. No
+    clinical content, no unmasked ID numbers: archive numbers, record ids and masked free text
+    only. Written only by the database functions `audit_reserve` and `audit_append` (see
+    `audit.py`); `scheme` says how its hash was made."""
 
     __tablename__ = "audit_entries"
 
@@ -112,9 +114,10 @@ class AuditEntry(Base):
 
 
 class AuditHead(Base):
-    """The chain's last link (one row). `audit_append` locks it, so concurrent appends queue here
-    (on the server, for the length of one insert and commit) and the chain cannot fork; it also
-    makes the removal of the newest entries detectable."""
+    """The chain's last link (one row). `audit_reserve` locks it until the append commits, so
+    concurrent appends queue here and the chain cannot fork; it also makes the removal of the
+    newest entries detectable (and an exported copy, `ehr audit head`, their removal with the
+    head moved back)."""
 
     __tablename__ = "audit_head"
 

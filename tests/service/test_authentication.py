@@ -128,9 +128,9 @@ def test_the_first_administrator_is_made_on_the_command_line_and_weak_passwords_
     changed = CliRunner().invoke(ehr, ["user", "role", username, "supervisor"])
     assert changed.exit_code == 0, changed.output
     assert _sign_in(base, username, PASSWORD).json()["role"] == "supervisor"
-    [entry] = query("gateway", "SELECT * FROM audit_entries WHERE action = 'admin.user_role' AND target = :t",
-                    t=f"user:{username}")
-    assert entry.actor.startswith("cli:")
+    attempt, entry = query("gateway", "SELECT * FROM audit_entries WHERE action = 'admin.user_role' "
+                                      "AND target = :t ORDER BY seq", t=f"user:{username}")
+    assert entry.actor.startswith("cli:") and (attempt.outcome, entry.outcome) == ("attempt", "ok")
 
 
 def test_every_response_carries_a_request_id_and_public_endpoints_need_no_credentials(base):

@@ -305,14 +305,14 @@ def test_no_answer_leaves_without_its_audit_entry_a_failed_append_is_a_503(api, 
     engine = _gateway_db()
     try:
         with engine.begin() as conn:
-            conn.execute(sa.text("ALTER FUNCTION audit_append SET lock_timeout = '300ms'"))
+            conn.execute(sa.text("ALTER FUNCTION audit_reserve SET lock_timeout = '300ms'"))
         with engine.connect() as holder:  # the chain's head, locked by someone else for too long
             holder.execute(sa.text("SELECT seq FROM audit_head FOR UPDATE"))
             resp = staff.get(f"{api}/api/v1/archives/{archive_no}", headers={"X-Request-Id": "append-fails-1"})
             holder.rollback()
     finally:
         with engine.begin() as conn:
-            conn.execute(sa.text("ALTER FUNCTION audit_append RESET lock_timeout"))
+            conn.execute(sa.text("ALTER FUNCTION audit_reserve RESET lock_timeout"))
         engine.dispose()
     assert resp.status_code == 503 and resp.json()["error"]["code"] == "unavailable"
     assert archive_no not in resp.text

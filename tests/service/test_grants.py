@@ -54,7 +54,9 @@ def granted(base, session, archive_no: str, reason: str = REASON):
 
 
 def audit_of(resp):
-    [entry] = query("gateway", "SELECT * FROM audit_entries WHERE request_id = :r", r=resp.headers["X-Request-Id"])
+    """The request's outcome entry (a write has an `attempt` entry before it)."""
+    [entry] = query("gateway", "SELECT * FROM audit_entries WHERE request_id = :r AND outcome <> 'attempt'",
+                    r=resp.headers["X-Request-Id"])
     return entry
 
 

@@ -190,4 +190,4 @@ def test_the_command_counts_with_dry_run_then_reencrypts_and_says_nothing_remain
     assert "26 ciphertexts under an old key (dry run: nothing changed)" in counted.output
     assert done.exit_code == 0, done.output
     assert "26 re-encrypted, 0 remaining under an old key" in done.output
-    assert printed.exit_code == 0 and printed.output.count("\n") == 3  # `ehr keys` alone still prints keys
+    assert printed.exit_code == 0 and printed.output.count("\n") == 4  # `ehr keys` alone still prints keys

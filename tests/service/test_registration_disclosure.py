@@ -61,7 +61,7 @@ def moved_here(resident):
 
 
 def audit_target(resp) -> str | None:
-    [(target,)] = query("gateway", "SELECT target FROM audit_entries WHERE request_id = :r",
+    [(target,)] = query("gateway", "SELECT target FROM audit_entries WHERE request_id = :r AND outcome <> 'attempt'",
                         r=resp.headers["X-Request-Id"])
     return target
 

@@ -206,10 +206,12 @@ def test_the_audit_hash_covers_every_field_and_the_previous_hash():
     fields = {name: None for name in _HASHED} | {
         "seq": 1, "at": datetime(2026, 11, 26, 8, 0, tzinfo=timezone.utc), "actor": "doc01", "action": "archive.read",
         "out_of_scope": False, "outcome": "ok", "status": 200, "prev_hash": "0" * 64}
-    digest = entry_hash(fields)
+    key = bytes(range(32))
+    digest = entry_hash(fields, key=key)
     for name, other in (("actor", "doc02"), ("status", 404), ("prev_hash", "1" * 64), ("out_of_scope", True)):
-        assert entry_hash({**fields, name: other}) != digest
-    assert entry_hash({**fields, "at": fields["at"].astimezone()}) == digest  # same instant, any zone
+        assert entry_hash({**fields, name: other}, key=key) != digest
+    assert entry_hash({**fields, "at": fields["at"].astimezone()}, key=key) == digest  # same instant, any zone
+    assert entry_hash(fields, key=bytes(32)) != digest  # keyed: without the key, no valid link
 
 
 def test_reasons_are_stored_masked():

@@ -1,0 +1,28 @@
+"""the registry's own least-privileged database role
+
+Creates `<database>_app` (e.g. `ehr_registry_app`), the role the registry's processes connect
+as: it reads and writes the registry's rows (SELECT, INSERT, UPDATE, DELETE on every table and
+the use of every sequence, including those later migrations create, through the owner's
+default privileges), but owns nothing and runs no DDL. Migrations keep running as the owner.
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-04 14:00:00
+"""
+from alembic import op
+
+from shared.db import drop_service_role_sql, service_role_sql
+
+
+revision = '0007'
+down_revision = '0006'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.execute(service_role_sql())
+
+
+def downgrade() -> None:
+    op.execute(drop_service_role_sql())
