@@ -153,6 +153,38 @@ def test_an_administrator_revokes_a_users_tokens_and_a_role_or_password_change_d
     assert entry.actor.startswith("cli:")
 
 
+def test_no_row_lock_and_no_connection_is_held_while_a_password_is_checked(auth):
+    import sqlalchemy as sa
+    from sqlalchemy.orm import sessionmaker
+
+    from services.gateway import accounts, credentials
+    from shared.config import load_settings
+    from shared.db import make_engine
+
+    username = auth.user("township_doctor", TOWNSHIP)
+    url = load_settings().database_url_for("gateway")
+    engine, other = make_engine(url, pool_size=1, max_overflow=0, pool_timeout=2), make_engine(url, pool_size=1)
+    seen = {}
+
+    def verify(password_hash: str, password: str) -> bool:  # argon2's tens of milliseconds happen here
+        seen["checked_out"] = engine.pool.checkedout()
+        with other.connect() as conn:
+            seen["row_free"] = conn.execute(sa.text(
+                "SELECT id FROM users WHERE username = :u FOR UPDATE SKIP LOCKED"), {"u": username}).first() is not None
+            conn.rollback()
+        return credentials.verify_password(password_hash, password)
+
+    try:
+        for password, outcome in ((PASSWORD, "ok"), ("a wrong password!", "wrong_password")):
+            seen.clear()
+            result = accounts.sign_in(sessionmaker(engine), username, password, 5, 900, verify=verify)
+            assert result.outcome == outcome
+            assert seen == {"checked_out": 0, "row_free": True}
+    finally:
+        engine.dispose()
+        other.dispose()
+
+
 def test_an_expired_token_is_refused_and_the_refusal_names_the_user(base, auth):
     username = auth.user("township_doctor", TOWNSHIP)
     expired = bearer(auth.token(username, lifetime=60, now=time.time() - 61))
