@@ -11,19 +11,7 @@ from click.testing import CliRunner
 
 from ehr.cli import main as ehr
 from tests.support.auth import PASSWORD, bearer
-from tests.support.db import query
-
-
-def execute(sql: str, **params) -> None:
-    import sqlalchemy as sa
-
-    from shared.config import load_settings
-    from shared.db import make_engine
-
-    engine = make_engine(load_settings().database_url_for("gateway"), pool_size=1)
-    with engine.begin() as conn:
-        conn.execute(sa.text(sql), params)
-    engine.dispose()
+from tests.support.db import execute, query
 
 TOWNSHIP = "T1101051011"
 
@@ -104,7 +92,7 @@ def test_a_lock_out_ends_by_itself_when_its_time_is_up(base, auth):
     [user] = query("gateway", "SELECT locked_until - locked_at AS lasts FROM users WHERE username = :u", u=username)
     assert user.lasts.total_seconds() == 900  # EHR_LOCKOUT_SECONDS
     assert _sign_in(base, username, PASSWORD).status_code == 401
-    execute("UPDATE users SET locked_until = now() - interval '1 second' WHERE username = :u", u=username)
+    execute("gateway", "UPDATE users SET locked_until = now() - interval '1 second' WHERE username = :u", u=username)
     assert _sign_in(base, username, PASSWORD).status_code == 200
     # and the count starts afresh: one more failure does not lock it again
     assert _audit(_sign_in(base, username, "a wrong password!")).outcome == "wrong_password"
