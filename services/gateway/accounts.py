@@ -51,10 +51,6 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _caller(user: User) -> Caller:
-    return Caller(user.username, USER, user.institution_code, user.role)
-
-
 # -- users ---------------------------------------------------------------------------------
 
 def create_user(session: Session, username: str, password: str, institution_code: str, role: str) -> User:

@@ -17,7 +17,8 @@ the bound, both with 413 {"error": {"code": "payload_too_large", ...}}.
 
     EhrError subclasses        -> their status (400, 401, 403, 404, 409, 422, 429) with code,
                                   message, details; a 401 also carries `WWW-Authenticate: Bearer`,
-                                  a 429 `Retry-After` (seconds, from `details.retry_after`)
+                                  and one whose details give `retry_after` (seconds; the sign-in
+                                  throttle's 429) a `Retry-After` header
     a service down, or slow    -> 503 {"error": {"code": "unavailable", ...}} (ServiceTimeout
                                   past EHR_RPC_TIMEOUT, UnknownService, the broker gone)
     anything else              -> 500, logged with the request id (never the request body)
@@ -55,8 +56,6 @@ def json_response(status: int, body, request_id: str) -> Response:
     headers = {"X-Request-Id": request_id}
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="ehr"'
-    if status == 429:
-        headers["Retry-After"] = str(body["error"]["details"]["retry_after"])
     return Response(
         json.dumps(body, ensure_ascii=False, default=str),
         status=status,
@@ -168,7 +167,11 @@ class JsonHttp(HttpRequestHandler):
                 handle_result=partial(self.handle_result, event))
             result = event.wait()
         except EhrError as exc:
-            return json_response(exc.status, error_body(exc.code, exc.message, exc.details, request_id), request_id)
+            response = json_response(exc.status, error_body(exc.code, exc.message, exc.details, request_id),
+                                     request_id)
+            if "retry_after" in exc.details:
+                response.headers["Retry-After"] = str(exc.details["retry_after"])
+            return response
         except (*TRANSIENT_ERRORS, UnknownService) as exc:
             log.warning("dependency unavailable", extra={"request_id": request_id, "error": type(exc).__name__})
             return json_response(503, error_body("unavailable", "A service the request needs is unavailable; "
