@@ -5,8 +5,10 @@ process of the suite), so the first administrator can be created before anyone c
 
     ehr user add admin01 --institution T1101051011 --role institution_admin   # asks for the password
     echo "$PASSWORD" | ehr user add doc01 --institution V1101051011 --role village_doctor --password-stdin
-    ehr user role doc01 township_doctor
-    ehr user unlock doc01
+    ehr user role doc01 township_doctor   # also signs doc01 out everywhere
+    ehr user password doc01               # asks for the new one; signs doc01 out everywhere
+    ehr user unlock doc01                 # lift a lock-out before it ends (EHR_LOCKOUT_SECONDS)
+    ehr user revoke-tokens doc01          # sign doc01 out everywhere (every token issued so far)
     ehr apikey add sunhe-his --institution T1101051011 --role township_system     # prints the key once
     ehr apikey revoke sunhe-his
     ehr audit verify [--head SEQ:HASH]    # exit 1 naming the first broken entry (needs EHR_AUDIT_KEY)
@@ -122,7 +124,7 @@ def _read_password(username: str, from_stdin: bool) -> str:
 
 @click.group()
 def user() -> None:
-    """People who sign in to the gateway: add, change role, unlock."""
+    """People who sign in to the gateway: add, change role or password, unlock, sign out everywhere."""
 
 
 @user.command("add")
@@ -145,7 +147,7 @@ def user_add(username, institution, role, password_stdin):
 @click.argument("username")
 @click.argument("role", type=ROLE)
 def user_role(username, role):
-    """Give a user another role (effective at their next request)."""
+    """Give a user another role (their tokens are revoked: they sign in again)."""
     from services.gateway import accounts
 
     with _admin("admin.user_role", target=f"user:{username}", role=role) as session:
@@ -154,15 +156,40 @@ def user_role(username, role):
     click.echo(f"user {username} is now {role}")
 
 
+@user.command("password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+def user_password(username, password_stdin):
+    """Set a new password (their tokens are revoked and a lock-out is lifted)."""
+    from services.gateway import accounts
+
+    password = _read_password(username, password_stdin)
+    with _admin("admin.user_password", target=f"user:{username}") as session:
+        accounts.set_password(session, username, password)
+    click.echo(f"user {username} has a new password and is signed out everywhere")
+
+
 @user.command("unlock")
 @click.argument("username")
 def user_unlock(username):
-    """Lift a lock-out after repeated failed sign-ins."""
+    """Lift a lock-out after repeated failed sign-ins before it ends by itself (EHR_LOCKOUT_SECONDS).
+    Tokens issued before the lock-out stay revoked."""
     from services.gateway import accounts
 
     with _admin("admin.user_unlock", target=f"user:{username}") as session:
         accounts.unlock(session, username)
     click.echo(f"user {username} unlocked")
+
+
+@user.command("revoke-tokens")
+@click.argument("username")
+def user_revoke_tokens(username):
+    """Sign a user out everywhere: every token issued to them so far stops working at once."""
+    from services.gateway import accounts
+
+    with _admin("admin.user_revoke_tokens", target=f"user:{username}") as session:
+        accounts.revoke_tokens(session, username)
+    click.echo(f"user {username} signed out everywhere")
 
 
 @user.command("list")
@@ -171,7 +198,7 @@ def user_list():
 
     with gateway_session() as session:
         for u in accounts.list_users(session):
-            state = "locked" if u.locked_at else "active"
+            state = f"locked until {u.locked_until:%Y-%m-%d %H:%M}" if accounts.is_locked(u) else "active"
             click.echo(f"{u.username:24} {u.role:18} {u.institution_code:12} {state}")
 
 

@@ -9,7 +9,8 @@
     ehr bench [filing|gateway|...] [--quick]  the benchmarks: python -m bench
     ehr quarantine list|show|replay|discard   messages the suite could not file
     ehr pending list|link                     encounters waiting for their resident's archive
-    ehr user add|role|unlock|list             people who sign in to the gateway
+    ehr user add|role|password|unlock|revoke-tokens|list
+                                              people who sign in to the gateway
     ehr apikey add|revoke|list                API keys of township and hospital systems
     ehr audit verify|head|archive|user        the audit trail: its chain and head, who looked, who did
     ehr keys                                  print fresh PII, token signing and audit chain keys

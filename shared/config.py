@@ -27,7 +27,14 @@ deployment (or a docker-compose file) in one place:
     EHR_AUDIT_KEY         base64 of 32 bytes: HMAC-SHA256 key of the audit trail's chain (the gateway
                           and `ehr audit verify` need it; it never reaches the database)
     EHR_TOKEN_LIFETIME    seconds a sign-in token is valid (900)
-    EHR_LOCKOUT_THRESHOLD consecutive failed sign-ins that lock an account until `ehr user unlock` (5)
+    EHR_LOCKOUT_THRESHOLD consecutive failed sign-ins that lock an account (5)
+    EHR_LOCKOUT_SECONDS   how long such a lock-out lasts, unless `ehr user unlock` lifts it sooner (900)
+    EHR_SIGN_IN_WINDOW    seconds of the sign-in throttle's window (60)
+    EHR_SIGN_IN_PER_ADDRESS   sign-in attempts one client address may make in a window (60); past
+                          it the gateway answers 429 with Retry-After, before checking any password
+    EHR_SIGN_IN_PER_USER  sign-in attempts on one username in a window, from anywhere (10)
+    EHR_MAX_BODY_BYTES    largest request body the gateway reads (1048576, 1 MiB); a larger one is
+                          refused with 413 before it is read, declared or chunked
     EHR_GRANT_LIFETIME    seconds an out-of-scope access grant (a stated reason) lasts (14400, 4 h)
     EHR_GRANT_DAILY_LIMIT grants one user may take in any 24 hours; past it the gateway answers 429 (20)
     EHR_GATEWAY_HOST / EHR_GATEWAY_PORT    127.0.0.1 / 8000
@@ -87,6 +94,11 @@ class Settings:
     service_key: bytes | None = None
     token_lifetime: int = 900
     lockout_threshold: int = 5
+    lockout_seconds: int = 900
+    sign_in_window: int = 60
+    sign_in_per_address: int = 60
+    sign_in_per_user: int = 10
+    max_body_bytes: int = 1 << 20
     grant_lifetime: int = 4 * 3600
     grant_daily_limit: int = 20
     audit_key: bytes | None = None
@@ -162,7 +174,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         raise ConfigError("EHR_GATEWAY_PORT and EHR_RPC_TIMEOUT must be numbers") from exc
     limits = {}
     for name, default in (("EHR_TOKEN_LIFETIME", 900), ("EHR_LOCKOUT_THRESHOLD", 5),
-                          ("EHR_GRANT_LIFETIME", 4 * 3600), ("EHR_GRANT_DAILY_LIMIT", 20)):
+                          ("EHR_LOCKOUT_SECONDS", 900), ("EHR_SIGN_IN_WINDOW", 60),
+                          ("EHR_SIGN_IN_PER_ADDRESS", 60), ("EHR_SIGN_IN_PER_USER", 10),
+                          ("EHR_MAX_BODY_BYTES", 1 << 20), ("EHR_GRANT_LIFETIME", 4 * 3600),
+                          ("EHR_GRANT_DAILY_LIMIT", 20)):
         try:
             limits[name] = int(env.get(name, default))
         except ValueError as exc:
@@ -186,6 +201,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         service_key=_decode_key("EHR_SERVICE_KEY", service_key) if service_key else None,
         token_lifetime=limits["EHR_TOKEN_LIFETIME"],
         lockout_threshold=limits["EHR_LOCKOUT_THRESHOLD"],
+        lockout_seconds=limits["EHR_LOCKOUT_SECONDS"],
+        sign_in_window=limits["EHR_SIGN_IN_WINDOW"],
+        sign_in_per_address=limits["EHR_SIGN_IN_PER_ADDRESS"],
+        sign_in_per_user=limits["EHR_SIGN_IN_PER_USER"],
+        max_body_bytes=limits["EHR_MAX_BODY_BYTES"],
         grant_lifetime=limits["EHR_GRANT_LIFETIME"],
         grant_daily_limit=limits["EHR_GRANT_DAILY_LIMIT"],
         audit_key=_decode_key("EHR_AUDIT_KEY", audit_key) if audit_key else None,

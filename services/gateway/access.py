@@ -99,6 +99,7 @@ class Action:
 
 
 SIGN_IN = Action("auth.sign_in")
+AUTH_REVOKE = Action("auth.revoke")  # sign oneself out everywhere (every token of one's own)
 ARCHIVE_CREATE = Action("archive.create")
 ARCHIVE_READ = Action("archive.read", READ)
 SUMMARY_READ = Action("archive.summary", READ)
@@ -168,6 +169,8 @@ PERMISSIONS: dict[str, frozenset[Action]] = {
     TOWNSHIP_SYSTEM: frozenset({ARCHIVE_CREATE, ARCHIVE_UPDATE, *ARCHIVE_READS, *REFERENCE}),
     HOSPITAL_SYSTEM: frozenset(REFERENCE),
 }
+# Everyone who signs in may sign themselves out everywhere (`POST /api/v1/auth/revoke`).
+PERMISSIONS.update({role: PERMISSIONS[role] | {AUTH_REVOKE} for role in USER_ROLES})
 
 
 # -- errors the gateway answers with -------------------------------------------------------

@@ -2,7 +2,9 @@
 gateway (sign-in, every request's authentication, grants) and by `ehr user` / `ehr apikey`.
 
     create_user(session, "doc01", "a long passphrase", "T1101051011", "township_doctor")
-    sign_in(session, "doc01", "a long passphrase", lockout_threshold=5)  -> SignIn(caller, "ok")
+    sign_in(sessionmaker, "doc01", "a long passphrase", lockout_threshold=5, lockout_seconds=900)
+                                                     -> SignIn(caller, "ok", token_version=0)
+    revoke_tokens(session, "doc01")                  every token of doc01 stops working
     key = add_api_key(session, "sunhe-his", "T1101051011", "township_system")   # shown once
     caller_for_api_key(session, key)  -> Caller(name="apikey:sunhe-his", kind="api_key", ...)
     grant_access(session, caller, "11010520110100001", "急诊就诊", lifetime=14400, owner=archive, daily_limit=20)
@@ -54,10 +56,6 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _caller(user: User) -> Caller:
-    return Caller(user.username, USER, user.institution_code, user.role)
-
-
 # -- users ---------------------------------------------------------------------------------
 
 def create_user(session: Session, username: str, password: str, institution_code: str, role: str) -> User:
@@ -91,19 +89,52 @@ def get_user(session: Session, username: str, lock: bool = False) -> User:
 
 
 def set_role(session: Session, username: str, role: str) -> User:
+    """Give the user another role; their tokens are revoked (they sign in again as what they are now)."""
     if role not in access.USER_ROLES:
         raise ValidationFailed("unknown role", {"role": [f"One of {', '.join(access.USER_ROLES)}."]})
     user = get_user(session, username, lock=True)
     user.role = role
+    user.token_version += 1
+    session.commit()
+    return user
+
+
+def set_password(session: Session, username: str, password: str) -> User:
+    """A new password; the user's tokens are revoked and a lock-out is lifted."""
+    problems = credentials.password_problems(password or "", username)
+    if problems:
+        raise ValidationFailed("cannot change the password", {"password": [f"Too weak: {'; '.join(problems)}."]})
+    password_hash = credentials.hash_password(password)
+    user = get_user(session, username, lock=True)
+    user.password_hash, user.failed_attempts, user.locked_at, user.locked_until = password_hash, 0, None, None
+    user.token_version += 1
     session.commit()
     return user
 
 
 def unlock(session: Session, username: str) -> User:
+    """Lift a lock-out before it ends. Tokens issued before it stay revoked."""
     user = get_user(session, username, lock=True)
-    user.locked_at, user.failed_attempts = None, 0
+    user.locked_at, user.locked_until, user.failed_attempts = None, None, 0
+    user.token_version += 1
     session.commit()
     return user
+
+
+def revoke_tokens(session: Session, username: str) -> int:
+    """Sign the user out everywhere: every token issued so far stops working at once. One
+    statement (it also runs on the gateway's autocommit connection); the new token version."""
+    version = session.execute(sa.update(User).where(User.username == username)
+                              .values(token_version=User.token_version + 1).returning(User.token_version)).scalar()
+    if version is None:
+        session.rollback()
+        raise NotFound("no such user", {"username": username})
+    session.commit()
+    return version
+
+
+def is_locked(user: User, now: datetime | None = None) -> bool:
+    return user.locked_until is not None and user.locked_until > (now or _now())
 
 
 def list_users(session: Session) -> list[User]:
@@ -114,37 +145,65 @@ def list_users(session: Session) -> list[User]:
 class SignIn:
     caller: Caller | None
     outcome: str  # ok | wrong_password | unknown_user | locked (now or before)
+    token_version: int = 0
 
 
-def sign_in(session: Session, username: str, password: str, lockout_threshold: int,
-            verify: Callable[[str, str], bool] = credentials.verify_password) -> SignIn:
-    """Check a password. `lockout_threshold` consecutive failures lock the account until
-    `ehr user unlock`; a locked account is refused even with the right password. Every path
-    verifies one argon2 hash, so timing does not tell whether the username exists."""
-    user = session.scalars(sa.select(User).where(User.username == username).with_for_update()).first()
-    if user is None or user.locked_at is not None:
+_STORED = sa.select(User.id, User.password_hash, User.locked_until)
+
+
+def sign_in(sessions: Callable[[], Session], username: str, password: str, lockout_threshold: int,
+            lockout_seconds: int, verify: Callable[[str, str], bool] = credentials.verify_password) -> SignIn:
+    """Check a password. `lockout_threshold` consecutive failures lock the account for
+    `lockout_seconds` (or until `ehr user unlock`) and revoke its tokens; a locked account is
+    refused even with the right password. Every path verifies one argon2 hash, so timing does not
+    tell whether the username exists.
+
+    `sessions()` opens a database session; none is held while the password is verified (tens
+    of milliseconds of CPU): the hash is read, the connection goes back to the pool, the password
+    is verified, and the outcome is written in one conditional UPDATE, so concurrent attempts
+    count exactly and need no row lock across the verification."""
+    with sessions() as session:
+        stored = session.execute(_STORED.where(User.username == username)).first()
+    if stored is None or (stored.locked_until is not None and stored.locked_until > _now()):
         verify(credentials.dummy_hash(), password)
-        session.rollback()
-        return SignIn(None, "unknown_user" if user is None else "locked")
-    if not verify(user.password_hash, password):
-        user.failed_attempts += 1
-        locked = user.failed_attempts >= lockout_threshold
-        if locked:
-            user.locked_at = _now()
+        return SignIn(None, "unknown_user" if stored is None else "locked")
+    if not verify(stored.password_hash, password):
+        return _failed(sessions, stored.id, lockout_threshold, lockout_seconds)
+    rehashed = credentials.hash_password(password) if credentials.needs_rehash(stored.password_hash) else None
+    unlocked = sa.or_(User.locked_until.is_(None), User.locked_until <= sa.func.now())
+    with sessions() as session:
+        # Only if the password and the lock-out are still as verified: a change in between wins.
+        row = session.execute(
+            sa.update(User).where(User.id == stored.id, User.password_hash == stored.password_hash, unlocked)
+            .values(failed_attempts=0, last_sign_in_at=sa.func.now(), locked_at=None, locked_until=None,
+                    password_hash=rehashed or User.password_hash)
+            .returning(User.username, User.institution_code, User.role, User.token_version)).first()
         session.commit()
-        return SignIn(None, "locked" if locked else "wrong_password")
-    user.failed_attempts, user.last_sign_in_at = 0, _now()
-    if credentials.needs_rehash(user.password_hash):
-        user.password_hash = credentials.hash_password(password)
-    caller = _caller(user)
-    session.commit()
-    return SignIn(caller, "ok")
+    if row is None:
+        return SignIn(None, "locked")
+    return SignIn(Caller(row.username, USER, row.institution_code, row.role), "ok", row.token_version)
+
+
+def _failed(sessions: Callable[[], Session], user_id: int, threshold: int, lockout_seconds: int) -> SignIn:
+    reaches = User.failed_attempts + 1 >= threshold
+    with sessions() as session:
+        locked = session.execute(
+            sa.update(User).where(User.id == user_id)
+            .values(failed_attempts=sa.case((reaches, 0), else_=User.failed_attempts + 1),
+                    locked_at=sa.case((reaches, sa.func.now()), else_=User.locked_at),
+                    locked_until=sa.case((reaches, sa.func.now() + timedelta(seconds=lockout_seconds)),
+                                         else_=User.locked_until),
+                    token_version=sa.case((reaches, User.token_version + 1), else_=User.token_version))
+            # after a failure the count is back at 0 only if this one locked the account
+            .returning((User.failed_attempts == 0).label("locked"))).scalar()
+        session.commit()
+    return SignIn(None, "locked" if locked else "wrong_password")
 
 
 # Every guarded request authenticates with one of these two statements: built once, of plain
 # columns (no ORM objects to load), they cost the gateway a fraction of an ORM query's CPU.
 _users, _api_keys = User.__table__, ApiKey.__table__
-_USER_BY_NAME = (sa.select(_users.c.institution_code, _users.c.role, _users.c.locked_at)
+_USER_BY_NAME = (sa.select(_users.c.institution_code, _users.c.role, _users.c.locked_until, _users.c.token_version)
                  .where(_users.c.username == sa.bindparam("username")))
 _API_KEY_BY_DIGEST = (sa.select(_api_keys.c.name, _api_keys.c.institution_code, _api_keys.c.role,
                                 _api_keys.c.revoked_at)
@@ -153,19 +212,23 @@ _API_KEY_BY_DIGEST = (sa.select(_api_keys.c.name, _api_keys.c.institution_code, 
 
 def caller_for_token(session: Session, key: bytes, token: str) -> tuple[Caller | None, str | None]:
     """Like `caller_for_api_key` for a signed token: the problem is "expired_token",
-    "bad_signature", "malformed_token", or "locked_or_removed" when the user named by a valid
-    token was locked or removed since (the caller is given when the token names a user)."""
+    "bad_signature", "malformed_token", "locked_or_removed" when the user named by a valid token
+    is locked out or was removed since, or "revoked_token" when the user's tokens were revoked
+    since it was issued (the caller is given when the token names a user)."""
     try:
-        username, problem = credentials.read_token(key, token)["sub"], None
+        claims = credentials.read_token(key, token)
+        username, version, problem = claims["sub"], claims["ver"], None
     except credentials.InvalidToken as exc:
-        username, problem = exc.subject, exc.reason
+        username, version, problem = exc.subject, None, exc.reason
     if username is None:
         return None, problem
     user = session.execute(_USER_BY_NAME, {"username": username}).first()
     if user is None:
         return Caller(username, USER, None, None), problem or "locked_or_removed"
-    if user.locked_at is not None:
+    if user.locked_until is not None and user.locked_until > _now():
         problem = problem or "locked_or_removed"
+    elif version is not None and version != user.token_version:
+        problem = problem or "revoked_token"
     return Caller(username, USER, user.institution_code, user.role), problem
 
 

@@ -57,7 +57,7 @@ from shared.consumer import TRANSIENT_ERRORS
 from shared.db import make_engine
 from shared.errors import Conflict, EhrError, NotFound
 
-from services.gateway import access, accounts, audit, credentials
+from services.gateway import access, accounts, audit, credentials, throttle
 from services.gateway.access import Action, Unauthorized
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,8 @@ class WorkerGate:
         return self.worker_ctx.context_data.get(REQUEST_ID_KEY)
 
     def _session(self) -> Session:
-        """A session in a transaction, for what reads and then writes (signing in)."""
+        """A session in a transaction, for what reads and then writes (signing in), on a connection
+        of its own that goes back to the pool when the session closes."""
         return self.provider.sessionmaker()
 
     def _request_db(self) -> Session:
@@ -327,12 +328,22 @@ class WorkerGate:
 
     # -- signing in --------------------------------------------------------------------------
 
-    def sign_in(self, username: str, password: str) -> dict:
+    def sign_in(self, username: str, password: str, address: str | None) -> dict:
+        """A token for a right password, unless this address or username is over the throttle
+        (429) or the account is locked. No connection is held while argon2 runs (see
+        `accounts.sign_in`), and the verification runs in a thread."""
         draft = audit.Draft(action=access.SIGN_IN.name, actor=username, actor_kind=accounts.USER,
                             request_id=self.request_id)
-        with self._session() as session:
-            result = accounts.sign_in(session, username, password, self.provider.lockout_threshold,
-                                      verify=_verify_off_the_hub)
+        try:
+            wait = throttle.sign_in_wait(self._request_db(), address, username, self.provider.sign_in_limits)
+        finally:
+            self._release()
+        if wait is not None:
+            draft.status, draft.outcome = 429, "throttled"
+            self._append_once(draft)
+            raise throttle.throttled(wait)
+        result = accounts.sign_in(self._session, username, password, self.provider.lockout_threshold,
+                                  self.provider.lockout_seconds, verify=_verify_off_the_hub)
         draft.outcome = result.outcome
         if result.caller is None:
             draft.status = 401
@@ -342,9 +353,19 @@ class WorkerGate:
         draft.status, draft.institution_code, draft.role = 200, caller.institution_code, caller.role
         self._append_once(draft)
         lifetime = self.provider.token_lifetime
-        return {"access_token": credentials.issue_token(self.provider.token_key, caller.name, lifetime),
-                "token_type": "Bearer", "expires_in": lifetime, "username": caller.name,
+        token = credentials.issue_token(self.provider.token_key, caller.name, lifetime, version=result.token_version)
+        return {"access_token": token, "token_type": "Bearer", "expires_in": lifetime, "username": caller.name,
                 "role": caller.role, "institution_code": caller.institution_code}
+
+    def revoke_tokens(self) -> dict:
+        """Sign the calling user out everywhere (this token included). API keys are revoked with
+        `ehr apikey revoke` instead."""
+        if self.caller.kind != accounts.USER:
+            raise access.Forbidden("an API key has no tokens; an administrator revokes it with `ehr apikey revoke`",
+                                   {"action": access.AUTH_REVOKE.name})
+        self.note(target=f"user:{self.caller.name}")
+        accounts.revoke_tokens(self._request_db(), self.caller.name)
+        return {"username": self.caller.name, "signed_out": True}
 
     def _append_once(self, draft: audit.Draft) -> None:
         try:
@@ -384,6 +405,9 @@ class Gate(DependencyProvider):
         self.head_logged_at = float("-inf")
         self.token_lifetime = settings.token_lifetime
         self.lockout_threshold = settings.lockout_threshold
+        self.lockout_seconds = settings.lockout_seconds
+        self.sign_in_limits = throttle.Limits(per_address=settings.sign_in_per_address,
+                                              per_user=settings.sign_in_per_user, window=settings.sign_in_window)
         self.grant_lifetime = settings.grant_lifetime
         self.grant_daily_limit = settings.grant_daily_limit
         # A connection per worker (a guarded request keeps one until its audit entry is written)

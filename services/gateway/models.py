@@ -20,7 +20,9 @@ class Base(DeclarativeBase):
 
 
 class User(Base):
-    """A person who signs in. The password only as an argon2id hash."""
+    """A person who signs in. The password only as an argon2id hash. Repeated failed sign-ins
+    lock the account until `locked_until` (`locked_at` says since when); `token_version` is in
+    every token issued, and bumping it revokes them all."""
 
     __tablename__ = "users"
 
@@ -31,6 +33,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(32))
     failed_attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     locked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    token_version: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -52,6 +56,20 @@ class ApiKey(Base):
         # One live key per name; a revoked key's name can be given to its replacement.
         Index("uq_api_keys_live_name", "name", unique=True, postgresql_where=text("revoked_at IS NULL")),
     )
+
+
+class SignInAttempts(Base):
+    """Sign-in attempts counted per client address (`address:<ip>`) and per username
+    (`user:<name>`) in a fixed window, for the throttle; shared by every gateway process. Rows of
+    windows long past are deleted as attempts come in."""
+
+    __tablename__ = "sign_in_attempts"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_sign_in_attempts_window_started_at", "window_started_at"),)
 
 
 class AccessGrant(Base):

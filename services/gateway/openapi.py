@@ -35,8 +35,9 @@ def _errors(*statuses: int) -> dict:
                  "jurisdiction (named in `details`), or possible duplicates of your jurisdiction need "
                  "`confirm_new`; `registered_elsewhere`, an archive outside your jurisdiction holds it "
                  "(`details` name only the field, with your value masked: no archive, village or institution)",
+            413: "The body is larger than EHR_MAX_BODY_BYTES (1 MiB)",
             422: "Not possible in the current state, e.g. already replayed",
-            429: "Too many grants: at most `EHR_GRANT_DAILY_LIMIT` (20) a user in any 24 hours",
+            429: "Too many sign-in attempts (`Retry-After`), or grants: at most `EHR_GRANT_DAILY_LIMIT` (20) a user in any 24 hours",
             503: "A service is unavailable"}
     # Every protected operation can answer 401 and 403.
     return {str(s): _json("Error", text[s]) for s in sorted({401, 403, *statuses})}
@@ -66,6 +67,13 @@ class TransferDecisionSchema(Schema):
         "description": "the archive under its new number when the village changed; the old number still leads here"})
 
 
+class SignedOutSchema(Schema):
+    """`{"username": "doc01", "signed_out": true}`: sign in again for a new token."""
+
+    username = fields.Str()
+    signed_out = fields.Bool()
+
+
 class DuplicateReviewSchema(Schema):
     archive_no = fields.Str()
     possible_duplicates = fields.List(fields.Dict(), metadata={
@@ -84,7 +92,10 @@ def build_spec() -> dict:
         version=API_VERSION,
         openapi_version="3.0.3",
         plugins=[MarshmallowPlugin()],
-        info={"description": "HTTP API of the gateway. Every response carries `X-Request-Id`. Sign in "
+        info={"description": "HTTP API of the gateway. Every response carries `X-Request-Id`, the suite's "
+                             "own id of the request (the audit trail's); a client's own `X-Request-Id` (1 to "
+                             "64 of `A-Za-z0-9._-`) comes back in `X-Client-Request-Id`. A body larger than "
+                             "EHR_MAX_BODY_BYTES (1 MiB) answers 413 unread. Sign in "
                              "with `POST /api/v1/auth/token` (or use an API key) and send "
                              "`Authorization: Bearer <token or key>`; every call is recorded in the "
                              "audit trail. A readable listing of this document: `GET /api/v1/docs`."},
@@ -105,7 +116,7 @@ def build_spec() -> dict:
         ("LinkPending", api.LinkPendingSchema), ("RecordCreate", api.RecordCreateSchema),
         ("RecordAmend", api.RecordAmendSchema), ("EnteredInError", api.EnteredInErrorSchema),
         ("RecordHistory", api.RecordHistorySchema), ("ArchiveSummary", api.ArchiveSummarySchema),
-        ("TokenRequest", api.TokenRequestSchema), ("Token", api.TokenSchema),
+        ("TokenRequest", api.TokenRequestSchema), ("Token", api.TokenSchema), ("SignedOut", SignedOutSchema),
         ("AccessGrantRequest", api.AccessGrantRequestSchema), ("AccessGrant", api.AccessGrantSchema),
         ("Grant", api.GrantSchema), ("GrantPage", api.GrantPageSchema),
         ("Stats", api.StatsSchema),
@@ -121,12 +132,27 @@ def build_spec() -> dict:
 
     spec.path("/api/v1/auth/token", operations={"post": {
         "summary": "Sign in: username and password for a short-lived bearer token",
-        "description": "Repeated failures lock the account until an administrator runs `ehr user unlock`.",
+        "description": "Repeated failures (EHR_LOCKOUT_THRESHOLD, 5) lock the account for EHR_LOCKOUT_SECONDS "
+                       "(15 minutes; `ehr user unlock` lifts it sooner) and revoke its tokens. Attempts are "
+                       "throttled per client address (EHR_SIGN_IN_PER_ADDRESS, 60 a minute) and per username "
+                       "(EHR_SIGN_IN_PER_USER, 10 a minute): past either, 429 with `Retry-After`.",
         "security": PUBLIC,
         "requestBody": {"required": True, "content": {"application/json": {"schema": "TokenRequest"}}},
         "responses": {"200": _json("Token", "Signed in"), "400": _json("Error", "Invalid input"),
                       "401": _json("Error", "Wrong username or password, or the account is locked"),
+                      "413": _json("Error", "The body is larger than EHR_MAX_BODY_BYTES"),
+                      "429": {**_json("Error", "Too many attempts from this address or on this username; "
+                                               "`details.retry_after` seconds to wait"),
+                              "headers": {"Retry-After": {"schema": {"type": "integer"},
+                                                          "description": "seconds"}}},
                       "503": _json("Error", "A service is unavailable")},
+    }})
+    spec.path("/api/v1/auth/revoke", operations={"post": {
+        "summary": "Sign out everywhere: every token issued to you so far stops working (this one too)",
+        "description": "For people; an API key answers 403 (an administrator revokes it with "
+                       "`ehr apikey revoke`). An administrator does the same for anyone with "
+                       "`ehr user revoke-tokens NAME`; a role or password change does it too.",
+        "responses": {"200": _json("SignedOut", "Signed out everywhere"), **_errors(413, 503)},
     }})
     spec.path("/api/v1/archives", operations={"post": {
         "summary": "Create an archive and allocate its 17-digit number (403 for a village outside your jurisdiction)",

@@ -2,7 +2,8 @@
 services over RPC. It owns who may ask (users, API keys, roles, grants) and the audit trail of
 what was asked, in its own database (see `gate.py` and `access.py`).
 
-    POST /api/v1/auth/token                       -> a bearer token (public)
+    POST /api/v1/auth/token                       -> a bearer token (public; throttled per address and user)
+    POST /api/v1/auth/revoke                      -> sign the caller out everywhere (every token of theirs)
     POST /api/v1/archives                         -> registry.create_archive
     GET  /api/v1/archives/<archive_no>            -> registry.get_archive
     POST /api/v1/archives/<archive_no>/access     -> a time-limited grant outside one's scope
@@ -115,7 +116,13 @@ class GatewayService:
     @http("POST", "/api/v1/auth/token")
     def sign_in(self, request):
         data = load_input(api.TokenRequestSchema(), _json_body(request))
-        return self.gate.sign_in(data["username"], data["password"])
+        return self.gate.sign_in(data["username"], data["password"], request.remote_addr)
+
+    @http("POST", "/api/v1/auth/revoke")
+    @guarded(access.AUTH_REVOKE)
+    def revoke_tokens(self, request):
+        _json_body(request, empty_ok=True)
+        return self.gate.revoke_tokens()
 
     @http("POST", "/api/v1/archives")
     @guarded(access.ARCHIVE_CREATE)

@@ -1,4 +1,4 @@
-"""Reading a service's database in assertions."""
+"""Reading a service's database in assertions, and changing it where a test stands in for time."""
 
 from __future__ import annotations
 
@@ -10,10 +10,20 @@ from shared.db import make_engine
 _engines: dict[str, sa.Engine] = {}
 
 
-def query(service: str, sql: str, **params) -> list:
+def _engine(service: str) -> sa.Engine:
     url = load_settings().database_url_for(service)
     engine = _engines.get(url)
     if engine is None:
         engine = _engines[url] = make_engine(url, pool_size=2)
-    with engine.connect() as conn:
+    return engine
+
+
+def query(service: str, sql: str, **params) -> list:
+    with _engine(service).connect() as conn:
         return conn.execute(sa.text(sql), params).all()
+
+
+def execute(service: str, sql: str, **params) -> None:
+    """Run one statement and commit it (e.g. move a lock-out's end into the past)."""
+    with _engine(service).begin() as conn:
+        conn.execute(sa.text(sql), params)

@@ -179,6 +179,45 @@ def test_a_token_from_another_key_is_refused():
         credentials.read_token(KEY, credentials.issue_token(b"j" * 32, "doc01", 900))
 
 
+def _signed(header: dict, claims: dict, key: bytes = KEY, alg: str = "sha256") -> str:
+    """A token made by hand, to show what the gateway refuses whatever a library would sign."""
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
+    signature = b64(hmac.new(key, signing_input.encode(), getattr(hashlib, alg)).digest()) if alg else ""
+    return f"{signing_input}.{signature}"
+
+
+def test_a_token_carries_its_token_version_and_needs_every_claim():
+    now = int(time.time())
+    claims = {"sub": "doc01", "iat": now, "exp": now + 900, "ver": 7}
+    assert credentials.read_token(KEY, credentials.issue_token(KEY, "doc01", 900, version=7))["ver"] == 7
+    assert credentials.read_token(KEY, _signed({"alg": "HS256", "typ": "JWT"}, claims))["ver"] == 7
+    for missing in ("sub", "iat", "exp", "ver"):
+        token = _signed({"alg": "HS256", "typ": "JWT"}, {k: v for k, v in claims.items() if k != missing})
+        with pytest.raises(credentials.InvalidToken, match="malformed_token"):
+            credentials.read_token(KEY, token)
+    with pytest.raises(credentials.InvalidToken, match="malformed_token"):
+        credentials.read_token(KEY, _signed({"alg": "HS256", "typ": "JWT"}, {**claims, "ver": "7"}))
+
+
+@pytest.mark.parametrize("header,alg", [
+    ({"alg": "none", "typ": "JWT"}, None), ({"alg": "HS512", "typ": "JWT"}, "sha512"),
+    ({"alg": "HS384", "typ": "JWT"}, "sha384"),
+])
+def test_only_hs256_is_accepted_whatever_the_token_names(header, alg):
+    now = int(time.time())
+    token = _signed(header, {"sub": "doc01", "iat": now, "exp": now + 900, "ver": 0}, alg=alg)
+    with pytest.raises(credentials.InvalidToken):
+        credentials.read_token(KEY, token)
+
+
 def test_passwords_are_argon2id_and_weak_ones_are_named():
     hashed = credentials.hash_password("correct horse battery staple")
     assert hashed.startswith("$argon2id$")

@@ -7,7 +7,7 @@ NULL in the new columns (the gateway cannot know where their archive lay then) a
 no one; they expire within `EHR_GRANT_LIFETIME`.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-04 14:00:00
 """
 from alembic import op
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 
 
 revision = '0004'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
