@@ -14,13 +14,15 @@ MIGRATIONS = {
     "records": ROOT / "services" / "records" / "migrations",
     "gateway": ROOT / "services" / "gateway" / "migrations",
 }
-KEY_VARIABLES = ("EHR_PII_KEY", "EHR_INDEX_KEY", "EHR_TOKEN_KEY")
+# One key per purpose (shared.config.SERVICE_KEYS says which service gets which).
+KEY_VARIABLES = ("EHR_PII_KEY", "EHR_RECORDS_PII_KEY", "EHR_INDEX_KEY", "EHR_TOKEN_KEY")
 
 
 def ensure_keys(state_dir: Path) -> None:
-    """Give this process (and its children) the PII keys and the token signing key: from the
-    environment if set, else from `<state_dir>/secrets.env`, where a key that is missing is
-    generated on first use (the file is created with mode 0600)."""
+    """Give this process the keys of every service (the PII keys of the registry and of records,
+    the blind-index key, the token signing key): from the environment if set, else from
+    `<state_dir>/secrets.env`, where a key that is missing is generated on first use (the file is
+    created with mode 0600). `ehr up` hands each service only its own (`service_environment`)."""
     if all(os.environ.get(name) for name in KEY_VARIABLES):
         return
     secrets = state_dir / "secrets.env"

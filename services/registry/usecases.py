@@ -29,7 +29,7 @@ from shared.outbox import OutboxMessage, stage
 from shared.pii import PiiBox
 
 from services.registry import aliases, identifiers, matching, revisions
-from services.registry.keys import id_index, name_pinyin, phone_index
+from services.registry.keys import ID_NUMBER_SEALED_IN, PHONE_SEALED_IN, id_index, name_pinyin, phone_index
 from services.registry.models import MERGED, Archive, ArchiveAlias, ArchiveSerial, Division, Institution, outbox
 
 SERVICE = "registry"
@@ -110,17 +110,18 @@ def create_archive(session: Session, pii: PiiBox, data: dict[str, Any], actor: A
             raise Conflict("possible duplicates", {"possible_duplicates": duplicates})
 
     serial = allocate_serial(session, data["village_code"])
+    archive_no = make_archive_number(data["village_code"], serial).value
     archive = Archive(
-        archive_no=make_archive_number(data["village_code"], serial).value,
+        archive_no=archive_no,
         name=data["name"],
         name_pinyin=name_pinyin(data["name"]),
         sex=data["sex"],
         birth_date=data["birth_date"],
         id_type=data["id_type"],
-        id_number_enc=pii.encrypt(data["id_number"]),
+        id_number_enc=pii.encrypt(data["id_number"], ID_NUMBER_SEALED_IN, archive_no),
         id_number_index=index,
         id_number_masked=masked,
-        phone_enc=pii.encrypt(data["phone"]) if data.get("phone") else None,
+        phone_enc=pii.encrypt(data["phone"], PHONE_SEALED_IN, archive_no) if data.get("phone") else None,
         phone_index=phone_index(pii, data["phone"]) if data.get("phone") else None,
         village_code=data["village_code"],
         institution_code=data["institution_code"],

@@ -16,7 +16,7 @@ from shared.config import load_settings
 from shared.consumer import Delivery
 from shared.db import make_engine
 from shared.encounter import load_encounter
-from shared.pii import PiiBox
+from shared.pii import service_box
 
 # Archive numbers of the demo county's farm (110105101901) that no other test registers.
 SURVIVOR, MERGED, ELSEWHERE = "11010510190180001", "11010510190180002", "11010510190180003"
@@ -26,7 +26,7 @@ SURVIVOR, MERGED, ELSEWHERE = "11010510190180001", "11010510190180002", "1101051
 def db(suite_env):
     settings = load_settings()
     engine = make_engine(settings.database_url_for("records"))
-    pii = PiiBox(*settings.require_keys())
+    pii = service_box(settings, "records")
     with Session(engine) as session:
         yield session, pii
     engine.dispose()
