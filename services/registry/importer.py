@@ -9,10 +9,11 @@ event each through the outbox. A rejected row is reported with its line and the 
 ID numbers masked; it never leaves anything behind. Near-duplicate review (same name, sex and
 birth date...) is for interactive creation; an imported register is trusted on that point.
 
-The validation and everything else that needs no database (pinyin, encryption, blind indexes,
-the event) is done by `import_rows`, in `jobs` worker processes (`import_pool`), while this
-process writes the chunks already prepared, in file order: what depends on the order (earlier
-lines, serials) is decided here. A chunk costs a handful of statements: the ID-number check,
+The validation and everything else that needs no database (pinyin, blind indexes, the event)
+is done by `import_rows`, in `jobs` worker processes (`import_pool`), while this process writes
+the chunks already prepared, in file order: what depends on the order (earlier lines, serials)
+is decided here, and so is the encryption of ID and phone numbers, which are bound to the
+archive number they are given (`import_rows.fill_archive`). A chunk costs a handful of statements: the ID-number check,
 the serials of all its villages, and one COPY per table.
 
 CSV columns: name, sex, birth_date (YYYY-MM-DD), id_type (default 01), id_number, phone,

@@ -150,6 +150,19 @@ def test_every_documented_key_variable_is_given_to_a_service():
     assert keys <= assigned
 
 
+def test_ehr_up_starts_each_service_process_with_only_its_own_keys(monkeypatch):
+    import ehr.supervisor
+
+    spawned = {}
+    monkeypatch.setattr(ehr.supervisor.subprocess, "Popen", lambda args, env: spawned.setdefault(args[-1], env))
+    for name in ("EHR_PII_KEY", "EHR_RECORDS_PII_KEY", "EHR_INDEX_KEY", "EHR_TOKEN_KEY"):
+        monkeypatch.setenv(name, generate_key())
+    ehr.supervisor.Supervisor({}).start()
+    given = {service: {name for name in env if is_key_variable(name)} for service, env in spawned.items()}
+    assert given == {"registry": {"EHR_PII_KEY", "EHR_INDEX_KEY"}, "records": {"EHR_RECORDS_PII_KEY", "EHR_INDEX_KEY"},
+                     "gateway": {"EHR_TOKEN_KEY"}}
+
+
 def test_the_gateway_starts_without_pii_keys(monkeypatch):
     import ehr.runner
     from ehr.cli import main
