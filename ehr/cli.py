@@ -218,10 +218,11 @@ def keys_reencrypt(dry_run: bool, batch_size: int, services: tuple[str, ...]) ->
     from shared.db import make_engine
     from shared.pii import service_box
 
-    ensure_keys(STATE_DIR)
+    services = services or ("registry", "records")
+    ensure_keys(STATE_DIR, services)
     try:
         settings = load_settings()
-        boxes = {service: service_box(settings, service) for service in services or ("registry", "records")}
+        boxes = {service: service_box(settings, service) for service in services}
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     reports = []

@@ -230,6 +230,25 @@ def test_the_command_counts_with_dry_run_then_reencrypts_and_says_nothing_remain
     assert printed.exit_code == 0 and printed.output.count("\n") == 4  # `ehr keys` alone still prints keys
 
 
+def test_the_command_does_one_service_with_only_that_services_keys(databases, keys, written, tmp_path, monkeypatch):
+    url = {s: e.url.render_as_string(hide_password=False) for s, e in databases.items()}
+    b64 = {name: base64.b64encode(value).decode() for name, value in keys.items()}
+    env = {"EHR_RECORDS_PII_KEY": b64["rb"], "EHR_RECORDS_PII_OLD_KEYS": b64["ra"], "EHR_INDEX_KEY": b64["index"],
+           "EHR_PII_KEY": "", "EHR_PII_OLD_KEYS": "", "EHR_TOKEN_KEY": "",
+           "EHR_REGISTRY_DATABASE_URL": url["registry"], "EHR_RECORDS_DATABASE_URL": url["records"]}
+    import ehr.cli
+    from ehr.cli import main
+
+    monkeypatch.setattr(ehr.cli, "STATE_DIR", tmp_path)  # where a development machine's keys would go
+
+    done = CliRunner().invoke(main, ["keys", "reencrypt", "--service", "records"], env=env)
+
+    assert done.exit_code == 0, done.output
+    assert "quarantine.body_enc" in done.output and "archives" not in done.output
+    assert "2 re-encrypted, 0 remaining under an old key" in done.output
+    assert not (tmp_path / "secrets.env").exists()  # nothing generated for the keys it does not need
+
+
 def test_a_ciphertext_copied_to_another_row_or_column_does_not_open(databases, keys, written):
     registry_box, records_box = PiiBox(keys["a"], keys["index"]), PiiBox(keys["ra"], keys["index"])
     first, second, third = written["numbers"][3:6]
