@@ -5,7 +5,7 @@
 # time (see docker-compose.yml and shared/config.py).
 #
 #   docker build -t ehr-suite .
-#   docker run --rm ehr-suite keys            # a fresh EHR_PII_KEY / EHR_INDEX_KEY pair
+#   docker run --rm ehr-suite keys            # fresh keys, one per purpose (lines of .env)
 
 # ---- build: install the project and its pinned dependencies into a virtualenv -------------
 FROM python:3.11-slim AS build
@@ -42,8 +42,9 @@ RUN groupadd --system --gid 10001 ehr \
 
 COPY --from=build /opt/venv /opt/venv
 
-# Keys, passwords and URLs come from the environment only; `ehr run` refuses to start
-# without EHR_PII_KEY and EHR_INDEX_KEY. The working directory is not writable by the user.
+# Keys, passwords and URLs come from the environment only; `ehr run <service>` refuses to start
+# without that service's keys (shared/config.py SERVICE_KEYS) and drops any other key it is
+# given. The working directory is not writable by the user.
 WORKDIR /app
 
 USER 10001:10001

@@ -111,14 +111,10 @@ def up(replicas: tuple[str, ...], demo: bool) -> None:
 def run(service: str) -> None:
     """Run one service in this process (configured by the EHR_* environment)."""
     from ehr.runner import run_service
-    from shared.config import ConfigError, load_settings
+    from shared.config import ConfigError, load_settings, service_environment
 
     try:
-        settings = load_settings()
-        settings.require_keys()
-        settings.require_service_key()
-        if service == "gateway":
-            settings.require_token_key()
+        load_settings(service_environment(service, dict(os.environ))).require_service_keys(service)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     run_service(service)
@@ -192,8 +188,9 @@ def subscribe(jurisdiction: str, queue: str | None) -> None:
 @main.group(invoke_without_command=True)
 @click.pass_context
 def keys(ctx: click.Context) -> None:
-    """Print fresh keys for EHR_PII_KEY, EHR_INDEX_KEY, EHR_TOKEN_KEY, EHR_SERVICE_KEY and EHR_AUDIT_KEY; after a rotation of
-    EHR_PII_KEY, `ehr keys reencrypt` moves every ciphertext to the new key."""
+    """Print fresh keys for EHR_PII_KEY (the registry's), EHR_RECORDS_PII_KEY, EHR_INDEX_KEY,
+    EHR_TOKEN_KEY, EHR_SERVICE_KEY and EHR_AUDIT_KEY; after a rotation of a PII key,
+    `ehr keys reencrypt` moves every ciphertext to the new key."""
     if ctx.invoked_subcommand is not None:
         return
     from ehr.setup import KEY_VARIABLES
@@ -206,26 +203,34 @@ def keys(ctx: click.Context) -> None:
 @click.option("--dry-run", is_flag=True, help="only count the ciphertexts still under an old key")
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(min=1),
               help="rows per transaction")
-def keys_reencrypt(dry_run: bool, batch_size: int) -> None:
-    """Re-encrypt with the current EHR_PII_KEY what older keys (EHR_PII_OLD_KEYS) sealed: ID and
-    phone numbers, card numbers and MRNs in the registry, pending and quarantined messages in
-    records. Runs beside the services, in short batches; run it again until it reports 0
-    remaining, then the old keys can go. Exit status 1 if a ciphertext opens with no configured key."""
+@click.option("--service", "services", multiple=True, type=click.Choice(["registry", "records"]),
+              help="only this service's database (with only its keys, as in its container); default both")
+def keys_reencrypt(dry_run: bool, batch_size: int, services: tuple[str, ...]) -> None:
+    """Re-encrypt with each service's current key what older keys sealed, and bind ciphertexts of
+    the first format to their rows: ID and phone numbers, card numbers and MRNs in the registry
+    (EHR_PII_KEY, EHR_PII_OLD_KEYS), pending and quarantined messages in records
+    (EHR_RECORDS_PII_KEY, EHR_RECORDS_PII_OLD_KEYS). Runs beside the services, in short batches;
+    run it again until it reports 0 remaining, then the old keys can go. Exit status 1 if a
+    ciphertext opens with no configured key."""
     from ehr.setup import ensure_keys
     from services.records import reencrypt as records
     from services.registry import reencrypt as registry
     from shared.config import ConfigError, load_settings
     from shared.db import make_engine
-    from shared.pii import PiiBox
+    from shared.pii import service_box
 
-    ensure_keys(STATE_DIR)
+    services = services or ("registry", "records")
+    ensure_keys(STATE_DIR, services)
     try:
         settings = load_settings()
-        pii = PiiBox(*settings.require_keys(), settings.pii_old_keys)
+        boxes = {service: service_box(settings, service) for service in services}
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     reports = []
     for service, module in (("registry", registry), ("records", records)):
+        if service not in boxes:
+            continue
+        pii = boxes[service]
         engine = make_engine(settings.database_url_for(service), pool_size=1, max_overflow=0)
         try:
             for report in module.reencrypt(engine, pii, batch_size=batch_size, dry_run=dry_run):
@@ -242,7 +247,8 @@ def keys_reencrypt(dry_run: bool, batch_size: int) -> None:
     click.echo(f"{sum(r.rewritten for r in reports)} re-encrypted, {remaining} remaining under an old key")
     if failed:
         raise click.ClickException(f"{failed} ciphertexts open with none of the configured keys: add the key "
-                                   "that sealed them to EHR_PII_OLD_KEYS and run again")
+                                   "that sealed them to EHR_PII_OLD_KEYS (registry) or EHR_RECORDS_PII_OLD_KEYS "
+                                   "(records) and run again")
     if remaining:
         click.echo("some rows were busy: run the command again")
 

@@ -40,9 +40,9 @@ def import_residents(path: Path, chunk: int, jobs: int) -> None:
     from shared.actor import Actor
     from shared.config import load_settings
     from shared.db import make_engine
-    from shared.pii import PiiBox
+    from shared.pii import service_box
 
-    ensure_keys(STATE_DIR)
+    ensure_keys(STATE_DIR, ("registry",))
     settings = load_settings()
     total = max(0, sum(1 for _ in path.open(encoding="utf-8-sig")) - 1)
     engine = make_engine(settings.database_url_for("registry"))
@@ -50,7 +50,7 @@ def import_residents(path: Path, chunk: int, jobs: int) -> None:
     try:
         with Session(engine) as session, click.progressbar(length=total, label="importing",
                                                           show_pos=True) as bar:
-            report = run_import(session, PiiBox(*settings.require_keys(), settings.pii_old_keys),
+            report = run_import(session, service_box(settings, "registry"),
                                 read_csv(path), actor, chunk_size=chunk, progress=bar.update, jobs=jobs)
     except (ValueError, WriteFailed) as exc:
         raise click.ClickException(str(exc)) from None

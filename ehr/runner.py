@@ -1,10 +1,12 @@
 """Run one service of the suite as a process: `ehr run registry` (what `ehr up` and the
-docker-compose file start). Configuration comes from the EHR_* environment variables."""
+docker-compose file start). Configuration comes from the EHR_* environment variables; a service
+keeps only its own keys (`shared.config.SERVICE_KEYS`) and drops any other it was given."""
 
 from __future__ import annotations
 
 import importlib
 import logging
+import os
 import signal
 
 SERVICES = {
@@ -30,10 +32,13 @@ def run_service(name: str) -> None:
     from nameko import config
     from nameko.runners import ServiceRunner
 
-    from shared.config import load_settings, nameko_config
+    from shared.config import load_settings, nameko_config, service_environment
     from shared.logs import configure_logging
     from shared.messaging import declare_topology
 
+    own = service_environment(name, dict(os.environ))
+    for variable in set(os.environ) - set(own):
+        del os.environ[variable]
     settings = load_settings()
     configure_logging(service=name, level=settings.log_level)
     cfg = nameko_config(settings)

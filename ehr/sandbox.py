@@ -40,6 +40,7 @@ class SuiteEnvironment:
             "EHR_AMQP_URI": self.amqp_uri,
             "EHR_DB_PREFIX": f"ehr_{self.name}",
             "EHR_PII_KEY": generate_key(),
+            "EHR_RECORDS_PII_KEY": generate_key(),
             "EHR_INDEX_KEY": generate_key(),
             "EHR_TOKEN_KEY": generate_key(),
             "EHR_SERVICE_KEY": generate_key(),

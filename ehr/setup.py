@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from shared.config import Settings, generate_key, load_settings
+from shared.config import SERVICE_KEYS, Settings, generate_key, load_settings
 from shared.db import make_engine, prepare_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -14,14 +14,19 @@ MIGRATIONS = {
     "records": ROOT / "services" / "records" / "migrations",
     "gateway": ROOT / "services" / "gateway" / "migrations",
 }
-KEY_VARIABLES = ("EHR_PII_KEY", "EHR_INDEX_KEY", "EHR_TOKEN_KEY", "EHR_SERVICE_KEY", "EHR_AUDIT_KEY")
+# One key per purpose (shared.config.SERVICE_KEYS says which service gets which).
+KEY_VARIABLES = ("EHR_PII_KEY", "EHR_RECORDS_PII_KEY", "EHR_INDEX_KEY", "EHR_TOKEN_KEY", "EHR_SERVICE_KEY",
+                 "EHR_AUDIT_KEY")
 
 
-def ensure_keys(state_dir: Path) -> None:
-    """Give this process (and its children) the PII keys and the token signing key: from the
-    environment if set, else from `<state_dir>/secrets.env`, where a key that is missing is
-    generated on first use (the file is created with mode 0600)."""
-    if all(os.environ.get(name) for name in KEY_VARIABLES):
+def ensure_keys(state_dir: Path, services: tuple[str, ...] | None = None) -> None:
+    """Give this process the keys of `services` (default every service: the PII keys of the
+    registry and of records, the blind-index key, the token signing key): from the environment if
+    set, else from `<state_dir>/secrets.env`, where a key that is missing is generated on first use
+    (the file is created with mode 0600). `ehr up` hands each service only its own
+    (`service_environment`); a command run in one service's container finds its keys set."""
+    needed = KEY_VARIABLES if services is None else {name for s in services for name in SERVICE_KEYS[s][0]}
+    if all(os.environ.get(name) for name in needed):
         return
     secrets = state_dir / "secrets.env"
     stored = _read_env_file(secrets) if secrets.exists() else {}

@@ -12,6 +12,7 @@ import time
 import urllib.request
 
 from ehr.runner import SERVICES
+from shared.config import service_environment
 
 RESTART_BACKOFF_MAX = 30.0
 
@@ -25,7 +26,8 @@ class Supervisor:
         self.stopping = False
 
     def _spawn(self, name: str, index: int) -> None:
-        proc = subprocess.Popen([sys.executable, "-m", "ehr", "run", name], env=os.environ.copy())
+        proc = subprocess.Popen([sys.executable, "-m", "ehr", "run", name],
+                                env=service_environment(name, dict(os.environ)))
         self.procs[(name, index)] = proc
 
     def start(self) -> None:

@@ -1,7 +1,7 @@
 """Configuration from environment variables, with defaults for one development machine.
 
-Every process of the suite reads the same variables, so an operator configures a whole
-deployment (or a docker-compose file) in one place:
+An operator configures a whole deployment (or a docker-compose file) in one place; each service
+process is given only the keys it uses (`SERVICE_KEYS`, `service_environment`):
 
     EHR_AMQP_URI          amqp://guest:guest@127.0.0.1:5672/
     EHR_DATABASE_URL      postgresql://postgres@127.0.0.1:5432   (server, no database name)
@@ -16,9 +16,13 @@ deployment (or a docker-compose file) in one place:
                           EHR_REGISTRY_DATABASE_PASSWORD, EHR_RECORDS_DATABASE_PASSWORD and
                           EHR_GATEWAY_DATABASE_PASSWORD (and the URLs EHR_REGISTRY_DATABASE_URL,
                           EHR_RECORDS_DATABASE_URL, EHR_GATEWAY_DATABASE_URL)
-    EHR_PII_KEY           base64 of 32 bytes: AES-256-GCM key for ID and phone numbers
-    EHR_PII_OLD_KEYS      comma-separated older keys still accepted for decryption
-    EHR_INDEX_KEY         base64 of 32 bytes: HMAC key of the blind indexes
+    EHR_PII_KEY           base64 of 32 bytes: the registry's AES-256-GCM key for residents' identities
+                          (ID and phone numbers, cards, MRNs)
+    EHR_PII_OLD_KEYS      comma-separated older registry keys still accepted for decryption
+    EHR_RECORDS_PII_KEY   base64 of 32 bytes: the records service's AES-256-GCM key for the messages
+                          it keeps (pending and quarantined encounters)
+    EHR_RECORDS_PII_OLD_KEYS   comma-separated older records keys still accepted for decryption
+    EHR_INDEX_KEY         base64 of 32 bytes: HMAC key of the blind indexes (registry and records)
     EHR_TOKEN_KEY         base64 of 32 bytes: HMAC-SHA256 key signing the gateway's bearer tokens
                           (the gateway refuses to start without it; rotating it signs everyone out)
     EHR_SERVICE_KEY       base64 of 32 bytes: HMAC-SHA256 key authenticating the suite's internal
@@ -42,12 +46,19 @@ deployment (or a docker-compose file) in one place:
     EHR_LOG_LEVEL         INFO
     EHR_STATE_DIR         ./var: where `ehr up` keeps the keys it generated for a development
                           machine (secrets.env, mode 0600) when EHR_PII_KEY is not set
+
+One key, one purpose: `load_settings` refuses two variables named `EHR_*_KEY` (or lists named
+`EHR_*_KEYS`) of different purposes that hold the same key, naming the variables. Old keys of
+two purposes may share a key (a key that served both before they were separated), never an old
+key and a current key of two purposes.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import os
+import re
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import make_url
@@ -64,6 +75,61 @@ def database_role(database: str) -> str:
 
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message names the variable, never its value."""
+
+
+# The key variables each service uses; `ehr up` and docker-compose give a service process these
+# and no other key (`service_environment`), and the service requires the first group.
+SERVICE_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # service: (required, optional)
+    "registry": (("EHR_PII_KEY", "EHR_INDEX_KEY", "EHR_SERVICE_KEY"), ("EHR_PII_OLD_KEYS",)),
+    "records": (("EHR_RECORDS_PII_KEY", "EHR_INDEX_KEY", "EHR_SERVICE_KEY"), ("EHR_RECORDS_PII_OLD_KEYS",)),
+    "gateway": (("EHR_TOKEN_KEY", "EHR_AUDIT_KEY", "EHR_SERVICE_KEY"), ()),
+}
+# The Settings fields of each service's PII box (its encryption key, its old keys); the
+# blind-index key is shared. And the field of each single key variable.
+_PII_FIELDS = {"registry": ("pii_key", "pii_old_keys"), "records": ("records_pii_key", "records_pii_old_keys")}
+_KEY_FIELDS = {"EHR_PII_KEY": "pii_key", "EHR_RECORDS_PII_KEY": "records_pii_key", "EHR_INDEX_KEY": "index_key",
+               "EHR_TOKEN_KEY": "token_key", "EHR_SERVICE_KEY": "service_key", "EHR_AUDIT_KEY": "audit_key"}
+# A key variable: EHR_<PURPOSE>_KEY, or a list EHR_<PURPOSE>_OLD_KEYS / EHR_<PURPOSE>_KEYS.
+_KEY_VARIABLE = re.compile(r"EHR_(?P<purpose>[A-Z0-9_]+?)(?P<old>_OLD)?_KEYS?")
+
+
+def is_key_variable(name: str) -> bool:
+    return _KEY_VARIABLE.fullmatch(name) is not None
+
+
+def service_environment(service: str, environ: dict[str, str]) -> dict[str, str]:
+    """`environ` without the key variables `service` does not use (every other variable kept)."""
+    required, optional = SERVICE_KEYS[service]
+    return {name: value for name, value in environ.items()
+            if not is_key_variable(name) or name in required or name in optional}
+
+
+def _key_material(raw: str) -> bytes:
+    """A key as bytes for comparison: base64 decoded when it is base64, else as written."""
+    try:
+        return base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        return raw.encode()
+
+
+def refuse_reused_keys(env: dict[str, str]) -> None:
+    """ConfigError naming the variables when two purposes share a key (see the module doc)."""
+    seen: dict[bytes, list[tuple[str, str, bool]]] = {}
+    for name in sorted(env):
+        match = _KEY_VARIABLE.fullmatch(name)
+        if match is None or not env[name].strip():
+            continue
+        old = bool(match["old"])
+        for raw in env[name].split(",") if name.endswith("_KEYS") else [env[name]]:
+            if raw.strip():
+                seen.setdefault(_key_material(raw.strip()), []).append((name, match["purpose"], old))
+    for holders in seen.values():
+        purposes = {purpose for _, purpose, _ in holders}
+        if len(purposes) > 1 and not all(old for _, _, old in holders):
+            names = sorted({name for name, _, _ in holders})
+            raise ConfigError(f"{' and '.join(names)} hold the same key: each purpose needs its own key "
+                              "(`ehr keys` prints fresh ones)")
 
 
 def _decode_key(name: str, raw: str) -> bytes:
@@ -85,6 +151,8 @@ class Settings:
     database_passwords: dict[str, str] = field(default_factory=dict)
     pii_key: bytes | None = None
     pii_old_keys: tuple[bytes, ...] = ()
+    records_pii_key: bytes | None = None
+    records_pii_old_keys: tuple[bytes, ...] = ()
     index_key: bytes | None = None
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
@@ -121,13 +189,29 @@ class Settings:
         return url.render_as_string(hide_password=False)
 
     def require_keys(self) -> tuple[bytes, bytes]:
-        """The PII encryption key and the blind-index key; a process handling identities needs both."""
-        if self.pii_key is None or self.index_key is None:
-            raise ConfigError(
-                "EHR_PII_KEY and EHR_INDEX_KEY must be set (base64 of 32 random bytes each); "
-                "`ehr keys` prints a fresh pair"
-            )
-        return self.pii_key, self.index_key
+        """The registry's PII encryption key and the blind-index key (`pii_keys("registry")`)."""
+        key, _, index_key = self.pii_keys("registry")
+        return key, index_key
+
+    def pii_keys(self, service: str) -> tuple[bytes, tuple[bytes, ...], bytes]:
+        """(encryption key, old keys, blind-index key) of `service`'s personal data: the registry's
+        identities or the records service's messages; ConfigError naming what is missing."""
+        if service not in _PII_FIELDS:
+            raise ConfigError(f"the {service} service keeps no personal data and has no PII key")
+        key, old_keys = (getattr(self, name) for name in _PII_FIELDS[service])
+        variable = {"registry": "EHR_PII_KEY", "records": "EHR_RECORDS_PII_KEY"}[service]
+        missing = [name for name, value in ((variable, key), ("EHR_INDEX_KEY", self.index_key)) if value is None]
+        if missing:
+            raise ConfigError(f"the {service} service needs {' and '.join(missing)} (base64 of 32 random "
+                              "bytes each); `ehr keys` prints fresh keys")
+        return key, old_keys, self.index_key
+
+    def require_service_keys(self, service: str) -> None:
+        """ConfigError unless every key `service` needs is set (`SERVICE_KEYS`)."""
+        missing = [name for name in SERVICE_KEYS[service][0] if getattr(self, _KEY_FIELDS[name]) is None]
+        if missing:
+            raise ConfigError(f"the {service} service needs {' and '.join(missing)} (base64 of 32 random "
+                              "bytes each); `ehr keys` prints fresh keys")
 
     def require_token_key(self) -> bytes:
         """The key signing bearer tokens; the gateway needs it, the other services do not."""
@@ -161,12 +245,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         for name, value in env.items()
         if name.startswith("EHR_") and name.endswith("_DATABASE_PASSWORD") and value
     }
-    audit_key = env.get("EHR_AUDIT_KEY")
-    pii_key = env.get("EHR_PII_KEY")
-    index_key = env.get("EHR_INDEX_KEY")
-    token_key = env.get("EHR_TOKEN_KEY")
-    service_key = env.get("EHR_SERVICE_KEY")
-    old_keys = [k for k in env.get("EHR_PII_OLD_KEYS", "").split(",") if k.strip()]
+    refuse_reused_keys(env)
     try:
         port = int(env.get("EHR_GATEWAY_PORT", "8000"))
         rpc_timeout = float(env.get("EHR_RPC_TIMEOUT", "30"))
@@ -190,15 +269,17 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         db_prefix=env.get("EHR_DB_PREFIX", "ehr"),
         database_overrides=overrides,
         database_passwords=passwords,
-        pii_key=_decode_key("EHR_PII_KEY", pii_key) if pii_key else None,
-        pii_old_keys=tuple(_decode_key("EHR_PII_OLD_KEYS", k.strip()) for k in old_keys),
-        index_key=_decode_key("EHR_INDEX_KEY", index_key) if index_key else None,
+        pii_key=_key(env, "EHR_PII_KEY"),
+        pii_old_keys=_keys(env, "EHR_PII_OLD_KEYS"),
+        records_pii_key=_key(env, "EHR_RECORDS_PII_KEY"),
+        records_pii_old_keys=_keys(env, "EHR_RECORDS_PII_OLD_KEYS"),
+        index_key=_key(env, "EHR_INDEX_KEY"),
         gateway_host=env.get("EHR_GATEWAY_HOST", "127.0.0.1"),
         gateway_port=port,
         rpc_timeout=rpc_timeout,
         log_level=env.get("EHR_LOG_LEVEL", "INFO"),
-        token_key=_decode_key("EHR_TOKEN_KEY", token_key) if token_key else None,
-        service_key=_decode_key("EHR_SERVICE_KEY", service_key) if service_key else None,
+        token_key=_key(env, "EHR_TOKEN_KEY"),
+        service_key=_key(env, "EHR_SERVICE_KEY"),
         token_lifetime=limits["EHR_TOKEN_LIFETIME"],
         lockout_threshold=limits["EHR_LOCKOUT_THRESHOLD"],
         lockout_seconds=limits["EHR_LOCKOUT_SECONDS"],
@@ -208,8 +289,17 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         max_body_bytes=limits["EHR_MAX_BODY_BYTES"],
         grant_lifetime=limits["EHR_GRANT_LIFETIME"],
         grant_daily_limit=limits["EHR_GRANT_DAILY_LIMIT"],
-        audit_key=_decode_key("EHR_AUDIT_KEY", audit_key) if audit_key else None,
+        audit_key=_key(env, "EHR_AUDIT_KEY"),
     )
+
+
+def _key(env, name: str) -> bytes | None:
+    raw = env.get(name)
+    return _decode_key(name, raw) if raw else None
+
+
+def _keys(env, name: str) -> tuple[bytes, ...]:
+    return tuple(_decode_key(name, k.strip()) for k in env.get(name, "").split(",") if k.strip())
 
 
 def generate_key() -> str:

@@ -140,18 +140,34 @@ def _text(value: str | None, limit: int = 255) -> str | None:
     return None if value is None else value.replace("\x00", "\\0")[:limit]
 
 
-def quarantine_rows(pii: PiiBox, queue: str, items: list[tuple[Delivery, str, dict]]) -> list[dict]:
+# Where the records service's ciphertexts live (`shared.pii` binds each to its table, column and
+# row): a quarantined message to its id (drawn from the table's sequence before the insert), a
+# pending encounter to its hospital and message id (`pending_row_key`).
+QUARANTINE_SEALED_IN = "quarantine.body_enc"
+PENDING_SEALED_IN = "pending_encounters.payload_enc"
+
+
+def pending_row_key(institution_code: str, message_id: str) -> str:
+    return f"{institution_code}/{message_id}"
+
+
+def quarantine_rows(session: Session, pii: PiiBox, queue: str, items: list[tuple[Delivery, str, dict]]) -> list[dict]:
+    """The quarantine rows of `items` (delivery, reason, field errors), with their ids."""
+    sequence = sa.func.pg_get_serial_sequence(QUARANTINE.name, "id")
+    ids = session.connection().scalars(
+        sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, len(items)))).all()
     return [
         {
+            "id": row_id,
             "queue": queue,
             "routing_key": _text(d.routing_key),
             "message_id": _text(d.message_id),
             "reason": reason,
             "details": details,
-            "body_enc": pii.encrypt_bytes(d.body),
+            "body_enc": pii.encrypt_bytes(d.body, QUARANTINE_SEALED_IN, str(row_id)),
             "headers": _json_safe(d.headers),
         }
-        for d, reason, details in items
+        for row_id, (d, reason, details) in zip(ids, items)
     ]
 
 
@@ -188,7 +204,7 @@ def file_encounters(session: Session, pii: PiiBox, deliveries: list[Delivery],
 
     rejected = [(i.delivery, i.reason, i.details) for i in items if i.data is None]
     if rejected:
-        session.connection().execute(QUARANTINE.insert(), quarantine_rows(pii, ENCOUNTER_QUEUE, rejected))
+        session.connection().execute(QUARANTINE.insert(), quarantine_rows(session, pii, ENCOUNTER_QUEUE, rejected))
         outcome.quarantined = len(rejected)
 
     matched, unmatched = [], []
@@ -218,7 +234,8 @@ def park_pending(session: Session, pii: PiiBox, items: list[Incoming]) -> None:
             "institution_code": encounter.institution_code,
             "message_id": item.key[1],
             "identity_key": identity_key(pii, encounter),
-            "payload_enc": pii.encrypt_bytes(item.delivery.body),
+            "payload_enc": pii.encrypt_bytes(item.delivery.body, PENDING_SEALED_IN,
+                                             pending_row_key(encounter.institution_code, item.key[1])),
         })
     session.connection().execute(PENDING.insert(), rows)
 

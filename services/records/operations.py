@@ -26,7 +26,9 @@ from shared.messaging import ENCOUNTERS, encounter_routing_key
 from shared.paging import check_limit, decode_cursor, encode_cursor
 from shared.pii import PiiBox
 
-from services.records.filing import file_resolved, record_id_for
+from services.records.filing import (
+    PENDING_SEALED_IN, QUARANTINE_SEALED_IN, file_resolved, pending_row_key, record_id_for,
+)
 from services.records.models import PendingEncounter, ProcessedMessage, QuarantinedMessage, outbox
 
 log = logging.getLogger(__name__)
@@ -97,7 +99,8 @@ def _quarantined(session: Session, quarantine_id: int, lock: bool = False) -> Qu
 
 def show_quarantined(session: Session, pii: PiiBox, quarantine_id: int) -> dict:
     row = _quarantined(session, quarantine_id)
-    return {**_quarantine_view(row), "body": _masked_body(pii.decrypt_bytes(row.body_enc))}
+    return {**_quarantine_view(row), "body": _masked_body(
+        pii.decrypt_bytes(row.body_enc, QUARANTINE_SEALED_IN, str(row.id)))}
 
 
 def _original_routing_key(row: QuarantinedMessage) -> str:
@@ -128,7 +131,7 @@ def replay_quarantined(session: Session, pii: PiiBox, quarantine_id: int, correc
         body = json.dumps(corrected, ensure_ascii=False)
     else:
         try:
-            body = pii.decrypt_bytes(row.body_enc).decode("utf-8")
+            body = pii.decrypt_bytes(row.body_enc, QUARANTINE_SEALED_IN, str(row.id)).decode("utf-8")
         except UnicodeDecodeError:
             raise ValidationFailed("the original is not UTF-8 text",
                                    {"body": ["Replay it with a corrected body."]}) from None
@@ -190,7 +193,8 @@ def link_pending(session: Session, pii: PiiBox, pending_id: int, archive_no: str
         raise NotFound("no such pending encounter", {"id": pending_id})
     if row.status != "pending":
         raise InvalidTransition(f"this encounter was already {row.status}", {"status": row.status})
-    encounter = load_encounter(json.loads(pii.decrypt_bytes(row.payload_enc)))
+    encounter = load_encounter(json.loads(pii.decrypt_bytes(
+        row.payload_enc, PENDING_SEALED_IN, pending_row_key(row.institution_code, row.message_id))))
     file_resolved(session, pii, [(encounter, archive_no, row.message_id)])
     row.status, row.filed_at = "filed", datetime.now(timezone.utc)
     row.filed_record_id = record_id_for(encounter.institution_code, encounter.record_id, encounter.kind)

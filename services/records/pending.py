@@ -24,7 +24,9 @@ from shared.pii import PiiBox
 from shared.signing import Refused, check_event
 
 from services.records import repointing
-from services.records.filing import QUARANTINE, file_resolved, identity_query, quarantine_rows, record_id_for
+from services.records.filing import (
+    PENDING_SEALED_IN, QUARANTINE, file_resolved, identity_query, pending_row_key, quarantine_rows, record_id_for,
+)
 from services.records.models import PendingEncounter, ProcessedMessage
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,8 @@ def _file(session: Session, pii: PiiBox, matched: list[tuple[PendingEncounter, E
 
 
 def _payload(pii: PiiBox, row: PendingEncounter) -> Encounter:
-    return load_encounter(json.loads(pii.decrypt_bytes(row.payload_enc)))
+    return load_encounter(json.loads(pii.decrypt_bytes(
+        row.payload_enc, PENDING_SEALED_IN, pending_row_key(row.institution_code, row.message_id))))
 
 
 def file_pending_for(session: Session, pii: PiiBox, identity_keys: list[bytes], archive_no: str) -> int:
@@ -103,7 +106,7 @@ def _authentic(session: Session, pii: PiiBox, service_key: bytes, delivery: Deli
             "queue": REGISTRY_EVENTS_QUEUE, "routing_key": delivery.routing_key,
             "message_id": delivery.message_id, "reason": str(exc)})
         session.connection().execute(QUARANTINE.insert(), quarantine_rows(
-            pii, REGISTRY_EVENTS_QUEUE, [(delivery, "unauthenticated", {"_signature": [f"{exc}."]})]))
+            session, pii, REGISTRY_EVENTS_QUEUE, [(delivery, "unauthenticated", {"_signature": [f"{exc}."]})]))
         return False
     return True
 
@@ -119,8 +122,8 @@ def handle_registry_events(session: Session, pii: PiiBox, service_key: bytes, de
             event = json.loads(delivery.body)
             event_id, event_type, data = event["event_id"], event["event_type"], event["data"]
         except (ValueError, KeyError, TypeError):
-            session.connection().execute(QUARANTINE.insert(), quarantine_rows(
-                pii, REGISTRY_EVENTS_QUEUE, [(delivery, "schema_invalid", {"_body": ["Not an ehr.event/1."]})]))
+            session.connection().execute(QUARANTINE.insert(), quarantine_rows(session, pii, REGISTRY_EVENTS_QUEUE, [
+                (delivery, "schema_invalid", {"_body": ["Not an ehr.event/1."]})]))
             continue
         claimed = session.execute(
             pg_insert(ProcessedMessage).values(source="registry", message_id=event_id)
@@ -145,5 +148,5 @@ def quarantine_dead_letters(session: Session, pii: PiiBox, queue: str, deliverie
         details = {"_delivery": [f"Dead-lettered by the broker ({deaths[0].get('reason', 'unknown')}) "
                                  f"after failing in the consumer."]}
         rows.append((d, "dead_lettered", details))
-    session.connection().execute(QUARANTINE.insert(), quarantine_rows(pii, queue, rows))
+    session.connection().execute(QUARANTINE.insert(), quarantine_rows(session, pii, queue, rows))
     session.commit()

@@ -40,7 +40,7 @@ from shared.errors import Conflict, ValidationFailed
 from shared.pii import PiiBox
 
 from services.registry import aliases
-from services.registry.keys import identifier_index, normalised_identifier
+from services.registry.keys import IDENTIFIER_SEALED_IN, identifier_index, identifier_row_key, normalised_identifier
 from services.registry.models import MERGED, Archive, IdentifierConflict, Institution, ResidentIdentifier
 
 log = logging.getLogger(__name__)
@@ -166,7 +166,8 @@ def learn(session: Session, pii: PiiBox, claims: list[Claim], held: dict[tuple, 
             fresh[key] = claim
     if fresh:
         rows = [{"archive_no": c.archive_no, "kind": c.identifier.kind, "issuer": c.identifier.issuer,
-                 "value_enc": pii.encrypt(c.identifier.value), "value_index": c.identifier.index,
+                 "value_enc": pii.encrypt(c.identifier.value, IDENTIFIER_SEALED_IN, identifier_row_key(
+                     c.identifier.kind, c.identifier.issuer, c.identifier.index)), "value_index": c.identifier.index,
                  "value_masked": mask(c.identifier.value), "source": source, "linked_by": actor.user,
                  "linked_by_institution": actor.institution_code or c.identifier.issuer}
                 for c in fresh.values()]
@@ -289,7 +290,9 @@ def set_cards(session: Session, pii: PiiBox, archive_no: str, cards: dict[str, s
         if row is None:
             row = ResidentIdentifier(archive_no=archive_no, kind=kind, issuer=None)
             session.add(row)
-        row.value_enc, row.value_index, row.value_masked = pii.encrypt(wanted.value), wanted.index, mask(value)
+        row.value_enc = pii.encrypt(wanted.value, IDENTIFIER_SEALED_IN,
+                                    identifier_row_key(kind, row.issuer, wanted.index))
+        row.value_index, row.value_masked = wanted.index, mask(value)
         row.source, row.linked_by, row.linked_by_institution = ENTERED, actor.user, actor.institution_code
         row.linked_at = sa.func.now()
     return changes

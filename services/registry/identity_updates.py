@@ -26,7 +26,7 @@ from shared.outbox import stage
 from shared.pii import PiiBox
 
 from services.registry import aliases, identifiers, lifecycle, revisions
-from services.registry.keys import id_index, name_pinyin, phone_index
+from services.registry.keys import ID_NUMBER_SEALED_IN, PHONE_SEALED_IN, id_index, name_pinyin, phone_index
 from services.registry.models import ACTIVE, TERMINATED, Archive, outbox
 from services.registry.usecases import commit_unless_taken, confined, event_message, existing_conflict
 
@@ -37,8 +37,10 @@ ID_DOCUMENT = ("id_type", "id_number")
 def _held(pii: PiiBox, archive: Archive) -> dict[str, Any]:
     return {
         "name": archive.name, "sex": archive.sex, "birth_date": archive.birth_date, "id_type": archive.id_type,
-        "id_number": pii.decrypt(archive.id_number_enc) if archive.id_number_enc is not None else None,
-        "phone": pii.decrypt(archive.phone_enc) if archive.phone_enc is not None else None,
+        "id_number": (pii.decrypt(archive.id_number_enc, ID_NUMBER_SEALED_IN, archive.archive_no)
+                      if archive.id_number_enc is not None else None),
+        "phone": (pii.decrypt(archive.phone_enc, PHONE_SEALED_IN, archive.archive_no)
+                  if archive.phone_enc is not None else None),
     }
 
 
@@ -95,10 +97,10 @@ def update_identity(session: Session, pii: PiiBox, archive_no: str, changes: dic
     archive.sex, archive.birth_date = wanted["sex"], wanted["birth_date"]
     archive.id_type, archive.id_number_index = wanted["id_type"], index
     if "id_number" in changed or "id_type" in changed:
-        archive.id_number_enc = pii.encrypt(wanted["id_number"])
+        archive.id_number_enc = pii.encrypt(wanted["id_number"], ID_NUMBER_SEALED_IN, archive.archive_no)
     if "phone" in changed:
         phone = wanted["phone"]
-        archive.phone_enc = pii.encrypt(phone) if phone else None
+        archive.phone_enc = pii.encrypt(phone, PHONE_SEALED_IN, archive.archive_no) if phone else None
         archive.phone_index = phone_index(pii, phone) if phone else None
     revisions.record(session, archive, revisions.IDENTITY_UPDATED,
                      {**{f: [_shown(f, held[f]), _shown(f, wanted[f])] for f in changed}, **card_changes},

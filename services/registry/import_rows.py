@@ -3,14 +3,16 @@ r"""Preparation of a register's rows for the bulk import: everything that needs 
 A row is validated as an interactive creation is (ArchiveCreateSchema: GB 11643, consistency of
 sex and birth date with the ID number; then known village and institution), and an accepted row
 gets every value its archive, its revision 1 and its `archive_created` event need: pinyin,
-ciphertexts, blind indexes, masks and the event envelope. This is the CPU-heavy part of an import
-(marshmallow, pypinyin, AES-GCM and HMAC), which is why it runs in worker processes
+blind indexes, masks and the event envelope. This is the CPU-heavy part of an import
+(marshmallow, pypinyin and HMAC), which is why it runs in worker processes
 (`services.registry.import_pool`) while the importer writes.
 
 One thing is not known yet: the archive number, allocated when the chunk is written. So the
 three database rows of an archive come as lines of COPY's text format with a NUL character where
 the number goes (`Template`, filled by `fill`). A line never holds a NUL otherwise: JSON escapes
-control characters, and a row holding a NUL is refused (PostgreSQL text cannot store it).
+control characters, and a row holding a NUL is refused (PostgreSQL text cannot store it). The ID
+and phone numbers are sealed bound to that number (`shared.pii`), so the archive's line ends
+before its two ciphertext columns, which `fill_archive` seals and appends once it is known.
 
     fill("<NUL>\t张秀英\tzhangxiuying\t2\t1949-12-31\t01\t...", "11010500100100001")
         -> "11010500100100001\t张秀英\tzhangxiuying\t2\t1949-12-31\t01\t..."
@@ -31,7 +33,7 @@ from shared.identity import mask_id_number, mask_phone
 from shared.pii import PiiBox
 
 from services.registry import revisions
-from services.registry.keys import id_index, name_pinyin, phone_index
+from services.registry.keys import ID_NUMBER_SEALED_IN, PHONE_SEALED_IN, id_index, name_pinyin, phone_index
 from services.registry.models import Archive
 from services.registry.usecases import event_message
 
@@ -42,10 +44,10 @@ Template = str
 SLOT = "\x00"
 
 # The columns of those lines, in their order (the others take their defaults: status,
-# created_at, updated_at, changed_at, identities).
-ARCHIVE_COLUMNS = ("archive_no", "name", "name_pinyin", "sex", "birth_date", "id_type", "id_number_enc",
-                   "id_number_index", "phone_enc", "phone_index", "village_code",
-                   "institution_code", "created_by", "version")
+# created_at, updated_at, changed_at, identities); the archive's ciphertexts last (`fill_archive`).
+ARCHIVE_COLUMNS = ("archive_no", "name", "name_pinyin", "sex", "birth_date", "id_type",
+                   "id_number_index", "phone_index", "village_code",
+                   "institution_code", "created_by", "version", "id_number_enc", "phone_enc")
 REVISION_COLUMNS = ("archive_no", "changes", "revision", "action", "reason", "actor_user", "actor_institution",
                     "actor_role")
 OUTBOX_COLUMNS = ("message_id", "exchange", "routing_key", "body")
@@ -61,7 +63,8 @@ class PreparedRow(NamedTuple):
 
     `errors` are the reasons found without the database (None when there are none); `index` and
     `masked` are there once the row passed the schema, so that the importer can also check the
-    ID number against earlier lines and the database; the templates only for an accepted row."""
+    ID number against earlier lines and the database; the templates, and the ID and phone numbers
+    `fill_archive` seals, only for an accepted row."""
 
     line: int
     errors: dict[str, list[str]] | None
@@ -71,6 +74,8 @@ class PreparedRow(NamedTuple):
     archive: Template | None = None
     revision: Template | None = None
     event: Template | None = None
+    id_number: str | None = None
+    phone: str | None = None
 
 
 # The outbox's own serialisation (shared.outbox.stage); one encoder, as json.dumps builds one a
@@ -164,17 +169,17 @@ class RowPreparer:
         if errors:
             return PreparedRow(line, errors, index, masked)
         return PreparedRow(line, None, index, masked, data["village_code"],
-                           *self._templates(data, index, masked, pinyin))
+                           *self._templates(data, index, masked, pinyin), data["id_number"], data.get("phone"))
 
     def _templates(self, data: dict, index: bytes, masked: str, pinyin: str) -> tuple[Template, Template, Template]:
-        """The archive's row, its revision 1 and its event's outbox row, each as a template."""
+        """The archive's row (without its ciphertexts), its revision 1 and its event's outbox row,
+        each as a template."""
         pii, actor, phone = self.pii, self.actor, data.get("phone")
         village, institution = data["village_code"], data["institution_code"]
         birth_date = data["birth_date"].isoformat()
         archive = _line(
-            SLOT, data["name"], pinyin, data["sex"], birth_date, data["id_type"], pii.encrypt(data["id_number"]),
-            index, pii.encrypt(phone) if phone else None, phone_index(pii, phone) if phone else None,
-            village, institution, actor.user, 1)
+            SLOT, data["name"], pinyin, data["sex"], birth_date, data["id_type"], index,
+            phone_index(pii, phone) if phone else None, village, institution, actor.user, 1)[:-1]
         # What an interactive creation records (usecases._created_changes): field -> [None, value],
         # the archive number first.
         changes = {"status": [None, "active"], "name": [None, data["name"]], "sex": [None, data["sex"]],
@@ -196,3 +201,10 @@ class RowPreparer:
 
 def fill(template: Template, archive_no: str) -> str:
     return template.replace(SLOT, archive_no)
+
+
+def fill_archive(pii: PiiBox, row: PreparedRow, archive_no: str) -> str:
+    """The archive's line: its template filled, then its ID and phone numbers sealed to `archive_no`."""
+    phone = pii.encrypt(row.phone, PHONE_SEALED_IN, archive_no) if row.phone else None
+    return (fill(row.archive, archive_no) + "\t"
+            + _line(pii.encrypt(row.id_number, ID_NUMBER_SEALED_IN, archive_no), phone))

@@ -9,10 +9,11 @@ event each through the outbox. A rejected row is reported with its line and the 
 ID numbers masked; it never leaves anything behind. Near-duplicate review (same name, sex and
 birth date...) is for interactive creation; an imported register is trusted on that point.
 
-The validation and everything else that needs no database (pinyin, encryption, blind indexes,
-the event) is done by `import_rows`, in `jobs` worker processes (`import_pool`), while this
-process writes the chunks already prepared, in file order: what depends on the order (earlier
-lines, serials) is decided here. A chunk costs a handful of statements: the ID-number check,
+The validation and everything else that needs no database (pinyin, blind indexes, the event)
+is done by `import_rows`, in `jobs` worker processes (`import_pool`), while this process writes
+the chunks already prepared, in file order: what depends on the order (earlier lines, serials)
+is decided here, and so is the encryption of ID and phone numbers, which are bound to the
+archive number they are given (`import_rows.fill_archive`). A chunk costs a handful of statements: the ID-number check,
 the serials of all its villages, and one COPY per table.
 
 CSV columns: name, sex, birth_date (YYYY-MM-DD), id_type (default 01), id_number, phone,
@@ -45,7 +46,7 @@ from shared.pii import PiiBox
 from services.registry import aliases
 from services.registry.import_pool import PreparePool
 from services.registry.import_rows import (
-    ARCHIVE_COLUMNS, OUTBOX_COLUMNS, REVISION_COLUMNS, PreparedRow, RowPreparer, fill,
+    ARCHIVE_COLUMNS, OUTBOX_COLUMNS, REVISION_COLUMNS, PreparedRow, RowPreparer, fill, fill_archive,
 )
 from services.registry.models import (
     Archive, ArchiveRevision, ArchiveSerial, Division, Institution, Merge, outbox,
@@ -100,7 +101,7 @@ def import_residents(session: Session, pii: PiiBox, rows: Iterable[tuple[int, di
     seen: set[bytes] = set()
     with PreparePool(preparer.prepare_chunk, jobs) as pool:
         for prepared in pool.map(_chunks(rows, chunk_size)):
-            _import_chunk(session, prepared, report, seen)
+            _import_chunk(session, pii, prepared, report, seen)
             if progress:
                 progress(len(prepared))
     return report
@@ -112,7 +113,8 @@ def _chunks(rows: Iterable[tuple[int, dict]], size: int) -> Iterator[list[tuple[
         yield chunk
 
 
-def _import_chunk(session: Session, prepared: list[PreparedRow], report: ImportReport, seen: set[bytes]) -> None:
+def _import_chunk(session: Session, pii: PiiBox, prepared: list[PreparedRow], report: ImportReport,
+                  seen: set[bytes]) -> None:
     report.read += len(prepared)
     rejected, accepted = [], []
     for row in prepared:
@@ -126,7 +128,7 @@ def _import_chunk(session: Session, prepared: list[PreparedRow], report: ImportR
             accepted.append(row)
     for attempt in range(_ATTEMPTS):
         try:
-            created, taken = _write(session, accepted)
+            created, taken = _write(session, pii, accepted)
             break
         except _NumberTaken:
             session.rollback()
@@ -138,14 +140,14 @@ def _import_chunk(session: Session, prepared: list[PreparedRow], report: ImportR
     report.rejected += sorted(rejected, key=lambda r: r["line"])
 
 
-def _write(session: Session, accepted: list[PreparedRow]) -> tuple[int, list[tuple[PreparedRow, str]]]:
+def _write(session: Session, pii: PiiBox, accepted: list[PreparedRow]) -> tuple[int, list[tuple[PreparedRow, str]]]:
     """Write the rows whose ID number has no archive yet, and commit; (how many, the others with
     the archive their number has)."""
     registered = _registered(session, {row.index for row in accepted})
     fresh = [row for row in accepted if row.index not in registered]
     if fresh:
         numbers = _allocate(session, fresh)
-        _copy(session, Archive.__table__, ARCHIVE_COLUMNS, [fill(r.archive, n) for r, n in zip(fresh, numbers)])
+        _copy(session, Archive.__table__, ARCHIVE_COLUMNS, [fill_archive(pii, r, n) for r, n in zip(fresh, numbers)])
         _copy(session, ArchiveRevision.__table__, REVISION_COLUMNS,
               [fill(r.revision, n) for r, n in zip(fresh, numbers)])
         _copy(session, outbox, OUTBOX_COLUMNS, [fill(r.event, n) for r, n in zip(fresh, numbers)])

@@ -5,6 +5,13 @@
     >>> id_index(pii, "01", "11010519491231002X")   # HMAC blind index, namespace "id:01"
     >>> phone_index(pii, "13800000000")             # HMAC blind index, namespace "phone"
     >>> identifier_index(pii, "mrn", " mz0012345 ") # HMAC blind index of "MZ0012345", namespace "mrn"
+
+And where each ciphertext is bound (`shared.pii`): an archive's ID and phone numbers to the
+archive's number (a transfer that renumbers it seals them again, `reseal_identity`), an identifier
+to its unique (kind, issuer, blind index):
+
+    >>> pii.encrypt("13800000000", PHONE_SEALED_IN, "11010500300100001")
+    >>> identifier_row_key("mrn", "H110105001", index)   # 'mrn/H110105001/3f0a...'
 """
 
 from __future__ import annotations
@@ -14,6 +21,27 @@ from functools import lru_cache
 from pypinyin import lazy_pinyin
 
 from shared.pii import PiiBox
+
+from services.registry.models import Archive
+
+
+ID_NUMBER_SEALED_IN = "archives.id_number_enc"
+PHONE_SEALED_IN = "archives.phone_enc"
+IDENTIFIER_SEALED_IN = "resident_identifiers.value_enc"
+
+
+def identifier_row_key(kind: str, issuer: str | None, index: bytes) -> str:
+    """What an identifier's ciphertext is bound to: the row's unique key, known before insert."""
+    return f"{kind}/{issuer or ''}/{bytes(index).hex()}"
+
+
+def reseal_identity(pii: PiiBox, archive: Archive, former_no: str) -> None:
+    """Bind the archive's ID and phone numbers to its new number after a renumbering transfer."""
+    for column, sealed_in in (("id_number_enc", ID_NUMBER_SEALED_IN), ("phone_enc", PHONE_SEALED_IN)):
+        token = getattr(archive, column)
+        if token is not None:
+            plain = pii.decrypt_bytes(token, sealed_in, former_no)
+            setattr(archive, column, pii.encrypt_bytes(plain, sealed_in, archive.archive_no))
 
 
 def id_index(pii: PiiBox, id_type: str, id_number: str) -> bytes:

@@ -95,7 +95,7 @@ def merge_archives(session: Session, pii: PiiBox, surviving_no: str, merged_no: 
     lifecycle.require_status(merged, (ACTIVE,), "merge")
 
     snapshot, before = _snapshot(merged), revisions.tracked(merged)
-    snapshot["id_number_masked"] = masked_id_number(pii, merged.id_number_enc)
+    snapshot["id_number_masked"] = masked_id_number(pii, merged.id_number_enc, merged.archive_no)
     merged_before = aliases.aliases_of(session, survivor.archive_no, aliases.MERGE)
     index = merged.id_number_index
     merged.status, merged.merged_into, merged.id_number_index = MERGED, survivor.archive_no, None

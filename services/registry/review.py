@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from shared.pii import PiiBox
 
 from services.registry import aliases, matching
+from services.registry.keys import ID_NUMBER_SEALED_IN, PHONE_SEALED_IN
 from services.registry.models import Archive
 
 ARCHIVE_NO_DIGITS = 17
@@ -87,9 +88,11 @@ def possible_duplicates_of(session: Session, pii: PiiBox, archive_no: str,
     archive = aliases.find(session, archive_no)
     identity = {
         "name": archive.name, "sex": archive.sex, "birth_date": archive.birth_date,
-        "phone": pii.decrypt(archive.phone_enc) if archive.phone_enc is not None else None,
+        "phone": (pii.decrypt(archive.phone_enc, PHONE_SEALED_IN, archive.archive_no)
+                  if archive.phone_enc is not None else None),
         "id_type": archive.id_type,
-        "id_number": pii.decrypt(archive.id_number_enc) if archive.id_number_enc is not None else None,
+        "id_number": (pii.decrypt(archive.id_number_enc, ID_NUMBER_SEALED_IN, archive.archive_no)
+                      if archive.id_number_enc is not None else None),
     }
     within = sa.and_(Archive.archive_no != archive.archive_no,
                      scope_condition(scope) if scope is not None else sa.true())

@@ -186,7 +186,8 @@ class RegistryService:
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def accept_transfer(self, transfer_id):
-        transfer, archive = transfers.accept_transfer(self.db, load_id(transfer_id, "transfer_id"), self.actor)
+        transfer_id = load_id(transfer_id, "transfer_id")
+        transfer, archive = transfers.accept_transfer(self.db, self.pii, transfer_id, self.actor)
         self.relay()
         return {"transfer": TransferSchema().dump(transfer), "archive": self._details(archive)}
 

@@ -2,7 +2,7 @@
 
     request_transfer(session, "11010510110100007", {"to_village_code": "110105201101",
                      "to_institution_code": "T1101052011", "reason": "迁居东窑村"}, actor)  -> Transfer
-    accept_transfer(session, 7, actor)   -> (Transfer, Archive)   # by the receiving side
+    accept_transfer(session, pii, 7, actor) -> (Transfer, Archive)  # by the receiving side
     reject_transfer(session, 7, "本村无此居民", actor)              # by the receiving side
     cancel_transfer(session, 7, "申请有误", actor)                  # by the requesting side
 
@@ -38,8 +38,10 @@ from shared.contracts import ARCHIVE_TRANSFERRED
 from shared.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from shared.outbox import stage
 from shared.paging import check_limit
+from shared.pii import PiiBox
 
 from services.registry import aliases, lifecycle, revisions
+from services.registry.keys import reseal_identity
 from services.registry.lifecycle import ACCEPTED, CANCELLED, REJECTED, REQUESTED
 from services.registry.models import ACTIVE, Archive, ArchiveAlias, Institution, Transfer, outbox
 from services.registry.usecases import allocate_serial, check_references, event_message
@@ -124,8 +126,9 @@ def _decide(transfer: Transfer, status: str, actor: Actor, reason: str | None) -
     transfer.decided_at = _now()
 
 
-def accept_transfer(session: Session, transfer_id: int, actor: Actor) -> tuple[Transfer, Archive]:
-    """Move the archive (renumbering it when the village changes); revision, event, commit."""
+def accept_transfer(session: Session, pii: PiiBox, transfer_id: int, actor: Actor) -> tuple[Transfer, Archive]:
+    """Move the archive (renumbering it when the village changes, its ciphertexts then bound to the
+    new number); revision, event, commit."""
     requested = session.get(Transfer, transfer_id)
     if requested is None:
         raise NotFound("no such transfer", {"transfer_id": transfer_id})
@@ -144,6 +147,7 @@ def accept_transfer(session: Session, transfer_id: int, actor: Actor) -> tuple[T
     session.expire(transfer, ["archive_no"])
     renumbered = archive.archive_no != former
     if renumbered:
+        reseal_identity(pii, archive, former)
         session.add(ArchiveAlias(old_archive_no=former, archive_no=archive.archive_no, kind=aliases.TRANSFER))
         transfer.new_archive_no = archive.archive_no
     _decide(transfer, ACCEPTED, actor, None)

@@ -27,7 +27,7 @@ from shared.outbox import OutboxMessage, stage
 from shared.pii import PiiBox
 
 from services.registry import aliases, identifiers, matching, review, revisions
-from services.registry.keys import id_index, name_pinyin, phone_index
+from services.registry.keys import ID_NUMBER_SEALED_IN, PHONE_SEALED_IN, id_index, name_pinyin, phone_index
 from services.registry.models import MERGED, Archive, ArchiveAlias, ArchiveSerial, Division, Institution, outbox
 
 SERVICE = "registry"
@@ -109,16 +109,17 @@ def create_archive(session: Session, pii: PiiBox, data: dict[str, Any], actor: A
             raise Conflict("possible duplicates", {"possible_duplicates": duplicates})
 
     serial = allocate_serial(session, data["village_code"])
+    archive_no = make_archive_number(data["village_code"], serial).value
     archive = Archive(
-        archive_no=make_archive_number(data["village_code"], serial).value,
+        archive_no=archive_no,
         name=data["name"],
         name_pinyin=name_pinyin(data["name"]),
         sex=data["sex"],
         birth_date=data["birth_date"],
         id_type=data["id_type"],
-        id_number_enc=pii.encrypt(data["id_number"]),
+        id_number_enc=pii.encrypt(data["id_number"], ID_NUMBER_SEALED_IN, archive_no),
         id_number_index=index,
-        phone_enc=pii.encrypt(data["phone"]) if data.get("phone") else None,
+        phone_enc=pii.encrypt(data["phone"], PHONE_SEALED_IN, archive_no) if data.get("phone") else None,
         phone_index=phone_index(pii, data["phone"]) if data.get("phone") else None,
         village_code=data["village_code"],
         institution_code=data["institution_code"],
@@ -185,16 +186,17 @@ _ARCHIVE_VIEW = (sa.select(*Archive.__table__.columns,
                  .where(Archive.__table__.c.archive_no == sa.bindparam("archive_no")))
 
 
-def masked_id_number(pii: PiiBox, token: bytes | None) -> str | None:
-    """The ID number as the archive's readers see it (`mask_id_number`), from its ciphertext:
-    no mask is stored (a stored one was half the number in clear). Decrypting costs microseconds."""
-    return None if token is None else mask_id_number(pii.decrypt(token))
+def masked_id_number(pii: PiiBox, token: bytes | None, archive_no: str) -> str | None:
+    """The ID number as the archive's readers see it (`mask_id_number`), from its ciphertext
+    (sealed to the archive's number): no mask is stored (a stored one was half the number in
+    clear). Decrypting costs microseconds."""
+    return None if token is None else mask_id_number(pii.decrypt(token, ID_NUMBER_SEALED_IN, archive_no))
 
 
 def archive_values(pii: PiiBox, archive: Archive) -> dict[str, Any]:
     """The archive's columns with its masked ID number: what `ArchiveSchema` dumps."""
     values = {column.key: getattr(archive, column.key) for column in Archive.__table__.columns}
-    return {**values, "id_number_masked": masked_id_number(pii, archive.id_number_enc)}
+    return {**values, "id_number_masked": masked_id_number(pii, archive.id_number_enc, archive.archive_no)}
 
 
 def archive_view(session: Session, pii: PiiBox, archive_no: str) -> dict[str, Any]:
@@ -205,7 +207,8 @@ def archive_view(session: Session, pii: PiiBox, archive_no: str) -> dict[str, An
     if row is None or row["status"] == MERGED:
         return archive_details(session, pii, aliases.find(session, archive_no))
     values = {column.key: row[column.key] for column in Archive.__table__.columns}
-    return _details({**values, "id_number_masked": masked_id_number(pii, values["id_number_enc"])},
+    masked = masked_id_number(pii, values["id_number_enc"], values["archive_no"])
+    return _details({**values, "id_number_masked": masked},
                     row["former_archive_nos"] or [], row["merged_archive_nos"] or [])
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ehr.sandbox import SuiteEnvironment
 from ehr.synthetic import Resident, Synthesizer
-from shared.config import Settings, load_settings
+from shared.config import Settings, load_settings, service_environment
 from shared.db import make_engine
 from shared.messaging import declare_topology
 
@@ -26,8 +26,9 @@ class Sandbox:
     procs: list = field(default_factory=list)
 
     def start(self, service: str) -> subprocess.Popen:
-        proc = subprocess.Popen([sys.executable, "-m", "ehr", "run", service],
-                                env={**os.environ, **self.env.variables, "EHR_LOG_LEVEL": "WARNING"})
+        # Only the service's own keys, as `ehr up` and docker-compose give them.
+        env = service_environment(service, {**os.environ, **self.env.variables, "EHR_LOG_LEVEL": "WARNING"})
+        proc = subprocess.Popen([sys.executable, "-m", "ehr", "run", service], env=env)
         self.procs.append(proc)
         return proc
 

@@ -15,7 +15,7 @@ from services.records.filing import file_encounters
 from shared.config import load_settings
 from shared.consumer import Delivery
 from shared.db import make_engine
-from shared.pii import PiiBox
+from shared.pii import service_box
 
 REASONS = {"missing_message_id", "not_json", "schema_invalid", "invalid_id_number", "routing_mismatch",
            "unknown_institution"}
@@ -88,7 +88,7 @@ def fake_registry(queries):
 def records_db(suite_env):
     settings_ = load_settings()
     engine = make_engine(settings_.database_url_for("records"))
-    yield engine, PiiBox(*settings_.require_keys())
+    yield engine, service_box(settings_, "records")
     engine.dispose()
 
 

@@ -112,7 +112,7 @@ def test_an_imported_archive_is_the_one_an_interactive_creation_makes(suite_env,
 
     def archive(number):
         row = dict(query("registry", "SELECT * FROM archives WHERE archive_no = :a", a=number)[0]._mapping)
-        clear = {k: pii.decrypt(row.pop(k)) for k in ("id_number_enc", "phone_enc")}
+        clear = {k: pii.decrypt(row.pop(k), f"archives.{k}", number) for k in ("id_number_enc", "phone_enc")}
         row.pop("id_number_index"), row.pop("phone_index")
         return row, clear
 
@@ -279,8 +279,8 @@ def test_a_write_the_database_refuses_is_reported_without_the_values_of_the_row(
     from services.registry.models import Archive
 
     engine, _ = registry_db
-    line = _line("11010520110199999", "秘密" * 40, "mimi", "1", "1950-01-01", "01", b"\x01", b"\x02",
-                 None, None, VILLAGE, MANAGER, "import:test", 1)
+    line = _line("11010520110199999", "秘密" * 40, "mimi", "1", "1950-01-01", "01", b"\x02",
+                 None, VILLAGE, MANAGER, "import:test", 1, b"\x01", None)
     with Session(engine) as session, pytest.raises(WriteFailed) as failed:
         _copy(session, Archive.__table__, ARCHIVE_COLUMNS, [line])
     assert "SQLSTATE 22001" in str(failed.value) and "秘密" not in str(failed.value)

@@ -1,9 +1,11 @@
-"""Re-encryption after a rotation of EHR_PII_KEY (`ehr keys reencrypt`), on real PostgreSQL.
+"""Ciphertexts bound to their table, column and row, and re-encryption (`ehr keys reencrypt`) after
+a rotation of the PII keys or to bind ciphertexts of the first format, on real PostgreSQL.
 
 Each test gets its own registry and records databases (the run's are shared with the service tests,
-whose containers keep the run's key), filled with key A through the registry's and the records'
-own code; then the key rotates to B with A kept as an old key, and after the command a box holding
-only B must read everything, and blind-index lookups must still find the residents.
+whose containers keep the run's keys), filled through the registry's and the records' own code, the
+registry with key A and records with its own key RA; then the keys rotate to B and RB with A and RA
+kept as old keys, and after the command boxes holding only B and RB must read everything, and
+blind-index lookups must still find the residents.
 """
 
 import base64
@@ -17,10 +19,11 @@ from sqlalchemy.orm import Session
 
 from ehr.setup import MIGRATIONS
 from ehr.synthetic import Synthesizer
+from services.records import operations, pending
 from services.records import reencrypt as records_reencrypt
-from services.records.filing import QUARANTINE, quarantine_rows
+from services.records.filing import PENDING_SEALED_IN, QUARANTINE, pending_row_key, quarantine_rows
 from services.records.models import PendingEncounter
-from services.registry import matching, merges, reference, usecases
+from services.registry import importer, matching, merges, reference, review, transfers, usecases
 from services.registry import reencrypt as registry_reencrypt
 from services.registry.models import Archive, Merge, ResidentIdentifier
 from shared.actor import Actor
@@ -29,6 +32,7 @@ from shared.config import generate_key
 from shared.consumer import Delivery
 from shared.db import drop_database, ensure_database, make_engine, upgrade
 from shared.pii import DecryptionFailed, PiiBox
+from tests.support.pii import downgrade
 
 VILLAGE, INSTITUTION, HOSPITAL = "110105101101", "T1101051011", "H3301020001"
 ACTOR = Actor(user="doc-rekey", institution_code=INSTITUTION, role="archive_manager")
@@ -40,8 +44,15 @@ def key() -> bytes:
 
 @pytest.fixture
 def keys():
-    """The old key A, the new key B, and the blind-index key (which does not rotate)."""
-    return {"a": key(), "b": key(), "index": key()}
+    """The registry's old key A and new key B, the records' RA and RB, and the blind-index key
+    (which does not rotate)."""
+    return {"a": key(), "b": key(), "ra": key(), "rb": key(), "index": key()}
+
+
+def boxes(keys, registry: str, records: str, old: bool = False) -> dict[str, PiiBox]:
+    """{"registry": box, "records": box} with these keys, and with A and RA as old keys when `old`."""
+    return {"registry": PiiBox(keys[registry], keys["index"], (keys["a"],) if old else ()),
+            "records": PiiBox(keys[records], keys["index"], (keys["ra"],) if old else ())}
 
 
 @pytest.fixture
@@ -63,9 +74,10 @@ def databases(suite_env, run_id):
 
 @pytest.fixture
 def written(databases, keys):
-    """Data sealed with key A: archives with phones and cards, a learned MRN, a merge (its snapshot
-    keeps ciphertexts), a quarantined message and a pending encounter. Returns what was written."""
-    box = PiiBox(keys["a"], keys["index"])
+    """Data sealed with keys A and RA: archives with phones and cards, a learned MRN, a merge (its
+    snapshot keeps ciphertexts), a quarantined message and a pending encounter. Returns what was
+    written."""
+    box, records_box = PiiBox(keys["a"], keys["index"]), PiiBox(keys["ra"], keys["index"])
     synth = Synthesizer(seed=7)
     residents = [synth.resident(VILLAGE, INSTITUTION) for _ in range(7)]
     with Session(databases["registry"], expire_on_commit=False) as session:
@@ -81,39 +93,60 @@ def written(databases, keys):
     body = json.dumps(synth.encounter(residents[3], HOSPITAL), ensure_ascii=False).encode()
     with Session(databases["records"]) as session:
         delivery = Delivery(body, f"encounter.{HOSPITAL}.outpatient", "m-1", "application/json", {}, False)
-        session.execute(QUARANTINE.insert(), quarantine_rows(box, "records.encounters", [(delivery, "not_json", {})]))
-        session.add(PendingEncounter(institution_code=HOSPITAL, message_id="m-2", payload_enc=box.encrypt_bytes(body),
-                                     identity_key=box.blind_index("id:01", residents[3].id_number)))
+        session.execute(QUARANTINE.insert(), quarantine_rows(session, records_box, "records.encounters",
+                                                             [(delivery, "not_json", {})]))
+        session.add(PendingEncounter(institution_code=HOSPITAL, message_id="m-2", payload_enc=records_box.encrypt_bytes(
+            body, PENDING_SEALED_IN, pending_row_key(HOSPITAL, "m-2")),
+            identity_key=box.blind_index("id:01", residents[3].id_number)))
         session.commit()
     return {"residents": residents, "numbers": numbers, "mrn": mrn, "merge_id": merge.id, "body": body}
 
 
-def run(databases, box, **options):
-    return {r.column: r for module, service in ((registry_reencrypt, "registry"), (records_reencrypt, "records"))
-            for r in module.reencrypt(databases[service], box, **options)}
+MODULES = {"registry": registry_reencrypt, "records": records_reencrypt}
 
 
-def tokens(databases) -> list[bytes]:
-    """Every ciphertext of both databases, wherever it is kept."""
+def run(databases, boxes_, **options):
+    return {r.column: r for service, module in MODULES.items()
+            for r in module.reencrypt(databases[service], boxes_[service], **options)}
+
+
+def tokens(databases) -> list[tuple[str, bytes, str, str]]:
+    """Every ciphertext of both databases, wherever it is kept: (service, token, table.column, row
+    key), what it is bound to read from the rows as a test would (not the walk's definitions)."""
     found = []
     with databases["registry"].connect() as conn:
-        for column in (Archive.id_number_enc, Archive.phone_enc, ResidentIdentifier.value_enc):
-            found += [bytes(t) for t in conn.scalars(sa.select(column).where(column.is_not(None)))]
+        archives = sa.select(Archive.archive_no, Archive.id_number_enc, Archive.phone_enc)
+        for no, id_enc, phone_enc in conn.execute(archives):
+            found += [("registry", bytes(id_enc), "archives.id_number_enc", no),
+                      ("registry", bytes(phone_enc), "archives.phone_enc", no)]
+        for kind, issuer, index, value in conn.execute(sa.select(
+                ResidentIdentifier.kind, ResidentIdentifier.issuer, ResidentIdentifier.value_index,
+                ResidentIdentifier.value_enc)):
+            found.append(("registry", bytes(value), "resident_identifiers.value_enc",
+                          f"{kind}/{issuer or ''}/{bytes(index).hex()}"))
         for snapshot in conn.scalars(sa.select(Merge.snapshot)):
-            found += [base64.b64decode(snapshot[f]) for f in ("id_number_enc", "phone_enc") if snapshot.get(f)]
+            found += [("registry", base64.b64decode(snapshot[f]), f"archives.{f}", snapshot["archive_no"])
+                      for f in ("id_number_enc", "phone_enc") if snapshot.get(f)]
     with databases["records"].connect() as conn:
-        found += [bytes(t) for t in conn.scalars(sa.text("SELECT body_enc FROM quarantine"))]
-        found += [bytes(t) for t in conn.scalars(sa.text("SELECT payload_enc FROM pending_encounters"))]
+        found += [("records", bytes(t), "quarantine.body_enc", str(i))
+                  for i, t in conn.execute(sa.text("SELECT id, body_enc FROM quarantine"))]
+        found += [("records", bytes(t), "pending_encounters.payload_enc", f"{h}/{m}") for h, m, t in conn.execute(
+            sa.text("SELECT institution_code, message_id, payload_enc FROM pending_encounters"))]
     return found
+
+
+def opened(boxes_, found) -> list[bytes]:
+    return sorted(boxes_[service].decrypt_bytes(token, column, row_key) for service, token, column, row_key in found)
 
 
 def test_after_reencryption_a_box_with_only_the_new_key_reads_everything_and_finds_everyone(
         databases, keys, written):
-    rotated = PiiBox(keys["b"], keys["index"], old_keys=(keys["a"],))
-    only_new = PiiBox(keys["b"], keys["index"])
+    rotated, only_new = boxes(keys, "b", "rb", old=True), boxes(keys, "b", "rb")
     before = tokens(databases)
-    with pytest.raises(DecryptionFailed):
-        only_new.decrypt_bytes(before[0])
+    for service in ("registry", "records"):
+        service_, token, column, row_key = next(t for t in before if t[0] == service)
+        with pytest.raises(DecryptionFailed):
+            only_new[service].decrypt_bytes(token, column, row_key)
 
     counted = run(databases, rotated, dry_run=True)
     reports = run(databases, rotated, batch_size=3)
@@ -129,26 +162,27 @@ def test_after_reencryption_a_box_with_only_the_new_key_reads_everything_and_fin
         c: (n, 0, 0) for c, n in expected.items()}
     after = tokens(databases)
     assert len(after) == len(before)
-    assert sorted(only_new.decrypt_bytes(t) for t in after) == sorted(rotated.decrypt_bytes(t) for t in before)
+    assert opened(only_new, after) == opened(rotated, before)
 
     residents, numbers = written["residents"], written["numbers"]
     with Session(databases["registry"], expire_on_commit=False) as session:
-        by_id = matching.resolve(session, only_new, {"id_type": "01", "id_number": residents[0].id_number})
-        by_mrn = matching.resolve(session, only_new, {"mrn": written["mrn"], "institution_code": HOSPITAL})
-        by_phone = matching.resolve(session, only_new, {"name": residents[4].name, "phone": residents[4].phone})
+        registry = only_new["registry"]
+        by_id = matching.resolve(session, registry, {"id_type": "01", "id_number": residents[0].id_number})
+        by_mrn = matching.resolve(session, registry, {"mrn": written["mrn"], "institution_code": HOSPITAL})
+        by_phone = matching.resolve(session, registry, {"name": residents[4].name, "phone": residents[4].phone})
         assert by_id["archive_no"] == by_mrn["archive_no"] == numbers[0]
         assert by_phone["candidates"][0]["archive_no"] == numbers[4] and "phone" in by_phone["candidates"][0]["reasons"]
         # An unmerge writes the snapshot back: the restored archive opens with the new key alone.
         merges.unmerge_archives(session, written["merge_id"], "并非同一人", ACTOR)
         restored = usecases.get_archive(session, numbers[2])
-        assert only_new.decrypt(restored.id_number_enc) == residents[2].id_number
-        assert only_new.decrypt(restored.phone_enc) == residents[2].phone
+        assert registry.decrypt(restored.id_number_enc, "archives.id_number_enc", numbers[2]) == residents[2].id_number
+        assert registry.decrypt(restored.phone_enc, "archives.phone_enc", numbers[2]) == residents[2].phone
 
     assert run(databases, rotated)["archives.id_number_enc"].rewritten == 0  # nothing left to do
 
 
 def test_a_row_the_suite_holds_is_skipped_then_taken_by_the_next_run(databases, keys, written):
-    rotated = PiiBox(keys["b"], keys["index"], old_keys=(keys["a"],))
+    rotated = boxes(keys, "b", "rb", old=True)
     busy = written["numbers"][5]
     with databases["registry"].connect() as holder:
         holder.execute(sa.text("SELECT 1 FROM archives WHERE archive_no = :a FOR UPDATE"), {"a": busy})
@@ -165,8 +199,10 @@ def test_a_row_the_suite_holds_is_skipped_then_taken_by_the_next_run(databases, 
 def test_a_ciphertext_no_configured_key_opens_is_left_alone_and_counted(databases, keys, written):
     stranger = PiiBox(key(), keys["index"])
     with databases["records"].begin() as conn:
-        conn.execute(sa.text("UPDATE quarantine SET body_enc = :t"), {"t": stranger.encrypt_bytes(b"{}")})
-    rotated = PiiBox(keys["b"], keys["index"], old_keys=(keys["a"],))
+        row_id = conn.scalar(sa.text("SELECT id FROM quarantine"))
+        conn.execute(sa.text("UPDATE quarantine SET body_enc = :t"),
+                     {"t": stranger.encrypt_bytes(b"{}", "quarantine.body_enc", str(row_id))})
+    rotated = boxes(keys, "b", "rb", old=True)
 
     report = run(databases, rotated)["quarantine.body_enc"]
 
@@ -175,8 +211,9 @@ def test_a_ciphertext_no_configured_key_opens_is_left_alone_and_counted(database
 
 def test_the_command_counts_with_dry_run_then_reencrypts_and_says_nothing_remains(databases, keys, written):
     url = {s: e.url.render_as_string(hide_password=False) for s, e in databases.items()}
-    env = {"EHR_PII_KEY": base64.b64encode(keys["b"]).decode(), "EHR_INDEX_KEY": base64.b64encode(keys["index"]).decode(),
-           "EHR_PII_OLD_KEYS": base64.b64encode(keys["a"]).decode(), "EHR_TOKEN_KEY": generate_key(),
+    b64 = {name: base64.b64encode(value).decode() for name, value in keys.items()}
+    env = {"EHR_PII_KEY": b64["b"], "EHR_PII_OLD_KEYS": b64["a"], "EHR_RECORDS_PII_KEY": b64["rb"],
+           "EHR_RECORDS_PII_OLD_KEYS": b64["ra"], "EHR_INDEX_KEY": b64["index"], "EHR_TOKEN_KEY": generate_key(),
            "EHR_REGISTRY_DATABASE_URL": url["registry"], "EHR_RECORDS_DATABASE_URL": url["records"]}
     from ehr.cli import main
 
@@ -190,4 +227,130 @@ def test_the_command_counts_with_dry_run_then_reencrypts_and_says_nothing_remain
     assert "26 ciphertexts under an old key (dry run: nothing changed)" in counted.output
     assert done.exit_code == 0, done.output
     assert "26 re-encrypted, 0 remaining under an old key" in done.output
-    assert printed.exit_code == 0 and printed.output.count("\n") == 4  # `ehr keys` alone still prints keys
+    assert printed.exit_code == 0 and printed.output.count("\n") == 6  # `ehr keys` alone still prints keys
+
+
+def test_the_command_does_one_service_with_only_that_services_keys(databases, keys, written, tmp_path, monkeypatch):
+    url = {s: e.url.render_as_string(hide_password=False) for s, e in databases.items()}
+    b64 = {name: base64.b64encode(value).decode() for name, value in keys.items()}
+    env = {"EHR_RECORDS_PII_KEY": b64["rb"], "EHR_RECORDS_PII_OLD_KEYS": b64["ra"], "EHR_INDEX_KEY": b64["index"],
+           "EHR_PII_KEY": "", "EHR_PII_OLD_KEYS": "", "EHR_TOKEN_KEY": "",
+           "EHR_REGISTRY_DATABASE_URL": url["registry"], "EHR_RECORDS_DATABASE_URL": url["records"]}
+    import ehr.cli
+    from ehr.cli import main
+
+    monkeypatch.setattr(ehr.cli, "STATE_DIR", tmp_path)  # where a development machine's keys would go
+
+    done = CliRunner().invoke(main, ["keys", "reencrypt", "--service", "records"], env=env)
+
+    assert done.exit_code == 0, done.output
+    assert "quarantine.body_enc" in done.output and "archives" not in done.output
+    assert "2 re-encrypted, 0 remaining under an old key" in done.output
+    assert not (tmp_path / "secrets.env").exists()  # nothing generated for the keys it does not need
+
+
+def test_a_ciphertext_copied_to_another_row_or_column_does_not_open(databases, keys, written):
+    registry_box, records_box = PiiBox(keys["a"], keys["index"]), PiiBox(keys["ra"], keys["index"])
+    first, second, third = written["numbers"][3:6]
+    with databases["registry"].begin() as conn:
+        conn.execute(sa.text("UPDATE archives SET id_number_enc = (SELECT id_number_enc FROM archives WHERE "
+                             "archive_no = :from) WHERE archive_no = :to"), {"from": first, "to": second})
+        conn.execute(sa.text("UPDATE archives SET phone_enc = id_number_enc WHERE archive_no = :a"), {"a": third})
+    with Session(databases["registry"]) as session:
+        assert review.possible_duplicates_of(session, registry_box, first)["archive_no"] == first
+        for moved in (second, third):  # another row's ID number; the ID number as the phone
+            with pytest.raises(DecryptionFailed):
+                review.possible_duplicates_of(session, registry_box, moved)
+            session.rollback()
+
+    body = b'{"not": "an encounter"}'
+    with Session(databases["records"]) as session:
+        delivery = Delivery(body, f"encounter.{HOSPITAL}.outpatient", "m-3", "application/json", {}, False)
+        session.execute(QUARANTINE.insert(), quarantine_rows(session, records_box, "records.encounters",
+                                                             [(delivery, "not_json", {})]))
+        session.add(PendingEncounter(institution_code=HOSPITAL, message_id="m-4", payload_enc=b"",
+                                     identity_key=None))
+        session.commit()
+        held, copy = session.scalars(sa.select(QUARANTINE.c.id).order_by(QUARANTINE.c.id)).all()
+        session.execute(sa.text("UPDATE quarantine SET body_enc = (SELECT body_enc FROM quarantine WHERE id = :a) "
+                                "WHERE id = :b"), {"a": held, "b": copy})
+        session.execute(sa.text("UPDATE pending_encounters SET payload_enc = (SELECT payload_enc FROM "
+                                "pending_encounters WHERE message_id = 'm-2') WHERE message_id = 'm-4'"))
+        session.commit()
+        assert operations.show_quarantined(session, records_box, held)["id"] == held
+        with pytest.raises(DecryptionFailed):
+            operations.show_quarantined(session, records_box, copy)
+        session.rollback()
+        with pytest.raises(DecryptionFailed):  # m-2 opens, its copy in m-4 does not
+            pending.retry_pending(session, records_box, resolve=lambda queries: [None] * len(queries))
+        session.rollback()
+
+    # Identifiers are read by re-encryption only: a card's ciphertext copied to another card is
+    # the one a rotation cannot open.
+    with databases["registry"].begin() as conn:
+        conn.execute(sa.text("UPDATE resident_identifiers SET value_enc = (SELECT value_enc FROM resident_identifiers "
+                             "ORDER BY id LIMIT 1) WHERE id = (SELECT max(id) FROM resident_identifiers)"))
+    reports = run(databases, boxes(keys, "b", "rb", old=True))
+    assert {c: r.failed for c, r in reports.items() if r.failed} == {
+        "archives.id_number_enc": 1, "archives.phone_enc": 1, "resident_identifiers.value_enc": 1,
+        "quarantine.body_enc": 1, "pending_encounters.payload_enc": 1}
+
+
+def test_ciphertexts_of_the_first_format_still_open_and_reencryption_binds_them(databases, keys, written):
+    current = boxes(keys, "a", "ra")
+    assert downgrade(databases["registry"], current["registry"], keys["a"], registry_reencrypt.COLUMNS) == 24
+    assert downgrade(databases["records"], current["records"], keys["ra"], records_reencrypt.COLUMNS) == 2
+    numbers = written["numbers"]
+    with Session(databases["registry"]) as session:
+        assert review.possible_duplicates_of(session, current["registry"], numbers[4])["archive_no"] == numbers[4]
+    with Session(databases["records"]) as session:
+        quarantined = session.scalar(sa.select(QUARANTINE.c.id))
+        assert operations.show_quarantined(session, current["records"], quarantined)["id"] == quarantined
+        assert pending._payload(current["records"], session.scalars(sa.select(PendingEncounter)).one()).record_id
+
+    counted = run(databases, current, dry_run=True)
+    reports = run(databases, current)  # the same keys: what is stale is the format
+
+    assert sum(r.stale for r in counted.values()) == 26
+    assert all((r.rewritten, r.failed, r.remaining) == (r.stale, 0, 0) for r in reports.values())
+    assert all(token[:1] == b"\x02" for _, token, _, _ in tokens(databases))
+    assert opened(current, tokens(databases))  # every one opens where it is
+    with databases["registry"].begin() as conn:  # and now a copy to another row is refused
+        conn.execute(sa.text("UPDATE archives SET phone_enc = (SELECT phone_enc FROM archives WHERE archive_no = :a) "
+                             "WHERE archive_no = :b"), {"a": numbers[3], "b": numbers[4]})
+    with Session(databases["registry"]) as session, pytest.raises(DecryptionFailed):
+        review.possible_duplicates_of(session, current["registry"], numbers[4])
+
+
+def test_a_transfer_that_renumbers_an_archive_binds_its_ciphertexts_to_the_new_number(databases, keys, written):
+    box = PiiBox(keys["a"], keys["index"])
+    resident, number = written["residents"][5], written["numbers"][5]
+    with Session(databases["registry"], expire_on_commit=False) as session:
+        transfer = transfers.request_transfer(session, number, {
+            "to_village_code": "110105101102", "to_institution_code": INSTITUTION, "reason": "迁居下辛堡村"}, ACTOR)
+        _, archive = transfers.accept_transfer(session, box, transfer.id, ACTOR)
+        renumbered = archive.archive_no
+        assert renumbered != number and renumbered.startswith("110105101102")
+        assert box.decrypt(archive.id_number_enc, "archives.id_number_enc", renumbered) == resident.id_number
+        assert box.decrypt(archive.phone_enc, "archives.phone_enc", renumbered) == resident.phone
+        assert review.possible_duplicates_of(session, box, renumbered)["archive_no"] == renumbered
+
+    reports = run(databases, boxes(keys, "b", "rb", old=True))
+    assert sum(r.failed for r in reports.values()) == 0 and sum(r.remaining for r in reports.values()) == 0
+
+
+def test_an_imported_archive_is_bound_to_the_number_it_was_given(databases, keys):
+    box = PiiBox(keys["a"], keys["index"])
+    synth = Synthesizer(seed=19)
+    residents = [synth.resident(VILLAGE, INSTITUTION) for _ in range(3)]
+    rows = [(n + 2, r.archive_request()) for n, r in enumerate(residents)]
+    with Session(databases["registry"]) as session:
+        report = importer.import_residents(session, box, rows, ACTOR)
+    assert report.created == 3
+    with databases["registry"].connect() as conn:
+        stored = conn.execute(sa.select(Archive.archive_no, Archive.id_number_enc, Archive.phone_enc)).all()
+    assert sorted((box.decrypt(i, "archives.id_number_enc", no), box.decrypt(p, "archives.phone_enc", no))
+                  for no, i, p in stored) == sorted((r.id_number, r.phone) for r in residents)
+    no, id_enc, _ = stored[0]
+    with pytest.raises(DecryptionFailed):
+        box.decrypt(id_enc, "archives.id_number_enc", stored[1][0])

@@ -264,7 +264,7 @@ def test_a_pending_encounter_with_only_an_mrn_is_filed_by_the_sweep_once_the_mrn
     from services.records import pending
     from shared.config import load_settings
     from shared.db import make_engine
-    from shared.pii import PiiBox
+    from shared.pii import service_box
 
     resident = synth.resident(VILLAGE, INSTITUTION)
     archive_no = create(rpc, resident)
@@ -282,7 +282,7 @@ def test_a_pending_encounter_with_only_an_mrn_is_filed_by_the_sweep_once_the_mrn
     engine = make_engine(settings.database_url_for("records"), pool_size=1)
     try:
         with Session(engine) as session:
-            pending.retry_pending(session, PiiBox(*settings.require_keys()),
+            pending.retry_pending(session, service_box(settings, "records"),
                                   resolve=rpc.registry.resolve_identities, limit=10_000)
     finally:
         engine.dispose()

@@ -14,7 +14,7 @@ from services.records import pending
 from shared.config import load_settings
 from shared.db import make_engine
 from shared.encounter import load_encounter
-from shared.pii import PiiBox
+from shared.pii import service_box
 from tests.support.events import registry_event as event
 
 # Archive numbers of the demo county's farm (110105101901) that no other test registers.
@@ -25,7 +25,7 @@ SURVIVOR, MERGED, ELSEWHERE = "11010510190180001", "11010510190180002", "1101051
 def db(suite_env):
     settings = load_settings()
     engine = make_engine(settings.database_url_for("records"))
-    pii = PiiBox(*settings.require_keys())
+    pii = service_box(settings, "records")
     with Session(engine) as session:
         yield session, pii
     engine.dispose()

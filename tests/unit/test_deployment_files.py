@@ -129,11 +129,17 @@ def test_app_services_point_at_the_compose_broker_and_database(shared_env):
     assert "@postgres:5432" in shared_env["EHR_DATABASE_URL"]
 
 
-@pytest.mark.parametrize("variable", ["EHR_PII_KEY", "EHR_INDEX_KEY"])
-def test_pii_keys_are_required_not_defaulted(app_services, variable):
+def test_each_service_is_given_its_own_keys_required_and_no_other_key(app_services):
     for name, svc in app_services.items():
-        value = svc["environment"][variable]
-        assert value.startswith("${" + variable + ":?"), f"{name}: {variable} must be required (:?)"
+        # `migrate` runs the operator's commands: they sign audit entries and internal calls.
+        operator = ((("EHR_AUDIT_KEY", "EHR_SERVICE_KEY"), ()))
+        required, optional = shared.config.SERVICE_KEYS.get(name, operator)
+        given = {key for key in svc["environment"] if shared.config.is_key_variable(key)}
+        assert given == {*required, *optional}, f"{name} is given {sorted(given)}"
+        for variable in required:
+            value = svc["environment"][variable]
+            assert value.startswith("${" + variable + ":?"), f"{name}: {variable} must be required (:?)"
+    assert "EHR_PII_KEY" not in app_services["gateway"]["environment"]
 
 
 def test_broker_and_database_passwords_are_required(compose, shared_env):

@@ -1,35 +1,66 @@
 """Encryption, blind indexes, key rotation, and the logging that never shows personal data."""
 
+import base64
 import io
 import json
 import logging
+import re
 
 import pytest
+from click.testing import CliRunner
 
-from shared.config import ConfigError, generate_key, load_settings
+import shared.config
+from shared.config import SERVICE_KEYS, ConfigError, generate_key, is_key_variable, load_settings, service_environment
 from shared.logs import configure_logging, scrub
 from shared.pii import DecryptionFailed, PiiBox
-import base64
+from tests.support.pii import legacy_encrypt
 
 
 def key() -> bytes:
     return base64.b64decode(generate_key())
 
 
+ID = ("archives.id_number_enc", "11010500300100001")  # where a token lives: column and row key
+
+
 def test_encryption_round_trips_and_hides_the_plaintext():
     box = PiiBox(key(), key())
-    token = box.encrypt("11010519491231002X")
+    token = box.encrypt("11010519491231002X", *ID)
     assert b"11010519491231002X" not in token
-    assert box.decrypt(token) == "11010519491231002X"
-    assert box.encrypt("11010519491231002X") != token  # random nonce
+    assert box.decrypt(token, *ID) == "11010519491231002X"
+    assert box.encrypt("11010519491231002X", *ID) != token  # random nonce
 
 
 def test_tampered_ciphertext_is_refused():
     box = PiiBox(key(), key())
-    token = bytearray(box.encrypt("13800000000"))
+    token = bytearray(box.encrypt("13800000000", *ID))
     token[-1] ^= 1
     with pytest.raises(DecryptionFailed):
-        box.decrypt(bytes(token))
+        box.decrypt(bytes(token), *ID)
+
+
+def test_a_ciphertext_opens_only_in_its_own_table_column_and_row():
+    box = PiiBox(key(), key())
+    token = box.encrypt("11010519491231002X", "archives.id_number_enc", "11010500300100001")
+    for column, row_key in (("archives.id_number_enc", "11010500300100002"),   # another row
+                            ("archives.phone_enc", "11010500300100001"),       # another column
+                            ("merges.id_number_enc", "11010500300100001")):    # another table
+        with pytest.raises(DecryptionFailed):
+            box.decrypt(token, column, row_key)
+    assert box.decrypt(token, "archives.id_number_enc", "11010500300100001") == "11010519491231002X"
+
+
+def test_a_ciphertext_of_the_first_format_still_opens_and_is_due_for_reencryption():
+    current, index_key = key(), key()
+    box = PiiBox(current, index_key)
+    legacy = legacy_encrypt(current, b"13800000000")
+    assert box.decrypt(legacy, *ID) == "13800000000"
+    assert box.needs_reencryption(legacy)  # the current key sealed it, but bound to nothing
+    assert not box.needs_reencryption(box.encrypt("13800000000", *ID))
+    altered = bytearray(legacy)
+    altered[-1] ^= 1
+    with pytest.raises(DecryptionFailed):
+        box.decrypt(bytes(altered), *ID)
 
 
 def test_blind_index_is_stable_per_key_and_namespace():
@@ -42,13 +73,13 @@ def test_blind_index_is_stable_per_key_and_namespace():
 
 def test_a_rotated_key_still_reads_old_ciphertext_and_writes_with_the_new_one():
     old, new, index_key = key(), key(), key()
-    token = PiiBox(old, index_key).encrypt("13800000000")
+    token = PiiBox(old, index_key).encrypt("13800000000", *ID)
     rotated = PiiBox(new, index_key, old_keys=(old,))
-    assert rotated.decrypt(token) == "13800000000"
+    assert rotated.decrypt(token, *ID) == "13800000000"
     assert rotated.needs_reencryption(token)
-    assert not rotated.needs_reencryption(rotated.encrypt("13800000000"))
+    assert not rotated.needs_reencryption(rotated.encrypt("13800000000", *ID))
     with pytest.raises(DecryptionFailed):
-        PiiBox(new, index_key).decrypt(token)
+        PiiBox(new, index_key).decrypt(token, *ID)
 
 
 def test_settings_refuse_malformed_keys_without_echoing_them():
@@ -57,6 +88,96 @@ def test_settings_refuse_malformed_keys_without_echoing_them():
     assert "c2hvcnQ" not in str(err.value)
     with pytest.raises(ConfigError):
         load_settings({}).require_keys()
+
+
+@pytest.mark.parametrize("first, second", [
+    ("EHR_PII_KEY", "EHR_INDEX_KEY"),
+    ("EHR_PII_KEY", "EHR_TOKEN_KEY"),
+    ("EHR_PII_KEY", "EHR_RECORDS_PII_KEY"),
+    ("EHR_INDEX_KEY", "EHR_RECORDS_PII_KEY"),
+    ("EHR_PII_OLD_KEYS", "EHR_TOKEN_KEY"),            # an old key of one purpose, the key of another
+    ("EHR_RECORDS_PII_OLD_KEYS", "EHR_PII_KEY"),
+    ("EHR_AUDIT_KEY", "EHR_INDEX_KEY"),               # any EHR_*_KEY, also one this module does not know
+    ("EHR_SERVICE_HMAC_KEY", "EHR_TOKEN_KEY"),
+])
+def test_settings_refuse_one_key_for_two_purposes_naming_the_variables_not_the_key(first, second):
+    shared = generate_key()
+    env = {"EHR_PII_KEY": generate_key(), "EHR_RECORDS_PII_KEY": generate_key(), "EHR_INDEX_KEY": generate_key(),
+           "EHR_TOKEN_KEY": generate_key()}
+    env[first] = f"{generate_key()},{shared}" if first.endswith("_KEYS") else shared
+    env[second] = shared
+    with pytest.raises(ConfigError) as err:
+        load_settings(env)
+    assert first in str(err.value) and second in str(err.value)
+    assert shared not in str(err.value) and shared[:8] not in str(err.value)
+
+
+def test_settings_accept_a_retired_key_of_two_purposes_and_the_current_key_among_its_old_ones():
+    former, registry, records = generate_key(), generate_key(), generate_key()
+    settings = load_settings({"EHR_PII_KEY": registry, "EHR_PII_OLD_KEYS": f"{former},{registry}",
+                              "EHR_RECORDS_PII_KEY": records, "EHR_RECORDS_PII_OLD_KEYS": former,
+                              "EHR_INDEX_KEY": generate_key()})
+    assert settings.pii_keys("records") == (base64.b64decode(records), (base64.b64decode(former),),
+                                            settings.index_key)
+
+
+def test_each_service_is_given_and_requires_only_its_own_keys():
+    env = {"EHR_PII_KEY": generate_key(), "EHR_PII_OLD_KEYS": generate_key(), "EHR_RECORDS_PII_KEY": generate_key(),
+           "EHR_RECORDS_PII_OLD_KEYS": generate_key(), "EHR_INDEX_KEY": generate_key(),
+           "EHR_TOKEN_KEY": generate_key(), "EHR_AUDIT_KEY": generate_key(), "EHR_SERVICE_KEY": generate_key(),
+           "EHR_AMQP_URI": "amqp://x", "EHR_LOG_LEVEL": "INFO"}
+    given = {service: {name for name in service_environment(service, env) if name.endswith(("_KEY", "_KEYS"))}
+             for service in SERVICE_KEYS}
+    assert given == {"registry": {"EHR_PII_KEY", "EHR_PII_OLD_KEYS", "EHR_INDEX_KEY", "EHR_SERVICE_KEY"},
+                     "records": {"EHR_RECORDS_PII_KEY", "EHR_RECORDS_PII_OLD_KEYS", "EHR_INDEX_KEY",
+                                 "EHR_SERVICE_KEY"},
+                     "gateway": {"EHR_TOKEN_KEY", "EHR_AUDIT_KEY", "EHR_SERVICE_KEY"}}
+    assert all(service_environment(s, env)["EHR_AMQP_URI"] == "amqp://x" for s in SERVICE_KEYS)
+    gateway = load_settings(service_environment("gateway", env))
+    gateway.require_service_keys("gateway")
+    assert gateway.pii_key is None and gateway.records_pii_key is None and gateway.index_key is None
+    with pytest.raises(ConfigError, match="EHR_RECORDS_PII_KEY"):
+        load_settings(service_environment("registry", env)).pii_keys("records")
+    with pytest.raises(ConfigError, match="no PII key"):
+        gateway.pii_keys("gateway")
+
+
+def test_every_documented_key_variable_is_given_to_a_service():
+    """A key added to shared/config.py must be handed to the services that use it (SERVICE_KEYS),
+    or `ehr up` and docker-compose withhold it."""
+    documented = set(re.findall(r"^    (EHR_[A-Z0-9_]+)", shared.config.__doc__, re.MULTILINE))
+    keys = {name for name in documented if is_key_variable(name)}
+    assert {"EHR_PII_KEY", "EHR_RECORDS_PII_KEY", "EHR_INDEX_KEY", "EHR_TOKEN_KEY"} <= keys
+    assigned = {name for required, optional in SERVICE_KEYS.values() for name in (*required, *optional)}
+    assert keys <= assigned
+
+
+def test_ehr_up_starts_each_service_process_with_only_its_own_keys(monkeypatch):
+    import ehr.supervisor
+
+    spawned = {}
+    monkeypatch.setattr(ehr.supervisor.subprocess, "Popen", lambda args, env: spawned.setdefault(args[-1], env))
+    for name in ("EHR_PII_KEY", "EHR_RECORDS_PII_KEY", "EHR_INDEX_KEY", "EHR_TOKEN_KEY"):
+        monkeypatch.setenv(name, generate_key())
+    ehr.supervisor.Supervisor({}).start()
+    given = {service: {name for name in env if is_key_variable(name)} for service, env in spawned.items()}
+    assert given == {"registry": {"EHR_PII_KEY", "EHR_INDEX_KEY"}, "records": {"EHR_RECORDS_PII_KEY", "EHR_INDEX_KEY"},
+                     "gateway": {"EHR_TOKEN_KEY"}}
+
+
+def test_the_gateway_starts_without_pii_keys(monkeypatch):
+    import ehr.runner
+    from ehr.cli import main
+
+    started = []
+    monkeypatch.setattr(ehr.runner, "run_service", started.append)
+    env = {"EHR_TOKEN_KEY": generate_key(), "EHR_AUDIT_KEY": generate_key(), "EHR_SERVICE_KEY": generate_key(),
+           "EHR_PII_KEY": "", "EHR_INDEX_KEY": "", "EHR_RECORDS_PII_KEY": ""}
+    result = CliRunner().invoke(main, ["run", "gateway"], env=env)
+    assert result.exit_code == 0, result.output
+    assert started == ["gateway"]
+    refused = CliRunner().invoke(main, ["run", "records"], env=env)
+    assert refused.exit_code != 0 and "EHR_RECORDS_PII_KEY" in refused.output and started == ["gateway"]
 
 
 def test_each_service_gets_its_own_database_and_overrides_win():
