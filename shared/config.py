@@ -3,7 +3,13 @@
 Every process of the suite reads the same variables, so an operator configures a whole
 deployment (or a docker-compose file) in one place:
 
-    EHR_AMQP_URI          amqp://guest:guest@127.0.0.1:5672/
+    EHR_AMQP_URI          amqp://guest:guest@127.0.0.1:5672/   the suite's own (internal) broker account;
+                          its vhost is the suite's. Never give it to a hospital or township
+    EHR_BROKER_ADMIN_URL  http://guest:guest@127.0.0.1:15672   RabbitMQ's management HTTP API with an
+                          administrator's credentials: `ehr broker grant|revoke|list` and `ehr up --demo`
+    EHR_BROKER_ACCOUNT_PREFIX   inst-   partner accounts are named <prefix><institution code>
+    EHR_MAX_ENCOUNTER_BYTES     262144 (256 KiB): a hospital message larger than this is quarantined
+                          as too_large before it is parsed (the broker refuses any over 8 MiB)
     EHR_DATABASE_URL      postgresql://postgres@127.0.0.1:5432   (server, no database name)
     EHR_DB_PREFIX         ehr        -> databases ehr_registry, ehr_records, ...
     EHR_<SERVICE>_DATABASE_URL      full URL for one service, overrides the two above
@@ -30,6 +36,8 @@ from dataclasses import dataclass, field
 
 DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432"
+DEFAULT_BROKER_ADMIN_URL = "http://guest:guest@127.0.0.1:15672"
+DEFAULT_MAX_ENCOUNTER_BYTES = 256 * 1024
 
 
 class ConfigError(RuntimeError):
@@ -63,6 +71,9 @@ class Settings:
     token_lifetime: int = 900
     lockout_threshold: int = 5
     grant_lifetime: int = 4 * 3600
+    broker_admin_url: str = DEFAULT_BROKER_ADMIN_URL
+    broker_account_prefix: str = "inst-"
+    max_encounter_bytes: int = DEFAULT_MAX_ENCOUNTER_BYTES
 
     def database_name(self, service: str) -> str:
         return f"{self.db_prefix}_{service}"
@@ -108,7 +119,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         raise ConfigError("EHR_GATEWAY_PORT and EHR_RPC_TIMEOUT must be numbers") from exc
     limits = {}
     for name, default in (("EHR_TOKEN_LIFETIME", 900), ("EHR_LOCKOUT_THRESHOLD", 5),
-                          ("EHR_GRANT_LIFETIME", 4 * 3600)):
+                          ("EHR_GRANT_LIFETIME", 4 * 3600),
+                          ("EHR_MAX_ENCOUNTER_BYTES", DEFAULT_MAX_ENCOUNTER_BYTES)):
         try:
             limits[name] = int(env.get(name, default))
         except ValueError as exc:
@@ -131,6 +143,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         token_lifetime=limits["EHR_TOKEN_LIFETIME"],
         lockout_threshold=limits["EHR_LOCKOUT_THRESHOLD"],
         grant_lifetime=limits["EHR_GRANT_LIFETIME"],
+        broker_admin_url=env.get("EHR_BROKER_ADMIN_URL", DEFAULT_BROKER_ADMIN_URL),
+        broker_account_prefix=env.get("EHR_BROKER_ACCOUNT_PREFIX", "inst-"),
+        max_encounter_bytes=limits["EHR_MAX_ENCOUNTER_BYTES"],
     )
 
 

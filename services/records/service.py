@@ -39,7 +39,7 @@ from shared.pii import Pii
 from shared.rpc import BoundedServiceRpc, rpc
 
 from services.records import entries, filing, operations, pending, summary, timeline
-from services.records.dependencies import InstitutionDirectory
+from services.records.dependencies import EncounterIntake, InstitutionDirectory
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ class RecordsService:
     relay = OutboxRelay("records")
     registry = BoundedServiceRpc("registry")
     institutions = InstitutionDirectory()
+    intake = EncounterIntake()
     actor = CurrentActor()
 
     @batch_consume(RECORDS_ENCOUNTERS, batch_size=200, max_wait=0.05)
@@ -62,6 +63,7 @@ class RecordsService:
             self.db, self.pii, deliveries,
             resolve=self.registry.resolve_identities,
             known_institutions=lambda codes: self.institutions(codes, fetch=self.registry.list_institutions),
+            intake=self.intake,
         )
         self.relay()
         log.info("encounters processed", extra=vars(outcome))

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.consumer import Delivery
-from tests.service.test_filing_properties import REASONS, RESIDENTS, deliveries, synth
+from tests.service.test_filing_properties import INTERNAL, REASONS, RESIDENTS, deliveries, synth
 from tests.support.amqp import connect, wait_until
 from tests.support.db import query
 
@@ -80,10 +80,12 @@ def test_every_generated_message_ends_once_and_the_consumer_never_stops(filing, 
         props = {"content_type": d.content_type, "delivery_mode": 2, "application_headers": {RUN_HEADER: tag}}
         if d.message_id is not None:
             props["message_id"] = d.message_id
+        if d.user_id == INTERNAL:  # the broker refuses any other account's name on this connection
+            props["user_id"] = d.user_id
         feed.basic_publish(amqp.Message(d.body, **props), exchange="ehr.encounters", routing_key=d.routing_key)
     sentinel = f"sentinel-{tag}"
     feed.basic_publish(amqp.Message(
-        good_encounter(), content_type="application/json", delivery_mode=2, message_id=sentinel),
+        good_encounter(), content_type="application/json", delivery_mode=2, message_id=sentinel, user_id=INTERNAL),
         exchange="ehr.encounters", routing_key=f"encounter.{HOSPITAL}.outpatient")
 
     with_id = [d.message_id for d in sent if d.message_id is not None]
