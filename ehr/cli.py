@@ -200,11 +200,10 @@ def subscribe(institution: str, jurisdiction: str, password: str | None, uri: st
         with Connection(uri) as conn:
             with conn.Consumer(q, callbacks=[on_message], accept=["json"]):
                 click.echo(f"bound {q.name} to {binding_key}; waiting for updates (Ctrl-C to stop)", err=True)
-                try:
-                    while True:
-                        conn.drain_events()
-                except KeyboardInterrupt:
-                    pass
+                while True:
+                    conn.drain_events()
+    except KeyboardInterrupt:
+        pass
     except (amqp.exceptions.AccessRefused, amqp.exceptions.NotAllowed) as exc:
         raise click.ClickException(f"the broker refused: {exc.reply_text}") from None
 

@@ -6,7 +6,13 @@ send."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import uuid
+
+import amqp
 
 import pika
 import pytest
@@ -17,6 +23,8 @@ from ehr.broker import management, partner_uri, revoke
 from ehr.broker import grant as grant_account
 from ehr.cli import main
 from shared.config import load_settings
+from shared.messaging import declare_topology
+from tests.support.amqp import connect as connect_internal
 from tests.support.amqp import wait_until
 from tests.support.db import query
 
@@ -214,6 +222,26 @@ def test_township_cannot_touch_other_queues_encounters_rpc_or_events(records_and
             exchange, key = ("ehr.encounters", "encounter.#") if attempt == "bind to encounters" else ("ehr.events", "#")
             township.queue_bind(own, exchange, key)
     assert refused.value.reply_code == 403
+
+
+def test_ehr_subscribe_consumes_its_jurisdiction_with_the_townships_own_account(suite_env, accounts):
+    declare_topology(suite_env.amqp_uri)
+    _, uri = accounts[OTHER_TOWNSHIP]
+    proc = subprocess.Popen([sys.executable, "-m", "ehr", "subscribe", OTHER_TOWNSHIP, "--jurisdiction", "110105201",
+                             "--uri", uri], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ)
+    try:
+        assert proc.stderr.readline().startswith(f"bound township.{OTHER_TOWNSHIP} to archive.110105.201.#")
+        suite = connect_internal(suite_env.amqp_uri)
+        channel = suite.channel()
+        for key in ("archive.110105.101.101.visit", "archive.110105.201.101.visit"):  # another township's, its own
+            channel.basic_publish(amqp.Message(json.dumps({"routing_key": key}), content_type="application/json"),
+                                  exchange="ehr.archive-updates", routing_key=key)
+        suite.close()
+        assert json.loads(proc.stdout.readline()) == {"routing_key": "archive.110105.201.101.visit"}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and rest == ""
 
 
 # -- revoking, listing -----------------------------------------------------------------------
