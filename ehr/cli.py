@@ -93,12 +93,17 @@ def up(replicas: tuple[str, ...], demo: bool) -> None:
                    "`ehr user add NAME --institution CODE --role institution_admin`")
     if demo:
         from ehr.access import create_demo_keys
-        from ehr.broker import grant_demo_accounts
+        from ehr.broker import BrokerAdminError, grant_demo_accounts
         from ehr.demo import run_demo
 
         keys = create_demo_keys()
-        threading.Thread(target=run_demo, args=(base, keys, grant_demo_accounts(settings)),
-                         kwargs={"echo": click.echo}, daemon=True).start()
+        try:
+            brokers = grant_demo_accounts(settings)
+        except BrokerAdminError as exc:
+            click.echo(f"no demo feed: the demo hospitals' broker accounts could not be granted: {exc}", err=True)
+        else:
+            threading.Thread(target=run_demo, args=(base, keys, brokers), kwargs={"echo": click.echo},
+                             daemon=True).start()
     watcher = threading.Thread(target=sup.supervise, daemon=True)
     watcher.start()
     stop.wait()
@@ -150,13 +155,17 @@ def demo(residents: int, encounters_each: int, seed: int | None) -> None:
     keys of the township systems, created in the gateway database, and fresh broker accounts of
     the demo hospitals and centres, through which the hospitals publish)."""
     from ehr.access import create_demo_keys
-    from ehr.broker import grant_demo_accounts
+    from ehr.broker import BrokerAdminError, grant_demo_accounts
     from ehr.demo import run_demo
     from shared.config import load_settings
 
     settings = load_settings()
+    try:
+        brokers = grant_demo_accounts(settings)
+    except BrokerAdminError as exc:
+        raise click.ClickException(str(exc)) from None
     run_demo(f"http://{settings.gateway_host}:{settings.gateway_port}", create_demo_keys(),
-             grant_demo_accounts(settings), residents=residents, encounters_each=encounters_each, seed=seed, echo=click.echo)
+             brokers, residents=residents, encounters_each=encounters_each, seed=seed, echo=click.echo)
 
 
 @main.command()

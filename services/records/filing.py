@@ -138,8 +138,9 @@ def parse_delivery(delivery: Delivery, intake: Intake) -> Incoming:
         incoming.reject(exc.reason, exc.errors)
         return incoming
     if not intake.accounts.may_publish_for(delivery.user_id, data.institution_code):
+        published_by = f"published by {delivery.user_id!r}" if delivery.user_id else "not set"
         incoming.reject("publisher_mismatch", {"_user_id": [
-            "Must be set, and be the broker account of source.institution_code."]})
+            f"Must be the broker account of source.institution_code ({published_by})."]})
         return incoming
     if routed_institution != data.institution_code or parts[2] != data.kind:
         incoming.reject("routing_mismatch", {"_routing_key": [

@@ -109,6 +109,8 @@ def test_a_forged_body_institution_under_the_own_routing_key_is_a_publisher_mism
     body = synth.encounter(RESIDENT, "H1101050002")
     incoming = parse_delivery(delivery(body, "inst-H3301020001"), Intake(ACCOUNTS))
     assert incoming.reason == "publisher_mismatch"
+    assert incoming.details == {"_user_id": [
+        "Must be the broker account of source.institution_code (published by 'inst-H3301020001')."]}
 
 
 def test_a_body_over_the_bound_is_too_large_before_it_is_parsed(monkeypatch):
