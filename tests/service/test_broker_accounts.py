@@ -199,14 +199,14 @@ def test_hospital_cannot_bind_to_archive_updates(records_and_registry, client):
 def test_township_is_refused_a_binding_outside_its_jurisdiction(suite_env, client, binding):
     _, township = client(TOWNSHIP)
     queue = f"township.{TOWNSHIP}.probe"
-    township.queue_declare(queue, durable=False, auto_delete=True)
+    township.queue_declare(queue, exclusive=True)  # gone with the connection
     with pytest.raises(REFUSED) as refused:
         township.queue_bind(queue, "ehr.archive-updates", binding)
     assert refused.value.reply_code == 403
 
 
 @pytest.mark.parametrize("attempt", ["another township's queue", "bind to encounters", "consume an RPC queue",
-                                     "bind to events", "publish an update"])
+                                     "bind to events", "publish an update", "dead-letter into events"])
 def test_township_cannot_touch_other_queues_encounters_rpc_or_events(records_and_registry, client, attempt):
     _, township = client(TOWNSHIP)
     own = f"township.{TOWNSHIP}.probe"
@@ -215,10 +215,13 @@ def test_township_cannot_touch_other_queues_encounters_rpc_or_events(records_and
             township.queue_declare(f"township.{OTHER_TOWNSHIP}", durable=True)
         elif attempt == "consume an RPC queue":
             township.basic_consume("rpc-registry", lambda *args: None)
+        elif attempt == "dead-letter into events":  # its rejected messages would be published as events
+            township.queue_declare(own, exclusive=True, arguments={
+                "x-dead-letter-exchange": "ehr.events", "x-dead-letter-routing-key": "registry.archive_transferred"})
         elif attempt == "publish an update":
             publish(township, b"{}", routing_key="archive.110105.101.101.visit", exchange="ehr.archive-updates")
         else:
-            township.queue_declare(own, auto_delete=True)
+            township.queue_declare(own, exclusive=True)
             exchange, key = ("ehr.encounters", "encounter.#") if attempt == "bind to encounters" else ("ehr.events", "#")
             township.queue_bind(own, exchange, key)
     assert refused.value.reply_code == 403
