@@ -66,26 +66,38 @@ def audit_key(required: bool = True) -> bytes | None:
         raise click.ClickException(str(exc)) from None
 
 
-def institution_kind(code: str) -> str:
-    """The kind of a registered institution, read from the registry database (this is a tool run
-    on the server, before any service may be up); unknown codes are refused."""
+def read_institutions(codes: list[str] | None = None, kinds: list[str] | None = None) -> list[dict]:
+    """Registered institutions (`{"code", "kind", "division_code"}`), read from the registry
+    database (this is a tool run on the server, before any service may be up), all or those
+    with the given codes or kinds."""
     import sqlalchemy as sa
 
     from shared.config import load_settings
     from shared.db import make_engine
 
+    stmt = sa.text("SELECT code, kind, division_code FROM institutions"
+                   " WHERE (CAST(:all_codes AS boolean) OR code IN :codes)"
+                   " AND (CAST(:all_kinds AS boolean) OR kind IN :kinds) ORDER BY code").bindparams(
+        sa.bindparam("codes", expanding=True), sa.bindparam("kinds", expanding=True))
     engine = make_engine(load_settings().database_url_for("registry"), pool_size=1, max_overflow=0)
     try:
         with engine.connect() as conn:
-            kind = conn.scalar(sa.text("SELECT kind FROM institutions WHERE code = :code"), {"code": code})
+            rows = conn.execute(stmt, {"all_codes": codes is None, "codes": codes or [""],
+                                       "all_kinds": kinds is None, "kinds": kinds or [""]}).mappings().all()
     except sa.exc.OperationalError:
         raise click.ClickException("cannot read the registry database (is `ehr migrate` done and "
                                    "PostgreSQL up?)") from None
     finally:
         engine.dispose()
-    if kind is None:
+    return [dict(row) for row in rows]
+
+
+def institution_kind(code: str) -> str:
+    """The kind of a registered institution; unknown codes are refused."""
+    found = read_institutions(codes=[code])
+    if not found:
         raise click.BadParameter(f"no institution {code!r} in the registry", param_hint="--institution")
-    return kind
+    return found[0]["kind"]
 
 
 def _check_role(role: str, institution: str) -> None:

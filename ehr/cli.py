@@ -5,7 +5,8 @@
     ehr run SERVICE                           one service process (registry|records|gateway)
     ehr migrate                               create and migrate the databases
     ehr demo                                  publish a small synthetic hospital feed
-    ehr subscribe 110105003                   print the archive updates of a jurisdiction
+    ehr subscribe T1101051011 --jurisdiction 110105101   a township system's updates, with its account
+    ehr broker grant|revoke|list              broker accounts of hospitals and township systems
     ehr bench [filing|gateway|...] [--quick]  the benchmarks: python -m bench
     ehr quarantine list|show|replay|discard   messages the suite could not file
     ehr pending list|link                     encounters waiting for their resident's archive
@@ -93,11 +94,17 @@ def up(replicas: tuple[str, ...], demo: bool) -> None:
                    "`ehr user add NAME --institution CODE --role institution_admin`")
     if demo:
         from ehr.access import create_demo_keys
+        from ehr.broker import BrokerAdminError, grant_demo_accounts
         from ehr.demo import run_demo
 
         keys = create_demo_keys()
-        threading.Thread(target=run_demo, args=(base, settings.amqp_uri, keys), kwargs={"echo": click.echo},
-                         daemon=True).start()
+        try:
+            brokers = grant_demo_accounts(settings)
+        except BrokerAdminError as exc:
+            click.echo(f"no demo feed: the demo hospitals' broker accounts could not be granted: {exc}", err=True)
+        else:
+            threading.Thread(target=run_demo, args=(base, keys, brokers), kwargs={"echo": click.echo},
+                             daemon=True).start()
     watcher = threading.Thread(target=sup.supervise, daemon=True)
     watcher.start()
     stop.wait()
@@ -143,46 +150,69 @@ def bench(args: tuple[str, ...]) -> None:
 @click.option("--seed", type=int, default=None)
 def demo(residents: int, encounters_each: int, seed: int | None) -> None:
     """Register synthetic residents and publish their hospital encounters (with fresh demo API
-    keys of the township systems, created in the gateway database)."""
+    keys of the township systems, created in the gateway database, and fresh broker accounts of
+    the demo hospitals and centres, through which the hospitals publish)."""
     from ehr.access import create_demo_keys
+    from ehr.broker import BrokerAdminError, grant_demo_accounts
     from ehr.demo import run_demo
     from shared.config import load_settings
 
     settings = load_settings()
-    run_demo(f"http://{settings.gateway_host}:{settings.gateway_port}", settings.amqp_uri, create_demo_keys(),
-             residents=residents, encounters_each=encounters_each, seed=seed, echo=click.echo)
+    try:
+        brokers = grant_demo_accounts(settings)
+    except BrokerAdminError as exc:
+        raise click.ClickException(str(exc)) from None
+    run_demo(f"http://{settings.gateway_host}:{settings.gateway_port}", create_demo_keys(),
+             brokers, residents=residents, encounters_each=encounters_each, seed=seed, echo=click.echo)
 
 
 @main.command()
-@click.argument("jurisdiction")
-@click.option("--queue", default=None, help="durable queue name (default township.<jurisdiction>)")
-def subscribe(jurisdiction: str, queue: str | None) -> None:
-    """Bind a durable queue to a county (6 digits), township (9) or village (12) and print
-    its archive updates as they arrive. The example of a township consumer."""
-    from kombu import Connection, Queue
+@click.argument("institution")
+@click.option("--jurisdiction", required=True, metavar="DIGITS",
+              help="county (6 digits), township (9) or village (12) to bind: the account's own division or within it")
+@click.option("--password", envvar="EHR_BROKER_PASSWORD", default=None,
+              help="the account's password from `ehr broker grant` (or set EHR_BROKER_PASSWORD)")
+@click.option("--uri", default=None, help="amqp://ACCOUNT:PASSWORD@HOST:PORT/VHOST, instead of --password")
+@click.option("--queue", default=None, help="durable queue name (default township.<INSTITUTION>)")
+def subscribe(institution: str, jurisdiction: str, password: str | None, uri: str | None, queue: str | None) -> None:
+    """Consume the archive updates of a jurisdiction as township system INSTITUTION, with its own
+    broker account: bind its durable queue and print each update as it arrives. The example of a
+    township consumer; the broker refuses a jurisdiction outside the account's."""
+    import amqp
+    from kombu import Connection, Exchange, Queue
 
+    from ehr.broker import partner_uri
     from shared.config import load_settings
-    from shared.messaging import ARCHIVE_UPDATES, jurisdiction_binding
+    from shared.messaging import ARCHIVE_UPDATES, BrokerAccounts, jurisdiction_binding, township_queue
 
     try:
         binding_key = jurisdiction_binding(jurisdiction)
     except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-    q = Queue(queue or f"township.{jurisdiction}", exchange=ARCHIVE_UPDATES, routing_key=binding_key,
+        raise click.BadParameter(str(exc), param_hint="--jurisdiction") from None
+    settings = load_settings()
+    if uri is None:
+        if not password:
+            raise click.UsageError("give the account's --password (or EHR_BROKER_PASSWORD), or --uri")
+        uri = partner_uri(settings.amqp_uri, BrokerAccounts.from_settings(settings).partner(institution), password)
+    # The exchange is the suite's: only checked for (passive), never declared, which partners may not.
+    updates = Exchange(ARCHIVE_UPDATES.name, type="topic", durable=True, passive=True)
+    q = Queue(queue or township_queue(institution), exchange=updates, routing_key=binding_key,
               durable=True, queue_arguments={"x-queue-type": "quorum"})
 
     def on_message(body, message):
         click.echo(json.dumps(body, ensure_ascii=False))
         message.ack()
 
-    with Connection(load_settings().amqp_uri) as conn:
-        with conn.Consumer(q, callbacks=[on_message], accept=["json"]):
-            click.echo(f"bound {q.name} to {binding_key}; waiting for updates (Ctrl-C to stop)", err=True)
-            try:
+    try:
+        with Connection(uri) as conn:
+            with conn.Consumer(q, callbacks=[on_message], accept=["json"]):
+                click.echo(f"bound {q.name} to {binding_key}; waiting for updates (Ctrl-C to stop)", err=True)
                 while True:
                     conn.drain_events()
-            except KeyboardInterrupt:
-                pass
+    except KeyboardInterrupt:
+        pass
+    except (amqp.exceptions.AccessRefused, amqp.exceptions.NotAllowed) as exc:
+        raise click.ClickException(f"the broker refused: {exc.reply_text}") from None
 
 
 @main.group(invoke_without_command=True)
@@ -255,6 +285,7 @@ def keys_reencrypt(dry_run: bool, batch_size: int, services: tuple[str, ...]) ->
 
 def _register_operator_commands() -> None:
     from ehr.access import apikey, audit, user
+    from ehr.broker import broker
     from ehr.imports import import_
     from ehr.operate import pending, quarantine
 
@@ -264,6 +295,7 @@ def _register_operator_commands() -> None:
     main.add_command(user)
     main.add_command(apikey)
     main.add_command(audit)
+    main.add_command(broker)
 
 
 _register_operator_commands()

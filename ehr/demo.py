@@ -3,7 +3,8 @@
 Township systems register residents through the gateway's HTTP API, each with its own API key
 (`township_system`, created for the demo by `ehr.access.create_demo_keys`: the gateway lets a
 township register and read only its own residents); hospitals publish encounters to
-`ehr.encounters` with a plain AMQP publisher, as any HIS would. Some encounters are for residents
+`ehr.encounters` with a plain AMQP publisher, as any HIS would, each with its own broker account
+(`ehr.broker.grant_demo_accounts`: it may publish only under its own institution code). Some encounters are for residents
 registered only afterwards: they wait as pending and are filed the moment the archive is created.
 """
 
@@ -15,7 +16,7 @@ import urllib.error
 import urllib.request
 import uuid
 
-from kombu import Connection, Exchange, Producer
+from kombu import Connection, Producer
 
 from ehr.synthetic import Synthesizer, encode
 
@@ -33,24 +34,27 @@ def _http(base: str, method: str, path: str, body: dict | None = None, key: str 
         return exc.code, json.loads(exc.read() or b"null")
 
 
-def publish_encounter(producer: Producer, body: dict) -> str:
+def publish_encounter(producer: Producer, body: dict, account: str) -> str:
+    """Publish as `account` (the connection's), which the suite requires in `user_id`."""
     message_id = str(uuid.uuid4())
     producer.publish(
         encode(body), exchange="ehr.encounters",
         routing_key=f"encounter.{body['source']['institution_code']}.{body['encounter']['kind']}",
         content_type="application/json", content_encoding="utf-8", delivery_mode=2, message_id=message_id,
+        user_id=account,
     )
     return message_id
 
 
-def run_demo(gateway: str, amqp_uri: str, keys: dict[str, str], residents: int = 20, encounters_each: int = 3,
-             seed: int | None = None, echo=print) -> dict:
-    """`keys`: institution code of each township or community centre -> its API key."""
+def run_demo(gateway: str, keys: dict[str, str], brokers: dict[str, str], residents: int = 20,
+             encounters_each: int = 3, seed: int | None = None, echo=print) -> dict:
+    """`keys`: institution code of each township or community centre -> its API key;
+    `brokers`: institution code of each hospital (and centre) -> AMQP URI of its own account."""
     synth = Synthesizer(seed)
     any_key = next(iter(keys.values()))
     _, villages = _http(gateway, "GET", "/api/v1/villages", key=any_key)
     _, institutions = _http(gateway, "GET", "/api/v1/institutions", key=any_key)
-    hospitals = [i["code"] for i in institutions if i["kind"] == "hospital"]
+    hospitals = [i["code"] for i in institutions if i["kind"] == "hospital" and i["code"] in brokers]
     managers = {i["division_code"][:9]: i["code"] for i in institutions if i["code"] in keys}
     villages = [v for v in villages if v["code"][:9] in managers]
     people = []
@@ -70,12 +74,18 @@ def run_demo(gateway: str, amqp_uri: str, keys: dict[str, str], residents: int =
         register(person)
     echo(f"registered {len(archives)} residents")
 
-    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
-        producer = Producer(conn.default_channel, exchange=Exchange("ehr.encounters", type="topic", durable=True))
-        sent = 0
-        for person in people:
-            for _ in range(encounters_each):
-                publish_encounter(producer, synth.encounter(person, synth.rng.choice(hospitals)))
+    visits: dict[str, list[dict]] = {code: [] for code in hospitals}
+    for person in people:
+        for _ in range(encounters_each):
+            hospital = synth.rng.choice(hospitals)
+            visits[hospital].append(synth.encounter(person, hospital))
+    sent = 0
+    for hospital, bodies in visits.items():
+        with Connection(brokers[hospital], transport_options={"confirm_publish": True}) as conn:
+            # no exchange declaration: the exchange is the suite's, and a hospital may only publish
+            producer = Producer(conn.default_channel, auto_declare=False)
+            for body in bodies:
+                publish_encounter(producer, body, conn.userid)
                 sent += 1
     echo(f"published {sent} hospital encounters ({len(late) * encounters_each} for residents not yet registered)")
 
@@ -89,4 +99,8 @@ def run_demo(gateway: str, amqp_uri: str, keys: dict[str, str], residents: int =
         echo(f"try (with the DEMO key of {manager}'s township system; revoke demo keys with "
              f"`ehr apikey revoke demo-{manager}`):\n"
              f"  curl -H 'Authorization: Bearer {keys[manager]}' {gateway}/api/v1/archives/{archive_no}/records")
+        if manager in brokers:
+            division = next(i["division_code"] for i in institutions if i["code"] == manager)
+            echo(f"and its updates, with its DEMO broker account (`ehr broker revoke {manager}` ends it):\n"
+                 f"  ehr subscribe {manager} --jurisdiction {division} --uri '{brokers[manager]}'")
     return {"archives": len(archives), "encounters": sent}

@@ -1,6 +1,8 @@
 """An isolated environment for the suite: one RabbitMQ vhost, one database per service, each
 with its service role (created by the migrations; the services connect as it, as in production;
-`destroy` drops the databases and their roles).
+`destroy` drops the databases and their roles), and its own names for partner broker accounts
+(`<name>-<institution code>`: accounts are cluster-wide, so a run's accounts are told from
+others' by that prefix and deleted with the environment).
 
 Used by the tests and the benchmarks so that their runs never touch a developer's data."""
 
@@ -46,15 +48,18 @@ class SuiteEnvironment:
             "EHR_SERVICE_KEY": generate_key(),
             "EHR_AUDIT_KEY": generate_key(),
             "EHR_RPC_TIMEOUT": "10",
+            "EHR_BROKER_ACCOUNT_PREFIX": f"{self.name}-",
         }
         from ehr.setup import migrate_all
 
         migrate_all(load_settings(self.variables), demo_data=True)
 
     def destroy(self) -> None:
-        settings = load_settings(self.variables)
+        from ehr.broker import management, remove_partner_accounts
         from ehr.setup import MIGRATIONS
 
+        settings = load_settings(self.variables)
         for service in MIGRATIONS:
             drop_database(settings.database_url_for(service))
         rabbitmqctl("delete_vhost", self.vhost)
+        remove_partner_accounts(*management(settings))

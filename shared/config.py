@@ -3,7 +3,13 @@
 An operator configures a whole deployment (or a docker-compose file) in one place; each service
 process is given only the keys it uses (`SERVICE_KEYS`, `service_environment`):
 
-    EHR_AMQP_URI          amqp://guest:guest@127.0.0.1:5672/
+    EHR_AMQP_URI          amqp://guest:guest@127.0.0.1:5672/   the suite's own (internal) broker account;
+                          its vhost is the suite's. Never give it to a hospital or township
+    EHR_BROKER_ADMIN_URL  http://guest:guest@127.0.0.1:15672   RabbitMQ's management HTTP API with an
+                          administrator's credentials: `ehr broker grant|revoke|list` and `ehr up --demo`
+    EHR_BROKER_ACCOUNT_PREFIX   inst-   partner accounts are named <prefix><institution code>
+    EHR_MAX_ENCOUNTER_BYTES     262144 (256 KiB): a hospital message larger than this is quarantined
+                          as too_large before it is parsed (the broker refuses any over 8 MiB)
     EHR_DATABASE_URL      postgresql://postgres@127.0.0.1:5432   (server, no database name)
     EHR_DB_PREFIX         ehr        -> databases ehr_registry, ehr_records, ...
     EHR_<SERVICE>_DATABASE_URL      full URL for one service, overrides the two above
@@ -65,6 +71,8 @@ from sqlalchemy.engine import make_url
 
 DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432"
+DEFAULT_BROKER_ADMIN_URL = "http://guest:guest@127.0.0.1:15672"
+DEFAULT_MAX_ENCOUNTER_BYTES = 256 * 1024
 
 
 def database_role(database: str) -> str:
@@ -170,6 +178,9 @@ class Settings:
     grant_lifetime: int = 4 * 3600
     grant_daily_limit: int = 20
     audit_key: bytes | None = None
+    broker_admin_url: str = DEFAULT_BROKER_ADMIN_URL
+    broker_account_prefix: str = "inst-"
+    max_encounter_bytes: int = DEFAULT_MAX_ENCOUNTER_BYTES
 
     def database_name(self, service: str) -> str:
         return f"{self.db_prefix}_{service}"
@@ -256,7 +267,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
                           ("EHR_LOCKOUT_SECONDS", 900), ("EHR_SIGN_IN_WINDOW", 60),
                           ("EHR_SIGN_IN_PER_ADDRESS", 60), ("EHR_SIGN_IN_PER_USER", 10),
                           ("EHR_MAX_BODY_BYTES", 1 << 20), ("EHR_GRANT_LIFETIME", 4 * 3600),
-                          ("EHR_GRANT_DAILY_LIMIT", 20)):
+                          ("EHR_GRANT_DAILY_LIMIT", 20),
+                          ("EHR_MAX_ENCOUNTER_BYTES", DEFAULT_MAX_ENCOUNTER_BYTES)):
         try:
             limits[name] = int(env.get(name, default))
         except ValueError as exc:
@@ -290,6 +302,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         grant_lifetime=limits["EHR_GRANT_LIFETIME"],
         grant_daily_limit=limits["EHR_GRANT_DAILY_LIMIT"],
         audit_key=_key(env, "EHR_AUDIT_KEY"),
+        broker_admin_url=env.get("EHR_BROKER_ADMIN_URL", DEFAULT_BROKER_ADMIN_URL),
+        broker_account_prefix=env.get("EHR_BROKER_ACCOUNT_PREFIX", "inst-"),
+        max_encounter_bytes=limits["EHR_MAX_ENCOUNTER_BYTES"],
     )
 
 

@@ -84,6 +84,7 @@ class Delivery:
     content_type: str | None
     headers: dict[str, Any]
     redelivered: bool
+    user_id: str | None = None  # the publishing account, when set (the broker has checked it)
     received_at: float = field(default_factory=time.time)
     message: Any = field(default=None, repr=False, compare=False)
 
@@ -162,6 +163,7 @@ class BatchConsumer(Entrypoint):
             content_type=message.content_type,
             headers=dict(message.headers or {}),
             redelivered=bool(message.delivery_info.get("redelivered")),
+            user_id=props.get("user_id"),
             message=message,
         ))
         if self._first_at is None:

@@ -21,9 +21,18 @@ client's reply queue (not durable, expiring), which a quorum queue cannot be. No
 them that a caller does not wait for: a request or reply lost with a broker restart ends its
 call with `shared.rpc.ServiceTimeout` at once or at its deadline, and the caller's batch or HTTP
 request is retried or answered 503.
+
+Who may use which exchange is decided by broker accounts (provisioned by `ehr.broker`): the
+suite's services connect with the internal account of `EHR_AMQP_URI`, the only one with rights on
+`ehr.events`, `ehr.dead-letter` and nameko's RPC exchange and queues; each hospital and township
+system has a partner account of its own, `<EHR_BROKER_ACCOUNT_PREFIX><institution code>`, that may
+only publish its own encounters or read its own jurisdiction's updates (`BrokerAccounts`).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import unquote, urlparse
 
 from kombu import Exchange, Queue
 
@@ -96,6 +105,50 @@ def jurisdiction_binding(jurisdiction: str) -> str:
         raise ValueError("a jurisdiction is 6 (county), 9 (township) or 12 (village) digits")
     parts = [digits[:6], digits[6:9], digits[9:12]]
     return "archive." + ".".join(p for p in parts if p) + ".#"
+
+
+def township_queue(institution_code: str) -> str:
+    """The durable queue a township or village system consumes its updates from; its broker
+    account may declare, bind and read this queue and `<this name>.<anything>`, and no other."""
+    return f"township.{institution_code}"
+
+
+def account_of(amqp_uri: str) -> str:
+    """The broker account an AMQP URI connects as (kombu's default when it names none: guest)."""
+    return unquote(urlparse(amqp_uri).username or "guest")
+
+
+def vhost_of(amqp_uri: str) -> str:
+    """The vhost an AMQP URI connects to: `amqp://h:5672/` and `amqp://h:5672//` are `/`."""
+    return unquote(urlparse(amqp_uri).path[1:]) or "/"
+
+
+@dataclass(frozen=True)
+class BrokerAccounts:
+    """The broker accounts that may publish a hospital's encounters: the hospital's own partner
+    account, and the suite's internal account (an operator's replay, the tests and benchmarks).
+
+    RabbitMQ refuses a message whose `user_id` property is not the publishing connection's
+    account, so `user_id` tells who published; a message without it is not trusted.
+
+        accounts = BrokerAccounts(internal="ehr", partner_prefix="inst-")
+        accounts.partner("H3301020001")                          # 'inst-H3301020001'
+        accounts.may_publish_for("inst-H3301020001", "H3301020001")  # True
+        accounts.may_publish_for("inst-H1101050002", "H3301020001")  # False
+    """
+
+    internal: str
+    partner_prefix: str = "inst-"
+
+    @classmethod
+    def from_settings(cls, settings) -> "BrokerAccounts":
+        return cls(account_of(settings.amqp_uri), settings.broker_account_prefix)
+
+    def partner(self, institution_code: str) -> str:
+        return f"{self.partner_prefix}{institution_code}"
+
+    def may_publish_for(self, user_id: str | None, institution_code: str) -> bool:
+        return user_id is not None and user_id in (self.internal, self.partner(institution_code))
 
 
 # The queues of the suite's own services.

@@ -159,6 +159,7 @@ class ConfirmedPublisher:
                     delivery_mode=2,
                     message_id=row.message_id,
                     timestamp=int(time.time()),
+                    user_id=self._conn.userid,  # the internal account, vouched for by the broker
                     application_headers=headers,
                 )
                 channel.basic_publish(message, exchange=row.exchange, routing_key=row.routing_key)

@@ -2,9 +2,10 @@
 
 For a batch of deliveries from `ehr.encounters`:
 
-1. parse each one: JSON, the `ehr.encounter/1` schema, a valid ID number consistent with the
-   patient's sex and birth date, a routing key that agrees with the body; failures become
-   quarantine entries with a reason;
+1. parse each one: no larger than the bound (checked before the body is read), JSON, the
+   `ehr.encounter/1` schema, a valid ID number consistent with the patient's sex and birth date,
+   published by the broker account of the body's institution (`user_id`), a routing key that
+   agrees with the body; failures become quarantine entries with a reason;
 2. reject encounters from institutions the registry does not know, and resolve all residents at
    once through the registry, by their exact identifiers (ID number, health and insurance cards,
    the sending hospital's MRN: `identity_query`). Both ask the registry before the transaction
@@ -36,8 +37,9 @@ from sqlalchemy.orm import Session
 from shared.archive_no import parse_archive_number, routing_key_for
 from shared.consumer import Delivery
 from shared.contracts import ARCHIVE_UPDATE_V1
+from shared.config import DEFAULT_MAX_ENCOUNTER_BYTES
 from shared.encounter import Encounter, InvalidEncounter, load_encounter
-from shared.messaging import ARCHIVE_UPDATES
+from shared.messaging import ARCHIVE_UPDATES, BrokerAccounts
 from shared.outbox import OutboxMessage, stage
 from shared.pii import PiiBox
 
@@ -73,6 +75,19 @@ class Incoming:
         self.data, self.reason, self.details = None, reason, details
 
 
+@dataclass(frozen=True)
+class Intake:
+    """What is checked of a hospital message before its content is trusted: its size, before the
+    body is parsed (a few huge bodies must not exhaust a worker), and the broker account that
+    published it, which must be the account of the body's institution (`BrokerAccounts`).
+
+        Intake(BrokerAccounts(internal="guest"), max_bytes=256 * 1024)
+    """
+
+    accounts: BrokerAccounts
+    max_bytes: int = DEFAULT_MAX_ENCOUNTER_BYTES
+
+
 @dataclass
 class FilingOutcome:
     filed: int = 0
@@ -94,7 +109,7 @@ def usable_message_id(message_id: str | None) -> bool:
     return bool(message_id) and len(message_id) <= 255 and "\x00" not in message_id
 
 
-def parse_delivery(delivery: Delivery) -> Incoming:
+def parse_delivery(delivery: Delivery, intake: Intake) -> Incoming:
     parts = delivery.routing_key.split(".")
     routed_institution = parts[1] if len(parts) == 3 and parts[0] == "encounter" else "?"
     if not _INSTITUTION.fullmatch(routed_institution):
@@ -106,6 +121,9 @@ def parse_delivery(delivery: Delivery) -> Incoming:
             "The AMQP message_id property must be set: 1 to 255 characters, no NUL."]})
         return incoming
     incoming = Incoming(delivery, (routed_institution, delivery.message_id))
+    if len(delivery.body) > intake.max_bytes:
+        incoming.reject("too_large", {"_body": [f"Longer than maximum length {intake.max_bytes} bytes."]})
+        return incoming
     try:
         body = json.loads(delivery.body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -118,6 +136,11 @@ def parse_delivery(delivery: Delivery) -> Incoming:
         data = load_encounter(body, raw=delivery.body)
     except InvalidEncounter as exc:
         incoming.reject(exc.reason, exc.errors)
+        return incoming
+    if not intake.accounts.may_publish_for(delivery.user_id, data.institution_code):
+        published_by = f"published by {delivery.user_id!r}" if delivery.user_id else "not set"
+        incoming.reject("publisher_mismatch", {"_user_id": [
+            f"Must be the broker account of source.institution_code ({published_by})."]})
         return incoming
     if routed_institution != data.institution_code or parts[2] != data.kind:
         incoming.reject("routing_mismatch", {"_routing_key": [
@@ -176,12 +199,12 @@ def _json_safe(value):
 
 
 def file_encounters(session: Session, pii: PiiBox, deliveries: list[Delivery],
-                    resolve: Resolver, known_institutions: InstitutionCheck) -> FilingOutcome:
+                    resolve: Resolver, known_institutions: InstitutionCheck, intake: Intake) -> FilingOutcome:
     """File one batch; commits. See the module docstring for the steps."""
     outcome = FilingOutcome()
     incoming: dict[tuple[str, str], Incoming] = {}
     for delivery in deliveries:
-        item = parse_delivery(delivery)
+        item = parse_delivery(delivery, intake)
         if item.key in incoming:
             outcome.duplicates += 1
         else:

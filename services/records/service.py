@@ -42,7 +42,7 @@ from shared.rpc import BoundedServiceRpc, rpc
 from shared.signing import ServiceKey
 
 from services.records import entries, filing, operations, pending, summary, timeline
-from services.records.dependencies import InstitutionDirectory
+from services.records.dependencies import EncounterIntake, InstitutionDirectory
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,7 @@ class RecordsService:
     relay = OutboxRelay("records")
     registry = BoundedServiceRpc("registry")
     institutions = InstitutionDirectory()
+    intake = EncounterIntake()
     actor = CurrentActor()
     service_key = ServiceKey()
 
@@ -66,6 +67,7 @@ class RecordsService:
             self.db, self.pii, deliveries,
             resolve=self.registry.resolve_identities,
             known_institutions=lambda codes: self.institutions(codes, fetch=self.registry.list_institutions),
+            intake=self.intake,
         )
         self.relay()
         log.info("encounters processed", extra=vars(outcome))

@@ -6,6 +6,7 @@ after every generated stream a good encounter is still filed (the consumer did n
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 
@@ -15,12 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.consumer import Delivery
-from tests.service.test_filing_properties import REASONS, RESIDENTS, deliveries, synth
+from tests.service.test_filing_properties import INTERNAL, REASONS, RESIDENTS, deliveries, synth
 from tests.support.amqp import connect, wait_until
 from tests.support.db import query
 
 HOSPITAL = "H3301020001"
 RUN_HEADER = "x-test-stream"
+UNIDENTIFIED_SEEN: set[str] = set()  # digests of the id-less bodies this run has sent
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +39,8 @@ def filing(records_and_registry, rpc):
     """The records service and the registry running, with some of the residents registered."""
     for resident in RESIDENTS[:3]:
         rpc.registry.create_archive({**resident.archive_request(), "confirm_new": True})
-    return rpc
+    # Nothing is returned: Hypothesis prints a failing example's arguments, and an RPC proxy
+    # answers every attribute, including the printer's `_repr_pretty_`, with an error.
 
 
 def routed(delivery: Delivery) -> bool:
@@ -80,14 +83,20 @@ def test_every_generated_message_ends_once_and_the_consumer_never_stops(filing, 
         props = {"content_type": d.content_type, "delivery_mode": 2, "application_headers": {RUN_HEADER: tag}}
         if d.message_id is not None:
             props["message_id"] = d.message_id
+        if d.user_id == INTERNAL:  # the broker refuses any other account's name on this connection
+            props["user_id"] = d.user_id
         feed.basic_publish(amqp.Message(d.body, **props), exchange="ehr.encounters", routing_key=d.routing_key)
     sentinel = f"sentinel-{tag}"
     feed.basic_publish(amqp.Message(
-        good_encounter(), content_type="application/json", delivery_mode=2, message_id=sentinel),
+        good_encounter(), content_type="application/json", delivery_mode=2, message_id=sentinel, user_id=INTERNAL),
         exchange="ehr.encounters", routing_key=f"encounter.{HOSPITAL}.outpatient")
 
     with_id = [d.message_id for d in sent if d.message_id is not None]
-    without_id = len(sent) - len(with_id)
+    # A message without an id is known by its body's digest: a second one with the same bytes is
+    # the same message, kept once (in an earlier example, perhaps).
+    digests = {hashlib.sha256(d.body).hexdigest() for d in sent if d.message_id is None}
+    without_id = len(digests - UNIDENTIFIED_SEEN)
+    UNIDENTIFIED_SEEN.update(digests)
     wait_until(lambda: all(ends(with_id).values()) and ends([sentinel])[sentinel] == ["filed"], timeout=60,
                message="every message accounted for and the sentinel filed")
     wait_until(lambda: quarantined_from(tag, "missing_message_id") == without_id, timeout=30,

@@ -11,14 +11,17 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from ehr.synthetic import Synthesizer
-from services.records.filing import file_encounters
+from services.records.filing import Intake, file_encounters
 from shared.config import load_settings
 from shared.consumer import Delivery
 from shared.db import make_engine
+from shared.messaging import BrokerAccounts
 from shared.pii import service_box
 
 REASONS = {"missing_message_id", "not_json", "schema_invalid", "invalid_id_number", "routing_mismatch",
-           "unknown_institution"}
+           "unknown_institution", "publisher_mismatch", "too_large"}
+INTERNAL = "guest"  # the account the tests' suite connects with (EHR_AMQP_URI)
+INTAKE = Intake(BrokerAccounts(INTERNAL, "inst-"), max_bytes=4096)
 KNOWN_INSTITUTIONS = {"H3301020001", "H1101050002"}
 
 synth = Synthesizer(seed=3)
@@ -75,8 +78,11 @@ def deliveries(draw):
         routing_key = "encounter.H3301020001.outpatient"
     if draw(st.integers(0, 9)) == 0:
         routing_key = draw(st.text(max_size=20))
+    if draw(st.integers(0, 9)) == 0:
+        payload += b" " * 4096  # past the intake's bound
     message_id = None if draw(st.integers(0, 9)) == 0 else str(uuid.uuid4())
-    return Delivery(payload, routing_key, message_id, "application/json", {}, False)
+    user_id = draw(st.sampled_from([INTERNAL] * 6 + [None, "inst-H3301020001", "inst-H9999999999"]))
+    return Delivery(payload, routing_key, message_id, "application/json", {}, False, user_id=user_id)
 
 
 def fake_registry(queries):
@@ -98,7 +104,7 @@ def test_every_message_ends_filed_pending_or_quarantined_exactly_once(records_db
     engine, pii = records_db
     with Session(engine) as session:
         outcome = file_encounters(session, pii, batch, resolve=fake_registry,
-                                  known_institutions=lambda codes: codes & KNOWN_INSTITUTIONS)
+                                  known_institutions=lambda codes: codes & KNOWN_INSTITUTIONS, intake=INTAKE)
     accounted = outcome.filed + outcome.amended + outcome.pending + outcome.quarantined + outcome.duplicates
     assert accounted == len(batch)
     ids = [d.message_id for d in batch if d.message_id]

@@ -27,21 +27,25 @@ def connect(amqp_uri: str) -> amqp.Connection:
 
 
 class Hospital:
-    """Publishes encounters to `ehr.encounters` the way any HIS would."""
+    """Publishes encounters to `ehr.encounters` the way any HIS would, with `user_id` set to the
+    account it connects as (RabbitMQ checks it; the suite files only what the account may send)."""
 
     def __init__(self, amqp_uri: str) -> None:
+        self.account = unquote(urlparse(amqp_uri).username or "guest")
         self.conn = connect(amqp_uri)
         self.channel = self.conn.channel()
         self.channel.exchange_declare("ehr.encounters", "topic", durable=True, auto_delete=False)
 
     def publish(self, body, routing_key: str | None = None, message_id: str | None = "auto",
-                content_type: str = "application/json") -> str | None:
+                content_type: str = "application/json", user_id: str | None = "auto") -> str | None:
         raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
         if routing_key is None:
             routing_key = f"encounter.{body['source']['institution_code']}.{body['encounter']['kind']}"
         if message_id == "auto":
             message_id = str(uuid.uuid4())
         props = {"content_type": content_type, "delivery_mode": 2}
+        if user_id is not None:
+            props["user_id"] = self.account if user_id == "auto" else user_id
         if message_id is not None:
             props["message_id"] = message_id
         self.channel.basic_publish(amqp.Message(raw, **props), exchange="ehr.encounters", routing_key=routing_key)

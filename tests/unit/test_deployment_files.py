@@ -259,3 +259,16 @@ def test_dockerfile_bakes_in_no_secrets():
 def test_dockerignore_keeps_local_state_and_secrets_out_of_the_build_context():
     ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()}
     assert {".venv", "var", ".git", ".env", "**/__pycache__", "**/.pytest_cache"} <= ignored
+
+
+def test_compose_broker_has_no_guest_account_and_the_suite_uses_its_internal_one(services, shared_env):
+    rabbitmq = services["rabbitmq"]["environment"]
+    assert rabbitmq["RABBITMQ_DEFAULT_USER"].startswith("${RABBITMQ_USER:?")  # created instead of guest
+    assert "guest" not in shared_env["EHR_AMQP_URI"]
+    assert shared_env["EHR_AMQP_URI"].startswith("amqp://${RABBITMQ_USER:?")
+
+
+def test_compose_broker_bounds_message_size_and_serves_the_management_api_to_ehr_broker(services, shared_env):
+    assert "-rabbit max_message_size 8388608" in services["rabbitmq"]["environment"]["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"]
+    assert services["rabbitmq"]["image"].endswith("-management")
+    assert shared_env["EHR_BROKER_ADMIN_URL"].endswith("@rabbitmq:15672")
