@@ -31,11 +31,29 @@ def valid_village_code(value: str) -> None:
         raise ValidationError(f"Not a valid village code: {exc.reason}.") from None
 
 
-# A health or insurance card number: letters and digits, spaces and hyphens between them.
-CARD_NUMBER = validate.And(
-    validate.Length(min=1, max=64),
-    validate.Regexp(r"^[0-9A-Za-z \-]*[0-9A-Za-z][0-9A-Za-z \-]*$", error="Letters, digits, spaces and hyphens only."),
-)
+class BoundedText(validate.Validator):
+    """A length check, then a pattern, in that order: untrusted text longer than `max` is refused
+    before any regular expression sees it (marshmallow's `validate.And` and a list of validators
+    run every one of them, whatever the first said). Keep `pattern` linear: no quantifier inside
+    a quantifier, and no unbounded repeat followed by something that can match the same
+    character (tests/unit/test_linear_patterns.py checks every pattern of the API schemas).
+
+        CARD_NUMBER("1234 5678")        -> "1234 5678"
+        CARD_NUMBER("x" * 100_000)      -> ValidationError("Length must be between 1 and 64.")
+    """
+
+    def __init__(self, pattern: str, error: str, min: int = 1, max: int = 64) -> None:
+        self.length = validate.Length(min=min, max=max)
+        self.pattern = validate.Regexp(pattern, error=error)
+
+    def __call__(self, value: str) -> str:
+        self.length(value)
+        return self.pattern(value)
+
+
+# A health or insurance card number: letters and digits, spaces and hyphens between them. The
+# leading class excludes what the next one matches, so matching is linear in the length.
+CARD_NUMBER = BoundedText(r"^[ \-]*[0-9A-Za-z][0-9A-Za-z \-]*$", error="Letters, digits, spaces and hyphens only.")
 
 
 class ArchiveCreateSchema(Schema):
@@ -383,13 +401,18 @@ def _instant(value: str) -> None:
         raise ValidationError("The UTC offset must lie within ±14:00.")
 
 
+def _bounded_instant(value: str) -> None:
+    validate.Length(max=40)(value)  # before parsing: a list of validators would run both
+    _instant(value)
+
+
 class RecordQuerySchema(PageQuerySchema):
     """Filters of an archive's timeline: `?record_type=visit&since=2026-01-01T00:00:00+08:00`."""
 
     record_type = fields.Str(load_default=None, validate=_CODE)
     institution_code = fields.Str(load_default=None, validate=_INSTITUTION)
-    since = fields.Str(load_default=None, validate=[validate.Length(max=40), _instant])
-    until = fields.Str(load_default=None, validate=[validate.Length(max=40), _instant])
+    since = fields.Str(load_default=None, validate=_bounded_instant)
+    until = fields.Str(load_default=None, validate=_bounded_instant)
 
 
 class TransferQuerySchema(Schema):
