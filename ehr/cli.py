@@ -1,10 +1,12 @@
 """The `ehr` command: run, operate and try the suite.
 
     ehr up [--replicas records=3] [--demo]   migrate, start every service, supervise
-                                              (gateway=N: N gateways sharing one port)
+                                              (gateway=N: N gateways sharing one port; --demo: the
+                                              demo county, demo keys revoked at Ctrl-C, a feed)
     ehr run SERVICE                           one service process (registry|records|gateway)
-    ehr migrate                               create and migrate the databases
-    ehr demo                                  publish a small synthetic hospital feed
+    ehr migrate [--demo-data]                 create and migrate the databases (and the demo county)
+    ehr demo                                  publish a small synthetic hospital feed (its keys
+                                              are revoked when it ends)
     ehr subscribe 110105003                   print the archive updates of a jurisdiction
     ehr bench [filing|gateway|...] [--quick]  the benchmarks: python -m bench
     ehr quarantine list|show|replay|discard   messages the suite could not file
@@ -52,7 +54,8 @@ def main() -> None:
 @main.command()
 @click.option("--replicas", multiple=True, metavar="SERVICE=N",
               help="processes of a service (records: competing workers; gateway: sharing its port)")
-@click.option("--demo/--no-demo", default=False, help="publish a synthetic hospital feed once started")
+@click.option("--demo/--no-demo", default=False,
+              help="load the demo county into a new registry and publish a synthetic hospital feed")
 def up(replicas: tuple[str, ...], demo: bool) -> None:
     """Create databases if missing, migrate, and run every service until Ctrl-C."""
     from ehr.setup import ensure_keys, migrate_all
@@ -63,7 +66,7 @@ def up(replicas: tuple[str, ...], demo: bool) -> None:
     counts = _replicas(replicas)
     ensure_keys(STATE_DIR)
     settings = load_settings()
-    created = migrate_all(settings)
+    created = migrate_all(settings, demo_data=demo)
     click.echo("databases: " + ", ".join(f"{s} {'created' if c else 'up to date'}" for s, c in created.items()))
     declare_topology(settings.amqp_uri)
 
@@ -90,6 +93,7 @@ def up(replicas: tuple[str, ...], demo: bool) -> None:
     if not has_users():
         click.echo("nobody can sign in yet: create the first account with "
                    "`ehr user add NAME --institution CODE --role institution_admin`")
+    keys = {}
     if demo:
         from ehr.access import create_demo_keys
         from ehr.demo import run_demo
@@ -101,6 +105,10 @@ def up(replicas: tuple[str, ...], demo: bool) -> None:
     watcher.start()
     stop.wait()
     click.echo("stopping ...")
+    if keys:
+        from ehr.access import revoke_demo_keys
+
+        revoke_demo_keys(keys)  # the demo keys live as long as the demo suite, no longer
     sup.stop()
     click.echo("stopped")
 
@@ -123,9 +131,11 @@ def run(service: str) -> None:
 
 
 @main.command()
-@click.option("--demo-data/--no-demo-data", default=True, help="load the demo county into a new registry")
+@click.option("--demo-data/--no-demo-data", default=False,
+              help="also load the demo county (朝阳区: divisions, clinics, hospitals) into a new registry")
 def migrate(demo_data: bool) -> None:
-    """Create each service's database if missing and apply its migrations."""
+    """Create each service's database if missing and apply its migrations. No demo data unless
+    asked for: load your own divisions and institutions with `ehr import reference`."""
     from ehr.setup import migrate_all
 
     for service, created in migrate_all(demo_data=demo_data).items():
@@ -145,14 +155,18 @@ def bench(args: tuple[str, ...]) -> None:
 @click.option("--seed", type=int, default=None)
 def demo(residents: int, encounters_each: int, seed: int | None) -> None:
     """Register synthetic residents and publish their hospital encounters (with fresh demo API
-    keys of the township systems, created in the gateway database)."""
-    from ehr.access import create_demo_keys
+    keys of the township systems, created in the gateway database and revoked when it ends)."""
+    from ehr.access import create_demo_keys, revoke_demo_keys
     from ehr.demo import run_demo
     from shared.config import load_settings
 
     settings = load_settings()
-    run_demo(f"http://{settings.gateway_host}:{settings.gateway_port}", settings.amqp_uri, create_demo_keys(),
-             residents=residents, encounters_each=encounters_each, seed=seed, echo=click.echo)
+    keys = create_demo_keys()
+    try:
+        run_demo(f"http://{settings.gateway_host}:{settings.gateway_port}", settings.amqp_uri, keys,
+                 residents=residents, encounters_each=encounters_each, seed=seed, echo=click.echo)
+    finally:
+        revoke_demo_keys(keys)
 
 
 @main.command()
