@@ -10,7 +10,7 @@
     ehr subscribe 110105003                   print the archive updates of a jurisdiction
     ehr bench [filing|gateway|...] [--quick]  the benchmarks: python -m bench
     ehr quarantine list|show|replay|discard   messages the suite could not file
-    ehr pending list|link                     encounters waiting for their resident's archive
+    ehr pending list|propose|link             encounters waiting for their resident's archive
     ehr user add|role|unlock|list             people who sign in to the gateway
     ehr apikey add|revoke|list                API keys of township and hospital systems
     ehr audit verify|archive|user             the audit trail: its chain, who looked, who did

@@ -250,7 +250,13 @@ class QuarantineEntrySchema(Schema):
     status = fields.Str(metadata={"example": "held"})
     received_at = fields.Str(metadata={"format": "date-time"})
     resolved_at = fields.Str(allow_none=True, metadata={"format": "date-time"})
-    body = fields.Raw(metadata={"description": "only on the single-entry read; identifiers masked"})
+    body = fields.Raw(metadata={"description": (
+        "only on the single-entry read: `{size, json, fields}`, where `fields` shows codes, times and "
+        "the hospital's record id, identifiers masked, and every other field of the contract only as "
+        "its shape (`string(3)`, `number`, `array(2)`); a body that is not a JSON object shows only "
+        "its size"), "example": {"size": 912, "json": True, "fields": {
+            "source": {"institution_code": "H1101050001", "record_id": "MZ-1"},
+            "patient": {"id_number": "110105********002X", "name": "string(3)", "birth_date": "string(10)"}}}})
 
 
 class QuarantinePageSchema(Schema):
@@ -285,6 +291,12 @@ class PendingEncounterSchema(Schema):
     has_id_number = fields.Bool()
     candidates = fields.List(fields.Dict())
     filed_record_id = fields.Str(allow_none=True)
+    proposed_archive_no = fields.Str(allow_none=True, metadata={"description": "an operator's proposal"})
+    proposed_by = fields.Str(allow_none=True)
+    proposed_at = fields.Str(allow_none=True, metadata={"format": "date-time"})
+    linked_by = fields.Str(allow_none=True, metadata={"description": "who filed it by hand"})
+    confirmed_by = fields.Str(allow_none=True, metadata={
+        "description": "the clinician an operator named as having confirmed the match (`ehr pending link`)"})
 
 
 class PendingPageSchema(Schema):
@@ -293,10 +305,31 @@ class PendingPageSchema(Schema):
 
 
 class LinkPendingSchema(Schema):
+    """`{"archive_no": "11010500300100001"}`: the archive proposed (operators) or linked (clinicians)."""
+
     class Meta:
         unknown = RAISE
 
     archive_no = fields.Str(required=True, validate=validate.Regexp(r"^\d{17}$", error="Not a 17-digit archive number."))
+
+
+class ReviewSchema(Schema):
+    """A hospital encounter filed into an archive far from the hospital, waiting for a look."""
+
+    record_id = fields.Str()
+    archive_no = fields.Str()
+    review = fields.Str(allow_none=True, metadata={"example": "hospital_outside_county"})
+    institution_code = fields.Str(metadata={"description": "the hospital"})
+    kind = fields.Str(allow_none=True)
+    occurred_at = fields.Str(metadata={"format": "date-time"})
+    filed_at = fields.Str(metadata={"format": "date-time"})
+    reviewed_by = fields.Str(allow_none=True)
+    reviewed_at = fields.Str(allow_none=True, metadata={"format": "date-time"})
+
+
+class ReviewPageSchema(Schema):
+    items = fields.List(fields.Nested(ReviewSchema))
+    next = fields.Str(allow_none=True)
 
 
 class TokenRequestSchema(Schema):

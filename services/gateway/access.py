@@ -12,7 +12,8 @@ Roles. People sign in with a password; system clients use API keys.
     institution_admin   the institution's administrator: reference data and aggregate figures,
                         no personal data (accounts are managed with `ehr user ...` on the server)
     supervisor          卫健委 supervisor: aggregate figures only, no personal data
-    system_operator     quarantine and pending encounters (identifiers masked), no clinical content
+    system_operator     quarantine and pending encounters (a whitelist of fields, identifiers masked),
+                        no clinical content; proposes links that a clinician in scope confirms
     township_system     a township centre's information system (API key): registers residents
                         and reads the archives of its township; it enters no clinical records
     hospital_system     a hospital's HIS (API key): publishes encounters over AMQP, so over HTTP
@@ -107,7 +108,11 @@ QUARANTINE_SHOW = Action("quarantine.show")
 QUARANTINE_REPLAY = Action("quarantine.replay")
 QUARANTINE_DISCARD = Action("quarantine.discard")
 PENDING_LIST = Action("pending.list")
-PENDING_LINK = Action("pending.link")
+PENDING_PROPOSE = Action("pending.propose")      # an operator names the archive; nothing is filed
+PENDING_PROPOSALS = Action("pending.proposals")  # what operators proposed into one's jurisdiction
+PENDING_LINK = Action("pending.link")            # file it: a clinician with the archive in real scope
+REVIEWS_LIST = Action("reviews.list")            # filings flagged for a look (far hospitals)
+REVIEW_CLEAR = Action("record.review", WRITE)    # "this filing is right"
 # the archive lifecycle (the registry)
 ARCHIVE_SEARCH = Action("archive.search")
 ARCHIVE_UPDATE = Action("archive.update", WRITE)
@@ -131,19 +136,25 @@ ARCHIVE_READS = {ARCHIVE_READ, SUMMARY_READ, RECORDS_LIST, RECORD_READ, ARCHIVE_
                  TRANSFERS_LIST, MERGES_LIST}
 CLINICAL_WRITES = {RECORD_CREATE, RECORD_AMEND, RECORD_MARK_IN_ERROR}
 REFERENCE = {VILLAGES_LIST, INSTITUTIONS_LIST}
-OPERATIONS = {QUARANTINE_LIST, QUARANTINE_SHOW, QUARANTINE_REPLAY, QUARANTINE_DISCARD, PENDING_LIST, PENDING_LINK}
-CLINICIAN = {ARCHIVE_CREATE, ARCHIVE_UPDATE, *ARCHIVE_READS, *CLINICAL_WRITES, ACCESS_GRANT, *REFERENCE, STATS_READ}
+OPERATIONS = {QUARANTINE_LIST, QUARANTINE_SHOW, QUARANTINE_REPLAY, QUARANTINE_DISCARD, PENDING_LIST, PENDING_PROPOSE,
+              REVIEWS_LIST}
+CLINICIAN = {ARCHIVE_CREATE, ARCHIVE_UPDATE, *ARCHIVE_READS, *CLINICAL_WRITES, ACCESS_GRANT, *REFERENCE, STATS_READ,
+             REVIEWS_LIST}
 # Keeping the register: ending and reopening archives, moving them between villages, finding
 # duplicates. The township's doctors and archive managers do it; village doctors report.
 KEEPING = {ARCHIVE_TERMINATE, ARCHIVE_REACTIVATE, DUPLICATES_REVIEW, TRANSFER_REQUEST, TRANSFERS_INCOMING,
            TRANSFER_READ, TRANSFER_ACCEPT, TRANSFER_REJECT, TRANSFER_CANCEL, MERGE_READ}
 # Merging two archives (and undoing it) decides who a person is: the archive manager's call.
 MERGING = {ARCHIVE_MERGE, ARCHIVE_UNMERGE}
+# Deciding that a hospital's patient is a resident: linking a pending encounter (which also
+# teaches the registry the hospital's MRN) and clearing a far filing. Those who keep the register
+# do it, for archives in their real scope (grants do not count); an operator only proposes.
+MATCHING = {PENDING_PROPOSALS, PENDING_LINK, REVIEW_CLEAR}
 
 PERMISSIONS: dict[str, frozenset[Action]] = {
     VILLAGE_DOCTOR: frozenset(CLINICIAN),
-    TOWNSHIP_DOCTOR: frozenset({*CLINICIAN, *KEEPING}),
-    ARCHIVE_MANAGER: frozenset({*CLINICIAN, *KEEPING, *MERGING}),
+    TOWNSHIP_DOCTOR: frozenset({*CLINICIAN, *KEEPING, *MATCHING}),
+    ARCHIVE_MANAGER: frozenset({*CLINICIAN, *KEEPING, *MERGING, *MATCHING}),
     INSTITUTION_ADMIN: frozenset({*REFERENCE, STATS_READ}),
     SUPERVISOR: frozenset({*REFERENCE, STATS_READ}),
     SYSTEM_OPERATOR: frozenset({*REFERENCE, *OPERATIONS}),

@@ -103,6 +103,7 @@ def tokens(databases) -> list[bytes]:
             found += [base64.b64decode(snapshot[f]) for f in ("id_number_enc", "phone_enc") if snapshot.get(f)]
     with databases["records"].connect() as conn:
         found += [bytes(t) for t in conn.scalars(sa.text("SELECT body_enc FROM quarantine"))]
+        found += [bytes(t) for t in conn.scalars(sa.text("SELECT headers_enc FROM quarantine"))]
         found += [bytes(t) for t in conn.scalars(sa.text("SELECT payload_enc FROM pending_encounters"))]
     return found
 
@@ -119,10 +120,11 @@ def test_after_reencryption_a_box_with_only_the_new_key_reads_everything_and_fin
     reports = run(databases, rotated, batch_size=3)
 
     # 7 ID numbers, 7 phones, 7 cards + 1 MRN, the merged archive's ID and phone in the snapshot,
-    # one quarantined and one pending message.
+    # one quarantined message (body and headers) and one pending message; no plaintext headers.
     expected = {"archives.id_number_enc": 7, "archives.phone_enc": 7, "resident_identifiers.value_enc": 8,
                 "merges.snapshot.id_number_enc": 1, "merges.snapshot.phone_enc": 1, "quarantine.body_enc": 1,
-                "pending_encounters.payload_enc": 1}
+                "quarantine.headers_enc": 1, "pending_encounters.payload_enc": 1,
+                "quarantine.headers (plaintext)": 0}
     assert {c: r.stale for c, r in counted.items()} == expected
     assert {c: r.rewritten for c, r in counted.items()} == dict.fromkeys(expected, 0)
     assert {c: (r.rewritten, r.failed, r.remaining) for c, r in reports.items()} == {
@@ -187,7 +189,25 @@ def test_the_command_counts_with_dry_run_then_reencrypts_and_says_nothing_remain
 
     assert counted.exit_code == 0, counted.output
     assert "archives.id_number_enc" in counted.output and "7 under an old key" in counted.output
-    assert "26 ciphertexts under an old key (dry run: nothing changed)" in counted.output
+    assert "27 ciphertexts under an old key (dry run: nothing changed)" in counted.output
     assert done.exit_code == 0, done.output
-    assert "26 re-encrypted, 0 remaining under an old key" in done.output
+    assert "27 re-encrypted, 0 remaining under an old key" in done.output
     assert printed.exit_code == 0 and printed.output.count("\n") == 3  # `ehr keys` alone still prints keys
+
+
+def test_headers_quarantined_before_they_were_sealed_are_sealed_by_the_command(databases, keys, written):
+    box = PiiBox(keys["a"], keys["index"])
+    legacy = {"x-death": [{"reason": "rejected", "routing-keys": ["encounter.H3301020001.outpatient"]}],
+              "x-patient": "110105 19491231 002X"}
+    with databases["records"].begin() as conn:
+        conn.execute(sa.text("UPDATE quarantine SET headers_enc = NULL, headers = :h"), {"h": json.dumps(legacy)})
+
+    counted = run(databases, box, dry_run=True)["quarantine.headers (plaintext)"]
+    report = run(databases, box)["quarantine.headers (plaintext)"]
+
+    assert (counted.stale, counted.rewritten) == (1, 0)
+    assert (report.stale, report.rewritten, report.remaining) == (1, 1, 0)
+    with databases["records"].connect() as conn:
+        row = conn.execute(sa.text("SELECT headers, headers_enc FROM quarantine")).one()
+    assert row.headers is None
+    assert json.loads(box.decrypt_bytes(bytes(row.headers_enc))) == legacy

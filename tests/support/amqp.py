@@ -35,7 +35,7 @@ class Hospital:
         self.channel.exchange_declare("ehr.encounters", "topic", durable=True, auto_delete=False)
 
     def publish(self, body, routing_key: str | None = None, message_id: str | None = "auto",
-                content_type: str = "application/json") -> str | None:
+                content_type: str = "application/json", headers: dict | None = None) -> str | None:
         raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
         if routing_key is None:
             routing_key = f"encounter.{body['source']['institution_code']}.{body['encounter']['kind']}"
@@ -44,6 +44,8 @@ class Hospital:
         props = {"content_type": content_type, "delivery_mode": 2}
         if message_id is not None:
             props["message_id"] = message_id
+        if headers:
+            props["application_headers"] = headers
         self.channel.basic_publish(amqp.Message(raw, **props), exchange="ehr.encounters", routing_key=routing_key)
         return message_id
 

@@ -63,6 +63,18 @@ def test_supervisors_and_administrators_get_figures_not_archives():
                                                          access.ARCHIVE_CREATE, access.ACCESS_GRANT))
 
 
+def test_operators_propose_links_and_only_keepers_of_the_register_link_pending_encounters():
+    assert access.permits(access.SYSTEM_OPERATOR, access.PENDING_PROPOSE)
+    assert not access.permits(access.SYSTEM_OPERATOR, access.PENDING_LINK)
+    assert not access.permits(access.SYSTEM_OPERATOR, access.REVIEW_CLEAR)
+    for role in (access.TOWNSHIP_DOCTOR, access.ARCHIVE_MANAGER):
+        assert access.permits(role, access.PENDING_LINK) and access.permits(role, access.PENDING_PROPOSALS)
+        assert access.permits(role, access.REVIEW_CLEAR) and not access.permits(role, access.PENDING_PROPOSE)
+    assert not access.permits(access.VILLAGE_DOCTOR, access.PENDING_LINK)
+    assert not access.permits(access.TOWNSHIP_SYSTEM, access.PENDING_LINK)
+    assert all(access.permits(r, access.REVIEWS_LIST) for r in (access.VILLAGE_DOCTOR, access.SYSTEM_OPERATOR))
+
+
 def test_operators_get_quarantine_and_pending_and_no_clinical_content():
     assert all(access.permits(access.SYSTEM_OPERATOR, a) for a in access.OPERATIONS)
     assert not any(access.permits(access.SYSTEM_OPERATOR, a) for a in (*access.ARCHIVE_READS, access.STATS_READ))
