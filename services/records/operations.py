@@ -1,6 +1,8 @@
 """What operators do with messages the suite could not file: the quarantine store and the
-pending encounters. Operators see reasons, field errors and masked content, never an
-unmasked ID number; every action is kept (nothing is deleted).
+pending encounters. Operators see reasons, field errors and a whitelist of each message's fields
+(`message_view`: codes and times, identifiers masked, everything else as its shape), never a
+name, an unmasked ID number or clinical content; every action is kept (nothing is deleted). An
+operator proposes the archive of a pending encounter; a clinician links it (`link_pending`).
 
 Replaying a quarantined message (as it was, or corrected) releases its idempotency key and
 publishes it again to `ehr.encounters` through the outbox, in one transaction: it is then

@@ -6,7 +6,6 @@ followed by an item that can match the same character (`[a-z ]*[a-z][a-z ]*` bac
 every split of a long line, which is what made a 32,000-character card number cost 4 s)."""
 
 import importlib
-import json
 import pkgutil
 import re
 from re import _constants as C, _parser
