@@ -385,3 +385,23 @@ def create_demo_keys(echo=click.echo) -> dict[str, str]:
                                               role=access.TOWNSHIP_SYSTEM, outcome="ok", status=200), key)
     echo(f"DEMO API keys (township_system) created for {', '.join(centres)}: demo-<code>, for the synthetic feed")
     return keys
+
+
+def revoke_demo_keys(codes, echo=click.echo) -> None:
+    """End the demo keys `create_demo_keys` made (`demo-<code>`), when their demo run ends; a key
+    revoked already (by hand, or by a later run) is passed over."""
+    from services.gateway import accounts
+    from services.gateway import audit as trail
+    from shared.errors import NotFound
+
+    with gateway_session() as session:
+        for code in codes:
+            name = f"demo-{code}"
+            try:
+                accounts.revoke_api_key(session, name)
+            except NotFound:
+                continue
+            trail.append(session, trail.Draft(action="admin.apikey_revoke", actor="cli:demo", actor_kind="cli",
+                                              target=f"apikey:{name}", institution_code=code,
+                                              role=access.TOWNSHIP_SYSTEM, outcome="ok", status=200))
+    echo("DEMO API keys revoked")

@@ -1,15 +1,17 @@
 """The `ehr` command: run, operate and try the suite.
 
     ehr up [--replicas records=3] [--demo]   migrate, start every service, supervise
-                                              (gateway=N: N gateways sharing one port)
+                                              (gateway=N: N gateways sharing one port; --demo: the
+                                              demo county, demo keys revoked at Ctrl-C, a feed)
     ehr run SERVICE                           one service process (registry|records|gateway)
-    ehr migrate                               create and migrate the databases
-    ehr demo                                  publish a small synthetic hospital feed
+    ehr migrate [--demo-data]                 create and migrate the databases (and the demo county)
+    ehr demo                                  publish a small synthetic hospital feed (its keys
+                                              are revoked when it ends)
     ehr subscribe T1101051011 --jurisdiction 110105101   a township system's updates, with its account
     ehr broker grant|revoke|list              broker accounts of hospitals and township systems
     ehr bench [filing|gateway|...] [--quick]  the benchmarks: python -m bench
     ehr quarantine list|show|replay|discard   messages the suite could not file
-    ehr pending list|link                     encounters waiting for their resident's archive
+    ehr pending list|propose|link             encounters waiting for their resident's archive
     ehr user add|role|password|unlock|revoke-tokens|list
                                               people who sign in to the gateway
     ehr apikey add|revoke|list                API keys of township and hospital systems
@@ -54,7 +56,8 @@ def main() -> None:
 @main.command()
 @click.option("--replicas", multiple=True, metavar="SERVICE=N",
               help="processes of a service (records: competing workers; gateway: sharing its port)")
-@click.option("--demo/--no-demo", default=False, help="publish a synthetic hospital feed once started")
+@click.option("--demo/--no-demo", default=False,
+              help="load the demo county into a new registry and publish a synthetic hospital feed")
 def up(replicas: tuple[str, ...], demo: bool) -> None:
     """Create databases if missing, migrate, and run every service until Ctrl-C."""
     from ehr.setup import ensure_keys, migrate_all
@@ -65,7 +68,7 @@ def up(replicas: tuple[str, ...], demo: bool) -> None:
     counts = _replicas(replicas)
     ensure_keys(STATE_DIR)
     settings = load_settings()
-    created = migrate_all(settings)
+    created = migrate_all(settings, demo_data=demo)
     click.echo("databases: " + ", ".join(f"{s} {'created' if c else 'up to date'}" for s, c in created.items()))
     declare_topology(settings.amqp_uri)
 
@@ -92,6 +95,7 @@ def up(replicas: tuple[str, ...], demo: bool) -> None:
     if not has_users():
         click.echo("nobody can sign in yet: create the first account with "
                    "`ehr user add NAME --institution CODE --role institution_admin`")
+    keys = {}
     if demo:
         from ehr.access import create_demo_keys
         from ehr.broker import BrokerAdminError, grant_demo_accounts
@@ -109,6 +113,10 @@ def up(replicas: tuple[str, ...], demo: bool) -> None:
     watcher.start()
     stop.wait()
     click.echo("stopping ...")
+    if keys:
+        from ehr.access import revoke_demo_keys
+
+        revoke_demo_keys(keys)  # the demo keys live as long as the demo suite, no longer
     sup.stop()
     click.echo("stopped")
 
@@ -128,9 +136,11 @@ def run(service: str) -> None:
 
 
 @main.command()
-@click.option("--demo-data/--no-demo-data", default=True, help="load the demo county into a new registry")
+@click.option("--demo-data/--no-demo-data", default=False,
+              help="also load the demo county (朝阳区: divisions, clinics, hospitals) into a new registry")
 def migrate(demo_data: bool) -> None:
-    """Create each service's database if missing and apply its migrations."""
+    """Create each service's database if missing and apply its migrations. No demo data unless
+    asked for: load your own divisions and institutions with `ehr import reference`."""
     from ehr.setup import migrate_all
 
     for service, created in migrate_all(demo_data=demo_data).items():
@@ -150,9 +160,10 @@ def bench(args: tuple[str, ...]) -> None:
 @click.option("--seed", type=int, default=None)
 def demo(residents: int, encounters_each: int, seed: int | None) -> None:
     """Register synthetic residents and publish their hospital encounters (with fresh demo API
-    keys of the township systems, created in the gateway database, and fresh broker accounts of
-    the demo hospitals and centres, through which the hospitals publish)."""
-    from ehr.access import create_demo_keys
+    keys of the township systems, created in the gateway database and revoked when it ends, and
+    fresh broker accounts of the demo hospitals and centres, through which the hospitals
+    publish)."""
+    from ehr.access import create_demo_keys, revoke_demo_keys
     from ehr.broker import BrokerAdminError, grant_demo_accounts
     from ehr.demo import run_demo
     from shared.config import load_settings
@@ -162,8 +173,12 @@ def demo(residents: int, encounters_each: int, seed: int | None) -> None:
         brokers = grant_demo_accounts(settings)
     except BrokerAdminError as exc:
         raise click.ClickException(str(exc)) from None
-    run_demo(f"http://{settings.gateway_host}:{settings.gateway_port}", create_demo_keys(),
-             brokers, residents=residents, encounters_each=encounters_each, seed=seed, echo=click.echo)
+    keys = create_demo_keys()
+    try:
+        run_demo(f"http://{settings.gateway_host}:{settings.gateway_port}", keys, brokers,
+                 residents=residents, encounters_each=encounters_each, seed=seed, echo=click.echo)
+    finally:
+        revoke_demo_keys(keys)
 
 
 @main.command()

@@ -1,10 +1,11 @@
 """`ehr demo`: a realistic small hospital feed, so a newcomer sees archives fill.
 
 Township systems register residents through the gateway's HTTP API, each with its own API key
-(`township_system`, created for the demo by `ehr.access.create_demo_keys`: the gateway lets a
-township register and read only its own residents); hospitals publish encounters to
-`ehr.encounters` with a plain AMQP publisher, as any HIS would, each with its own broker account
-(`ehr.broker.grant_demo_accounts`: it may publish only under its own institution code). Some encounters are for residents
+(`township_system`, created for the demo by `ehr.access.create_demo_keys` and revoked by
+`revoke_demo_keys` when the demo ends: the gateway lets a township register and read only its
+own residents); hospitals publish encounters to `ehr.encounters` with a plain AMQP publisher, as
+any HIS would, each with its own broker account (`ehr.broker.grant_demo_accounts`: it may publish
+only under its own institution code). Some encounters are for residents
 registered only afterwards: they wait as pending and are filed the moment the archive is created.
 """
 
@@ -96,8 +97,8 @@ def run_demo(gateway: str, keys: dict[str, str], brokers: dict[str, str], reside
     sample = next(iter(archives.values()), None)
     if sample:
         archive_no, manager = sample
-        echo(f"try (with the DEMO key of {manager}'s township system; revoke demo keys with "
-             f"`ehr apikey revoke demo-{manager}`):\n"
+        echo(f"try (with the DEMO key of {manager}'s township system, valid until the demo ends: "
+             f"`ehr up --demo` revokes its demo keys when it stops, `ehr demo` when its feed is sent):\n"
              f"  curl -H 'Authorization: Bearer {keys[manager]}' {gateway}/api/v1/archives/{archive_no}/records")
         if manager in brokers:
             division = next(i["division_code"] for i in institutions if i["code"] == manager)

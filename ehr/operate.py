@@ -98,13 +98,27 @@ def pending() -> None:
 def pending_list(limit):
     with suite_rpc() as rpc:
         page = rpc.records.list_pending(limit=limit)
-    _table(page["items"], ["id", "received_at", "age_seconds", "institution_code", "has_id_number", "message_id"])
+    _table(page["items"], ["id", "received_at", "age_seconds", "institution_code", "has_id_number", "message_id",
+                           "proposed_archive_no"])
+
+
+@pending.command("propose")
+@click.argument("pending_id", type=int)
+@click.argument("archive_no")
+def pending_propose(pending_id, archive_no):
+    """Propose the archive a pending encounter belongs to; a clinician of that archive's area
+    confirms it (POST /api/v1/pending/{id}/link) or not. Nothing is filed yet."""
+    with suite_rpc() as rpc:
+        _print(rpc.records.propose_link(pending_id, archive_no))
 
 
 @pending.command("link")
 @click.argument("pending_id", type=int)
 @click.argument("archive_no")
-def pending_link(pending_id, archive_no):
-    """File a pending encounter into the archive you identified."""
+@click.option("--confirmed-by", required=True, metavar="WHO",
+              help="the clinician of the archive's area who confirmed that this is their resident (kept with the link)")
+def pending_link(pending_id, archive_no, confirmed_by):
+    """File a pending encounter into an archive a clinician identified, naming them: linking also
+    teaches the registry the hospital's MRN, so an operator alone does not decide it."""
     with suite_rpc() as rpc:
-        _print(rpc.records.link_pending(pending_id, archive_no))
+        _print(rpc.records.link_pending(pending_id, archive_no, confirmed_by=confirmed_by))

@@ -60,9 +60,10 @@ def _read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
-def migrate_all(settings: Settings | None = None, demo_data: bool = True) -> dict[str, bool]:
-    """Create and migrate every service database; load the demo divisions and institutions into
-    a registry that has no divisions yet. Returns {service: created}."""
+def migrate_all(settings: Settings | None = None, demo_data: bool = False) -> dict[str, bool]:
+    """Create and migrate every service database; only when asked (`demo_data`: `ehr migrate
+    --demo-data`, `ehr up --demo`), load the demo county's divisions and institutions into a
+    registry that has no divisions yet. Returns {service: created}."""
     settings = settings or load_settings()
     created = {service: prepare_database(service, path, settings) for service, path in MIGRATIONS.items()}
     if demo_data and not has_reference_data(settings):

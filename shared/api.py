@@ -44,11 +44,29 @@ class Name(fields.Str):
 NAME = validate.Length(min=1, max=64, error="Must be 1 to 64 characters, not counting invisible ones.")
 
 
-# A health or insurance card number: letters and digits, spaces and hyphens between them.
-CARD_NUMBER = validate.And(
-    validate.Length(min=1, max=64),
-    validate.Regexp(r"^[0-9A-Za-z \-]*[0-9A-Za-z][0-9A-Za-z \-]*$", error="Letters, digits, spaces and hyphens only."),
-)
+class BoundedText(validate.Validator):
+    """A length check, then a pattern, in that order: untrusted text longer than `max` is refused
+    before any regular expression sees it (marshmallow's `validate.And` and a list of validators
+    run every one of them, whatever the first said). Keep `pattern` linear: no quantifier inside
+    a quantifier, and no unbounded repeat followed by something that can match the same
+    character (tests/unit/test_linear_patterns.py checks every pattern of the API schemas).
+
+        CARD_NUMBER("1234 5678")        -> "1234 5678"
+        CARD_NUMBER("x" * 100_000)      -> ValidationError("Length must be between 1 and 64.")
+    """
+
+    def __init__(self, pattern: str, error: str, min: int = 1, max: int = 64) -> None:
+        self.length = validate.Length(min=min, max=max)
+        self.pattern = validate.Regexp(pattern, error=error)
+
+    def __call__(self, value: str) -> str:
+        self.length(value)
+        return self.pattern(value)
+
+
+# A health or insurance card number: letters and digits, spaces and hyphens between them. The
+# leading class excludes what the next one matches, so matching is linear in the length.
+CARD_NUMBER = BoundedText(r"^[ \-]*[0-9A-Za-z][0-9A-Za-z \-]*$", error="Letters, digits, spaces and hyphens only.")
 
 
 class ArchiveCreateSchema(Schema):
@@ -246,7 +264,13 @@ class QuarantineEntrySchema(Schema):
     status = fields.Str(metadata={"example": "held"})
     received_at = fields.Str(metadata={"format": "date-time"})
     resolved_at = fields.Str(allow_none=True, metadata={"format": "date-time"})
-    body = fields.Raw(metadata={"description": "only on the single-entry read; identifiers masked"})
+    body = fields.Raw(metadata={"description": (
+        "only on the single-entry read: `{size, json, fields}`, where `fields` shows codes, times and "
+        "the hospital's record id, identifiers masked, and every other field of the contract only as "
+        "its shape (`string(3)`, `number`, `array(2)`); a body that is not a JSON object shows only "
+        "its size"), "example": {"size": 912, "json": True, "fields": {
+            "source": {"institution_code": "H1101050001", "record_id": "MZ-1"},
+            "patient": {"id_number": "110105********002X", "name": "string(3)", "birth_date": "string(10)"}}}})
 
 
 class QuarantinePageSchema(Schema):
@@ -281,6 +305,12 @@ class PendingEncounterSchema(Schema):
     has_id_number = fields.Bool()
     candidates = fields.List(fields.Dict())
     filed_record_id = fields.Str(allow_none=True)
+    proposed_archive_no = fields.Str(allow_none=True, metadata={"description": "an operator's proposal"})
+    proposed_by = fields.Str(allow_none=True)
+    proposed_at = fields.Str(allow_none=True, metadata={"format": "date-time"})
+    linked_by = fields.Str(allow_none=True, metadata={"description": "who filed it by hand"})
+    confirmed_by = fields.Str(allow_none=True, metadata={
+        "description": "the clinician an operator named as having confirmed the match (`ehr pending link`)"})
 
 
 class PendingPageSchema(Schema):
@@ -289,10 +319,31 @@ class PendingPageSchema(Schema):
 
 
 class LinkPendingSchema(Schema):
+    """`{"archive_no": "11010500300100001"}`: the archive proposed (operators) or linked (clinicians)."""
+
     class Meta:
         unknown = RAISE
 
     archive_no = fields.Str(required=True, validate=validate.Regexp(r"^\d{17}$", error="Not a 17-digit archive number."))
+
+
+class ReviewSchema(Schema):
+    """A hospital encounter filed into an archive far from the hospital, waiting for a look."""
+
+    record_id = fields.Str()
+    archive_no = fields.Str()
+    review = fields.Str(allow_none=True, metadata={"example": "hospital_outside_county"})
+    institution_code = fields.Str(metadata={"description": "the hospital"})
+    kind = fields.Str(allow_none=True)
+    occurred_at = fields.Str(metadata={"format": "date-time"})
+    filed_at = fields.Str(metadata={"format": "date-time"})
+    reviewed_by = fields.Str(allow_none=True)
+    reviewed_at = fields.Str(allow_none=True, metadata={"format": "date-time"})
+
+
+class ReviewPageSchema(Schema):
+    items = fields.List(fields.Nested(ReviewSchema))
+    next = fields.Str(allow_none=True)
 
 
 class TokenRequestSchema(Schema):
@@ -424,13 +475,18 @@ def _instant(value: str) -> None:
         raise ValidationError("The UTC offset must lie within ±14:00.")
 
 
+def _bounded_instant(value: str) -> None:
+    validate.Length(max=40)(value)  # before parsing: a list of validators would run both
+    _instant(value)
+
+
 class RecordQuerySchema(PageQuerySchema):
     """Filters of an archive's timeline: `?record_type=visit&since=2026-01-01T00:00:00+08:00`."""
 
     record_type = fields.Str(load_default=None, validate=_CODE)
     institution_code = fields.Str(load_default=None, validate=_INSTITUTION)
-    since = fields.Str(load_default=None, validate=[validate.Length(max=40), _instant])
-    until = fields.Str(load_default=None, validate=[validate.Length(max=40), _instant])
+    since = fields.Str(load_default=None, validate=_bounded_instant)
+    until = fields.Str(load_default=None, validate=_bounded_instant)
 
 
 class GrantQuerySchema(PageQuerySchema):

@@ -158,6 +158,9 @@ def _prune(value: Any, shape: Any) -> Any:
 
 
 _ENCOUNTER_SHAPE = _shape(SCHEMA["$defs"]["encounter"])
+# The fields of a whole message, {field: shape}: what an operator's view may name (see
+# services/records/operations.py), never more than the contract defines.
+MESSAGE_SHAPE = _shape(SCHEMA)
 
 
 def _is_identity_fault(errors: dict) -> bool:

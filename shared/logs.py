@@ -18,21 +18,33 @@ import sys
 import time
 import traceback
 
-from shared.identity import mask_id_number
+from shared.identity import mask_id_number, mask_phone
 
-# 18-digit IDs (last may be X) and 15-digit IDs, then mainland mobile numbers; archive numbers
-# are 17 digits and are not personal data, so the patterns are bounded to avoid them.
-_ID_PATTERN = re.compile(r"(?<!\d)(\d{6})(\d{8})(\d{3}[\dXx])(?![\dXx])|(?<!\d)(\d{6})(\d{6})(\d{3})(?!\d)")
-_PHONE_PATTERN = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+# 18-digit IDs (last may be X) and 15-digit IDs, then mainland mobile numbers, each as one run of
+# digits or in the groups people write them in, spaced or hyphenated (110105 19491231 002X,
+# 110105-1949-1231-002X, 138 0000 0000); a backreference keeps one separator per number, so a
+# date (2026-11-20) or a few counts side by side are left alone. Archive numbers are 17 digits and
+# are not personal data, so the patterns are bounded to avoid them.
+_ID_PATTERN = re.compile(
+    r"(?<!\d)(?:\d{17}[\dXx]|\d{15}"
+    r"|\d{6}(?P<a>[ -])\d{8}(?P=a)\d{3}[\dXx]"
+    r"|\d{6}(?P<b>[ -])\d{4}(?P=b)\d{4}(?P=b)\d{3}[\dXx]"
+    r"|\d{6}(?P<c>[ -])\d{6}(?P=c)\d{3})(?![\dXx])")
+_PHONE_PATTERN = re.compile(r"(?<!\d)1[3-9]\d(?:\d{8}|(?P<s>[ -])\d{4}(?P=s)\d{4})(?!\d)")
+_SEPARATORS = str.maketrans("", "", " -")
 
 _STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 
 def scrub(text: str) -> str:
-    """Mask ID-number-shaped and phone-shaped digit runs in free text."""
+    """Mask ID-number-shaped and phone-shaped digit runs in free text, written whole or in
+    groups, the way `mask_id_number` and `mask_phone` mask them everywhere else.
 
-    text = _ID_PATTERN.sub(lambda m: mask_id_number(m.group(0)), text)
-    return _PHONE_PATTERN.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+        scrub("身份证 110105 19491231 002X, 电话 138-0000-0000")
+        -> "身份证 **************002X, 电话 138****0000"
+    """
+    text = _ID_PATTERN.sub(lambda m: mask_id_number(m.group().translate(_SEPARATORS)), text)
+    return _PHONE_PATTERN.sub(lambda m: mask_phone(m.group().translate(_SEPARATORS)), text)
 
 
 def format_exception(exc_info) -> str:

@@ -14,7 +14,8 @@ Roles. People sign in with a password; system clients use API keys.
     supervisor          卫健委 supervisor: aggregate figures, and the grants others took on the
                         jurisdiction's archives (`GRANT_OVERSIGHT`, as for administrators and
                         archive managers); no other personal data
-    system_operator     quarantine and pending encounters (identifiers masked), no clinical content
+    system_operator     quarantine and pending encounters (a whitelist of fields, identifiers masked),
+                        no clinical content; proposes links that a clinician in scope confirms
     township_system     a township centre's information system (API key): registers residents
                         and reads the archives of its township; it enters no clinical records
     hospital_system     a hospital's HIS (API key): publishes encounters over AMQP, so over HTTP
@@ -117,7 +118,11 @@ QUARANTINE_SHOW = Action("quarantine.show")
 QUARANTINE_REPLAY = Action("quarantine.replay")
 QUARANTINE_DISCARD = Action("quarantine.discard")
 PENDING_LIST = Action("pending.list")
-PENDING_LINK = Action("pending.link")
+PENDING_PROPOSE = Action("pending.propose")      # an operator names the archive; nothing is filed
+PENDING_PROPOSALS = Action("pending.proposals")  # what operators proposed into one's jurisdiction
+PENDING_LINK = Action("pending.link")            # file it: a clinician with the archive in real scope
+REVIEWS_LIST = Action("reviews.list")            # filings flagged for a look (far hospitals)
+REVIEW_CLEAR = Action("record.review", WRITE)    # "this filing is right"
 # the archive lifecycle (the registry)
 ARCHIVE_SEARCH = Action("archive.search")
 ARCHIVE_UPDATE = Action("archive.update", WRITE)
@@ -142,8 +147,10 @@ ARCHIVE_READS = {ARCHIVE_READ, SUMMARY_READ, RECORDS_LIST, RECORD_READ, ARCHIVE_
                  TRANSFERS_LIST, MERGES_LIST}
 CLINICAL_WRITES = {RECORD_CREATE, RECORD_AMEND, RECORD_MARK_IN_ERROR}
 REFERENCE = {VILLAGES_LIST, INSTITUTIONS_LIST}
-OPERATIONS = {QUARANTINE_LIST, QUARANTINE_SHOW, QUARANTINE_REPLAY, QUARANTINE_DISCARD, PENDING_LIST, PENDING_LINK}
-CLINICIAN = {ARCHIVE_CREATE, ARCHIVE_UPDATE, *ARCHIVE_READS, *CLINICAL_WRITES, ACCESS_GRANT, *REFERENCE, STATS_READ}
+OPERATIONS = {QUARANTINE_LIST, QUARANTINE_SHOW, QUARANTINE_REPLAY, QUARANTINE_DISCARD, PENDING_LIST, PENDING_PROPOSE,
+              REVIEWS_LIST}
+CLINICIAN = {ARCHIVE_CREATE, ARCHIVE_UPDATE, *ARCHIVE_READS, *CLINICAL_WRITES, ACCESS_GRANT, *REFERENCE, STATS_READ,
+             REVIEWS_LIST}
 # Keeping the register: ending and reopening archives, moving them between villages, finding
 # duplicates. The township's doctors and archive managers do it; village doctors report.
 KEEPING = {ARCHIVE_TERMINATE, ARCHIVE_REACTIVATE, DUPLICATES_REVIEW, TRANSFER_REQUEST, TRANSFERS_INCOMING,
@@ -152,6 +159,10 @@ KEEPING = {ARCHIVE_TERMINATE, ARCHIVE_REACTIVATE, DUPLICATES_REVIEW, TRANSFER_RE
 MERGING = {ARCHIVE_MERGE, ARCHIVE_UNMERGE}
 # Who sees the grants others took on the archives of their jurisdiction (break-the-glass review).
 GRANT_OVERSIGHT = {GRANTS_LIST}
+# Deciding that a hospital's patient is a resident: linking a pending encounter (which also
+# teaches the registry the hospital's MRN) and clearing a far filing. Those who keep the register
+# do it, for archives in their real scope (grants do not count); an operator only proposes.
+MATCHING = {PENDING_PROPOSALS, PENDING_LINK, REVIEW_CLEAR}
 
 # What a grant opens on an archive outside the caller's scope: reading it, and entering the record
 # of the care given. Everything else that names an archive (identity corrections, others' records,
@@ -161,8 +172,8 @@ UNDER_GRANT = frozenset({ARCHIVE_READ, SUMMARY_READ, RECORDS_LIST, RECORD_READ, 
 
 PERMISSIONS: dict[str, frozenset[Action]] = {
     VILLAGE_DOCTOR: frozenset(CLINICIAN),
-    TOWNSHIP_DOCTOR: frozenset({*CLINICIAN, *KEEPING}),
-    ARCHIVE_MANAGER: frozenset({*CLINICIAN, *KEEPING, *MERGING, *GRANT_OVERSIGHT}),
+    TOWNSHIP_DOCTOR: frozenset({*CLINICIAN, *KEEPING, *MATCHING}),
+    ARCHIVE_MANAGER: frozenset({*CLINICIAN, *KEEPING, *MERGING, *MATCHING, *GRANT_OVERSIGHT}),
     INSTITUTION_ADMIN: frozenset({*REFERENCE, STATS_READ, *GRANT_OVERSIGHT}),
     SUPERVISOR: frozenset({*REFERENCE, STATS_READ, *GRANT_OVERSIGHT}),
     SYSTEM_OPERATOR: frozenset({*REFERENCE, *OPERATIONS}),

@@ -113,6 +113,7 @@ def build_spec() -> dict:
         ("QuarantineEntry", api.QuarantineEntrySchema), ("QuarantinePage", api.QuarantinePageSchema),
         ("Replay", api.ReplaySchema), ("Discard", api.DiscardSchema),
         ("PendingEncounter", api.PendingEncounterSchema), ("PendingPage", api.PendingPageSchema),
+        ("Review", api.ReviewSchema), ("ReviewPage", api.ReviewPageSchema),
         ("LinkPending", api.LinkPendingSchema), ("RecordCreate", api.RecordCreateSchema),
         ("RecordAmend", api.RecordAmendSchema), ("EnteredInError", api.EnteredInErrorSchema),
         ("RecordHistory", api.RecordHistorySchema), ("ArchiveSummary", api.ArchiveSummarySchema),
@@ -268,7 +269,8 @@ def build_spec() -> dict:
         "responses": {"200": _json("QuarantinePage", "One page, newest first"), **_errors(400, 503)},
     }})
     spec.path("/api/v1/quarantine/{quarantine_id}", operations={"get": {
-        "summary": "One quarantined message, its field errors and its body with identifiers masked",
+        "summary": "One quarantined message, its field errors and a whitelist of its fields (identifiers "
+                   "masked, the rest as shapes)",
         "parameters": [entry_id],
         "responses": {"200": _json("QuarantineEntry", "The entry"), **_errors(404, 503)},
     }})
@@ -289,11 +291,35 @@ def build_spec() -> dict:
         "parameters": page,
         "responses": {"200": _json("PendingPage", "One page, newest first"), **_errors(400, 503)},
     }})
+    pending_id = {"name": "pending_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    spec.path("/api/v1/pending/{pending_id}/proposal", operations={"post": {
+        "summary": "Propose the archive of a pending encounter (operators); a clinician in scope links it",
+        "parameters": [pending_id],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": "LinkPending"}}},
+        "responses": {"200": _json("PendingEncounter", "Proposed, nothing filed"), **_errors(400, 404, 422, 503)},
+    }})
+    spec.path("/api/v1/pending/proposals", operations={"get": {
+        "summary": "Pending encounters operators proposed into archives of your jurisdiction",
+        "parameters": page,
+        "responses": {"200": _json("PendingPage", "One page, newest first"), **_errors(400, 503)},
+    }})
     spec.path("/api/v1/pending/{pending_id}/link", operations={"post": {
-        "summary": "File a pending encounter into an archive an operator identified",
-        "parameters": [{"name": "pending_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "summary": "File a pending encounter into an archive of your own scope (township doctors, archive "
+                   "managers); teaches the registry the hospital's MRN",
+        "parameters": [pending_id],
         "requestBody": {"required": True, "content": {"application/json": {"schema": "LinkPending"}}},
         "responses": {"200": _json("PendingEncounter", "Filed"), **_errors(400, 404, 422, 503)},
+    }})
+    spec.path("/api/v1/reviews", operations={"get": {
+        "summary": "Hospital encounters filed from outside the archive's county, waiting for a look "
+                   "(clinicians: their jurisdiction; operators: all)",
+        "parameters": page,
+        "responses": {"200": _json("ReviewPage", "One page, newest first"), **_errors(400, 503)},
+    }})
+    spec.path("/api/v1/archives/{archive_no}/records/{record_id}/review", operations={"post": {
+        "summary": "Clear a flagged filing: the encounter is this resident's (township doctors, archive managers)",
+        "parameters": [ARCHIVE_NO, record_id],
+        "responses": {"200": _json("Review", "Cleared"), **_errors(404, 422, 503)},
     }})
     spec.path("/api/v1/health", operations={"get": {
         "summary": "Broker and databases reachable",

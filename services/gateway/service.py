@@ -23,7 +23,9 @@ what was asked, in its own database (see `gate.py` and `access.py`).
     GET  /api/v1/villages | /institutions         -> registry.list_divisions / list_institutions
     GET  /api/v1/stats                            -> archives per village of one's jurisdiction
     GET  /api/v1/quarantine[/<id>], POST .../<id>/replay | /discard   -> records (operators)
-    GET  /api/v1/pending, POST /api/v1/pending/<id>/link             -> records (operators)
+    GET  /api/v1/pending, POST /api/v1/pending/<id>/proposal        -> records (operators)
+    GET  /api/v1/pending/proposals, POST /api/v1/pending/<id>/link  -> records (clinicians in scope)
+    GET  /api/v1/reviews, POST .../records/<id>/review               -> records: far filings to look at
     GET  /api/v1/health                           -> each service's health (public)
     GET  /api/v1/openapi.json | /api/v1/docs      -> the OpenAPI document, as JSON and as HTML (public)
 
@@ -351,12 +353,49 @@ class GatewayService:
     def list_pending(self, request):
         return self.records.list_pending(**_query(request, api.PageQuerySchema()))
 
+    @http("POST", "/api/v1/pending/<int:pending_id>/proposal")
+    @guarded(access.PENDING_PROPOSE)
+    def propose_link(self, request, pending_id):
+        data = load_input(api.LinkPendingSchema(), _json_body(request))
+        self.gate.note(archive_no=data["archive_no"])
+        return self.records.propose_link(_entry_id(pending_id, "pending"), data["archive_no"])
+
+    @http("GET", "/api/v1/pending/proposals")
+    @guarded(access.PENDING_PROPOSALS)
+    def list_link_proposals(self, request):
+        query = _query(request, api.PageQuerySchema())
+        jurisdiction = self.gate.jurisdiction()
+        if not jurisdiction:
+            return {"items": [], "next": None}
+        return self.records.list_link_proposals(jurisdiction, **query)
+
     @http("POST", "/api/v1/pending/<int:pending_id>/link")
     @guarded(access.PENDING_LINK)
     def link_pending(self, request, pending_id):
         data = load_input(api.LinkPendingSchema(), _json_body(request))
         self.gate.note(archive_no=data["archive_no"])
-        return self.records.link_pending(_entry_id(pending_id, "pending"), data["archive_no"])
+        # The linking clinician answers for the archive: real scope, a grant does not count.
+        archive = self.gate.archive_in_scope(data["archive_no"], "archive_no")
+        return self.records.link_pending(_entry_id(pending_id, "pending"), archive["archive_no"])
+
+    # -- filings flagged for review --------------------------------------------------------
+
+    @http("GET", "/api/v1/reviews")
+    @guarded(access.REVIEWS_LIST)
+    def list_reviews(self, request):
+        query = _query(request, api.PageQuerySchema())
+        if access.permits(self.gate.caller.role, access.QUARANTINE_LIST):
+            return self.records.list_reviews(prefix=None, **query)  # operators: every flagged filing
+        jurisdiction = self.gate.jurisdiction()
+        if not jurisdiction:
+            return {"items": [], "next": None}
+        return self.records.list_reviews(prefix=jurisdiction, **query)
+
+    @http("POST", "/api/v1/archives/<string:archive_no>/records/<string:record_id>/review")
+    @guarded(access.REVIEW_CLEAR)
+    def clear_review(self, request, archive_no, record_id):
+        _json_body(request, empty_ok=True)
+        return self.records.clear_review(self.gate.archive["archive_no"], _record_id(record_id))
 
     # -- reference data and figures --------------------------------------------------------
 

@@ -13,7 +13,8 @@ For a batch of deliveries from `ehr.encounters`:
 3. claim each message's idempotency key (publishing institution + `message_id`) in
    `processed_messages`; a key already there means a repeat delivery, which changes nothing;
 4. quarantine the rejected; file the matched encounters as records (a new record, or a new
-   revision of the same hospital record), park the rest as pending;
+   revision of the same hospital record), park the rest as pending; a record filed from a
+   hospital outside the archive's county is flagged for a clinician's review (`review_for`);
 5. stage one archive update per filed revision in the outbox;
 
 and commit once. The caller acknowledges the batch only after that commit.
@@ -23,9 +24,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -45,6 +47,8 @@ from shared.pii import PiiBox
 
 from services.records.models import PendingEncounter, ProcessedMessage, QuarantinedMessage, Record, RecordRevision, outbox
 
+log = logging.getLogger(__name__)
+
 ENCOUNTER_QUEUE = "records.encounters"
 HOSPITAL_ENCOUNTER = "hospital_encounter"
 RECORD_NAMESPACE = uuid.UUID("6f1c2d0e-6b0a-4f47-9a51-3f1d2a7c9e10")
@@ -61,6 +65,27 @@ _CREATE_RECORD = pg_insert(RECORDS).on_conflict_do_nothing(index_elements=["id"]
 # What a resolver answers for each identity query: the archive, or None.
 Resolver = Callable[[list[dict[str, Any]]], list[dict[str, Any] | None]]
 InstitutionCheck = Callable[[set[str]], set[str]]
+# Institution code -> its division code (the registry's institutions), for the codes asked about.
+DivisionLookup = Callable[[set[str]], Mapping[str, str | None]]
+
+OUTSIDE_COUNTY = "hospital_outside_county"
+
+
+def review_for(archive_no: str, division_code: str | None) -> str | None:
+    """Why a hospital's filing into `archive_no` needs a clinician's look, or None.
+
+    Residents are treated near home: an encounter from a hospital in another county (the first 6
+    digits of its division code against the archive number's) is filed, since it may be the
+    resident's, but it is also how somebody who registers another person's ID number in their own
+    village would collect that person's hospital records. A hospital whose division is unknown
+    raises no flag.
+
+        review_for("11010500300100001", "110105")   -> None
+        review_for("11010500300100001", "330102")   -> "hospital_outside_county"
+    """
+    if not division_code or len(division_code) < 6 or archive_no[:6] == division_code[:6]:
+        return None
+    return OUTSIDE_COUNTY
 
 
 @dataclass
@@ -167,6 +192,7 @@ def _text(value: str | None, limit: int = 255) -> str | None:
 # row): a quarantined message to its id (drawn from the table's sequence before the insert), a
 # pending encounter to its hospital and message id (`pending_row_key`).
 QUARANTINE_SEALED_IN = "quarantine.body_enc"
+HEADERS_SEALED_IN = "quarantine.headers_enc"
 PENDING_SEALED_IN = "pending_encounters.payload_enc"
 
 
@@ -188,18 +214,30 @@ def quarantine_rows(session: Session, pii: PiiBox, queue: str, items: list[tuple
             "reason": reason,
             "details": details,
             "body_enc": pii.encrypt_bytes(d.body, QUARANTINE_SEALED_IN, str(row_id)),
-            "headers": _json_safe(d.headers),
+            "headers_enc": seal_headers(pii, d.headers, row_id),
         }
         for row_id, (d, reason, details) in zip(ids, items)
     ]
 
 
-def _json_safe(value):
-    return json.loads(json.dumps(value, default=str).replace("\\u0000", "\\\\0"))
+def seal_headers(pii: PiiBox, headers: dict | None, row_id: int) -> bytes:
+    """A message's AMQP headers, sealed like its body (and bound to its row): a publisher may put
+    anything in them."""
+    return pii.encrypt_bytes(json.dumps(headers or {}, default=str, ensure_ascii=False).encode(),
+                             HEADERS_SEALED_IN, str(row_id))
+
+
+def headers_of(pii: PiiBox, row: QuarantinedMessage) -> dict:
+    """The headers of a quarantined message: sealed, or in plaintext on rows quarantined before
+    migration 0004 that `ehr keys reencrypt` has not sealed yet."""
+    if row.headers_enc is not None:
+        return json.loads(pii.decrypt_bytes(row.headers_enc, HEADERS_SEALED_IN, str(row.id)))
+    return row.headers or {}
 
 
 def file_encounters(session: Session, pii: PiiBox, deliveries: list[Delivery],
-                    resolve: Resolver, known_institutions: InstitutionCheck, intake: Intake) -> FilingOutcome:
+                    resolve: Resolver, known_institutions: InstitutionCheck, intake: Intake,
+                    divisions: DivisionLookup | None = None) -> FilingOutcome:
     """File one batch; commits. See the module docstring for the steps."""
     outcome = FilingOutcome()
     incoming: dict[tuple[str, str], Incoming] = {}
@@ -219,6 +257,7 @@ def file_encounters(session: Session, pii: PiiBox, deliveries: list[Delivery],
         if item.data and item.data.institution_code not in known:
             item.reject("unknown_institution", {"source": {"institution_code": ["Unknown institution."]}})
     valid = [i for i in items if i.data is not None]
+    division_of = divisions(institutions) if divisions and institutions else {}
     answers = dict(zip([i.key for i in valid], resolve([identity_query(i.data) for i in valid]))) if valid else {}
 
     fresh = _claim(session, list(incoming))
@@ -240,7 +279,7 @@ def file_encounters(session: Session, pii: PiiBox, deliveries: list[Delivery],
         else:
             matched.append((item.data, answer["archive_no"], item.key[1]))
 
-    filed, amended = file_resolved(session, pii, matched)
+    filed, amended = file_resolved(session, pii, matched, division_of)
     outcome.filed, outcome.amended = filed, amended
     if unmatched:
         park_pending(session, pii, unmatched)
@@ -305,12 +344,15 @@ def identity_key(pii: PiiBox, encounter: Encounter) -> bytes | None:
     return pii.blind_index(f"id:{encounter.id_type}", encounter.id_number)
 
 
-def file_resolved(session: Session, pii: PiiBox, items: list[tuple[Encounter, str, str]]) -> tuple[int, int]:
+def file_resolved(session: Session, pii: PiiBox, items: list[tuple[Encounter, str, str]],
+                  division_of: Mapping[str, str | None] | None = None) -> tuple[int, int]:
     """File validated encounters whose archive is known: `(encounter, archive_no, message_id)`.
 
     The first message of a hospital record creates it; later ones add revisions, and the
     revision with the highest `source.version` (the latest arrival on a tie) is current, so
-    arrival order does not change the result. Returns (records created, revisions added).
+    arrival order does not change the result. With `division_of` (institution code -> division
+    code), a record filed from a hospital outside the archive's county is flagged for review
+    (`review_for`). Returns (records created, revisions added).
     """
     if not items:
         return 0, 0
@@ -324,6 +366,7 @@ def file_resolved(session: Session, pii: PiiBox, items: list[tuple[Encounter, st
                 "institution_code": enc.institution_code, "source_system": enc.system,
                 "source_record_id": enc.record_id, "occurred_at": enc.started_at,
                 "current_source_version": enc.version, "identity_key": identity_key(pii, enc),
+                "review": review_for(archive_no, (division_of or {}).get(enc.institution_code)),
             },
             "revision": {
                 "record_id": rid, "source_version": enc.version, "content": enc.content,
@@ -350,6 +393,12 @@ def file_resolved(session: Session, pii: PiiBox, items: list[tuple[Encounter, st
     for rid, row in later:
         updates.append(_add_revision(session, rid, row))
     stage(session, outbox, updates)
+    for row in firsts.values():
+        record = row["record"]
+        if record["review"] and record["id"] in created:
+            log.warning("hospital encounter filed from outside the archive's county; flagged for review", extra={
+                "record_id": record["id"], "archive_no": record["archive_no"],
+                "institution_code": record["institution_code"], "review": record["review"]})
     return len(created), len(later)
 
 
@@ -362,6 +411,9 @@ def _add_revision(session: Session, rid: str, row: dict) -> OutboxMessage:
     if incoming_version >= record.current_source_version:
         record.current_revision = revision
         record.current_source_version = incoming_version
+        if row["record"]["review"] and record.archive_no != row["record"]["archive_no"]:
+            # the hospital record now goes to another archive, far from the hospital: look again
+            record.review, record.reviewed_by, record.reviewed_at = row["record"]["review"], None, None
         record.archive_no = row["record"]["archive_no"]
         record.occurred_at = row["record"]["occurred_at"]
         record.updated_at = sa.func.now()

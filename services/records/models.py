@@ -40,6 +40,11 @@ class Record(Base):
     # Blind index of the patient's identity document (hospital records): decides where a record
     # belongs when the registry undoes a merge.
     identity_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Why a filing waits for a clinician's look (`hospital_outside_county`), None once cleared
+    # or when nothing was odd; `reviewed_by` says who cleared it.
+    review: Mapped[str | None] = mapped_column(String(40), index=True)
+    reviewed_by: Mapped[str | None] = mapped_column(String(80))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -87,6 +92,9 @@ class QuarantinedMessage(Base):
     reason: Mapped[str] = mapped_column(String(40), index=True)
     details: Mapped[dict] = mapped_column(JSONB)
     body_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    # The AMQP headers, sealed like the body (JSON). `headers` holds those of rows quarantined
+    # before migration 0004, in plaintext, until `ehr keys reencrypt` seals them.
+    headers_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     headers: Mapped[dict | None] = mapped_column(JSONB)
     status: Mapped[str] = mapped_column(String(16), server_default=text("'held'"), index=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -109,6 +117,13 @@ class PendingEncounter(Base):
     checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     filed_record_id: Mapped[str | None] = mapped_column(String(36))
     filed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # An operator's proposal of the archive, waiting for a clinician in that archive's scope.
+    proposed_archive_no: Mapped[str | None] = mapped_column(String(17), index=True)
+    proposed_by: Mapped[str | None] = mapped_column(String(80))
+    proposed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Who filed it by hand, and the clinician who confirmed the match when that was someone else.
+    linked_by: Mapped[str | None] = mapped_column(String(80))
+    confirmed_by: Mapped[str | None] = mapped_column(String(80))
 
 
 class ArchiveMerge(Base):

@@ -25,7 +25,8 @@ from shared.signing import Refused, check_event
 
 from services.records import repointing
 from services.records.filing import (
-    PENDING_SEALED_IN, QUARANTINE, file_resolved, identity_query, pending_row_key, quarantine_rows, record_id_for,
+    PENDING_SEALED_IN, QUARANTINE, DivisionLookup, file_resolved, identity_query, pending_row_key, quarantine_rows,
+    record_id_for,
 )
 from services.records.models import PendingEncounter, ProcessedMessage
 
@@ -39,11 +40,16 @@ REPOINTING = {
 }
 
 
-def _file(session: Session, pii: PiiBox, matched: list[tuple[PendingEncounter, Encounter, str]]) -> int:
-    """File pending encounters whose archive is now known: (pending row, message, archive_no)."""
+def _file(session: Session, pii: PiiBox, matched: list[tuple[PendingEncounter, Encounter, str]],
+          divisions: DivisionLookup | None = None) -> int:
+    """File pending encounters whose archive is now known: (pending row, message, archive_no).
+
+    Those from hospitals outside the archive's county are flagged for review (`divisions`: see
+    `filing.review_for`): registering a person's ID number files all their waiting encounters."""
     if not matched:
         return 0
-    file_resolved(session, pii, [(enc, archive_no, p.message_id) for p, enc, archive_no in matched])
+    division_of = divisions({enc.institution_code for _, enc, _ in matched}) if divisions else None
+    file_resolved(session, pii, [(enc, archive_no, p.message_id) for p, enc, archive_no in matched], division_of)
     now = datetime.now(timezone.utc)
     for p, enc, _ in matched:
         p.status, p.filed_at = "filed", now
@@ -56,7 +62,8 @@ def _payload(pii: PiiBox, row: PendingEncounter) -> Encounter:
         row.payload_enc, PENDING_SEALED_IN, pending_row_key(row.institution_code, row.message_id))))
 
 
-def file_pending_for(session: Session, pii: PiiBox, identity_keys: list[bytes], archive_no: str) -> int:
+def file_pending_for(session: Session, pii: PiiBox, identity_keys: list[bytes], archive_no: str,
+                     divisions: DivisionLookup | None = None) -> int:
     """File every pending encounter of these identities into `archive_no`; returns how many.
 
     Waits for rows another transaction holds (rather than skipping them), so none is missed."""
@@ -68,10 +75,11 @@ def file_pending_for(session: Session, pii: PiiBox, identity_keys: list[bytes], 
         .order_by(PendingEncounter.id)
         .with_for_update()
     ).all()
-    return _file(session, pii, [(p, _payload(pii, p), archive_no) for p in rows])
+    return _file(session, pii, [(p, _payload(pii, p), archive_no) for p in rows], divisions)
 
 
-def retry_pending(session: Session, pii: PiiBox, resolve, limit: int = 500) -> int:
+def retry_pending(session: Session, pii: PiiBox, resolve, limit: int = 500,
+                  divisions: DivisionLookup | None = None) -> int:
     """Re-resolve the pending encounters checked longest ago and file those now matched; commits.
 
     The safety net behind `archive_created`: an encounter parked while its archive was being
@@ -92,7 +100,8 @@ def retry_pending(session: Session, pii: PiiBox, resolve, limit: int = 500) -> i
     now = datetime.now(timezone.utc)
     for p in rows:
         p.checked_at = now
-    filed = _file(session, pii, [(p, d, a["archive_no"]) for p, d, a in zip(rows, payloads, answers) if a])
+    filed = _file(session, pii, [(p, d, a["archive_no"]) for p, d, a in zip(rows, payloads, answers) if a],
+                  divisions)
     session.commit()
     return filed
 
@@ -111,7 +120,8 @@ def _authentic(session: Session, pii: PiiBox, service_key: bytes, delivery: Deli
     return True
 
 
-def handle_registry_events(session: Session, pii: PiiBox, service_key: bytes, deliveries: list[Delivery]) -> int:
+def handle_registry_events(session: Session, pii: PiiBox, service_key: bytes, deliveries: list[Delivery],
+                           divisions: DivisionLookup | None = None) -> int:
     """Apply registry events once each (files pending encounters, re-points records and stages
     their `moved` updates); commits. Returns how many records were filed or moved."""
     changed = 0
@@ -133,7 +143,7 @@ def handle_registry_events(session: Session, pii: PiiBox, service_key: bytes, de
             continue
         if event_type == ARCHIVE_CREATED:
             keys = [bytes.fromhex(k) for k in data.get("identity_keys", [])]
-            changed += file_pending_for(session, pii, keys, data["archive_no"])
+            changed += file_pending_for(session, pii, keys, data["archive_no"], divisions)
         elif event_type in REPOINTING:
             changed += REPOINTING[event_type](session, data, event_id)
     session.commit()

@@ -21,7 +21,9 @@ RPC (service `records`):
     amend_record(archive_no, record_id, {"content": {...}, "reason": "..."}),
     mark_entered_in_error(archive_no, record_id, reason), get_record(record_id), archive_summary(archive_no)
     list_quarantine(status="held", reason=None), show_quarantined(id), replay_quarantined(id, corrected=None),
-    discard_quarantined(id, note), list_pending(), link_pending(id, archive_no)
+    discard_quarantined(id, note), list_pending(), propose_link(id, archive_no),
+    list_link_proposals("110105003"), link_pending(id, archive_no, confirmed_by=None)
+    list_reviews(prefix=None), clear_review(archive_no, record_id)   filings flagged for a look
     health() -> {"database": "ok"}
 """
 
@@ -34,18 +36,19 @@ from nameko.timer import timer
 from shared.consumer import batch_consume
 from shared.db import Database, ping
 from shared.actor import CurrentActor
-from shared.errors import EXPECTED_ERRORS, InvalidTransition
+from shared.errors import EXPECTED_ERRORS, InvalidTransition, ValidationFailed
 from shared.messaging import RECORDS_ENCOUNTERS, RECORDS_REGISTRY_EVENTS, dead_letter_queue
 from shared.outbox import OutboxRelay
 from shared.pii import Pii
 from shared.rpc import BoundedServiceRpc, rpc
 from shared.signing import ServiceKey
 
-from services.records import entries, filing, operations, pending, summary, timeline
+from services.records import entries, filing, operations, pending, reviews, summary, timeline
 from services.records.dependencies import EncounterIntake, InstitutionDirectory
 
 log = logging.getLogger(__name__)
 
+SYSTEM_OPERATOR = "system_operator"  # the role the gateway and `ehr pending` act with (gateway/access.py)
 PENDING_RETRY_INTERVAL = 30  # seconds between sweeps re-resolving pending encounters
 
 
@@ -66,15 +69,17 @@ class RecordsService:
         outcome = filing.file_encounters(
             self.db, self.pii, deliveries,
             resolve=self.registry.resolve_identities,
-            known_institutions=lambda codes: self.institutions(codes, fetch=self.registry.list_institutions),
+            known_institutions=lambda codes: self.institutions.known(codes, fetch=self.registry.list_institutions),
             intake=self.intake,
+            divisions=self._divisions,
         )
         self.relay()
         log.info("encounters processed", extra=vars(outcome))
 
     @batch_consume(RECORDS_REGISTRY_EVENTS, batch_size=50, max_wait=0.05)
     def handle_registry_events(self, deliveries):
-        if pending.handle_registry_events(self.db, self.pii, self.service_key, deliveries):
+        if pending.handle_registry_events(self.db, self.pii, self.service_key, deliveries,
+                                          divisions=self._divisions):
             self.relay()
 
     @batch_consume(dead_letter_queue(RECORDS_ENCOUNTERS.name), batch_size=50, max_wait=0.2)
@@ -87,8 +92,13 @@ class RecordsService:
 
     @timer(interval=PENDING_RETRY_INTERVAL)
     def retry_pending(self):
-        if pending.retry_pending(self.db, self.pii, resolve=self.registry.resolve_identities):
+        if pending.retry_pending(self.db, self.pii, resolve=self.registry.resolve_identities,
+                                 divisions=self._divisions):
             self.relay()
+
+    def _divisions(self, codes):
+        """The division codes of these institutions (cached), by which far filings are flagged."""
+        return self.institutions.divisions(codes, fetch=self.registry.list_institutions)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_records(self, archive_no, limit=50, cursor=None, record_type=None, institution_code=None,
@@ -152,14 +162,40 @@ class RecordsService:
         return operations.list_pending(self.db, status=status, limit=limit, cursor=cursor)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
-    def link_pending(self, pending_id, archive_no):
+    def propose_link(self, pending_id, archive_no):
+        archive = self._active_archive(archive_no)
+        return operations.propose_link(self.db, pending_id, archive["archive_no"], self.actor.user)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_link_proposals(self, prefix, limit=50, cursor=None):
+        return operations.list_link_proposals(self.db, prefix, limit=limit, cursor=cursor)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def link_pending(self, pending_id, archive_no, confirmed_by=None):
+        if self.actor.role == SYSTEM_OPERATOR and not confirmed_by:
+            raise ValidationFailed("an operator alone does not link an encounter to an archive", {
+                "confirmed_by": ["Name the clinician who confirmed the match, or propose the link instead."]})
+        archive = self._active_archive(archive_no)
+        result = operations.link_pending(self.db, self.pii, pending_id, archive["archive_no"], self.actor.user,
+                                         confirmed_by=confirmed_by, learn=self.registry.link_identifier)
+        self.relay()
+        return result
+
+    def _active_archive(self, archive_no):
         archive = self.registry.get_archive(archive_no)  # NotFound / ValidationFailed as they are
         if archive["status"] != "active":
             raise InvalidTransition("the archive is not active", {"archive_no": archive_no})
-        result = operations.link_pending(self.db, self.pii, pending_id, archive["archive_no"],
-                                         learn=self.registry.link_identifier)
-        self.relay()
-        return result
+        return archive
+
+    # -- filings flagged for review --------------------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_reviews(self, prefix=None, limit=50, cursor=None):
+        return reviews.list_reviews(self.db, prefix=prefix, limit=limit, cursor=cursor)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def clear_review(self, archive_no, record_id):
+        return reviews.clear_review(self.db, archive_no, record_id, self.actor)
 
     @rpc
     def health(self):

@@ -176,7 +176,7 @@ def test_operators_work_the_quarantine_over_http(api, synth, suite_env, operator
     again = operator.post(f"{api}/api/v1/quarantine/{entry['id']}/replay")
     assert again.status_code == 422
     assert operator.get(f"{api}/api/v1/quarantine/999999999").status_code == 404
-    bad_link = operator.post(f"{api}/api/v1/pending/1/link", json={"archive_no": "123"})
+    bad_link = operator.post(f"{api}/api/v1/pending/1/proposal", json={"archive_no": "123"})
     assert bad_link.status_code == 400 and "archive_no" in bad_link.json()["error"]["details"]
 
 

@@ -130,6 +130,8 @@ def tokens(databases) -> list[tuple[str, bytes, str, str]]:
     with databases["records"].connect() as conn:
         found += [("records", bytes(t), "quarantine.body_enc", str(i))
                   for i, t in conn.execute(sa.text("SELECT id, body_enc FROM quarantine"))]
+        found += [("records", bytes(t), "quarantine.headers_enc", str(i))
+                  for i, t in conn.execute(sa.text("SELECT id, headers_enc FROM quarantine"))]
         found += [("records", bytes(t), "pending_encounters.payload_enc", f"{h}/{m}") for h, m, t in conn.execute(
             sa.text("SELECT institution_code, message_id, payload_enc FROM pending_encounters"))]
     return found
@@ -152,10 +154,11 @@ def test_after_reencryption_a_box_with_only_the_new_key_reads_everything_and_fin
     reports = run(databases, rotated, batch_size=3)
 
     # 7 ID numbers, 7 phones, 7 cards + 1 MRN, the merged archive's ID and phone in the snapshot,
-    # one quarantined and one pending message.
+    # one quarantined message (body and headers) and one pending message; no plaintext headers.
     expected = {"archives.id_number_enc": 7, "archives.phone_enc": 7, "resident_identifiers.value_enc": 8,
                 "merges.snapshot.id_number_enc": 1, "merges.snapshot.phone_enc": 1, "quarantine.body_enc": 1,
-                "pending_encounters.payload_enc": 1}
+                "quarantine.headers_enc": 1, "pending_encounters.payload_enc": 1,
+                "quarantine.headers (plaintext)": 0}
     assert {c: r.stale for c, r in counted.items()} == expected
     assert {c: r.rewritten for c, r in counted.items()} == dict.fromkeys(expected, 0)
     assert {c: (r.rewritten, r.failed, r.remaining) for c, r in reports.items()} == {
@@ -224,9 +227,9 @@ def test_the_command_counts_with_dry_run_then_reencrypts_and_says_nothing_remain
 
     assert counted.exit_code == 0, counted.output
     assert "archives.id_number_enc" in counted.output and "7 under an old key" in counted.output
-    assert "26 ciphertexts under an old key (dry run: nothing changed)" in counted.output
+    assert "27 ciphertexts under an old key (dry run: nothing changed)" in counted.output
     assert done.exit_code == 0, done.output
-    assert "26 re-encrypted, 0 remaining under an old key" in done.output
+    assert "27 re-encrypted, 0 remaining under an old key" in done.output
     assert printed.exit_code == 0 and printed.output.count("\n") == 6  # `ehr keys` alone still prints keys
 
 
@@ -245,7 +248,7 @@ def test_the_command_does_one_service_with_only_that_services_keys(databases, ke
 
     assert done.exit_code == 0, done.output
     assert "quarantine.body_enc" in done.output and "archives" not in done.output
-    assert "2 re-encrypted, 0 remaining under an old key" in done.output
+    assert "3 re-encrypted, 0 remaining under an old key" in done.output
     assert not (tmp_path / "secrets.env").exists()  # nothing generated for the keys it does not need
 
 
@@ -299,7 +302,7 @@ def test_a_ciphertext_copied_to_another_row_or_column_does_not_open(databases, k
 def test_ciphertexts_of_the_first_format_still_open_and_reencryption_binds_them(databases, keys, written):
     current = boxes(keys, "a", "ra")
     assert downgrade(databases["registry"], current["registry"], keys["a"], registry_reencrypt.COLUMNS) == 24
-    assert downgrade(databases["records"], current["records"], keys["ra"], records_reencrypt.COLUMNS) == 2
+    assert downgrade(databases["records"], current["records"], keys["ra"], records_reencrypt.COLUMNS) == 3
     numbers = written["numbers"]
     with Session(databases["registry"]) as session:
         assert review.possible_duplicates_of(session, current["registry"], numbers[4])["archive_no"] == numbers[4]
@@ -311,7 +314,7 @@ def test_ciphertexts_of_the_first_format_still_open_and_reencryption_binds_them(
     counted = run(databases, current, dry_run=True)
     reports = run(databases, current)  # the same keys: what is stale is the format
 
-    assert sum(r.stale for r in counted.values()) == 26
+    assert sum(r.stale for r in counted.values()) == 27
     assert all((r.rewritten, r.failed, r.remaining) == (r.stale, 0, 0) for r in reports.values())
     assert all(token[:1] == b"\x02" for _, token, _, _ in tokens(databases))
     assert opened(current, tokens(databases))  # every one opens where it is
@@ -354,3 +357,22 @@ def test_an_imported_archive_is_bound_to_the_number_it_was_given(databases, keys
     no, id_enc, _ = stored[0]
     with pytest.raises(DecryptionFailed):
         box.decrypt(id_enc, "archives.id_number_enc", stored[1][0])
+
+
+def test_headers_quarantined_before_they_were_sealed_are_sealed_by_the_command(databases, keys, written):
+    current = boxes(keys, "a", "ra")
+    legacy = {"x-death": [{"reason": "rejected", "routing-keys": ["encounter.H3301020001.outpatient"]}],
+              "x-patient": "110105 19491231 002X"}
+    with databases["records"].begin() as conn:
+        conn.execute(sa.text("UPDATE quarantine SET headers_enc = NULL, headers = :h"), {"h": json.dumps(legacy)})
+
+    counted = run(databases, current, dry_run=True)["quarantine.headers (plaintext)"]
+    report = run(databases, current)["quarantine.headers (plaintext)"]
+
+    assert (counted.stale, counted.rewritten) == (1, 0)
+    assert (report.stale, report.rewritten, report.remaining) == (1, 1, 0)
+    with databases["records"].connect() as conn:
+        row = conn.execute(sa.text("SELECT id, headers, headers_enc FROM quarantine")).one()
+    assert row.headers is None
+    sealed = current["records"].decrypt_bytes(bytes(row.headers_enc), "quarantine.headers_enc", str(row.id))
+    assert json.loads(sealed) == legacy

@@ -37,7 +37,8 @@ class Hospital:
         self.channel.exchange_declare("ehr.encounters", "topic", durable=True, auto_delete=False)
 
     def publish(self, body, routing_key: str | None = None, message_id: str | None = "auto",
-                content_type: str = "application/json", user_id: str | None = "auto") -> str | None:
+                content_type: str = "application/json", user_id: str | None = "auto",
+                headers: dict | None = None) -> str | None:
         raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
         if routing_key is None:
             routing_key = f"encounter.{body['source']['institution_code']}.{body['encounter']['kind']}"
@@ -48,6 +49,8 @@ class Hospital:
             props["user_id"] = self.account if user_id == "auto" else user_id
         if message_id is not None:
             props["message_id"] = message_id
+        if headers:
+            props["application_headers"] = headers
         self.channel.basic_publish(amqp.Message(raw, **props), exchange="ehr.encounters", routing_key=routing_key)
         return message_id
 

@@ -64,7 +64,7 @@ OPENED_BY_A_GRANT = {
     "archive.revisions": True, "transfers.list": True, "merges.list": True, "record.create": True,
     "record.amend": False, "record.entered_in_error": False, "archive.update": False,
     "archive.terminate": False, "archive.reactivate": False, "archive.duplicates": False,
-    "transfer.request": False,
+    "transfer.request": False, "record.review": False,
 }
 
 
@@ -115,6 +115,18 @@ def test_supervisors_and_administrators_get_figures_not_archives():
         assert access.permits(role, access.STATS_READ)
         assert not any(access.permits(role, a) for a in (*access.ARCHIVE_READS, *access.CLINICAL_WRITES,
                                                          access.ARCHIVE_CREATE, access.ACCESS_GRANT))
+
+
+def test_operators_propose_links_and_only_keepers_of_the_register_link_pending_encounters():
+    assert access.permits(access.SYSTEM_OPERATOR, access.PENDING_PROPOSE)
+    assert not access.permits(access.SYSTEM_OPERATOR, access.PENDING_LINK)
+    assert not access.permits(access.SYSTEM_OPERATOR, access.REVIEW_CLEAR)
+    for role in (access.TOWNSHIP_DOCTOR, access.ARCHIVE_MANAGER):
+        assert access.permits(role, access.PENDING_LINK) and access.permits(role, access.PENDING_PROPOSALS)
+        assert access.permits(role, access.REVIEW_CLEAR) and not access.permits(role, access.PENDING_PROPOSE)
+    assert not access.permits(access.VILLAGE_DOCTOR, access.PENDING_LINK)
+    assert not access.permits(access.TOWNSHIP_SYSTEM, access.PENDING_LINK)
+    assert all(access.permits(r, access.REVIEWS_LIST) for r in (access.VILLAGE_DOCTOR, access.SYSTEM_OPERATOR))
 
 
 def test_operators_get_quarantine_and_pending_and_no_clinical_content():

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 import shared.config
 from shared.config import SERVICE_KEYS, ConfigError, generate_key, is_key_variable, load_settings, service_environment
+from shared.identity import mask_id_number, mask_phone
 from shared.logs import configure_logging, scrub
 from shared.pii import DecryptionFailed, PiiBox
 from tests.support.pii import legacy_encrypt
@@ -192,6 +193,31 @@ def test_scrub_masks_id_and_phone_numbers_but_not_archive_numbers():
     assert "11010519491231002X" not in masked and "110105491231002" not in masked
     assert "13800138000" not in masked
     assert "11010500300100042" in masked
+
+
+@pytest.mark.parametrize("written", [
+    "110105 19491231 002X", "110105-19491231-002X", "110105 1949 1231 002X", "110105-1949-1231-002x",
+    "110105 491231 002"])
+def test_scrub_masks_id_numbers_written_in_groups(written):
+    masked = scrub(f"患者身份证 {written}，请核对")
+    digits = written.replace(" ", "").replace("-", "")
+    assert masked == f"患者身份证 {mask_id_number(digits)}，请核对"
+    assert "19491231" not in masked and "1949 1231" not in masked and "491231" not in masked
+
+
+@pytest.mark.parametrize("written", ["138 0000 0000", "138-0000-0000", "+86 139 1234 5678"])
+def test_scrub_masks_phone_numbers_written_in_groups(written):
+    masked = scrub(f"tel {written}.")
+    digits = written.removeprefix("+86 ").replace(" ", "").replace("-", "")
+    assert masked == f"tel {'+86 ' if written.startswith('+86') else ''}{mask_phone(digits)}."
+
+
+@pytest.mark.parametrize("ordinary", [
+    "filed 2026-11-20 at 12:30:45", "batch 138 of 2000, 4096 rows", "1380 records in 0000 s", "2026 11 20",
+    "archive 11010500300100042", "village 110105003001 township 110105003", "counts 12 34 56 78 90",
+    "138 0000 00000", "110105 19491231 002X9", "range 110105-491231 and 002", "1 380 000 000 yuan"])
+def test_scrub_leaves_dates_counts_and_archive_numbers_alone(ordinary):
+    assert scrub(ordinary) == ordinary
 
 
 def test_log_lines_are_json_and_scrubbed_even_when_code_slips():

@@ -5,8 +5,8 @@ as: it reads and writes the records service's rows (SELECT, INSERT, UPDATE, DELE
 the use of every sequence, including those later migrations create, through the owner's
 default privileges), but owns nothing and runs no DDL. Migrations keep running as the owner.
 
-Revision ID: 0006
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-04 14:00:00
 """
 from alembic import op
@@ -14,8 +14,8 @@ from alembic import op
 from shared.db import drop_service_role_sql, service_role_sql
 
 
-revision = '0006'
-down_revision = '0003'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
