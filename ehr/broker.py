@@ -33,12 +33,18 @@ import secrets
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlparse
 
 import click
 
-from shared.messaging import (ARCHIVE_UPDATES, ENCOUNTERS, BrokerAccounts, jurisdiction_binding,
-                              township_queue, vhost_of)
+if TYPE_CHECKING:
+    from shared.messaging import BrokerAccounts
+
+# shared.messaging (and with it kombu) is imported where it is used, not here: the `ehr` command
+# loads this module for every subcommand, `ehr run` included, and kombu bound at import time
+# (before `ehr run` monkey-patches eventlet) keeps the blocking time.sleep, which stalled a
+# service's reconnection after a broker restart (tests/unit/test_cli_imports.py).
 
 PARTNER_TAG = "ehr-partner"
 HOSPITAL = "hospital"
@@ -76,6 +82,8 @@ def rights_for(code: str, kind: str, division_code: str) -> Rights:
         rights_for("H3301020001", "hospital", "110105").topics
         # {'ehr.encounters': ('^encounter\\\\.H3301020001\\\\.', '^$')}
     """
+    from shared.messaging import ARCHIVE_UPDATES, ENCOUNTERS, jurisdiction_binding, township_queue
+
     if not re.fullmatch(r"[A-Za-z0-9]{4,22}", code):
         raise ValueError("an institution code is 4 to 22 letters or digits")
     if kind == HOSPITAL:
@@ -138,6 +146,8 @@ class Management:
 
 def management(settings) -> tuple[Management, BrokerAccounts]:
     """The management client for the suite's vhost and the naming of its accounts."""
+    from shared.messaging import BrokerAccounts, vhost_of
+
     return (Management(settings.broker_admin_url, vhost_of(settings.amqp_uri)),
             BrokerAccounts.from_settings(settings))
 
