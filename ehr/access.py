@@ -394,6 +394,7 @@ def revoke_demo_keys(codes, echo=click.echo) -> None:
     from services.gateway import audit as trail
     from shared.errors import NotFound
 
+    key = audit_key()
     with gateway_session() as session:
         for code in codes:
             name = f"demo-{code}"
@@ -403,5 +404,5 @@ def revoke_demo_keys(codes, echo=click.echo) -> None:
                 continue
             trail.append(session, trail.Draft(action="admin.apikey_revoke", actor="cli:demo", actor_kind="cli",
                                               target=f"apikey:{name}", institution_code=code,
-                                              role=access.TOWNSHIP_SYSTEM, outcome="ok", status=200))
+                                              role=access.TOWNSHIP_SYSTEM, outcome="ok", status=200), key)
     echo("DEMO API keys revoked")

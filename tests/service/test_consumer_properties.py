@@ -64,14 +64,13 @@ def ends(message_ids: list[str]) -> dict[str, list[str]]:
 
 def quarantined_from(tag: str, reason: str) -> int:
     """Quarantined messages of this stream (told by their header, sealed like the body)."""
+    from services.records.filing import headers_of
     from shared.config import load_settings
-    from shared.pii import PiiBox
+    from shared.pii import service_box
 
-    settings = load_settings()
-    box = PiiBox(*settings.require_keys(), settings.pii_old_keys)
-    rows = query("records", "SELECT headers_enc FROM quarantine WHERE reason = :r AND headers_enc IS NOT NULL",
-                 r=reason)
-    return sum(json.loads(box.decrypt_bytes(bytes(row.headers_enc))).get(RUN_HEADER) == tag for row in rows)
+    box = service_box(load_settings(), "records")
+    rows = query("records", "SELECT id, headers, headers_enc FROM quarantine WHERE reason = :r", r=reason)
+    return sum(headers_of(box, row).get(RUN_HEADER) == tag for row in rows)
 
 
 def good_encounter() -> bytes:

@@ -4,11 +4,11 @@ import copy
 import json
 
 import pytest
-from nameko.standalone.rpc import ClusterRpcClient
 
 from shared.actor import Actor
 from shared.errors import InvalidTransition, NotFound, ValidationFailed
 from shared.identity import mask_id_number
+from shared.rpc import SignedClusterRpcClient
 from tests.support.amqp import wait_until
 from tests.support.db import query
 
@@ -161,7 +161,7 @@ def test_pending_encounters_are_listed_with_their_age_and_can_be_linked(records_
 
 @pytest.fixture
 def operator_rpc(suite_env):
-    with ClusterRpcClient(uri=suite_env.amqp_uri, timeout=20, context_data=Actor(
+    with SignedClusterRpcClient(uri=suite_env.amqp_uri, timeout=20, context_data=Actor(
             user="ops01", institution_code="G1101050001", role="system_operator").as_context()) as client:
         yield client
 

@@ -158,12 +158,16 @@ def test_ehr_up_starts_each_service_process_with_only_its_own_keys(monkeypatch):
 
     spawned = {}
     monkeypatch.setattr(ehr.supervisor.subprocess, "Popen", lambda args, env: spawned.setdefault(args[-1], env))
-    for name in ("EHR_PII_KEY", "EHR_RECORDS_PII_KEY", "EHR_INDEX_KEY", "EHR_TOKEN_KEY"):
+    for name in ("EHR_PII_KEY", "EHR_RECORDS_PII_KEY", "EHR_INDEX_KEY", "EHR_TOKEN_KEY", "EHR_AUDIT_KEY",
+                 "EHR_SERVICE_KEY"):
         monkeypatch.setenv(name, generate_key())
+    for name in ("EHR_PII_OLD_KEYS", "EHR_RECORDS_PII_OLD_KEYS"):
+        monkeypatch.delenv(name, raising=False)
     ehr.supervisor.Supervisor({}).start()
     given = {service: {name for name in env if is_key_variable(name)} for service, env in spawned.items()}
-    assert given == {"registry": {"EHR_PII_KEY", "EHR_INDEX_KEY"}, "records": {"EHR_RECORDS_PII_KEY", "EHR_INDEX_KEY"},
-                     "gateway": {"EHR_TOKEN_KEY"}}
+    assert given == {"registry": {"EHR_PII_KEY", "EHR_INDEX_KEY", "EHR_SERVICE_KEY"},
+                     "records": {"EHR_RECORDS_PII_KEY", "EHR_INDEX_KEY", "EHR_SERVICE_KEY"},
+                     "gateway": {"EHR_TOKEN_KEY", "EHR_AUDIT_KEY", "EHR_SERVICE_KEY"}}
 
 
 def test_the_gateway_starts_without_pii_keys(monkeypatch):
