@@ -93,9 +93,9 @@ SERVICE_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "records": (("EHR_RECORDS_PII_KEY", "EHR_INDEX_KEY", "EHR_SERVICE_KEY"), ("EHR_RECORDS_PII_OLD_KEYS",)),
     "gateway": (("EHR_TOKEN_KEY", "EHR_AUDIT_KEY", "EHR_SERVICE_KEY"), ()),
 }
-# The Settings fields of each service's PII box (its encryption key, its old keys); the
-# blind-index key is shared. And the field of each single key variable.
-_PII_FIELDS = {"registry": ("pii_key", "pii_old_keys"), "records": ("records_pii_key", "records_pii_old_keys")}
+# Each service's PII box: its encryption key's variable and the Settings field of its old keys
+# (the blind-index key is shared). And the Settings field of each single key variable.
+_PII_KEYS = {"registry": ("EHR_PII_KEY", "pii_old_keys"), "records": ("EHR_RECORDS_PII_KEY", "records_pii_old_keys")}
 _KEY_FIELDS = {"EHR_PII_KEY": "pii_key", "EHR_RECORDS_PII_KEY": "records_pii_key", "EHR_INDEX_KEY": "index_key",
                "EHR_TOKEN_KEY": "token_key", "EHR_SERVICE_KEY": "service_key", "EHR_AUDIT_KEY": "audit_key"}
 # A key variable: EHR_<PURPOSE>_KEY, or a list EHR_<PURPOSE>_OLD_KEYS / EHR_<PURPOSE>_KEYS.
@@ -207,41 +207,41 @@ class Settings:
     def pii_keys(self, service: str) -> tuple[bytes, tuple[bytes, ...], bytes]:
         """(encryption key, old keys, blind-index key) of `service`'s personal data: the registry's
         identities or the records service's messages; ConfigError naming what is missing."""
-        if service not in _PII_FIELDS:
+        if service not in _PII_KEYS:
             raise ConfigError(f"the {service} service keeps no personal data and has no PII key")
-        key, old_keys = (getattr(self, name) for name in _PII_FIELDS[service])
-        variable = {"registry": "EHR_PII_KEY", "records": "EHR_RECORDS_PII_KEY"}[service]
-        missing = [name for name, value in ((variable, key), ("EHR_INDEX_KEY", self.index_key)) if value is None]
-        if missing:
-            raise ConfigError(f"the {service} service needs {' and '.join(missing)} (base64 of 32 random "
-                              "bytes each); `ehr keys` prints fresh keys")
-        return key, old_keys, self.index_key
+        variable, old_keys = _PII_KEYS[service]
+        self._require(service, (variable, "EHR_INDEX_KEY"))
+        return getattr(self, _KEY_FIELDS[variable]), getattr(self, old_keys), self.index_key
 
     def require_service_keys(self, service: str) -> None:
         """ConfigError unless every key `service` needs is set (`SERVICE_KEYS`)."""
-        missing = [name for name in SERVICE_KEYS[service][0] if getattr(self, _KEY_FIELDS[name]) is None]
+        self._require(service, SERVICE_KEYS[service][0])
+
+    def _require(self, service: str, variables) -> None:
+        missing = [name for name in variables if getattr(self, _KEY_FIELDS[name]) is None]
         if missing:
             raise ConfigError(f"the {service} service needs {' and '.join(missing)} (base64 of 32 random "
                               "bytes each); `ehr keys` prints fresh keys")
 
+    def require_key(self, variable: str) -> bytes:
+        """The key of one EHR_*_KEY variable; ConfigError naming it when it is not set."""
+        key = getattr(self, _KEY_FIELDS[variable])
+        if key is None:
+            raise ConfigError(f"{variable} must be set (base64 of 32 random bytes); `ehr keys` prints one")
+        return key
+
     def require_token_key(self) -> bytes:
         """The key signing bearer tokens; the gateway needs it, the other services do not."""
-        if self.token_key is None:
-            raise ConfigError("EHR_TOKEN_KEY must be set (base64 of 32 random bytes); `ehr keys` prints one")
-        return self.token_key
+        return self.require_key("EHR_TOKEN_KEY")
 
     def require_service_key(self) -> bytes:
         """The key signing and checking internal messages; every service process needs it."""
-        if self.service_key is None:
-            raise ConfigError("EHR_SERVICE_KEY must be set (base64 of 32 random bytes); `ehr keys` prints one")
-        return self.service_key
+        return self.require_key("EHR_SERVICE_KEY")
 
     def require_audit_key(self) -> bytes:
         """The key of the audit trail's HMAC chain; the gateway needs it to append, and
         `ehr audit verify` to check entries written with it."""
-        if self.audit_key is None:
-            raise ConfigError("EHR_AUDIT_KEY must be set (base64 of 32 random bytes); `ehr keys` prints one")
-        return self.audit_key
+        return self.require_key("EHR_AUDIT_KEY")
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:

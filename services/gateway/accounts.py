@@ -133,7 +133,8 @@ def revoke_tokens(session: Session, username: str) -> int:
     return version
 
 
-def is_locked(user: User, now: datetime | None = None) -> bool:
+def is_locked(user, now: datetime | None = None) -> bool:
+    """Whether `user` (a User, or a row with its `locked_until`) is locked out now."""
     return user.locked_until is not None and user.locked_until > (now or _now())
 
 
@@ -164,7 +165,7 @@ def sign_in(sessions: Callable[[], Session], username: str, password: str, locko
     count exactly and need no row lock across the verification."""
     with sessions() as session:
         stored = session.execute(_STORED.where(User.username == username)).first()
-    if stored is None or (stored.locked_until is not None and stored.locked_until > _now()):
+    if stored is None or is_locked(stored):
         verify(credentials.dummy_hash(), password)
         return SignIn(None, "unknown_user" if stored is None else "locked")
     if not verify(stored.password_hash, password):
@@ -225,7 +226,7 @@ def caller_for_token(session: Session, key: bytes, token: str) -> tuple[Caller |
     user = session.execute(_USER_BY_NAME, {"username": username}).first()
     if user is None:
         return Caller(username, USER, None, None), problem or "locked_or_removed"
-    if user.locked_until is not None and user.locked_until > _now():
+    if is_locked(user):
         problem = problem or "locked_or_removed"
     elif version is not None and version != user.token_version:
         problem = problem or "revoked_token"

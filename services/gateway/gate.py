@@ -181,7 +181,7 @@ class WorkerGate:
             except BaseException as exc:
                 self.draft.status = _failure(exc)
                 self.draft.outcome = self._denial or _OUTCOMES.get(self.draft.status, "error")
-                self._append(cause=exc)
+                self._append()
                 raise
             self.draft.status = result[0] if isinstance(result, tuple) else 200
             self.draft.outcome = "granted" if self.draft.out_of_scope else "ok"
@@ -190,21 +190,23 @@ class WorkerGate:
         finally:
             self._release()
 
-    def _append(self, cause: BaseException | None = None) -> None:
+    def _write(self, draft: audit.Draft) -> None:
+        """Append `draft` on the request's connection, and log the chain's head now and then."""
+        self.provider.appended(audit.append(self._request_db(), draft, self.provider.audit_key))
+
+    def _write_or_refuse(self, draft: audit.Draft, refusal: str) -> None:
         try:
-            self.provider.appended(audit.append(self._request_db(), self.draft, self.provider.audit_key))
+            self._write(draft)
         except Exception as exc:
             log.error("audit append failed", extra={"request_id": self.request_id, "error": type(exc).__name__})
-            raise audit.AuditUnavailable("the audit trail cannot be written; no answer without its entry") from exc
+            raise audit.AuditUnavailable(f"the audit trail cannot be written; {refusal}") from exc
+
+    def _append(self) -> None:
+        self._write_or_refuse(self.draft, "no answer without its entry")
 
     def _append_attempt(self) -> None:
         """The entry of a write before it is done: if it cannot be written, neither is the write."""
-        attempt = replace(self.draft, outcome=audit.ATTEMPT, status=0)
-        try:
-            self.provider.appended(audit.append(self._request_db(), attempt, self.provider.audit_key))
-        except Exception as exc:
-            log.error("audit append failed", extra={"request_id": self.request_id, "error": type(exc).__name__})
-            raise audit.AuditUnavailable("the audit trail cannot be written; nothing was changed") from exc
+        self._write_or_refuse(replace(self.draft, outcome=audit.ATTEMPT, status=0), "nothing was changed")
 
     def _authenticate(self, request) -> None:
         scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
@@ -369,7 +371,7 @@ class WorkerGate:
 
     def _append_once(self, draft: audit.Draft) -> None:
         try:
-            self.provider.appended(audit.append(self._request_db(), draft, self.provider.audit_key))
+            self._write(draft)
         finally:
             self._release()
 

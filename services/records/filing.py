@@ -227,6 +227,17 @@ def seal_headers(pii: PiiBox, headers: dict | None, row_id: int) -> bytes:
                              HEADERS_SEALED_IN, str(row_id))
 
 
+def quarantined_body(pii: PiiBox, row: QuarantinedMessage) -> bytes:
+    """The original bytes of a quarantined message, opened where they are sealed (its row)."""
+    return pii.decrypt_bytes(row.body_enc, QUARANTINE_SEALED_IN, str(row.id))
+
+
+def pending_encounter(pii: PiiBox, row: PendingEncounter) -> Encounter:
+    """The encounter a pending row keeps, opened where it is sealed (its hospital and message id)."""
+    return load_encounter(json.loads(pii.decrypt_bytes(
+        row.payload_enc, PENDING_SEALED_IN, pending_row_key(row.institution_code, row.message_id))))
+
+
 def headers_of(pii: PiiBox, row: QuarantinedMessage) -> dict:
     """The headers of a quarantined message: sealed, or in plaintext on rows quarantined before
     migration 0004 that `ehr keys reencrypt` has not sealed yet."""

@@ -29,7 +29,7 @@ from shared.paging import check_limit, decode_cursor, encode_cursor
 from shared.pii import PiiBox
 
 from services.records.filing import (
-    PENDING_SEALED_IN, QUARANTINE_SEALED_IN, file_resolved, headers_of, pending_row_key, record_id_for,
+    file_resolved, headers_of, pending_encounter, quarantined_body, record_id_for,
 )
 from services.records.models import PendingEncounter, ProcessedMessage, QuarantinedMessage, outbox
 
@@ -143,8 +143,7 @@ def _quarantined(session: Session, quarantine_id: int, lock: bool = False) -> Qu
 
 def show_quarantined(session: Session, pii: PiiBox, quarantine_id: int) -> dict:
     row = _quarantined(session, quarantine_id)
-    return {**_quarantine_view(row), "body": message_view(
-        pii.decrypt_bytes(row.body_enc, QUARANTINE_SEALED_IN, str(row.id)))}
+    return {**_quarantine_view(row), "body": message_view(quarantined_body(pii, row))}
 
 
 def _original_routing_key(pii: PiiBox, row: QuarantinedMessage) -> str:
@@ -175,7 +174,7 @@ def replay_quarantined(session: Session, pii: PiiBox, quarantine_id: int, correc
         body = json.dumps(corrected, ensure_ascii=False)
     else:
         try:
-            body = pii.decrypt_bytes(row.body_enc, QUARANTINE_SEALED_IN, str(row.id)).decode("utf-8")
+            body = quarantined_body(pii, row).decode("utf-8")
         except UnicodeDecodeError:
             raise ValidationFailed("the original is not UTF-8 text",
                                    {"body": ["Replay it with a corrected body."]}) from None
@@ -265,8 +264,7 @@ def link_pending(session: Session, pii: PiiBox, pending_id: int, archive_no: str
     if the registry cannot be reached, or another archive holds the MRN (the registry marks the
     conflict and never re-points it), the encounter stays filed and a masked warning is logged."""
     row = _pending(session, pending_id)
-    encounter = load_encounter(json.loads(pii.decrypt_bytes(
-        row.payload_enc, PENDING_SEALED_IN, pending_row_key(row.institution_code, row.message_id))))
+    encounter = pending_encounter(pii, row)
     file_resolved(session, pii, [(encounter, archive_no, row.message_id)])
     row.status, row.filed_at = "filed", datetime.now(timezone.utc)
     row.filed_record_id = record_id_for(encounter.institution_code, encounter.record_id, encounter.kind)

@@ -18,15 +18,14 @@ from sqlalchemy.orm import Session
 
 from shared.consumer import Delivery
 from shared.contracts import ARCHIVE_CREATED, ARCHIVE_TRANSFERRED, ARCHIVES_MERGED, ARCHIVES_UNMERGED
-from shared.encounter import Encounter, load_encounter
+from shared.encounter import Encounter
 from shared.messaging import EVENTS
 from shared.pii import PiiBox
 from shared.signing import Refused, check_event
 
 from services.records import repointing
 from services.records.filing import (
-    PENDING_SEALED_IN, QUARANTINE, DivisionLookup, file_resolved, identity_query, pending_row_key, quarantine_rows,
-    record_id_for,
+    QUARANTINE, DivisionLookup, file_resolved, identity_query, pending_encounter, quarantine_rows, record_id_for,
 )
 from services.records.models import PendingEncounter, ProcessedMessage
 
@@ -57,11 +56,6 @@ def _file(session: Session, pii: PiiBox, matched: list[tuple[PendingEncounter, E
     return len(matched)
 
 
-def _payload(pii: PiiBox, row: PendingEncounter) -> Encounter:
-    return load_encounter(json.loads(pii.decrypt_bytes(
-        row.payload_enc, PENDING_SEALED_IN, pending_row_key(row.institution_code, row.message_id))))
-
-
 def file_pending_for(session: Session, pii: PiiBox, identity_keys: list[bytes], archive_no: str,
                      divisions: DivisionLookup | None = None) -> int:
     """File every pending encounter of these identities into `archive_no`; returns how many.
@@ -75,7 +69,7 @@ def file_pending_for(session: Session, pii: PiiBox, identity_keys: list[bytes], 
         .order_by(PendingEncounter.id)
         .with_for_update()
     ).all()
-    return _file(session, pii, [(p, _payload(pii, p), archive_no) for p in rows], divisions)
+    return _file(session, pii, [(p, pending_encounter(pii, p), archive_no) for p in rows], divisions)
 
 
 def retry_pending(session: Session, pii: PiiBox, resolve, limit: int = 500,
@@ -95,7 +89,7 @@ def retry_pending(session: Session, pii: PiiBox, resolve, limit: int = 500,
     ).all()
     if not rows:
         return 0
-    payloads = [_payload(pii, p) for p in rows]
+    payloads = [pending_encounter(pii, p) for p in rows]
     answers = resolve([identity_query(e) for e in payloads])
     now = datetime.now(timezone.utc)
     for p in rows:

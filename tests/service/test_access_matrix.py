@@ -20,7 +20,7 @@ import requests
 
 from ehr.synthetic import Synthesizer
 from tests.support.auth import bearer
-from tests.support.db import query
+from tests.support.db import audit_outcome, query
 
 IN_VILLAGE, IN_MANAGER = "110105101101", "T1101051011"
 OUT_VILLAGE, OUT_MANAGER = "110105201101", "T1101052011"
@@ -372,9 +372,7 @@ def test_a_stated_reason_opens_an_archive_for_a_while_and_every_look_is_flagged(
     assert filed.status_code == 201
     assert filed.json()["revisions"][0]["author"] == doctor
 
-    [entry] = query("gateway", "SELECT * FROM audit_entries WHERE request_id = :r AND outcome <> 'attempt'",
-
-                    r=read.headers["X-Request-Id"])
+    entry = audit_outcome(read.headers["X-Request-Id"])
     assert entry.out_of_scope and entry.outcome == "granted" and entry.status == 200
     assert entry.reason.startswith("急诊：患者在本院就诊") and "19491231" not in entry.reason
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from ehr.cli import main as ehr
 from tests.support.auth import PASSWORD, bearer
-from tests.support.db import execute, query
+from tests.support.db import audit_outcome, execute, query
 
 TOWNSHIP = "T1101051011"
 
@@ -33,9 +33,7 @@ def base(roomy_throttle, module_gateway):
 
 def _audit(resp: requests.Response):
     """The audit entry of a response, found by the suite's request id it answered with."""
-    [entry] = query("gateway", "SELECT * FROM audit_entries WHERE request_id = :r AND outcome <> 'attempt'",
-                    r=resp.headers["X-Request-Id"])
-    return entry
+    return audit_outcome(resp.headers["X-Request-Id"])
 
 
 def _sign_in(base: str, username: str, password: str) -> requests.Response:

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from tests.support.auth import PASSWORD
-from tests.support.db import execute, query
+from tests.support.db import audit_outcome, execute, query
 
 FIFTY_MB = 50 * 1024 * 1024
 CHUNK = b"x" * 65536
@@ -122,9 +122,7 @@ def _sign_in_from(base: str, source: str, username: str, password: str = "not th
 
 
 def _audit_of(headers: dict):
-    [entry] = query("gateway", "SELECT * FROM audit_entries WHERE request_id = :r AND outcome <> 'attempt'",
-                    r=headers["X-Request-Id"])
-    return entry
+    return audit_outcome(headers["X-Request-Id"])
 
 
 def test_one_address_trying_many_accounts_is_throttled_with_retry_after_and_audited(base, auth):

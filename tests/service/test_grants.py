@@ -20,7 +20,7 @@ from shared.errors import InvalidTransition
 from shared.rpc import SignedClusterRpcClient
 from tests.support.amqp import Listener
 from tests.support.auth import bearer
-from tests.support.db import query
+from tests.support.db import audit_outcome, query
 
 HOME_VILLAGE, HOME = "110105101101", "T1101051011"          # 孙河镇 上辛堡村: the grantee's side
 OWNER_VILLAGE, OWNER = "110105201101", "T1101052011"        # 金盏乡 东窑村: the archive's owners
@@ -55,9 +55,7 @@ def granted(base, session, archive_no: str, reason: str = REASON):
 
 def audit_of(resp):
     """The request's outcome entry (a write has an `attempt` entry before it)."""
-    [entry] = query("gateway", "SELECT * FROM audit_entries WHERE request_id = :r AND outcome <> 'attempt'",
-                    r=resp.headers["X-Request-Id"])
-    return entry
+    return audit_outcome(resp.headers["X-Request-Id"])
 
 
 def gateway_db(auth, sql: str, **params) -> None:

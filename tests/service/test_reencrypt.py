@@ -21,7 +21,7 @@ from ehr.setup import MIGRATIONS
 from ehr.synthetic import Synthesizer
 from services.records import operations, pending
 from services.records import reencrypt as records_reencrypt
-from services.records.filing import PENDING_SEALED_IN, QUARANTINE, pending_row_key, quarantine_rows
+from services.records.filing import PENDING_SEALED_IN, QUARANTINE, pending_encounter, pending_row_key, quarantine_rows
 from services.records.models import PendingEncounter
 from services.registry import importer, matching, merges, reference, review, transfers, usecases
 from services.registry import reencrypt as registry_reencrypt
@@ -309,7 +309,7 @@ def test_ciphertexts_of_the_first_format_still_open_and_reencryption_binds_them(
     with Session(databases["records"]) as session:
         quarantined = session.scalar(sa.select(QUARANTINE.c.id))
         assert operations.show_quarantined(session, current["records"], quarantined)["id"] == quarantined
-        assert pending._payload(current["records"], session.scalars(sa.select(PendingEncounter)).one()).record_id
+        assert pending_encounter(current["records"], session.scalars(sa.select(PendingEncounter)).one()).record_id
 
     counted = run(databases, current, dry_run=True)
     reports = run(databases, current)  # the same keys: what is stale is the format

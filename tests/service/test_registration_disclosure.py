@@ -15,7 +15,7 @@ import uuid
 import pytest
 
 from ehr.synthetic import Synthesizer, make_id_number
-from tests.support.db import query
+from tests.support.db import audit_outcome
 
 HERE, HERE_CENTRE = "110105101102", "T1101051011"
 THERE, THERE_CENTRE = "110105201102", "T1101052011"
@@ -61,9 +61,7 @@ def moved_here(resident):
 
 
 def audit_target(resp) -> str | None:
-    [(target,)] = query("gateway", "SELECT target FROM audit_entries WHERE request_id = :r AND outcome <> 'attempt'",
-                        r=resp.headers["X-Request-Id"])
-    return target
+    return audit_outcome(resp.headers["X-Request-Id"]).target
 
 
 def test_an_id_number_registered_in_another_township_is_refused_without_naming_its_archive(

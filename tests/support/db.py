@@ -27,3 +27,11 @@ def execute(service: str, sql: str, **params) -> None:
     """Run one statement and commit it (e.g. move a lock-out's end into the past)."""
     with _engine(service).begin() as conn:
         conn.execute(sa.text(sql), params)
+
+
+def audit_outcome(request_id: str):
+    """The outcome entry the gateway wrote for one request, by the request id it answered with
+    (a write also has an `attempt` entry before it); exactly one, or the unpacking fails."""
+    [entry] = query("gateway", "SELECT * FROM audit_entries WHERE request_id = :r AND outcome <> 'attempt'",
+                    r=request_id)
+    return entry
