@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from ehr.sandbox import SuiteEnvironment
 from shared.config import Settings, load_settings
-from shared.messaging import declare_topology
+from shared.transport.topology import declare_topology
 
 MB = 1024 * 1024
 _STARTED = time.monotonic()

@@ -251,7 +251,7 @@ def rpc_from_a_service(archive_no: str, count: int) -> dict[str, list[float]]:
     from nameko.testing.services import dummy, entrypoint_hook
 
     from shared.config import load_settings, nameko_config
-    from shared.rpc import BoundedServiceRpc
+    from shared.transport.rpc import BoundedServiceRpc
 
     class RpcProbe:
         name = "bench_rpc_probe"

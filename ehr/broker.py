@@ -89,10 +89,10 @@ def rights_for(code: str, kind: str, division_code: str) -> Rights:
     if kind == HOSPITAL:
         return Rights(
             configure=NOTHING,
-            write=f"^{re.escape(ENCOUNTERS.name)}$",
+            write=f"^{re.escape(ENCOUNTERS)}$",
             read=f"^{re.escape(referral_queue(code))}$",
-            topics={ENCOUNTERS.name: (f"^encounter\\.{code}\\.", NOTHING)},
-            summary=(f"publish to {ENCOUNTERS.name} with routing keys encounter.{code}.<kind> "
+            topics={ENCOUNTERS: (f"^encounter\\.{code}\\.", NOTHING)},
+            summary=(f"publish to {ENCOUNTERS} with routing keys encounter.{code}.<kind> "
                      f"(and user_id set to the account); read queue {referral_queue(code)}"),
         )
     binding = jurisdiction_binding(division_code)  # archive.110105.101.#
@@ -100,10 +100,10 @@ def rights_for(code: str, kind: str, division_code: str) -> Rights:
     return Rights(
         configure=f"^{queues}$",
         write=f"^{queues}$",
-        read=f"^({re.escape(ARCHIVE_UPDATES.name)}|{queues})$",
-        topics={ARCHIVE_UPDATES.name: (NOTHING, "^" + re.escape(binding[:-1]))},
+        read=f"^({re.escape(ARCHIVE_UPDATES)}|{queues})$",
+        topics={ARCHIVE_UPDATES: (NOTHING, "^" + re.escape(binding[:-1]))},
         summary=(f"declare, bind and consume queues {township_queue(code)} and {township_queue(code)}.<suffix>, "
-                 f"bound to {ARCHIVE_UPDATES.name} with keys under {binding[:-1]} (e.g. {binding})"),
+                 f"bound to {ARCHIVE_UPDATES} with keys under {binding[:-1]} (e.g. {binding})"),
     )
 
 

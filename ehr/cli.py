@@ -63,7 +63,7 @@ def up(replicas: tuple[str, ...], demo: bool) -> None:
     from ehr.setup import ensure_keys, migrate_all
     from ehr.supervisor import Supervisor
     from shared.config import load_settings
-    from shared.messaging import declare_topology
+    from shared.transport.topology import declare_topology
 
     counts = _replicas(replicas)
     ensure_keys(STATE_DIR)
@@ -210,7 +210,7 @@ def subscribe(institution: str, jurisdiction: str, password: str | None, uri: st
             raise click.UsageError("give the account's --password (or EHR_BROKER_PASSWORD), or --uri")
         uri = partner_uri(settings.amqp_uri, BrokerAccounts.from_settings(settings).partner(institution), password)
     # The exchange is the suite's: only checked for (passive), never declared, which partners may not.
-    updates = Exchange(ARCHIVE_UPDATES.name, type="topic", durable=True, passive=True)
+    updates = Exchange(ARCHIVE_UPDATES, type="topic", durable=True, passive=True)
     q = Queue(queue or township_queue(institution), exchange=updates, routing_key=binding_key,
               durable=True, queue_arguments={"x-queue-type": "quorum"})
 

@@ -17,7 +17,7 @@ def suite_rpc():
     from ehr.setup import ensure_keys
     from shared.config import ConfigError
     from shared.errors import EhrError
-    from shared.rpc import SignedClusterRpcClient
+    from shared.transport.rpc import SignedClusterRpcClient
 
     actor = Actor(user=f"cli:{getpass.getuser()}", role="system_operator")
     ensure_keys(STATE_DIR)  # the calls are signed with EHR_SERVICE_KEY (var/secrets.env on a development machine)

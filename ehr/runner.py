@@ -34,7 +34,7 @@ def run_service(name: str) -> None:
 
     from shared.config import load_settings, nameko_config, service_environment
     from shared.logs import configure_logging
-    from shared.messaging import declare_topology
+    from shared.transport.topology import declare_topology
 
     own = service_environment(name, dict(os.environ))
     for variable in set(os.environ) - set(own):

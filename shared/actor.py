@@ -11,7 +11,7 @@ worker makes, so a service method reads it back with the `CurrentActor` provider
         def create_archive(self, payload):
             usecases.create_archive(..., actor=self.actor)   # Actor(user="doc01", ...)
 
-The headers alone prove nothing (anyone on the broker can set them): `shared.rpc` signs them
+The headers alone prove nothing (anyone on the broker can set them): `shared.transport.rpc` signs them
 with the call under the service key and refuses a call whose signature does not hold before
 any worker runs (`shared.signing`), so what `CurrentActor` reads, the acting user or `system`
 when there is none, was sent by one of the suite's own processes.
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nameko.extensions import DependencyProvider
 
 USER_KEY = "ehr.user"
 INSTITUTION_KEY = "ehr.institution"
@@ -46,15 +45,3 @@ class Actor:
 
 
 SYSTEM = Actor()
-
-
-class CurrentActor(DependencyProvider):
-    def get_dependency(self, worker_ctx) -> Actor:
-        data = worker_ctx.context_data
-        return Actor(
-            user=data.get(USER_KEY, "system"),
-            institution_code=data.get(INSTITUTION_KEY),
-            role=data.get(ROLE_KEY),
-            request_id=data.get(REQUEST_ID_KEY),
-        )
-

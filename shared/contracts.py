@@ -86,7 +86,7 @@ def event_message(service: str, event_type: str, data: dict[str, Any], actor: Ac
     key `<service>.<event_type>`, the event id as the AMQP `message_id`."""
     event_id = str(uuid.uuid4())
     return OutboxMessage(
-        exchange=EVENTS.name,
+        exchange=EVENTS,
         routing_key=event_routing_key(service, event_type),
         message_id=event_id,
         body={

@@ -22,13 +22,11 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from pathlib import Path
-from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
-from nameko.extensions import DependencyProvider
 from sqlalchemy import MetaData, create_engine
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from shared.config import Settings, database_role, load_settings
 
@@ -56,23 +54,7 @@ TRANSIENT_DB_ERRORS = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.Di
                        sa.exc.TimeoutError)
 
 
-def make_cooperative() -> None:
-    """Let psycopg2 yield to other green threads while it waits on the server.
-
-    Without a wait callback psycopg2 blocks the whole process for the length of every query,
-    so one slow query stalls every worker, and the AMQP heartbeats with them. `wait_select`
-    waits with `select`, which eventlet's monkey-patching makes cooperative.
-    """
-    import psycopg2.extensions
-    import psycopg2.extras
-    from eventlet import patcher
-
-    if patcher.is_monkey_patched("select") and psycopg2.extensions.get_wait_callback() is None:
-        psycopg2.extensions.set_wait_callback(psycopg2.extras.wait_select)
-
-
 def make_engine(url: str, **options) -> Engine:
-    make_cooperative()
     options.setdefault("pool_pre_ping", True)
     options.setdefault("pool_size", 5)
     options.setdefault("max_overflow", 5)
@@ -81,39 +63,6 @@ def make_engine(url: str, **options) -> Engine:
     # keep them out.
     options.setdefault("hide_parameters", True)
     return create_engine(url, **options)
-
-
-class Database(DependencyProvider):
-    """A SQLAlchemy session per worker, rolled back at the end unless the worker committed."""
-
-    def __init__(self, service: str, **engine_options) -> None:
-        self.service = service
-        self.engine_options = engine_options
-        self.engine: Engine | None = None
-        self.sessionmaker: sessionmaker | None = None
-        self.sessions: WeakKeyDictionary = WeakKeyDictionary()
-
-    def setup(self) -> None:
-        settings = load_settings()
-        self.engine = make_engine(settings.service_url_for(self.service), **self.engine_options)
-        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
-
-    def stop(self) -> None:
-        if self.engine is not None:
-            self.engine.dispose()
-
-    def kill(self) -> None:
-        self.stop()
-
-    def get_dependency(self, worker_ctx) -> Session:
-        session = self.sessionmaker()
-        self.sessions[worker_ctx] = session
-        return session
-
-    def worker_teardown(self, worker_ctx) -> None:
-        session = self.sessions.pop(worker_ctx, None)
-        if session is not None:
-            session.close()
 
 
 @contextmanager

@@ -1,6 +1,7 @@
 """Expected errors, shared by every service and carried intact across RPC.
 
-Each is registered with Nameko's `deserialize_to_instance`, so a gateway calling
+Each is registered with Nameko's `deserialize_to_instance` (by `shared.transport.errors`, so
+this module stays plain), so a gateway calling
 `registry.create_archive(...)` gets the same exception type back, with its field errors, and
 maps it to an HTTP status. Messages and details never contain personal data: ID numbers are
 masked before they are put in one.
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.exceptions import deserialize_to_instance
 
 
 class EhrError(Exception):
@@ -35,7 +35,6 @@ class EhrError(Exception):
         return {"code": self.code, "message": self.message, "details": self.details}
 
 
-@deserialize_to_instance
 class ValidationFailed(EhrError):
     """Bad input; `details` maps each failing field to its messages."""
 
@@ -43,19 +42,16 @@ class ValidationFailed(EhrError):
     code = "validation_failed"
 
 
-@deserialize_to_instance
 class NotFound(EhrError):
     status = 404
     code = "not_found"
 
 
-@deserialize_to_instance
 class Conflict(EhrError):
     status = 409
     code = "conflict"
 
 
-@deserialize_to_instance
 class RegisteredElsewhere(Conflict):
     """The ID number or card is held by an archive outside the caller's jurisdiction: a 409 that
     says so without the archive's number (its first twelve digits are the resident's village),
@@ -64,7 +60,6 @@ class RegisteredElsewhere(Conflict):
     code = "registered_elsewhere"
 
 
-@deserialize_to_instance
 class InvalidTransition(EhrError):
     status = 422
     code = "invalid_transition"

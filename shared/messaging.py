@@ -19,7 +19,7 @@ its quarantine store, where operators see them with the reason.
 Nameko's RPC queues are nameko's own and stay classic: `rpc-<service>` (durable) and each
 client's reply queue (not durable, expiring), which a quorum queue cannot be. Nothing is kept in
 them that a caller does not wait for: a request or reply lost with a broker restart ends its
-call with `shared.rpc.ServiceTimeout` at once or at its deadline, and the caller's batch or HTTP
+call with `shared.transport.rpc.ServiceTimeout` at once or at its deadline, and the caller's batch or HTTP
 request is retried or answered 503.
 
 Who may use which exchange is decided by broker accounts (provisioned by `ehr.broker`): the
@@ -34,55 +34,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
-from kombu import Exchange, Queue
-
-ENCOUNTERS = Exchange("ehr.encounters", type="topic", durable=True)
-ARCHIVE_UPDATES = Exchange("ehr.archive-updates", type="topic", durable=True)
-EVENTS = Exchange("ehr.events", type="topic", durable=True)
-DEAD_LETTER = Exchange("ehr.dead-letter", type="topic", durable=True)
+# Exchange names (all topic exchanges, durable; declared by `shared.transport.topology`).
+ENCOUNTERS = "ehr.encounters"
+ARCHIVE_UPDATES = "ehr.archive-updates"
+EVENTS = "ehr.events"
+DEAD_LETTER = "ehr.dead-letter"
 
 DELIVERY_LIMIT = 50
 
 
-def work_queue(name: str, exchange: Exchange, routing_keys: list[str]) -> Queue:
-    """A durable quorum queue bound to `exchange` under each routing key, dead-lettering to
-    `ehr.dead-letter` with its own name as the routing key."""
-    from kombu import binding
-
-    return Queue(
-        name,
-        bindings=[binding(exchange, routing_key=key) for key in routing_keys],
-        durable=True,
-        queue_arguments={
-            "x-queue-type": "quorum",
-            "x-delivery-limit": DELIVERY_LIMIT,
-            "x-dead-letter-exchange": DEAD_LETTER.name,
-            "x-dead-letter-routing-key": name,
-        },
-    )
+def dead_letter_queue_name(for_queue: str) -> str:
+    """The queue where `for_queue` sends what it gives up on (bound to `ehr.dead-letter`)."""
+    return f"{for_queue}.dead-letter"
 
 
-def dead_letter_queue(for_queue: str) -> Queue:
-    """Where `for_queue` sends what it gives up on; consumed by the owning service, which moves
-    it to its quarantine store. What even that fails on is parked (see `parking_queue`)."""
-    return Queue(
-        f"{for_queue}.dead-letter",
-        exchange=DEAD_LETTER,
-        routing_key=for_queue,
-        durable=True,
-        queue_arguments={
-            "x-queue-type": "quorum",
-            "x-delivery-limit": DELIVERY_LIMIT,
-            "x-dead-letter-exchange": "",  # the default exchange: straight to the parking queue
-            "x-dead-letter-routing-key": f"{for_queue}.parked",
-        },
-    )
-
-
-def parking_queue(for_queue: str) -> Queue:
-    """The last resort: a queue nothing consumes, where a message that could not even be
-    quarantined waits for an operator (RabbitMQ's management shows it). Nothing is dropped."""
-    return Queue(f"{for_queue}.parked", durable=True, queue_arguments={"x-queue-type": "quorum"})
+def parking_queue_name(for_queue: str) -> str:
+    """The queue nothing consumes, where what even quarantine failed on waits for an operator."""
+    return f"{for_queue}.parked"
 
 
 def event_routing_key(service: str, event_type: str) -> str:
@@ -151,27 +119,6 @@ class BrokerAccounts:
         return user_id is not None and user_id in (self.internal, self.partner(institution_code))
 
 
-# The queues of the suite's own services.
-RECORDS_ENCOUNTERS = work_queue("records.encounters", ENCOUNTERS, ["encounter.#"])
-RECORDS_REGISTRY_EVENTS = work_queue("records.registry-events", EVENTS, ["registry.#"])
-WORK_QUEUES = (RECORDS_ENCOUNTERS, RECORDS_REGISTRY_EVENTS)
-
-
-def declare_topology(amqp_uri: str) -> None:
-    """Declare every exchange and work queue of the suite (idempotent; run at each start), so
-    that nothing published before a consumer first starts is lost."""
-    from kombu import Connection
-
-    from nameko.rpc import get_rpc_exchange
-
-    with Connection(amqp_uri) as conn:
-        channel = conn.default_channel
-        for exchange in (ENCOUNTERS, ARCHIVE_UPDATES, EVENTS, DEAD_LETTER):
-            exchange(channel).declare()
-        # Nameko's RPC exchange too: a service whose first RPC client binds its reply queue
-        # before any service has declared the exchange would lose that binding, then its process.
-        get_rpc_exchange()(channel).declare()
-        for queue in WORK_QUEUES:
-            queue(channel).declare()
-            dead_letter_queue(queue.name)(channel).declare()
-            parking_queue(queue.name)(channel).declare()
+# The work queues of the suite's own services (declared by `shared.transport.topology`).
+RECORDS_ENCOUNTERS = "records.encounters"
+RECORDS_REGISTRY_EVENTS = "records.registry-events"

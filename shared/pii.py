@@ -31,7 +31,6 @@ import os
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from nameko.extensions import DependencyProvider
 
 _NONCE_BYTES = 12
 _KEY_ID_BYTES = 4
@@ -123,17 +122,3 @@ def service_box(settings, service: str) -> PiiBox:
     (`Settings.pii_keys`; ConfigError naming a missing one)."""
     key, old_keys, index_key = settings.pii_keys(service)
     return PiiBox(key, index_key, old_keys)
-
-
-class Pii(DependencyProvider):
-    """The process's `PiiBox` with the keys of its service (`Settings.pii_keys`): the registry's
-    identity keys in the registry, the records keys in records. Example: `pii = Pii()` on the
-    service class; a worker gets the box."""
-
-    def setup(self) -> None:
-        from shared.config import load_settings
-
-        self.box = service_box(load_settings(), self.container.service_name)
-
-    def get_dependency(self, worker_ctx):
-        return self.box

@@ -36,8 +36,6 @@ import hmac
 import time
 from typing import Any
 
-from nameko.extensions import DependencyProvider
-
 from shared.actor import INSTITUTION_KEY, REQUEST_ID_KEY, ROLE_KEY, USER_KEY
 
 SIGNATURE_KEY = "ehr.signature"     # context data keys; nameko sends them as `nameko.<key>` headers
@@ -47,23 +45,6 @@ EVENT_SIGNATURE = "x-ehr-signature"  # AMQP header of a signed outbox message
 CALL_WINDOW = 300.0                  # seconds a call's signature is accepted (clock skew included)
 
 _ACTOR_KEYS = (USER_KEY, INSTITUTION_KEY, ROLE_KEY, REQUEST_ID_KEY)
-
-
-class ServiceKey(DependencyProvider):
-    """The service key (EHR_SERVICE_KEY) for a worker that checks messages itself; a service
-    without it does not start.
-
-        class RecordsService:
-            service_key = ServiceKey()   # -> b"\x8f..." (32 bytes)
-    """
-
-    def setup(self) -> None:
-        from shared.config import load_settings
-
-        self.key = load_settings().require_service_key()
-
-    def get_dependency(self, worker_ctx) -> bytes:
-        return self.key
 
 
 class Refused(Exception):
@@ -125,7 +106,7 @@ def event_signature(key: bytes, exchange: str, routing_key: str, message_id: str
 
 
 def check_event(key: bytes, exchange: str, delivery) -> None:
-    """Verify a consumed message (`shared.consumer.Delivery`) was published by the suite to
+    """Verify a consumed message (`shared.delivery.Delivery`) was published by the suite to
     `exchange` under its routing key; raises `Refused` with the reason."""
     signature = (delivery.headers or {}).get(EVENT_SIGNATURE)
     if not isinstance(signature, str):

@@ -53,8 +53,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.actor import REQUEST_ID_KEY
 from shared.config import load_settings
-from shared.consumer import TRANSIENT_ERRORS
+from shared.transport.consumer import TRANSIENT_ERRORS
 from shared.db import make_engine
+from shared.transport.providers import make_cooperative
 from shared.errors import Conflict, EhrError, NotFound
 
 from services.gateway import access, accounts, audit, credentials, throttle
@@ -415,6 +416,7 @@ class Gate(DependencyProvider):
         # A connection per worker (a guarded request keeps one until its audit entry is written)
         # and a few for signing in; autocommit, not pre-pinged: see the module doc.
         workers = self.container.max_workers
+        make_cooperative()
         self.engine = make_engine(settings.service_url_for("gateway"), isolation_level="AUTOCOMMIT",
                                   pool_pre_ping=False, pool_size=workers, max_overflow=2)
         self.sessionmaker = sessionmaker(self.engine.execution_options(isolation_level="READ COMMITTED"),

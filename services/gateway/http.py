@@ -44,7 +44,7 @@ from werkzeug.wrappers import Request, Response
 
 from shared.actor import REQUEST_ID_KEY
 from shared.config import load_settings
-from shared.consumer import TRANSIENT_ERRORS
+from shared.transport.consumer import TRANSIENT_ERRORS
 from shared.errors import EhrError
 
 log = logging.getLogger(__name__)

@@ -45,8 +45,8 @@ from werkzeug.wrappers import Response
 from shared import api
 from shared.contracts import load_input
 from shared.errors import NotFound, ValidationFailed
-from shared.outbox import OutboxRelay
-from shared.rpc import BoundedServiceRpc
+from shared.transport.outbox import OutboxRelay
+from shared.transport.rpc import BoundedServiceRpc
 
 from services.gateway import access, stats
 from services.gateway.access import Action

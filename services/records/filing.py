@@ -37,7 +37,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from shared.archive_no import parse_archive_number, routing_key_for
-from shared.consumer import Delivery
+from shared.delivery import Delivery
 from shared.contracts import ARCHIVE_UPDATE_V1
 from shared.config import DEFAULT_MAX_ENCOUNTER_BYTES
 from shared.encounter import Encounter, InvalidEncounter, load_encounter
@@ -318,7 +318,7 @@ def update_message(record_id: str, record: dict, action: str, revision: int) -> 
     archive_no = record["archive_no"]
     update_id = str(uuid.uuid5(RECORD_NAMESPACE, f"{record_id}#{revision}"))
     return OutboxMessage(
-        exchange=ARCHIVE_UPDATES.name,
+        exchange=ARCHIVE_UPDATES,
         routing_key=routing_key_for(parse_archive_number(archive_no), record["record_type"]),
         message_id=update_id,
         body={

@@ -184,7 +184,7 @@ def replay_quarantined(session: Session, pii: PiiBox, quarantine_id: int, correc
         session.execute(sa.delete(ProcessedMessage).where(
             ProcessedMessage.source == f"encounter:{parts[1]}", ProcessedMessage.message_id == row.message_id))
     session.execute(outbox.insert(), [{
-        "message_id": row.message_id or f"replay-{row.id}", "exchange": ENCOUNTERS.name,
+        "message_id": row.message_id or f"replay-{row.id}", "exchange": ENCOUNTERS,
         "routing_key": routing_key, "body": body,
         "headers": {"x-replayed-from-quarantine": row.id, "x-replayed-by": operator},
     }])

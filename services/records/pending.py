@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from shared.consumer import Delivery
+from shared.delivery import Delivery
 from shared.contracts import ARCHIVE_CREATED, ARCHIVE_TRANSFERRED, ARCHIVES_MERGED, ARCHIVES_UNMERGED
 from shared.encounter import Encounter
 from shared.messaging import EVENTS
@@ -103,7 +103,7 @@ def retry_pending(session: Session, pii: PiiBox, resolve, limit: int = 500,
 def _authentic(session: Session, pii: PiiBox, service_key: bytes, delivery: Delivery) -> bool:
     """Whether the suite signed this event; quarantines (`unauthenticated`) and logs it if not."""
     try:
-        check_event(service_key, EVENTS.name, delivery)
+        check_event(service_key, EVENTS, delivery)
     except Refused as exc:
         log.warning("registry event refused", extra={
             "queue": REGISTRY_EVENTS_QUEUE, "routing_key": delivery.routing_key,

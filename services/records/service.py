@@ -1,6 +1,6 @@
 """Nameko entrypoints of the records service: archive contents and hospital filing.
 
-Consumes (batching, acknowledge after commit; see `shared.consumer`):
+Consumes (batching, acknowledge after commit; see `shared.transport.consumer`):
 
     records.encounters              <- ehr.encounters  encounter.#      hospital encounters
     records.registry-events         <- ehr.events      registry.#       files pending encounters, re-points
@@ -33,15 +33,13 @@ import logging
 
 from nameko.timer import timer
 
-from shared.consumer import batch_consume
-from shared.db import Database, ping
-from shared.actor import CurrentActor
+from shared.transport.consumer import batch_consume
+from shared.transport.providers import CurrentActor, Database, Pii, ServiceKey
+from shared.db import ping
 from shared.errors import EXPECTED_ERRORS, InvalidTransition, ValidationFailed
-from shared.messaging import RECORDS_ENCOUNTERS, RECORDS_REGISTRY_EVENTS, dead_letter_queue
-from shared.outbox import OutboxRelay
-from shared.pii import Pii
-from shared.rpc import BoundedServiceRpc, rpc
-from shared.signing import ServiceKey
+from shared.transport.topology import RECORDS_ENCOUNTERS, RECORDS_REGISTRY_EVENTS, dead_letter_queue
+from shared.transport.outbox import OutboxRelay
+from shared.transport.rpc import BoundedServiceRpc, rpc
 
 from services.records import entries, filing, operations, pending, reviews, summary, timeline
 from services.records.dependencies import EncounterIntake, InstitutionDirectory

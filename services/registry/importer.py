@@ -223,7 +223,7 @@ def _copy(session: Session, table: sa.Table, columns: tuple[str, ...], lines: li
 @contextmanager
 def _without_wait_callback() -> Iterator[None]:
     """psycopg2 refuses COPY while a wait callback is set, as it is in an eventlet-patched process
-    (shared.db.make_cooperative; the tests): the COPY blocks this process instead, which an import
+    (shared.transport.providers.make_cooperative; the tests): the COPY blocks this process instead, which an import
     does anyway. Nothing yields in between, so no other green thread sees the callback gone."""
     callback = psycopg2.extensions.get_wait_callback()
     psycopg2.extensions.set_wait_callback(None)

@@ -67,13 +67,12 @@ Events (exchange `ehr.events`, via the outbox; payloads in `lifecycle`): `regist
 from __future__ import annotations
 
 
-from shared.actor import CurrentActor
+from shared.transport.providers import CurrentActor, Database, Pii
 from shared.contracts import load_input
-from shared.db import Database, ping
+from shared.db import ping
 from shared.errors import EXPECTED_ERRORS
-from shared.outbox import OutboxRelay
-from shared.pii import Pii
-from shared.rpc import rpc
+from shared.transport.outbox import OutboxRelay
+from shared.transport.rpc import rpc
 
 from services.registry import (
     identifiers, identity_updates, matching, merges, review, revisions, search, termination, transfers,

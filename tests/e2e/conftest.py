@@ -13,7 +13,7 @@ from ehr.sandbox import SuiteEnvironment
 from ehr.synthetic import Resident, Synthesizer
 from shared.config import Settings, load_settings, service_environment
 from shared.db import make_engine
-from shared.messaging import declare_topology
+from shared.transport.topology import declare_topology
 
 VILLAGES = ["110105003001", "110105101101", "110105201101"]
 MANAGERS = {"110105003": "C1101050031", "110105101": "T1101051011", "110105201": "T1101052011"}

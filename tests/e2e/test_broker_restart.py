@@ -9,7 +9,7 @@ announce every record to a township whose durable queue outlives the restart.
 
 The restart also deletes every RPC reply queue (nameko's are not durable) with the replies in
 them: the records workers' registry calls in flight then fail as transient and their batches are
-retried (`shared.rpc`), with no filing transaction open meanwhile.
+retried (`shared.transport.rpc`), with no filing transaction open meanwhile.
 """
 
 from __future__ import annotations

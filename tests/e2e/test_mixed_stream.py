@@ -11,7 +11,7 @@ import threading
 import time
 
 import pytest
-from shared.rpc import SignedClusterRpcClient
+from shared.transport.rpc import SignedClusterRpcClient
 
 from ehr.synthetic import Synthesizer
 from tests.e2e.conftest import MANAGERS, VILLAGES

@@ -3,14 +3,14 @@
 import socket
 
 import pytest
-from shared.rpc import SignedClusterRpcClient
+from shared.transport.rpc import SignedClusterRpcClient
 
 from ehr.synthetic import Synthesizer
 
 from services.gateway.service import GatewayService
 from services.records.service import RecordsService
 from services.registry.service import RegistryService
-from shared.messaging import declare_topology
+from shared.transport.topology import declare_topology
 from tests.support.amqp import Hospital
 from tests.support.auth import Credentials
 

@@ -6,8 +6,9 @@ import uuid
 import pytest
 from kombu import Exchange
 
-from shared.consumer import Delivery, TransientError, batch_consume
-from shared.messaging import dead_letter_queue, parking_queue, work_queue
+from shared.delivery import Delivery
+from shared.transport.consumer import TransientError, batch_consume
+from shared.transport.topology import dead_letter_queue, parking_queue, work_queue
 from tests.support.amqp import Listener, connect, wait_until
 
 EXCHANGE = Exchange("test.batch", type="topic", durable=True)

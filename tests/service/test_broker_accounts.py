@@ -23,7 +23,7 @@ from ehr.broker import management, partner_uri, revoke
 from ehr.broker import grant as grant_account
 from ehr.cli import main
 from shared.config import load_settings
-from shared.messaging import declare_topology
+from shared.transport.topology import declare_topology
 from tests.support.amqp import connect as connect_internal
 from tests.support.amqp import wait_until
 from tests.support.db import query

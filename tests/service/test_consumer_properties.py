@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.consumer import Delivery
+from shared.delivery import Delivery
 from tests.service.test_filing_properties import INTERNAL, REASONS, RESIDENTS, deliveries, synth
 from tests.support.amqp import connect, wait_until
 from tests.support.db import query

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ehr.synthetic import Synthesizer
 from services.records.filing import Intake, file_encounters
 from shared.config import load_settings
-from shared.consumer import Delivery
+from shared.delivery import Delivery
 from shared.db import make_engine
 from shared.messaging import BrokerAccounts
 from shared.pii import service_box

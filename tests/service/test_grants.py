@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from ehr.synthetic import Synthesizer
 from shared.contracts import EventSchema
 from shared.errors import InvalidTransition
-from shared.rpc import SignedClusterRpcClient
+from shared.transport.rpc import SignedClusterRpcClient
 from tests.support.amqp import Listener
 from tests.support.auth import bearer
 from tests.support.db import audit_outcome, query

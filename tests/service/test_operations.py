@@ -8,7 +8,7 @@ import pytest
 from shared.actor import Actor
 from shared.errors import InvalidTransition, NotFound, ValidationFailed
 from shared.identity import mask_id_number
-from shared.rpc import SignedClusterRpcClient
+from shared.transport.rpc import SignedClusterRpcClient
 from tests.support.amqp import wait_until
 from tests.support.db import query
 

@@ -179,7 +179,7 @@ def test_a_registry_answering_late_holds_no_claim_and_the_encounter_is_filed_onc
     import eventlet
 
     from services.records.service import RecordsService
-    from shared.rpc import rpc as rpc_entrypoint
+    from shared.transport.rpc import rpc as rpc_entrypoint
 
     archive_no = "11010510190199001"  # in the farm of the demo county, where no test registers anyone
     calls = []

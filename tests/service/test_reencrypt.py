@@ -29,7 +29,7 @@ from services.registry.models import Archive, Merge, ResidentIdentifier
 from shared.actor import Actor
 from shared.api import ArchiveCreateSchema
 from shared.config import generate_key
-from shared.consumer import Delivery
+from shared.delivery import Delivery
 from shared.db import drop_database, ensure_database, make_engine, upgrade
 from shared.pii import DecryptionFailed, PiiBox
 from tests.support.pii import downgrade

@@ -93,7 +93,7 @@ def test_concurrent_creations_in_one_village_from_two_workers_get_consecutive_un
     pool = eventlet.GreenPool(15)
 
     def create(resident):
-        from shared.rpc import SignedClusterRpcClient
+        from shared.transport.rpc import SignedClusterRpcClient
         from shared.config import load_settings
 
         with SignedClusterRpcClient(timeout=30) as client:
@@ -109,7 +109,7 @@ def test_concurrent_creations_with_one_id_number_give_one_archive(registry, synt
     pool = eventlet.GreenPool(8)
 
     def create(_):
-        from shared.rpc import SignedClusterRpcClient
+        from shared.transport.rpc import SignedClusterRpcClient
         from shared.config import load_settings
 
         with SignedClusterRpcClient(timeout=30) as client:

@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
-from shared.rpc import SignedClusterRpcClient
+from shared.transport.rpc import SignedClusterRpcClient
 
 from ehr.synthetic import Resident, Synthesizer, make_id_number
 from shared.errors import Conflict, InvalidTransition, NotFound, ValidationFailed

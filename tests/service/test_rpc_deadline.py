@@ -1,4 +1,4 @@
-"""RPC clients with a deadline (`shared.rpc.BoundedServiceRpc`), with small services of the
+"""RPC clients with a deadline (`shared.transport.rpc.BoundedServiceRpc`), with small services of the
 test's own: a call past its deadline ends its worker like any other error, and a reply queue
 lost with replies pending fails those calls instead of the whole service."""
 
@@ -11,7 +11,7 @@ import eventlet
 import pytest
 from nameko.extensions import DependencyProvider
 
-from shared.rpc import BoundedServiceRpc, ResilientReplyListener, ServiceTimeout, rpc
+from shared.transport.rpc import BoundedServiceRpc, ResilientReplyListener, ServiceTimeout, rpc
 
 rpc_entrypoint = rpc  # the `rpc` fixture (a client) shadows the decorator inside tests
 from tests.support.amqp import connect, wait_until
@@ -111,7 +111,7 @@ def test_a_service_timeout_passed_on_by_a_service_is_still_one_for_its_caller():
     ServiceTimeout (503, transient), not a RemoteError (500)."""
     from nameko.exceptions import deserialize, serialize
 
-    from shared.consumer import TRANSIENT_ERRORS
+    from shared.transport.consumer import TRANSIENT_ERRORS
 
     passed_on = deserialize(serialize(ServiceTimeout("registry.get_archive gave no answer within 30 s")))
     assert isinstance(passed_on, ServiceTimeout) and isinstance(passed_on, TRANSIENT_ERRORS)
@@ -119,7 +119,7 @@ def test_a_service_timeout_passed_on_by_a_service_is_still_one_for_its_caller():
 
 
 def test_a_reply_queue_deleted_between_calls_costs_at_most_one_call_failed_at_once(services, rpc, suite_env):
-    """The client declares its reply queue only now and then (see shared.rpc). A queue gone
+    """The client declares its reply queue only now and then (see shared.transport.rpc). A queue gone
     between calls, as after a broker restart, may lose the reply of the next call: that call
     fails as transient when the listener notices, long before its deadline, and the queue is
     back for the calls after it."""
@@ -147,8 +147,8 @@ def test_a_service_whose_database_is_down_answers_service_unavailable_not_a_remo
     import sqlalchemy as sa
     from nameko.exceptions import RemoteError
 
-    from shared.consumer import TRANSIENT_ERRORS
-    from shared.rpc import ServiceUnavailable
+    from shared.transport.consumer import TRANSIENT_ERRORS
+    from shared.transport.rpc import ServiceUnavailable
 
     class Shaky:
         name = f"shaky_{uuid.uuid4().hex[:6]}"

@@ -7,7 +7,7 @@ import json
 import uuid
 
 from shared.config import load_settings
-from shared.consumer import Delivery
+from shared.delivery import Delivery
 from shared.messaging import EVENTS
 from shared.signing import EVENT_SIGNATURE, event_signature
 
@@ -22,5 +22,5 @@ def registry_event(event_type: str, data: dict, key: bytes | None = None, signed
     headers = {}
     if signed:
         key = key or load_settings().require_service_key()
-        headers[EVENT_SIGNATURE] = event_signature(key, EVENTS.name, routing_key, event_id, body)
+        headers[EVENT_SIGNATURE] = event_signature(key, EVENTS, routing_key, event_id, body)
     return Delivery(body, routing_key, event_id, "application/json", headers, False)

@@ -13,7 +13,7 @@ import pytest
 from ehr.broker import rights_for
 from ehr.synthetic import Synthesizer
 from services.records.filing import Intake, parse_delivery
-from shared.consumer import Delivery
+from shared.delivery import Delivery
 from shared.messaging import BrokerAccounts
 
 HOSPITAL = rights_for("H3301020001", "hospital", "110105")

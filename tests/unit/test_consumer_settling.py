@@ -7,7 +7,8 @@ from types import SimpleNamespace
 import pytest
 from amqp.exceptions import ConnectionError as AmqpConnectionError
 
-from shared.consumer import BatchConsumer, Delivery
+from shared.transport.consumer import BatchConsumer
+from shared.delivery import Delivery
 
 
 class GoneChannel:

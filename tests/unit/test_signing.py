@@ -9,8 +9,16 @@ from types import SimpleNamespace
 
 import pytest
 
-from shared.consumer import Delivery
-from shared.signing import CALL_WINDOW, EVENT_SIGNATURE, Refused, call_headers, check_call, check_event, event_signature
+from shared.delivery import Delivery
+from shared.signing import (
+    CALL_WINDOW,
+    EVENT_SIGNATURE,
+    Refused,
+    call_headers,
+    check_call,
+    check_event,
+    event_signature,
+)
 
 KEY, OTHER_KEY = os.urandom(32), os.urandom(32)
 ACTOR = {"nameko.ehr.user": "doc01", "nameko.ehr.institution": "T1101051011", "nameko.ehr.role": "archive_manager",

@@ -32,9 +32,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
 
 import eventlet
 from amqp.exceptions import ConnectionError as AmqpConnectionError
@@ -46,7 +44,8 @@ from nameko import config
 from nameko.constants import AMQP_URI_CONFIG_KEY, HEARTBEAT_CONFIG_KEY, DEFAULT_HEARTBEAT
 
 from shared.db import TRANSIENT_DB_ERRORS
-from shared.rpc import ServiceUnavailable
+from shared.delivery import Delivery
+from shared.transport.rpc import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +57,7 @@ class TransientError(Exception):
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     TransientError,
     *TRANSIENT_DB_ERRORS,
-    RpcTimeout,          # and shared.rpc.ServiceTimeout, a bounded call's deadline
+    RpcTimeout,          # and shared.transport.rpc.ServiceTimeout, a bounded call's deadline
     ServiceUnavailable,  # a called service's own database or broker is down
     UnknownService,
     AmqpConnectionError,
@@ -72,21 +71,6 @@ MAX_BACKOFF = 30.0
 # the connection is closed, and the socket's (ConnectionResetError, BrokenPipeError) when it
 # finds out by writing. Either way the broker requeues what was unacknowledged.
 CONNECTION_LOST = (AmqpConnectionError, OSError)
-
-
-@dataclass
-class Delivery:
-    """One message as a batch handler sees it."""
-
-    body: bytes
-    routing_key: str
-    message_id: str | None
-    content_type: str | None
-    headers: dict[str, Any]
-    redelivered: bool
-    user_id: str | None = None  # the publishing account, when set (the broker has checked it)
-    received_at: float = field(default_factory=time.time)
-    message: Any = field(default=None, repr=False, compare=False)
 
 
 class _RawConsumer(ConsumerCore):

@@ -71,6 +71,7 @@ from nameko.standalone.rpc import ClusterRpcClient
 from shared.config import load_settings
 from shared.db import TRANSIENT_DB_ERRORS
 from shared.signing import SIGNATURE_KEY, SIGNED_AT_KEY, Refused, call_headers, check_call
+from shared.transport import errors as _registered  # noqa: F401  (the expected errors cross RPC)
 
 log = logging.getLogger(__name__)
 
