@@ -85,14 +85,14 @@ def up(replicas: tuple[str, ...], demo: bool, log_format: str | None) -> None:
     """Create databases if missing, migrate, run every service, wait until each is ready, and
     supervise them until Ctrl-C."""
     from ehr.setup import ensure_keys, migrate_all
-    from ehr.supervisor import Supervisor
+    from ehr.supervisor import Supervisor, log_format_for
     from shared.config import load_settings
     from shared.messaging import declare_topology
 
     counts = _replicas(replicas)
     ensure_keys(STATE_DIR)
     settings = load_settings()
-    log_format = log_format or os.environ.get("EHR_LOG_FORMAT") or ("text" if sys.stdout.isatty() else "json")
+    log_format = log_format_for(log_format, os.environ, sys.stdout)
     created = migrate_all(settings, demo_data=demo)
     click.echo("databases: " + ", ".join(f"{s} {'created' if c else 'up to date'}" for s, c in created.items()))
     declare_topology(settings.amqp_uri)

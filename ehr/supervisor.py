@@ -23,6 +23,11 @@ from shared.health import heartbeat_path, is_ready, readiness
 RESTART_BACKOFF_MAX = 30.0
 
 
+def log_format_for(requested: str | None, environ, stream) -> str:
+    """`ehr up --log-format`, else EHR_LOG_FORMAT, else text on a terminal and JSON otherwise."""
+    return requested or environ.get("EHR_LOG_FORMAT") or ("text" if stream.isatty() else "json")
+
+
 class Supervisor:
     def __init__(self, replicas: dict[str, int], echo=print, log_format: str = "json",
                  run_dir: str = "var/run") -> None:

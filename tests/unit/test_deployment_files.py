@@ -361,3 +361,101 @@ def test_compose_broker_bounds_message_size_and_serves_the_management_api_to_ehr
     assert "-rabbit max_message_size 8388608" in services["rabbitmq"]["environment"]["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"]
     assert services["rabbitmq"]["image"].endswith("-management")
     assert shared_env["EHR_BROKER_ADMIN_URL"].endswith("@rabbitmq:15672")
+
+
+# --- systemd units (hosts without Docker) -------------------------------------------------
+
+SYSTEMD = ROOT / "deploy" / "systemd"
+
+
+def _unit(path: Path) -> dict[str, dict[str, list[str]]]:
+    """A unit file as {section: {key: [values, in order]}} (systemd allows a key many times);
+    anything that is not a section, a comment, a blank or KEY=VALUE fails the test."""
+    sections: dict[str, dict[str, list[str]]] = {}
+    current = None
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith(("#", ";")):
+            continue
+        if re.fullmatch(r"\[[A-Za-z]+\]", stripped):
+            current = sections.setdefault(stripped[1:-1], {})
+            continue
+        key, sep, value = stripped.partition("=")
+        assert current is not None and sep and re.fullmatch(r"[A-Za-z]+", key), f"{path.name}:{number}: {line!r}"
+        current.setdefault(key, []).append(value)
+    return sections
+
+
+def _unit_of(service: str) -> Path:
+    plain, template = SYSTEMD / f"ehr-{service}.service", SYSTEMD / f"ehr-{service}@.service"
+    assert plain.exists() != template.exists(), f"{service}: one unit, ehr-{service}.service or a template"
+    return plain if plain.exists() else template
+
+
+def _environment(unit: dict) -> dict[str, str]:
+    return dict(item.split("=", 1) for item in unit["Service"].get("Environment", []))
+
+
+def _command(unit: dict) -> list[str]:
+    (exec_start,) = unit["Service"]["ExecStart"]
+    program, *args = exec_start.split()
+    assert program.endswith("/bin/ehr"), exec_start
+    return args
+
+
+def test_every_systemd_unit_parses():
+    units = sorted(SYSTEMD.glob("*.service")) + sorted(SYSTEMD.glob("*.target"))
+    assert len(units) == len(SERVICES) + 2  # every service, migrate, and the target
+    for path in units:
+        unit = _unit(path)
+        assert unit["Unit"]["Description"] and unit["Install"]["WantedBy"]
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_each_service_has_a_unit_running_it_after_the_migrations(service):
+    path = _unit_of(service)
+    unit = _unit(path)
+    assert _command(unit) == ["run", service]
+    from ehr.cli import main
+
+    assert "run" in main.commands and service in main.commands["run"].params[0].type.choices
+    assert "ehr-migrate.service" in unit["Unit"]["Requires"][0].split()
+    assert "ehr-migrate.service" in unit["Unit"]["After"][0].split()
+    assert unit["Service"]["Restart"] == ["on-failure"] and unit["Service"]["MemoryMax"]
+    env = _environment(unit)
+    instance = "%i" if path.name.endswith("@.service") else ""
+    assert env["EHR_PROCESS"] == (f"{service}.%i" if instance else service)
+    assert unit["Service"]["RuntimeDirectory"] == ["ehr"]
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_each_unit_loads_only_its_services_keys_and_password_as_credentials(service):
+    descriptor = suite.service(service)
+    unit = _unit(_unit_of(service))
+    credentials = dict(item.split(":", 1) for item in unit["Service"]["LoadCredential"])
+    assert set(credentials) == {*descriptor.keys, descriptor.database_password_variable}
+    env = _environment(unit)
+    for name, source in credentials.items():
+        assert source == f"/etc/ehr/credentials/{name}"
+        assert env[f"{name}_FILE"] == f"%d/{name}"  # read through EHR_*_FILE (shared/config.py)
+        assert name not in env
+    assert env[descriptor.database_url_variable] == f"postgresql://ehr_{service}_app@127.0.0.1:5432/ehr_{service}"
+
+
+def test_the_migrate_unit_is_a_oneshot_ehr_migrate_without_demo_data():
+    unit = _unit(SYSTEMD / "ehr-migrate.service")
+    assert _command(unit) == ["migrate"]
+    assert unit["Service"]["Type"] == ["oneshot"] and unit["Service"]["RemainAfterExit"] == ["yes"]
+    from ehr.cli import main
+
+    assert "migrate" in main.commands
+    credentials = {item.split(":", 1)[0] for item in unit["Service"]["LoadCredential"]}
+    assert credentials == {s.database_password_variable for s in suite.SERVICES}
+
+
+def test_the_environment_file_example_holds_no_secret():
+    for line in (SYSTEMD / "ehr.env.example").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            assert not SECRET_NAME.search(key), key
+            assert not re.search(r"://[^:/@]+:(?!CHANGE-ME@)[^@]+@", value), f"{key} holds a password"
