@@ -81,7 +81,7 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         level = self.LEVELS.get(record.levelname, record.levelname)
         parts = [time.strftime("%H:%M:%S", time.localtime(record.created)), f"{level:<5}", record.getMessage()]
-        parts += [f"{key}={_plain(value)}" for key, value in _fields(record).items()]
+        parts += [f"{key}={_plain(value)}" for key, value in _fields(record).items() if value is not None]
         line = " ".join(parts)
         if record.exc_info:
             line += "\n" + format_exception(record.exc_info).rstrip()

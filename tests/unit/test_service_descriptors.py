@@ -126,7 +126,8 @@ def _record(msg: str, level=logging.INFO, **extra) -> logging.LogRecord:
 def test_the_text_format_is_one_readable_line_with_the_key_fields():
     from shared.logs import TextFormatter
 
-    line = TextFormatter().format(_record("batch filed", count=50, queue="records.encounters", note="two words"))
+    line = TextFormatter().format(_record("batch filed", count=50, queue="records.encounters", note="two words",
+                                          client_request_id=None))
     assert re.fullmatch(r'\d\d:\d\d:\d\d INFO  batch filed count=50 queue=records\.encounters note="two words"', line)
     assert "{" not in line and "services.records.filing" not in line
 
