@@ -336,6 +336,12 @@ def build_spec() -> dict:
         "security": PUBLIC,
         "responses": {"200": _json("Health", "Ready"), "503": _json("Health", "Not ready, with the failing checks")},
     }})
+    spec.path("/", operations={"get": {
+        "summary": "Leads to this document's readable page",
+        "security": PUBLIC,
+        "responses": {"302": {"description": "To /api/v1/docs",
+                              "headers": {"Location": {"schema": {"type": "string", "example": "/api/v1/docs"}}}}},
+    }})
     spec.path("/api/v1/docs", operations={"get": {
         "summary": "This document as a readable HTML page",
         "security": PUBLIC,
