@@ -43,7 +43,7 @@ RUN groupadd --system --gid 10001 ehr \
 COPY --from=build /opt/venv /opt/venv
 
 # Keys, passwords and URLs come from the environment only; `ehr run <service>` refuses to start
-# without that service's keys (shared/config.py SERVICE_KEYS) and drops any other key it is
+# without that service's keys (its descriptor, services/<name>/descriptor.py) and drops any other key it is
 # given. The working directory is not writable by the user.
 WORKDIR /app
 

@@ -118,12 +118,12 @@ def ceiling(settings, bodies: list[bytes]) -> float:
     """Raw kombu consumer + batched inserts into a scratch copy of the records schema."""
     from kombu import Connection, Queue
 
-    from ehr.setup import MIGRATIONS
+    from services import service as descriptor_of
     from shared.db import drop_database, ensure_database, upgrade
 
     url = settings.database_url_for("records") + "_ceiling"
     ensure_database(url)
-    upgrade(MIGRATIONS["records"], url)
+    upgrade(descriptor_of("records").migrations, url)
     conn_pg = psycopg2.connect(url)
     q = Queue("bench.ceiling", durable=True, queue_arguments={"x-queue-type": "quorum"})
     with Connection(settings.amqp_uri) as conn:

@@ -1,9 +1,11 @@
 """The `ehr` command: run, operate and try the suite.
 
     ehr up [--replicas records=3] [--demo]   migrate, start every service, supervise
-                                              (gateway=N: N gateways sharing one port; --demo: the
+           [--log-format text|json]           (gateway=N: N gateways sharing one port; --demo: the
                                               demo county, demo keys revoked at Ctrl-C, a feed)
     ehr run SERVICE                           one service process (registry|records|gateway)
+    ehr health SERVICE [--ready]              is its process live (heartbeat); --ready: its
+                                              database, broker and migrations (exit 1 if not)
     ehr migrate [--demo-data]                 create and migrate the databases (and the demo county)
     ehr demo                                  publish a small synthetic hospital feed (its keys
                                               are revoked when it ends)
@@ -16,7 +18,7 @@
                                               people who sign in to the gateway
     ehr apikey add|revoke|list                API keys of township and hospital systems
     ehr audit verify|head|archive|user        the audit trail: its chain and head, who looked, who did
-    ehr keys                                  print fresh PII, token signing and audit chain keys
+    ehr keys [--output .env]                  print (or write, mode 0600) fresh keys, one per purpose
     ehr keys reencrypt [--dry-run]            after a key rotation, re-encrypt with the new key
 """
 
@@ -31,8 +33,9 @@ from pathlib import Path
 
 import click
 
-from ehr.runner import SERVICES
+import services as suite
 
+SERVICES = suite.names()
 STATE_DIR = Path(os.environ.get("EHR_STATE_DIR", Path.cwd() / "var"))
 
 
@@ -53,26 +56,48 @@ def main() -> None:
     """Electronic resident health record suite (居民健康档案管理)."""
 
 
+def _what_next(sup, base: str, hints: list[str]) -> str:
+    """The block `ehr up` ends its start with, framed so that it stands out from the logs."""
+    from ehr.access import has_users
+
+    procs = ", ".join(f"{name}×{n}" for name, n in sup.replicas.items())
+    lines = [f"ehr is up ({procs}): every process live, databases, broker and migrations ready",
+             f"  API docs  {base}/api/v1/docs   (OpenAPI: {base}/api/v1/openapi.json)",
+             f"  health    {base}/api/v1/health   ehr health records --ready"]
+    if not has_users():
+        lines.append("  nobody can sign in yet: create the first account with "
+                     "`ehr user add NAME --institution CODE --role institution_admin`")
+    lines += hints
+    lines.append("Ctrl-C stops every service")
+    rule = "=" * 78
+    return "\n".join(["", rule, *lines, rule, ""])
+
+
 @main.command()
 @click.option("--replicas", multiple=True, metavar="SERVICE=N",
               help="processes of a service (records: competing workers; gateway: sharing its port)")
 @click.option("--demo/--no-demo", default=False,
               help="load the demo county into a new registry and publish a synthetic hospital feed")
-def up(replicas: tuple[str, ...], demo: bool) -> None:
-    """Create databases if missing, migrate, and run every service until Ctrl-C."""
+@click.option("--log-format", type=click.Choice(["text", "json"]), default=None,
+              help="the processes' logs: readable lines prefixed with the process (default on a "
+                   "terminal) or JSON lines (default otherwise, or EHR_LOG_FORMAT)")
+def up(replicas: tuple[str, ...], demo: bool, log_format: str | None) -> None:
+    """Create databases if missing, migrate, run every service, wait until each is ready, and
+    supervise them until Ctrl-C."""
     from ehr.setup import ensure_keys, migrate_all
-    from ehr.supervisor import Supervisor
+    from ehr.supervisor import Supervisor, log_format_for
     from shared.config import load_settings
     from shared.transport.topology import declare_topology
 
     counts = _replicas(replicas)
     ensure_keys(STATE_DIR)
     settings = load_settings()
+    log_format = log_format_for(log_format, os.environ, sys.stdout)
     created = migrate_all(settings, demo_data=demo)
     click.echo("databases: " + ", ".join(f"{s} {'created' if c else 'up to date'}" for s, c in created.items()))
     declare_topology(settings.amqp_uri)
 
-    sup = Supervisor(counts, echo=click.echo)
+    sup = Supervisor(counts, echo=click.echo, log_format=log_format, run_dir=settings.run_dir)
     stop = threading.Event()
 
     def on_signal(signum, frame):
@@ -83,18 +108,12 @@ def up(replicas: tuple[str, ...], demo: bool) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     sup.start()
     base = f"http://{settings.gateway_host}:{settings.gateway_port}"
-    if not sup.wait_healthy(base + "/api/v1/health"):
-        click.echo("the suite did not become healthy within 60 s; stopping", err=True)
+    waiting = sup.wait_ready(settings)
+    if waiting:
+        click.echo("the suite did not become ready within 60 s; stopping. Not ready: "
+                   + "; ".join(f"{name}: {why}" for name, why in waiting.items()), err=True)
         sup.stop()
         sys.exit(1)
-    procs = ", ".join(f"{name}×{n}" for name, n in sup.replicas.items())
-    click.echo(f"ehr is up ({procs}); gateway listening on {base}  (API: {base}/api/v1/openapi.json)")
-    click.echo("Ctrl-C stops every service")
-    from ehr.access import has_users
-
-    if not has_users():
-        click.echo("nobody can sign in yet: create the first account with "
-                   "`ehr user add NAME --institution CODE --role institution_admin`")
     keys = {}
     if demo:
         from ehr.access import create_demo_keys
@@ -106,9 +125,15 @@ def up(replicas: tuple[str, ...], demo: bool) -> None:
             brokers = grant_demo_accounts(settings)
         except BrokerAdminError as exc:
             click.echo(f"no demo feed: the demo hospitals' broker accounts could not be granted: {exc}", err=True)
+            click.echo(_what_next(sup, base, []))
         else:
-            threading.Thread(target=run_demo, args=(base, keys, brokers), kwargs={"echo": click.echo},
-                             daemon=True).start()
+            def feed() -> None:
+                result = run_demo(base, keys, brokers, echo=click.echo)
+                click.echo(_what_next(sup, base, result["hints"]))
+
+            threading.Thread(target=feed, daemon=True).start()
+    else:
+        click.echo(_what_next(sup, base, []))
     watcher = threading.Thread(target=sup.supervise, daemon=True)
     watcher.start()
     stop.wait()
@@ -128,8 +153,9 @@ def run(service: str) -> None:
     from ehr.runner import run_service
     from shared.config import ConfigError, load_settings, service_environment
 
+    descriptor = suite.service(service)
     try:
-        load_settings(service_environment(service, dict(os.environ))).require_service_keys(service)
+        load_settings(service_environment(descriptor, dict(os.environ))).require_service_keys(descriptor)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     run_service(service)
@@ -175,8 +201,9 @@ def demo(residents: int, encounters_each: int, seed: int | None) -> None:
         raise click.ClickException(str(exc)) from None
     keys = create_demo_keys()
     try:
-        run_demo(f"http://{settings.gateway_host}:{settings.gateway_port}", keys, brokers,
-                 residents=residents, encounters_each=encounters_each, seed=seed, echo=click.echo)
+        result = run_demo(f"http://{settings.gateway_host}:{settings.gateway_port}", keys, brokers,
+                          residents=residents, encounters_each=encounters_each, seed=seed, echo=click.echo)
+        click.echo("\n".join(result["hints"]))
     finally:
         revoke_demo_keys(keys)
 
@@ -230,18 +257,63 @@ def subscribe(institution: str, jurisdiction: str, password: str | None, uri: st
         raise click.ClickException(f"the broker refused: {exc.reply_text}") from None
 
 
+@main.command()
+@click.argument("service", type=click.Choice(SERVICES))
+@click.option("--ready", is_flag=True,
+              help="check readiness instead: the service's database (as its own role), the broker "
+                   "and its queues, migrations at head")
+@click.option("--process", default=None,
+              help="the process to check (default EHR_PROCESS, else SERVICE: a container's process)")
+@click.option("--json", "as_json", is_flag=True, help="the checks as one JSON object")
+def health(service: str, ready: bool, process: str | None, as_json: bool) -> None:
+    """Exit 0 when SERVICE's process on this machine is live (its heartbeat file, in EHR_RUN_DIR,
+    is fresh), or with --ready when its database, broker and migrations are ready; else exit 1.
+    What docker-compose and the systemd units check."""
+    from shared.config import ConfigError, load_settings
+    from shared.transport.health import heartbeat_path, is_ready, liveness, readiness
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    descriptor = suite.service(service)
+    if ready:
+        checks = readiness(descriptor, settings)
+    else:
+        name = process or settings.process_name or service
+        checks = {"live": liveness(heartbeat_path(settings.run_dir, name))}
+    if as_json:
+        click.echo(json.dumps({"service": service, "ok": is_ready(checks), "checks": checks}))
+    else:
+        click.echo(f"{service}: " + ", ".join(f"{check} {value}" for check, value in checks.items()))
+    sys.exit(0 if is_ready(checks) else 1)
+
+
 @main.group(invoke_without_command=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write them to this new file, readable by its owner only (mode 0600), e.g. .env")
 @click.pass_context
-def keys(ctx: click.Context) -> None:
+def keys(ctx: click.Context, output: Path | None) -> None:
     """Print fresh keys for EHR_PII_KEY (the registry's), EHR_RECORDS_PII_KEY, EHR_INDEX_KEY,
-    EHR_TOKEN_KEY, EHR_SERVICE_KEY and EHR_AUDIT_KEY; after a rotation of a PII key,
+    EHR_TOKEN_KEY, EHR_SERVICE_KEY and EHR_AUDIT_KEY, or write them to a new file only its owner
+    may read (--output; an existing file is left alone); after a rotation of a PII key,
     `ehr keys reencrypt` moves every ciphertext to the new key."""
     if ctx.invoked_subcommand is not None:
         return
     from ehr.setup import KEY_VARIABLES
     from shared.config import generate_key
 
-    click.echo("\n".join(f"{name}={generate_key()}" for name in KEY_VARIABLES))
+    lines = "\n".join(f"{name}={generate_key()}" for name in KEY_VARIABLES) + "\n"
+    if output is None:
+        click.echo(lines, nl=False)
+        return
+    try:
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise click.ClickException(f"{output} exists: keys are never overwritten (move it away first)") from None
+    with os.fdopen(fd, "w") as f:
+        f.write(lines)
+    click.echo(f"wrote {len(KEY_VARIABLES)} keys to {output} (mode 0600)", err=True)
 
 
 @keys.command("reencrypt")

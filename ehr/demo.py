@@ -94,14 +94,22 @@ def run_demo(gateway: str, keys: dict[str, str], brokers: dict[str, str], reside
     for person in late:
         register(person)
     echo(f"registered {len(late)} more residents; their pending encounters are filed now")
+    return {"archives": len(archives), "encounters": sent,
+            "hints": try_next(gateway, keys, brokers, archives, institutions)}
+
+
+def try_next(gateway: str, keys: dict[str, str], brokers: dict[str, str], archives: dict, institutions) -> list[str]:
+    """The lines that tell a newcomer what to try with the demo's keys (`ehr up` prints them last,
+    in its closing block, so the demo key is not lost among the logs)."""
     sample = next(iter(archives.values()), None)
-    if sample:
-        archive_no, manager = sample
-        echo(f"try (with the DEMO key of {manager}'s township system, valid until the demo ends: "
-             f"`ehr up --demo` revokes its demo keys when it stops, `ehr demo` when its feed is sent):\n"
-             f"  curl -H 'Authorization: Bearer {keys[manager]}' {gateway}/api/v1/archives/{archive_no}/records")
-        if manager in brokers:
-            division = next(i["division_code"] for i in institutions if i["code"] == manager)
-            echo(f"and its updates, with its DEMO broker account (`ehr broker revoke {manager}` ends it):\n"
-                 f"  ehr subscribe {manager} --jurisdiction {division} --uri '{brokers[manager]}'")
-    return {"archives": len(archives), "encounters": sent}
+    if not sample:
+        return []
+    archive_no, manager = sample
+    hints = [f"  try, with the DEMO key of {manager}'s township system (valid until the demo ends: "
+             "`ehr up --demo` revokes its demo keys when it stops, `ehr demo` when its feed is sent):",
+             f"    curl -H 'Authorization: Bearer {keys[manager]}' {gateway}/api/v1/archives/{archive_no}/records"]
+    if manager in brokers:
+        division = next(i["division_code"] for i in institutions if i["code"] == manager)
+        hints += [f"  and its updates, with its DEMO broker account (`ehr broker revoke {manager}` ends it):",
+                  f"    ehr subscribe {manager} --jurisdiction {division} --uri '{brokers[manager]}'"]
+    return hints

@@ -1,27 +1,15 @@
-"""Run one service of the suite as a process: `ehr run registry` (what `ehr up` and the
-docker-compose file start). Configuration comes from the EHR_* environment variables; a service
-keeps only its own keys (`shared.config.SERVICE_KEYS`) and drops any other it was given."""
+"""Run one service of the suite as a process: `ehr run registry` (what `ehr up`, docker-compose
+and the systemd units start). Configuration comes from the EHR_* environment variables; a service
+keeps only its own keys (its descriptor's `keys`) and drops any other it was given. Once started,
+the process touches its heartbeat file (`shared.transport.health`) until it stops."""
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import signal
 
-SERVICES = {
-    "registry": "services.registry.service:RegistryService",
-    "records": "services.records.service:RecordsService",
-    "gateway": "services.gateway.service:GatewayService",
-}
-HTTP_SERVICES = {"gateway"}
-
 log = logging.getLogger("ehr.runner")
-
-
-def load_service(name: str):
-    module, cls = SERVICES[name].split(":")
-    return getattr(importlib.import_module(module), cls)
 
 
 def run_service(name: str) -> None:
@@ -32,23 +20,27 @@ def run_service(name: str) -> None:
     from nameko import config
     from nameko.runners import ServiceRunner
 
+    import services
     from shared.config import load_settings, nameko_config, service_environment
+    from shared.transport.health import HEARTBEAT_INTERVAL, beat, heartbeat_path, stop_beating
     from shared.logs import configure_logging
     from shared.transport.topology import declare_topology
 
-    own = service_environment(name, dict(os.environ))
+    descriptor = services.service(name)
+    own = service_environment(descriptor, dict(os.environ))
     for variable in set(os.environ) - set(own):
         del os.environ[variable]
     settings = load_settings()
-    configure_logging(service=name, level=settings.log_level)
+    process = settings.process_name or name
+    configure_logging(service=name, level=settings.log_level, fmt=settings.log_format, process=process)
     cfg = nameko_config(settings)
-    if name in HTTP_SERVICES:
+    if descriptor.http:
         cfg["WEB_SERVER_ADDRESS"] = f"{settings.gateway_host}:{settings.gateway_port}"
     config.setup(cfg)
     declare_topology(settings.amqp_uri)
 
     runner = ServiceRunner()
-    runner.add_service(load_service(name))
+    runner.add_service(descriptor.load())
 
     def shutdown(signum, frame):
         eventlet.spawn_n(runner.stop)
@@ -56,6 +48,26 @@ def run_service(name: str) -> None:
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
     runner.start()
+    heartbeat = heartbeat_path(settings.run_dir, process)
+
+    def keep_beating():
+        # From the event loop itself: a loop stuck on a blocking call stops the heartbeat.
+        told = False
+        while True:
+            try:
+                beat(heartbeat)
+            except OSError as exc:  # the process works on; `ehr health` will call it not live
+                if not told:
+                    log.error("cannot write the heartbeat file", extra={"path": str(heartbeat),
+                                                                        "error": exc.strerror})
+                told = True
+            eventlet.sleep(HEARTBEAT_INTERVAL)
+
+    beating = eventlet.spawn(keep_beating)
     log.info("service started", extra={"listen": cfg.get("WEB_SERVER_ADDRESS")})
-    runner.wait()
+    try:
+        runner.wait()
+    finally:
+        beating.kill()
+        stop_beating(heartbeat)
     log.info("service stopped")

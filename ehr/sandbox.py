@@ -8,7 +8,9 @@ Used by the tests and the benchmarks so that their runs never touch a developer'
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -49,17 +51,21 @@ class SuiteEnvironment:
             "EHR_AUDIT_KEY": generate_key(),
             "EHR_RPC_TIMEOUT": "10",
             "EHR_BROKER_ACCOUNT_PREFIX": f"{self.name}-",
+            # The processes' heartbeat files (`ehr health`), apart from every other run's.
+            "EHR_RUN_DIR": tempfile.mkdtemp(prefix=f"ehr-{self.name}-run-"),
         }
         from ehr.setup import migrate_all
 
         migrate_all(load_settings(self.variables), demo_data=True)
 
     def destroy(self) -> None:
+        import services
         from ehr.broker import management, remove_partner_accounts
-        from ehr.setup import MIGRATIONS
 
         settings = load_settings(self.variables)
-        for service in MIGRATIONS:
-            drop_database(settings.database_url_for(service))
+        for service in services.SERVICES:
+            drop_database(settings.database_url_for(service.name))
         rabbitmqctl("delete_vhost", self.vhost)
         remove_partner_accounts(*management(settings))
+        if self.variables.get("EHR_RUN_DIR"):
+            shutil.rmtree(self.variables["EHR_RUN_DIR"], ignore_errors=True)

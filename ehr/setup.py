@@ -5,16 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from shared.config import SERVICE_KEYS, Settings, generate_key, load_settings
+import services as suite
+from shared.config import FILE_SUFFIX, Settings, generate_key, load_settings
 from shared.db import make_engine, prepare_database
 
 ROOT = Path(__file__).resolve().parent.parent
-MIGRATIONS = {
-    "registry": ROOT / "services" / "registry" / "migrations",
-    "records": ROOT / "services" / "records" / "migrations",
-    "gateway": ROOT / "services" / "gateway" / "migrations",
-}
-# One key per purpose (shared.config.SERVICE_KEYS says which service gets which).
+
+# One key per purpose (each service's descriptor says which it gets: `services.SERVICES`).
 KEY_VARIABLES = ("EHR_PII_KEY", "EHR_RECORDS_PII_KEY", "EHR_INDEX_KEY", "EHR_TOKEN_KEY", "EHR_SERVICE_KEY",
                  "EHR_AUDIT_KEY")
 
@@ -25,12 +22,12 @@ def ensure_keys(state_dir: Path, services: tuple[str, ...] | None = None) -> Non
     set, else from `<state_dir>/secrets.env`, where a key that is missing is generated on first use
     (the file is created with mode 0600). `ehr up` hands each service only its own
     (`service_environment`); a command run in one service's container finds its keys set."""
-    needed = KEY_VARIABLES if services is None else {name for s in services for name in SERVICE_KEYS[s][0]}
-    if all(os.environ.get(name) for name in needed):
+    needed = KEY_VARIABLES if services is None else {name for s in services for name in suite.service(s).keys}
+    if all(_given(name) for name in needed):
         return
     secrets = state_dir / "secrets.env"
     stored = _read_env_file(secrets) if secrets.exists() else {}
-    missing = [name for name in KEY_VARIABLES if name not in stored and not os.environ.get(name)]
+    missing = [name for name in KEY_VARIABLES if name not in stored and not _given(name)]
     if missing:
         state_dir.mkdir(parents=True, exist_ok=True)
         newline = secrets.exists() and not secrets.read_text().endswith("\n")
@@ -39,7 +36,13 @@ def ensure_keys(state_dir: Path, services: tuple[str, ...] | None = None) -> Non
             f.write("\n" * newline + "".join(f"{name}={generate_key()}\n" for name in missing))
         stored = _read_env_file(secrets)
     for key, value in stored.items():
-        os.environ.setdefault(key, value)
+        if not _given(key):
+            os.environ[key] = value
+
+
+def _given(name: str) -> bool:
+    """Set in this environment, as a value or as a file (EHR_X_FILE)."""
+    return bool(os.environ.get(name) or os.environ.get(name + FILE_SUFFIX))
 
 
 def load_keys(state_dir: Path) -> None:
@@ -48,7 +51,8 @@ def load_keys(state_dir: Path) -> None:
     secrets = state_dir / "secrets.env"
     if secrets.exists():
         for key, value in _read_env_file(secrets).items():
-            os.environ.setdefault(key, value)
+            if not _given(key):
+                os.environ[key] = value
 
 
 def _read_env_file(path: Path) -> dict[str, str]:
@@ -61,11 +65,11 @@ def _read_env_file(path: Path) -> dict[str, str]:
 
 
 def migrate_all(settings: Settings | None = None, demo_data: bool = False) -> dict[str, bool]:
-    """Create and migrate every service database; only when asked (`demo_data`: `ehr migrate
-    --demo-data`, `ehr up --demo`), load the demo county's divisions and institutions into a
-    registry that has no divisions yet. Returns {service: created}."""
+    """Create and migrate the database of every service (`services.SERVICES`); only when asked
+    (`demo_data`: `ehr migrate --demo-data`, `ehr up --demo`), load the demo county's divisions
+    and institutions into a registry that has no divisions yet. Returns {service: created}."""
     settings = settings or load_settings()
-    created = {service: prepare_database(service, path, settings) for service, path in MIGRATIONS.items()}
+    created = {s.name: prepare_database(s.name, s.migrations, settings) for s in suite.SERVICES}
     if demo_data and not has_reference_data(settings):
         load_demo_reference_data(settings)
     return created

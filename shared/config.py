@@ -1,7 +1,9 @@
 """Configuration from environment variables, with defaults for one development machine.
 
 An operator configures a whole deployment (or a docker-compose file) in one place; each service
-process is given only the keys it uses (`SERVICE_KEYS`, `service_environment`):
+process is given only the keys it uses (its descriptor's `keys`, `service_environment`).
+Any of these variables can instead be given as a file: `EHR_X_FILE=/run/secrets/x` makes the
+file's content the value of `EHR_X` (docker-compose and systemd secrets); setting both is an error.
 
     EHR_AMQP_URI          amqp://guest:guest@127.0.0.1:5672/   the suite's own (internal) broker account;
                           its vhost is the suite's. Never give it to a hospital or township
@@ -50,6 +52,12 @@ process is given only the keys it uses (`SERVICE_KEYS`, `service_environment`):
     EHR_GATEWAY_HOST / EHR_GATEWAY_PORT    127.0.0.1 / 8000
     EHR_RPC_TIMEOUT       seconds an RPC call may take before it counts as failed (30)
     EHR_LOG_LEVEL         INFO
+    EHR_LOG_FORMAT        json (one JSON object per line) or text (`12:00:01 INFO  msg key=value`,
+                          for a terminal; `ehr up` picks text when its output is a terminal)
+    EHR_PROCESS           the process's name in logs and its heartbeat file (`records.2`; `ehr up`
+                          names its processes, a container is named by its service)
+    EHR_RUN_DIR           where each service process keeps its heartbeat file `<process>.alive`,
+                          which `ehr health` reads (default $EHR_STATE_DIR/run, i.e. ./var/run)
     EHR_STATE_DIR         ./var: where `ehr up` keeps the keys it generated for a development
                           machine (secrets.env, mode 0600) when EHR_PII_KEY is not set
 
@@ -73,6 +81,7 @@ DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432"
 DEFAULT_BROKER_ADMIN_URL = "http://guest:guest@127.0.0.1:15672"
 DEFAULT_MAX_ENCOUNTER_BYTES = 256 * 1024
+LOG_FORMATS = ("json", "text")
 
 
 def database_role(database: str) -> str:
@@ -85,14 +94,6 @@ class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message names the variable, never its value."""
 
 
-# The key variables each service uses; `ehr up` and docker-compose give a service process these
-# and no other key (`service_environment`), and the service requires the first group.
-SERVICE_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    # service: (required, optional)
-    "registry": (("EHR_PII_KEY", "EHR_INDEX_KEY", "EHR_SERVICE_KEY"), ("EHR_PII_OLD_KEYS",)),
-    "records": (("EHR_RECORDS_PII_KEY", "EHR_INDEX_KEY", "EHR_SERVICE_KEY"), ("EHR_RECORDS_PII_OLD_KEYS",)),
-    "gateway": (("EHR_TOKEN_KEY", "EHR_AUDIT_KEY", "EHR_SERVICE_KEY"), ()),
-}
 # Each service's PII box: its encryption key's variable and the Settings field of its old keys
 # (the blind-index key is shared). And the Settings field of each single key variable.
 _PII_KEYS = {"registry": ("EHR_PII_KEY", "pii_old_keys"), "records": ("EHR_RECORDS_PII_KEY", "records_pii_old_keys")}
@@ -100,17 +101,43 @@ _KEY_FIELDS = {"EHR_PII_KEY": "pii_key", "EHR_RECORDS_PII_KEY": "records_pii_key
                "EHR_TOKEN_KEY": "token_key", "EHR_SERVICE_KEY": "service_key", "EHR_AUDIT_KEY": "audit_key"}
 # A key variable: EHR_<PURPOSE>_KEY, or a list EHR_<PURPOSE>_OLD_KEYS / EHR_<PURPOSE>_KEYS.
 _KEY_VARIABLE = re.compile(r"EHR_(?P<purpose>[A-Z0-9_]+?)(?P<old>_OLD)?_KEYS?")
+FILE_SUFFIX = "_FILE"
 
 
 def is_key_variable(name: str) -> bool:
-    return _KEY_VARIABLE.fullmatch(name) is not None
+    """EHR_<PURPOSE>_KEY(S), or the same given as a file (EHR_<PURPOSE>_KEY_FILE)."""
+    return _KEY_VARIABLE.fullmatch(name.removesuffix(FILE_SUFFIX)) is not None
 
 
-def service_environment(service: str, environ: dict[str, str]) -> dict[str, str]:
-    """`environ` without the key variables `service` does not use (every other variable kept)."""
-    required, optional = SERVICE_KEYS[service]
+def service_environment(service, environ: dict[str, str]) -> dict[str, str]:
+    """`environ` without the key variables `service` (a `shared.service.ServiceDescriptor`) does
+    not use, whether given as values or as files (every other variable kept)."""
+    own = {*service.keys, *service.optional_keys}
     return {name: value for name, value in environ.items()
-            if not is_key_variable(name) or name in required or name in optional}
+            if not is_key_variable(name) or name.removesuffix(FILE_SUFFIX) in own}
+
+
+def resolve_files(environ) -> dict[str, str]:
+    """`environ` with every `EHR_X_FILE` replaced by `EHR_X`, the content of the file it names
+    (one trailing newline dropped), as docker-compose's and systemd's secrets hand them over.
+    ConfigError when both are set or the file cannot be read (naming the variable, never a value).
+
+        {"EHR_PII_KEY_FILE": "/run/secrets/ehr_pii_key"} -> {"EHR_PII_KEY": "q8Jc...="}
+    """
+    env = dict(environ)
+    for name in [n for n in env if n.startswith("EHR_") and n.endswith(FILE_SUFFIX)]:
+        variable, path = name.removesuffix(FILE_SUFFIX), env.pop(name)
+        if not path:
+            continue
+        if env.get(variable):
+            raise ConfigError(f"both {variable} and {name} are set: give one of them")
+        try:
+            with open(path, encoding="utf-8") as f:
+                value = f.read()
+        except OSError as exc:
+            raise ConfigError(f"{name} names a file that cannot be read ({exc.strerror})") from None
+        env[variable] = value.removesuffix("\n").removesuffix("\r")
+    return env
 
 
 def _key_material(raw: str) -> bytes:
@@ -166,6 +193,9 @@ class Settings:
     gateway_port: int = 8000
     rpc_timeout: float = 30.0
     log_level: str = "INFO"
+    log_format: str = "json"
+    run_dir: str = "var/run"
+    process_name: str = ""
     token_key: bytes | None = None
     service_key: bytes | None = None
     token_lifetime: int = 900
@@ -213,9 +243,9 @@ class Settings:
         self._require(service, (variable, "EHR_INDEX_KEY"))
         return getattr(self, _KEY_FIELDS[variable]), getattr(self, old_keys), self.index_key
 
-    def require_service_keys(self, service: str) -> None:
-        """ConfigError unless every key `service` needs is set (`SERVICE_KEYS`)."""
-        self._require(service, SERVICE_KEYS[service][0])
+    def require_service_keys(self, service) -> None:
+        """ConfigError unless every key `service` (a `shared.service.ServiceDescriptor`) needs is set."""
+        self._require(service.name, service.keys)
 
     def _require(self, service: str, variables) -> None:
         missing = [name for name in variables if getattr(self, _KEY_FIELDS[name]) is None]
@@ -245,7 +275,7 @@ class Settings:
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    env = os.environ if environ is None else environ
+    env = resolve_files(os.environ if environ is None else environ)
     overrides = {
         name[len("EHR_"):-len("_DATABASE_URL")].lower(): value
         for name, value in env.items()
@@ -262,6 +292,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         rpc_timeout = float(env.get("EHR_RPC_TIMEOUT", "30"))
     except ValueError as exc:
         raise ConfigError("EHR_GATEWAY_PORT and EHR_RPC_TIMEOUT must be numbers") from exc
+    log_format = env.get("EHR_LOG_FORMAT") or "json"
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(f"EHR_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
     limits = {}
     for name, default in (("EHR_TOKEN_LIFETIME", 900), ("EHR_LOCKOUT_THRESHOLD", 5),
                           ("EHR_LOCKOUT_SECONDS", 900), ("EHR_SIGN_IN_WINDOW", 60),
@@ -290,6 +323,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         gateway_port=port,
         rpc_timeout=rpc_timeout,
         log_level=env.get("EHR_LOG_LEVEL", "INFO"),
+        log_format=log_format,
+        run_dir=env.get("EHR_RUN_DIR") or os.path.join(env.get("EHR_STATE_DIR") or "var", "run"),
+        process_name=env.get("EHR_PROCESS", ""),
         token_key=_key(env, "EHR_TOKEN_KEY"),
         service_key=_key(env, "EHR_SERVICE_KEY"),
         token_lifetime=limits["EHR_TOKEN_LIFETIME"],

@@ -1,12 +1,15 @@
 """Structured, personal-data-free logging.
 
-Every process logs one JSON object per line. Code logs identifiers the suite owns (archive
+Every process logs one JSON object per line (`EHR_LOG_FORMAT=json`, the default), or, for a
+person at a terminal, one readable line (`text`: what `ehr up` on a terminal asks its processes
+for). Code logs identifiers the suite owns (archive
 numbers, record ids, message ids), never names, ID numbers or phones; as a last line of defence
 a filter masks anything shaped like an ID number or a mobile number before it is written.
 
     log = logging.getLogger(__name__)
     log.info("encounter filed", extra={"archive_no": "11010500300100042", "message_id": mid})
     -> {"ts": "...", "level": "INFO", "logger": "...", "msg": "encounter filed", "archive_no": ...}
+    -> 12:00:01 INFO  encounter filed archive_no=11010500300100042 message_id=...   (text)
 """
 
 from __future__ import annotations
@@ -60,10 +63,41 @@ def format_exception(exc_info) -> str:
     return "".join(traceback.format_exception(exc_type, exc, tb))
 
 
+def _fields(record: logging.LogRecord) -> dict:
+    """What the code passed in `extra=`."""
+    return {key: value for key, value in vars(record).items()
+            if key not in _STANDARD_ATTRS and not key.startswith("_")}
+
+
+class TextFormatter(logging.Formatter):
+    """One readable line: time, level, message, then the key fields as key=value (no JSON, no
+    logger name), and a traceback on the lines after, scrubbed like the JSON lines.
+
+        12:00:01 WARN  batch retried error=OperationalError attempt=3
+    """
+
+    LEVELS = {"WARNING": "WARN", "CRITICAL": "CRIT"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        level = self.LEVELS.get(record.levelname, record.levelname)
+        parts = [time.strftime("%H:%M:%S", time.localtime(record.created)), f"{level:<5}", record.getMessage()]
+        parts += [f"{key}={_plain(value)}" for key, value in _fields(record).items() if value is not None]
+        line = " ".join(parts)
+        if record.exc_info:
+            line += "\n" + format_exception(record.exc_info).rstrip()
+        return scrub(line)
+
+
+def _plain(value) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return json.dumps(text, ensure_ascii=False) if (not text or any(c.isspace() for c in text)) else text
+
+
 class JsonFormatter(logging.Formatter):
-    def __init__(self, service: str = "") -> None:
+    def __init__(self, service: str = "", process: str = "") -> None:
         super().__init__()
         self.service = service
+        self.process = process
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -75,17 +109,20 @@ class JsonFormatter(logging.Formatter):
         }
         if self.service:
             entry["service"] = self.service
-        for key, value in vars(record).items():
-            if key not in _STANDARD_ATTRS and not key.startswith("_"):
-                entry[key] = value
+        if self.process and self.process != self.service:
+            entry["process"] = self.process
+        entry.update(_fields(record))
         if record.exc_info:
             entry["exc"] = format_exception(record.exc_info)
         return scrub(json.dumps(entry, ensure_ascii=False, default=str))
 
 
-def configure_logging(service: str = "", level: str = "INFO", stream=None) -> None:
+def configure_logging(service: str = "", level: str = "INFO", stream=None, fmt: str = "json",
+                      process: str = "") -> None:
+    """Log to `stream` (stderr) as JSON lines, or as text lines (`fmt="text"`): the process's
+    name is not repeated on them, whoever reads them (`ehr up`) prefixes it."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter(service))
+    handler.setFormatter(TextFormatter() if fmt == "text" else JsonFormatter(service, process))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

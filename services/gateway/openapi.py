@@ -326,6 +326,22 @@ def build_spec() -> dict:
         "security": PUBLIC,
         "responses": {"200": _json("Health", "All healthy"), "503": _json("Health", "Something is down")},
     }})
+    spec.path("/api/v1/health/live", operations={"get": {
+        "summary": "This gateway process answers (liveness; asks no other service)",
+        "security": PUBLIC,
+        "responses": {"200": _json("Health", "Live")},
+    }})
+    spec.path("/api/v1/health/ready", operations={"get": {
+        "summary": "This gateway's database (as its role), broker and migrations are ready (readiness)",
+        "security": PUBLIC,
+        "responses": {"200": _json("Health", "Ready"), "503": _json("Health", "Not ready, with the failing checks")},
+    }})
+    spec.path("/", operations={"get": {
+        "summary": "Leads to this document's readable page",
+        "security": PUBLIC,
+        "responses": {"302": {"description": "To /api/v1/docs",
+                              "headers": {"Location": {"schema": {"type": "string", "example": "/api/v1/docs"}}}}},
+    }})
     spec.path("/api/v1/docs", operations={"get": {
         "summary": "This document as a readable HTML page",
         "security": PUBLIC,

@@ -26,7 +26,10 @@ what was asked, in its own database (see `gate.py` and `access.py`).
     GET  /api/v1/pending, POST /api/v1/pending/<id>/proposal        -> records (operators)
     GET  /api/v1/pending/proposals, POST /api/v1/pending/<id>/link  -> records (clinicians in scope)
     GET  /api/v1/reviews, POST .../records/<id>/review               -> records: far filings to look at
-    GET  /api/v1/health                           -> each service's health (public)
+    GET  /api/v1/health                           -> each service's health (public): the suite's
+    GET  /api/v1/health/live                      -> this gateway process answers (public)
+    GET  /api/v1/health/ready                     -> its database, broker, migrations (public)
+    GET  /                                        -> redirects to /api/v1/docs
     GET  /api/v1/openapi.json | /api/v1/docs      -> the OpenAPI document, as JSON and as HTML (public)
 
 Every entrypoint but the public ones is `@guarded(action)`: authenticated, checked against the
@@ -40,16 +43,20 @@ import re
 from functools import wraps
 
 import eventlet
+from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
 from shared import api
 from shared.contracts import load_input
+from shared.config import load_settings
 from shared.errors import NotFound, ValidationFailed
+from shared.transport.health import is_ready, readiness
 from shared.transport.outbox import OutboxRelay
 from shared.transport.rpc import BoundedServiceRpc
 
 from services.gateway import access, stats
 from services.gateway.access import Action
+from services.gateway.descriptor import GATEWAY
 from services.gateway.docs_page import render
 from services.gateway.gate import Gate
 from services.gateway.http import http
@@ -430,6 +437,22 @@ class GatewayService:
                 checks[service] = f"unavailable ({type(exc).__name__})"
         healthy = all(v == "ok" for v in checks.values())
         return (200 if healthy else 503), {"status": "ok" if healthy else "degraded", "checks": checks}
+
+    @http("GET", "/api/v1/health/live")
+    def health_live(self, request):
+        # Answering is the check: this process's event loop runs. Nothing else is asked, so
+        # the gateway stays live while another service (or its own database) is down.
+        return {"status": "ok"}
+
+    @http("GET", "/api/v1/health/ready")
+    def health_ready(self, request):
+        checks = readiness(GATEWAY, load_settings())
+        ready = is_ready(checks)
+        return (200 if ready else 503), {"status": "ok" if ready else "not_ready", "checks": checks}
+
+    @http("GET", "/")
+    def root(self, request):
+        return redirect("/api/v1/docs")
 
     @http("GET", "/api/v1/openapi.json")
     def openapi(self, request):

@@ -5,6 +5,7 @@
 - `outbox`     the relay that publishes each service's outbox with confirms
 - `providers`  dependency providers: `Database`, `Pii`, `CurrentActor`, `ServiceKey`
 - `topology`   the broker's exchanges and queues, declared in one place
+- `health`     liveness (heartbeat files) and readiness (database, broker, migrations)
 - `errors`     registers `shared.errors` for deserialisation across RPC
 
 The rest of `shared` is plain vocabulary (errors, actors, deliveries as data, contracts, codes,

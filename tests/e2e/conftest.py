@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ehr.sandbox import SuiteEnvironment
 from ehr.synthetic import Resident, Synthesizer
+from services import service as descriptor_of
 from shared.config import Settings, load_settings, service_environment
 from shared.db import make_engine
 from shared.transport.topology import declare_topology
@@ -27,7 +28,7 @@ class Sandbox:
 
     def start(self, service: str) -> subprocess.Popen:
         # Only the service's own keys, as `ehr up` and docker-compose give them.
-        env = service_environment(service, {**os.environ, **self.env.variables, "EHR_LOG_LEVEL": "WARNING"})
+        env = service_environment(descriptor_of(service), {**os.environ, **self.env.variables, "EHR_LOG_LEVEL": "WARNING"})
         proc = subprocess.Popen([sys.executable, "-m", "ehr", "run", service], env=env)
         self.procs.append(proc)
         return proc

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from sqlalchemy.orm import Session
 
 from ehr.cli import main as ehr
-from ehr.setup import MIGRATIONS
+from services import service as descriptor_of
 from services.gateway import audit
 from shared.config import load_settings
 from shared.db import alembic_config, drop_database, ensure_database, make_engine, upgrade
@@ -34,7 +34,7 @@ def trail(suite_env, run_id, monkeypatch):
     url = f"postgresql://postgres@127.0.0.1:5432/ehr_t{run_id}_gateway_audit"
     drop_database(url)
     ensure_database(url)
-    upgrade(MIGRATIONS["gateway"], url)
+    upgrade(descriptor_of("gateway").migrations, url)
     monkeypatch.setenv("EHR_GATEWAY_DATABASE_URL", url)  # what `ehr audit ...` opens
     engine = make_engine(url, pool_size=12)
     yield engine
@@ -222,7 +222,7 @@ def test_entries_written_before_the_keyed_chain_still_verify_and_still_show_edit
     monkeypatch.setenv("EHR_GATEWAY_DATABASE_URL", url)
     engine = make_engine(url)
     try:
-        command.upgrade(alembic_config(MIGRATIONS["gateway"], url), "0001")
+        command.upgrade(alembic_config(descriptor_of("gateway").migrations, url), "0001")
         prev, start = "0" * 64, datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
         with engine.begin() as conn:  # as the gateway appended them before: hash of the whole entry's JSON
             for seq in range(1, 6):
@@ -233,7 +233,7 @@ def test_entries_written_before_the_keyed_chain_still_verify_and_still_show_edit
                 conn.execute(sa.insert(sa.table("audit_entries", *map(sa.column, [*fields, "hash"]))),
                              {**fields, "hash": prev})
             conn.execute(sa.text("UPDATE audit_head SET seq = 5, hash = :h"), {"h": prev})
-        command.upgrade(alembic_config(MIGRATIONS["gateway"], url), "0002")
+        command.upgrade(alembic_config(descriptor_of("gateway").migrations, url), "0002")
         with Session(engine) as session:  # as the server linked them from migration 0002 on
             for i in range(2):
                 fields = {name: None for name in audit._CONTENT} | {
@@ -243,7 +243,7 @@ def test_entries_written_before_the_keyed_chain_still_verify_and_still_show_edit
                                         ":action, NULL, NULL, NULL, false, 'ok', 200, :digest)"),
                                 {**fields, "digest": audit.content_digest(fields)})
                 session.commit()
-        upgrade(MIGRATIONS["gateway"], url)
+        upgrade(descriptor_of("gateway").migrations, url)
         _append(engine, 3)
         result = _verify()
         assert result.exit_code == 0 and "intact: 10 entries" in result.output, result.output

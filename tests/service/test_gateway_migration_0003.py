@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import command
 
-from ehr.setup import MIGRATIONS
+from services import service as descriptor_of
 from shared.db import alembic_config, drop_database, ensure_database, make_engine
 
 
@@ -16,7 +16,7 @@ def test_accounts_locked_before_the_migration_are_locked_for_fifteen_minutes_mor
     ensure_database(url)
     engine = make_engine(url)
     try:
-        config = alembic_config(MIGRATIONS["gateway"], url)
+        config = alembic_config(descriptor_of("gateway").migrations, url)
         command.upgrade(config, "0002")
         with engine.begin() as conn:
             conn.execute(sa.text(

@@ -4,7 +4,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from ehr.setup import MIGRATIONS
+from services import SERVICES
 from services.gateway.models import Base as GatewayBase
 from services.records.models import Base as RecordsBase
 from services.registry.models import Base as RegistryBase
@@ -23,12 +23,13 @@ def _compared(obj, name, type_, reflected, compare_to) -> bool:
     return not (type_ == "index" and name in EXPRESSION_INDEXES)
 
 
-@pytest.mark.parametrize("service", sorted(MIGRATIONS))
-def test_migrations_on_an_empty_database_match_the_models(service, suite_env, run_id):
+@pytest.mark.parametrize("descriptor", SERVICES, ids=lambda d: d.name)
+def test_migrations_on_an_empty_database_match_the_models(descriptor, suite_env, run_id):
+    service = descriptor.name
     url = f"postgresql://postgres@127.0.0.1:5432/ehr_t{run_id}_{service}_migcheck"
     ensure_database(url)
     try:
-        upgrade(MIGRATIONS[service], url)
+        upgrade(descriptor.migrations, url)
         engine = make_engine(url)
         with engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(
@@ -49,4 +50,5 @@ def test_every_migrations_folder_is_run_by_ehr_migrate():
 
     root = Path(__file__).resolve().parents[2] / "services"
     on_disk = {p.parent.parent.name for p in root.glob("*/migrations/env.py")}
-    assert on_disk == set(MIGRATIONS) == set(METADATA)
+    assert on_disk == {s.name for s in SERVICES} == set(METADATA)
+    assert all(s.migrations == root / s.name / "migrations" for s in SERVICES)

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from sqlalchemy.orm import Session
 
-from ehr.setup import MIGRATIONS
+from services import service as descriptor_of
 from ehr.synthetic import Synthesizer
 from services.records import operations, pending
 from services.records import reencrypt as records_reencrypt
@@ -62,7 +62,7 @@ def databases(suite_env, run_id):
     urls = {s: f"postgresql://postgres@127.0.0.1:5432/ehr_t{run_id}_rekey{suffix}_{s}" for s in ("registry", "records")}
     for service, url in urls.items():
         ensure_database(url)
-        upgrade(MIGRATIONS[service], url)
+        upgrade(descriptor_of(service).migrations, url)
     engines = {s: make_engine(url, pool_size=2) for s, url in urls.items()}
     with Session(engines["registry"]) as session:
         reference.load_demo_reference_data(session)

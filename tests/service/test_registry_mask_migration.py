@@ -6,7 +6,7 @@ import json
 import sqlalchemy as sa
 from alembic import command
 
-from ehr.setup import MIGRATIONS
+from services import service as descriptor_of
 from shared.db import alembic_config, drop_database, ensure_database, make_engine
 
 OLD_MASK, NEW_MASK = "110105********0184", "**************0184"  # of 110105196605070184
@@ -48,7 +48,7 @@ def test_migration_0006_drops_the_stored_masks_and_rewrites_the_kept_ones_to_the
     ensure_database(url)
     engine = make_engine(url)
     try:
-        config = alembic_config(MIGRATIONS["registry"], url)
+        config = alembic_config(descriptor_of("registry").migrations, url)
         command.upgrade(config, "0005")
         with engine.begin() as conn:
             _insert_rows_of_0005(conn)

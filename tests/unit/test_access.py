@@ -293,7 +293,8 @@ def test_the_openapi_document_requires_a_bearer_token_except_on_public_operation
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     public = {(path, method) for path, ops in spec["paths"].items() for method, op in ops.items()
               if op.get("security") == []}
-    assert public == {("/api/v1/auth/token", "post"), ("/api/v1/health", "get"), ("/api/v1/docs", "get")}
+    assert public == {("/api/v1/auth/token", "post"), ("/api/v1/health", "get"), ("/api/v1/health/live", "get"),
+                      ("/api/v1/health/ready", "get"), ("/", "get"), ("/api/v1/docs", "get")}
     for path, ops in spec["paths"].items():
         for method, op in ops.items():
             if (path, method) not in public:

@@ -1,6 +1,7 @@
-"""The Dockerfile and docker-compose.yml, checked by parsing (no Docker engine needed): every
-service the suite runs is deployed, configured from the shared EHR_* environment, and no
-secret is baked in or defaulted."""
+"""The Dockerfile, docker-compose.yml and the systemd units, checked by parsing (no Docker engine
+or systemd needed): every service the suite runs (`services.SERVICES`) is deployed, configured
+from the shared EHR_* environment, given its own secrets as files, its own database role, a
+health check, and no secret is baked in or defaulted."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+import services as suite
 import shared.config
-from ehr.runner import SERVICES
+
+SERVICES = suite.names()
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -129,17 +132,34 @@ def test_app_services_point_at_the_compose_broker_and_database(shared_env):
     assert "@postgres:5432" in shared_env["EHR_DATABASE_URL"]
 
 
-def test_each_service_is_given_its_own_keys_required_and_no_other_key(app_services):
+def _secret_file(name: str, svc: dict, variable: str) -> str:
+    """The secret that `variable`_FILE names in a service, checked to be one the service mounts."""
+    path = svc["environment"][variable + "_FILE"]
+    assert path.startswith("/run/secrets/"), f"{name}: {variable}_FILE must name a compose secret"
+    secret = path.removeprefix("/run/secrets/")
+    assert secret in svc.get("secrets", []), f"{name}: {variable}_FILE names {secret}, which it does not mount"
+    return secret
+
+
+def test_each_service_is_given_its_own_keys_required_and_no_other_key(compose, app_services):
+    required_by_compose = {m["name"] for m in INTERPOLATION.finditer(COMPOSE_FILE.read_text(encoding="utf-8"))
+                           if m["op"] == ":?"}
     for name, svc in app_services.items():
         # `migrate` runs the operator's commands: they sign audit entries and internal calls.
-        operator = ((("EHR_AUDIT_KEY", "EHR_SERVICE_KEY"), ()))
-        required, optional = shared.config.SERVICE_KEYS.get(name, operator)
-        given = {key for key in svc["environment"] if shared.config.is_key_variable(key)}
+        descriptor = suite.service(name) if name in SERVICES else None
+        required = descriptor.keys if descriptor else ("EHR_AUDIT_KEY", "EHR_SERVICE_KEY")
+        optional = descriptor.optional_keys if descriptor else ()
+        given = {key.removesuffix("_FILE") for key in svc["environment"] if shared.config.is_key_variable(key)}
         assert given == {*required, *optional}, f"{name} is given {sorted(given)}"
         for variable in required:
-            value = svc["environment"][variable]
-            assert value.startswith("${" + variable + ":?"), f"{name}: {variable} must be required (:?)"
-    assert "EHR_PII_KEY" not in app_services["gateway"]["environment"]
+            assert variable not in svc["environment"], f"{name}: {variable} must come as a secret file"
+            secret = _secret_file(name, svc, variable)
+            assert compose["secrets"][secret] == {"environment": variable}
+            assert variable in required_by_compose, f"{variable} must be required (:?)"
+        mounted = {secret for secret in svc.get("secrets", []) if secret.startswith("ehr_") and secret.endswith("_key")}
+        assert mounted == {_secret_file(name, svc, v) for v in required}, f"{name} mounts {sorted(mounted)}"
+    assert not any(key.startswith("EHR_PII_KEY") for key in app_services["gateway"]["environment"])
+    assert "ehr_pii_key" not in app_services["gateway"]["secrets"]
 
 
 def test_broker_and_database_passwords_are_required(compose, shared_env):
@@ -165,7 +185,9 @@ def test_no_literal_secret_values_are_set(services):
         if isinstance(env, list):
             env = dict(item.split("=", 1) if "=" in item else (item, None) for item in env)
         for key, value in env.items():
-            if SECRET_NAME.search(key) and value:
+            if key.endswith("_FILE"):  # names a secret's file, which holds the value
+                assert str(value).startswith("/run/secrets/"), f"{name}: {key} is not a compose secret"
+            elif SECRET_NAME.search(key) and value:
                 assert "${" in str(value), f"{name}: {key} is a literal value"
 
 
@@ -174,8 +196,9 @@ def test_every_ehr_variable_set_is_documented_in_shared_config(services):
     assert {"EHR_AMQP_URI", "EHR_DATABASE_URL", "EHR_PII_KEY", "EHR_INDEX_KEY"} <= documented
     for name, svc in services.items():
         for key in svc.get("environment", {}) or {}:
-            if key.startswith("EHR_"):
-                assert key in documented, f"{name} sets {key}, which shared/config.py does not document"
+            if key.startswith("EHR_"):  # EHR_X_FILE: EHR_X given as a file (shared/config.py)
+                variable = key.removesuffix("_FILE")
+                assert variable in documented, f"{name} sets {key}, which shared/config.py does not document"
 
 
 def test_records_scales_out_to_competing_consumers(services):
@@ -202,6 +225,72 @@ def test_gateway_healthcheck_calls_the_health_endpoint_with_python(services):
     command = " ".join(test) if isinstance(test, list) else test
     assert "python" in command and "urllib" in command
     assert "http://127.0.0.1:8000/api/v1/health" in command
+
+
+def test_the_gateways_healthcheck_is_its_own_liveness_not_the_other_services(services):
+    command = " ".join(services["gateway"]["healthcheck"]["test"])
+    assert "http://127.0.0.1:8000/api/v1/health/live'" in command
+
+
+def test_compose_runs_exactly_the_services_of_the_descriptor_list(app_services):
+    assert set(app_services) == set(SERVICES) | {"migrate"}
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_every_service_has_a_liveness_healthcheck(services, service):
+    check = services[service]["healthcheck"]
+    test = check["test"]
+    assert test[0] == "CMD"
+    if not suite.service(service).http:
+        assert test[1:] == ["ehr", "health", service]  # its heartbeat file: asks no other service
+    assert {"interval", "timeout", "retries", "start_period"} <= set(check)
+
+
+def test_compose_migrate_loads_no_demo_data(services):
+    assert "--demo-data" not in services["migrate"]["command"]
+    assert services["migrate"]["command"] == ["migrate"]
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_each_service_connects_to_its_own_database_as_its_own_role_with_its_own_password(services, service):
+    descriptor = suite.service(service)
+    env = services[service]["environment"]
+    url = env[descriptor.database_url_variable]
+    assert url == f"postgresql://ehr_{service}_app@postgres:5432/ehr_{service}", url
+    others = [d for d in suite.SERVICES if d.name != service]
+    for other in others:
+        assert other.database_url_variable not in env and not any(
+            key.startswith(other.database_password_variable) for key in env), f"{service} sees {other.name}'s database"
+    secret = _secret_file(service, services[service], descriptor.database_password_variable)
+    assert secret == f"ehr_{service}_database_password"
+    assert "POSTGRES_PASSWORD" not in str(env) and "postgres_password" not in services[service]["secrets"]
+
+
+def test_only_migrate_holds_the_owners_password_and_sets_every_roles_password(services):
+    env = services["migrate"]["environment"]
+    for descriptor in suite.SERVICES:
+        assert "${POSTGRES_PASSWORD:?" in env[descriptor.database_url_variable]
+        _secret_file("migrate", services["migrate"], descriptor.database_password_variable)
+
+
+def test_every_secret_is_read_from_the_environment_and_used(compose, services):
+    used = {secret for svc in services.values() for secret in svc.get("secrets", [])}
+    for name, source in compose["secrets"].items():
+        assert set(source) == {"environment"}, f"{name}: a secret of compose's environment (.env)"
+    assert set(compose["secrets"]) - {"postgres_password"} <= used
+
+
+@pytest.mark.parametrize("service", sorted(set(SERVICES) | {"migrate", "rabbitmq", "postgres"}))
+def test_every_container_has_bounded_logs_and_memory(services, service):
+    svc = services[service]
+    assert svc["logging"]["driver"] == "json-file"
+    assert svc["logging"]["options"]["max-size"] and int(svc["logging"]["options"]["max-file"]) >= 1
+    assert re.fullmatch(r"\d+[MG]", svc["deploy"]["resources"]["limits"]["memory"])
+
+
+def test_dotenv_is_kept_out_of_version_control():
+    ignored = {line.strip() for line in (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()}
+    assert ".env" in ignored
 
 
 # --- Dockerfile ---------------------------------------------------------------------------
@@ -272,3 +361,101 @@ def test_compose_broker_bounds_message_size_and_serves_the_management_api_to_ehr
     assert "-rabbit max_message_size 8388608" in services["rabbitmq"]["environment"]["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"]
     assert services["rabbitmq"]["image"].endswith("-management")
     assert shared_env["EHR_BROKER_ADMIN_URL"].endswith("@rabbitmq:15672")
+
+
+# --- systemd units (hosts without Docker) -------------------------------------------------
+
+SYSTEMD = ROOT / "deploy" / "systemd"
+
+
+def _unit(path: Path) -> dict[str, dict[str, list[str]]]:
+    """A unit file as {section: {key: [values, in order]}} (systemd allows a key many times);
+    anything that is not a section, a comment, a blank or KEY=VALUE fails the test."""
+    sections: dict[str, dict[str, list[str]]] = {}
+    current = None
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith(("#", ";")):
+            continue
+        if re.fullmatch(r"\[[A-Za-z]+\]", stripped):
+            current = sections.setdefault(stripped[1:-1], {})
+            continue
+        key, sep, value = stripped.partition("=")
+        assert current is not None and sep and re.fullmatch(r"[A-Za-z]+", key), f"{path.name}:{number}: {line!r}"
+        current.setdefault(key, []).append(value)
+    return sections
+
+
+def _unit_of(service: str) -> Path:
+    plain, template = SYSTEMD / f"ehr-{service}.service", SYSTEMD / f"ehr-{service}@.service"
+    assert plain.exists() != template.exists(), f"{service}: one unit, ehr-{service}.service or a template"
+    return plain if plain.exists() else template
+
+
+def _environment(unit: dict) -> dict[str, str]:
+    return dict(item.split("=", 1) for item in unit["Service"].get("Environment", []))
+
+
+def _command(unit: dict) -> list[str]:
+    (exec_start,) = unit["Service"]["ExecStart"]
+    program, *args = exec_start.split()
+    assert program.endswith("/bin/ehr"), exec_start
+    return args
+
+
+def test_every_systemd_unit_parses():
+    units = sorted(SYSTEMD.glob("*.service")) + sorted(SYSTEMD.glob("*.target"))
+    assert len(units) == len(SERVICES) + 2  # every service, migrate, and the target
+    for path in units:
+        unit = _unit(path)
+        assert unit["Unit"]["Description"] and unit["Install"]["WantedBy"]
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_each_service_has_a_unit_running_it_after_the_migrations(service):
+    path = _unit_of(service)
+    unit = _unit(path)
+    assert _command(unit) == ["run", service]
+    from ehr.cli import main
+
+    assert "run" in main.commands and service in main.commands["run"].params[0].type.choices
+    assert "ehr-migrate.service" in unit["Unit"]["Requires"][0].split()
+    assert "ehr-migrate.service" in unit["Unit"]["After"][0].split()
+    assert unit["Service"]["Restart"] == ["on-failure"] and unit["Service"]["MemoryMax"]
+    env = _environment(unit)
+    instance = "%i" if path.name.endswith("@.service") else ""
+    assert env["EHR_PROCESS"] == (f"{service}.%i" if instance else service)
+    assert unit["Service"]["RuntimeDirectory"] == ["ehr"]
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_each_unit_loads_only_its_services_keys_and_password_as_credentials(service):
+    descriptor = suite.service(service)
+    unit = _unit(_unit_of(service))
+    credentials = dict(item.split(":", 1) for item in unit["Service"]["LoadCredential"])
+    assert set(credentials) == {*descriptor.keys, descriptor.database_password_variable}
+    env = _environment(unit)
+    for name, source in credentials.items():
+        assert source == f"/etc/ehr/credentials/{name}"
+        assert env[f"{name}_FILE"] == f"%d/{name}"  # read through EHR_*_FILE (shared/config.py)
+        assert name not in env
+    assert env[descriptor.database_url_variable] == f"postgresql://ehr_{service}_app@127.0.0.1:5432/ehr_{service}"
+
+
+def test_the_migrate_unit_is_a_oneshot_ehr_migrate_without_demo_data():
+    unit = _unit(SYSTEMD / "ehr-migrate.service")
+    assert _command(unit) == ["migrate"]
+    assert unit["Service"]["Type"] == ["oneshot"] and unit["Service"]["RemainAfterExit"] == ["yes"]
+    from ehr.cli import main
+
+    assert "migrate" in main.commands
+    credentials = {item.split(":", 1)[0] for item in unit["Service"]["LoadCredential"]}
+    assert credentials == {s.database_password_variable for s in suite.SERVICES}
+
+
+def test_the_environment_file_example_holds_no_secret():
+    for line in (SYSTEMD / "ehr.env.example").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            assert not SECRET_NAME.search(key), key
+            assert not re.search(r"://[^:/@]+:(?!CHANGE-ME@)[^@]+@", value), f"{key} holds a password"

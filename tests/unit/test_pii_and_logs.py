@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 import shared.config
-from shared.config import SERVICE_KEYS, ConfigError, generate_key, is_key_variable, load_settings, service_environment
+from services import SERVICES, service
+from shared.config import ConfigError, generate_key, is_key_variable, load_settings, service_environment
 from shared.identity import mask_id_number, mask_phone
 from shared.logs import configure_logging, scrub
 from shared.pii import DecryptionFailed, PiiBox
@@ -127,29 +128,29 @@ def test_each_service_is_given_and_requires_only_its_own_keys():
            "EHR_RECORDS_PII_OLD_KEYS": generate_key(), "EHR_INDEX_KEY": generate_key(),
            "EHR_TOKEN_KEY": generate_key(), "EHR_AUDIT_KEY": generate_key(), "EHR_SERVICE_KEY": generate_key(),
            "EHR_AMQP_URI": "amqp://x", "EHR_LOG_LEVEL": "INFO"}
-    given = {service: {name for name in service_environment(service, env) if name.endswith(("_KEY", "_KEYS"))}
-             for service in SERVICE_KEYS}
+    given = {s.name: {name for name in service_environment(s, env) if name.endswith(("_KEY", "_KEYS"))}
+             for s in SERVICES}
     assert given == {"registry": {"EHR_PII_KEY", "EHR_PII_OLD_KEYS", "EHR_INDEX_KEY", "EHR_SERVICE_KEY"},
                      "records": {"EHR_RECORDS_PII_KEY", "EHR_RECORDS_PII_OLD_KEYS", "EHR_INDEX_KEY",
                                  "EHR_SERVICE_KEY"},
                      "gateway": {"EHR_TOKEN_KEY", "EHR_AUDIT_KEY", "EHR_SERVICE_KEY"}}
-    assert all(service_environment(s, env)["EHR_AMQP_URI"] == "amqp://x" for s in SERVICE_KEYS)
-    gateway = load_settings(service_environment("gateway", env))
-    gateway.require_service_keys("gateway")
+    assert all(service_environment(s, env)["EHR_AMQP_URI"] == "amqp://x" for s in SERVICES)
+    gateway = load_settings(service_environment(service("gateway"), env))
+    gateway.require_service_keys(service("gateway"))
     assert gateway.pii_key is None and gateway.records_pii_key is None and gateway.index_key is None
     with pytest.raises(ConfigError, match="EHR_RECORDS_PII_KEY"):
-        load_settings(service_environment("registry", env)).pii_keys("records")
+        load_settings(service_environment(service("registry"), env)).pii_keys("records")
     with pytest.raises(ConfigError, match="no PII key"):
         gateway.pii_keys("gateway")
 
 
 def test_every_documented_key_variable_is_given_to_a_service():
-    """A key added to shared/config.py must be handed to the services that use it (SERVICE_KEYS),
+    """A key added to shared/config.py must be handed to the services that use it (descriptors' keys),
     or `ehr up` and docker-compose withhold it."""
     documented = set(re.findall(r"^    (EHR_[A-Z0-9_]+)", shared.config.__doc__, re.MULTILINE))
     keys = {name for name in documented if is_key_variable(name)}
     assert {"EHR_PII_KEY", "EHR_RECORDS_PII_KEY", "EHR_INDEX_KEY", "EHR_TOKEN_KEY"} <= keys
-    assigned = {name for required, optional in SERVICE_KEYS.values() for name in (*required, *optional)}
+    assigned = {name for s in SERVICES for name in (*s.keys, *s.optional_keys)}
     assert keys <= assigned
 
 
@@ -157,7 +158,7 @@ def test_ehr_up_starts_each_service_process_with_only_its_own_keys(monkeypatch):
     import ehr.supervisor
 
     spawned = {}
-    monkeypatch.setattr(ehr.supervisor.subprocess, "Popen", lambda args, env: spawned.setdefault(args[-1], env))
+    monkeypatch.setattr(ehr.supervisor.subprocess, "Popen", lambda args, env, **kw: spawned.setdefault(args[-1], env))
     for name in ("EHR_PII_KEY", "EHR_RECORDS_PII_KEY", "EHR_INDEX_KEY", "EHR_TOKEN_KEY", "EHR_AUDIT_KEY",
                  "EHR_SERVICE_KEY"):
         monkeypatch.setenv(name, generate_key())
