@@ -25,7 +25,9 @@ SERIAL_MAX = 99_999
 
 _RE_6 = re.compile(r"[0-9]{6}")
 _RE_12 = re.compile(r"[0-9]{12}")
-_RE_17 = re.compile(r"[0-9]{17}")
+# The one pattern of an archive number (ASCII digits: `\d` would take any script's digits).
+ARCHIVE_NO_PATTERN = r"^[0-9]{17}$"
+_RE_17 = re.compile(ARCHIVE_NO_PATTERN)
 _RE_3 = re.compile(r"[0-9]{3}")
 
 

@@ -26,9 +26,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy import MetaData, create_engine
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.config import Settings, database_role, load_settings
+from shared.errors import Conflict
 
 log = logging.getLogger(__name__)
 
@@ -194,3 +196,16 @@ def ping(session: Session) -> dict[str, str]:
     """What a service's `health` RPC answers once its database replied."""
     session.execute(sa.text("SELECT 1"))
     return {"database": "ok"}
+
+
+def commit_or_conflict(session: Session, message: str, details: dict | None = None) -> None:
+    """Commit; when a unique constraint refuses the write (another worker got there between our
+    check and our commit), roll back and answer `Conflict(message, details)`.
+
+        commit_or_conflict(session, "the username is taken", {"username": "doc01"})
+    """
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(message, details) from None

@@ -19,12 +19,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.actor import Actor
-from shared.contracts import ACCESS_GRANTED, event_message
-from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.contracts.events import ACCESS_GRANTED, event_message
+from shared.db import commit_or_conflict
+from shared.errors import NotFound, ValidationFailed
 from shared.outbox import stage
 from shared.paging import decode_cursor, encode_cursor
 
@@ -72,11 +72,7 @@ def create_user(session: Session, username: str, password: str, institution_code
     user = User(username=username, password_hash=credentials.hash_password(password),
                 institution_code=institution_code, role=role, failed_attempts=0)
     session.add(user)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict("the username is taken", {"username": username}) from None
+    commit_or_conflict(session, "the username is taken", {"username": username})
     return user
 
 
@@ -246,11 +242,7 @@ def add_api_key(session: Session, name: str, institution_code: str, role: str) -
         raise ValidationFailed("cannot create the API key", errors)
     key, digest = credentials.new_api_key()
     session.add(ApiKey(name=name, key_digest=digest, institution_code=institution_code, role=role))
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict("a live API key has this name; revoke it first", {"name": name}) from None
+    commit_or_conflict(session, "a live API key has this name; revoke it first", {"name": name})
     return key
 
 
@@ -313,7 +305,7 @@ def grant_access(session: Session, caller: Caller, archive_no: str, reason: str,
     stage(session, outbox, [event_message(SERVICE, ACCESS_GRANTED, {
         "grant_id": grant.id, "archive_no": grant.archive_no, "village_code": grant.archive_village_code,
         "institution_code": grant.archive_institution_code, "reason": grant.reason,
-        "granted_at": grant.granted_at.isoformat(), "expires_at": grant.expires_at.isoformat(),
+        "granted_at": grant.granted_at, "expires_at": grant.expires_at,
     }, caller.actor(request_id))])
     session.commit()
     return grant

@@ -52,6 +52,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.actor import REQUEST_ID_KEY
+from shared.archive_no import ARCHIVE_NO_PATTERN
 from shared.config import load_settings
 from shared.transport.consumer import TRANSIENT_ERRORS
 from shared.db import make_engine
@@ -63,7 +64,7 @@ from services.gateway.access import Action, Unauthorized
 
 log = logging.getLogger(__name__)
 
-_ARCHIVE_NO = re.compile(r"^\d{17}$")
+_ARCHIVE_NO = re.compile(ARCHIVE_NO_PATTERN)
 _VILLAGE = re.compile(r"^\d{12}$")
 _OUTCOMES = {400: "invalid", 401: "unauthenticated", 403: "denied", 404: "not_found", 409: "conflict",
              422: "invalid_transition", 503: "unavailable"}

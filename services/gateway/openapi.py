@@ -1,4 +1,4 @@
-"""The OpenAPI 3 document of `/api/v1`, generated from the marshmallow schemas in `shared.api`.
+"""The OpenAPI 3 document of `/api/v1`, generated from the marshmallow schemas in `shared.contracts`.
 
 Every operation needs `Authorization: Bearer <token or API key>` (the `bearer` security scheme)
 and documents its 401 and 403, except the public ones: sign-in, health, this document and the
@@ -12,12 +12,23 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 
 from marshmallow import Schema, fields
 
-from shared import api
-
-# The registry validates the lifecycle's request bodies and shapes its answers with these; the
-# gateway passes both through unchanged, so its document shows the registry's own schemas.
-from services.registry import lifecycle_schemas as lifecycle
-from services.registry.schemas import ArchivePageSchema, ArchiveSearchSchema
+# The registry validates the lifecycle's request bodies and shapes its answers with its contracts;
+# the gateway passes both through unchanged, so its document shows the registry's own schemas.
+from shared.contracts.gateway import (
+    AccessGrantRequestSchema, AccessGrantSchema, ErrorSchema, GrantPageSchema, GrantSchema, HealthSchema,
+    StatsSchema, TokenRequestSchema, TokenSchema,
+)
+from shared.contracts.records import (
+    ArchiveSummarySchema, DiscardSchema, EnteredInErrorSchema, LinkPendingSchema, PendingEncounterSchema,
+    PendingPageSchema, QuarantineEntrySchema, QuarantinePageSchema, RecordAmendSchema, RecordCreateSchema,
+    RecordHistorySchema, RecordPageSchema, RecordSchema, ReplaySchema, ReviewPageSchema, ReviewSchema,
+)
+from shared.contracts.registry import (
+    ArchiveCreateSchema, ArchiveDetailSchema, ArchivePageSchema, ArchiveRevisionSchema, ArchiveSchema,
+    ArchiveSearchSchema, DivisionSchema, IdentityUpdateSchema, InstitutionSchema, MergeRequestSchema,
+    MergeSchema, OptionalReasonSchema, ReasonSchema, TerminationSchema, TransferRequestSchema,
+    TransferSchema,
+)
 
 API_VERSION = "1.0.0"
 
@@ -54,7 +65,7 @@ class SearchRequestSchema(ArchiveSearchSchema):
     cursor = fields.Str(load_default=None, metadata={"description": "`next` of the previous page"})
 
 
-class IdentityUpdateRequestSchema(lifecycle.IdentityUpdateSchema):
+class IdentityUpdateRequestSchema(IdentityUpdateSchema):
     """The fields to correct, and why: `{"name": "张秀瑛", "reason": "核对户口本"}`. Each change is
     kept as a revision; the ID number must stay consistent with sex and birth date."""
 
@@ -62,8 +73,8 @@ class IdentityUpdateRequestSchema(lifecycle.IdentityUpdateSchema):
 
 
 class TransferDecisionSchema(Schema):
-    transfer = fields.Nested(lifecycle.TransferSchema)
-    archive = fields.Nested(lifecycle.ArchiveDetailSchema, metadata={
+    transfer = fields.Nested(TransferSchema)
+    archive = fields.Nested(ArchiveDetailSchema, metadata={
         "description": "the archive under its new number when the village changed; the old number still leads here"})
 
 
@@ -106,28 +117,28 @@ def build_spec() -> dict:
         "type": "http", "scheme": "bearer", "bearerFormat": "JWT from POST /api/v1/auth/token, or an API key (ehrk_...)",
     })
     for name, schema in [
-        ("ArchiveCreate", api.ArchiveCreateSchema), ("Archive", api.ArchiveSchema),
-        ("Record", api.RecordSchema), ("RecordPage", api.RecordPageSchema),
-        ("Division", api.DivisionSchema), ("Institution", api.InstitutionSchema),
-        ("Health", api.HealthSchema), ("Error", api.ErrorSchema),
-        ("QuarantineEntry", api.QuarantineEntrySchema), ("QuarantinePage", api.QuarantinePageSchema),
-        ("Replay", api.ReplaySchema), ("Discard", api.DiscardSchema),
-        ("PendingEncounter", api.PendingEncounterSchema), ("PendingPage", api.PendingPageSchema),
-        ("Review", api.ReviewSchema), ("ReviewPage", api.ReviewPageSchema),
-        ("LinkPending", api.LinkPendingSchema), ("RecordCreate", api.RecordCreateSchema),
-        ("RecordAmend", api.RecordAmendSchema), ("EnteredInError", api.EnteredInErrorSchema),
-        ("RecordHistory", api.RecordHistorySchema), ("ArchiveSummary", api.ArchiveSummarySchema),
-        ("TokenRequest", api.TokenRequestSchema), ("Token", api.TokenSchema), ("SignedOut", SignedOutSchema),
-        ("AccessGrantRequest", api.AccessGrantRequestSchema), ("AccessGrant", api.AccessGrantSchema),
-        ("Grant", api.GrantSchema), ("GrantPage", api.GrantPageSchema),
-        ("Stats", api.StatsSchema),
+        ("ArchiveCreate", ArchiveCreateSchema), ("Archive", ArchiveSchema),
+        ("Record", RecordSchema), ("RecordPage", RecordPageSchema),
+        ("Division", DivisionSchema), ("Institution", InstitutionSchema),
+        ("Health", HealthSchema), ("Error", ErrorSchema),
+        ("QuarantineEntry", QuarantineEntrySchema), ("QuarantinePage", QuarantinePageSchema),
+        ("Replay", ReplaySchema), ("Discard", DiscardSchema),
+        ("PendingEncounter", PendingEncounterSchema), ("PendingPage", PendingPageSchema),
+        ("Review", ReviewSchema), ("ReviewPage", ReviewPageSchema),
+        ("LinkPending", LinkPendingSchema), ("RecordCreate", RecordCreateSchema),
+        ("RecordAmend", RecordAmendSchema), ("EnteredInError", EnteredInErrorSchema),
+        ("RecordHistory", RecordHistorySchema), ("ArchiveSummary", ArchiveSummarySchema),
+        ("TokenRequest", TokenRequestSchema), ("Token", TokenSchema), ("SignedOut", SignedOutSchema),
+        ("AccessGrantRequest", AccessGrantRequestSchema), ("AccessGrant", AccessGrantSchema),
+        ("Grant", GrantSchema), ("GrantPage", GrantPageSchema),
+        ("Stats", StatsSchema),
         ("SearchRequest", SearchRequestSchema), ("ArchivePage", ArchivePageSchema),
-        ("ArchiveDetail", lifecycle.ArchiveDetailSchema), ("IdentityUpdate", IdentityUpdateRequestSchema),
-        ("ArchiveRevision", lifecycle.ArchiveRevisionSchema), ("Termination", lifecycle.TerminationSchema),
-        ("Reason", api.ReasonSchema), ("OptionalReason", api.OptionalReasonSchema),
-        ("DuplicateReview", DuplicateReviewSchema), ("TransferRequest", lifecycle.TransferRequestSchema),
-        ("Transfer", lifecycle.TransferSchema), ("TransferDecision", TransferDecisionSchema),
-        ("MergeRequest", api.MergeRequestSchema), ("Merge", lifecycle.MergeSchema),
+        ("ArchiveDetail", ArchiveDetailSchema), ("IdentityUpdate", IdentityUpdateRequestSchema),
+        ("ArchiveRevision", ArchiveRevisionSchema), ("Termination", TerminationSchema),
+        ("Reason", ReasonSchema), ("OptionalReason", OptionalReasonSchema),
+        ("DuplicateReview", DuplicateReviewSchema), ("TransferRequest", TransferRequestSchema),
+        ("Transfer", TransferSchema), ("TransferDecision", TransferDecisionSchema),
+        ("MergeRequest", MergeRequestSchema), ("Merge", MergeSchema),
     ]:
         spec.components.schema(name, schema=schema)
 

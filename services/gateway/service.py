@@ -46,9 +46,16 @@ import eventlet
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
-from shared import api
-from shared.contracts import load_input
 from shared.config import load_settings
+from shared.contracts.fields import PageQuerySchema, load_input
+from shared.contracts.gateway import (
+    AccessGrantRequestSchema, GrantPageSchema, GrantQuerySchema, TokenRequestSchema, TransferQuerySchema,
+)
+from shared.contracts.records import (
+    DiscardSchema, EnteredInErrorSchema, LinkPendingSchema, QuarantineQuerySchema, RecordAmendSchema,
+    RecordCreateSchema, RecordQuerySchema, ReplaySchema,
+)
+from shared.contracts.registry import MergeRequestSchema, OptionalReasonSchema, ReasonSchema
 from shared.errors import NotFound, ValidationFailed
 from shared.transport.health import is_ready, readiness
 from shared.transport.outbox import OutboxRelay
@@ -124,7 +131,7 @@ class GatewayService:
 
     @http("POST", "/api/v1/auth/token")
     def sign_in(self, request):
-        data = load_input(api.TokenRequestSchema(), _json_body(request))
+        data = load_input(TokenRequestSchema(), _json_body(request))
         return self.gate.sign_in(data["username"], data["password"], request.remote_addr)
 
     @http("POST", "/api/v1/auth/revoke")
@@ -151,7 +158,7 @@ class GatewayService:
     @http("POST", "/api/v1/archives/<string:archive_no>/access")
     @guarded(access.ACCESS_GRANT)
     def grant_access(self, request, archive_no):
-        data = load_input(api.AccessGrantRequestSchema(), _json_body(request))
+        data = load_input(AccessGrantRequestSchema(), _json_body(request))
         grant = self.gate.grant(archive_no, data["reason"])
         self.relay()
         return (201 if grant["out_of_scope"] else 200), grant
@@ -159,8 +166,8 @@ class GatewayService:
     @http("GET", "/api/v1/grants")
     @guarded(access.GRANTS_LIST)
     def list_grants(self, request):
-        query = _query(request, api.GrantQuerySchema())
-        return api.GrantPageSchema().dump(self.gate.grants(**query))
+        query = _query(request, GrantQuerySchema())
+        return GrantPageSchema().dump(self.gate.grants(**query))
 
     @http("GET", "/api/v1/archives/<string:archive_no>/summary")
     @guarded(access.SUMMARY_READ)
@@ -171,12 +178,12 @@ class GatewayService:
     @guarded(access.RECORDS_LIST)
     def list_records(self, request, archive_no):
         # A former (transferred) or merged-away number lists the records of the archive it leads to.
-        return self.records.list_records(self.gate.archive["archive_no"], **_query(request, api.RecordQuerySchema()))
+        return self.records.list_records(self.gate.archive["archive_no"], **_query(request, RecordQuerySchema()))
 
     @http("POST", "/api/v1/archives/<string:archive_no>/records")
     @guarded(access.RECORD_CREATE)
     def file_record(self, request, archive_no):
-        data = load_input(api.RecordCreateSchema(), _json_body(request))
+        data = load_input(RecordCreateSchema(), _json_body(request))
         record = self.records.file_record(archive_no, data)
         self.gate.note(target=f"record:{record['record_id']}")
         return 201, record
@@ -192,13 +199,13 @@ class GatewayService:
     @http("POST", "/api/v1/archives/<string:archive_no>/records/<string:record_id>/revisions")
     @guarded(access.RECORD_AMEND)
     def amend_record(self, request, archive_no, record_id):
-        data = load_input(api.RecordAmendSchema(), _json_body(request))
+        data = load_input(RecordAmendSchema(), _json_body(request))
         return 201, self.records.amend_record(archive_no, _record_id(record_id), data)
 
     @http("POST", "/api/v1/archives/<string:archive_no>/records/<string:record_id>/entered-in-error")
     @guarded(access.RECORD_MARK_IN_ERROR)
     def mark_entered_in_error(self, request, archive_no, record_id):
-        data = load_input(api.EnteredInErrorSchema(), _json_body(request))
+        data = load_input(EnteredInErrorSchema(), _json_body(request))
         return self.records.mark_entered_in_error(archive_no, _record_id(record_id), data["reason"])
 
     # -- the archive lifecycle (registry) ----------------------------------------------------
@@ -208,7 +215,7 @@ class GatewayService:
     def search_archives(self, request):
         # POST, so that ID numbers and names stay out of URLs and the logs that keep them.
         filters = _json_body(request)
-        page = load_input(api.PageQuerySchema(), {k: filters.pop(k) for k in ("limit", "cursor") if k in filters})
+        page = load_input(PageQuerySchema(), {k: filters.pop(k) for k in ("limit", "cursor") if k in filters})
         return self.registry.search_archives(filters, limit=page["limit"], cursor=page["cursor"],
                                              scope=self.gate.scope())
 
@@ -234,7 +241,7 @@ class GatewayService:
     @http("POST", "/api/v1/archives/<string:archive_no>/reactivation")
     @guarded(access.ARCHIVE_REACTIVATE)
     def reactivate_archive(self, request, archive_no):
-        data = load_input(api.ReasonSchema(), _json_body(request))
+        data = load_input(ReasonSchema(), _json_body(request))
         return self.registry.reactivate_archive(self.gate.archive["archive_no"], data["reason"])
 
     @http("GET", "/api/v1/archives/<string:archive_no>/possible-duplicates")
@@ -257,7 +264,7 @@ class GatewayService:
     @http("GET", "/api/v1/transfers")
     @guarded(access.TRANSFERS_INCOMING)
     def list_incoming_transfers(self, request):
-        query = _query(request, api.TransferQuerySchema())
+        query = _query(request, TransferQuerySchema())
         return self.registry.list_transfers(to_institution_code=self.gate.caller.institution_code,
                                             status=query["status"], limit=query["limit"])
 
@@ -276,14 +283,14 @@ class GatewayService:
     @http("POST", "/api/v1/transfers/<int:transfer_id>/reject")
     @guarded(access.TRANSFER_REJECT)
     def reject_transfer(self, request, transfer_id):
-        data = load_input(api.ReasonSchema(), _json_body(request))
+        data = load_input(ReasonSchema(), _json_body(request))
         transfer = self._transfer(transfer_id, access.RECEIVING)
         return self.registry.reject_transfer(transfer["transfer_id"], data["reason"])
 
     @http("POST", "/api/v1/transfers/<int:transfer_id>/cancel")
     @guarded(access.TRANSFER_CANCEL)
     def cancel_transfer(self, request, transfer_id):
-        data = load_input(api.OptionalReasonSchema(), _json_body(request, empty_ok=True))
+        data = load_input(OptionalReasonSchema(), _json_body(request, empty_ok=True))
         transfer = self._transfer(transfer_id, access.SENDING)
         return self.registry.cancel_transfer(transfer["transfer_id"], data["reason"])
 
@@ -299,7 +306,7 @@ class GatewayService:
     @http("POST", "/api/v1/merges")
     @guarded(access.ARCHIVE_MERGE)
     def merge_archives(self, request):
-        data = load_input(api.MergeRequestSchema(), _json_body(request))
+        data = load_input(MergeRequestSchema(), _json_body(request))
         surviving = self.gate.archive_in_scope(data["surviving_archive_no"], "surviving_archive_no")
         self.gate.note(archive_no=surviving["archive_no"], target=f"archive:{data['merged_archive_no']}")
         self.gate.archive_in_scope(data["merged_archive_no"], "merged_archive_no")
@@ -315,7 +322,7 @@ class GatewayService:
     @http("POST", "/api/v1/merges/<int:merge_id>/unmerge")
     @guarded(access.ARCHIVE_UNMERGE)
     def unmerge_archives(self, request, merge_id):
-        data = load_input(api.ReasonSchema(), _json_body(request))
+        data = load_input(ReasonSchema(), _json_body(request))
         merge = self._merge(merge_id)
         with self.gate.disclosing():
             return self.registry.unmerge_archives(merge["merge_id"], data["reason"], scope=self.gate.scope())
@@ -335,7 +342,7 @@ class GatewayService:
     @http("GET", "/api/v1/quarantine")
     @guarded(access.QUARANTINE_LIST)
     def list_quarantine(self, request):
-        query = _query(request, api.QuarantineQuerySchema())
+        query = _query(request, QuarantineQuerySchema())
         return self.records.list_quarantine(**{**query, "status": None if query["status"] == "all" else query["status"]})
 
     @http("GET", "/api/v1/quarantine/<int:quarantine_id>")
@@ -346,31 +353,31 @@ class GatewayService:
     @http("POST", "/api/v1/quarantine/<int:quarantine_id>/replay")
     @guarded(access.QUARANTINE_REPLAY)
     def replay_quarantined(self, request, quarantine_id):
-        data = load_input(api.ReplaySchema(), _json_body(request, empty_ok=True))
+        data = load_input(ReplaySchema(), _json_body(request, empty_ok=True))
         return self.records.replay_quarantined(_entry_id(quarantine_id, "quarantine"), corrected=data["corrected"])
 
     @http("POST", "/api/v1/quarantine/<int:quarantine_id>/discard")
     @guarded(access.QUARANTINE_DISCARD)
     def discard_quarantined(self, request, quarantine_id):
-        data = load_input(api.DiscardSchema(), _json_body(request))
+        data = load_input(DiscardSchema(), _json_body(request))
         return self.records.discard_quarantined(_entry_id(quarantine_id, "quarantine"), data["note"])
 
     @http("GET", "/api/v1/pending")
     @guarded(access.PENDING_LIST)
     def list_pending(self, request):
-        return self.records.list_pending(**_query(request, api.PageQuerySchema()))
+        return self.records.list_pending(**_query(request, PageQuerySchema()))
 
     @http("POST", "/api/v1/pending/<int:pending_id>/proposal")
     @guarded(access.PENDING_PROPOSE)
     def propose_link(self, request, pending_id):
-        data = load_input(api.LinkPendingSchema(), _json_body(request))
+        data = load_input(LinkPendingSchema(), _json_body(request))
         self.gate.note(archive_no=data["archive_no"])
         return self.records.propose_link(_entry_id(pending_id, "pending"), data["archive_no"])
 
     @http("GET", "/api/v1/pending/proposals")
     @guarded(access.PENDING_PROPOSALS)
     def list_link_proposals(self, request):
-        query = _query(request, api.PageQuerySchema())
+        query = _query(request, PageQuerySchema())
         jurisdiction = self.gate.jurisdiction()
         if not jurisdiction:
             return {"items": [], "next": None}
@@ -379,7 +386,7 @@ class GatewayService:
     @http("POST", "/api/v1/pending/<int:pending_id>/link")
     @guarded(access.PENDING_LINK)
     def link_pending(self, request, pending_id):
-        data = load_input(api.LinkPendingSchema(), _json_body(request))
+        data = load_input(LinkPendingSchema(), _json_body(request))
         self.gate.note(archive_no=data["archive_no"])
         # The linking clinician answers for the archive: real scope, a grant does not count.
         archive = self.gate.archive_in_scope(data["archive_no"], "archive_no")
@@ -390,7 +397,7 @@ class GatewayService:
     @http("GET", "/api/v1/reviews")
     @guarded(access.REVIEWS_LIST)
     def list_reviews(self, request):
-        query = _query(request, api.PageQuerySchema())
+        query = _query(request, PageQuerySchema())
         if access.permits(self.gate.caller.role, access.QUARANTINE_LIST):
             return self.records.list_reviews(prefix=None, **query)  # operators: every flagged filing
         jurisdiction = self.gate.jurisdiction()

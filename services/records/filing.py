@@ -36,12 +36,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from shared.archive_no import parse_archive_number, routing_key_for
 from shared.delivery import Delivery
-from shared.contracts import ARCHIVE_UPDATE_V1
+from shared.contracts.archive_update import archive_update
 from shared.config import DEFAULT_MAX_ENCOUNTER_BYTES
-from shared.encounter import Encounter, InvalidEncounter, load_encounter
-from shared.messaging import ARCHIVE_UPDATES, BrokerAccounts
+from shared.contracts.encounter import Encounter, InvalidEncounter, load_encounter
+from shared.messaging import BrokerAccounts
 from shared.outbox import OutboxMessage, stage
 from shared.pii import PiiBox
 
@@ -313,28 +312,25 @@ def park_pending(session: Session, pii: PiiBox, items: list[Incoming]) -> None:
     session.connection().execute(PENDING.insert(), rows)
 
 
-def update_message(record_id: str, record: dict, action: str, revision: int) -> OutboxMessage:
-    """The `ehr.archive-update/1` announcing one filed revision (identifiers only)."""
-    archive_no = record["archive_no"]
-    update_id = str(uuid.uuid5(RECORD_NAMESPACE, f"{record_id}#{revision}"))
-    return OutboxMessage(
-        exchange=ARCHIVE_UPDATES,
-        routing_key=routing_key_for(parse_archive_number(archive_no), record["record_type"]),
-        message_id=update_id,
-        body={
-            "schema": ARCHIVE_UPDATE_V1,
-            "update_id": update_id,
-            "archive_no": archive_no,
-            "record_id": record_id,
-            "record_type": record["record_type"],
-            "kind": record["kind"],
-            "action": action,
-            "revision": revision,
-            "occurred_at": record["occurred_at"].isoformat(),
-            "recorded_at": datetime.now(timezone.utc).isoformat(),
-            "source": {"institution_code": record["institution_code"], "record_id": record["source_record_id"]},
-        },
-    )
+def update_message(record_id: str, record: dict, action: str, revision: int, update_id: str | None = None,
+                   former_archive_no: str | None = None) -> OutboxMessage:
+    """The `ehr.archive-update/1` announcing one filed revision (identifiers only); a `moved` one
+    names the archive the record left (`former_archive_no`) and has its own `update_id`."""
+    update = {
+        "update_id": update_id or str(uuid.uuid5(RECORD_NAMESPACE, f"{record_id}#{revision}")),
+        "archive_no": record["archive_no"],
+        "record_id": record_id,
+        "record_type": record["record_type"],
+        "kind": record["kind"],
+        "action": action,
+        "revision": revision,
+        "occurred_at": record["occurred_at"],
+        "recorded_at": datetime.now(timezone.utc),
+        "source": {"institution_code": record["institution_code"], "record_id": record["source_record_id"]},
+    }
+    if former_archive_no is not None:
+        update["former_archive_no"] = former_archive_no
+    return archive_update(update)
 
 
 def identity_query(encounter: Encounter) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from shared.encounter import MESSAGE_SHAPE, Encounter, InvalidEncounter, load_encounter
+from shared.contracts.encounter import MESSAGE_SHAPE, Encounter, InvalidEncounter, load_encounter
 from shared.errors import InvalidTransition, NotFound, ValidationFailed
 from shared.identity import mask_id_number, mask_phone
 from shared.logs import scrub

@@ -8,7 +8,6 @@ and logged with its message id and the failed check, and changes nothing."""
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime, timezone
 
@@ -17,8 +16,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from shared.delivery import Delivery
-from shared.contracts import ARCHIVE_CREATED, ARCHIVE_TRANSFERRED, ARCHIVES_MERGED, ARCHIVES_UNMERGED
-from shared.encounter import Encounter
+from shared.contracts.encounter import Encounter
+from shared.contracts.events import (
+    ARCHIVE_CREATED, ARCHIVE_TRANSFERRED, ARCHIVES_MERGED, ARCHIVES_UNMERGED, InvalidEvent, load_event,
+)
 from shared.messaging import EVENTS
 from shared.pii import PiiBox
 from shared.signing import Refused, check_event
@@ -123,12 +124,12 @@ def handle_registry_events(session: Session, pii: PiiBox, service_key: bytes, de
         if not _authentic(session, pii, service_key, delivery):
             continue
         try:
-            event = json.loads(delivery.body)
-            event_id, event_type, data = event["event_id"], event["event_type"], event["data"]
-        except (ValueError, KeyError, TypeError):
+            event = load_event(delivery.body)
+        except InvalidEvent as exc:
             session.connection().execute(QUARANTINE.insert(), quarantine_rows(session, pii, REGISTRY_EVENTS_QUEUE, [
-                (delivery, "schema_invalid", {"_body": ["Not an ehr.event/1."]})]))
+                (delivery, "schema_invalid", {"_body": ["Not an ehr.event/1."], **exc.errors})]))
             continue
+        event_id, event_type, data = event.event_id, event.event_type, event.data
         claimed = session.execute(
             pg_insert(ProcessedMessage).values(source="registry", message_id=event_id)
             .on_conflict_do_nothing().returning(ProcessedMessage.message_id)

@@ -50,9 +50,8 @@ def moved_messages(record: dict, former_archive_no: str, cause: str) -> list[Out
     and by the former one as well when that is another village. `cause` (the registry event's
     id) makes the update's id: a record moved back and forth gets a new update each time."""
     update_id = str(uuid.uuid5(RECORD_NAMESPACE, f"{record['id']}#{MOVED}#{cause}"))
-    message = update_message(record["id"], record, MOVED, record["current_revision"])
-    message = replace(message, message_id=update_id,
-                      body={**message.body, "update_id": update_id, "former_archive_no": former_archive_no})
+    message = update_message(record["id"], record, MOVED, record["current_revision"], update_id=update_id,
+                             former_archive_no=former_archive_no)
     if former_archive_no[:12] == record["archive_no"][:12]:
         return [message]
     former_key = routing_key_for(parse_archive_number(former_archive_no), record["record_type"])

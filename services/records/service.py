@@ -33,6 +33,7 @@ import logging
 
 from nameko.timer import timer
 
+from shared.contracts.records import RPC
 from shared.transport.consumer import batch_consume
 from shared.transport.providers import CurrentActor, Database, Pii, ServiceKey
 from shared.db import ping
@@ -101,83 +102,111 @@ class RecordsService:
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_records(self, archive_no, limit=50, cursor=None, record_type=None, institution_code=None,
                      since=None, until=None):
-        return timeline.list_records(self.db, archive_no, limit=limit, cursor=cursor, record_type=record_type,
-                                     institution_code=institution_code, since=since, until=until)
+        call = RPC["list_records"]
+        data = call.load({"archive_no": archive_no, "limit": limit, "cursor": cursor, "record_type": record_type,
+                          "institution_code": institution_code, "since": since, "until": until})
+        return call.dump(timeline.list_records(self.db, **data))
 
     # -- records entered on the archive's forms ------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("payload",))
     def file_record(self, archive_no, payload):
-        archive = self.registry.get_archive(archive_no)
-        record = entries.file_form_record(self.db, archive, payload, self.actor)
+        call = RPC["file_record"]
+        data = call.load({"archive_no": archive_no, "payload": payload})
+        archive = self.registry.get_archive(data["archive_no"])
+        record = entries.file_form_record(self.db, archive, data["payload"], self.actor)
         self.relay()
-        return entries.get_record(self.db, record.id)
+        return call.dump(entries.get_record(self.db, record.id))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("payload",))
     def amend_record(self, archive_no, record_id, payload):
-        archive = self.registry.get_archive(archive_no)
-        entries.amend_form_record(self.db, archive, record_id, payload, self.actor)
+        call = RPC["amend_record"]
+        data = call.load({"archive_no": archive_no, "record_id": record_id, "payload": payload})
+        archive = self.registry.get_archive(data["archive_no"])
+        entries.amend_form_record(self.db, archive, data["record_id"], data["payload"], self.actor)
         self.relay()
-        return entries.get_record(self.db, record_id)
+        return call.dump(entries.get_record(self.db, data["record_id"]))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def mark_entered_in_error(self, archive_no, record_id, reason):
-        archive = self.registry.get_archive(archive_no)
-        entries.mark_entered_in_error(self.db, archive, record_id, reason, self.actor)
+        call = RPC["mark_entered_in_error"]
+        data = call.load({"archive_no": archive_no, "record_id": record_id, "reason": reason})
+        archive = self.registry.get_archive(data["archive_no"])
+        entries.mark_entered_in_error(self.db, archive, data["record_id"], data["reason"], self.actor)
         self.relay()
-        return entries.get_record(self.db, record_id)
+        return call.dump(entries.get_record(self.db, data["record_id"]))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def archive_summary(self, archive_no):
-        return summary.archive_summary(self.db, self.registry.get_archive(archive_no))
+        call = RPC["archive_summary"]
+        data = call.load({"archive_no": archive_no})
+        return call.dump(summary.archive_summary(self.db, self.registry.get_archive(data["archive_no"])))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def get_record(self, record_id):
-        return entries.get_record(self.db, record_id)
+        call = RPC["get_record"]
+        return call.dump(entries.get_record(self.db, call.load({"record_id": record_id})["record_id"]))
 
     # -- operators: quarantine and pending encounters ------------------------------------
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_quarantine(self, status="held", reason=None, limit=50, cursor=None):
-        return operations.list_quarantine(self.db, status=status, reason=reason, limit=limit, cursor=cursor)
+        call = RPC["list_quarantine"]
+        data = call.load({"status": status, "reason": reason, "limit": limit, "cursor": cursor})
+        return call.dump(operations.list_quarantine(self.db, **data))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def show_quarantined(self, quarantine_id):
-        return operations.show_quarantined(self.db, self.pii, quarantine_id)
+        call = RPC["show_quarantined"]
+        data = call.load({"quarantine_id": quarantine_id})
+        return call.dump(operations.show_quarantined(self.db, self.pii, data["quarantine_id"]))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("corrected",))
     def replay_quarantined(self, quarantine_id, corrected=None):
-        result = operations.replay_quarantined(self.db, self.pii, quarantine_id, corrected, self.actor.user)
+        call = RPC["replay_quarantined"]
+        data = call.load({"quarantine_id": quarantine_id, "corrected": corrected})
+        result = operations.replay_quarantined(self.db, self.pii, data["quarantine_id"], data["corrected"],
+                                               self.actor.user)
         self.relay()
-        return result
+        return call.dump(result)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def discard_quarantined(self, quarantine_id, note):
-        return operations.discard_quarantined(self.db, quarantine_id, self.actor.user, note)
+        call = RPC["discard_quarantined"]
+        data = call.load({"quarantine_id": quarantine_id, "note": note})
+        return call.dump(operations.discard_quarantined(self.db, data["quarantine_id"], self.actor.user, data["note"]))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_pending(self, status="pending", limit=50, cursor=None):
-        return operations.list_pending(self.db, status=status, limit=limit, cursor=cursor)
+        call = RPC["list_pending"]
+        return call.dump(operations.list_pending(self.db, **call.load({"status": status, "limit": limit,
+                                                                       "cursor": cursor})))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def propose_link(self, pending_id, archive_no):
-        archive = self._active_archive(archive_no)
-        return operations.propose_link(self.db, pending_id, archive["archive_no"], self.actor.user)
+        call = RPC["propose_link"]
+        data = call.load({"pending_id": pending_id, "archive_no": archive_no})
+        archive = self._active_archive(data["archive_no"])
+        return call.dump(operations.propose_link(self.db, data["pending_id"], archive["archive_no"], self.actor.user))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_link_proposals(self, prefix, limit=50, cursor=None):
-        return operations.list_link_proposals(self.db, prefix, limit=limit, cursor=cursor)
+        call = RPC["list_link_proposals"]
+        return call.dump(operations.list_link_proposals(self.db, **call.load({"prefix": prefix, "limit": limit,
+                                                                              "cursor": cursor})))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def link_pending(self, pending_id, archive_no, confirmed_by=None):
-        if self.actor.role == SYSTEM_OPERATOR and not confirmed_by:
+        call = RPC["link_pending"]
+        data = call.load({"pending_id": pending_id, "archive_no": archive_no, "confirmed_by": confirmed_by})
+        if self.actor.role == SYSTEM_OPERATOR and not data["confirmed_by"]:
             raise ValidationFailed("an operator alone does not link an encounter to an archive", {
                 "confirmed_by": ["Name the clinician who confirmed the match, or propose the link instead."]})
-        archive = self._active_archive(archive_no)
-        result = operations.link_pending(self.db, self.pii, pending_id, archive["archive_no"], self.actor.user,
-                                         confirmed_by=confirmed_by, learn=self.registry.link_identifier)
+        archive = self._active_archive(data["archive_no"])
+        result = operations.link_pending(self.db, self.pii, data["pending_id"], archive["archive_no"], self.actor.user,
+                                         confirmed_by=data["confirmed_by"], learn=self.registry.link_identifier)
         self.relay()
-        return result
+        return call.dump(result)
 
     def _active_archive(self, archive_no):
         archive = self.registry.get_archive(archive_no)  # NotFound / ValidationFailed as they are
@@ -189,12 +218,18 @@ class RecordsService:
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_reviews(self, prefix=None, limit=50, cursor=None):
-        return reviews.list_reviews(self.db, prefix=prefix, limit=limit, cursor=cursor)
+        call = RPC["list_reviews"]
+        return call.dump(reviews.list_reviews(self.db, **call.load({"prefix": prefix, "limit": limit,
+                                                                    "cursor": cursor})))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def clear_review(self, archive_no, record_id):
-        return reviews.clear_review(self.db, archive_no, record_id, self.actor)
+        call = RPC["clear_review"]
+        data = call.load({"archive_no": archive_no, "record_id": record_id})
+        return call.dump(reviews.clear_review(self.db, data["archive_no"], data["record_id"], self.actor))
 
-    @rpc
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
     def health(self):
-        return ping(self.db)
+        call = RPC["health"]
+        call.load({})
+        return call.dump(ping(self.db))

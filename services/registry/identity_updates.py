@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from shared.actor import Actor
-from shared.contracts import IDENTITY_UPDATED
+from shared.contracts.events import IDENTITY_UPDATED, event_message
 from shared.errors import ValidationFailed
 from shared.identity import check_identity_document, mask_id_number, mask_phone, normalise_name
 from shared.outbox import stage
@@ -28,7 +28,7 @@ from shared.pii import PiiBox
 from services.registry import aliases, identifiers, lifecycle, revisions
 from services.registry.keys import ID_NUMBER_SEALED_IN, PHONE_SEALED_IN, id_index, name_pinyin, phone_index
 from services.registry.models import ACTIVE, TERMINATED, Archive, outbox
-from services.registry.usecases import commit_unless_taken, confined, event_message, existing_conflict
+from services.registry.usecases import SERVICE, commit_unless_taken, confined, existing_conflict
 
 FIELDS = ("name", "sex", "birth_date", "id_type", "id_number", "phone")
 ID_DOCUMENT = ("id_type", "id_number")
@@ -105,7 +105,7 @@ def update_identity(session: Session, pii: PiiBox, archive_no: str, changes: dic
     revisions.record(session, archive, revisions.IDENTITY_UPDATED,
                      {**{f: [_shown(f, held[f]), _shown(f, wanted[f])] for f in changed}, **card_changes},
                      actor, reason)
-    stage(session, outbox, [event_message(IDENTITY_UPDATED, {
+    stage(session, outbox, [event_message(SERVICE, IDENTITY_UPDATED, {
         "archive_no": archive.archive_no, "fields": [*changed, *card_changes], "identity_keys": [index.hex()],
     }, actor)])
     commit_unless_taken(session, index, masked, taken, scope)

@@ -27,15 +27,16 @@ from typing import NamedTuple
 from marshmallow import ValidationError
 
 from shared.actor import Actor
-from shared.api import ArchiveCreateSchema
-from shared.contracts import ARCHIVE_CREATED, field_errors
+from shared.contracts.registry import ArchiveCreateSchema
+from shared.contracts.events import ARCHIVE_CREATED, event_message
+from shared.contracts.fields import field_errors
 from shared.identity import mask_id_number, mask_phone
 from shared.pii import PiiBox
 
 from services.registry import revisions
 from services.registry.keys import ID_NUMBER_SEALED_IN, PHONE_SEALED_IN, id_index, name_pinyin, phone_index
 from services.registry.models import Archive
-from services.registry.usecases import event_message
+from services.registry.usecases import SERVICE
 
 REASON = "imported"  # the reason of an imported archive's revision 1
 
@@ -188,7 +189,7 @@ class RowPreparer:
         if phone:
             changes["phone"] = [None, mask_phone(phone)]
         revision = _line(SLOT, '{"archive_no":[null,"' + SLOT + '"],' + _dumps(changes)[1:])[:-1] + "\t" + self.revision
-        message = event_message(ARCHIVE_CREATED, {
+        message = event_message(SERVICE, ARCHIVE_CREATED, {
             "village_code": village, "institution_code": institution,
             # Blind indexes are keyed digests, not personal data (see usecases.create_archive).
             "identity_keys": [index.hex()]}, actor)

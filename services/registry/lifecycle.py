@@ -9,7 +9,8 @@ Plain rules over archives and transfers, raising the suite's domain errors; the 
 the change, its revision (`archive_revisions`) and its event (outbox).
 
 Events, on exchange `ehr.events` with routing key `registry.<event_type>` and the `ehr.event/1`
-envelope (`shared.contracts.EventSchema`; its `actor` says who acted). Payloads (`data`) carry no
+envelope (`shared.contracts.events`: `EventSchema` and a payload schema per event, built by
+`event_message` and read by `load_event`; its `actor` says who acted). Payloads (`data`) carry no
 ID or phone number: `identity_keys` are hex blind indexes (HMAC-SHA256 under the suite's index
 key) of ID numbers, the key hospital records carry too.
 
@@ -64,19 +65,9 @@ from datetime import date
 
 from shared.errors import InvalidTransition, ValidationFailed
 
+from shared.contracts.registry import LOSS_TO_FOLLOW_UP, MIGRATION_OUT  # the reasons are part of the contract
+
 from services.registry.models import ACTIVE, MERGED, TERMINATED
-
-DEATH, MIGRATION_OUT, LOSS_TO_FOLLOW_UP = "death", "migration_out", "loss_to_follow_up"
-TERMINATION_REASONS = (DEATH, MIGRATION_OUT, LOSS_TO_FOLLOW_UP)
-
-# What the form asks for each reason (填表说明): the cause of death; where the resident moved and
-# the handover record of the archive; why the resident was lost. The others are refused.
-TERMINATION_DETAILS = {
-    DEATH: ("cause",),
-    MIGRATION_OUT: ("destination", "handover"),
-    LOSS_TO_FOLLOW_UP: ("note",),
-}
-DETAIL_FIELDS = ("cause", "destination", "handover", "note")
 
 # A lost resident may come back, and so may one who moved away; the dead may not.
 REACTIVATABLE = (LOSS_TO_FOLLOW_UP, MIGRATION_OUT)

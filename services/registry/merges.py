@@ -25,11 +25,11 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.actor import Actor
-from shared.contracts import ARCHIVES_MERGED, ARCHIVES_UNMERGED
+from shared.contracts.events import ARCHIVES_MERGED, ARCHIVES_UNMERGED, event_message
+from shared.db import commit_or_conflict
 from shared.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from shared.outbox import stage
 from shared.pii import PiiBox
@@ -37,7 +37,7 @@ from shared.pii import PiiBox
 from services.registry import aliases, lifecycle, revisions
 from services.registry.models import ACTIVE, MERGED, Archive, ArchiveAlias, Merge, outbox
 from services.registry.transfers import cancel_open_transfers
-from services.registry.usecases import confined, event_message, masked_id_number
+from services.registry.usecases import SERVICE, confined, masked_id_number
 
 # The merged archive's columns that an unmerge puts back (its number, the key, never changes
 # while it is merged; its version keeps counting revisions).
@@ -112,7 +112,7 @@ def merge_archives(session: Session, pii: PiiBox, surviving_no: str, merged_no: 
     merged_after = sorted([*merged_before, merged.archive_no])
     revisions.record(session, survivor, revisions.MERGE_RECEIVED, {"merged_archive_nos": [merged_before, merged_after]},
                      actor, reason)
-    stage(session, outbox, [event_message(ARCHIVES_MERGED, {
+    stage(session, outbox, [event_message(SERVICE, ARCHIVES_MERGED, {
         "merge_id": merge.id, "archive_no": survivor.archive_no, "merged_archive_no": merged.archive_no,
         "merged_identity_keys": _indexes(index),
     }, actor)])
@@ -151,17 +151,13 @@ def unmerge_archives(session: Session, merge_id: int, reason: str, actor: Actor,
     revisions.record(session, survivor, revisions.MERGE_UNDONE,
                      {"merged_archive_nos": [merged_before, [n for n in merged_before if n != merged.archive_no]]},
                      actor, reason)
-    stage(session, outbox, [event_message(ARCHIVES_UNMERGED, {
+    stage(session, outbox, [event_message(SERVICE, ARCHIVES_UNMERGED, {
         "merge_id": merge.id, "archive_no": survivor.archive_no, "restored_archive_no": merged.archive_no,
         "restored_identity_keys": _indexes(index),
     }, actor)])
-    try:
-        session.commit()
-    except IntegrityError:
-        # An archive took the ID number between our check and our update.
-        session.rollback()
-        raise Conflict("another archive holds this ID number now",
-                       {"id_number": merge.snapshot.get("id_number_masked")}) from None
+    # An archive may have taken the ID number between our check and our update.
+    commit_or_conflict(session, "another archive holds this ID number now",
+                       {"id_number": merge.snapshot.get("id_number_masked")})
     return merge
 
 

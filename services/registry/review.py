@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy.orm import Session
 
 from shared.pii import PiiBox
@@ -27,21 +26,6 @@ from services.registry.keys import ID_NUMBER_SEALED_IN, PHONE_SEALED_IN
 from services.registry.models import Archive
 
 ARCHIVE_NO_DIGITS = 17
-DIVISION_PREFIX = validate.Regexp(r"^(\d{6}|\d{9}|\d{12})$", error="A 6-, 9- or 12-digit division code.")
-
-
-class ScopeSchema(Schema):
-    """A jurisdiction: `{"prefix": "110105101", "institution_code": "T1101051011"}` (either may be null)."""
-
-    class Meta:
-        unknown = RAISE
-
-    prefix = fields.Str(load_default=None, allow_none=True, validate=DIVISION_PREFIX)
-    institution_code = fields.Str(load_default=None, allow_none=True, validate=validate.Length(min=1, max=22))
-
-
-class PrefixSchema(Schema):
-    prefix = fields.Str(required=True, validate=DIVISION_PREFIX)
 
 
 def number_range(prefix: str) -> sa.ColumnElement[bool]:

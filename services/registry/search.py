@@ -36,6 +36,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from shared.archive_no import ARCHIVE_NO_PATTERN
 from shared.errors import ValidationFailed
 from shared.paging import check_limit, decode_cursor, encode_cursor
 from shared.pii import PiiBox
@@ -44,7 +45,7 @@ from services.registry import aliases, review, usecases
 from services.registry.keys import id_index
 from services.registry.models import Archive
 
-_ARCHIVE_NO = re.compile(r"^\d{17}$")
+_ARCHIVE_NO = re.compile(ARCHIVE_NO_PATTERN)
 
 
 def _decode_cursor(cursor: str, keyed: bool) -> tuple[str, ...]:

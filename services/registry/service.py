@@ -68,7 +68,8 @@ from __future__ import annotations
 
 
 from shared.transport.providers import CurrentActor, Database, Pii
-from shared.contracts import load_input
+from shared.contracts.fields import load_input
+from shared.contracts.registry import RPC, OptionalReasonSchema, ScopeSchema
 from shared.db import ping
 from shared.errors import EXPECTED_ERRORS
 from shared.transport.outbox import OutboxRelay
@@ -78,23 +79,13 @@ from services.registry import (
     identifiers, identity_updates, matching, merges, review, revisions, search, termination, transfers,
     usecases,
 )
-from services.registry.lifecycle_schemas import (
-    ArchiveDetailSchema, ArchiveRevisionSchema, IdentityUpdateSchema, MergeRequestSchema, MergeSchema,
-    OptionalReasonSchema, ReasonSchema, TerminationSchema, TransferRequestSchema, TransferSchema, load_id,
-)
-from services.registry.schemas import (
-    ArchivePageSchema, ArchiveSearchSchema, IdentifierSchema, IdentityQuerySchema, LinkIdentifierSchema,
-    LinkOutcomeSchema, ResolutionSchema, ResolveQuerySchema,
-)
-from shared.api import ArchiveCreateSchema, ArchiveSchema, DivisionSchema, InstitutionSchema
 
-# Every gateway request reads an archive; a schema's construction costs about as much as its dump.
-_ARCHIVE_DETAIL = ArchiveDetailSchema()
+_SCOPE, _OPTIONAL_REASON = ScopeSchema(), OptionalReasonSchema()
 
 
 def _scope(scope):
-    """The caller's jurisdiction, as the gateway passes it (`review.ScopeSchema`); None: anywhere."""
-    return None if scope is None else load_input(review.ScopeSchema(), scope)
+    """The caller's jurisdiction, as the gateway passes it (`ScopeSchema`); None: anywhere."""
+    return None if scope is None else load_input(_SCOPE, scope)
 
 
 class RegistryService:
@@ -109,56 +100,65 @@ class RegistryService:
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("payload",))
     def create_archive(self, payload, scope=None):
-        data = load_input(ArchiveCreateSchema(), payload)
-        archive = usecases.create_archive(self.db, self.pii, data, self.actor, _scope(scope))
+        call = RPC["create_archive"]
+        archive = usecases.create_archive(self.db, self.pii, call.load(payload), self.actor, _scope(scope))
         self.relay()
-        return ArchiveSchema().dump(usecases.archive_values(self.pii, archive))
+        return call.dump(usecases.archive_values(self.pii, archive))
 
     def _details(self, archive):
-        return _ARCHIVE_DETAIL.dump(usecases.archive_details(self.db, self.pii, archive))
+        return RPC["get_archive"].dump(usecases.archive_details(self.db, self.pii, archive))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def get_archive(self, archive_no):
-        return _ARCHIVE_DETAIL.dump(usecases.archive_view(self.db, self.pii, archive_no))
+        call = RPC["get_archive"]
+        data = call.load({"archive_no": archive_no})
+        return call.dump(usecases.archive_view(self.db, self.pii, data["archive_no"]))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("queries",))
     def resolve_identities(self, queries):
-        return usecases.resolve_identities(self.db, self.pii, load_input(IdentityQuerySchema(), queries, many=True))
+        call = RPC["resolve_identities"]
+        found = usecases.resolve_identities(self.db, self.pii, call.load(queries, many=True))
+        return [None if answer is None else call.dump(answer) for answer in found]
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("query",))
     def resolve(self, query):
-        answer = matching.resolve(self.db, self.pii, load_input(ResolveQuerySchema(), query))
-        return ResolutionSchema().dump(answer)
+        call = RPC["resolve"]
+        return call.dump(matching.resolve(self.db, self.pii, call.load(query)))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("queries",))
     def resolve_many(self, queries):
-        answers = matching.resolve_batch(self.db, self.pii, load_input(ResolveQuerySchema(), queries, many=True))
-        return ResolutionSchema(many=True).dump(answers)
+        call = RPC["resolve_many"]
+        return call.dump(matching.resolve_batch(self.db, self.pii, call.load(queries, many=True)), many=True)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("filters",))
     def search_archives(self, filters, limit=50, cursor=None, scope=None):
-        filters = load_input(ArchiveSearchSchema(), filters)
-        return ArchivePageSchema().dump(search.search_archives(self.db, self.pii, filters, limit, cursor,
-                                                               _scope(scope)))
+        call = RPC["search_archives"]
+        return call.dump(search.search_archives(self.db, self.pii, call.load(filters), limit, cursor, _scope(scope)))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def count_archives(self, prefix):
-        return review.count_archives(self.db, load_input(review.PrefixSchema(), {"prefix": prefix})["prefix"])
+        call = RPC["count_archives"]
+        return call.dump(review.count_archives(self.db, call.load({"prefix": prefix})["prefix"]), many=True)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def possible_duplicates(self, archive_no, scope=None):
-        return review.possible_duplicates_of(self.db, self.pii, archive_no, _scope(scope))
+        call = RPC["possible_duplicates"]
+        data = call.load({"archive_no": archive_no})
+        return call.dump(review.possible_duplicates_of(self.db, self.pii, data["archive_no"], _scope(scope)))
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_revisions(self, archive_no):
-        return ArchiveRevisionSchema(many=True).dump(revisions.list_revisions(self.db, archive_no))
+        call = RPC["list_revisions"]
+        data = call.load({"archive_no": archive_no})
+        return call.dump(revisions.list_revisions(self.db, data["archive_no"]), many=True)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("changes",))
     def update_identity(self, archive_no, changes, reason=None, scope=None):
-        data = load_input(IdentityUpdateSchema(), changes)
-        reason = load_input(OptionalReasonSchema(), {"reason": reason})["reason"]
+        call = RPC["update_identity"]
+        data = call.load(changes)
+        reason = load_input(_OPTIONAL_REASON, {"reason": reason})["reason"]
         archive = identity_updates.update_identity(self.db, self.pii, archive_no, data, reason, self.actor,
                                                    _scope(scope))
         self.relay()
@@ -166,99 +166,114 @@ class RegistryService:
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def terminate_archive(self, archive_no, payload):
-        data = load_input(TerminationSchema(), payload)
+        data = RPC["terminate_archive"].load(payload)
         archive = termination.terminate_archive(self.db, archive_no, data, self.actor)
         self.relay()
         return self._details(archive)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def reactivate_archive(self, archive_no, reason):
-        reason = load_input(ReasonSchema(), {"reason": reason})["reason"]
+        reason = RPC["reactivate_archive"].load({"reason": reason})["reason"]
         archive = termination.reactivate_archive(self.db, archive_no, reason, self.actor)
         self.relay()
         return self._details(archive)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def request_transfer(self, archive_no, payload):
-        data = load_input(TransferRequestSchema(), payload)
-        return TransferSchema().dump(transfers.request_transfer(self.db, archive_no, data, self.actor))
+        call = RPC["request_transfer"]
+        return call.dump(transfers.request_transfer(self.db, archive_no, call.load(payload), self.actor))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def accept_transfer(self, transfer_id):
-        transfer_id = load_id(transfer_id, "transfer_id")
-        transfer, archive = transfers.accept_transfer(self.db, self.pii, transfer_id, self.actor)
+        call = RPC["accept_transfer"]
+        data = call.load({"transfer_id": transfer_id})
+        transfer, archive = transfers.accept_transfer(self.db, self.pii, data["transfer_id"], self.actor)
         self.relay()
-        return {"transfer": TransferSchema().dump(transfer), "archive": self._details(archive)}
+        return call.dump({"transfer": transfer, "archive": usecases.archive_details(self.db, self.pii, archive)})
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def reject_transfer(self, transfer_id, reason):
-        reason = load_input(ReasonSchema(), {"reason": reason})["reason"]
-        transfer = transfers.reject_transfer(self.db, load_id(transfer_id, "transfer_id"), reason, self.actor)
-        return TransferSchema().dump(transfer)
+        call = RPC["reject_transfer"]
+        data = call.load({"transfer_id": transfer_id, "reason": reason})
+        return call.dump(transfers.reject_transfer(self.db, data["transfer_id"], data["reason"], self.actor))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def cancel_transfer(self, transfer_id, reason=None):
-        reason = load_input(OptionalReasonSchema(), {"reason": reason})["reason"]
-        transfer = transfers.cancel_transfer(self.db, load_id(transfer_id, "transfer_id"), reason, self.actor)
-        return TransferSchema().dump(transfer)
+        call = RPC["cancel_transfer"]
+        data = call.load({"transfer_id": transfer_id, "reason": reason})
+        return call.dump(transfers.cancel_transfer(self.db, data["transfer_id"], data["reason"], self.actor))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def get_transfer(self, transfer_id):
-        return TransferSchema().dump(transfers.get_transfer(self.db, load_id(transfer_id, "transfer_id")))
+        call = RPC["get_transfer"]
+        return call.dump(transfers.get_transfer(self.db, call.load({"transfer_id": transfer_id})["transfer_id"]))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_transfers(self, archive_no=None, to_institution_code=None, status=None, limit=50):
-        found = transfers.list_transfers(self.db, archive_no, to_institution_code, status, limit)
-        return TransferSchema(many=True).dump(found)
+        call = RPC["list_transfers"]
+        data = call.load({"archive_no": archive_no, "to_institution_code": to_institution_code, "status": status,
+                          "limit": limit})
+        return call.dump(transfers.list_transfers(self.db, **data), many=True)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def merge_archives(self, surviving_archive_no, merged_archive_no, reason):
-        data = load_input(MergeRequestSchema(), {"surviving_archive_no": surviving_archive_no,
-                                                 "merged_archive_no": merged_archive_no, "reason": reason})
+        call = RPC["merge_archives"]
+        data = call.load({"surviving_archive_no": surviving_archive_no, "merged_archive_no": merged_archive_no,
+                          "reason": reason})
         merge = merges.merge_archives(self.db, self.pii, data["surviving_archive_no"], data["merged_archive_no"],
                                       data["reason"], self.actor)
         self.relay()
-        return MergeSchema().dump(merge)
+        return call.dump(merge)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def unmerge_archives(self, merge_id, reason, scope=None):
-        reason = load_input(ReasonSchema(), {"reason": reason})["reason"]
-        merge = merges.unmerge_archives(self.db, load_id(merge_id, "merge_id"), reason, self.actor, _scope(scope))
+        call = RPC["unmerge_archives"]
+        data = call.load({"merge_id": merge_id, "reason": reason})
+        merge = merges.unmerge_archives(self.db, data["merge_id"], data["reason"], self.actor, _scope(scope))
         self.relay()
-        return MergeSchema().dump(merge)
+        return call.dump(merge)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def get_merge(self, merge_id):
-        return MergeSchema().dump(merges.get_merge(self.db, load_id(merge_id, "merge_id")))
+        call = RPC["get_merge"]
+        return call.dump(merges.get_merge(self.db, call.load({"merge_id": merge_id})["merge_id"]))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_merges(self, archive_no):
-        return MergeSchema(many=True).dump(merges.list_merges(self.db, archive_no))
+        call = RPC["list_merges"]
+        return call.dump(merges.list_merges(self.db, call.load({"archive_no": archive_no})["archive_no"]), many=True)
 
     # -- other identifiers ---------------------------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("value",))
     def link_identifier(self, archive_no, kind, value, issuer, source="learned_from_match"):
-        data = load_input(LinkIdentifierSchema(), {"archive_no": archive_no, "kind": kind, "value": value,
-                                                   "issuer": issuer, "source": source})
+        call = RPC["link_identifier"]
+        data = call.load({"archive_no": archive_no, "kind": kind, "value": value, "issuer": issuer, "source": source})
         outcome = identifiers.link_identifier(self.db, self.pii, data["archive_no"], data["kind"], data["value"],
                                               data["issuer"], self.actor, data["source"])
-        return LinkOutcomeSchema().dump(outcome)
+        return call.dump(outcome)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_identifiers(self, archive_no):
-        return IdentifierSchema(many=True).dump(identifiers.list_identifiers(self.db, archive_no))
+        call = RPC["list_identifiers"]
+        data = call.load({"archive_no": archive_no})
+        return call.dump(identifiers.list_identifiers(self.db, data["archive_no"]), many=True)
 
     # -- reference data ------------------------------------------------------------------------
 
-    @rpc
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_divisions(self, level=None):
-        return DivisionSchema(many=True).dump(usecases.list_divisions(self.db, level))
+        call = RPC["list_divisions"]
+        return call.dump(usecases.list_divisions(self.db, call.load({"level": level})["level"]), many=True)
 
-    @rpc
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_institutions(self):
-        return InstitutionSchema(many=True).dump(usecases.list_institutions(self.db))
+        call = RPC["list_institutions"]
+        call.load({})
+        return call.dump(usecases.list_institutions(self.db), many=True)
 
-    @rpc
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
     def health(self):
-        return ping(self.db)
+        call = RPC["health"]
+        call.load({})
+        return call.dump(ping(self.db))

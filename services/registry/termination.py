@@ -18,13 +18,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from shared.actor import Actor
-from shared.contracts import ARCHIVE_REACTIVATED, ARCHIVE_TERMINATED
+from shared.contracts.events import ARCHIVE_REACTIVATED, ARCHIVE_TERMINATED, event_message
 from shared.outbox import stage
 
 from services.registry import aliases, lifecycle, revisions
 from services.registry.models import ACTIVE, TERMINATED, Archive, outbox
 from services.registry.transfers import cancel_open_transfers
-from services.registry.usecases import event_message
+from services.registry.usecases import SERVICE
 
 _DETAIL_COLUMNS = {"cause": "termination_cause", "destination": "termination_destination",
                    "handover": "termination_handover", "note": "termination_note"}
@@ -43,8 +43,8 @@ def terminate_archive(session: Session, archive_no: str, data: dict[str, Any], a
     cancel_open_transfers(session, archive.archive_no, actor, f"archive terminated ({data['reason']})")
     revisions.record(session, archive, revisions.TERMINATED, revisions.diff(before, revisions.tracked(archive)),
                      actor, reason=data["reason"])
-    stage(session, outbox, [event_message(ARCHIVE_TERMINATED, {
-        "archive_no": archive.archive_no, "reason": data["reason"], "date": data["date"].isoformat(),
+    stage(session, outbox, [event_message(SERVICE, ARCHIVE_TERMINATED, {
+        "archive_no": archive.archive_no, "reason": data["reason"], "date": data["date"],
     }, actor)])
     session.commit()
     return archive
@@ -61,6 +61,6 @@ def reactivate_archive(session: Session, archive_no: str, reason: str, actor: Ac
         setattr(archive, column, None)
     revisions.record(session, archive, revisions.REACTIVATED, revisions.diff(before, revisions.tracked(archive)),
                      actor, reason=reason)
-    stage(session, outbox, [event_message(ARCHIVE_REACTIVATED, {"archive_no": archive.archive_no}, actor)])
+    stage(session, outbox, [event_message(SERVICE, ARCHIVE_REACTIVATED, {"archive_no": archive.archive_no}, actor)])
     session.commit()
     return archive

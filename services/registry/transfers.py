@@ -29,12 +29,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.actor import Actor
 from shared.archive_no import make_archive_number
-from shared.contracts import ARCHIVE_TRANSFERRED
+from shared.contracts.events import ARCHIVE_TRANSFERRED, event_message
+from shared.db import commit_or_conflict
 from shared.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from shared.outbox import stage
 from shared.paging import check_limit
@@ -44,7 +44,7 @@ from services.registry import aliases, lifecycle, revisions
 from services.registry.keys import reseal_identity
 from services.registry.lifecycle import ACCEPTED, CANCELLED, REJECTED, REQUESTED
 from services.registry.models import ACTIVE, Archive, ArchiveAlias, Institution, Transfer, outbox
-from services.registry.usecases import allocate_serial, check_references, event_message
+from services.registry.usecases import SERVICE, allocate_serial, check_references
 
 
 
@@ -81,11 +81,7 @@ def request_transfer(session: Session, archive_no: str, data: dict[str, Any], ac
         requested_by=actor.user, requested_by_institution=actor.institution_code,
     )
     session.add(transfer)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        raise Conflict("a transfer of this archive is already requested", {"archive_no": archive.archive_no}) from None
+    commit_or_conflict(session, "a transfer of this archive is already requested", {"archive_no": archive.archive_no})
     return transfer
 
 
@@ -153,7 +149,7 @@ def accept_transfer(session: Session, pii: PiiBox, transfer_id: int, actor: Acto
     _decide(transfer, ACCEPTED, actor, None)
     revisions.record(session, archive, revisions.TRANSFERRED, revisions.diff(before, revisions.tracked(archive)),
                      actor, reason=transfer.reason)
-    stage(session, outbox, [event_message(ARCHIVE_TRANSFERRED, {
+    stage(session, outbox, [event_message(SERVICE, ARCHIVE_TRANSFERRED, {
         "archive_no": archive.archive_no, "former_archive_no": former if renumbered else None,
         "village_code": archive.village_code, "institution_code": archive.institution_code,
     }, actor)])

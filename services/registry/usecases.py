@@ -19,22 +19,17 @@ from sqlalchemy.orm import Session
 
 from shared.actor import Actor
 from shared.archive_no import SERIAL_MAX, make_archive_number
-from shared import contracts
-from shared.contracts import ARCHIVE_CREATED
+from shared.contracts.events import ARCHIVE_CREATED, event_message
 from shared.errors import Conflict, RegisteredElsewhere, ValidationFailed
 from shared.identity import mask_id_number, mask_phone
-from shared.outbox import OutboxMessage, stage
+from shared.outbox import stage
 from shared.pii import PiiBox
 
 from services.registry import aliases, identifiers, matching, review, revisions
 from services.registry.keys import ID_NUMBER_SEALED_IN, PHONE_SEALED_IN, id_index, name_pinyin, phone_index
 from services.registry.models import MERGED, Archive, ArchiveAlias, ArchiveSerial, Division, Institution, outbox
 
-SERVICE = "registry"
-
-
-def event_message(event_type: str, data: dict[str, Any], actor: Actor) -> OutboxMessage:
-    return contracts.event_message(SERVICE, event_type, data, actor)
+SERVICE = "registry"  # the `service` of the events it announces
 
 
 def allocate_serial(session: Session, village_code: str) -> int:
@@ -92,7 +87,7 @@ def create_archive(session: Session, pii: PiiBox, data: dict[str, Any], actor: A
     archive holds its health or insurance card number (details name the field and that archive),
     and, unless `confirm_new` is true, when active archives look like the same person (details
     list them under `possible_duplicates`, see `matching.possible_duplicates`). With the caller's
-    `scope` (`review.ScopeSchema`), an archive outside it is never named: a number it holds is
+    `scope` (`shared.contracts.registry.ScopeSchema`), an archive outside it is never named: a number it holds is
     refused with `RegisteredElsewhere` (see `confined`), and it is never a possible duplicate.
     """
     check_references(session, data["village_code"], data["institution_code"])
@@ -128,7 +123,7 @@ def create_archive(session: Session, pii: PiiBox, data: dict[str, Any], actor: A
     session.add(archive)
     card_changes = identifiers.set_cards(session, pii, archive.archive_no, cards, actor, held={})
     revisions.record(session, archive, revisions.CREATED, _created_changes(archive, data, card_changes), actor)
-    stage(session, outbox, [event_message(ARCHIVE_CREATED, {
+    stage(session, outbox, [event_message(SERVICE, ARCHIVE_CREATED, {
         "archive_no": archive.archive_no,
         "village_code": archive.village_code,
         "institution_code": archive.institution_code,

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from ehr.synthetic import Synthesizer
-from shared.contracts import EventSchema
+from shared.contracts.events import EventSchema
 from shared.errors import InvalidTransition
 from shared.transport.rpc import SignedClusterRpcClient
 from tests.support.amqp import Listener

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ehr.cli import main
 from ehr.synthetic import Synthesizer
 from shared.actor import Actor
-from shared.api import ArchiveCreateSchema
+from shared.contracts.registry import ArchiveCreateSchema
 from shared.config import load_settings
 from shared.db import make_engine
 from shared.pii import PiiBox

@@ -7,7 +7,7 @@ import json
 import pytest
 from jsonschema import Draft202012Validator
 
-from shared.contracts import ArchiveUpdateSchema
+from shared.contracts.archive_update import ArchiveUpdateSchema
 from shared.messaging import jurisdiction_binding
 from tests.support.amqp import Hospital, Listener, wait_until
 from tests.unit.test_contract_docs import UPDATE_SCHEMA_FILE

@@ -27,7 +27,7 @@ from services.registry import importer, matching, merges, reference, review, tra
 from services.registry import reencrypt as registry_reencrypt
 from services.registry.models import Archive, Merge, ResidentIdentifier
 from shared.actor import Actor
-from shared.api import ArchiveCreateSchema
+from shared.contracts.registry import ArchiveCreateSchema
 from shared.config import generate_key
 from shared.delivery import Delivery
 from shared.db import drop_database, ensure_database, make_engine, upgrade

@@ -13,7 +13,7 @@ from services.records.models import Record
 from services.records import pending
 from shared.config import load_settings
 from shared.db import make_engine
-from shared.encounter import load_encounter
+from shared.contracts.encounter import load_encounter
 from shared.pii import service_box
 from tests.support.events import registry_event as event
 
@@ -54,7 +54,7 @@ def test_a_merge_then_later_writes_then_an_unmerge_leaves_each_record_where_it_b
     alice, bob = synth.resident("110105101901", "T1101051011"), synth.resident("110105101901", "T1101051011")
     survivor_before = file(session, pii, synth, alice, SURVIVOR)
     merged_before = [file(session, pii, synth, bob, MERGED) for _ in range(2)]
-    merge_id = str(uuid.uuid4())
+    merge_id = uuid.uuid4().int % 2 ** 31  # a merge journal id (an integer, as the registry numbers them)
     bob_key = pii.blind_index("id:01", bob.id_number).hex()
 
     handle_registry_events(session, pii, [event("archives_merged", {
@@ -79,7 +79,7 @@ def test_an_unmerge_handled_before_its_merge_leaves_the_records_in_place(db):
     synth = Synthesizer(seed=22)
     carol = synth.resident("110105101901", "T1101051011")
     record = file(session, pii, synth, carol, ELSEWHERE)
-    merge_id = str(uuid.uuid4())
+    merge_id = uuid.uuid4().int % 2 ** 31  # a merge journal id (an integer, as the registry numbers them)
     key = pii.blind_index("id:01", carol.id_number).hex()
     handle_registry_events(session, pii, [event("archives_unmerged", {
         "merge_id": merge_id, "archive_no": SURVIVOR, "restored_archive_no": ELSEWHERE,

@@ -4,7 +4,7 @@
 import pytest
 from marshmallow import RAISE, Schema, fields
 
-from shared.contracts import NUL_REFUSED, load_input
+from shared.contracts.fields import NUL_REFUSED, load_input
 from shared.errors import ValidationFailed
 
 

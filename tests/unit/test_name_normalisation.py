@@ -6,10 +6,10 @@ from marshmallow import ValidationError
 
 from ehr.synthetic import Synthesizer
 from services.gateway.gate import disclosed_target
-from services.registry.lifecycle_schemas import IdentityUpdateSchema
-from services.registry.schemas import ArchiveSearchSchema, ResolveQuerySchema
-from shared.api import ArchiveCreateSchema
-from shared.encounter import load_encounter
+from shared.contracts.registry import IdentityUpdateSchema
+from shared.contracts.registry import ArchiveSearchSchema, ResolveQuerySchema
+from shared.contracts.registry import ArchiveCreateSchema
+from shared.contracts.encounter import load_encounter
 
 HIDDEN = "\u202e张\u200b秀英\ufeff "  # right-to-left override, zero-width space, byte-order mark
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 
-from shared.contracts import field_errors
+from shared.contracts.fields import field_errors
 from shared.errors import ValidationFailed
 
 from .common import FormSchema

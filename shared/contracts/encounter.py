@@ -29,10 +29,10 @@ from typing import Any
 import fastjsonschema
 from jsonschema import Draft202012Validator, FormatChecker
 
-from shared.contracts import holds_nul
+from shared.contracts.fields import holds_nul
 from shared.identity import RESIDENT_ID_TYPE, check_identity_document, normalise_name
 
-SCHEMA_PATH = Path(__file__).parent / "schemas" / "encounter-v1.schema.json"
+SCHEMA_PATH = Path(__file__).parent.parent / "schemas" / "encounter-v1.schema.json"
 SCHEMA: dict = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 _fast_validate = fastjsonschema.compile(SCHEMA, formats={"date-time": lambda v: _aware(v) is not None})

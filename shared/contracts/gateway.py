@@ -1,0 +1,127 @@
+"""Contracts of the gateway's own HTTP answers and queries (`/api/v1`): sign-in, grants, counts,
+health and errors. What the gateway passes through from a service is that service's contract
+(`shared.contracts.registry`, `shared.contracts.records`).
+
+    POST /api/v1/auth/token  body TokenRequestSchema  -> TokenSchema
+    POST /api/v1/archives/{archive_no}/access  body AccessGrantRequestSchema -> AccessGrantSchema
+    GET  /api/v1/grants   query GrantQuerySchema      -> GrantPageSchema
+    GET  /api/v1/stats                                -> StatsSchema
+    GET  /api/v1/health                               -> HealthSchema
+    any error                                         -> ErrorSchema
+"""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from shared.contracts.fields import Lenient, PageQuerySchema, instant
+
+
+class HealthSchema(Schema):
+    status = fields.Str(metadata={"example": "ok"})
+    checks = fields.Dict(keys=fields.Str(), values=fields.Str())
+
+
+class ErrorDetailSchema(Schema):
+    code = fields.Str(metadata={"example": "validation_failed"})
+    message = fields.Str()
+    details = fields.Dict(metadata={"description": "field name -> list of messages"})
+    request_id = fields.Str()
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorDetailSchema)
+
+
+class TokenRequestSchema(Schema):
+    """Sign in: `{"username": "doc01", "password": "..."}`."""
+
+    class Meta:
+        unknown = RAISE
+
+    username = fields.Str(required=True, validate=validate.Regexp(
+        r"^[A-Za-z0-9._-]{1,64}$", error="Letters, digits, '.', '_' or '-', at most 64."))
+    password = fields.Str(required=True, validate=validate.Length(min=1, max=1024), load_only=True)
+
+
+class TokenSchema(Schema):
+    """A signed bearer token: send it as `Authorization: Bearer <access_token>` until it expires."""
+
+    access_token = fields.Str(metadata={"example": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOi..."})
+    token_type = fields.Str(metadata={"example": "Bearer"})
+    expires_in = fields.Int(metadata={"description": "seconds", "example": 900})
+    username = fields.Str()
+    role = fields.Str(metadata={"example": "township_doctor"})
+    institution_code = fields.Str(metadata={"example": "T1101051011"})
+
+
+class AccessGrantRequestSchema(Schema):
+    """Why an archive outside your scope is needed, e.g. `{"reason": "急诊：患者在本院就诊"}`."""
+
+    class Meta:
+        unknown = RAISE
+
+    reason = fields.Str(required=True, validate=validate.Length(min=2, max=500))
+
+
+class AccessGrantSchema(Schema):
+    archive_no = fields.Str()
+    out_of_scope = fields.Bool(metadata={"description": "false: the archive is in your scope, no grant needed"})
+    reason = fields.Str()
+    expires_at = fields.Str(allow_none=True, metadata={"format": "date-time"})
+
+
+class GrantSchema(Schema):
+    """A grant someone took on an archive of your jurisdiction (the archive's village and managing
+    institution when it was granted; the reason masked like the audit trail):
+
+        {"grant_id": 7, "archive_no": "11010520110100001", "village_code": "110105201101",
+         "institution_code": "T1101052011", "granted_to": {"user": "doc01",
+         "institution_code": "T1101051011", "role": "township_doctor"},
+         "reason": "急诊：患者在本院就诊", "granted_at": "2026-12-04T06:00:00+00:00",
+         "expires_at": "2026-12-04T10:00:00+00:00"}
+    """
+
+    grant_id = fields.Int(attribute="id")
+    archive_no = fields.Str()
+    village_code = fields.Str(attribute="archive_village_code")
+    institution_code = fields.Str(attribute="archive_institution_code")
+    granted_to = fields.Function(lambda g: {"user": g.actor, "institution_code": g.institution_code, "role": g.role},
+                                 metadata={"type": "object"})
+    reason = fields.Str()
+    granted_at = fields.AwareDateTime()
+    expires_at = fields.AwareDateTime()
+
+
+class GrantPageSchema(Schema):
+    items = fields.List(fields.Nested(GrantSchema))
+    next = fields.Str(allow_none=True, metadata={"description": "cursor of the next page, or null"})
+
+
+class VillageCountSchema(Schema):
+    code = fields.Str(metadata={"example": "110105101101"})
+    name = fields.Str()
+    archives = fields.Int(metadata={"description": "archives whose resident lives in the village"})
+    by_status = fields.Dict(keys=fields.Str(), values=fields.Int(), metadata={"example": {"active": 412}})
+
+
+class StatsSchema(Schema):
+    """Aggregate figures of the caller's jurisdiction: counts only, no personal data."""
+
+    jurisdiction = fields.Str(allow_none=True, metadata={"example": "110105101"})
+    total = fields.Int()
+    villages = fields.List(fields.Nested(VillageCountSchema))
+
+
+class GrantQuerySchema(PageQuerySchema):
+    """`?since=2026-12-01T00:00:00+08:00&limit=50`: grants taken at or after `since`."""
+
+    since = fields.Str(load_default=None, validate=[validate.Length(max=40), instant])
+
+
+class TransferQuerySchema(Lenient):
+    """`?status=requested&limit=50`: transfers addressed to your institution, newest first."""
+
+    status = fields.Str(load_default=None, validate=validate.OneOf(["requested", "accepted", "rejected",
+                                                                    "cancelled"]))
+    limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=200))

@@ -1,0 +1,367 @@
+"""The records service's RPC contracts: the request schemas it loads and the answer schemas it
+dumps (the gateway passes the answers through as its HTTP answers, and documents them with these
+same schemas), and the bodies and queries of the gateway's record routes. `RPC` names the pair
+of each method; `services/records/service.py` loads and dumps with exactly those
+(tests/unit/test_contracts.py holds it to that).
+
+    GET  /api/v1/archives/{archive_no}/records   -> list_records        -> RecordPageSchema
+    POST /api/v1/archives/{archive_no}/records   body RecordCreateSchema -> RecordHistorySchema
+    GET  /api/v1/quarantine                      -> list_quarantine     -> QuarantinePageSchema
+"""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from shared.contracts.fields import (
+    CODE, INSTITUTION, REASON, ArchiveNo, Limit, Id, NoArgumentsSchema, PageQuerySchema, PingSchema, Rpc, Strict,
+    bounded_instant,
+)
+
+
+class SourceRefSchema(Schema):
+    institution_code = fields.Str()
+    system = fields.Str(allow_none=True)
+    record_id = fields.Str(allow_none=True)
+
+
+class RecordSchema(Schema):
+    """One record of an archive with its current revision."""
+
+    record_id = fields.Str()
+    archive_no = fields.Str()
+    record_type = fields.Str(metadata={"example": "hospital_encounter"})
+    kind = fields.Str(allow_none=True, metadata={"example": "outpatient"})
+    status = fields.Str(metadata={"example": "active"})
+    status_reason = fields.Str(allow_none=True)
+    occurred_at = fields.Str(metadata={"format": "date-time"})
+    revision = fields.Int()
+    recorded_at = fields.Str(metadata={"format": "date-time"})
+    origin = fields.Str(metadata={"example": "hospital_message"})
+    source = fields.Nested(SourceRefSchema)
+    content = fields.Dict()
+
+
+class RecordCreateSchema(Schema):
+    """A record entered on one of the archive's forms (record_type personal_info, health_exam,
+    visit or consultation); `content` is validated against that form."""
+
+    class Meta:
+        unknown = RAISE
+
+    record_type = fields.Str(required=True, metadata={"example": "visit"})
+    content = fields.Dict(required=True, metadata={"example": {
+        "occurred_on": "2026-11-20", "subjective": "头晕两天", "assessment": "高血压", "clinician": "李医生"}})
+    institution_code = fields.Str(load_default=None, allow_none=True,
+                                  metadata={"description": "the recording institution"})
+
+
+class RecordAmendSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    content = fields.Dict(required=True)
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class EnteredInErrorSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    reason = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class RevisionSchema(Schema):
+    revision = fields.Int()
+    origin = fields.Str(metadata={"example": "form"})
+    author = fields.Str()
+    reason = fields.Str(allow_none=True)
+    recorded_at = fields.Str(metadata={"format": "date-time"})
+    content = fields.Dict()
+
+
+class RecordHistorySchema(Schema):
+    """A record with every revision, oldest first."""
+
+    record_id = fields.Str()
+    archive_no = fields.Str()
+    record_type = fields.Str()
+    kind = fields.Str(allow_none=True)
+    status = fields.Str()
+    status_reason = fields.Str(allow_none=True)
+    occurred_at = fields.Str(metadata={"format": "date-time"})
+    current_revision = fields.Int()
+    institution_code = fields.Str()
+    revisions = fields.List(fields.Nested(RevisionSchema))
+
+
+class ArchiveSummarySchema(Schema):
+    """The archive's front page (首页), derived from its records."""
+
+    archive_no = fields.Str()
+    age = fields.Int()
+    key_populations = fields.List(fields.Str(), metadata={"example": ["elderly", "hypertension"]})
+    chronic_conditions = fields.List(fields.Dict())
+    blood_type = fields.Dict(allow_none=True)
+    drug_allergies = fields.List(fields.Str(), allow_none=True)
+    drug_allergies_other = fields.Str(allow_none=True)
+    last_service = fields.Dict(metadata={"description": "record_type -> when it last happened"})
+    dynamic = fields.Bool(metadata={"description": "a service or linked record within the past 365 days"})
+    dynamic_since = fields.Str(metadata={"format": "date"})
+
+
+class RecordPageSchema(Schema):
+    items = fields.List(fields.Nested(RecordSchema))
+    next = fields.Str(allow_none=True, metadata={"description": "cursor of the next page; null on the last"})
+
+
+class QuarantineEntrySchema(Schema):
+    """A message the suite could not file. `details` names the failing fields, never values."""
+
+    id = fields.Int()
+    queue = fields.Str()
+    routing_key = fields.Str()
+    message_id = fields.Str(allow_none=True)
+    reason = fields.Str(metadata={"example": "invalid_id_number"})
+    details = fields.Dict()
+    status = fields.Str(metadata={"example": "held"})
+    received_at = fields.Str(metadata={"format": "date-time"})
+    resolved_at = fields.Str(allow_none=True, metadata={"format": "date-time"})
+    body = fields.Raw(metadata={"description": (
+        "only on the single-entry read: `{size, json, fields}`, where `fields` shows codes, times and "
+        "the hospital's record id, identifiers masked, and every other field of the contract only as "
+        "its shape (`string(3)`, `number`, `array(2)`); a body that is not a JSON object shows only "
+        "its size"), "example": {"size": 912, "json": True, "fields": {
+            "source": {"institution_code": "H1101050001", "record_id": "MZ-1"},
+            "patient": {"id_number": "110105********002X", "name": "string(3)", "birth_date": "string(10)"}}}})
+
+
+class QuarantinePageSchema(Schema):
+    items = fields.List(fields.Nested(QuarantineEntrySchema))
+    next = fields.Str(allow_none=True)
+
+
+class ReplaySchema(Schema):
+    """`{}` replays the message as it was; `{"corrected": {...ehr.encounter/1...}}` a correction."""
+
+    class Meta:
+        unknown = RAISE
+
+    corrected = fields.Dict(load_default=None, allow_none=True)
+
+
+class DiscardSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    note = fields.Str(required=True, validate=validate.Length(min=1, max=500))
+
+
+class PendingEncounterSchema(Schema):
+    id = fields.Int()
+    institution_code = fields.Str()
+    message_id = fields.Str()
+    status = fields.Str(metadata={"example": "pending"})
+    received_at = fields.Str(metadata={"format": "date-time"})
+    age_seconds = fields.Int()
+    checked_at = fields.Str(allow_none=True)
+    has_id_number = fields.Bool()
+    candidates = fields.List(fields.Dict())
+    filed_record_id = fields.Str(allow_none=True)
+    proposed_archive_no = fields.Str(allow_none=True, metadata={"description": "an operator's proposal"})
+    proposed_by = fields.Str(allow_none=True)
+    proposed_at = fields.Str(allow_none=True, metadata={"format": "date-time"})
+    linked_by = fields.Str(allow_none=True, metadata={"description": "who filed it by hand"})
+    confirmed_by = fields.Str(allow_none=True, metadata={
+        "description": "the clinician an operator named as having confirmed the match (`ehr pending link`)"})
+
+
+class PendingPageSchema(Schema):
+    items = fields.List(fields.Nested(PendingEncounterSchema))
+    next = fields.Str(allow_none=True)
+
+
+class LinkPendingSchema(Schema):
+    """`{"archive_no": "11010500300100001"}`: the archive proposed (operators) or linked (clinicians)."""
+
+    class Meta:
+        unknown = RAISE
+
+    archive_no = ArchiveNo(required=True)
+
+
+class ReviewSchema(Schema):
+    """A hospital encounter filed into an archive far from the hospital, waiting for a look."""
+
+    record_id = fields.Str()
+    archive_no = fields.Str()
+    review = fields.Str(allow_none=True, metadata={"example": "hospital_outside_county"})
+    institution_code = fields.Str(metadata={"description": "the hospital"})
+    kind = fields.Str(allow_none=True)
+    occurred_at = fields.Str(metadata={"format": "date-time"})
+    filed_at = fields.Str(metadata={"format": "date-time"})
+    reviewed_by = fields.Str(allow_none=True)
+    reviewed_at = fields.Str(allow_none=True, metadata={"format": "date-time"})
+
+
+class ReviewPageSchema(Schema):
+    items = fields.List(fields.Nested(ReviewSchema))
+    next = fields.Str(allow_none=True)
+
+
+# -- query parameters of the gateway's record lists (unknown parameters are ignored) ------------
+
+
+class RecordQuerySchema(PageQuerySchema):
+    """Filters of an archive's timeline: `?record_type=visit&since=2026-01-01T00:00:00+08:00`."""
+
+    record_type = fields.Str(load_default=None, validate=CODE)
+    institution_code = fields.Str(load_default=None, validate=INSTITUTION)
+    since = fields.Str(load_default=None, validate=bounded_instant)
+    until = fields.Str(load_default=None, validate=bounded_instant)
+
+
+class QuarantineQuerySchema(PageQuerySchema):
+    status = fields.Str(load_default="held", validate=validate.OneOf(["held", "replayed", "discarded", "all"]))
+    reason = fields.Str(load_default=None, validate=CODE)
+
+
+# -- the RPC requests (each method's arguments, by name) -------------------------------------------
+
+
+RECORD_ID = validate.Length(min=1, max=64)
+CURSOR = validate.Length(min=1, max=200)
+DIVISION = validate.Regexp(r"^[0-9]{1,12}$", error="A division code: at most 12 digits.")
+
+
+class PageRequestSchema(Strict):
+    limit = Limit(load_default=50)
+    cursor = fields.Str(load_default=None, allow_none=True, validate=CURSOR)
+
+
+class ListRecordsRequestSchema(PageRequestSchema):
+    """`list_records("11010500300100001", limit=50, cursor=None, record_type="visit",
+    institution_code=None, since="2026-01-01T00:00:00+08:00", until=None)`"""
+
+    archive_no = ArchiveNo(required=True)
+    record_type = fields.Str(load_default=None, allow_none=True, validate=CODE)
+    institution_code = fields.Str(load_default=None, allow_none=True, validate=INSTITUTION)
+    since = fields.Str(load_default=None, allow_none=True, validate=bounded_instant)
+    until = fields.Str(load_default=None, allow_none=True, validate=bounded_instant)
+
+
+class ArchiveRequestSchema(Strict):
+    """`archive_summary("11010500300100001")`"""
+
+    archive_no = ArchiveNo(required=True)
+
+
+class RecordRequestSchema(Strict):
+    """`get_record("8f3e...")`"""
+
+    record_id = fields.Str(required=True, validate=RECORD_ID)
+
+
+class FileRecordRequestSchema(ArchiveRequestSchema):
+    """`file_record("11010500300100001", {"record_type": "visit", "content": {...}})`"""
+
+    payload = fields.Nested(RecordCreateSchema, required=True)
+
+
+class AmendRecordRequestSchema(ArchiveRequestSchema, RecordRequestSchema):
+    """`amend_record("11010500300100001", "8f3e...", {"content": {...}, "reason": "血压值录入错误"})`"""
+
+    payload = fields.Nested(RecordAmendSchema, required=True)
+
+
+class EnteredInErrorRequestSchema(ArchiveRequestSchema, RecordRequestSchema):
+    """`mark_entered_in_error("11010500300100001", "8f3e...", "录入了他人的随访")`"""
+
+    reason = fields.Str(required=True, validate=REASON)
+
+
+class ListQuarantineRequestSchema(PageRequestSchema):
+    """`list_quarantine(status="held", reason="invalid_id_number")`; `status` None: any."""
+
+    status = fields.Str(load_default="held", allow_none=True,
+                        validate=validate.OneOf(["held", "replayed", "discarded"]))
+    reason = fields.Str(load_default=None, allow_none=True, validate=CODE)
+
+
+class QuarantinedRequestSchema(Strict):
+    """`show_quarantined(12)`"""
+
+    quarantine_id = Id(required=True)
+
+
+class ReplayRequestSchema(QuarantinedRequestSchema):
+    """`replay_quarantined(12, corrected={...ehr.encounter/1...} | None)`"""
+
+    corrected = fields.Dict(load_default=None, allow_none=True)
+
+
+class DiscardRequestSchema(QuarantinedRequestSchema):
+    """`discard_quarantined(12, "vendor test message")`"""
+
+    note = fields.Str(required=True, validate=validate.Length(min=1, max=500))
+
+
+class ListPendingRequestSchema(PageRequestSchema):
+    """`list_pending(status="pending")`; `status` None: any."""
+
+    status = fields.Str(load_default="pending", allow_none=True, validate=validate.Length(min=1, max=16))
+
+
+class ProposeLinkRequestSchema(Strict):
+    """`propose_link(7, "11010500300100001")`"""
+
+    pending_id = Id(required=True)
+    archive_no = ArchiveNo(required=True)
+
+
+class LinkPendingRequestSchema(ProposeLinkRequestSchema):
+    """`link_pending(7, "11010500300100001", confirmed_by="doc01")`"""
+
+    confirmed_by = fields.Str(load_default=None, allow_none=True, validate=validate.Length(min=1, max=80))
+
+
+class LinkProposalsRequestSchema(PageRequestSchema):
+    """`list_link_proposals("110105003")`: proposals into archives numbered under a jurisdiction."""
+
+    prefix = fields.Str(required=True, validate=DIVISION)
+
+
+class ListReviewsRequestSchema(PageRequestSchema):
+    """`list_reviews(prefix="110105003")`; `prefix` None: every flagged filing (operators)."""
+
+    prefix = fields.Str(load_default=None, allow_none=True, validate=DIVISION)
+
+
+class ClearReviewRequestSchema(ArchiveRequestSchema, RecordRequestSchema):
+    """`clear_review("11010500300100001", "8f3e...")`"""
+
+
+# -- the table: each RPC method's request and answer ------------------------------------------------
+
+
+_HISTORY, _ENTRY, _PENDING = RecordHistorySchema(), QuarantineEntrySchema(), PendingEncounterSchema()
+
+RPC: dict[str, Rpc] = {
+    "list_records": Rpc(ListRecordsRequestSchema(), RecordPageSchema()),
+    "file_record": Rpc(FileRecordRequestSchema(), _HISTORY),
+    "amend_record": Rpc(AmendRecordRequestSchema(), _HISTORY),
+    "mark_entered_in_error": Rpc(EnteredInErrorRequestSchema(), _HISTORY),
+    "archive_summary": Rpc(ArchiveRequestSchema(), ArchiveSummarySchema()),
+    "get_record": Rpc(RecordRequestSchema(), _HISTORY),
+    "list_quarantine": Rpc(ListQuarantineRequestSchema(), QuarantinePageSchema()),
+    "show_quarantined": Rpc(QuarantinedRequestSchema(), _ENTRY),
+    "replay_quarantined": Rpc(ReplayRequestSchema(), _ENTRY),
+    "discard_quarantined": Rpc(DiscardRequestSchema(), _ENTRY),
+    "list_pending": Rpc(ListPendingRequestSchema(), PendingPageSchema()),
+    "propose_link": Rpc(ProposeLinkRequestSchema(), _PENDING),
+    "list_link_proposals": Rpc(LinkProposalsRequestSchema(), PendingPageSchema()),
+    "link_pending": Rpc(LinkPendingRequestSchema(), _PENDING),
+    "list_reviews": Rpc(ListReviewsRequestSchema(), ReviewPageSchema()),
+    "clear_review": Rpc(ClearReviewRequestSchema(), ReviewSchema()),
+    "health": Rpc(NoArgumentsSchema(), PingSchema()),
+}
