@@ -38,10 +38,9 @@ from sqlalchemy.orm import Session
 
 from shared.errors import ValidationFailed
 from shared.paging import check_limit, decode_cursor, encode_cursor
-from shared.pii import PiiBox
+from shared.pii import PiiBox, identity_key
 
 from services.registry import aliases, review, usecases
-from services.registry.keys import id_index
 from services.registry.models import Archive
 
 _ARCHIVE_NO = re.compile(r"^\d{17}$")
@@ -79,7 +78,7 @@ def filter_conditions(pii: PiiBox, filters: dict[str, Any]) -> list[sa.ColumnEle
     if filters.get("id_holder"):
         conditions.append(Archive.archive_no == filters["id_holder"])
     elif filters.get("id_number"):
-        conditions.append(Archive.id_number_index == id_index(pii, filters["id_type"], filters["id_number"]))
+        conditions.append(Archive.id_number_index == identity_key(pii, filters["id_type"], filters["id_number"]))
     if filters.get("name"):
         conditions.append(Archive.name.collate("C").like(_prefix(filters["name"])))
     if filters.get("pinyin"):
@@ -97,7 +96,7 @@ def followed(session: Session, pii: PiiBox, filters: dict[str, Any]) -> dict[str
     if len(filters.get("archive_no") or "") == 17:
         filters["archive_no"] = aliases.current_number(session, filters["archive_no"])
     if filters.get("id_number"):
-        index = id_index(pii, filters["id_type"], filters["id_number"])
+        index = identity_key(pii, filters["id_type"], filters["id_number"])
         holder = aliases.moved_indexes(session, {index}).get(index)
         if holder:
             filters["id_holder"] = holder
