@@ -34,15 +34,15 @@ import logging
 from nameko.timer import timer
 
 from shared.transport.consumer import batch_consume
-from shared.transport.providers import CurrentActor, Database, Pii, ServiceKey
+from shared.transport.providers import CurrentActor, Database, Institutions, Pii, ServiceKey
 from shared.db import ping
-from shared.errors import EXPECTED_ERRORS, InvalidTransition, ValidationFailed
+from shared.errors import EXPECTED_ERRORS, ValidationFailed
 from shared.transport.topology import RECORDS_ENCOUNTERS, RECORDS_REGISTRY_EVENTS, dead_letter_queue
 from shared.transport.outbox import OutboxRelay
 from shared.transport.rpc import BoundedServiceRpc, rpc
 
-from services.records import entries, filing, operations, pending, reviews, summary, timeline
-from services.records.dependencies import EncounterIntake, InstitutionDirectory
+from services.records import entries, filing, pending, quarantine, registry_events, reviews, rules, summary, timeline
+from services.records.dependencies import EncounterIntake
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class RecordsService:
     pii = Pii()
     relay = OutboxRelay("records")
     registry = BoundedServiceRpc("registry")
-    institutions = InstitutionDirectory()
+    institutions = Institutions()
     intake = EncounterIntake()
     actor = CurrentActor()
     service_key = ServiceKey()
@@ -76,17 +76,17 @@ class RecordsService:
 
     @batch_consume(RECORDS_REGISTRY_EVENTS, batch_size=50, max_wait=0.05)
     def handle_registry_events(self, deliveries):
-        if pending.handle_registry_events(self.db, self.pii, self.service_key, deliveries,
+        if registry_events.handle_registry_events(self.db, self.pii, self.service_key, deliveries,
                                           divisions=self._divisions):
             self.relay()
 
     @batch_consume(dead_letter_queue(RECORDS_ENCOUNTERS.name), batch_size=50, max_wait=0.2)
     def quarantine_dead_encounters(self, deliveries):
-        pending.quarantine_dead_letters(self.db, self.pii, RECORDS_ENCOUNTERS.name, deliveries)
+        quarantine.hold_dead_letters(self.db, self.pii, RECORDS_ENCOUNTERS.name, deliveries)
 
     @batch_consume(dead_letter_queue(RECORDS_REGISTRY_EVENTS.name), batch_size=50, max_wait=0.2)
     def quarantine_dead_events(self, deliveries):
-        pending.quarantine_dead_letters(self.db, self.pii, RECORDS_REGISTRY_EVENTS.name, deliveries)
+        quarantine.hold_dead_letters(self.db, self.pii, RECORDS_REGISTRY_EVENTS.name, deliveries)
 
     @timer(interval=PENDING_RETRY_INTERVAL)
     def retry_pending(self):
@@ -139,34 +139,34 @@ class RecordsService:
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_quarantine(self, status="held", reason=None, limit=50, cursor=None):
-        return operations.list_quarantine(self.db, status=status, reason=reason, limit=limit, cursor=cursor)
+        return quarantine.list_quarantine(self.db, status=status, reason=reason, limit=limit, cursor=cursor)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def show_quarantined(self, quarantine_id):
-        return operations.show_quarantined(self.db, self.pii, quarantine_id)
+        return quarantine.show_quarantined(self.db, self.pii, quarantine_id)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("corrected",))
     def replay_quarantined(self, quarantine_id, corrected=None):
-        result = operations.replay_quarantined(self.db, self.pii, quarantine_id, corrected, self.actor.user)
+        result = quarantine.replay_quarantined(self.db, self.pii, quarantine_id, corrected, self.actor.user)
         self.relay()
         return result
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def discard_quarantined(self, quarantine_id, note):
-        return operations.discard_quarantined(self.db, quarantine_id, self.actor.user, note)
+        return quarantine.discard_quarantined(self.db, quarantine_id, self.actor.user, note)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_pending(self, status="pending", limit=50, cursor=None):
-        return operations.list_pending(self.db, status=status, limit=limit, cursor=cursor)
+        return pending.list_pending(self.db, status=status, limit=limit, cursor=cursor)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def propose_link(self, pending_id, archive_no):
         archive = self._active_archive(archive_no)
-        return operations.propose_link(self.db, pending_id, archive["archive_no"], self.actor.user)
+        return pending.propose_link(self.db, pending_id, archive["archive_no"], self.actor.user)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_link_proposals(self, prefix, limit=50, cursor=None):
-        return operations.list_link_proposals(self.db, prefix, limit=limit, cursor=cursor)
+        return pending.list_link_proposals(self.db, prefix, limit=limit, cursor=cursor)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def link_pending(self, pending_id, archive_no, confirmed_by=None):
@@ -174,15 +174,14 @@ class RecordsService:
             raise ValidationFailed("an operator alone does not link an encounter to an archive", {
                 "confirmed_by": ["Name the clinician who confirmed the match, or propose the link instead."]})
         archive = self._active_archive(archive_no)
-        result = operations.link_pending(self.db, self.pii, pending_id, archive["archive_no"], self.actor.user,
+        result = pending.link_pending(self.db, self.pii, pending_id, archive["archive_no"], self.actor.user,
                                          confirmed_by=confirmed_by, learn=self.registry.link_identifier)
         self.relay()
         return result
 
     def _active_archive(self, archive_no):
         archive = self.registry.get_archive(archive_no)  # NotFound / ValidationFailed as they are
-        if archive["status"] != "active":
-            raise InvalidTransition("the archive is not active", {"archive_no": archive_no})
+        rules.require_writable(archive)
         return archive
 
     # -- filings flagged for review --------------------------------------------------------
