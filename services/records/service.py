@@ -77,7 +77,7 @@ class RecordsService:
     @batch_consume(RECORDS_REGISTRY_EVENTS, batch_size=50, max_wait=0.05)
     def handle_registry_events(self, deliveries):
         if registry_events.handle_registry_events(self.db, self.pii, self.service_key, deliveries,
-                                          divisions=self._divisions):
+                                                  divisions=self._divisions):
             self.relay()
 
     @batch_consume(dead_letter_queue(RECORDS_ENCOUNTERS.name), batch_size=50, max_wait=0.2)
