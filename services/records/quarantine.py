@@ -13,7 +13,7 @@ corrected) releases its idempotency key and publishes it again to `ehr.encounter
 outbox, in one transaction: it is then processed like any new message, filed, pending or
 quarantined again with a fresh reason.
 
-    hold(session, pii, "records.encounters", [(delivery, "not_json", {"_body": ["Not valid UTF-8 JSON: ..."]})])
+    hold(session, pii, RECORDS_ENCOUNTERS, [(delivery, "not_json", {"_body": ["Not valid UTF-8 JSON: ..."]})])
     list_quarantine(session, status="held")  -> {"items": [{"id": 12, "reason": "not_json", ...}], "next": None}
     replay_quarantined(session, pii, 12, corrected=None, operator="ops01")   -> {"id": 12, "status": "replayed", ...}
 """
