@@ -35,12 +35,12 @@ from bench.common import Measure, Sandbox, heading, ms, pct, rate, table, worker
 from ehr.synthetic import Synthesizer
 from shared.actor import Actor
 from shared.db import make_engine
+from shared.messaging import RECORDS_ENCOUNTERS, RECORDS_REGISTRY_EVENTS
 from shared.pii import PiiBox
 
 HOSPITAL = "H3301020001"
 VILLAGES = ["110105003001", "110105003002", "110105101101", "110105101102", "110105201101"]
 MANAGERS = {"110105003": "C1101050031", "110105101": "T1101051011", "110105201": "T1101052011"}
-ENCOUNTERS_QUEUE = "records.encounters"
 
 
 def connect(uri: str) -> amqp.Connection:
@@ -229,7 +229,7 @@ class FilingRig:
         wait_outbox_empty(self.settings)
         self.raw = connect(self.settings.amqp_uri)
         self.ch = self.raw.channel()
-        self.ch.queue_purge("records.registry-events")
+        self.ch.queue_purge(RECORDS_REGISTRY_EVENTS)
         updates_q = self.ch.queue_declare("bench.updates", durable=False, exclusive=True)[0]
         self.ch.queue_bind(updates_q, "ehr.archive-updates", "archive.#")
         self.ch.basic_consume(updates_q, no_ack=True, callback=lambda m: self.received.append(time.time()))
@@ -254,7 +254,7 @@ class FilingRig:
 
     def _wait_consumers(self, count: int, timeout: float = 90) -> float:
         deadline = time.monotonic() + timeout
-        while queue_state(self.ch, ENCOUNTERS_QUEUE)[1] < count:
+        while queue_state(self.ch, RECORDS_ENCOUNTERS)[1] < count:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{count} records workers did not start consuming")
             self._pump(0.02)
@@ -267,7 +267,7 @@ class FilingRig:
         bodies = self.encounters(count)
         self.received.clear()
         ids = publish(self.ch, bodies)
-        wait_depth(self.ch, ENCOUNTERS_QUEUE, count)
+        wait_depth(self.ch, RECORDS_ENCOUNTERS, count)
         self.box.procs.start("records", workers, note=f"backlog of {count:,} with {workers_label(workers)}")
         ready = self._wait_consumers(workers)
         deadline = time.monotonic() + 600

@@ -117,6 +117,16 @@ class PiiBox:
         return blind_index(self._index_key, namespace, value)
 
 
+def identity_key(box: PiiBox, id_type: str, id_number: str) -> bytes:
+    """The blind index of an identity document, in the namespace of its type (`id:<id_type>`):
+    what the registry finds an archive's ID number by, what its events name a resident by
+    (`identity_keys`, in hex) and what records keeps on a hospital record to find it again.
+
+        identity_key(box, "01", "11010519491231002X")   # 32 bytes, namespace "id:01"
+    """
+    return box.blind_index(f"id:{id_type}", id_number)
+
+
 def service_box(settings, service: str) -> PiiBox:
     """The `PiiBox` of `service` ("registry" or "records") with its keys from `settings`
     (`Settings.pii_keys`; ConfigError naming a missing one)."""

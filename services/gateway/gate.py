@@ -58,6 +58,7 @@ from shared.transport.consumer import TRANSIENT_ERRORS
 from shared.db import make_engine
 from shared.transport.providers import make_cooperative
 from shared.errors import Conflict, EhrError, NotFound
+from shared.institutions import InstitutionDirectory
 
 from services.gateway import access, accounts, audit, credentials, throttle
 from services.gateway.access import Action, Unauthorized
@@ -93,23 +94,6 @@ def disclosed_target(numbers: list[str]) -> str | None:
         if len(text) <= TARGET_LENGTH:
             return text
     return None  # unreachable: one archive number always fits
-
-
-class InstitutionCache:
-    """The registry's institutions by code, refreshed every `max_age` seconds, or sooner (at most
-    every `min_refresh` seconds) when a code is missing, e.g. an institution added today."""
-
-    def __init__(self, min_refresh: float = 5.0, max_age: float = 300.0) -> None:
-        self.min_refresh, self.max_age = min_refresh, max_age
-        self.by_code: dict[str, dict] = {}
-        self.fetched_at = float("-inf")
-
-    def get(self, code: str, fetch: Callable[[], list[dict]]) -> dict | None:
-        age = time.monotonic() - self.fetched_at
-        if age > self.max_age or (code not in self.by_code and age > self.min_refresh):
-            self.by_code = {i["code"]: i for i in fetch()}
-            self.fetched_at = time.monotonic()
-        return self.by_code.get(code)
 
 
 def _verify_off_the_hub(password_hash: str, password: str) -> bool:
@@ -422,7 +406,7 @@ class Gate(DependencyProvider):
                                   pool_pre_ping=False, pool_size=workers, max_overflow=2)
         self.sessionmaker = sessionmaker(self.engine.execution_options(isolation_level="READ COMMITTED"),
                                          expire_on_commit=False)
-        self.institutions = InstitutionCache()
+        self.institutions = InstitutionDirectory()
 
     def appended(self, entry: audit.Appended) -> None:
         """Log the chain's head now and then, outside the database's reach (see the module doc)."""

@@ -17,22 +17,17 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from shared.actor import Actor
-from shared.errors import InvalidTransition, NotFound, ValidationFailed
+from shared.errors import NotFound, ValidationFailed
 from shared.outbox import stage
 
-from services.records.filing import REVISIONS, update_message
 from services.records.forms import FORMS, validate_form
 from services.records.models import Record, RecordRevision, outbox
+from services.records.revisions import REVISIONS, next_revision, update_message
+from services.records.rules import (
+    ENTERED_IN_ERROR, reason_given, require_amendable, require_markable, require_writable,
+)
 
 CHINA_TIME = timezone(timedelta(hours=8))
-ACTIVE, ENTERED_IN_ERROR = "active", "entered_in_error"
-
-
-def require_writable(archive: dict) -> None:
-    """Clinical writes go to active archives only; a terminated one is kept read-only."""
-    if archive.get("status") != "active":
-        raise InvalidTransition("the archive is not active; clinical writes are refused",
-                                {"archive_no": archive["archive_no"], "status": archive.get("status")})
 
 
 def _institution(actor: Actor, payload: dict) -> str:
@@ -88,21 +83,14 @@ def _writable_record(session: Session, archive: dict, record_id: str) -> Record:
 def amend_form_record(session: Session, archive: dict, record_id: str, payload: dict, actor: Actor) -> Record:
     """A corrected form: a new revision becomes current; `payload` = {"content", "reason"}."""
     record = _writable_record(session, archive, record_id)
-    if record.record_type not in FORMS:
-        raise InvalidTransition("hospital records are amended by the hospital that sent them",
-                                {"record_type": record.record_type})
-    if record.status != ACTIVE:
-        raise InvalidTransition("the record was marked entered-in-error", {"status": record.status})
-    reason = (payload.get("reason") or "").strip()
-    if not reason:
-        raise ValidationFailed("why", {"reason": ["Missing data for required field."]})
+    require_amendable(record.record_type, record.status)
+    reason = reason_given(payload.get("reason"))
     content = validate_form(record.record_type, payload.get("content") or {},
                             birth_date=date.fromisoformat(archive["birth_date"]))
-    revision = (session.scalar(sa.select(sa.func.max(RecordRevision.revision))
-                               .where(RecordRevision.record_id == record_id)) or 0) + 1
+    revision = next_revision(session, record_id)
     session.connection().execute(REVISIONS.insert(), [{
         "record_id": record_id, "revision": revision, "source_version": 0, "content": content, "origin": "form",
-        "author": actor.user, "message_id": None, "reason": reason[:2000],
+        "author": actor.user, "message_id": None, "reason": reason,
     }])
     record.current_revision, record.occurred_at = revision, _occurred_at(content)
     record.updated_at = sa.func.now()
@@ -115,11 +103,8 @@ def amend_form_record(session: Session, archive: dict, record_id: str, payload: 
 def mark_entered_in_error(session: Session, archive: dict, record_id: str, reason: str, actor: Actor) -> Record:
     """The record stays, readable, flagged as a mistake with the reason; announced."""
     record = _writable_record(session, archive, record_id)
-    if record.status == ENTERED_IN_ERROR:
-        raise InvalidTransition("the record was already marked entered-in-error", {"status": record.status})
-    if not (reason or "").strip():
-        raise ValidationFailed("why", {"reason": ["Missing data for required field."]})
-    record.status, record.status_reason = ENTERED_IN_ERROR, f"{actor.user}: {reason.strip()[:2000]}"
+    require_markable(record.status)
+    record.status, record.status_reason = ENTERED_IN_ERROR, f"{actor.user}: {reason_given(reason)}"
     record.updated_at = sa.func.now()
     session.flush()
     stage(session, outbox, [update_message(record.id, _record_dict(record), "entered_in_error",

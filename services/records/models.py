@@ -12,6 +12,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.claims import processed_messages_table
 from shared.db import new_metadata
 from shared.outbox import outbox_table
 
@@ -71,13 +72,10 @@ class RecordRevision(Base):
 
 
 class ProcessedMessage(Base):
-    """Idempotency keys of consumed messages, written in the transaction of their effect."""
+    """Idempotency keys of consumed messages, written in the transaction of their effect
+    (`shared.claims`): `encounter:<institution>` + message id, `registry` + event id."""
 
-    __tablename__ = "processed_messages"
-
-    source: Mapped[str] = mapped_column(String(64), primary_key=True)
-    message_id: Mapped[str] = mapped_column(String(255), primary_key=True)
-    processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    __table__ = processed_messages_table(Base.metadata)
 
 
 class QuarantinedMessage(Base):
@@ -150,3 +148,4 @@ class RecordMove(Base):
 
 
 outbox = outbox_table(Base.metadata)
+processed_messages = ProcessedMessage.__table__

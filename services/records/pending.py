@@ -1,43 +1,79 @@
-"""Encounters parked as pending, filed when the registry announces their resident's archive,
-and the handling of registry events (which also re-point records, see `repointing`).
+"""Pending encounters: valid hospital encounters whose resident has no archive yet, kept sealed
+(`shared.pii`, bound to their hospital and message id) until their archive is known.
 
-A registry event is acted on only if the suite signed it (`shared.signing`: the registry's
-outbox signs with EHR_SERVICE_KEY): one published by anyone else, say by hand to `ehr.events`
-with a broker account that should not have been able to, is quarantined as `unauthenticated`
-and logged with its message id and the failed check, and changes nothing."""
+How one leaves the list, filed into its archive (`revisions.file_resolved`):
+
+- the registry announces the archive (`archive_created`, see `registry_events`): every pending
+  encounter of the resident's identity key is filed (`file_pending_for`);
+- the sweep (`retry_pending`, every 30 s) asks the registry again, oldest checked first: the
+  safety net behind `archive_created`, and how an encounter with only a card or an MRN is filed
+  once the registry has learned it;
+- by hand: an operator proposes the archive (`propose_link`), a clinician in that archive's scope
+  links it (`link_pending`), and the registry learns the hospital's MRN from the confirmed match.
+
+    list_pending(session)   -> {"items": [{"id": 7, "institution_code": "H1101050001", "age_seconds": 3600,
+                                            "has_id_number": False, "proposed_archive_no": None, ...}], "next": None}
+    link_pending(session, pii, 7, "11010500300100001", "doc01", learn=registry.link_identifier)
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from shared.delivery import Delivery
-from shared.contracts.encounter import Encounter
-from shared.contracts.events import (
-    ARCHIVE_CREATED, ARCHIVE_TRANSFERRED, ARCHIVES_MERGED, ARCHIVES_UNMERGED, InvalidEvent, load_event,
-)
-from shared.messaging import EVENTS
+from shared.contracts.encounter import Encounter, load_encounter
+from shared.errors import InvalidTransition, NotFound
+from shared.paging import page_by_id
 from shared.pii import PiiBox
-from shared.signing import Refused, check_event
 
-from services.records import repointing
-from services.records.filing import (
-    QUARANTINE, DivisionLookup, file_resolved, identity_query, pending_encounter, quarantine_rows, record_id_for,
-)
-from services.records.models import PendingEncounter, ProcessedMessage
+from services.records.identities import identity_query, patient_key
+from services.records.models import PendingEncounter
+from services.records.revisions import DivisionLookup, file_resolved, record_id_for
 
 log = logging.getLogger(__name__)
 
-REGISTRY_EVENTS_QUEUE = "records.registry-events"
-REPOINTING = {
-    ARCHIVE_TRANSFERRED: repointing.transfer,
-    ARCHIVES_MERGED: repointing.merge,
-    ARCHIVES_UNMERGED: repointing.unmerge,
-}
+PENDING = PendingEncounter.__table__
+# Where a pending encounter's ciphertext lives (`shared.pii`): its hospital and message id.
+PENDING_SEALED_IN = "pending_encounters.payload_enc"
+
+# The registry's `link_identifier(archive_no, kind, value, issuer, source=...)` -> its outcome.
+LinkIdentifier = Callable[..., dict]
+
+
+def pending_row_key(institution_code: str, message_id: str) -> str:
+    return f"{institution_code}/{message_id}"
+
+
+def park(session: Session, pii: PiiBox, items: list[tuple[Encounter, str, Delivery]]) -> int:
+    """Keep these encounters, `(encounter, message_id, delivery)`, as pending, their original
+    bytes sealed; in the caller's transaction. Returns how many."""
+    rows = [{
+        "institution_code": encounter.institution_code,
+        "message_id": message_id,
+        "identity_key": patient_key(pii, encounter),
+        "payload_enc": pii.encrypt_bytes(delivery.body, PENDING_SEALED_IN,
+                                         pending_row_key(encounter.institution_code, message_id)),
+    } for encounter, message_id, delivery in items]
+    if rows:
+        session.connection().execute(PENDING.insert(), rows)
+    return len(rows)
+
+
+def pending_encounter(pii: PiiBox, row: PendingEncounter) -> Encounter:
+    """The encounter a pending row keeps, opened where it is sealed (its hospital and message id)."""
+    return load_encounter(json.loads(pii.decrypt_bytes(
+        row.payload_enc, PENDING_SEALED_IN, pending_row_key(row.institution_code, row.message_id))))
+
+
+def _filed(row: PendingEncounter, encounter: Encounter) -> None:
+    row.status, row.filed_at = "filed", datetime.now(timezone.utc)
+    row.filed_record_id = record_id_for(encounter.institution_code, encounter.record_id, encounter.kind)
 
 
 def _file(session: Session, pii: PiiBox, matched: list[tuple[PendingEncounter, Encounter, str]],
@@ -45,15 +81,13 @@ def _file(session: Session, pii: PiiBox, matched: list[tuple[PendingEncounter, E
     """File pending encounters whose archive is now known: (pending row, message, archive_no).
 
     Those from hospitals outside the archive's county are flagged for review (`divisions`: see
-    `filing.review_for`): registering a person's ID number files all their waiting encounters."""
+    `rules.review_for`): registering a person's ID number files all their waiting encounters."""
     if not matched:
         return 0
     division_of = divisions({enc.institution_code for _, enc, _ in matched}) if divisions else None
     file_resolved(session, pii, [(enc, archive_no, p.message_id) for p, enc, archive_no in matched], division_of)
-    now = datetime.now(timezone.utc)
     for p, enc, _ in matched:
-        p.status, p.filed_at = "filed", now
-        p.filed_record_id = record_id_for(enc.institution_code, enc.record_id, enc.kind)
+        _filed(p, enc)
     return len(matched)
 
 
@@ -101,57 +135,95 @@ def retry_pending(session: Session, pii: PiiBox, resolve, limit: int = 500,
     return filed
 
 
-def _authentic(session: Session, pii: PiiBox, service_key: bytes, delivery: Delivery) -> bool:
-    """Whether the suite signed this event; quarantines (`unauthenticated`) and logs it if not."""
+# -- what operators and clinicians do ----------------------------------------------------------
+
+
+def _view(p: PendingEncounter) -> dict:
+    now = datetime.now(timezone.utc)
+    return {
+        "id": p.id, "institution_code": p.institution_code, "message_id": p.message_id,
+        "status": p.status, "received_at": p.received_at.isoformat(),
+        "age_seconds": int((now - p.received_at).total_seconds()),
+        "checked_at": p.checked_at.isoformat() if p.checked_at else None,
+        "has_id_number": p.identity_key is not None, "candidates": p.candidates,
+        "filed_record_id": p.filed_record_id,
+        "proposed_archive_no": p.proposed_archive_no, "proposed_by": p.proposed_by,
+        "proposed_at": p.proposed_at.isoformat() if p.proposed_at else None,
+        "linked_by": p.linked_by, "confirmed_by": p.confirmed_by,
+    }
+
+
+def list_pending(session: Session, status: str | None = "pending", limit: int = 50,
+                 cursor: str | None = None) -> dict:
+    filters = [PendingEncounter.status == status] if status else []
+    return page_by_id(session, PendingEncounter, filters, limit, cursor, _view)
+
+
+def list_link_proposals(session: Session, prefix: str, limit: int = 50, cursor: str | None = None) -> dict:
+    """Pending encounters an operator proposed to file into an archive numbered under `prefix`
+    (a clinician's jurisdiction): what that clinician is asked to confirm (or not)."""
+    filters = [PendingEncounter.status == "pending",
+               PendingEncounter.proposed_archive_no.startswith(prefix, autoescape=True)]
+    return page_by_id(session, PendingEncounter, filters, limit, cursor, _view)
+
+
+def _pending(session: Session, pending_id: int) -> PendingEncounter:
+    row = session.scalars(sa.select(PendingEncounter).where(PendingEncounter.id == pending_id)
+                          .with_for_update()).first()
+    if row is None:
+        raise NotFound("no such pending encounter", {"id": pending_id})
+    if row.status != "pending":
+        raise InvalidTransition(f"this encounter was already {row.status}", {"status": row.status})
+    return row
+
+
+def propose_link(session: Session, pending_id: int, archive_no: str, operator: str) -> dict:
+    """An operator proposes the archive a pending encounter belongs to; commits. Nothing is filed:
+    a clinician in that archive's scope confirms it by linking (see `link_pending`)."""
+    row = _pending(session, pending_id)
+    row.proposed_archive_no, row.proposed_by = archive_no, operator[:80]
+    row.proposed_at = datetime.now(timezone.utc)
+    session.commit()
+    return _view(row)
+
+
+def link_pending(session: Session, pii: PiiBox, pending_id: int, archive_no: str, linked_by: str,
+                 confirmed_by: str | None = None, learn: LinkIdentifier | None = None) -> dict:
+    """File a pending encounter into an archive somebody identified; commits.
+
+    Who may is the caller's rule (the gateway: a clinician with the archive in scope; `ehr pending
+    link` on the server: the operator naming the clinician who confirmed, `confirmed_by`); both
+    are kept on the row. The match is a confirmed one: when the message carried the hospital's
+    MRN, it is then linked to the archive through `learn` (the registry's `link_identifier`), so
+    that the hospital's next message with that MRN alone finds the archive. Learning is advisory:
+    if the registry cannot be reached, or another archive holds the MRN (the registry marks the
+    conflict and never re-points it), the encounter stays filed and a masked warning is logged."""
+    row = _pending(session, pending_id)
+    encounter = pending_encounter(pii, row)
+    file_resolved(session, pii, [(encounter, archive_no, row.message_id)])
+    _filed(row, encounter)
+    row.linked_by, row.confirmed_by = linked_by[:80], confirmed_by[:80] if confirmed_by else None
+    session.commit()
+    log.info("pending encounter linked by hand", extra={
+        "pending_id": pending_id, "archive_no": archive_no, "linked_by": row.linked_by,
+        "confirmed_by": row.confirmed_by})
+    if learn is not None:
+        _learn_mrn(learn, encounter, archive_no, pending_id)
+    return _view(row)
+
+
+def _learn_mrn(learn: LinkIdentifier, encounter: Encounter, archive_no: str, pending_id: int) -> None:
+    mrn = (encounter.body.get("patient") or {}).get("mrn")
+    if not isinstance(mrn, str) or not mrn.strip():
+        return
     try:
-        check_event(service_key, EVENTS, delivery)
-    except Refused as exc:
-        log.warning("registry event refused", extra={
-            "queue": REGISTRY_EVENTS_QUEUE, "routing_key": delivery.routing_key,
-            "message_id": delivery.message_id, "reason": str(exc)})
-        session.connection().execute(QUARANTINE.insert(), quarantine_rows(
-            session, pii, REGISTRY_EVENTS_QUEUE, [(delivery, "unauthenticated", {"_signature": [f"{exc}."]})]))
-        return False
-    return True
-
-
-def handle_registry_events(session: Session, pii: PiiBox, service_key: bytes, deliveries: list[Delivery],
-                           divisions: DivisionLookup | None = None) -> int:
-    """Apply registry events once each (files pending encounters, re-points records and stages
-    their `moved` updates); commits. Returns how many records were filed or moved."""
-    changed = 0
-    for delivery in deliveries:
-        if not _authentic(session, pii, service_key, delivery):
-            continue
-        try:
-            event = load_event(delivery.body)
-        except InvalidEvent as exc:
-            session.connection().execute(QUARANTINE.insert(), quarantine_rows(session, pii, REGISTRY_EVENTS_QUEUE, [
-                (delivery, "schema_invalid", {"_body": ["Not an ehr.event/1."], **exc.errors})]))
-            continue
-        event_id, event_type, data = event.event_id, event.event_type, event.data
-        claimed = session.execute(
-            pg_insert(ProcessedMessage).values(source="registry", message_id=event_id)
-            .on_conflict_do_nothing().returning(ProcessedMessage.message_id)
-        ).first()
-        if claimed is None:
-            continue
-        if event_type == ARCHIVE_CREATED:
-            keys = [bytes.fromhex(k) for k in data.get("identity_keys", [])]
-            changed += file_pending_for(session, pii, keys, data["archive_no"], divisions)
-        elif event_type in REPOINTING:
-            changed += REPOINTING[event_type](session, data, event_id)
-    session.commit()
-    return changed
-
-
-def quarantine_dead_letters(session: Session, pii: PiiBox, queue: str, deliveries: list[Delivery]) -> None:
-    """Move what a queue gave up on into the quarantine store, with the broker's reason."""
-    rows = []
-    for d in deliveries:
-        deaths = d.headers.get("x-death") or [{}]
-        details = {"_delivery": [f"Dead-lettered by the broker ({deaths[0].get('reason', 'unknown')}) "
-                                 f"after failing in the consumer."]}
-        rows.append((d, "dead_lettered", details))
-    session.connection().execute(QUARANTINE.insert(), quarantine_rows(session, pii, queue, rows))
-    session.commit()
+        outcome = learn(archive_no, kind="mrn", value=mrn, issuer=encounter.institution_code,
+                        source="learned_from_match")
+    except Exception:  # noqa: BLE001 - the link stands; only the learning is lost
+        log.warning("could not teach the registry the MRN of a linked encounter", exc_info=True,
+                    extra={"pending_id": pending_id, "archive_no": archive_no})
+        return
+    if outcome.get("status") == "conflict":
+        log.warning("the MRN of a linked encounter belongs to another archive; not re-pointed", extra={
+            "pending_id": pending_id, "archive_no": archive_no, "held_by": outcome.get("held_by"),
+            "issuer": outcome.get("issuer"), "identifier": outcome.get("value_masked")})

@@ -21,8 +21,9 @@ from sqlalchemy.engine import Engine
 from shared.pii import PiiBox
 from shared.reencryption import ColumnReport, EncryptedColumn, reencrypt as walk
 
-from services.records.filing import pending_row_key, seal_headers
 from services.records.models import PendingEncounter, QuarantinedMessage
+from services.records.pending import pending_row_key
+from services.records.quarantine import QUARANTINE, seal_headers
 
 
 def _pending(row) -> str:
@@ -34,7 +35,6 @@ COLUMNS = (
     EncryptedColumn(QuarantinedMessage.__table__, key="id", column="headers_enc"),
     EncryptedColumn(PendingEncounter.__table__, key="id", column="payload_enc", row_key=_pending),
 )
-QUARANTINE = QuarantinedMessage.__table__
 
 
 def reencrypt(engine: Engine, pii: PiiBox, batch_size: int = 500, dry_run: bool = False) -> list[ColumnReport]:

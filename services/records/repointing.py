@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from shared.archive_no import parse_archive_number, routing_key_for
 from shared.outbox import OutboxMessage, stage
 
-from services.records.filing import RECORD_NAMESPACE, update_message
+from services.records.revisions import RECORD_NAMESPACE, update_message
 from services.records.models import ArchiveMerge, Record, RecordMove, outbox
 
 MERGED, UNMERGED = "merged", "unmerged"

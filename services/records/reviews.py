@@ -1,5 +1,5 @@
 """Filings that wait for a clinician's look: hospital encounters filed into an archive far from
-the hospital (`filing.review_for`). Each is filed, so nothing is lost if the match is right; the
+the hospital (`rules.review_for`). Each is filed, so nothing is lost if the match is right; the
 flag lists it for the clinicians of the archive's area (and the operators), who clear it or mark
 the record entered-in-error.
 

@@ -35,15 +35,15 @@ from nameko.timer import timer
 
 from shared.contracts.records import RPC
 from shared.transport.consumer import batch_consume
-from shared.transport.providers import CurrentActor, Database, Pii, ServiceKey
+from shared.transport.providers import CurrentActor, Database, Institutions, Pii, ServiceKey
 from shared.db import ping
-from shared.errors import EXPECTED_ERRORS, InvalidTransition, ValidationFailed
+from shared.errors import EXPECTED_ERRORS, ValidationFailed
 from shared.transport.topology import RECORDS_ENCOUNTERS, RECORDS_REGISTRY_EVENTS, dead_letter_queue
 from shared.transport.outbox import OutboxRelay
 from shared.transport.rpc import BoundedServiceRpc, rpc
 
-from services.records import entries, filing, operations, pending, reviews, summary, timeline
-from services.records.dependencies import EncounterIntake, InstitutionDirectory
+from services.records import entries, filing, pending, quarantine, registry_events, reviews, rules, summary, timeline
+from services.records.dependencies import EncounterIntake
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class RecordsService:
     pii = Pii()
     relay = OutboxRelay("records")
     registry = BoundedServiceRpc("registry")
-    institutions = InstitutionDirectory()
+    institutions = Institutions()
     intake = EncounterIntake()
     actor = CurrentActor()
     service_key = ServiceKey()
@@ -77,17 +77,17 @@ class RecordsService:
 
     @batch_consume(RECORDS_REGISTRY_EVENTS, batch_size=50, max_wait=0.05)
     def handle_registry_events(self, deliveries):
-        if pending.handle_registry_events(self.db, self.pii, self.service_key, deliveries,
-                                          divisions=self._divisions):
+        if registry_events.handle_registry_events(self.db, self.pii, self.service_key, deliveries,
+                                                  divisions=self._divisions):
             self.relay()
 
     @batch_consume(dead_letter_queue(RECORDS_ENCOUNTERS.name), batch_size=50, max_wait=0.2)
     def quarantine_dead_encounters(self, deliveries):
-        pending.quarantine_dead_letters(self.db, self.pii, RECORDS_ENCOUNTERS.name, deliveries)
+        quarantine.hold_dead_letters(self.db, self.pii, RECORDS_ENCOUNTERS.name, deliveries)
 
     @batch_consume(dead_letter_queue(RECORDS_REGISTRY_EVENTS.name), batch_size=50, max_wait=0.2)
     def quarantine_dead_events(self, deliveries):
-        pending.quarantine_dead_letters(self.db, self.pii, RECORDS_REGISTRY_EVENTS.name, deliveries)
+        quarantine.hold_dead_letters(self.db, self.pii, RECORDS_REGISTRY_EVENTS.name, deliveries)
 
     @timer(interval=PENDING_RETRY_INTERVAL)
     def retry_pending(self):
@@ -153,19 +153,19 @@ class RecordsService:
     def list_quarantine(self, status="held", reason=None, limit=50, cursor=None):
         call = RPC["list_quarantine"]
         data = call.load({"status": status, "reason": reason, "limit": limit, "cursor": cursor})
-        return call.dump(operations.list_quarantine(self.db, **data))
+        return call.dump(quarantine.list_quarantine(self.db, **data))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def show_quarantined(self, quarantine_id):
         call = RPC["show_quarantined"]
         data = call.load({"quarantine_id": quarantine_id})
-        return call.dump(operations.show_quarantined(self.db, self.pii, data["quarantine_id"]))
+        return call.dump(quarantine.show_quarantined(self.db, self.pii, data["quarantine_id"]))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("corrected",))
     def replay_quarantined(self, quarantine_id, corrected=None):
         call = RPC["replay_quarantined"]
         data = call.load({"quarantine_id": quarantine_id, "corrected": corrected})
-        result = operations.replay_quarantined(self.db, self.pii, data["quarantine_id"], data["corrected"],
+        result = quarantine.replay_quarantined(self.db, self.pii, data["quarantine_id"], data["corrected"],
                                                self.actor.user)
         self.relay()
         return call.dump(result)
@@ -174,12 +174,12 @@ class RecordsService:
     def discard_quarantined(self, quarantine_id, note):
         call = RPC["discard_quarantined"]
         data = call.load({"quarantine_id": quarantine_id, "note": note})
-        return call.dump(operations.discard_quarantined(self.db, data["quarantine_id"], self.actor.user, data["note"]))
+        return call.dump(quarantine.discard_quarantined(self.db, data["quarantine_id"], self.actor.user, data["note"]))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_pending(self, status="pending", limit=50, cursor=None):
         call = RPC["list_pending"]
-        return call.dump(operations.list_pending(self.db, **call.load({"status": status, "limit": limit,
+        return call.dump(pending.list_pending(self.db, **call.load({"status": status, "limit": limit,
                                                                        "cursor": cursor})))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
@@ -187,12 +187,12 @@ class RecordsService:
         call = RPC["propose_link"]
         data = call.load({"pending_id": pending_id, "archive_no": archive_no})
         archive = self._active_archive(data["archive_no"])
-        return call.dump(operations.propose_link(self.db, data["pending_id"], archive["archive_no"], self.actor.user))
+        return call.dump(pending.propose_link(self.db, data["pending_id"], archive["archive_no"], self.actor.user))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_link_proposals(self, prefix, limit=50, cursor=None):
         call = RPC["list_link_proposals"]
-        return call.dump(operations.list_link_proposals(self.db, **call.load({"prefix": prefix, "limit": limit,
+        return call.dump(pending.list_link_proposals(self.db, **call.load({"prefix": prefix, "limit": limit,
                                                                               "cursor": cursor})))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
@@ -203,15 +203,14 @@ class RecordsService:
             raise ValidationFailed("an operator alone does not link an encounter to an archive", {
                 "confirmed_by": ["Name the clinician who confirmed the match, or propose the link instead."]})
         archive = self._active_archive(data["archive_no"])
-        result = operations.link_pending(self.db, self.pii, data["pending_id"], archive["archive_no"], self.actor.user,
+        result = pending.link_pending(self.db, self.pii, data["pending_id"], archive["archive_no"], self.actor.user,
                                          confirmed_by=data["confirmed_by"], learn=self.registry.link_identifier)
         self.relay()
         return call.dump(result)
 
     def _active_archive(self, archive_no):
         archive = self.registry.get_archive(archive_no)  # NotFound / ValidationFailed as they are
-        if archive["status"] != "active":
-            raise InvalidTransition("the archive is not active", {"archive_no": archive_no})
+        rules.require_writable(archive)
         return archive
 
     # -- filings flagged for review --------------------------------------------------------

@@ -23,10 +23,10 @@ from shared.contracts.events import IDENTITY_UPDATED, event_message
 from shared.errors import ValidationFailed
 from shared.identity import check_identity_document, mask_id_number, mask_phone, normalise_name
 from shared.outbox import stage
-from shared.pii import PiiBox
+from shared.pii import PiiBox, identity_key
 
 from services.registry import aliases, identifiers, lifecycle, revisions
-from services.registry.keys import ID_NUMBER_SEALED_IN, PHONE_SEALED_IN, id_index, name_pinyin, phone_index
+from services.registry.keys import ID_NUMBER_SEALED_IN, PHONE_SEALED_IN, name_pinyin, phone_index
 from services.registry.models import ACTIVE, TERMINATED, Archive, outbox
 from services.registry.usecases import SERVICE, commit_unless_taken, confined, existing_conflict
 
@@ -78,7 +78,7 @@ def update_identity(session: Session, pii: PiiBox, archive_no: str, changes: dic
     wanted["id_number"] = number
     changed = [f for f in FIELDS if wanted[f] != held[f]]
 
-    index = id_index(pii, wanted["id_type"], wanted["id_number"])
+    index = identity_key(pii, wanted["id_type"], wanted["id_number"])
     masked = mask_id_number(wanted["id_number"])
     if set(changed) & set(ID_DOCUMENT):
         if not reason:

@@ -31,10 +31,10 @@ from shared.contracts.registry import ArchiveCreateSchema
 from shared.contracts.events import ARCHIVE_CREATED, event_message
 from shared.contracts.fields import field_errors
 from shared.identity import mask_id_number, mask_phone
-from shared.pii import PiiBox
+from shared.pii import PiiBox, identity_key
 
 from services.registry import revisions
-from services.registry.keys import ID_NUMBER_SEALED_IN, PHONE_SEALED_IN, id_index, name_pinyin, phone_index
+from services.registry.keys import ID_NUMBER_SEALED_IN, PHONE_SEALED_IN, name_pinyin, phone_index
 from services.registry.models import Archive
 from services.registry.usecases import SERVICE
 
@@ -160,7 +160,7 @@ class RowPreparer:
             errors["village_code"] = ["Unknown village."]
         if data["institution_code"] not in self.institutions:
             errors["institution_code"] = ["Unknown institution."]
-        index = id_index(self.pii, data["id_type"], data["id_number"])
+        index = identity_key(self.pii, data["id_type"], data["id_number"])
         masked = mask_id_number(data["id_number"])
         pinyin = name_pinyin(data["name"])
         for column, value in (("name_pinyin", pinyin),):

@@ -2,9 +2,11 @@
 
     >>> name_pinyin("张秀英")
     'zhangxiuying'
-    >>> id_index(pii, "01", "11010519491231002X")   # HMAC blind index, namespace "id:01"
     >>> phone_index(pii, "13800000000")             # HMAC blind index, namespace "phone"
     >>> identifier_index(pii, "mrn", " mz0012345 ") # HMAC blind index of "MZ0012345", namespace "mrn"
+
+The ID number's blind index (namespace "id:01") is `shared.pii.identity_key`: records derives the
+same key from a hospital message.
 
 And where each ciphertext is bound (`shared.pii`): an archive's ID and phone numbers to the
 archive's number (a transfer that renumbers it seals them again, `reseal_identity`), an identifier
@@ -42,10 +44,6 @@ def reseal_identity(pii: PiiBox, archive: Archive, former_no: str) -> None:
         if token is not None:
             plain = pii.decrypt_bytes(token, sealed_in, former_no)
             setattr(archive, column, pii.encrypt_bytes(plain, sealed_in, archive.archive_no))
-
-
-def id_index(pii: PiiBox, id_type: str, id_number: str) -> bytes:
-    return pii.blind_index(f"id:{id_type}", id_number)
 
 
 def phone_index(pii: PiiBox, phone: str) -> bytes:

@@ -57,10 +57,10 @@ from sqlalchemy.orm import Session
 
 from shared.codes import IdType
 from shared.errors import ValidationFailed
-from shared.pii import PiiBox
+from shared.pii import PiiBox, identity_key
 
 from services.registry import aliases, identifiers
-from services.registry.keys import id_index, name_pinyin, phone_index
+from services.registry.keys import name_pinyin, phone_index
 from services.registry.models import ACTIVE, Archive
 from services.registry.scoring import (
     MAX_CANDIDATES, Identity, Score, contradictions, identifier_score, is_possible_duplicate, rank, score,
@@ -85,7 +85,7 @@ def sought_identity(pii: PiiBox, query: dict[str, Any]) -> Identity:
         birth_date=query.get("birth_date"),
         phone_index=phone_index(pii, phone) if phone else None,
         id_type=id_type if id_number else None,
-        id_index=id_index(pii, id_type, id_number) if id_number else None,
+        id_index=identity_key(pii, id_type, id_number) if id_number else None,
     )
 
 

@@ -39,10 +39,9 @@ from sqlalchemy.orm import Session
 from shared.archive_no import ARCHIVE_NO_PATTERN
 from shared.errors import ValidationFailed
 from shared.paging import check_limit, decode_cursor, encode_cursor
-from shared.pii import PiiBox
+from shared.pii import PiiBox, identity_key
 
 from services.registry import aliases, review, usecases
-from services.registry.keys import id_index
 from services.registry.models import Archive
 
 _ARCHIVE_NO = re.compile(ARCHIVE_NO_PATTERN)
@@ -80,7 +79,7 @@ def filter_conditions(pii: PiiBox, filters: dict[str, Any]) -> list[sa.ColumnEle
     if filters.get("id_holder"):
         conditions.append(Archive.archive_no == filters["id_holder"])
     elif filters.get("id_number"):
-        conditions.append(Archive.id_number_index == id_index(pii, filters["id_type"], filters["id_number"]))
+        conditions.append(Archive.id_number_index == identity_key(pii, filters["id_type"], filters["id_number"]))
     if filters.get("name"):
         conditions.append(Archive.name.collate("C").like(_prefix(filters["name"])))
     if filters.get("pinyin"):
@@ -98,7 +97,7 @@ def followed(session: Session, pii: PiiBox, filters: dict[str, Any]) -> dict[str
     if len(filters.get("archive_no") or "") == 17:
         filters["archive_no"] = aliases.current_number(session, filters["archive_no"])
     if filters.get("id_number"):
-        index = id_index(pii, filters["id_type"], filters["id_number"])
+        index = identity_key(pii, filters["id_type"], filters["id_number"])
         holder = aliases.moved_indexes(session, {index}).get(index)
         if holder:
             filters["id_holder"] = holder

@@ -23,10 +23,10 @@ from shared.contracts.events import ARCHIVE_CREATED, event_message
 from shared.errors import Conflict, RegisteredElsewhere, ValidationFailed
 from shared.identity import mask_id_number, mask_phone
 from shared.outbox import stage
-from shared.pii import PiiBox
+from shared.pii import PiiBox, identity_key
 
 from services.registry import aliases, identifiers, matching, review, revisions
-from services.registry.keys import ID_NUMBER_SEALED_IN, PHONE_SEALED_IN, id_index, name_pinyin, phone_index
+from services.registry.keys import ID_NUMBER_SEALED_IN, PHONE_SEALED_IN, name_pinyin, phone_index
 from services.registry.models import MERGED, Archive, ArchiveAlias, ArchiveSerial, Division, Institution, outbox
 
 SERVICE = "registry"  # the `service` of the events it announces
@@ -91,7 +91,7 @@ def create_archive(session: Session, pii: PiiBox, data: dict[str, Any], actor: A
     refused with `RegisteredElsewhere` (see `confined`), and it is never a possible duplicate.
     """
     check_references(session, data["village_code"], data["institution_code"])
-    index = id_index(pii, data["id_type"], data["id_number"])
+    index = identity_key(pii, data["id_type"], data["id_number"])
     masked = mask_id_number(data["id_number"])
     cards = {name: data[name] for name in identifiers.CARD_FIELDS if data.get(name)}
     taken = identifiers.card_conflicts(session, pii, cards)

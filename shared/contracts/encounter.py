@@ -159,7 +159,7 @@ def _prune(value: Any, shape: Any) -> Any:
 
 _ENCOUNTER_SHAPE = _shape(SCHEMA["$defs"]["encounter"])
 # The fields of a whole message, {field: shape}: what an operator's view may name (see
-# services/records/operations.py), never more than the contract defines.
+# services/records/message_view.py), never more than the contract defines.
 MESSAGE_SHAPE = _shape(SCHEMA)
 
 

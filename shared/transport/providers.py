@@ -8,6 +8,7 @@ cases never see Nameko.
         pii = Pii()                     # -> shared.pii.PiiBox with the service's keys
         actor = CurrentActor()          # -> shared.actor.Actor from the call's context data
         service_key = ServiceKey()      # -> bytes (EHR_SERVICE_KEY)
+        institutions = Institutions()   # -> shared.institutions.InstitutionDirectory (cached)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.actor import INSTITUTION_KEY, REQUEST_ID_KEY, ROLE_KEY, USER_KEY, Actor
 from shared.config import load_settings
 from shared.db import make_engine
+from shared.institutions import InstitutionDirectory
 from shared.pii import service_box
 
 
@@ -113,3 +115,21 @@ class ServiceKey(DependencyProvider):
 
     def get_dependency(self, worker_ctx) -> bytes:
         return self.key
+
+
+class Institutions(DependencyProvider):
+    """The process's `shared.institutions.InstitutionDirectory`: the registry's institutions,
+    cached for every worker of the process (a worker passes the registry's `list_institutions`).
+
+        class RecordsService:
+            institutions = Institutions()
+            ...
+            self.institutions.known({"H1101050001"}, fetch=self.registry.list_institutions)
+                -> {"H1101050001"}
+    """
+
+    def __init__(self, min_refresh: float = 5.0, max_age: float = 300.0) -> None:
+        self.directory = InstitutionDirectory(min_refresh, max_age)
+
+    def get_dependency(self, worker_ctx) -> InstitutionDirectory:
+        return self.directory

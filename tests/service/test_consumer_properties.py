@@ -64,7 +64,7 @@ def ends(message_ids: list[str]) -> dict[str, list[str]]:
 
 def quarantined_from(tag: str, reason: str) -> int:
     """Quarantined messages of this stream (told by their header, sealed like the body)."""
-    from services.records.filing import headers_of
+    from services.records.quarantine import headers_of
     from shared.config import load_settings
     from shared.pii import service_box
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from services.records.filing import OUTSIDE_COUNTY, review_for
+from services.records.rules import OUTSIDE_COUNTY, review_for
 from services.records.service import RecordsService
 from services.registry.service import RegistryService
 from shared.config import load_settings

@@ -57,11 +57,11 @@ def last_serial(village):
 
 def numbers_of(id_numbers, registry_db):
     """archive number of each ID number (None when it has none), through the blind index."""
-    from services.registry.keys import id_index
+    from shared.pii import identity_key
 
     _, pii = registry_db
     return [(query("registry", "SELECT archive_no FROM archives WHERE id_number_index = :i",
-                   i=id_index(pii, "01", n)) or [[None]])[0][0] for n in id_numbers]
+                   i=identity_key(pii, "01", n)) or [[None]])[0][0] for n in id_numbers]
 
 
 def bad_check_character(request):
@@ -238,7 +238,7 @@ def test_an_archive_number_taken_meanwhile_makes_the_chunk_start_again_without_i
 
 
 def test_a_chunk_that_cannot_be_numbered_leaves_nothing_behind(suite_env, registry_db):
-    from services.registry.keys import id_index
+    from shared.pii import identity_key
 
     engine, pii = registry_db
     village = "110105003002"
@@ -253,7 +253,7 @@ def test_a_chunk_that_cannot_be_numbered_leaves_nothing_behind(suite_env, regist
             run_import(registry_db, rows, jobs=2)
         assert last_serial(village) == 99998
         assert query("registry", "SELECT count(*) FROM archives WHERE id_number_index = ANY(:i)",
-                     i=[id_index(pii, "01", r["id_number"]) for r in rows])[0][0] == 0
+                     i=[identity_key(pii, "01", r["id_number"]) for r in rows])[0][0] == 0
     finally:  # the village's counter is shared with the other tests of the run
         with engine.begin() as conn:
             conn.execute(sa.text("UPDATE archive_serials SET last_serial = :n WHERE village_code = :v"),

@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 
 from services import service as descriptor_of
 from ehr.synthetic import Synthesizer
-from services.records import operations, pending
+from services.records import pending, quarantine
 from services.records import reencrypt as records_reencrypt
-from services.records.filing import PENDING_SEALED_IN, QUARANTINE, pending_encounter, pending_row_key, quarantine_rows
+from services.records.pending import PENDING_SEALED_IN, pending_encounter, pending_row_key
+from services.records.quarantine import QUARANTINE, quarantine_rows
 from services.records.models import PendingEncounter
 from services.registry import importer, matching, merges, reference, review, transfers, usecases
 from services.registry import reencrypt as registry_reencrypt
@@ -280,9 +281,9 @@ def test_a_ciphertext_copied_to_another_row_or_column_does_not_open(databases, k
         session.execute(sa.text("UPDATE pending_encounters SET payload_enc = (SELECT payload_enc FROM "
                                 "pending_encounters WHERE message_id = 'm-2') WHERE message_id = 'm-4'"))
         session.commit()
-        assert operations.show_quarantined(session, records_box, held)["id"] == held
+        assert quarantine.show_quarantined(session, records_box, held)["id"] == held
         with pytest.raises(DecryptionFailed):
-            operations.show_quarantined(session, records_box, copy)
+            quarantine.show_quarantined(session, records_box, copy)
         session.rollback()
         with pytest.raises(DecryptionFailed):  # m-2 opens, its copy in m-4 does not
             pending.retry_pending(session, records_box, resolve=lambda queries: [None] * len(queries))
@@ -308,7 +309,7 @@ def test_ciphertexts_of_the_first_format_still_open_and_reencryption_binds_them(
         assert review.possible_duplicates_of(session, current["registry"], numbers[4])["archive_no"] == numbers[4]
     with Session(databases["records"]) as session:
         quarantined = session.scalar(sa.select(QUARANTINE.c.id))
-        assert operations.show_quarantined(session, current["records"], quarantined)["id"] == quarantined
+        assert quarantine.show_quarantined(session, current["records"], quarantined)["id"] == quarantined
         assert pending_encounter(current["records"], session.scalars(sa.select(PendingEncounter)).one()).record_id
 
     counted = run(databases, current, dry_run=True)

@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ehr.synthetic import Synthesizer
-from services.records.filing import file_resolved
+from services.records.revisions import file_resolved
 from services.records.models import Record
-from services.records import pending
+from services.records import registry_events
 from shared.config import load_settings
 from shared.db import make_engine
 from shared.contracts.encounter import load_encounter
@@ -32,7 +32,7 @@ def db(suite_env):
 
 
 def handle_registry_events(session, pii, deliveries):
-    return pending.handle_registry_events(session, pii, load_settings().require_service_key(), deliveries)
+    return registry_events.handle_registry_events(session, pii, load_settings().require_service_key(), deliveries)
 
 
 def file(session, pii, synth, resident, archive_no):

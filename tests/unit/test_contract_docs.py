@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from shared.codes import EncounterKind, IdType, Sex
 from shared.contracts.archive_update import ArchiveUpdateSchema
 from shared.contracts.encounter import InvalidEncounter, load_encounter
-from services.records.filing import HOSPITAL_ENCOUNTER, update_message, record_id_for
+from services.records.revisions import HOSPITAL_ENCOUNTER, update_message, record_id_for
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -24,7 +24,8 @@ SCHEMAS = ROOT / "shared" / "schemas"
 ENCOUNTER_SCHEMA_FILE = SCHEMAS / "encounter-v1.schema.json"
 UPDATE_SCHEMA_FILE = SCHEMAS / "archive-update-v1.schema.json"
 CONTRACTS_MD = DOCS / "contracts.md"
-RECORDS_SOURCES = sorted((ROOT / "services" / "records").glob("*.py")) + [ROOT / "shared" / "contracts" / "encounter.py"]
+RECORDS_SOURCES = sorted((ROOT / "services" / "records").glob("*.py")) + [ROOT / "shared" / "contracts" / "encounter.py",
+                                                                         ROOT / "shared" / "events.py"]
 
 
 def _load(path: Path) -> dict:

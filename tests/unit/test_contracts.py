@@ -85,7 +85,7 @@ def declared(schema: Schema) -> set[str]:
 
 
 def test_the_records_views_hold_only_what_their_answer_schemas_declare():
-    from services.records import operations, reviews, timeline
+    from services.records import pending, quarantine, reviews, timeline
 
     now = datetime(2026, 11, 26, 1, 30, tzinfo=timezone.utc)
     row = SimpleNamespace(id="r1", archive_no=ARCHIVE_NO, record_type="visit", kind=None, status="active",
@@ -101,8 +101,8 @@ def test_the_records_views_hold_only_what_their_answer_schemas_declare():
                              confirmed_by=None)
     views = [
         (timeline._record_view(row), record_contracts.RecordSchema()),
-        (operations._quarantine_view(quarantined), record_contracts.QuarantineEntrySchema()),
-        (operations._pending_view(parked), record_contracts.PendingEncounterSchema()),
+        (quarantine._view(quarantined), record_contracts.QuarantineEntrySchema()),
+        (pending._view(parked), record_contracts.PendingEncounterSchema()),
         (reviews._view(row), record_contracts.ReviewSchema()),
     ]
     for view, schema in views:
@@ -231,7 +231,7 @@ def test_the_reader_refuses_what_is_not_an_event_naming_the_field(body, field):
 
 
 def test_archive_updates_built_by_records_load_with_the_contract_and_an_undeclared_field_never_leaves():
-    from services.records.filing import update_message
+    from services.records.revisions import update_message
     from services.records.repointing import moved_messages
 
     record = {"id": "38b3f5ae-0b38-5df4-9317-ee0f13a4b70e", "archive_no": "11010500300100042",

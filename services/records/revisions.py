@@ -1,0 +1,155 @@
+"""A record's revisions and the archive update each one announces.
+
+Nothing is overwritten: a record's content lives in numbered revisions and the record points at
+its current one. Hospital encounters whose archive is known become records here
+(`file_resolved`: the first message of a hospital record creates it, later ones add revisions);
+forms add theirs through `entries`. Every revision filed is announced to the township systems with
+one `ehr.archive-update/1` (`update_message`), staged in the outbox in the same transaction:
+
+    {"schema": "ehr.archive-update/1", "update_id": "1f0b...", "archive_no": "11010500300100001",
+     "record_id": "38b3...", "record_type": "hospital_encounter", "kind": "outpatient",
+     "action": "filed", "revision": 1, "occurred_at": "2026-11-20T09:30:00+08:00",
+     "recorded_at": "2026-11-20T01:31:02+00:00",
+     "source": {"institution_code": "H1101050001", "record_id": "OP-20261120-0001"}}
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from shared.contracts.archive_update import archive_update
+from shared.contracts.encounter import Encounter
+from shared.outbox import OutboxMessage, stage
+from shared.pii import PiiBox
+
+from services.records.identities import patient_key
+from services.records.models import Record, RecordRevision, outbox
+from services.records.rules import review_for
+
+log = logging.getLogger(__name__)
+
+HOSPITAL_ENCOUNTER = "hospital_encounter"
+RECORD_NAMESPACE = uuid.UUID("6f1c2d0e-6b0a-4f47-9a51-3f1d2a7c9e10")
+
+# Institution code -> its division code (the registry's institutions), for the codes asked about.
+DivisionLookup = Callable[[set[str]], Mapping[str, str | None]]
+
+# Core statements, compiled once and run as executemany: the ORM's bulk path and a fresh
+# multi-VALUES statement per batch cost more than the inserts themselves on the hot path.
+RECORDS, REVISIONS = Record.__table__, RecordRevision.__table__
+_CREATE_RECORD = pg_insert(RECORDS).on_conflict_do_nothing(index_elements=["id"]).returning(RECORDS.c.id)
+
+
+def record_id_for(institution_code: str, source_record_id: str, kind: str) -> str:
+    """Deterministic: the same hospital record always maps to the same record id."""
+    return str(uuid.uuid5(RECORD_NAMESPACE, f"{institution_code}|{source_record_id}|{kind}"))
+
+
+def next_revision(session: Session, record_id: str) -> int:
+    """The number the record's next revision takes (the record is locked by the caller)."""
+    return (session.scalar(sa.select(sa.func.max(RecordRevision.revision))
+                           .where(RecordRevision.record_id == record_id)) or 0) + 1
+
+
+def update_message(record_id: str, record: dict, action: str, revision: int, update_id: str | None = None,
+                   former_archive_no: str | None = None) -> OutboxMessage:
+    """The `ehr.archive-update/1` announcing one filed revision (identifiers only); a `moved` one
+    names the archive the record left (`former_archive_no`) and has its own `update_id`."""
+    update = {
+        "update_id": update_id or str(uuid.uuid5(RECORD_NAMESPACE, f"{record_id}#{revision}")),
+        "archive_no": record["archive_no"],
+        "record_id": record_id,
+        "record_type": record["record_type"],
+        "kind": record["kind"],
+        "action": action,
+        "revision": revision,
+        "occurred_at": record["occurred_at"],
+        "recorded_at": datetime.now(timezone.utc),
+        "source": {"institution_code": record["institution_code"], "record_id": record["source_record_id"]},
+    }
+    if former_archive_no is not None:
+        update["former_archive_no"] = former_archive_no
+    return archive_update(update)
+
+
+def file_resolved(session: Session, pii: PiiBox, items: list[tuple[Encounter, str, str]],
+                  division_of: Mapping[str, str | None] | None = None) -> tuple[int, int]:
+    """File validated encounters whose archive is known: `(encounter, archive_no, message_id)`.
+
+    The first message of a hospital record creates it; later ones add revisions, and the
+    revision with the highest `source.version` (the latest arrival on a tie) is current, so
+    arrival order does not change the result. With `division_of` (institution code -> division
+    code), a record filed from a hospital outside the archive's county is flagged for review
+    (`rules.review_for`). Returns (records created, revisions added).
+    """
+    if not items:
+        return 0, 0
+    firsts: dict[str, dict] = {}
+    later: list[tuple[str, dict]] = []
+    for enc, archive_no, message_id in items:
+        rid = record_id_for(enc.institution_code, enc.record_id, enc.kind)
+        row = {
+            "record": {
+                "id": rid, "archive_no": archive_no, "record_type": HOSPITAL_ENCOUNTER, "kind": enc.kind,
+                "institution_code": enc.institution_code, "source_system": enc.system,
+                "source_record_id": enc.record_id, "occurred_at": enc.started_at,
+                "current_source_version": enc.version, "identity_key": patient_key(pii, enc),
+                "review": review_for(archive_no, (division_of or {}).get(enc.institution_code)),
+            },
+            "revision": {
+                "record_id": rid, "source_version": enc.version, "content": enc.content,
+                "origin": "hospital_message", "author": f"{enc.institution_code}/{enc.system or 'HIS'}",
+                "message_id": message_id,
+            },
+        }
+        if rid in firsts:
+            later.append((rid, row))
+        else:
+            firsts[rid] = row
+
+    conn = session.connection()
+    created = set(conn.execute(_CREATE_RECORD, [r["record"] for r in firsts.values()]).scalars())
+    revisions, updates = [], []
+    for rid, row in firsts.items():
+        if rid in created:
+            revisions.append({**row["revision"], "revision": 1})
+            updates.append(update_message(rid, row["record"], "filed", 1))
+        else:
+            later.append((rid, row))
+    if revisions:
+        conn.execute(REVISIONS.insert(), revisions)
+    for rid, row in later:
+        updates.append(_add_revision(session, rid, row))
+    stage(session, outbox, updates)
+    for row in firsts.values():
+        record = row["record"]
+        if record["review"] and record["id"] in created:
+            log.warning("hospital encounter filed from outside the archive's county; flagged for review", extra={
+                "record_id": record["id"], "archive_no": record["archive_no"],
+                "institution_code": record["institution_code"], "review": record["review"]})
+    return len(created), len(later)
+
+
+def _add_revision(session: Session, rid: str, row: dict) -> OutboxMessage:
+    record = session.execute(sa.select(Record).where(Record.id == rid).with_for_update()).scalar_one()
+    revision = next_revision(session, rid)
+    session.connection().execute(REVISIONS.insert(), [{**row["revision"], "revision": revision}])
+    incoming_version = row["revision"]["source_version"]
+    if incoming_version >= record.current_source_version:
+        record.current_revision = revision
+        record.current_source_version = incoming_version
+        if row["record"]["review"] and record.archive_no != row["record"]["archive_no"]:
+            # the hospital record now goes to another archive, far from the hospital: look again
+            record.review, record.reviewed_by, record.reviewed_at = row["record"]["review"], None, None
+        record.archive_no = row["record"]["archive_no"]
+        record.occurred_at = row["record"]["occurred_at"]
+        record.updated_at = sa.func.now()
+    session.flush()
+    return update_message(rid, {**row["record"], "archive_no": record.archive_no}, "amended", revision)

@@ -1,0 +1,129 @@
+"""The idempotent event consumer (shared.events.EventConsumer) with a fake session and a fake
+processed-message table: only what the suite signed is acted on, each event once, through its
+`handle_<event_type>`; what cannot be read or was forged is quarantined; other event types are
+acknowledged and ignored. No broker, no database."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+
+import sqlalchemy as sa
+
+from shared.claims import processed_messages_table
+from shared.delivery import Delivery
+from shared.events import EventConsumer
+from shared.messaging import EVENTS
+from shared.signing import EVENT_SIGNATURE, event_signature
+
+KEY = os.urandom(32)
+CREATED = {"archive_no": "11010510110100007", "village_code": "110105101101", "institution_code": "T1101051011",
+           "identity_keys": ["9c1f" * 16]}
+MERGED = {"merge_id": 42, "archive_no": "11010510110100003", "merged_archive_no": "11010510110100007",
+          "merged_identity_keys": ["5be0" * 16]}
+CLAIMS = processed_messages_table(sa.MetaData())
+
+
+class FakeSession:
+    """A unit of work over an in-memory processed-message table: `claim` inserts its keys through
+    `connection().execute(statement, rows)` and gets back those not there before."""
+
+    def __init__(self):
+        self.claimed: set[tuple[str, str]] = set()
+        self.commits = 0
+
+    def connection(self):
+        return self
+
+    def execute(self, statement, rows):
+        assert statement.table is CLAIMS
+        fresh = [(r["source"], r["message_id"]) for r in rows if (r["source"], r["message_id"]) not in self.claimed]
+        self.claimed.update(fresh)
+        return fresh
+
+    def commit(self):
+        self.commits += 1
+
+
+class Recorder(EventConsumer):
+    source, queue = "registry", "test.registry-events"
+
+    def __init__(self):
+        super().__init__(CLAIMS, KEY)
+        self.handled: list[tuple[str, dict]] = []
+        self.held: list[tuple[str, dict]] = []
+
+    def quarantine(self, session, items):
+        self.held += [(reason, details) for _, reason, details in items]
+
+    def handle_archive_created(self, session, event):
+        self.handled.append(("archive_created", event.data))
+        return 2
+
+    def handle_archives_merged(self, session, event):
+        self.handled.append(("archives_merged", event.data))
+        return 1
+
+
+def delivery(event_type="archive_created", data=None, key=KEY, body=None, event_id=None):
+    event_id = event_id or str(uuid.uuid4())
+    if body is None:
+        body = json.dumps({"schema": "ehr.event/1", "event_id": event_id, "event_type": event_type,
+                           "service": "registry", "occurred_at": "2026-11-26T10:00:00+00:00", "actor": {},
+                           "data": CREATED if data is None else data}).encode()
+    routing_key = f"registry.{event_type}"
+    headers = {EVENT_SIGNATURE: event_signature(key, EVENTS, routing_key, event_id, body)} if key else {}
+    return Delivery(body, routing_key, event_id, "application/json", headers, False)
+
+
+def test_each_event_is_handled_by_its_handle_method_and_the_batch_commits_once():
+    consumer, session = Recorder(), FakeSession()
+    changed = consumer.consume(session, [delivery("archive_created", CREATED), delivery("archives_merged", MERGED)])
+    assert consumer.handled == [("archive_created", CREATED), ("archives_merged", MERGED)]
+    assert changed == 3
+    assert session.commits == 1
+
+
+def test_a_repeated_event_is_handled_once_also_in_a_later_batch():
+    consumer, session = Recorder(), FakeSession()
+    first = delivery()
+    again = Delivery(first.body, first.routing_key, first.message_id, first.content_type, first.headers, True)
+    assert consumer.consume(session, [first, again]) == 2
+    assert consumer.consume(session, [again]) == 0
+    assert len(consumer.handled) == 1
+    assert session.claimed == {("registry", first.message_id)}
+
+
+def test_an_event_type_without_a_handler_is_claimed_and_ignored():
+    consumer, session = Recorder(), FakeSession()
+    ignored = delivery("archive_sealed", {"archive_no": "11010510110100007"})  # a later event type
+    assert consumer.consume(session, [ignored]) == 0
+    assert consumer.handled == [] and consumer.held == []
+    assert session.claimed == {("registry", ignored.message_id)}
+
+
+def test_an_event_type_cannot_reach_a_method_that_is_not_a_handler():
+    consumer, session = Recorder(), FakeSession()
+    assert consumer.consume(session, [delivery("archive_created.x"), delivery("../archive_created"),
+                                      delivery("ARCHIVE_CREATED")]) == 0
+    assert consumer.handled == []
+
+
+def test_an_unsigned_or_forged_event_is_quarantined_as_unauthenticated_and_not_claimed():
+    consumer, session = Recorder(), FakeSession()
+    consumer.consume(session, [delivery(key=None), delivery(key=os.urandom(32))])
+    assert [reason for reason, _ in consumer.held] == ["unauthenticated", "unauthenticated"]
+    assert consumer.held[0][1] == {"_signature": ["event not signed with the service key."]}
+    assert consumer.held[1][1] == {"_signature": ["event signature does not match."]}
+    assert consumer.handled == [] and session.claimed == set()
+    assert session.commits == 1
+
+
+def test_a_signed_body_that_is_not_an_event_is_quarantined_as_schema_invalid():
+    consumer, session = Recorder(), FakeSession()
+    consumer.consume(session, [delivery(body=b"not json"), delivery(body=b'{"event_id": "e-1"}'),
+                               delivery(body=b"[1, 2]")])
+    assert [reason for reason, _ in consumer.held] == ["schema_invalid"] * 3
+    assert all(details["_body"] for _, details in consumer.held)
+    assert consumer.handled == [] and session.claimed == set()
