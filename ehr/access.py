@@ -54,7 +54,7 @@ def gateway_session():
 
 def audit_key(required: bool = True) -> bytes | None:
     """EHR_AUDIT_KEY, from the environment or what `ehr up` stored (never a fresh one)."""
-    from ehr.cli import STATE_DIR
+    from ehr.state import STATE_DIR
     from ehr.setup import load_keys
     from shared.config import ConfigError, load_settings
 

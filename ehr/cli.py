@@ -27,13 +27,11 @@ import os
 import signal
 import sys
 import threading
-from pathlib import Path
 
 import click
 
+from ehr import state
 from ehr.runner import SERVICES
-
-STATE_DIR = Path(os.environ.get("EHR_STATE_DIR", Path.cwd() / "var"))
 
 
 def _replicas(values: tuple[str, ...]) -> dict[str, int]:
@@ -66,7 +64,7 @@ def up(replicas: tuple[str, ...], demo: bool) -> None:
     from shared.messaging import declare_topology
 
     counts = _replicas(replicas)
-    ensure_keys(STATE_DIR)
+    ensure_keys(state.STATE_DIR)
     settings = load_settings()
     created = migrate_all(settings, demo_data=demo)
     click.echo("databases: " + ", ".join(f"{s} {'created' if c else 'up to date'}" for s, c in created.items()))
@@ -265,7 +263,7 @@ def keys_reencrypt(dry_run: bool, batch_size: int, services: tuple[str, ...]) ->
     from shared.pii import service_box
 
     services = services or ("registry", "records")
-    ensure_keys(STATE_DIR, services)
+    ensure_keys(state.STATE_DIR, services)
     try:
         settings = load_settings()
         boxes = {service: service_box(settings, service) for service in services}

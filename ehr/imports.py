@@ -33,7 +33,7 @@ def import_residents(path: Path, chunk: int, jobs: int) -> None:
     archive behind."""
     from sqlalchemy.orm import Session
 
-    from ehr.cli import STATE_DIR
+    from ehr.state import STATE_DIR
     from ehr.setup import ensure_keys
     from services.registry.importer import WriteFailed, read_csv
     from services.registry.importer import import_residents as run_import

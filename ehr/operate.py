@@ -13,7 +13,7 @@ from shared.actor import Actor
 
 @contextmanager
 def suite_rpc():
-    from ehr.cli import STATE_DIR
+    from ehr.state import STATE_DIR
     from ehr.setup import ensure_keys
     from shared.config import ConfigError
     from shared.errors import EhrError

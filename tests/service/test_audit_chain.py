@@ -163,7 +163,7 @@ def test_verify_needs_the_key_for_keyed_entries_and_says_so(trail, monkeypatch):
     _append(trail, 3)
     monkeypatch.delenv("EHR_AUDIT_KEY")
     monkeypatch.setenv("EHR_STATE_DIR", "/nonexistent")
-    monkeypatch.setattr("ehr.cli.STATE_DIR", __import__("pathlib").Path("/nonexistent"))
+    monkeypatch.setattr("ehr.state.STATE_DIR", __import__("pathlib").Path("/nonexistent"))
     result = _verify()
     assert result.exit_code != 0 and "EHR_AUDIT_KEY" in result.output
 
