@@ -43,7 +43,7 @@ from shared.pii import Pii
 from shared.rpc import BoundedServiceRpc, rpc
 from shared.signing import ServiceKey
 
-from services.records import entries, filing, operations, pending, reviews, summary, timeline
+from services.records import entries, filing, mrn_learning, operations, pending, reviews, summary, timeline
 from services.records.dependencies import EncounterIntake, InstitutionDirectory
 
 log = logging.getLogger(__name__)
@@ -66,14 +66,16 @@ class RecordsService:
 
     @batch_consume(RECORDS_ENCOUNTERS, batch_size=200, max_wait=0.05)
     def file_encounters(self, deliveries):
+        resolve = mrn_learning.Remembering(self.registry.resolve_identities)
         outcome = filing.file_encounters(
             self.db, self.pii, deliveries,
-            resolve=self.registry.resolve_identities,
+            resolve=resolve,
             known_institutions=lambda codes: self.institutions.known(codes, fetch=self.registry.list_institutions),
             intake=self.intake,
             divisions=self._divisions,
         )
         self.relay()
+        mrn_learning.teach(self.registry.learn_medical_record_numbers, resolve.learnable)
         log.info("encounters processed", extra=vars(outcome))
 
     @batch_consume(RECORDS_REGISTRY_EVENTS, batch_size=50, max_wait=0.05)
@@ -92,9 +94,10 @@ class RecordsService:
 
     @timer(interval=PENDING_RETRY_INTERVAL)
     def retry_pending(self):
-        if pending.retry_pending(self.db, self.pii, resolve=self.registry.resolve_identities,
-                                 divisions=self._divisions):
+        resolve = mrn_learning.Remembering(self.registry.resolve_identities)
+        if pending.retry_pending(self.db, self.pii, resolve=resolve, divisions=self._divisions):
             self.relay()
+        mrn_learning.teach(self.registry.learn_medical_record_numbers, resolve.learnable)
 
     def _divisions(self, codes):
         """The division codes of these institutions (cached), by which far filings are flagged."""

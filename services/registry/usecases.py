@@ -243,11 +243,11 @@ def resolve_identities(session: Session, pii: PiiBox, queries: list[dict]) -> li
 
     The rules of `matching.exact_matches`: ID number, then health card, insurance card, MRN of
     the sending institution; an ID number a merge moved aside answers the survivor; a card or MRN
-    the query contradicts answers None (the encounter waits for an operator). MRNs of ID-number
-    matches are learned; commits.
+    the query contradicts answers None (the encounter waits for an operator). Reads only: the
+    MRNs an ID-number match teaches are linked when the caller asks, after it filed
+    (`learning.learn_medical_record_numbers`).
     """
     found = matching.exact_matches(session, pii, queries)
-    session.commit()
     return [{"archive_no": e.archive.archive_no, "status": e.archive.status, "village_code": e.archive.village_code,
              "matched_by": e.kind} if e is not None and e.decides else None for e in found]
 
