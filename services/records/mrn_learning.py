@@ -1,7 +1,8 @@
 """After filing, teaching the registry the MRNs of encounters it matched by ID number.
 
-The registry's `resolve_identities` only reads. A filing run resolves through `Remembering`,
-which keeps the queries an ID number matched and that carried the hospital's MRN; once the
+The registry's `resolve_identities` only reads, and says of each ID-number match whether the
+query carries an MRN the archive does not hold yet (`teaches_mrn`; after a patient's first visit,
+mostly not). A filing run resolves through `Remembering`, which keeps those queries; once the
 batch is committed, `teach` hands them to the registry's `learn_medical_record_numbers`, so that
 the hospital's next message with that MRN alone finds the archive (and a pending encounter with
 only the MRN is filed by the next sweep). Learning is advisory, as with `link_pending`: if the
@@ -31,9 +32,7 @@ class Remembering:
 
     def __call__(self, queries: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
         answers = self._resolve(queries)
-        self.learnable += [query for query, answer in zip(queries, answers)
-                           if answer and answer.get("matched_by") == "id_number"
-                           and query.get("mrn") and query.get("institution_code")]
+        self.learnable += [query for query, answer in zip(queries, answers) if answer and answer.get("teaches_mrn")]
         return answers
 
 

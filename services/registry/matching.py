@@ -177,6 +177,7 @@ class Exact:
     archive: Identity
     kind: str
     contradicted: tuple[str, ...] = ()
+    teaches_mrn: bool = False  # an ID-number match whose query carries an MRN this archive does not hold yet
 
     @property
     def decides(self) -> bool:
@@ -208,7 +209,9 @@ def exact_matches(session: Session, pii: PiiBox, queries: list[dict[str, Any]],
     found: list[Exact | None] = []
     for i, s in enumerate(sought):
         if s.id_index in by_id:
-            found.append(Exact(by_id[s.id_index], "id_number"))
+            archive = by_id[s.id_index]
+            found.append(Exact(archive, "id_number", teaches_mrn=any(
+                c.kind == identifiers.MRN and archive.archive_no not in held.get(c.key, set()) for c in carried[i])))
         elif i in named and named[i][1] in archives:
             archive = archives[named[i][1]]
             found.append(Exact(archive, named[i][0], contradictions(s, archive)))

@@ -103,7 +103,8 @@ def test_the_filing_paths_lookup_only_reads_and_the_learning_is_asked_for(regist
     resident, mrn = synth.resident(VILLAGE, INSTITUTION), number("ZY")
     archive_no = create(rpc, resident)
     query = {"id_type": "01", "id_number": resident.id_number, "mrn": mrn, "institution_code": OTHER_HOSPITAL}
-    assert rpc.registry.resolve_identities([query])[0]["matched_by"] == "id_number"
+    [answer] = rpc.registry.resolve_identities([query])
+    assert (answer["matched_by"], answer["teaches_mrn"]) == ("id_number", True)
     assert [i for i in rpc.registry.list_identifiers(archive_no) if i["kind"] == "mrn"] == []
     by_mrn_alone = {"id_number": None, "mrn": mrn, "institution_code": OTHER_HOSPITAL}
     assert rpc.registry.resolve_identities([by_mrn_alone]) == [None]
@@ -112,6 +113,7 @@ def test_the_filing_paths_lookup_only_reads_and_the_learning_is_asked_for(regist
     assert (outcome["status"], outcome["archive_no"], outcome["issuer"]) == ("linked", archive_no, OTHER_HOSPITAL)
     assert mrn not in str(outcome)
     assert rpc.registry.learn_medical_record_numbers([query])[0]["status"] == "already_linked"
+    assert "teaches_mrn" not in rpc.registry.resolve_identities([query])[0]  # nothing left to learn
     assert rpc.registry.resolve_identities([by_mrn_alone])[0]["archive_no"] == archive_no
 
 

@@ -6,17 +6,19 @@ from services.records.mrn_learning import Remembering, teach
 
 BY_ID = {"archive_no": "11010510110100007", "status": "active", "village_code": "110105101101",
          "matched_by": "id_number"}
+TEACHING = {**BY_ID, "teaches_mrn": True}
 BY_MRN = {**BY_ID, "matched_by": "mrn"}
 
 
-def test_only_queries_an_id_number_matched_that_carry_an_mrn_of_their_hospital_can_teach():
-    queries = [{"id_number": "x1", "mrn": "MZ1", "institution_code": "H1"},   # teaches
-               {"id_number": None, "mrn": "MZ2", "institution_code": "H1"},   # found by its MRN already
-               {"id_number": "x3", "mrn": None, "institution_code": "H1"},    # no MRN
+def test_only_the_queries_the_registry_says_teach_an_mrn_are_remembered():
+    queries = [{"id_number": "x1", "mrn": "MZ1", "institution_code": "H1"},   # an MRN the archive lacks
+               {"id_number": "x2", "mrn": "MZ2", "institution_code": "H1"},   # an MRN it holds already
+               {"id_number": None, "mrn": "MZ3", "institution_code": "H1"},   # found by its MRN
                {"id_number": "x4", "mrn": "MZ4", "institution_code": "H1"}]   # not found: pending
-    resolve = Remembering(lambda qs: [BY_ID, BY_MRN, BY_ID, None])
-    assert resolve(queries) == [BY_ID, BY_MRN, BY_ID, None]
-    assert resolve.learnable == [queries[0]]
+    resolve = Remembering(lambda qs: [TEACHING, BY_ID, BY_MRN, None][:len(qs)])
+    assert resolve(queries) == [TEACHING, BY_ID, BY_MRN, None]
+    assert resolve(queries[:1]) == [TEACHING]  # a second batch adds to what the first taught
+    assert resolve.learnable == [queries[0], queries[0]]
 
 
 def test_teaching_asks_nothing_for_nothing_and_a_registry_that_fails_costs_only_the_learning(caplog):
