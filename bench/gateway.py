@@ -382,8 +382,8 @@ def main(argv: list[str] | None = None) -> None:
     """`python -m bench.gateway --gateways N`: the gateway benchmark with N gateway processes."""
     import argparse
 
-    from bench.__main__ import plan, summary
     from bench.common import sandbox
+    from bench.plan import plan, summary
 
     parser = argparse.ArgumentParser(prog="python -m bench.gateway")
     parser.add_argument("--gateways", type=int, default=GATEWAYS, help=f"gateway processes ({GATEWAYS})")

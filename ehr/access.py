@@ -1,7 +1,8 @@
 """`ehr user ...`, `ehr apikey ...`, `ehr audit ...`: the administrator's commands.
 
-They run on the server and talk to the gateway database directly (EHR_* settings, as every
-process of the suite), so the first administrator can be created before anyone can sign in:
+They run on the server, through the gateway's own use cases (`accounts`, `audit`) on its database
+(EHR_* settings, as every process of the suite), and check institutions through the registry's
+(`ehr.institutions`), so the first administrator can be created before any service is up:
 
     ehr user add admin01 --institution T1101051011 --role institution_admin   # asks for the password
     echo "$PASSWORD" | ehr user add doc01 --institution V1101051011 --role village_doctor --password-stdin
@@ -11,10 +12,12 @@ process of the suite), so the first administrator can be created before anyone c
     ehr user revoke-tokens doc01          # sign doc01 out everywhere (every token issued so far)
     ehr apikey add sunhe-his --institution T1101051011 --role township_system     # prints the key once
     ehr apikey revoke sunhe-his
-    ehr audit verify [--head SEQ:HASH]    # exit 1 naming the first broken entry (needs EHR_AUDIT_KEY)
+    ehr audit verify [--head SEQ:HASH]    # exit 1 naming the first broken entry, 69 if the database cannot
+                                          # be reached (needs EHR_AUDIT_KEY)
     ehr audit head [--json]               # the chain's head, to keep outside the database
     ehr audit archive 11010510110100003   # who looked at this archive
     ehr audit user doc01                  # what this user did (API keys: apikey:NAME)
+    ehr user list --json                  # `--json` on every list: a JSON array, for scripts
 
 Account changes are themselves written to the audit trail, as `cli:<login name>`, before the
 change (outcome `attempt`) and after it; like the gateway, these commands need EHR_AUDIT_KEY (from the
@@ -31,30 +34,24 @@ from dataclasses import replace
 
 import click
 
+from ehr import institutions
+from ehr.databases import service_session
+from ehr.exit_codes import FAILED
+from ehr.output import echo_json, iso, json_option
 from services.gateway import access
 
 ROLE = click.Choice(access.USER_ROLES)
 KEY_ROLE = click.Choice(access.API_KEY_ROLES)
 
 
-@contextmanager
 def gateway_session():
-    from sqlalchemy.orm import Session
-
-    from shared.config import load_settings
-    from shared.db import make_engine
-
-    engine = make_engine(load_settings().database_url_for("gateway"), pool_size=1, max_overflow=0)
-    try:
-        with Session(engine, expire_on_commit=False) as session:
-            yield session
-    finally:
-        engine.dispose()
+    """A session on the gateway's database, for the gateway's own use cases (`accounts`, `audit`)."""
+    return service_session("gateway", expire_on_commit=False)
 
 
 def audit_key(required: bool = True) -> bytes | None:
     """EHR_AUDIT_KEY, from the environment or what `ehr up` stored (never a fresh one)."""
-    from ehr.cli import STATE_DIR
+    from ehr.state import STATE_DIR
     from ehr.setup import load_keys
     from shared.config import ConfigError, load_settings
 
@@ -66,42 +63,8 @@ def audit_key(required: bool = True) -> bytes | None:
         raise click.ClickException(str(exc)) from None
 
 
-def read_institutions(codes: list[str] | None = None, kinds: list[str] | None = None) -> list[dict]:
-    """Registered institutions (`{"code", "kind", "division_code"}`), read from the registry
-    database (this is a tool run on the server, before any service may be up), all or those
-    with the given codes or kinds."""
-    import sqlalchemy as sa
-
-    from shared.config import load_settings
-    from shared.db import make_engine
-
-    stmt = sa.text("SELECT code, kind, division_code FROM institutions"
-                   " WHERE (CAST(:all_codes AS boolean) OR code IN :codes)"
-                   " AND (CAST(:all_kinds AS boolean) OR kind IN :kinds) ORDER BY code").bindparams(
-        sa.bindparam("codes", expanding=True), sa.bindparam("kinds", expanding=True))
-    engine = make_engine(load_settings().database_url_for("registry"), pool_size=1, max_overflow=0)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(stmt, {"all_codes": codes is None, "codes": codes or [""],
-                                       "all_kinds": kinds is None, "kinds": kinds or [""]}).mappings().all()
-    except sa.exc.OperationalError:
-        raise click.ClickException("cannot read the registry database (is `ehr migrate` done and "
-                                   "PostgreSQL up?)") from None
-    finally:
-        engine.dispose()
-    return [dict(row) for row in rows]
-
-
-def institution_kind(code: str) -> str:
-    """The kind of a registered institution; unknown codes are refused."""
-    found = read_institutions(codes=[code])
-    if not found:
-        raise click.BadParameter(f"no institution {code!r} in the registry", param_hint="--institution")
-    return found[0]["kind"]
-
-
 def _check_role(role: str, institution: str) -> None:
-    kind = institution_kind(institution)
+    kind = institutions.one(institution, "--institution")["kind"]
     if not access.role_fits_institution(role, kind):
         allowed = ", ".join(sorted(access.ROLE_INSTITUTION_KINDS[role] or ()))
         raise click.BadParameter(f"a {role} belongs to a {allowed}, not a {kind}", param_hint="--role")
@@ -142,7 +105,7 @@ def user() -> None:
 @user.command("add")
 @click.argument("username")
 @click.option("--institution", required=True, help="institution code, e.g. T1101051011")
-@click.option("--role", type=ROLE, required=True)
+@click.option("--role", type=ROLE, required=True, help="what the user may do (services/gateway/access.py)")
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input")
 def user_add(username, institution, role, password_stdin):
     """Create an account (at least 12 characters of password; no default exists)."""
@@ -205,13 +168,21 @@ def user_revoke_tokens(username):
 
 
 @user.command("list")
-def user_list():
+@json_option
+def user_list(as_json):
+    """Every account: name, role, institution, and whether it is locked out (and until when)."""
     from services.gateway import accounts
 
     with gateway_session() as session:
-        for u in accounts.list_users(session):
-            state = f"locked until {u.locked_until:%Y-%m-%d %H:%M}" if accounts.is_locked(u) else "active"
-            click.echo(f"{u.username:24} {u.role:18} {u.institution_code:12} {state}")
+        users = [{"username": u.username, "role": u.role, "institution_code": u.institution_code,
+                  "locked_until": iso(u.locked_until) if accounts.is_locked(u) else None}
+                 for u in accounts.list_users(session)]
+    if as_json:
+        echo_json(users)
+        return
+    for u in users:
+        state = f"locked until {u['locked_until'][:16].replace('T', ' ')}" if u["locked_until"] else "active"
+        click.echo(f"{u['username']:24} {u['role']:18} {u['institution_code']:12} {state}")
 
 
 @click.group()
@@ -222,7 +193,7 @@ def apikey() -> None:
 @apikey.command("add")
 @click.argument("name")
 @click.option("--institution", required=True, help="institution code, e.g. T1101051011")
-@click.option("--role", type=KEY_ROLE, required=True)
+@click.option("--role", type=KEY_ROLE, required=True, help="what the system may do (services/gateway/access.py)")
 def apikey_add(name, institution, role):
     """Create a key and print it once; the client sends `Authorization: Bearer KEY`."""
     from services.gateway import accounts
@@ -246,13 +217,21 @@ def apikey_revoke(name):
 
 
 @apikey.command("list")
-def apikey_list():
+@json_option
+def apikey_list(as_json):
+    """Every API key, live or revoked: name, role, institution, when made and revoked (never the key)."""
     from services.gateway import accounts
 
     with gateway_session() as session:
-        for k in accounts.list_api_keys(session):
-            state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "live"
-            click.echo(f"{k.name:24} {k.role:16} {k.institution_code:12} {state}")
+        keys = [{"name": k.name, "role": k.role, "institution_code": k.institution_code,
+                 "created_at": iso(k.created_at), "revoked_at": iso(k.revoked_at)}
+                for k in accounts.list_api_keys(session)]
+    if as_json:
+        echo_json(keys)
+        return
+    for k in keys:
+        state = f"revoked {k['revoked_at'][:10]}" if k["revoked_at"] else "live"
+        click.echo(f"{k['name']:24} {k['role']:16} {k['institution_code']:12} {state}")
 
 
 @click.group()
@@ -260,9 +239,12 @@ def audit() -> None:
     """The audit trail: verify its chain, who looked at an archive, what a user did."""
 
 
-def _entries(entries) -> None:
+def _entries(entries, as_json: bool) -> None:
     from services.gateway.audit import as_dict
 
+    if as_json:
+        echo_json([as_dict(entry) for entry in entries])
+        return
     if not entries:
         click.echo("(none)")
     for entry in entries:
@@ -288,8 +270,9 @@ def _head(value: str | None) -> tuple[int, str] | None:
               help="a head exported earlier (`ehr audit head`, the gateway's `audit head` log line): "
                    "that entry must still be there, with that hash")
 def audit_verify(exported):
-    """Check the chain from the first entry to the head; exit 1 at the first broken entry. Entries
-    chained with HMAC (scheme 3) need EHR_AUDIT_KEY."""
+    """Check the chain from the first entry to the head. Exit status 1 at the first broken entry
+    (named), 69 if the gateway's database cannot be reached (nothing was checked). Entries chained
+    with HMAC (scheme 3) need EHR_AUDIT_KEY."""
     from services.gateway import audit as trail
 
     anchor = _head(exported)
@@ -302,7 +285,7 @@ def audit_verify(exported):
     if not result.ok:
         click.echo(f"audit trail BROKEN at entry {result.broken_seq}: {result.problem} "
                    f"({result.checked} entries before it hold)", err=True)
-        sys.exit(1)
+        sys.exit(FAILED)
     click.echo(f"audit trail intact: {result.checked} entries; head {result.head_seq} {result.head_hash}"
                + (f"; the exported head {anchor[0]} holds" if anchor else ""))
 
@@ -322,54 +305,43 @@ def audit_head(as_json):
 
 @audit.command("archive")
 @click.argument("archive_no")
-@click.option("--limit", default=100, show_default=True)
-def audit_archive(archive_no, limit):
+@click.option("--limit", default=100, show_default=True, help="at most this many entries")
+@json_option
+def audit_archive(archive_no, limit, as_json):
     """Who looked at (or changed, or was refused) this archive, newest first."""
     from services.gateway import audit as trail
 
     with gateway_session() as session:
-        _entries(trail.for_archive(session, archive_no, limit))
+        _entries(trail.for_archive(session, archive_no, limit), as_json)
 
 
 @audit.command("user")
 @click.argument("username")
-@click.option("--limit", default=100, show_default=True)
-def audit_user(username, limit):
+@click.option("--limit", default=100, show_default=True, help="at most this many entries")
+@json_option
+def audit_user(username, limit, as_json):
     """What this user (or `apikey:NAME`) did, newest first."""
     from services.gateway import audit as trail
 
     with gateway_session() as session:
-        _entries(trail.for_actor(session, username, limit))
+        _entries(trail.for_actor(session, username, limit), as_json)
 
 
 def has_users() -> bool:
-    import sqlalchemy as sa
-
-    from services.gateway.models import User
+    from services.gateway import accounts
 
     with gateway_session() as session:
-        return session.scalar(sa.select(User.id).limit(1)) is not None
+        return bool(accounts.list_users(session))
 
 
 def create_demo_keys(echo=click.echo) -> dict[str, str]:
     """A fresh `township_system` API key `demo-<code>` for every township and community centre
     (replacing the previous demo key of that name), for `ehr demo` and `ehr up --demo`."""
-    import sqlalchemy as sa
-
     from services.gateway import accounts
     from services.gateway import audit as trail
-    from shared.config import load_settings
-    from shared.db import make_engine
     from shared.errors import NotFound
 
-    engine = make_engine(load_settings().database_url_for("registry"), pool_size=1, max_overflow=0)
-    try:
-        with engine.connect() as conn:
-            centres = conn.scalars(sa.text("SELECT code FROM institutions WHERE kind IN :kinds ORDER BY code")
-                                   .bindparams(sa.bindparam("kinds", expanding=True)),
-                                   {"kinds": sorted(access.CENTRES)}).all()
-    finally:
-        engine.dispose()
+    centres = [i["code"] for i in institutions.registered(kinds=sorted(access.CENTRES))]
     keys = {}
     key = audit_key()
     with gateway_session() as session:

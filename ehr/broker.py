@@ -38,6 +38,8 @@ from urllib.parse import quote, urlparse
 
 import click
 
+from ehr.output import echo_json, json_option
+
 if TYPE_CHECKING:
     from shared.messaging import BrokerAccounts
 
@@ -225,6 +227,14 @@ def broker() -> None:
     """Broker accounts of hospitals and township systems (RabbitMQ, via its management API)."""
 
 
+def refusal(exc: BrokerAdminError) -> click.ClickException:
+    """A management API that could not be reached: exit status 69; one that refused: 1."""
+    from ehr.exit_codes import Unavailable
+
+    return click.ClickException(str(exc)) if exc.status is not None else Unavailable(
+        f"{exc} (check EHR_BROKER_ADMIN_URL)")
+
+
 def _settings_and_api():
     from shared.config import load_settings
 
@@ -237,16 +247,15 @@ def _settings_and_api():
 def broker_grant(code: str) -> None:
     """Create or update the account of institution CODE with the rights of its kind and division,
     and print a fresh password once (the previous one stops working for new connections)."""
-    from ehr.access import read_institutions
+    from ehr import institutions
 
-    found = read_institutions(codes=[code])
-    if not found:
-        raise click.BadParameter(f"no institution {code!r} in the registry", param_hint="CODE")
-    institution = found[0]
+    institution = institutions.one(code, "CODE")
     settings, api, accounts = _settings_and_api()
     try:
         name, password = grant(api, accounts, code, institution["kind"], institution["division_code"])
-    except (BrokerAdminError, ValueError) as exc:
+    except BrokerAdminError as exc:
+        raise refusal(exc) from None
+    except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     rights = rights_for(code, institution["kind"], institution["division_code"])
     click.echo(f"account   {name}  (vhost {api.vhost})")
@@ -265,40 +274,40 @@ def broker_revoke(code: str) -> None:
     try:
         existed = revoke(api, accounts.partner(code))
     except BrokerAdminError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise refusal(exc) from None
     if not existed:
         raise click.ClickException(f"there is no broker account {accounts.partner(code)}")
     click.echo(f"revoked {accounts.partner(code)}")
 
 
 @broker.command("list")
-@click.option("--json", "as_json", is_flag=True, help="one JSON object per account")
+@json_option
 def broker_list(as_json: bool) -> None:
-    """The partner accounts with rights in the suite's vhost."""
+    """The partner accounts with rights in the suite's vhost: permissions and topic permissions."""
     _, api, accounts = _settings_and_api()
     try:
         found = list_accounts(api, accounts)
     except BrokerAdminError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise refusal(exc) from None
+    if as_json:
+        echo_json(found)
+        return
     for account in found:
-        if as_json:
-            click.echo(json.dumps(account))
-            continue
         topics = "; ".join(f"{ex} write {t['write']} read {t['read']}" for ex, t in account["topics"].items())
         click.echo(f"{account['account']:<24} write {account['write']}  read {account['read']}  topics: {topics}")
-    if not found and not as_json:
+    if not found:
         click.echo("no partner accounts", err=True)
 
 
 def grant_demo_accounts(settings) -> dict[str, str]:
     """Fresh accounts for the demo county's hospitals and township and community centres
     (`ehr up --demo`, `ehr demo`): {institution code: AMQP URI with the account's credentials}."""
-    from ehr.access import read_institutions
+    from ehr import institutions
     from services.gateway.access import CENTRES
 
     api, accounts = management(settings)
     uris = {}
-    for institution in read_institutions(kinds=sorted({HOSPITAL, *CENTRES})):
+    for institution in institutions.registered(kinds=sorted({HOSPITAL, *CENTRES})):
         name, password = grant(api, accounts, institution["code"], institution["kind"], institution["division_code"])
         uris[institution["code"]] = partner_uri(settings.amqp_uri, name, password)
     return uris

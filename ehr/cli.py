@@ -20,6 +20,11 @@
     ehr audit verify|head|archive|user        the audit trail: its chain and head, who looked, who did
     ehr keys [--output .env]                  print (or write, mode 0600) fresh keys, one per purpose
     ehr keys reencrypt [--dry-run]            after a key rotation, re-encrypt with the new key
+    ehr import residents|reference            bulk imports into the registry
+    ehr --version, ehr COMMAND --help         every command says what it does
+
+Every command that lists something takes `--json` (a JSON array). Exit statuses (ehr.exit_codes):
+0 done, 1 a check failed or something was refused or rejected, 2 wrong usage, 69 could not connect.
 """
 
 from __future__ import annotations
@@ -28,15 +33,15 @@ import json
 import os
 import signal
 import sys
-import threading
 from pathlib import Path
+import threading
 
 import click
 
 import services as suite
+from ehr import exit_codes, state
 
 SERVICES = suite.names()
-STATE_DIR = Path(os.environ.get("EHR_STATE_DIR", Path.cwd() / "var"))
 
 
 def _replicas(values: tuple[str, ...]) -> dict[str, int]:
@@ -51,9 +56,31 @@ def _replicas(values: tuple[str, ...]) -> dict[str, int]:
     return result
 
 
-@click.group()
+def _version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        number = version("ehr-suite")
+    except PackageNotFoundError:  # run from a checkout that was not installed: its pyproject.toml says
+        import tomllib
+        from pathlib import Path
+
+        pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+        number = tomllib.loads(pyproject.read_text())["project"]["version"]
+    click.echo(f"ehr {number}")
+    ctx.exit()
+
+
+@click.group(epilog=exit_codes.HELP)
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
+              help="print the suite's version and exit")
 def main() -> None:
-    """Electronic resident health record suite (居民健康档案管理)."""
+    """Electronic resident health record suite (居民健康档案管理): run, operate and try it.
+
+    Every command that lists something takes --json and prints a JSON array.
+    """
 
 
 def _what_next(sup, base: str, hints: list[str]) -> str:
@@ -90,7 +117,7 @@ def up(replicas: tuple[str, ...], demo: bool, log_format: str | None) -> None:
     from shared.transport.topology import declare_topology
 
     counts = _replicas(replicas)
-    ensure_keys(STATE_DIR)
+    ensure_keys(state.STATE_DIR)
     settings = load_settings()
     log_format = log_format_for(log_format, os.environ, sys.stdout)
     created = migrate_all(settings, demo_data=demo)
@@ -181,16 +208,16 @@ def bench(args: tuple[str, ...]) -> None:
 
 
 @main.command()
-@click.option("--residents", default=20, show_default=True)
+@click.option("--residents", default=20, show_default=True, help="synthetic residents to register")
 @click.option("--encounters", "encounters_each", default=3, show_default=True, help="per resident")
-@click.option("--seed", type=int, default=None)
+@click.option("--seed", type=int, default=None, help="the synthesizer's seed, to repeat a feed")
 def demo(residents: int, encounters_each: int, seed: int | None) -> None:
     """Register synthetic residents and publish their hospital encounters (with fresh demo API
     keys of the township systems, created in the gateway database and revoked when it ends, and
     fresh broker accounts of the demo hospitals and centres, through which the hospitals
     publish)."""
     from ehr.access import create_demo_keys, revoke_demo_keys
-    from ehr.broker import BrokerAdminError, grant_demo_accounts
+    from ehr.broker import BrokerAdminError, grant_demo_accounts, refusal
     from ehr.demo import run_demo
     from shared.config import load_settings
 
@@ -198,7 +225,7 @@ def demo(residents: int, encounters_each: int, seed: int | None) -> None:
     try:
         brokers = grant_demo_accounts(settings)
     except BrokerAdminError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise refusal(exc) from None
     keys = create_demo_keys()
     try:
         result = run_demo(f"http://{settings.gateway_host}:{settings.gateway_port}", keys, brokers,
@@ -329,15 +356,15 @@ def keys_reencrypt(dry_run: bool, batch_size: int, services: tuple[str, ...]) ->
     (EHR_RECORDS_PII_KEY, EHR_RECORDS_PII_OLD_KEYS). Runs beside the services, in short batches;
     run it again until it reports 0 remaining, then the old keys can go. Exit status 1 if a
     ciphertext opens with no configured key."""
+    from ehr.databases import service_engine
     from ehr.setup import ensure_keys
     from services.records import reencrypt as records
     from services.registry import reencrypt as registry
     from shared.config import ConfigError, load_settings
-    from shared.db import make_engine
     from shared.pii import service_box
 
     services = services or ("registry", "records")
-    ensure_keys(STATE_DIR, services)
+    ensure_keys(state.STATE_DIR, services)
     try:
         settings = load_settings()
         boxes = {service: service_box(settings, service) for service in services}
@@ -347,16 +374,12 @@ def keys_reencrypt(dry_run: bool, batch_size: int, services: tuple[str, ...]) ->
     for service, module in (("registry", registry), ("records", records)):
         if service not in boxes:
             continue
-        pii = boxes[service]
-        engine = make_engine(settings.database_url_for(service), pool_size=1, max_overflow=0)
-        try:
-            for report in module.reencrypt(engine, pii, batch_size=batch_size, dry_run=dry_run):
+        with service_engine(service, settings) as engine:
+            for report in module.reencrypt(engine, boxes[service], batch_size=batch_size, dry_run=dry_run):
                 reports.append(report)
                 counts = (f"{report.stale} under an old key" if dry_run else
                           f"{report.rewritten} re-encrypted, {report.failed} unreadable, {report.remaining} remaining")
                 click.echo(f"{service:<9} {report.column:<34} {counts}")
-        finally:
-            engine.dispose()
     failed, remaining = sum(r.failed for r in reports), sum(r.remaining for r in reports)
     if dry_run:
         click.echo(f"{remaining} ciphertexts under an old key (dry run: nothing changed)")

@@ -1,7 +1,8 @@
-"""Administrators' imports, run on the server against the registry database:
+"""Administrators' imports, run on the server against the registry database, through the
+registry's own use cases (`importer`, `reference`):
 
     ehr import residents FILE      an existing register (events are published by the registry's
-                                   outbox relay once it runs)
+                                   outbox relay once it runs); exit status 1 if any row was rejected
     ehr import reference --divisions FILE --institutions FILE
                                    administrative divisions and institutions (all or nothing)
 """
@@ -18,7 +19,7 @@ import click
 
 @click.group(name="import")
 def import_() -> None:
-    """Bulk imports."""
+    """Bulk imports into the registry: a register of residents, divisions and institutions."""
 
 
 @import_.command("residents")
@@ -30,32 +31,30 @@ def import_residents(path: Path, chunk: int, jobs: int) -> None:
     """Create an archive for every valid row of a CSV register (columns: name, sex, birth_date,
     id_type, id_number, phone, village_code, institution_code). Rejected rows are listed with
     their line and reasons (ID numbers masked) in PATH.rejected.json; no row leaves a partial
-    archive behind."""
+    archive behind. Exit status 1 when any row was rejected (the valid ones are imported)."""
     from sqlalchemy.orm import Session
 
-    from ehr.cli import STATE_DIR
+    from ehr.databases import service_engine
     from ehr.setup import ensure_keys
+    from ehr.state import STATE_DIR
     from services.registry.importer import WriteFailed, read_csv
     from services.registry.importer import import_residents as run_import
     from shared.actor import Actor
     from shared.config import load_settings
-    from shared.db import make_engine
     from shared.pii import service_box
 
     ensure_keys(STATE_DIR, ("registry",))
     settings = load_settings()
     total = max(0, sum(1 for _ in path.open(encoding="utf-8-sig")) - 1)
-    engine = make_engine(settings.database_url_for("registry"))
     actor = Actor(user=f"import:{getpass.getuser()}", role="archive_manager")
-    try:
-        with Session(engine) as session, click.progressbar(length=total, label="importing",
-                                                          show_pos=True) as bar:
-            report = run_import(session, service_box(settings, "registry"),
-                                read_csv(path), actor, chunk_size=chunk, progress=bar.update, jobs=jobs)
-    except (ValueError, WriteFailed) as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        engine.dispose()
+    with service_engine("registry", settings, pool_size=5, max_overflow=5) as engine:
+        try:
+            with Session(engine) as session, click.progressbar(length=total, label="importing",
+                                                              show_pos=True) as bar:
+                report = run_import(session, service_box(settings, "registry"),
+                                    read_csv(path), actor, chunk_size=chunk, progress=bar.update, jobs=jobs)
+        except (ValueError, WriteFailed) as exc:
+            raise click.ClickException(str(exc)) from None
     click.echo(f"read {report.read} rows: {report.created} archives created, {len(report.rejected)} rejected")
     if report.rejected:
         out = path.with_name(path.name + ".rejected.json")
@@ -63,6 +62,7 @@ def import_residents(path: Path, chunk: int, jobs: int) -> None:
         for item in report.rejected[:10]:
             click.echo(f"  line {item['line']}: {json.dumps(item['errors'], ensure_ascii=False)}")
         click.echo(f"every rejected row, with its reasons: {out}")
+        raise click.ClickException(f"{len(report.rejected)} of {report.read} rows rejected")
 
 
 @import_.command("reference")
@@ -74,11 +74,8 @@ def import_reference(divisions: Path | None, institutions: Path | None) -> None:
     """Add or update administrative divisions and institutions. Both files are checked whole
     first; if any row is wrong nothing is imported and every problem is listed by file and
     line. Nothing is ever deleted (archives point at divisions and institutions)."""
-    from sqlalchemy.orm import Session
-
+    from ehr.databases import service_session
     from services.registry.reference import DIVISION_COLUMNS, INSTITUTION_COLUMNS, import_reference, read_rows
-    from shared.config import load_settings
-    from shared.db import make_engine
 
     if divisions is None and institutions is None:
         raise click.UsageError("give --divisions FILE, --institutions FILE or both")
@@ -87,9 +84,8 @@ def import_reference(divisions: Path | None, institutions: Path | None) -> None:
         institution_rows = read_rows(institutions, INSTITUTION_COLUMNS) if institutions else []
     except (ValueError, UnicodeDecodeError) as exc:
         raise click.ClickException(str(exc)) from None
-    engine = make_engine(load_settings().database_url_for("registry"))
     try:
-        with Session(engine) as session:
+        with service_session("registry") as session:
             counts = import_reference(session, division_rows, institution_rows)
     except ValueError as exc:
         message, problems = exc.args
@@ -97,6 +93,4 @@ def import_reference(divisions: Path | None, institutions: Path | None) -> None:
             click.echo(f"  {problem['file']} line {problem['line']}: "
                        f"{json.dumps(problem['errors'], ensure_ascii=False)}", err=True)
         raise click.ClickException(message) from None
-    finally:
-        engine.dispose()
     click.echo(f"{counts[0]} divisions and {counts[1]} institutions added or updated")

@@ -8,21 +8,30 @@ from contextlib import contextmanager
 
 import click
 
+from ehr.exit_codes import Unavailable
+from ehr.output import echo_json, echo_table, json_option
 from shared.actor import Actor
+
+RPC_TIMEOUT = 30  # seconds
 
 
 @contextmanager
 def suite_rpc():
-    from ehr.cli import STATE_DIR
+    """A signed RPC client of the suite, acting as `cli:<login name>` (system_operator). A broker
+    that cannot be reached, a service that gives no answer in time or answers that it is
+    unavailable: `Unavailable` (exit status 69). A refusal (not found, invalid): exit status 1."""
+    from nameko.exceptions import RpcTimeout
+
     from ehr.setup import ensure_keys
+    from ehr.state import STATE_DIR
     from shared.config import ConfigError
     from shared.errors import EhrError
-    from shared.transport.rpc import SignedClusterRpcClient
+    from shared.transport.rpc import BROKER_GONE, ServiceUnavailable, SignedClusterRpcClient
 
     actor = Actor(user=f"cli:{getpass.getuser()}", role="system_operator")
     ensure_keys(STATE_DIR)  # the calls are signed with EHR_SERVICE_KEY (var/secrets.env on a development machine)
     try:
-        client = SignedClusterRpcClient(timeout=30, context_data=actor.as_context())
+        client = SignedClusterRpcClient(timeout=RPC_TIMEOUT, context_data=actor.as_context())
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     try:
@@ -30,20 +39,14 @@ def suite_rpc():
             yield rpc
     except EhrError as exc:
         raise click.ClickException(f"{exc.message}: {json.dumps(exc.details, ensure_ascii=False)}") from None
-
-
-def _print(value) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
-
-
-def _table(items: list[dict], columns: list[str]) -> None:
-    if not items:
-        click.echo("(none)")
-        return
-    widths = {c: max(len(c), *(len(str(i.get(c))) for i in items)) for c in columns}
-    click.echo("  ".join(c.ljust(widths[c]) for c in columns))
-    for item in items:
-        click.echo("  ".join(str(item.get(c)).ljust(widths[c]) for c in columns))
+    except RpcTimeout:
+        raise Unavailable(f"the suite gave no answer within {RPC_TIMEOUT} s: are its services running "
+                          "(`ehr up`) on the broker EHR_AMQP_URI names?") from None
+    except ServiceUnavailable as exc:
+        raise Unavailable(f"the suite could not answer: {exc}") from None
+    except BROKER_GONE as exc:
+        raise Unavailable(f"cannot reach the broker ({type(exc).__name__}: {exc}); check EHR_AMQP_URI and "
+                          "that RabbitMQ is up") from None
 
 
 @click.group()
@@ -54,11 +57,17 @@ def quarantine() -> None:
 @quarantine.command("list")
 @click.option("--reason", default=None, help="only this reason code")
 @click.option("--all", "every", is_flag=True, help="also replayed and discarded entries")
-@click.option("--limit", default=50, show_default=True)
-def quarantine_list(reason, every, limit):
+@click.option("--limit", default=50, show_default=True, help="at most this many")
+@json_option
+def quarantine_list(reason, every, limit, as_json):
+    """The messages held in quarantine (with --all, also those replayed or discarded): id, when,
+    why, and the message's routing key and id."""
     with suite_rpc() as rpc:
         page = rpc.records.list_quarantine(status=None if every else "held", reason=reason, limit=limit)
-    _table(page["items"], ["id", "received_at", "reason", "status", "routing_key", "message_id"])
+    if as_json:
+        echo_json(page["items"])
+    else:
+        echo_table(page["items"], ["id", "received_at", "reason", "status", "routing_key", "message_id"])
 
 
 @quarantine.command("show")
@@ -66,7 +75,7 @@ def quarantine_list(reason, every, limit):
 def quarantine_show(quarantine_id):
     """The reason, the field errors and the message with identifiers masked."""
     with suite_rpc() as rpc:
-        _print(rpc.records.show_quarantined(quarantine_id))
+        echo_json(rpc.records.show_quarantined(quarantine_id))
 
 
 @quarantine.command("replay")
@@ -77,15 +86,16 @@ def quarantine_replay(quarantine_id, body_file):
     """Publish the message again for filing, as it was or corrected."""
     corrected = json.load(body_file) if body_file else None
     with suite_rpc() as rpc:
-        _print(rpc.records.replay_quarantined(quarantine_id, corrected=corrected))
+        echo_json(rpc.records.replay_quarantined(quarantine_id, corrected=corrected))
 
 
 @quarantine.command("discard")
 @click.argument("quarantine_id", type=int)
 @click.option("--note", required=True, help="why it is discarded (kept with the entry)")
 def quarantine_discard(quarantine_id, note):
+    """Set a quarantined message aside for good, with the reason (the entry is kept)."""
     with suite_rpc() as rpc:
-        _print(rpc.records.discard_quarantined(quarantine_id, note))
+        echo_json(rpc.records.discard_quarantined(quarantine_id, note))
 
 
 @click.group()
@@ -94,12 +104,18 @@ def pending() -> None:
 
 
 @pending.command("list")
-@click.option("--limit", default=50, show_default=True)
-def pending_list(limit):
+@click.option("--limit", default=50, show_default=True, help="at most this many")
+@json_option
+def pending_list(limit, as_json):
+    """The encounters waiting for their resident's archive: id, age, the sending hospital, whether
+    the message carried an ID number, and the archive proposed for it."""
     with suite_rpc() as rpc:
         page = rpc.records.list_pending(limit=limit)
-    _table(page["items"], ["id", "received_at", "age_seconds", "institution_code", "has_id_number", "message_id",
-                           "proposed_archive_no"])
+    if as_json:
+        echo_json(page["items"])
+    else:
+        echo_table(page["items"], ["id", "received_at", "age_seconds", "institution_code", "has_id_number",
+                                   "message_id", "proposed_archive_no"])
 
 
 @pending.command("propose")
@@ -109,7 +125,7 @@ def pending_propose(pending_id, archive_no):
     """Propose the archive a pending encounter belongs to; a clinician of that archive's area
     confirms it (POST /api/v1/pending/{id}/link) or not. Nothing is filed yet."""
     with suite_rpc() as rpc:
-        _print(rpc.records.propose_link(pending_id, archive_no))
+        echo_json(rpc.records.propose_link(pending_id, archive_no))
 
 
 @pending.command("link")
@@ -121,4 +137,4 @@ def pending_link(pending_id, archive_no, confirmed_by):
     """File a pending encounter into an archive a clinician identified, naming them: linking also
     teaches the registry the hospital's MRN, so an operator alone does not decide it."""
     with suite_rpc() as rpc:
-        _print(rpc.records.link_pending(pending_id, archive_no, confirmed_by=confirmed_by))
+        echo_json(rpc.records.link_pending(pending_id, archive_no, confirmed_by=confirmed_by))

@@ -42,7 +42,9 @@ from shared.transport.topology import RECORDS_ENCOUNTERS, RECORDS_REGISTRY_EVENT
 from shared.transport.outbox import OutboxRelay
 from shared.transport.rpc import BoundedServiceRpc, rpc
 
-from services.records import entries, filing, pending, quarantine, registry_events, reviews, rules, summary, timeline
+from services.records import (
+    entries, filing, mrn_learning, pending, quarantine, registry_events, reviews, rules, summary, timeline,
+)
 from services.records.dependencies import EncounterIntake
 
 log = logging.getLogger(__name__)
@@ -65,14 +67,16 @@ class RecordsService:
 
     @batch_consume(RECORDS_ENCOUNTERS, batch_size=200, max_wait=0.05)
     def file_encounters(self, deliveries):
+        resolve = mrn_learning.Remembering(self.registry.resolve_identities)
         outcome = filing.file_encounters(
             self.db, self.pii, deliveries,
-            resolve=self.registry.resolve_identities,
+            resolve=resolve,
             known_institutions=lambda codes: self.institutions.known(codes, fetch=self.registry.list_institutions),
             intake=self.intake,
             divisions=self._divisions,
         )
         self.relay()
+        mrn_learning.teach(self.registry.learn_medical_record_numbers, resolve.learnable)
         log.info("encounters processed", extra=vars(outcome))
 
     @batch_consume(RECORDS_REGISTRY_EVENTS, batch_size=50, max_wait=0.05)
@@ -91,9 +95,10 @@ class RecordsService:
 
     @timer(interval=PENDING_RETRY_INTERVAL)
     def retry_pending(self):
-        if pending.retry_pending(self.db, self.pii, resolve=self.registry.resolve_identities,
-                                 divisions=self._divisions):
+        resolve = mrn_learning.Remembering(self.registry.resolve_identities)
+        if pending.retry_pending(self.db, self.pii, resolve=resolve, divisions=self._divisions):
             self.relay()
+        mrn_learning.teach(self.registry.learn_medical_record_numbers, resolve.learnable)
 
     def _divisions(self, codes):
         """The division codes of these institutions (cached), by which far filings are flagged."""

@@ -32,7 +32,9 @@ archive's sex and birth date were checked against it when it was created).
 Learning: when the ID number matched and the query carries an MRN with its institution, the MRN
 is linked to that archive (`learned_from_match`), so that next time the MRN alone finds it;
 unless another archive holds that MRN, which is then marked as a conflict and logged masked,
-never re-pointed (`identifiers.learn`). `resolve_batch` commits what it learned.
+never re-pointed (`identifiers.learn`). `resolve_batch` learns and commits; `exact_matches`, the
+filing path's lookup, only reads: the filing path asks for the learning separately, after it
+filed (`learning.learn_medical_record_numbers`).
 
 Otherwise the archives are scored by `services.registry.scoring` (weights, threshold of 0.50,
 at most 5 candidates, best first; see its docstring) and every candidate carries its archive's
@@ -175,6 +177,7 @@ class Exact:
     archive: Identity
     kind: str
     contradicted: tuple[str, ...] = ()
+    teaches_mrn: bool = False  # an ID-number match whose query carries an MRN this archive does not hold yet
 
     @property
     def decides(self) -> bool:
@@ -187,8 +190,8 @@ class Exact:
 
 def exact_matches(session: Session, pii: PiiBox, queries: list[dict[str, Any]],
                   sought: list[Identity] | None = None) -> list[Exact | None]:
-    """For each query the archive its exact identifiers name, or None (see the module doc). MRNs
-    of ID-number matches are learned in the session's transaction; the caller commits."""
+    """For each query the archive its exact identifiers name, or None (see the module doc). Reads
+    only: `learn_mrns` links what they taught."""
     sought = sought or [sought_identity(pii, q) for q in queries]
     carried = [identifiers.carried(pii, q) for q in queries]
     by_id = _by_identifier(session, {s.id_index for s in sought if s.id_index is not None})
@@ -206,18 +209,29 @@ def exact_matches(session: Session, pii: PiiBox, queries: list[dict[str, Any]],
     found: list[Exact | None] = []
     for i, s in enumerate(sought):
         if s.id_index in by_id:
-            found.append(Exact(by_id[s.id_index], "id_number"))
+            archive = by_id[s.id_index]
+            found.append(Exact(archive, "id_number", teaches_mrn=any(
+                c.kind == identifiers.MRN and archive.archive_no not in held.get(c.key, set()) for c in carried[i])))
         elif i in named and named[i][1] in archives:
             archive = archives[named[i][1]]
             found.append(Exact(archive, named[i][0], contradictions(s, archive)))
         else:
             found.append(None)
-    claims = [identifiers.Claim(exact.archive.archive_no, identifier)
-              for exact, identifiers_of in zip(found, carried) if exact is not None and exact.kind == "id_number"
-              for identifier in identifiers_of if identifier.kind == identifiers.MRN]
-    if claims:
-        identifiers.learn(session, pii, claims, held)
     return found
+
+
+def learn_mrns(session: Session, pii: PiiBox, queries: list[dict[str, Any]],
+               found: list[Exact | None]) -> list[dict[str, Any]]:
+    """Link the MRN each query carries (with its institution) to the archive its ID number named
+    (`found`, what `exact_matches` answered for `queries`), in the caller's transaction; one
+    outcome per distinct claim (`identifiers.learn`). Only ID-number matches teach: a card or an
+    MRN that named the archive proves nothing new."""
+    claims = [identifiers.Claim(exact.archive.archive_no, identifier)
+              for exact, query in zip(found, queries) if exact is not None and exact.kind == "id_number"
+              for identifier in identifiers.carried(pii, query) if identifier.kind == identifiers.MRN]
+    if not claims:
+        return []
+    return identifiers.learn(session, pii, claims, identifiers.holders(session, [c.identifier for c in claims]))
 
 
 def _flagged(exact: Exact, answer: dict[str, Any]) -> dict[str, Any]:
@@ -233,6 +247,7 @@ def resolve_batch(session: Session, pii: PiiBox, queries: list[dict[str, Any]]) 
         raise ValidationFailed("too many queries", {"queries": [f"At most {MAX_BATCH} at a time."]})
     sought = [sought_identity(pii, q) for q in queries]
     exact = exact_matches(session, pii, queries, sought)
+    learn_mrns(session, pii, queries, exact)
     blocked = _blocked(session, [s for s, e in zip(sought, exact) if e is None or not e.decides])
     answers = []
     for s, e in zip(sought, exact):

@@ -11,6 +11,11 @@ RPC (service `registry`), each answering JSON-ready dicts:
     get_archive("11010500300100001")
     resolve_identities([{"id_type": "01", "id_number": "11010519491231002X"}])
         -> [{"archive_no": "11010500300100001", "status": "active", "village_code": "110105003001"}]
+        (reads only; the filing path's lookup)
+    learn_medical_record_numbers([{"id_type": "01", "id_number": "11010519491231002X", "mrn": "MZ0012345",
+                                   "institution_code": "H1101050001"}])
+        -> [{"status": "linked", "archive_no": "11010500300100001", "kind": "mrn", ...}]
+        (after filing: the MRNs of ID-number matches; see `learning`)
     resolve({"id_type": "01", "id_number": "11010519491231002X", "name": "张秀英", "sex": "2",
              "birth_date": "1949-12-31", "phone": "13800000000"})
         -> {"status": "matched", "archive_no": "11010500300100001", "score": 1.0,
@@ -29,8 +34,9 @@ RPC (service `registry`), each answering JSON-ready dicts:
     list_divisions(level="village"), list_institutions(), health()
 
 Other identifiers (see `identifiers`; card numbers are given with `create_archive` and
-`update_identity`, MRNs are learned by `resolve_identities` / `resolve_many` from ID-number
-matches, and by `link_identifier` from an operator's match):
+`update_identity`, MRNs are learned from ID-number matches by `resolve` / `resolve_many` and, when
+records asks after filing, by `learn_medical_record_numbers`, and by `link_identifier` from an
+operator's match):
 
     link_identifier("11010510110100007", "mrn", "MZ0012345", "H1101050001", source="learned_from_match")
         -> {"status": "linked" | "already_linked" | "conflict", "archive_no": "11010510110100007",
@@ -76,8 +82,8 @@ from shared.transport.outbox import OutboxRelay
 from shared.transport.rpc import rpc
 
 from services.registry import (
-    identifiers, identity_updates, matching, merges, review, revisions, search, termination, transfers,
-    usecases,
+    identifiers, identity_updates, learning, matching, merges, review, revisions, search, termination,
+    transfers, usecases,
 )
 
 _SCOPE, _OPTIONAL_REASON = ScopeSchema(), OptionalReasonSchema()
@@ -119,6 +125,11 @@ class RegistryService:
         call = RPC["resolve_identities"]
         found = usecases.resolve_identities(self.db, self.pii, call.load(queries, many=True))
         return [None if answer is None else call.dump(answer) for answer in found]
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("queries",))
+    def learn_medical_record_numbers(self, queries):
+        call = RPC["learn_medical_record_numbers"]
+        return call.dump(learning.learn_medical_record_numbers(self.db, self.pii, call.load(queries, many=True)), many=True)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("query",))
     def resolve(self, query):

@@ -234,17 +234,19 @@ def resolve_identities(session: Session, pii: PiiBox, queries: list[dict]) -> li
         [{"id_type": "01", "id_number": "11010519491231002X", "mrn": "MZ0012345",
           "institution_code": "H1101050001", "sex": "2", "birth_date": date(1949, 12, 31)}]
         -> [{"archive_no": "11010500300100001", "status": "active", "village_code": "110105003001",
-             "matched_by": "id_number"}]
+             "matched_by": "id_number", "teaches_mrn": True}]
 
     The rules of `matching.exact_matches`: ID number, then health card, insurance card, MRN of
     the sending institution; an ID number a merge moved aside answers the survivor; a card or MRN
-    the query contradicts answers None (the encounter waits for an operator). MRNs of ID-number
-    matches are learned; commits.
+    the query contradicts answers None (the encounter waits for an operator). Reads only: an
+    ID-number match whose query carries an MRN the archive does not hold yet says so
+    (`"teaches_mrn": true`, absent otherwise), and the caller asks for it to be linked once it
+    filed (`learning.learn_medical_record_numbers`).
     """
     found = matching.exact_matches(session, pii, queries)
-    session.commit()
     return [{"archive_no": e.archive.archive_no, "status": e.archive.status, "village_code": e.archive.village_code,
-             "matched_by": e.kind} if e is not None and e.decides else None for e in found]
+             "matched_by": e.kind, **({"teaches_mrn": True} if e.teaches_mrn else {})}
+            if e is not None and e.decides else None for e in found]
 
 
 def list_divisions(session: Session, level: str | None = None) -> list[Division]:

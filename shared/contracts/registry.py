@@ -650,12 +650,17 @@ class ResolvedIdentitySchema(Schema):
 
         {"archive_no": "11010500300100001", "status": "active", "village_code": "110105003001",
          "matched_by": "id_number"}
+
+    `teaches_mrn: true` when the match was by ID number and the query carried a medical record
+    number that archive does not hold yet: the caller may teach it afterwards with
+    `learn_medical_record_numbers` (absent otherwise).
     """
 
     archive_no = fields.Str()
     status = fields.Str()
     village_code = fields.Str()
     matched_by = fields.Str()
+    teaches_mrn = fields.Bool()
 
 
 class PossibleDuplicatesSchema(Schema):
@@ -689,6 +694,7 @@ RPC: dict[str, Rpc] = {
     "create_archive": Rpc(ArchiveCreateSchema(), ArchiveSchema()),
     "get_archive": Rpc(_ARCHIVE_REF, _DETAIL),
     "resolve_identities": Rpc(IdentityQuerySchema(), ResolvedIdentitySchema()),
+    "learn_medical_record_numbers": Rpc(IdentityQuerySchema(), LinkOutcomeSchema()),
     "resolve": Rpc(ResolveQuerySchema(), ResolutionSchema()),
     "resolve_many": Rpc(ResolveQuerySchema(), ResolutionSchema()),
     "search_archives": Rpc(ArchiveSearchSchema(), ArchivePageSchema()),

@@ -159,11 +159,26 @@ def test_a_chain_relinked_without_the_key_breaks_where_the_rewrite_begins(trail)
     assert result.exit_code == 1 and "BROKEN at entry 5" in result.output, result.output
 
 
+def test_verify_exits_1_on_a_broken_chain_and_69_when_the_database_cannot_be_reached(trail, monkeypatch):
+    _append(trail, 4)
+    _tamper(trail, "UPDATE audit_entries SET actor = 'someone-else' WHERE seq = 2")
+    broken = _verify()
+    assert broken.exit_code == 1 and "BROKEN at entry 2" in broken.output, broken.output
+    with __import__("socket").socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    monkeypatch.setenv("EHR_GATEWAY_DATABASE_URL", f"postgresql://postgres@127.0.0.1:{closed}/ehr_gateway")
+    unreachable = _verify()
+    assert unreachable.exit_code == 69, unreachable.output
+    assert "cannot connect to the gateway database" in unreachable.output and "BROKEN" not in unreachable.output
+    assert "EHR_GATEWAY_DATABASE_URL" in unreachable.output
+
+
 def test_verify_needs_the_key_for_keyed_entries_and_says_so(trail, monkeypatch):
     _append(trail, 3)
     monkeypatch.delenv("EHR_AUDIT_KEY")
     monkeypatch.setenv("EHR_STATE_DIR", "/nonexistent")
-    monkeypatch.setattr("ehr.cli.STATE_DIR", __import__("pathlib").Path("/nonexistent"))
+    monkeypatch.setattr("ehr.state.STATE_DIR", __import__("pathlib").Path("/nonexistent"))
     result = _verify()
     assert result.exit_code != 0 and "EHR_AUDIT_KEY" in result.output
 

@@ -280,7 +280,7 @@ def test_broker_cli_grants_prints_the_password_once_and_lists_the_account(suite_
     connect(partner_uri(suite_env.amqp_uri, account, lines["password"])).close()
 
     listed = runner.invoke(main, ["broker", "list", "--json"])
-    rows = {row["account"]: row for row in map(json.loads, listed.stdout.splitlines())}
+    rows = {row["account"]: row for row in json.loads(listed.stdout)}
     assert rows[account]["topics"] == {"ehr.archive-updates": {"write": "^$", "read": r"^archive\.110105\.101\.101\."}}
     assert all(row["institution_code"] in (*KINDS, "V1101051011") for row in rows.values())
 

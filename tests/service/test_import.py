@@ -80,8 +80,8 @@ def test_a_register_is_imported_whole_archives_only_with_each_rejection_explaine
     before = last_serial(VILLAGE)
 
     result = CliRunner().invoke(main, ["import", "residents", str(path), "--chunk", "7", "--jobs", "2"])
-    assert result.exit_code == 0, result.output
-    assert "25 archives created, 3 rejected" in result.output
+    assert result.exit_code == 1, result.output  # rows were rejected (issue 17); the valid ones are in
+    assert "25 archives created, 3 rejected" in result.output and "3 of 28 rows rejected" in result.output
     rejected = json.loads((tmp_path / "register.csv.rejected.json").read_text())
     assert [r["line"] for r in rejected] == [12, 23, 24]  # header is line 1
     assert "id_number" in rejected[0]["errors"] and "village_code" in rejected[1]["errors"]
@@ -94,6 +94,7 @@ def test_a_register_is_imported_whole_archives_only_with_each_rejection_explaine
 
     again = CliRunner().invoke(main, ["import", "residents", str(path), "--jobs", "0"])
     assert "0 archives created, 28 rejected" in again.output  # everything is there already
+    assert again.exit_code == 1
 
 
 def test_an_imported_archive_is_the_one_an_interactive_creation_makes(suite_env, registry_db):

@@ -204,6 +204,24 @@ def test_the_operator_commands_list_and_show_quarantined_messages(records_and_re
     assert missing.exit_code == 1 and "no such quarantined message" in missing.output
 
 
+def test_the_operators_lists_print_json_arrays(records_and_registry, rpc, synth, hospital):
+    from click.testing import CliRunner
+
+    from ehr.cli import main
+
+    message_id = hospital.publish(b"{broken", routing_key=f"encounter.{HOSPITAL}.outpatient")
+    quarantined(rpc, message_id)
+    _, _, item = _pending(rpc, hospital, synth)
+    runner = CliRunner()
+    held = runner.invoke(main, ["quarantine", "list", "--reason", "not_json", "--limit", "200", "--json"])
+    assert held.exit_code == 0, held.output
+    assert message_id in {q["message_id"] for q in json.loads(held.stdout)}
+    waiting = runner.invoke(main, ["pending", "list", "--limit", "200", "--json"])
+    assert waiting.exit_code == 0, waiting.output
+    [listed] = [p for p in json.loads(waiting.stdout) if p["id"] == item["id"]]
+    assert listed["has_id_number"] is False
+
+
 def test_the_pending_link_command_names_who_confirmed_the_match(records_and_registry, rpc, synth, hospital):
     from click.testing import CliRunner
 

@@ -240,10 +240,10 @@ def test_the_command_does_one_service_with_only_that_services_keys(databases, ke
     env = {"EHR_RECORDS_PII_KEY": b64["rb"], "EHR_RECORDS_PII_OLD_KEYS": b64["ra"], "EHR_INDEX_KEY": b64["index"],
            "EHR_PII_KEY": "", "EHR_PII_OLD_KEYS": "", "EHR_TOKEN_KEY": "",
            "EHR_REGISTRY_DATABASE_URL": url["registry"], "EHR_RECORDS_DATABASE_URL": url["records"]}
-    import ehr.cli
+    import ehr.state
     from ehr.cli import main
 
-    monkeypatch.setattr(ehr.cli, "STATE_DIR", tmp_path)  # where a development machine's keys would go
+    monkeypatch.setattr(ehr.state, "STATE_DIR", tmp_path)  # where a development machine's keys would go
 
     done = CliRunner().invoke(main, ["keys", "reencrypt", "--service", "records"], env=env)
 

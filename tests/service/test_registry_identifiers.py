@@ -91,11 +91,41 @@ def test_an_mrn_learned_from_an_id_number_match_finds_the_archive_next_time_at_t
 def test_the_filing_path_learns_mrns_too(registry, rpc, synth):
     resident, mrn = synth.resident(VILLAGE, INSTITUTION), number("ZY")
     archive_no = create(rpc, resident)
-    [answer] = rpc.registry.resolve_identities([{"id_type": "01", "id_number": resident.id_number, "mrn": mrn,
-                                                 "institution_code": OTHER_HOSPITAL}])
+    query = {"id_type": "01", "id_number": resident.id_number, "mrn": mrn, "institution_code": OTHER_HOSPITAL}
+    [answer] = rpc.registry.resolve_identities([query])
     assert answer["matched_by"] == "id_number"
+    rpc.registry.learn_medical_record_numbers([query])  # what records asks once it filed the encounter
     [again] = rpc.registry.resolve_identities([{"id_number": None, "mrn": mrn, "institution_code": OTHER_HOSPITAL}])
     assert again == {"archive_no": archive_no, "status": "active", "village_code": VILLAGE, "matched_by": "mrn"}
+
+
+def test_the_filing_paths_lookup_only_reads_and_the_learning_is_asked_for(registry, rpc, synth):
+    resident, mrn = synth.resident(VILLAGE, INSTITUTION), number("ZY")
+    archive_no = create(rpc, resident)
+    query = {"id_type": "01", "id_number": resident.id_number, "mrn": mrn, "institution_code": OTHER_HOSPITAL}
+    [answer] = rpc.registry.resolve_identities([query])
+    assert (answer["matched_by"], answer["teaches_mrn"]) == ("id_number", True)
+    assert [i for i in rpc.registry.list_identifiers(archive_no) if i["kind"] == "mrn"] == []
+    by_mrn_alone = {"id_number": None, "mrn": mrn, "institution_code": OTHER_HOSPITAL}
+    assert rpc.registry.resolve_identities([by_mrn_alone]) == [None]
+
+    [outcome] = rpc.registry.learn_medical_record_numbers([query, query, by_mrn_alone])
+    assert (outcome["status"], outcome["archive_no"], outcome["issuer"]) == ("linked", archive_no, OTHER_HOSPITAL)
+    assert mrn not in str(outcome)
+    assert rpc.registry.learn_medical_record_numbers([query])[0]["status"] == "already_linked"
+    assert "teaches_mrn" not in rpc.registry.resolve_identities([query])[0]  # nothing left to learn
+    assert rpc.registry.resolve_identities([by_mrn_alone])[0]["archive_no"] == archive_no
+
+
+def test_only_an_id_number_match_teaches_an_mrn(registry, rpc, synth):
+    resident, health, mrn = synth.resident(VILLAGE, INSTITUTION), number("H"), number("ZY")
+    archive_no = create(rpc, resident, health_card_no=health)
+    stranger = synth.resident(VILLAGE, INSTITUTION)  # registered nowhere
+    assert rpc.registry.learn_medical_record_numbers([
+        {"id_number": None, "health_card_no": health, "mrn": mrn, "institution_code": OTHER_HOSPITAL},
+        {"id_type": "01", "id_number": stranger.id_number, "mrn": mrn, "institution_code": OTHER_HOSPITAL},
+    ]) == []
+    assert [i for i in rpc.registry.list_identifiers(archive_no) if i["kind"] == "mrn"] == []
 
 
 def test_exact_identifiers_decide_in_order_id_number_health_card_insurance_card_mrn(registry, rpc, synth):
@@ -277,6 +307,8 @@ def test_a_pending_encounter_with_only_an_mrn_is_filed_by_the_sweep_once_the_mrn
     taught["patient"]["mrn"] = early["patient"]["mrn"]   # filed by ID number: the MRN is learned
     hospital.publish(taught)
     wait_until(lambda: rpc.records.list_records(archive_no)["items"], message="the ID-number encounter filed")
+    wait_until(lambda: [i for i in rpc.registry.list_identifiers(archive_no) if i["kind"] == "mrn"],
+               message="records asked the registry to learn the MRN, after filing")
 
     settings = load_settings(suite_env.variables)
     engine = make_engine(settings.database_url_for("records"), pool_size=1)

@@ -8,7 +8,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from bench.__main__ import plan
+from bench.plan import plan
 from ehr.cli import main
 
 
