@@ -18,6 +18,11 @@
     ehr audit verify|head|archive|user        the audit trail: its chain and head, who looked, who did
     ehr keys                                  print fresh PII, token signing and audit chain keys
     ehr keys reencrypt [--dry-run]            after a key rotation, re-encrypt with the new key
+
+Exit status: 0 done; 1 failed (a check found a problem, or the command was refused); 2 usage (an
+unknown command or option, a malformed argument); 69 could not connect (a server named by
+EHR_DATABASE_URL, EHR_<SERVICE>_DATABASE_URL or EHR_AMQP_URI is unreachable or refused us: one
+line names the setting, its password masked; ehr/unreachable.py).
 """
 
 from __future__ import annotations
@@ -314,3 +319,12 @@ def _register_operator_commands() -> None:
 
 
 _register_operator_commands()
+
+
+def entry_point() -> None:
+    """The `ehr` command (console script and `python -m ehr`): `main`, with a connection
+    failure told in one line naming the setting, and exit status 69 (ehr/unreachable.py)."""
+    from ehr.unreachable import exit_when_unreachable
+
+    with exit_when_unreachable():
+        main()
