@@ -54,3 +54,11 @@ def test_a_refused_broker_password_is_named_by_the_setting(suite_env):
     done = ehr("run", "registry", **{**suite_env.variables, "EHR_AMQP_URI": uri})
     assert done.returncode == 69
     assert "(EHR_AMQP_URI): ACCESS_REFUSED" in done.stderr and "wrong" not in done.stderr
+
+
+def test_ehr_subscribe_refused_at_its_first_connection_names_its_uri_and_exits_69(suite_env):
+    uri = suite_env.amqp_uri.replace("guest:guest@", "guest:wrong@")
+    done = ehr("subscribe", "T1101051011", "--jurisdiction", "110105101", "--uri", uri)
+    assert done.returncode == 69
+    assert done.stderr.strip().splitlines()[-1].startswith(
+        f"ehr: cannot connect to the broker at {uri.replace(':wrong@', ':***@')} (--uri): ACCESS_REFUSED")
