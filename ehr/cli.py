@@ -55,7 +55,11 @@ def _replicas(values: tuple[str, ...]) -> dict[str, int]:
 
 @click.group()
 def main() -> None:
-    """Electronic resident health record suite (居民健康档案管理)."""
+    """Electronic resident health record suite (居民健康档案管理).
+
+    Exit status: 0 done; 1 failed (a check found a problem, or the command was refused); 2 usage;
+    69 could not connect (one line names the setting: EHR_DATABASE_URL, EHR_<SERVICE>_DATABASE_URL
+    or EHR_AMQP_URI, its password masked)."""
 
 
 @main.command()
