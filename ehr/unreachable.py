@@ -108,8 +108,8 @@ def _is_broker_failure(error: BaseException) -> bool:
         return True
     # A socket error raised inside the AMQP client (kombu and amqp re-raise some as they are).
     if isinstance(error, (ConnectionError, TimeoutError)) or type(error).__name__ == "gaierror":
-        return any(f"{sep}{name}{sep}" in tb.tb_frame.f_code.co_filename
-                   for tb in _frames(error.__traceback__) for name in ("kombu", "amqp") for sep in "/")
+        return any(f"/{name}/" in tb.tb_frame.f_code.co_filename
+                   for tb in _frames(error.__traceback__) for name in ("kombu", "amqp"))
     return False
 
 
