@@ -14,6 +14,7 @@ Used by the tests and the benchmarks so that their runs never touch a developer'
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote, urlparse, urlunparse
 
@@ -48,12 +49,26 @@ class SuiteEnvironment:
 
         return Management(load_settings(self._servers()).broker_admin_url, vhost=self.vhost)
 
-    def create(self) -> None:
+    def _admin(self, method: str, *path: str, body: dict | None = None, missing_ok: bool = False) -> None:
+        """One call to the management API, waiting up to a minute for it to listen: the broker is
+        shared, and its management plugin comes back some seconds after a restart."""
+        from ehr.broker import BrokerAdminError
+
         api = self._management()
-        api.call("PUT", api.path("vhosts", self.vhost), {})
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                api.call(method, api.path(*path), body, missing_ok=missing_ok)
+                return
+            except BrokerAdminError as exc:
+                if exc.status not in (None, 503) or time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+
+    def create(self) -> None:
+        self._admin("PUT", "vhosts", self.vhost, body={})
         account = unquote(urlparse(self.amqp_uri).username or "guest")
-        api.call("PUT", api.path("permissions", self.vhost, account),
-                 {"configure": ".*", "write": ".*", "read": ".*"})
+        self._admin("PUT", "permissions", self.vhost, account, body={"configure": ".*", "write": ".*", "read": ".*"})
         self.variables = {
             **self._servers(),
             "EHR_AMQP_URI": self.amqp_uri,
@@ -78,6 +93,5 @@ class SuiteEnvironment:
         settings = load_settings(self.variables)
         for service in MIGRATIONS:
             drop_database(settings.database_url_for(service))
-        api = self._management()
-        api.call("DELETE", api.path("vhosts", self.vhost), missing_ok=True)
+        self._admin("DELETE", "vhosts", self.vhost, missing_ok=True)
         remove_partner_accounts(*management(settings))
