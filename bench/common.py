@@ -267,13 +267,15 @@ def sandbox(prefix: str = "bench"):
 
 
 def _destroy(env: SuiteEnvironment) -> None:
-    # rabbitmqctl now and then fails on a loaded machine; once more, then leave word rather
-    # than lose the figures.
+    # The broker's management API now and then times out on a loaded machine; once more, then
+    # leave word rather than lose the figures.
+    from ehr.broker import BrokerAdminError
+
     for attempt in (1, 2):
         try:
             env.destroy()
             return
-        except subprocess.CalledProcessError as exc:
+        except BrokerAdminError as exc:
             if attempt == 2:
                 print(f"could not remove the environment {env.name} ({exc}); "
                       f"remove it with `rabbitmqctl delete_vhost {env.vhost}`", file=sys.stderr)

@@ -1,3 +1,3 @@
-from ehr.cli import main
+from ehr.cli import entry_point
 
-main()
+entry_point()

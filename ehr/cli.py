@@ -245,43 +245,34 @@ def demo(residents: int, encounters_each: int, seed: int | None) -> None:
 @click.option("--queue", default=None, help="durable queue name (default township.<INSTITUTION>)")
 def subscribe(institution: str, jurisdiction: str, password: str | None, uri: str | None, queue: str | None) -> None:
     """Consume the archive updates of a jurisdiction as township system INSTITUTION, with its own
-    broker account: bind its durable queue and print each update as it arrives. The example of a
-    township consumer; the broker refuses a jurisdiction outside the account's."""
-    import amqp
-    from kombu import Connection, Exchange, Queue
-
+    broker account: bind its durable queue and print each update as it arrives, reconnecting after
+    a broker restart (ehr/subscriber.py). The example of a township consumer; the broker refuses a
+    jurisdiction outside the account's."""
     from ehr.broker import partner_uri
+    from ehr.subscriber import Refused, follow
     from shared.config import load_settings
-    from shared.messaging import ARCHIVE_UPDATES, BrokerAccounts, jurisdiction_binding, township_queue
+    from shared.messaging import BrokerAccounts, jurisdiction_binding, township_queue
 
     try:
         binding_key = jurisdiction_binding(jurisdiction)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--jurisdiction") from None
     settings = load_settings()
+    setting = "--uri"
     if uri is None:
         if not password:
             raise click.UsageError("give the account's --password (or EHR_BROKER_PASSWORD), or --uri")
-        uri = partner_uri(settings.amqp_uri, BrokerAccounts.from_settings(settings).partner(institution), password)
-    # The exchange is the suite's: only checked for (passive), never declared, which partners may not.
-    updates = Exchange(ARCHIVE_UPDATES, type="topic", durable=True, passive=True)
-    q = Queue(queue or township_queue(institution), exchange=updates, routing_key=binding_key,
-              durable=True, queue_arguments={"x-queue-type": "quorum"})
-
-    def on_message(body, message):
-        click.echo(json.dumps(body, ensure_ascii=False))
-        message.ack()
-
+        account = BrokerAccounts.from_settings(settings).partner(institution)
+        uri = partner_uri(settings.amqp_uri, account, password)
+        setting = f"EHR_AMQP_URI's broker, account {account} with --password or EHR_BROKER_PASSWORD"
     try:
-        with Connection(uri) as conn:
-            with conn.Consumer(q, callbacks=[on_message], accept=["json"]):
-                click.echo(f"bound {q.name} to {binding_key}; waiting for updates (Ctrl-C to stop)", err=True)
-                while True:
-                    conn.drain_events()
+        follow(uri, queue or township_queue(institution), binding_key,
+               on_update=lambda body: click.echo(json.dumps(body, ensure_ascii=False)),
+               echo=lambda line: click.echo(line, err=True), setting=setting)
     except KeyboardInterrupt:
         pass
-    except (amqp.exceptions.AccessRefused, amqp.exceptions.NotAllowed) as exc:
-        raise click.ClickException(f"the broker refused: {exc.reply_text}") from None
+    except Refused as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()
@@ -409,3 +400,12 @@ def _register_operator_commands() -> None:
 
 
 _register_operator_commands()
+
+
+def entry_point() -> None:
+    """The `ehr` command (console script and `python -m ehr`): `main`, with a connection
+    failure told in one line naming the setting, and exit status 69 (ehr/unreachable.py)."""
+    from ehr.unreachable import exit_when_unreachable
+
+    with exit_when_unreachable():
+        main()

@@ -37,6 +37,9 @@ def run_service(name: str) -> None:
     if descriptor.http:
         cfg["WEB_SERVER_ADDRESS"] = f"{settings.gateway_host}:{settings.gateway_port}"
     config.setup(cfg)
+    # Both servers once, before anything starts: a wrong URL or password ends the process with one
+    # line naming the setting and exit status 69 (ehr/unreachable.py), not a worker's traceback.
+    connect_database(settings, name)
     declare_topology(settings.amqp_uri)
 
     runner = ServiceRunner()
@@ -71,3 +74,15 @@ def run_service(name: str) -> None:
         beating.kill()
         stop_beating(heartbeat)
     log.info("service stopped")
+
+
+def connect_database(settings, name: str) -> None:
+    """Connect once to `name`'s database as its service role (what its workers will do)."""
+    from shared.db import make_engine
+
+    engine = make_engine(settings.service_url_for(name), pool_size=1, max_overflow=0)
+    try:
+        with engine.connect():
+            pass
+    finally:
+        engine.dispose()

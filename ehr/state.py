@@ -7,7 +7,6 @@ Its own module so that every command module reads it from here, and none imports
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from shared.config import state_dir
 
-STATE_DIR = Path(os.environ.get("EHR_STATE_DIR", Path.cwd() / "var"))
+STATE_DIR = state_dir()

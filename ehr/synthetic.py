@@ -10,7 +10,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from faker import Faker
+try:
+    from faker import Faker
+except ModuleNotFoundError as exc:  # the production image installs the runtime lock only
+    raise ModuleNotFoundError("the synthetic feed (`ehr demo`, `ehr up --demo`) needs Faker, which the "
+                              "production image leaves out: pip install 'ehr-suite[demo]'", name="faker") from exc
 
 from shared.identity import check_character
 

@@ -12,7 +12,12 @@ file's content the value of `EHR_X` (docker-compose and systemd secrets); settin
     EHR_BROKER_ACCOUNT_PREFIX   inst-   partner accounts are named <prefix><institution code>
     EHR_MAX_ENCOUNTER_BYTES     262144 (256 KiB): a hospital message larger than this is quarantined
                           as too_large before it is parsed (the broker refuses any over 8 MiB)
-    EHR_DATABASE_URL      postgresql://postgres@127.0.0.1:5432   (server, no database name)
+    EHR_DATABASE_URL      postgresql://postgres@127.0.0.1:5432   (server, no database name). A URL
+                          naming this machine (localhost, 127.0.0.1, ::1) without a password, the
+                          default included, takes the one in <EHR_STATE_DIR>/database-password when
+                          that file exists: `scripts/services` writes it (mode 0600) when it sets up
+                          a local cluster that asks for passwords (stock Debian: scram-sha-256 on
+                          127.0.0.1); trust-auth machines have no such file (`local_database_password`)
     EHR_DB_PREFIX         ehr        -> databases ehr_registry, ehr_records, ...
     EHR_<SERVICE>_DATABASE_URL      full URL for one service, overrides the two above
                           These URLs name the databases' owner: `ehr migrate` and the operator's
@@ -20,7 +25,8 @@ file's content the value of `EHR_X` (docker-compose and systemd secrets); settin
                           as that database's own role `<database>_app` instead (created by the
                           migrations, least privileged: `service_url_for`), at the same host:
     EHR_<SERVICE>_DATABASE_PASSWORD the password of that role (unset: none, as under local trust
-                          auth); `ehr migrate` sets it on the role when given. They are
+                          auth, or one derived from the state directory's database password when
+                          EHR_DATABASE_URL took it); `ehr migrate` sets it on the role when given. They are
                           EHR_REGISTRY_DATABASE_PASSWORD, EHR_RECORDS_DATABASE_PASSWORD and
                           EHR_GATEWAY_DATABASE_PASSWORD (and the URLs EHR_REGISTRY_DATABASE_URL,
                           EHR_RECORDS_DATABASE_URL, EHR_GATEWAY_DATABASE_URL)
@@ -59,7 +65,8 @@ file's content the value of `EHR_X` (docker-compose and systemd secrets); settin
     EHR_RUN_DIR           where each service process keeps its heartbeat file `<process>.alive`,
                           which `ehr health` reads (default $EHR_STATE_DIR/run, i.e. ./var/run)
     EHR_STATE_DIR         ./var: where `ehr up` keeps the keys it generated for a development
-                          machine (secrets.env, mode 0600) when EHR_PII_KEY is not set
+                          machine (secrets.env, mode 0600) when EHR_PII_KEY is not set, and
+                          `scripts/services` the local database password (database-password, 0600)
 
 One key, one purpose: `load_settings` refuses two variables named `EHR_*_KEY` (or lists named
 `EHR_*_KEYS`) of different purposes that hold the same key, naming the variables. Old keys of
@@ -71,9 +78,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
@@ -82,6 +92,41 @@ DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432"
 DEFAULT_BROKER_ADMIN_URL = "http://guest:guest@127.0.0.1:15672"
 DEFAULT_MAX_ENCOUNTER_BYTES = 256 * 1024
 LOG_FORMATS = ("json", "text")
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+DATABASE_PASSWORD_FILE = "database-password"
+
+
+def state_dir(environ=None) -> Path:
+    """Where a development machine keeps what it generated: EHR_STATE_DIR, else ./var."""
+    env = os.environ if environ is None else environ
+    return Path(env.get("EHR_STATE_DIR") or Path.cwd() / "var")
+
+
+def local_database_password(environ=None) -> str | None:
+    """The password `scripts/services` gave the local cluster's role (<state dir>/database-password),
+    or None where there is none (a trust-auth machine, or one that was never set up)."""
+    try:
+        return (state_dir(environ) / DATABASE_PASSWORD_FILE).read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def _with_local_password(url: str, environ) -> tuple[str, str | None]:
+    """`url` with the state directory's password when it names this machine without one, and
+    that password (None when the URL is kept as it is)."""
+    parsed = make_url(url)
+    if parsed.password or parsed.host not in LOCAL_HOSTS:
+        return url, None
+    password = local_database_password(environ)
+    if password is None:
+        return url, None
+    return parsed.set(password=password).render_as_string(hide_password=False), password
+
+
+def _derived_password(password: str, service: str) -> str:
+    """A service role's own password, derived from the local database password (one secret to
+    keep on a development machine, a different password for each role)."""
+    return hmac.new(password.encode(), f"ehr service role {service}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def database_role(database: str) -> str:
@@ -184,6 +229,7 @@ class Settings:
     db_prefix: str = "ehr"
     database_overrides: dict[str, str] = field(default_factory=dict)
     database_passwords: dict[str, str] = field(default_factory=dict)
+    local_database_password: str | None = None  # <state dir>/database-password, for a local URL without one
     pii_key: bytes | None = None
     pii_old_keys: tuple[bytes, ...] = ()
     records_pii_key: bytes | None = None
@@ -226,8 +272,16 @@ class Settings:
         """The URL a service process connects with: its own database, as that database's role
         (`database_role`: data, no DDL, not the owner), with EHR_<SERVICE>_DATABASE_PASSWORD."""
         url = make_url(self.database_url_for(service))
-        url = url.set(username=database_role(url.database), password=self.database_passwords.get(service))
+        url = url.set(username=database_role(url.database), password=self.database_password(service))
         return url.render_as_string(hide_password=False)
+
+    def database_password(self, service: str) -> str | None:
+        """The password of `service`'s role: EHR_<SERVICE>_DATABASE_PASSWORD, else one derived from
+        the local database password (a development machine's cluster that asks for one), else None."""
+        explicit = self.database_passwords.get(service)
+        if explicit or not self.local_database_password:
+            return explicit
+        return _derived_password(self.local_database_password, service)
 
     def require_keys(self) -> tuple[bytes, bytes]:
         """The registry's PII encryption key and the blind-index key (`pii_keys("registry")`)."""
@@ -286,6 +340,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         for name, value in env.items()
         if name.startswith("EHR_") and name.endswith("_DATABASE_PASSWORD") and value
     }
+    database_url, local_password = _with_local_password(env.get("EHR_DATABASE_URL", DEFAULT_DATABASE_URL), env)
     refuse_reused_keys(env)
     try:
         port = int(env.get("EHR_GATEWAY_PORT", "8000"))
@@ -310,10 +365,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             raise ConfigError(f"{name} must be at least 1")
     return Settings(
         amqp_uri=env.get("EHR_AMQP_URI", DEFAULT_AMQP_URI),
-        database_url=env.get("EHR_DATABASE_URL", DEFAULT_DATABASE_URL),
+        database_url=database_url,
         db_prefix=env.get("EHR_DB_PREFIX", "ehr"),
         database_overrides=overrides,
         database_passwords=passwords,
+        local_database_password=local_password,
         pii_key=_key(env, "EHR_PII_KEY"),
         pii_old_keys=_keys(env, "EHR_PII_OLD_KEYS"),
         records_pii_key=_key(env, "EHR_RECORDS_PII_KEY"),
@@ -324,7 +380,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         rpc_timeout=rpc_timeout,
         log_level=env.get("EHR_LOG_LEVEL", "INFO"),
         log_format=log_format,
-        run_dir=env.get("EHR_RUN_DIR") or os.path.join(env.get("EHR_STATE_DIR") or "var", "run"),
+        run_dir=env.get("EHR_RUN_DIR") or str(state_dir(env) / "run"),
         process_name=env.get("EHR_PROCESS", ""),
         token_key=_key(env, "EHR_TOKEN_KEY"),
         service_key=_key(env, "EHR_SERVICE_KEY"),

@@ -170,7 +170,7 @@ def prepare_database(service: str, migrations_dir: Path, settings: Settings | No
     url = settings.database_url_for(service)
     created = ensure_database(url)
     upgrade(migrations_dir, url)
-    password = settings.database_passwords.get(service)
+    password = settings.database_password(service)
     if password:
         set_role_password(url, password)
     return created

@@ -3,6 +3,7 @@ runs never collide and nothing is shared with a developer's `ehr up`."""
 
 import warnings
 
+# eventlet is deprecated upstream: a decided risk, written down in docs/dependencies.md
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 import eventlet  # noqa: E402

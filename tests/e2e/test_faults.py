@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from ehr.synthetic import Synthesizer
 from shared.db import make_engine
 from tests.support.amqp import TEST_CONNECTION_NAME, Hospital, Listener, wait_until
+from tests.support.db import server_url
 
 pytestmark = pytest.mark.e2e
 
@@ -66,7 +67,7 @@ def start_flowing(sandbox, seed):
 def test_postgresql_unavailable_for_seconds_defers_filing_without_loss_or_quarantine(sandbox):
     thread, ids, updates = start_flowing(sandbox, seed=31)
     databases = [sandbox.settings.database_name(service) for service in ("records", "registry")]
-    admin = make_engine("postgresql://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT",
+    admin = make_engine(server_url("postgres"), isolation_level="AUTOCOMMIT",
                         pool_size=1)
     with admin.connect() as conn:
         # Refuse new connections to the records and registry databases and cut the open ones:

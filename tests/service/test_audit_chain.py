@@ -23,6 +23,7 @@ from services import service as descriptor_of
 from services.gateway import audit
 from shared.config import load_settings
 from shared.db import alembic_config, drop_database, ensure_database, make_engine, upgrade
+from tests.support.db import server_url
 
 
 def _key() -> bytes:
@@ -31,7 +32,7 @@ def _key() -> bytes:
 
 @pytest.fixture
 def trail(suite_env, run_id, monkeypatch):
-    url = f"postgresql://postgres@127.0.0.1:5432/ehr_t{run_id}_gateway_audit"
+    url = server_url(f"ehr_t{run_id}_gateway_audit")
     drop_database(url)
     ensure_database(url)
     upgrade(descriptor_of("gateway").migrations, url)
@@ -231,7 +232,7 @@ def test_a_failed_append_leaves_the_head_unlocked(trail):
 
 
 def test_entries_written_before_the_keyed_chain_still_verify_and_still_show_edits(suite_env, run_id, monkeypatch):
-    url = f"postgresql://postgres@127.0.0.1:5432/ehr_t{run_id}_gateway_audit_v1"
+    url = server_url(f"ehr_t{run_id}_gateway_audit_v1")
     drop_database(url)
     ensure_database(url)
     monkeypatch.setenv("EHR_GATEWAY_DATABASE_URL", url)

@@ -18,7 +18,7 @@ from services.registry.service import RegistryService
 from shared.config import load_settings
 from services import service as descriptor_of
 from shared.db import drop_database, ensure_database, make_engine, upgrade
-from tests.support.db import query
+from tests.support.db import query, server_url
 
 SERVICES = ("registry", "records", "gateway")
 
@@ -112,7 +112,7 @@ def test_the_services_run_as_their_roles(gateway_url, auth):
 
 def test_tables_a_later_migration_adds_are_granted_to_the_role_and_roles_go_with_their_database(
         suite_env, run_id):
-    url = f"postgresql://postgres@127.0.0.1:5432/ehr_t{run_id}_records_roles"
+    url = server_url(f"ehr_t{run_id}_records_roles")
     role = database_role(f"ehr_t{run_id}_records_roles")
     drop_database(url)
     ensure_database(url)

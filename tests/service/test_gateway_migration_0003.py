@@ -9,10 +9,11 @@ from alembic import command
 
 from services import service as descriptor_of
 from shared.db import alembic_config, drop_database, ensure_database, make_engine
+from tests.support.db import server_url
 
 
 def test_accounts_locked_before_the_migration_are_locked_for_fifteen_minutes_more(run_id, suite_env):
-    url = f"postgresql://postgres@127.0.0.1:5432/ehr_t{run_id}_gateway_mig0003"
+    url = server_url(f"ehr_t{run_id}_gateway_mig0003")
     ensure_database(url)
     engine = make_engine(url)
     try:

@@ -9,6 +9,7 @@ from services.gateway.models import Base as GatewayBase
 from services.records.models import Base as RecordsBase
 from services.registry.models import Base as RegistryBase
 from shared.db import drop_database, ensure_database, make_engine, upgrade
+from tests.support.db import server_url
 
 METADATA = {"registry": RegistryBase.metadata, "records": RecordsBase.metadata, "gateway": GatewayBase.metadata}
 
@@ -26,7 +27,7 @@ def _compared(obj, name, type_, reflected, compare_to) -> bool:
 @pytest.mark.parametrize("descriptor", SERVICES, ids=lambda d: d.name)
 def test_migrations_on_an_empty_database_match_the_models(descriptor, suite_env, run_id):
     service = descriptor.name
-    url = f"postgresql://postgres@127.0.0.1:5432/ehr_t{run_id}_{service}_migcheck"
+    url = server_url(f"ehr_t{run_id}_{service}_migcheck")
     ensure_database(url)
     try:
         upgrade(descriptor.migrations, url)

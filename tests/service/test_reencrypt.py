@@ -33,6 +33,7 @@ from shared.config import generate_key
 from shared.delivery import Delivery
 from shared.db import drop_database, ensure_database, make_engine, upgrade
 from shared.pii import DecryptionFailed, PiiBox
+from tests.support.db import server_url
 from tests.support.pii import downgrade
 
 VILLAGE, INSTITUTION, HOSPITAL = "110105101101", "T1101051011", "H3301020001"
@@ -60,7 +61,7 @@ def boxes(keys, registry: str, records: str, old: bool = False) -> dict[str, Pii
 def databases(suite_env, run_id):
     """Fresh, migrated registry and records databases: {"registry": url, "records": url}."""
     suffix = uuid.uuid4().hex[:6]
-    urls = {s: f"postgresql://postgres@127.0.0.1:5432/ehr_t{run_id}_rekey{suffix}_{s}" for s in ("registry", "records")}
+    urls = {s: server_url(f"ehr_t{run_id}_rekey{suffix}_{s}") for s in ("registry", "records")}
     for service, url in urls.items():
         ensure_database(url)
         upgrade(descriptor_of(service).migrations, url)

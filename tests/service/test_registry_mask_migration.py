@@ -8,6 +8,7 @@ from alembic import command
 
 from services import service as descriptor_of
 from shared.db import alembic_config, drop_database, ensure_database, make_engine
+from tests.support.db import server_url
 
 OLD_MASK, NEW_MASK = "110105********0184", "**************0184"  # of 110105196605070184
 NAMES = [("11010500300100001", OLD_MASK, "张\u200b秀英", "zhang\u200bxiuying"),
@@ -44,7 +45,7 @@ def _insert_rows_of_0005(conn) -> None:
 
 
 def test_migration_0006_drops_the_stored_masks_and_rewrites_the_kept_ones_to_the_last_four(run_id, suite_env):
-    url = f"postgresql://postgres@127.0.0.1:5432/ehr_t{run_id}_registry_mask0006"
+    url = server_url(f"ehr_t{run_id}_registry_mask0006")
     ensure_database(url)
     engine = make_engine(url)
     try:

@@ -10,6 +10,12 @@ from shared.db import make_engine
 _engines: dict[str, sa.Engine] = {}
 
 
+def server_url(database: str) -> str:
+    """The URL of `database` on the configured server (EHR_DATABASE_URL, as its owner; by default
+    postgres at 127.0.0.1:5432, with the password of the state directory where there is one)."""
+    return f"{load_settings().database_url.rstrip('/')}/{database}"
+
+
 def _engine(service: str) -> sa.Engine:
     url = load_settings().database_url_for(service)
     engine = _engines.get(url)

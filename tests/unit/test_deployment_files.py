@@ -323,8 +323,17 @@ def test_dockerfile_builds_on_python_3_11():
 
 def test_dockerfile_installs_the_locked_dependencies_then_the_project():
     runs = [args for keyword, args in _instructions() if keyword == "RUN"]
-    assert any("-c requirements.lock" in run for run in runs)
+    assert any("--require-hashes -r requirements.lock" in run for run in runs)  # the runtime lock, hashed
     assert any(re.search(r"pip install --no-deps \.(\s|$)", run) for run in runs)
+
+
+def test_the_image_leaves_out_the_test_lock_the_tests_and_the_benchmarks():
+    assert "requirements-test.lock" not in " ".join(args for _, args in _instructions())
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()}
+    assert {"tests", "bench", "requirements-test.lock"} <= ignored
+    runtime = {line.split("==")[0].lower() for line in (ROOT / "requirements.lock").read_text(encoding="utf-8").splitlines()
+               if "==" in line and not line.startswith((" ", "#"))}
+    assert "werkzeug" in runtime and not runtime & {"faker", "pytest", "hypothesis", "schemathesis"}
 
 
 def test_dockerfile_runs_as_a_non_root_user():

@@ -15,6 +15,7 @@ from shared.config import ConfigError, generate_key, is_key_variable, load_setti
 from shared.identity import mask_id_number, mask_phone
 from shared.logs import configure_logging, scrub
 from shared.pii import DecryptionFailed, PiiBox
+from tests.support.db import server_url
 from tests.support.pii import legacy_encrypt
 
 
@@ -242,7 +243,7 @@ def test_a_logged_database_error_does_not_repeat_the_values_of_its_statement():
 
     stream = io.StringIO()
     configure_logging(service="registry", level="INFO", stream=stream)
-    engine = make_engine("postgresql://postgres@127.0.0.1:5432/postgres", pool_size=1)
+    engine = make_engine(server_url("postgres"), pool_size=1)
     params = {"name": "".join(["张", "秀英"])}  # the traceback shows source lines, not this value
     try:
         with engine.connect() as conn:
