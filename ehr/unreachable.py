@@ -7,7 +7,7 @@ look at, with its password masked, and exit status 69 (EX_UNAVAILABLE), instead 
     ehr: cannot connect to the database server at postgresql://postgres:***@127.0.0.1:5432
     (EHR_DATABASE_URL): password authentication failed for user "postgres"
 
-The exit statuses of the command (also in `ehr --help` and the README's Configuration section):
+The exit statuses of the command (also in `ehr --help` and the README's Using it section):
 
     0   done
     1   failed: a check found a problem, or the command was refused
