@@ -6,8 +6,8 @@ class name without `Schema` (`ArchiveCreateSchema` -> `ArchiveCreate`).
 
 Every guarded operation needs `Authorization: Bearer <token or API key>` (the `bearer` security
 scheme) and documents its 401 and 403; the public ones (no `action`: sign-in, health, this
-document and the docs page) say `security: []`. `access.py` says which role may call which
-operation. The document names no service package: only the routes and the schemas they name.
+document and the docs page) say `security: []`. A guarded operation names its action and the
+roles `access.py` permits it (`x-action`, `x-roles`); the scope rules are `access.py`'s. The document names no service package: only the routes and the schemas they name.
 
     build_spec()["paths"]["/api/v1/archives/{archive_no}"]["get"]["operationId"]  -> "get_archive"
 """
@@ -22,6 +22,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 
 from shared.api import ErrorSchema
 
+from services.gateway import access
 from services.gateway.routes import ROUTES, Answer, Route
 
 API_VERSION = "1.0.0"
@@ -85,6 +86,9 @@ def _operation(route: Route) -> dict:
         operation["description"] = route.description
     if route.action is None:
         operation["security"] = []  # public: no credentials needed
+    else:  # who may call it: the action and the roles `access.py` permits it
+        operation["x-action"] = route.action.name
+        operation["x-roles"] = [role for role in access.ROLES if access.permits(role, route.action)]
     parameters = [_path_parameter(name, converter) for name, converter in route.path_values]
     if route.query:
         parameters.append({"in": "query", "schema": route.query})  # one parameter per field (the plugin)

@@ -112,3 +112,14 @@ def test_a_documented_schema_loads_as_its_original_and_says_more():
             noted().load(bad)
     assert noted._declared_fields["since"].metadata["format"] == "date-time"
     assert "format" not in GrantQuerySchema._declared_fields["since"].metadata
+
+
+def test_each_guarded_operation_names_its_action_and_the_roles_the_matrix_permits_it():
+    spec = build_spec()
+    for route in ROUTES:
+        if route.action is None or not route.documented:
+            continue
+        op = spec["paths"][route.openapi_path][route.method.lower()]
+        assert op["x-action"] == route.action.name
+        assert set(op["x-roles"]) == {role for role, perms in access.PERMISSIONS.items() if route.action in perms}
+    assert spec["paths"]["/api/v1/merges"]["post"]["x-roles"] == ["archive_manager"]
