@@ -52,6 +52,9 @@ def _operation(path: str, method: str, op: dict) -> str:
              f"<p>{escape(op.get('summary', ''))}</p>"]
     if op.get("description"):
         parts.append(f"<p>{escape(op['description'])}</p>")
+    if op.get("x-roles") is not None:
+        roles = ", ".join(f"<code>{escape(role)}</code>" for role in op["x-roles"])
+        parts.append(f"<p>Who may: {roles or 'no role'} (<code>{escape(op.get('x-action', ''))}</code>)</p>")
     params = op.get("parameters", [])
     if params:
         rows = "".join(

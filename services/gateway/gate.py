@@ -2,8 +2,8 @@
 
 `Gate` is the DependencyProvider that owns the gateway database (accounts, API keys, grants,
 audit trail), the token signing key and a cache of the registry's institutions. A worker gets a
-`WorkerGate`; the `@guarded(action)` decorator of `service.py` runs every protected entrypoint
-through `WorkerGate.guard`, which
+`WorkerGate`; `service.py` runs the entrypoint of every route that declares an action (see
+`routes/`) through `WorkerGate.guard`, which
 
     1. authenticates `Authorization: Bearer <token or API key>`            401
     2. puts the caller into the worker's context data, so every RPC call carries
@@ -29,10 +29,9 @@ copy of it the database cannot change. The pool holds a connection per worker an
 pre-pinged: after a database restart the first request on a dead connection answers 503 (its
 audit entry is written on a fresh connection) and the pool reconnects from the next one on.
 
-    @http("GET", "/api/v1/archives/<string:archive_no>")
-    @guarded(access.ARCHIVE_READ)
-    def get_archive(self, request, archive_no):
-        return self.gate.archive          # fetched and scope-checked by the guard
+    Route("GET", "/api/v1/archives/<string:archive_no>", "get_archive", access.ARCHIVE_READ,
+          lambda c: c.gate.archive,       # fetched and scope-checked by the guard
+          ...)
 """
 
 from __future__ import annotations

@@ -1,0 +1,65 @@
+"""An archive's records: its front page (首页), its timeline, and the form records clinicians
+enter, amend and mark as entered in error (the records service)."""
+
+from __future__ import annotations
+
+from shared.contracts.records import (
+    ArchiveSummarySchema, EnteredInErrorSchema, RecordAmendSchema, RecordCreateSchema, RecordHistorySchema, RecordPageSchema, RecordQuerySchema,
+)
+from shared.errors import NotFound
+
+from services.gateway import access
+from services.gateway.routes.route import NEXT_PAGE, Answer, Body, Call, Route, area, documented
+
+RecordQuery = documented(
+    RecordQuerySchema, cursor=NEXT_PAGE,
+    since={"format": "date-time", "description": "records that happened at or after this instant (with a UTC offset)"},
+    until={"format": "date-time", "description": "records that happened before this instant"})
+
+
+def file_record(c: Call):
+    record = c.records.file_record(c.path["archive_no"], c.body)
+    c.gate.note(target=f"record:{record['record_id']}")
+    return 201, record
+
+
+def get_record(c: Call):
+    record = c.records.get_record(c.record_id())
+    if record["archive_no"] != c.archive["archive_no"]:
+        raise NotFound("no such record", {"record_id": c.path["record_id"]})
+    return record
+
+
+ROUTES = area(
+    "records",
+    Route("GET", "/api/v1/archives/<string:archive_no>/summary", "archive_summary", access.SUMMARY_READ,
+          lambda c: c.records.archive_summary(c.archive["archive_no"]),
+          summary="The archive's front page (首页): key populations, chronic conditions, allergies, "
+                  "blood type, last service per type, whether it is dynamic",
+          answers=(Answer(200, "The summary", ArchiveSummarySchema),), errors=(400, 404, 503)),
+    # A former (transferred) or merged-away number lists the records of the archive it leads to.
+    Route("GET", "/api/v1/archives/<string:archive_no>/records", "list_records", access.RECORDS_LIST,
+          lambda c: c.records.list_records(c.archive["archive_no"], **c.query),
+          summary="The archive's records, newest first, paged", query=RecordQuery,
+          answers=(Answer(200, "One page", RecordPageSchema),), errors=(400, 404, 503)),
+    Route("POST", "/api/v1/archives/<string:archive_no>/records", "file_record", access.RECORD_CREATE, file_record,
+          summary="Enter a record on one of the archive's forms (personal_info, health_exam, visit, consultation)",
+          body=Body(RecordCreateSchema),
+          answers=(Answer(201, "Filed", RecordHistorySchema),), errors=(400, 404, 422, 503)),
+    Route("GET", "/api/v1/archives/<string:archive_no>/records/<string:record_id>", "get_record",
+          access.RECORD_READ, get_record,
+          summary="A record with every revision, oldest first",
+          answers=(Answer(200, "The record", RecordHistorySchema),), errors=(400, 404, 503)),
+    Route("POST", "/api/v1/archives/<string:archive_no>/records/<string:record_id>/revisions", "amend_record",
+          access.RECORD_AMEND,
+          lambda c: (201, c.records.amend_record(c.path["archive_no"], c.record_id(), c.body)),
+          summary="Amend a form record: a new revision becomes current, the old ones stay",
+          body=Body(RecordAmendSchema),
+          answers=(Answer(201, "Amended", RecordHistorySchema),), errors=(400, 404, 422, 503)),
+    Route("POST", "/api/v1/archives/<string:archive_no>/records/<string:record_id>/entered-in-error",
+          "mark_entered_in_error", access.RECORD_MARK_IN_ERROR,
+          lambda c: c.records.mark_entered_in_error(c.path["archive_no"], c.record_id(), c.body["reason"]),
+          summary="Mark a record as entered in error (it is kept, flagged, with the reason)",
+          body=Body(EnteredInErrorSchema),
+          answers=(Answer(200, "Marked", RecordHistorySchema),), errors=(400, 404, 422, 503)),
+)
