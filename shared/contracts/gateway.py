@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from shared.contracts import registry
 from shared.contracts.fields import Lenient, PageQuerySchema, instant
 
 
@@ -125,3 +126,28 @@ class TransferQuerySchema(Lenient):
     status = fields.Str(load_default=None, validate=validate.OneOf(["requested", "accepted", "rejected",
                                                                     "cancelled"]))
     limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+# -- HTTP bodies and answers of the gateway's own ------------------------------------------------
+
+
+class SignedOutSchema(Schema):
+    """`{"username": "doc01", "signed_out": true}`: sign in again for a new token."""
+
+    username = fields.Str()
+    signed_out = fields.Bool()
+
+
+class SearchRequestSchema(registry.ArchiveSearchSchema):
+    """Filters (combined with AND, at least one) and the page: `{"pinyin": "zhangxiu", "limit": 20}`.
+    Only archives of your jurisdiction (and those your institution manages) are found."""
+
+    limit = fields.Int(load_default=50, metadata={"minimum": 1, "maximum": 200})
+    cursor = fields.Str(load_default=None, metadata={"description": "`next` of the previous page"})
+
+
+class IdentityUpdateSchema(registry.IdentityUpdateSchema):
+    """The fields to correct, and why: `{"name": "张秀瑛", "reason": "核对户口本"}`. Each change is
+    kept as a revision; the ID number must stay consistent with sex and birth date."""
+
+    reason = fields.Str(metadata={"description": "why (kept in the revision)"})

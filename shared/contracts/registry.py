@@ -671,7 +671,9 @@ class PossibleDuplicatesSchema(Schema):
     """
 
     archive_no = fields.Str()
-    possible_duplicates = fields.List(fields.Dict())
+    possible_duplicates = fields.List(fields.Dict(), metadata={
+        "description": "active archives of your jurisdiction that look like this one, best first",
+        "example": [{"archive_no": "11010510110100031", "score": 0.75, "reasons": ["name", "birth_date", "sex"]}]})
 
 
 class TransferAcceptedSchema(Schema):
@@ -679,7 +681,8 @@ class TransferAcceptedSchema(Schema):
     village changed: `{"transfer": Transfer, "archive": ArchiveDetail}`."""
 
     transfer = fields.Nested(TransferSchema)
-    archive = fields.Nested(ArchiveDetailSchema)
+    archive = fields.Nested(ArchiveDetailSchema, metadata={
+        "description": "the archive under its new number when the village changed; the old number still leads here"})
 
 
 # -- the table: each RPC method's request and answer ------------------------------------------------

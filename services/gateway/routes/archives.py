@@ -3,48 +3,25 @@ and the grants that open one outside the caller's scope."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
 
 from shared.contracts.fields import PageQuerySchema
 from shared.contracts.gateway import (
-    AccessGrantRequestSchema, AccessGrantSchema, GrantPageSchema, GrantQuerySchema,
+    AccessGrantRequestSchema, AccessGrantSchema, GrantPageSchema, GrantQuerySchema, IdentityUpdateSchema,
+    SearchRequestSchema,
 )
-from shared.contracts.registry import ArchiveCreateSchema, ArchiveSchema
 from shared.contracts.fields import load_input
+# The registry loads these bodies and shapes these answers; the gateway passes both through.
+from shared.contracts import registry as registry_contracts
+from shared.contracts.registry import ArchiveCreateSchema, ArchivePageSchema, ArchiveSchema
 
 from services.gateway import access
 from services.gateway.routes.route import NEXT_PAGE, Answer, Body, Call, Route, area, documented
-# The registry loads these bodies and shapes these answers; the gateway passes both through.
-from shared.contracts import registry as registry_contracts
-from shared.contracts.registry import ArchivePageSchema, ArchiveSearchSchema
 
 
-class SearchRequestSchema(ArchiveSearchSchema):
-    """Filters (combined with AND, at least one) and the page: `{"pinyin": "zhangxiu", "limit": 20}`.
-    Only archives of your jurisdiction (and those your institution manages) are found."""
-
-    limit = fields.Int(load_default=50, metadata={"minimum": 1, "maximum": 200})
-    cursor = fields.Str(load_default=None, metadata={"description": "`next` of the previous page"})
 
 
-class IdentityUpdateSchema(registry_contracts.IdentityUpdateSchema):
-    """The fields to correct, and why: `{"name": "张秀瑛", "reason": "核对户口本"}`. Each change is
-    kept as a revision; the ID number must stay consistent with sex and birth date."""
-
-    reason = fields.Str(metadata={"description": "why (kept in the revision)"})
 
 
-class DuplicateReviewSchema(Schema):
-    """The registry's possible duplicates of an archive, within the caller's jurisdiction:
-
-        {"archive_no": "11010510110100007", "possible_duplicates": [
-            {"archive_no": "11010510110100031", "score": 0.75, "reasons": ["name", "birth_date", "sex"]}]}
-    """
-
-    archive_no = fields.Str()
-    possible_duplicates = fields.List(fields.Dict(), metadata={
-        "description": "active archives of your jurisdiction that look like this one, best first",
-        "example": [{"archive_no": "11010510110100031", "score": 0.75, "reasons": ["name", "birth_date", "sex"]}]})
 
 
 GrantQuery = documented(GrantQuerySchema, cursor=NEXT_PAGE, since={
@@ -116,7 +93,7 @@ ROUTES = area(
           summary="Active archives of your jurisdiction that may be the same person (same name, sex and birth "
                   "date; a same-sounding name with the same birth date or phone; never a phone alone), "
                   "for review before a merge",
-          answers=(Answer(200, "The candidates", DuplicateReviewSchema),), errors=(400, 404, 503)),
+          answers=(Answer(200, "The candidates", registry_contracts.PossibleDuplicatesSchema),), errors=(400, 404, 503)),
     Route("POST", "/api/v1/archives/<string:archive_no>/access", "grant_access", access.ACCESS_GRANT, grant_access,
           summary="State why you need an archive outside your scope: it opens to you for a limited time, "
                   "and every look is flagged in the audit trail with the reason",

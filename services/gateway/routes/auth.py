@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
 
-from shared.contracts.gateway import ErrorSchema, TokenRequestSchema, TokenSchema
+from shared.contracts.gateway import ErrorSchema, SignedOutSchema, TokenRequestSchema, TokenSchema
 
 from services.gateway import access
 from services.gateway.routes.route import Answer, Body, Route, area
 
 
-class SignedOutSchema(Schema):
-    """`{"username": "doc01", "signed_out": true}`: sign in again for a new token."""
-
-    username = fields.Str()
-    signed_out = fields.Bool()
 
 
 ROUTES = area(

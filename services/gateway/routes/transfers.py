@@ -3,7 +3,6 @@ side may cancel; both sides see it (the registry; sides in `access.transfer_side
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
 
 from shared.contracts.gateway import TransferQuerySchema
 from shared.contracts.registry import OptionalReasonSchema, ReasonSchema
@@ -14,16 +13,6 @@ from services.gateway.routes.route import Answer, Body, Call, Route, area
 from shared.contracts import registry as registry_contracts
 
 
-class TransferDecisionSchema(Schema):
-    """An accepted transfer and the archive it moved (under a new number when the village changed):
-
-        {"transfer": {"transfer_id": 7, "status": "accepted", ...},
-         "archive": {"archive_no": "11010520110100003", "status": "active", ...}}
-    """
-
-    transfer = fields.Nested(registry_contracts.TransferSchema)
-    archive = fields.Nested(registry_contracts.ArchiveDetailSchema, metadata={
-        "description": "the archive under its new number when the village changed; the old number still leads here"})
 
 
 def _transfer(c: Call, *sides: str) -> dict:
@@ -63,7 +52,7 @@ ROUTES = area(
           lambda c: c.registry.accept_transfer(_transfer(c, access.RECEIVING)["transfer_id"]),
           summary="Accept a transfer (the receiving side): the archive moves, with a new number when the "
                   "village changes; the old number still leads to it",
-          answers=(Answer(200, "Accepted", TransferDecisionSchema),), errors=(400, 404, 409, 422, 503)),
+          answers=(Answer(200, "Accepted", registry_contracts.TransferAcceptedSchema),), errors=(400, 404, 409, 422, 503)),
     Route("POST", "/api/v1/transfers/<int:transfer_id>/reject", "reject_transfer", access.TRANSFER_REJECT,
           lambda c: c.registry.reject_transfer(_transfer(c, access.RECEIVING)["transfer_id"], c.body["reason"]),
           summary="Reject a transfer (the receiving side), with the reason", body=Body(ReasonSchema),
