@@ -76,12 +76,15 @@ def migrate_all(settings: Settings | None = None, demo_data: bool = False) -> di
 
 
 def has_reference_data(settings: Settings) -> bool:
-    import sqlalchemy as sa
+    """Whether the registry holds divisions already (asked through the registry's own module)."""
+    from sqlalchemy.orm import Session
+
+    from services.registry.reference import has_reference_data as holds
 
     engine = make_engine(settings.database_url_for("registry"))
     try:
-        with engine.connect() as conn:
-            return bool(conn.scalar(sa.text("SELECT EXISTS (SELECT 1 FROM divisions)")))
+        with Session(engine) as session:
+            return holds(session)
     finally:
         engine.dispose()
 

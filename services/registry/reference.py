@@ -124,6 +124,11 @@ def import_reference(session: Session, divisions: list[tuple[int, dict]],
     return import_reference_data(session, [r for _, r in divisions], [r for _, r in institutions])
 
 
+def has_reference_data(session: Session) -> bool:
+    """Whether any division is loaded (the demo county is loaded only into a registry without)."""
+    return bool(session.scalar(sa.select(sa.exists().select_from(Division))))
+
+
 def load_demo_reference_data(session: Session) -> tuple[int, int]:
     """The demo county shipped with the suite, imported and checked like any other files."""
     return import_reference(session, read_rows(DEMO_DIR / "divisions.csv", DIVISION_COLUMNS),
