@@ -10,7 +10,6 @@ import pytest
 import sqlalchemy as sa
 
 from ehr.synthetic import Synthesizer
-from services.gateway.service import GatewayService  # noqa: F401 - started by gateway_url
 from services.records.service import RecordsService
 from services.registry.service import RegistryService
 from tests.support.db import audit_outcome, execute, query
