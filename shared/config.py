@@ -53,6 +53,11 @@ file's content the value of `EHR_X` (docker-compose and systemd secrets); settin
     EHR_SIGN_IN_PER_USER  sign-in attempts on one username in a window, from anywhere (10)
     EHR_MAX_BODY_BYTES    largest request body the gateway reads (1048576, 1 MiB); a larger one is
                           refused with 413 before it is read, declared or chunked
+    EHR_MAX_ATTACHMENT_BYTES  largest file kept with an archive (5242880, 5 MiB), read by the
+                          records service (which refuses a larger file, 400) and the gateway (whose
+                          attachment upload route reads a body up to its base64 size plus 64 KiB):
+                          a common setting, the same for both. A file crosses RPC in base64 in one
+                          message, which the broker bounds at 8 MiB: at most 6242304 bytes
     EHR_GRANT_LIFETIME    seconds an out-of-scope access grant (a stated reason) lasts (14400, 4 h)
     EHR_GRANT_DAILY_LIMIT grants one user may take in any 24 hours; past it the gateway answers 429 (20)
     EHR_GATEWAY_HOST / EHR_GATEWAY_PORT    127.0.0.1 / 8000
@@ -91,6 +96,9 @@ DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432"
 DEFAULT_BROKER_ADMIN_URL = "http://guest:guest@127.0.0.1:15672"
 DEFAULT_MAX_ENCOUNTER_BYTES = 256 * 1024
+# A file crosses RPC in base64 within one message, which the broker bounds at 8 MiB (max_message_size):
+# (8 MiB - 64 KiB for the JSON and the envelope around it) * 3/4.
+MAX_ATTACHMENT_CEILING = ((8 << 20) - (64 << 10)) * 3 // 4
 LOG_FORMATS = ("json", "text")
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 DATABASE_PASSWORD_FILE = "database-password"
@@ -251,6 +259,7 @@ class Settings:
     sign_in_per_address: int = 60
     sign_in_per_user: int = 10
     max_body_bytes: int = 1 << 20
+    max_attachment_bytes: int = 5 << 20
     grant_lifetime: int = 4 * 3600
     grant_daily_limit: int = 20
     audit_key: bytes | None = None
@@ -355,7 +364,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
                           ("EHR_LOCKOUT_SECONDS", 900), ("EHR_SIGN_IN_WINDOW", 60),
                           ("EHR_SIGN_IN_PER_ADDRESS", 60), ("EHR_SIGN_IN_PER_USER", 10),
                           ("EHR_MAX_BODY_BYTES", 1 << 20), ("EHR_GRANT_LIFETIME", 4 * 3600),
-                          ("EHR_GRANT_DAILY_LIMIT", 20),
+                          ("EHR_GRANT_DAILY_LIMIT", 20), ("EHR_MAX_ATTACHMENT_BYTES", 5 << 20),
                           ("EHR_MAX_ENCOUNTER_BYTES", DEFAULT_MAX_ENCOUNTER_BYTES)):
         try:
             limits[name] = int(env.get(name, default))
@@ -363,6 +372,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             raise ConfigError(f"{name} must be a whole number") from exc
         if limits[name] < 1:
             raise ConfigError(f"{name} must be at least 1")
+    if limits["EHR_MAX_ATTACHMENT_BYTES"] > MAX_ATTACHMENT_CEILING:
+        raise ConfigError(f"EHR_MAX_ATTACHMENT_BYTES must be at most {MAX_ATTACHMENT_CEILING} (its base64, "
+                          "with the message around it, must fit the broker's 8 MiB bound)")
     return Settings(
         amqp_uri=env.get("EHR_AMQP_URI", DEFAULT_AMQP_URI),
         database_url=database_url,
@@ -391,6 +403,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         sign_in_per_address=limits["EHR_SIGN_IN_PER_ADDRESS"],
         sign_in_per_user=limits["EHR_SIGN_IN_PER_USER"],
         max_body_bytes=limits["EHR_MAX_BODY_BYTES"],
+        max_attachment_bytes=limits["EHR_MAX_ATTACHMENT_BYTES"],
         grant_lifetime=limits["EHR_GRANT_LIFETIME"],
         grant_daily_limit=limits["EHR_GRANT_DAILY_LIMIT"],
         audit_key=_key(env, "EHR_AUDIT_KEY"),

@@ -110,6 +110,12 @@ RECORD_CREATE = Action("record.create", WRITE)
 RECORD_AMEND = Action("record.amend", WRITE)
 RECORD_MARK_IN_ERROR = Action("record.entered_in_error", WRITE)
 ACCESS_GRANT = Action("archive.access", GRANT)
+ATTACHMENTS_LIST = Action("attachments.list", READ)
+ATTACHMENT_READ = Action("attachment.read", READ)     # the file itself: an audited read
+ATTACHMENT_ADD = Action("attachment.add", WRITE)
+ATTACHMENT_MARK_IN_ERROR = Action("attachment.entered_in_error", WRITE)
+ARCHIVE_EXPORT = Action("archive.export", READ)       # the resident's copy, handed over by a clinician
+ARCHIVE_RETENTION = Action("archive.retention", READ)  # until when it must be kept (its keepers)
 VILLAGES_LIST = Action("reference.villages")
 INSTITUTIONS_LIST = Action("reference.institutions")
 STATS_READ = Action("stats.read")
@@ -144,17 +150,17 @@ ARCHIVE_UNMERGE = Action("archive.unmerge")
 GRANTS_LIST = Action("grants.list")
 
 ARCHIVE_READS = {ARCHIVE_READ, SUMMARY_READ, RECORDS_LIST, RECORD_READ, ARCHIVE_SEARCH, REVISIONS_LIST,
-                 TRANSFERS_LIST, MERGES_LIST}
-CLINICAL_WRITES = {RECORD_CREATE, RECORD_AMEND, RECORD_MARK_IN_ERROR}
+                 TRANSFERS_LIST, MERGES_LIST, ATTACHMENTS_LIST, ATTACHMENT_READ}
+CLINICAL_WRITES = {RECORD_CREATE, RECORD_AMEND, RECORD_MARK_IN_ERROR, ATTACHMENT_ADD, ATTACHMENT_MARK_IN_ERROR}
 REFERENCE = {VILLAGES_LIST, INSTITUTIONS_LIST}
 OPERATIONS = {QUARANTINE_LIST, QUARANTINE_SHOW, QUARANTINE_REPLAY, QUARANTINE_DISCARD, PENDING_LIST, PENDING_PROPOSE,
               REVIEWS_LIST}
 CLINICIAN = {ARCHIVE_CREATE, ARCHIVE_UPDATE, *ARCHIVE_READS, *CLINICAL_WRITES, ACCESS_GRANT, *REFERENCE, STATS_READ,
-             REVIEWS_LIST}
+             REVIEWS_LIST, ARCHIVE_EXPORT}
 # Keeping the register: ending and reopening archives, moving them between villages, finding
 # duplicates. The township's doctors and archive managers do it; village doctors report.
 KEEPING = {ARCHIVE_TERMINATE, ARCHIVE_REACTIVATE, DUPLICATES_REVIEW, TRANSFER_REQUEST, TRANSFERS_INCOMING,
-           TRANSFER_READ, TRANSFER_ACCEPT, TRANSFER_REJECT, TRANSFER_CANCEL, MERGE_READ}
+           TRANSFER_READ, TRANSFER_ACCEPT, TRANSFER_REJECT, TRANSFER_CANCEL, MERGE_READ, ARCHIVE_RETENTION}
 # Merging two archives (and undoing it) decides who a person is: the archive manager's call.
 MERGING = {ARCHIVE_MERGE, ARCHIVE_UNMERGE}
 # Who sees the grants others took on the archives of their jurisdiction (break-the-glass review).
@@ -168,7 +174,7 @@ MATCHING = {PENDING_PROPOSALS, PENDING_LINK, REVIEW_CLEAR}
 # of the care given. Everything else that names an archive (identity corrections, others' records,
 # termination, reactivation, transfer requests, duplicate review) needs it in the caller's scope.
 UNDER_GRANT = frozenset({ARCHIVE_READ, SUMMARY_READ, RECORDS_LIST, RECORD_READ, REVISIONS_LIST, TRANSFERS_LIST,
-                         MERGES_LIST, RECORD_CREATE})
+                         MERGES_LIST, RECORD_CREATE, ATTACHMENTS_LIST, ATTACHMENT_READ})
 
 PERMISSIONS: dict[str, frozenset[Action]] = {
     VILLAGE_DOCTOR: frozenset(CLINICIAN),

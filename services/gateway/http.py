@@ -13,7 +13,9 @@ and the services record, so a client cannot make its requests pass for others'. 
 
 The body is read before the handler runs, at most EHR_MAX_BODY_BYTES (1 MiB) of it: a larger
 declared `Content-Length` is refused without reading a byte, a chunked body as soon as it passes
-the bound, both with 413 {"error": {"code": "payload_too_large", ...}}.
+the bound, both with 413 {"error": {"code": "payload_too_large", ...}}. A route may declare a
+larger bound of its own (`Route.body_bytes`: the attachment upload reads up to the base64 size of
+EHR_MAX_ATTACHMENT_BYTES plus 64 KiB); every other route keeps EHR_MAX_BODY_BYTES.
 
     EhrError subclasses        -> their status (400, 401, 403, 404, 409, 422, 429) with code,
                                   message, details; a 401 also carries `WWW-Authenticate: Bearer`,
@@ -124,9 +126,15 @@ class JsonWebServer(WebServer):
 class JsonHttp(HttpRequestHandler):
     server = JsonWebServer()
 
+    def __init__(self, method, url, body_bytes=None, **kwargs):
+        """`body_bytes(settings) -> int`: this route's own bound on the body, if larger."""
+        super().__init__(method, url, **kwargs)
+        self.body_bytes = body_bytes
+
     def setup(self):
         super().setup()
-        self.max_body_bytes = load_settings().max_body_bytes
+        settings = load_settings()
+        self.max_body_bytes = max(settings.max_body_bytes, self.body_bytes(settings) if self.body_bytes else 0)
 
     def handle_request(self, request):
         started, request_id = time.monotonic(), new_request_id()

@@ -36,7 +36,8 @@ ERRORS = {400: "Invalid input: `details` names each failing field",
                "jurisdiction (named in `details`), or possible duplicates of your jurisdiction need "
                "`confirm_new`; `registered_elsewhere`, an archive outside your jurisdiction holds it "
                "(`details` name only the field, with your value masked: no archive, village or institution)",
-          413: "The body is larger than EHR_MAX_BODY_BYTES (1 MiB)",
+          413: "The body is larger than EHR_MAX_BODY_BYTES (1 MiB; an attachment upload: the base64 of "
+               "EHR_MAX_ATTACHMENT_BYTES, 5 MiB, plus 64 KiB)",
           422: "Not possible in the current state, e.g. already replayed",
           429: "Too many sign-in attempts (`Retry-After`), or grants: at most `EHR_GRANT_DAILY_LIMIT` (20) a user "
                "in any 24 hours",
@@ -123,7 +124,8 @@ def _answer(answer: Answer) -> dict:
         schema = {"type": "array", "items": schema}
     response: dict = {"description": answer.description}
     if schema is not None:
-        response["content"] = {answer.media: {"schema": schema}}
+        media = answer.media if isinstance(answer.media, tuple) else (answer.media,)
+        response["content"] = {m: {"schema": schema} for m in media}
     if answer.headers:
         response["headers"] = answer.headers
     return response

@@ -87,7 +87,7 @@ def entrypoint(route: Route):
 
     handle.__name__ = handle.__qualname__ = route.name
     handle.__doc__ = f"{route.method} {route.path}: {route.summary}"
-    return http(route.method, route.path)(handle)
+    return http(route.method, route.path, body_bytes=route.body_bytes)(handle)
 
 
 for _route in ROUTES:

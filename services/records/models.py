@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
-    BigInteger, DateTime, ForeignKey, Identity, Index, Integer, LargeBinary, String, Text, UniqueConstraint, func,
+    BigInteger, Date, DateTime, ForeignKey, Identity, Index, Integer, LargeBinary, String, Text, UniqueConstraint, func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -145,6 +145,31 @@ class RecordMove(Base):
     record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), primary_key=True)
     from_archive_no: Mapped[str] = mapped_column(String(17))
     to_archive_no: Mapped[str] = mapped_column(String(17))
+
+
+class Attachment(Base):
+    """A file kept with an archive (a check report, a referral paper, a scan of the paper archive):
+    immutable, never deleted, only marked entered-in-error (`services.records.attachments`).
+    The database refuses to change `content` or delete a row (migration 0007's trigger)."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    archive_no: Mapped[str] = mapped_column(String(17), index=True)
+    record_id: Mapped[str | None] = mapped_column(ForeignKey("records.id"))
+    attachment_type: Mapped[str] = mapped_column(String(20))   # check_report | referral | paper_scan | other
+    content_type: Mapped[str] = mapped_column(String(40))      # from the bytes, never from the client
+    filename: Mapped[str | None] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    source: Mapped[str | None] = mapped_column(Text)           # who produced it: "区医院检验科"
+    document_date: Mapped[date] = mapped_column(Date)
+    institution_code: Mapped[str] = mapped_column(String(22))  # who added it
+    added_by: Mapped[str] = mapped_column(String(80))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    status: Mapped[str] = mapped_column(String(20), server_default=text("'active'"))
+    status_reason: Mapped[str | None] = mapped_column(Text)
 
 
 outbox = outbox_table(Base.metadata)

@@ -24,6 +24,10 @@ RPC (service `records`):
     discard_quarantined(id, note), list_pending(), propose_link(id, archive_no),
     list_link_proposals("110105003"), link_pending(id, archive_no, confirmed_by=None)
     list_reviews(prefix=None), clear_review(archive_no, record_id)   filings flagged for a look
+    add_attachment(archive_no, {"attachment_type": "check_report", "content": "<base64>", ...}),
+    list_attachments(archive_no), get_attachment(archive_no, 12),
+    mark_attachment_entered_in_error(archive_no, 12, reason), export_archive(archive_no),
+    archive_retention(archive_no) -> {"retain_until": "2041-11-20", "basis": "last_service", ...}
     health() -> {"database": "ok"}
 """
 
@@ -33,6 +37,7 @@ import logging
 
 from nameko.timer import timer
 
+from shared.config import load_settings
 from shared.contracts.records import RPC
 from shared.transport.consumer import batch_consume
 from shared.transport.providers import CurrentActor, Database, Institutions, Pii, ServiceKey
@@ -43,7 +48,8 @@ from shared.transport.outbox import OutboxRelay
 from shared.transport.rpc import BoundedServiceRpc, rpc
 
 from services.records import (
-    entries, filing, mrn_learning, pending, quarantine, registry_events, reviews, rules, summary, timeline,
+    attachments, entries, filing, mrn_learning, pending, quarantine, registry_events, retention, reviews, rules,
+    summary, timeline,
 )
 from services.records.dependencies import EncounterIntake
 
@@ -151,6 +157,49 @@ class RecordsService:
     def get_record(self, record_id):
         call = RPC["get_record"]
         return call.dump(entries.get_record(self.db, call.load({"record_id": record_id})["record_id"]))
+
+    # -- attachments, the resident's copy, retention ------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("payload",))
+    def add_attachment(self, archive_no, payload):
+        call = RPC["add_attachment"]
+        data = call.load({"archive_no": archive_no, "payload": payload})
+        archive = self.registry.get_archive(data["archive_no"])
+        return call.dump(attachments.add_attachment(self.db, archive, data["payload"], self.actor,
+                                                    load_settings().max_attachment_bytes))
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_attachments(self, archive_no):
+        call = RPC["list_attachments"]
+        data = call.load({"archive_no": archive_no})
+        return call.dump(attachments.list_attachments(self.db, self.registry.get_archive(data["archive_no"])))
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def get_attachment(self, archive_no, attachment_id):
+        call = RPC["get_attachment"]
+        data = call.load({"archive_no": archive_no, "attachment_id": attachment_id})
+        archive = self.registry.get_archive(data["archive_no"])
+        return call.dump(attachments.get_attachment(self.db, archive, data["attachment_id"]))
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def mark_attachment_entered_in_error(self, archive_no, attachment_id, reason):
+        call = RPC["mark_attachment_entered_in_error"]
+        data = call.load({"archive_no": archive_no, "attachment_id": attachment_id, "reason": reason})
+        archive = self.registry.get_archive(data["archive_no"])
+        return call.dump(attachments.mark_entered_in_error(self.db, archive, data["attachment_id"], data["reason"],
+                                                           self.actor))
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def export_archive(self, archive_no):
+        call = RPC["export_archive"]
+        data = call.load({"archive_no": archive_no})
+        return call.dump(attachments.export_archive(self.db, self.registry.get_archive(data["archive_no"])))
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def archive_retention(self, archive_no):
+        call = RPC["archive_retention"]
+        data = call.load({"archive_no": archive_no})
+        return call.dump(retention.archive_retention(self.db, self.registry.get_archive(data["archive_no"])))
 
     # -- operators: quarantine and pending encounters ------------------------------------
 

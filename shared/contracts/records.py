@@ -11,11 +11,13 @@ of each method; `services/records/service.py` loads and dumps with exactly those
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from datetime import date
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from shared.contracts.fields import (
     CODE, INSTITUTION, REASON, ArchiveNo, Limit, Id, NoArgumentsSchema, PageQuerySchema, PingSchema, Rpc, Strict,
-    bounded_instant,
+    bounded_instant, not_in_future,
 )
 
 
@@ -209,6 +211,106 @@ class ReviewPageSchema(Schema):
     next = fields.Str(allow_none=True)
 
 
+# -- attachments, the resident's copy, retention -----------------------------------------------------
+
+# What a file kept with an archive is (四(五): 检查报告, 转诊单 and scans of the paper archive).
+ATTACHMENT_TYPES = {"check_report": "检查报告", "referral": "转诊单", "paper_scan": "纸质档案扫描", "other": "其他"}
+ATTACHMENT_CONTENT_TYPES = ("application/pdf", "image/jpeg", "image/png")
+
+
+def past_date(value: str) -> None:
+    """An ISO date (`2026-11-20`), not in the future; kept as the string (it crosses RPC as JSON)."""
+    try:
+        day = date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise ValidationError("Not a valid date (YYYY-MM-DD).")
+    not_in_future(day)
+
+
+class AttachmentCreateSchema(Schema):
+    """A file to keep with the archive, its bytes in base64 (PDF, JPEG or PNG, at most
+    EHR_MAX_ATTACHMENT_BYTES once decoded; the type is read from the bytes, not from `filename`):
+
+        {"attachment_type": "check_report", "content": "JVBERi0xLjcK...", "filename": "血常规.pdf",
+         "source": "朝阳区医院检验科", "document_date": "2026-11-20", "record_id": null}
+    """
+
+    class Meta:
+        unknown = RAISE
+
+    attachment_type = fields.Str(required=True, validate=validate.OneOf(list(ATTACHMENT_TYPES)), metadata={
+        "description": "; ".join(f"{code} {label}" for code, label in ATTACHMENT_TYPES.items())})
+    content = fields.Str(required=True, metadata={"format": "byte", "description": "the file, base64"})
+    filename = fields.Str(load_default=None, allow_none=True, validate=validate.Length(min=1, max=255))
+    source = fields.Str(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200),
+                        metadata={"description": "who produced the document"})
+    document_date = fields.Str(required=True, validate=past_date,
+                               metadata={"format": "date", "description": "the date the document bears"})
+    record_id = fields.Str(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64),
+                           metadata={"description": "the record of this archive it belongs to, if any"})
+    institution_code = fields.Str(load_default=None, allow_none=True, validate=INSTITUTION,
+                                  metadata={"description": "the adding institution (API keys; users add for their own)"})
+
+
+class AttachmentSchema(Schema):
+    """A file kept with an archive, without its bytes (those are `GET .../attachments/{id}`)."""
+
+    attachment_id = fields.Int()
+    archive_no = fields.Str()
+    record_id = fields.Str(allow_none=True)
+    attachment_type = fields.Str(metadata={"example": "check_report"})
+    content_type = fields.Str(metadata={"example": "application/pdf"})
+    filename = fields.Str(allow_none=True)
+    size_bytes = fields.Int()
+    sha256 = fields.Str(metadata={"description": "hex SHA-256 of the file"})
+    source = fields.Str(allow_none=True)
+    document_date = fields.Str(metadata={"format": "date"})
+    institution_code = fields.Str()
+    added_by = fields.Str()
+    added_at = fields.Str(metadata={"format": "date-time"})
+    status = fields.Str(metadata={"example": "active", "description": "active or entered_in_error"})
+    status_reason = fields.Str(allow_none=True)
+
+
+class AttachmentFileSchema(AttachmentSchema):
+    """An attachment with its bytes, base64 (the RPC answer the gateway serves as the file)."""
+
+    content = fields.Str()
+
+
+class AttachmentListSchema(Schema):
+    items = fields.List(fields.Nested(AttachmentSchema))
+
+
+class ArchiveExportSchema(Schema):
+    """The resident's copy (`ehr.archive-export/1`): the archive as the registry holds it, every
+    record with every revision, and every attachment with its file (base64; an attachment marked
+    entered-in-error is listed without its file: it may be somebody else's). The records service's
+    `export_archive` answers it without the files; the gateway adds each (`get_attachment`)."""
+
+    format = fields.Str(metadata={"example": "ehr.archive-export/1"})
+    exported_at = fields.Str(metadata={"format": "date-time"})
+    archive = fields.Dict(metadata={"description": "the archive, as `GET /api/v1/archives/{archive_no}` answers"})
+    records = fields.List(fields.Nested(RecordHistorySchema))
+    attachments = fields.List(fields.Nested(AttachmentFileSchema))
+
+
+class RetentionSchema(Schema):
+    """Until when the archive must be kept (domain.md section 8); nothing is deleted after it."""
+
+    archive_no = fields.Str()
+    status = fields.Str(metadata={"example": "active"})
+    retain_until = fields.Str(metadata={"format": "date", "example": "2041-11-20"})
+    basis = fields.Str(metadata={"description": "last_service, inpatient or termination: the rule that decides"})
+    last_service = fields.Str(metadata={"format": "date"})
+    last_inpatient = fields.Str(allow_none=True, metadata={"format": "date"})
+    terminated_on = fields.Str(allow_none=True, metadata={"format": "date"})
+    rule = fields.Str()
+    deletes = fields.Bool(metadata={"description": "always false: the suite deletes no archive"})
+
+
 # -- query parameters of the gateway's record lists (unknown parameters are ignored) ------------
 
 
@@ -341,6 +443,24 @@ class ClearReviewRequestSchema(ArchiveRequestSchema, RecordRequestSchema):
     """`clear_review("11010500300100001", "8f3e...")`"""
 
 
+class AddAttachmentRequestSchema(ArchiveRequestSchema):
+    """`add_attachment("11010500300100001", {"attachment_type": "check_report", "content": "...", ...})`"""
+
+    payload = fields.Nested(AttachmentCreateSchema, required=True)
+
+
+class AttachmentRequestSchema(ArchiveRequestSchema):
+    """`get_attachment("11010500300100001", 12)`"""
+
+    attachment_id = Id(required=True)
+
+
+class AttachmentInErrorRequestSchema(AttachmentRequestSchema):
+    """`mark_attachment_entered_in_error("11010500300100001", 12, "扫描了别人的化验单")`"""
+
+    reason = fields.Str(required=True, validate=REASON)
+
+
 # -- the table: each RPC method's request and answer ------------------------------------------------
 
 
@@ -363,5 +483,11 @@ RPC: dict[str, Rpc] = {
     "link_pending": Rpc(LinkPendingRequestSchema(), _PENDING),
     "list_reviews": Rpc(ListReviewsRequestSchema(), ReviewPageSchema()),
     "clear_review": Rpc(ClearReviewRequestSchema(), ReviewSchema()),
+    "add_attachment": Rpc(AddAttachmentRequestSchema(), AttachmentSchema()),
+    "list_attachments": Rpc(ArchiveRequestSchema(), AttachmentListSchema()),
+    "get_attachment": Rpc(AttachmentRequestSchema(), AttachmentFileSchema()),
+    "mark_attachment_entered_in_error": Rpc(AttachmentInErrorRequestSchema(), AttachmentSchema()),
+    "export_archive": Rpc(ArchiveRequestSchema(), ArchiveExportSchema()),
+    "archive_retention": Rpc(ArchiveRequestSchema(), RetentionSchema()),
     "health": Rpc(NoArgumentsSchema(), PingSchema()),
 }

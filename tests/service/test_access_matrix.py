@@ -11,6 +11,7 @@ not derived from `access.py`, so that this file is the specification the code is
 
 from __future__ import annotations
 
+import base64
 import uuid
 from dataclasses import dataclass
 from typing import Callable
@@ -48,11 +49,14 @@ GRANT_REVIEWERS = {"supervisor", "institution_admin", "archive_manager"}
 # Under a grant (scope "granted": the OUT archive, with an unexpired grant the caller holds), these
 # open; every other action on the archive answers 403 to the grant's holder (it knows the archive).
 GRANT_OPENS = {"archive.read", "archive.summary", "records.list", "record.read", "record.create",
-               "archive.revisions", "transfers.list", "merges.list", "archive.access"}
+               "archive.revisions", "transfers.list", "merges.list", "archive.access", "attachments.list",
+               "attachment.read"}
 PEOPLE = EVERYONE - {"township_system", "hospital_system"}
 
 VISIT = {"occurred_on": "2026-11-20", "subjective": "头晕两天", "assessment": "原发性高血压",
          "plan": "氨氯地平 5mg qd", "clinician": "李医生"}
+SCAN = {"attachment_type": "paper_scan", "content": base64.b64encode(b"%PDF-1.7\n%%EOF\n").decode(),
+        "filename": "个人基本信息表.pdf", "document_date": "2026-11-20"}
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,16 @@ ENDPOINTS = [
              body=lambda w, s: {"content": {**VISIT, "plan": "复诊"}, "reason": "补充计划"}),
     Endpoint("record.entered_in_error", "POST", "/api/v1/archives/{archive_no}/records/{record_id}/entered-in-error",
              frozenset(CLINICIANS), 200, needs_record=True, body=lambda w, s: {"reason": "录错档案"}),
+    Endpoint("attachment.add", "POST", "/api/v1/archives/{archive_no}/attachments", frozenset(CLINICIANS), 201,
+             body=lambda w, s: SCAN),
+    Endpoint("attachments.list", "GET", "/api/v1/archives/{archive_no}/attachments", frozenset(READERS), 200),
+    Endpoint("attachment.read", "GET", "/api/v1/archives/{archive_no}/attachments/{attachment_id}",
+             frozenset(READERS), 200, prepare=lambda w, s: w.attachment(s)),
+    Endpoint("attachment.entered_in_error", "POST",
+             "/api/v1/archives/{archive_no}/attachments/{attachment_id}/entered-in-error", frozenset(CLINICIANS),
+             200, prepare=lambda w, s: w.attachment(s), body=lambda w, s: {"reason": "扫描了别人的档案"}),
+    Endpoint("archive.export", "GET", "/api/v1/archives/{archive_no}/export", frozenset(CLINICIANS), 200),
+    Endpoint("archive.retention", "GET", "/api/v1/archives/{archive_no}/retention", frozenset(KEEPERS), 200),
     Endpoint("archive.access", "POST", "/api/v1/archives/{archive_no}/access", frozenset(CLINICIANS), 200,
              out_ok=201, body=lambda w, s: {"reason": "患者来本院就诊"}),
     # signing oneself out everywhere: people only (an API key is revoked by `ehr apikey revoke`)
@@ -244,6 +258,12 @@ class World:
             self.callers[key] = caller
         return self.callers[key]
 
+    def attachment(self, scope: str) -> dict:
+        """A fresh attachment of the scope's archive, added by its owner."""
+        resp = self.owners[scope].post(f"{self.base}/api/v1/archives/{self.archives[scope]}/attachments", json=SCAN)
+        assert resp.status_code == 201, resp.text
+        return {"attachment_id": resp.json()["attachment_id"]}
+
     def new_record(self, scope: str) -> str:
         resp = self.owners[scope].post(f"{self.base}/api/v1/archives/{self.archives[scope]}/records",
                                        json={"record_type": "visit", "content": VISIT})
@@ -304,7 +324,7 @@ def test_access_matrix(world, endpoint, role, scope):
     if scope == "granted":
         world.grant(actor, role, archive_no)
     path = endpoint.path.replace("{archive_no}", archive_no or "")
-    for name in ("transfer_id", "merge_id"):
+    for name in ("transfer_id", "merge_id", "attachment_id"):
         path = path.replace("{%s}" % name, str(world.prepared.get(name, "")))
     if endpoint.needs_record:
         path = path.replace("{record_id}", world.new_record(scope))

@@ -65,6 +65,10 @@ OPENED_BY_A_GRANT = {
     "record.amend": False, "record.entered_in_error": False, "archive.update": False,
     "archive.terminate": False, "archive.reactivate": False, "archive.duplicates": False,
     "transfer.request": False, "record.review": False,
+    # attachments: read under a grant as records are; adding or marking one, the resident's copy and
+    # the retention date need the archive in one's own scope
+    "attachments.list": True, "attachment.read": True, "attachment.add": False,
+    "attachment.entered_in_error": False, "archive.export": False, "archive.retention": False,
 }
 
 

@@ -6,7 +6,8 @@ declaration) and `openapi.py` draws the document. Who may call a route is ruled 
     auth.py        sign in, sign out everywhere
     archives.py    create, read, search, correct; revisions, possible duplicates; grants
     records.py     the front page, the timeline, form records
-    lifecycle.py   termination, reactivation
+    attachments.py files kept with an archive; the resident's copy (export)
+    lifecycle.py   termination, reactivation, retention
     transfers.py   request, accept, reject, cancel, list
     merges.py      merge, unmerge, list
     operations.py  quarantine, pending encounters, far filings flagged for review
@@ -32,11 +33,12 @@ the document and the access matrix to one another.
 
 from __future__ import annotations
 
-from services.gateway.routes import (archives, auth, lifecycle, merges, meta, operations, records, reference,
-                                     transfers)
+from services.gateway.routes import (archives, attachments, auth, lifecycle, merges, meta, operations, records,
+                                     reference, transfers)
 from services.gateway.routes.route import Answer, Body, Call, Route
 
-ROUTES: tuple[Route, ...] = (*auth.ROUTES, *archives.ROUTES, *records.ROUTES, *lifecycle.ROUTES, *transfers.ROUTES,
+ROUTES: tuple[Route, ...] = (*auth.ROUTES, *archives.ROUTES, *records.ROUTES, *attachments.ROUTES,
+                             *lifecycle.ROUTES, *transfers.ROUTES,
                              *merges.ROUTES, *operations.ROUTES, *reference.ROUTES, *meta.ROUTES)
 
 __all__ = ["ROUTES", "Answer", "Body", "Call", "Route"]

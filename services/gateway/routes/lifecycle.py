@@ -1,8 +1,9 @@
 """An archive's life: terminating it (death, migration out, loss to follow-up) and reactivating
-it (the registry)."""
+it (the registry), and until when it must be kept (the records service, which sees its records)."""
 
 from __future__ import annotations
 
+from shared.contracts.records import RetentionSchema
 from shared.contracts.registry import ReasonSchema
 
 from services.gateway import access
@@ -24,4 +25,9 @@ ROUTES = area(
           summary="Reactivate an archive terminated for migration or loss to follow-up (the resident returned)",
           body=Body(ReasonSchema),
           answers=(Answer(200, "Active again", registry_contracts.ArchiveDetailSchema),), errors=(400, 404, 422, 503)),
+    Route("GET", "/api/v1/archives/<string:archive_no>/retention", "archive_retention", access.ARCHIVE_RETENTION,
+          lambda c: c.records.archive_retention(c.archive["archive_no"]),
+          summary="Until when the archive must be kept: 15 years from its last service or termination, 30 from "
+                  "its last inpatient record (domain rules, by reference to medical records); nothing is deleted",
+          answers=(Answer(200, "Its retention", RetentionSchema),), errors=(400, 404, 503)),
 )

@@ -67,7 +67,7 @@ class Answer:
     description: str
     schema: type[Schema] | dict | None = None
     many: bool = False
-    media: str = "application/json"
+    media: str | tuple[str, ...] = "application/json"  # several: the same body in each of these types
     headers: dict | None = None
 
 
@@ -87,6 +87,8 @@ class Route:
     query: type[Schema] | None = None
     tag: str = ""                   # the area, set by `area()`
     documented: bool = True         # False only for the document itself
+    body_bytes: Callable[[Any], int] | None = None  # settings -> this route's larger body bound
+                                                    # (else EHR_MAX_BODY_BYTES; see http.py)
 
     @property
     def openapi_path(self) -> str:
