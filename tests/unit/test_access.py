@@ -64,7 +64,7 @@ OPENED_BY_A_GRANT = {
     "archive.revisions": True, "transfers.list": True, "merges.list": True, "record.create": True,
     "record.amend": False, "record.entered_in_error": False, "archive.update": False,
     "archive.terminate": False, "archive.reactivate": False, "archive.duplicates": False,
-    "transfer.request": False, "record.review": False,
+    "transfer.request": False, "record.review": False, "card.issue": False, "card.read": False,
 }
 
 
