@@ -148,6 +148,10 @@ MERGE_READ = Action("merge.read")
 ARCHIVE_MERGE = Action("archive.merge")
 ARCHIVE_UNMERGE = Action("archive.unmerge")
 GRANTS_LIST = Action("grants.list")
+# The 居民健康档案信息卡: issued (and reissued) by the clinicians who hand it over; its content,
+# with the resident's phone in full for printing, is read by them too.
+CARD_ISSUE = Action("card.issue", WRITE)
+CARD_READ = Action("card.read", READ)
 
 ARCHIVE_READS = {ARCHIVE_READ, SUMMARY_READ, RECORDS_LIST, RECORD_READ, ARCHIVE_SEARCH, REVISIONS_LIST,
                  TRANSFERS_LIST, MERGES_LIST, ATTACHMENTS_LIST, ATTACHMENT_READ}
@@ -156,7 +160,7 @@ REFERENCE = {VILLAGES_LIST, INSTITUTIONS_LIST}
 OPERATIONS = {QUARANTINE_LIST, QUARANTINE_SHOW, QUARANTINE_REPLAY, QUARANTINE_DISCARD, PENDING_LIST, PENDING_PROPOSE,
               REVIEWS_LIST}
 CLINICIAN = {ARCHIVE_CREATE, ARCHIVE_UPDATE, *ARCHIVE_READS, *CLINICAL_WRITES, ACCESS_GRANT, *REFERENCE, STATS_READ,
-             REVIEWS_LIST, ARCHIVE_EXPORT}
+             REVIEWS_LIST, ARCHIVE_EXPORT, CARD_ISSUE, CARD_READ}
 # Keeping the register: ending and reopening archives, moving them between villages, finding
 # duplicates. The township's doctors and archive managers do it; village doctors report.
 KEEPING = {ARCHIVE_TERMINATE, ARCHIVE_REACTIVATE, DUPLICATES_REVIEW, TRANSFER_REQUEST, TRANSFERS_INCOMING,

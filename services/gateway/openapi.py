@@ -7,7 +7,9 @@ class name without `Schema` (`ArchiveCreateSchema` -> `ArchiveCreate`).
 Every guarded operation needs `Authorization: Bearer <token or API key>` (the `bearer` security
 scheme) and documents its 401 and 403; the public ones (no `action`: sign-in, health, this
 document and the docs page) say `security: []`. A guarded operation names its action and the
-roles `access.py` permits it (`x-action`, `x-roles`); the scope rules are `access.py`'s. The document names no service package: only the routes and the schemas they name.
+roles `access.py` permits it (`x-action`, `x-roles`); the scope rules are `access.py`'s. The document names no service package: only the routes and the schemas they name, and the
+paper forms' schemas as `shared/schemas/forms/` publishes them (`Form.<record_type>` and its
+sections, named by `RecordCreate.content`'s `x-forms`; `shared.contracts.forms`).
 
     build_spec()["paths"]["/api/v1/archives/{archive_no}"]["get"]["operationId"]  -> "get_archive"
 """
@@ -20,6 +22,7 @@ from typing import Iterable
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from shared.contracts.forms import published_forms
 from shared.contracts.gateway import ErrorSchema
 
 from services.gateway import access
@@ -68,6 +71,10 @@ def build_spec(routes: Iterable[Route] = ROUTES) -> dict:
     spec.components.security_scheme("bearer", {
         "type": "http", "scheme": "bearer", "bearerFormat": "JWT from POST /api/v1/auth/token, or an API key (ehrk_...)",
     })
+    for form in published_forms().values():  # the forms `RecordCreate.content` names (`x-forms`)
+        for name, schema in form["components"].items():
+            if name not in spec.components.schemas:
+                spec.components.schema(name, schema)
     paths: dict[str, dict] = defaultdict(dict)
     for route in routes:
         if route.documented:

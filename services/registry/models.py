@@ -219,6 +219,27 @@ class ArchiveAlias(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class CardIssue(Base):
+    """One issue of the 居民健康档案信息卡 (`services.registry.cards`): the first (`issue_no` 1) and
+    each reissue (2, 3, ...; with why: lost, worn, the archive number changed), when, by whom, and
+    the archive number printed on it (a transfer later re-keys the archive; the card keeps its
+    number, which still leads to the archive through `archive_aliases`)."""
+
+    __tablename__ = "card_issues"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    archive_no: Mapped[str] = mapped_column(ForeignKey("archives.archive_no", **FOLLOWS_ARCHIVE), index=True)
+    issue_no: Mapped[int] = mapped_column(Integer)
+    printed_archive_no: Mapped[str] = mapped_column(String(17))
+    reason: Mapped[str | None] = mapped_column(Text)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    issued_by: Mapped[str] = mapped_column(String(64))
+    issued_by_institution: Mapped[str | None] = mapped_column(String(22))
+    issued_by_role: Mapped[str | None] = mapped_column(String(32))
+
+    __table_args__ = (UniqueConstraint("archive_no", "issue_no"),)
+
+
 class ResidentIdentifier(Base):
     """Another identifier of a resident (`services.registry.identifiers`): a 居民健康卡号
     (`health_card`), an insurance card number (`insurance_card`), or a hospital's medical record

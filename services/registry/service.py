@@ -33,6 +33,12 @@ RPC (service `registry`), each answering JSON-ready dicts:
             "reasons": ["name", "birth_date", "sex"]}]}
     list_divisions(level="village"), list_institutions(), health()
 
+The 居民健康档案信息卡 (see `cards`; the number on the card, or any leading to the archive):
+
+    issue_card("11010510110100007") -> {"issue_no": 1, "printed_archive_no": "11010510110100007", ...}
+    issue_card("11010510110100007", reason="卡片遗失") -> {"issue_no": 2, "reason": "卡片遗失", ...}
+    get_card("11010510110100007") -> {"name": "张秀英", "phone": ..., "issues": [...], "reissue_needed": false}
+
 Other identifiers (see `identifiers`; card numbers are given with `create_archive` and
 `update_identity`, MRNs are learned from ID-number matches by `resolve` / `resolve_many` and, when
 records asks after filing, by `learn_medical_record_numbers`, and by `link_identifier` from an
@@ -82,7 +88,7 @@ from shared.transport.outbox import OutboxRelay
 from shared.transport.rpc import rpc
 
 from services.registry import (
-    identifiers, identity_updates, learning, matching, merges, review, revisions, search, termination,
+    cards, identifiers, identity_updates, learning, matching, merges, review, revisions, search, termination,
     transfers, usecases,
 )
 
@@ -271,6 +277,19 @@ class RegistryService:
         return call.dump(identifiers.list_identifiers(self.db, data["archive_no"]), many=True)
 
     # -- reference data ------------------------------------------------------------------------
+
+    # -- the 居民健康档案信息卡 ------------------------------------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def issue_card(self, archive_no, reason=None):
+        call = RPC["issue_card"]
+        data = call.load({"archive_no": archive_no, "reason": reason})
+        return call.dump(cards.issue_card(self.db, data["archive_no"], data["reason"], self.actor))
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def get_card(self, archive_no):
+        call = RPC["get_card"]
+        return call.dump(cards.card(self.db, self.pii, call.load({"archive_no": archive_no})["archive_no"]))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_divisions(self, level=None):

@@ -151,3 +151,61 @@ class IdentityUpdateSchema(registry.IdentityUpdateSchema):
     kept as a revision; the ID number must stay consistent with sex and birth date."""
 
     reason = fields.Str(metadata={"description": "why (kept in the revision)"})
+
+
+class CardIssueBodySchema(Schema):
+    """`POST /api/v1/archives/{archive_no}/cards`: `{}` for the first card, `{"reason": "卡片遗失"}`
+    for a reissue (required then)."""
+
+    class Meta:
+        unknown = RAISE
+
+    reason = fields.Str(load_default=None, allow_none=True, validate=validate.Length(min=1, max=2000),
+                        metadata={"description": "required for a reissue: why the card is issued again",
+                                  "example": "卡片遗失"})
+
+
+class CardFrontSchema(Schema):
+    """The front of the card: who, the archive number, ABO/Rh, chronic diseases and allergies
+    (from the 首页: the 个人基本信息表 and hospitals' diagnoses)."""
+
+    name = fields.Str()
+    sex = fields.Str(metadata={"description": "GB/T 2261.1: 1 男; 2 女; 0 未知; 9 未说明"})
+    birth_date = fields.Date()
+    archive_no = fields.Str(metadata={"description": "the archive number printed on the card (档案编号)"})
+    blood_type = fields.Dict(allow_none=True, metadata={
+        "description": "`{abo, rh}`: ABO 1 A; 2 B; 3 O; 4 AB; 5 不详 and Rh 1 阴性; 2 阳性; 3 不详; null when unknown",
+        "example": {"abo": "1", "rh": "2"}})
+    chronic_diseases = fields.List(fields.Str(), metadata={
+        "description": "the card's boxes that are ticked: 高血压, 糖尿病, 脑卒中, 冠心病, 哮喘, 职业病, 其他 "
+                       "(an empty list: none known)", "example": ["高血压", "其他"]})
+    chronic_diseases_other = fields.List(fields.Str(), metadata={
+        "description": "what 其他 stands for", "example": ["慢性阻塞性肺疾病"]})
+    drug_allergies = fields.List(fields.Str(), allow_none=True, metadata={
+        "description": "药物过敏史 codes: 1 无; 2 青霉素; 3 磺胺; 4 链霉素; 5 其他; null when unknown"})
+    drug_allergies_other = fields.Str(allow_none=True)
+
+
+class CardBackSchema(Schema):
+    """The back of the card. `address`, `emergency_contact` and `responsible_doctor` are null
+    until the archive's identity keeps them (现住址, 联系人, 责任医生; issue 18)."""
+
+    address = fields.Str(allow_none=True)
+    phone = fields.Str(allow_none=True)
+    emergency_contact = fields.Dict(allow_none=True)
+    village_name = fields.Str(allow_none=True)
+    institution_code = fields.Str(metadata={"description": "建档机构"})
+    institution_name = fields.Str(allow_none=True)
+    responsible_doctor = fields.Str(allow_none=True)
+
+
+class CardSchema(Schema):
+    """`GET /api/v1/archives/{archive_no}/card`: the 居民健康档案信息卡's content and its issues
+    (oldest first). The number on the card finds the archive even after a transfer changed it;
+    `reissue_needed` then says the card in hand shows an old number."""
+
+    archive_no = fields.Str(metadata={"description": "the archive's current number"})
+    front = fields.Nested(CardFrontSchema)
+    back = fields.Nested(CardBackSchema)
+    issues = fields.List(fields.Nested(registry.CardIssueSchema))
+    reissue_needed = fields.Bool()

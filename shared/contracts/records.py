@@ -15,6 +15,7 @@ from datetime import date
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from shared.contracts.forms import CONTENT_DESCRIPTION, form_references
 from shared.contracts.fields import (
     CODE, INSTITUTION, REASON, ArchiveNo, Limit, Id, NoArgumentsSchema, PageQuerySchema, PingSchema, Rpc, Strict,
     bounded_instant, not_in_future,
@@ -52,7 +53,8 @@ class RecordCreateSchema(Schema):
         unknown = RAISE
 
     record_type = fields.Str(required=True, metadata={"example": "visit"})
-    content = fields.Dict(required=True, metadata={"example": {
+    content = fields.Dict(required=True, metadata={"description": CONTENT_DESCRIPTION, "x-forms": form_references(),
+                                                   "example": {
         "occurred_on": "2026-11-20", "subjective": "头晕两天", "assessment": "高血压", "clinician": "李医生"}})
     institution_code = fields.Str(load_default=None, allow_none=True,
                                   metadata={"description": "the recording institution"})
@@ -62,7 +64,7 @@ class RecordAmendSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    content = fields.Dict(required=True)
+    content = fields.Dict(required=True, metadata={"description": CONTENT_DESCRIPTION, "x-forms": form_references()})
     reason = fields.Str(required=True, validate=validate.Length(min=1, max=2000))
 
 

@@ -685,6 +685,60 @@ class TransferAcceptedSchema(Schema):
         "description": "the archive under its new number when the village changed; the old number still leads here"})
 
 
+# -- the 居民健康档案信息卡 (services/registry/cards.py) -------------------------------------------------
+
+
+class CardIssueRequestSchema(Strict):
+    """`issue_card("11010510110100007", reason=None)`: the first issue; a reissue says why
+    (`"卡片遗失"`). The archive number is the one on the card or any that leads to the archive."""
+
+    archive_no = ArchiveNo(required=True)
+    reason = fields.Str(load_default=None, allow_none=True, validate=REASON,
+                        metadata={"description": "required for a reissue: why the card is issued again",
+                                  "example": "卡片遗失"})
+
+
+class CardIssueSchema(Schema):
+    """One issue of the card: `issue_no` 1 is the first, 2 and on reissues (with their reason).
+
+        {"issue_no": 2, "printed_archive_no": "11010510110100007", "reason": "卡片遗失",
+         "issued_at": "2026-12-01T09:30:00+08:00", "issued_by": "li.yisheng",
+         "issued_by_institution": "T1101051011", "issued_by_role": "township_doctor"}
+    """
+
+    issue_no = fields.Int()
+    printed_archive_no = fields.Str(metadata={"description": "the archive number printed on the card"})
+    reason = fields.Str(allow_none=True)
+    issued_at = fields.AwareDateTime()
+    issued_by = fields.Str()
+    issued_by_institution = fields.Str(allow_none=True)
+    issued_by_role = fields.Str(allow_none=True)
+
+
+class CardIdentitySchema(Schema):
+    """`get_card`: the registry's half of the card (front: name, sex, birth date, archive number;
+    back: phone, address, emergency contact, the archiving institution, the responsible doctor)
+    and its issues, oldest first. `address`, `emergency_contact` and `responsible_doctor` are null
+    until the identity keeps them (issue 18). `reissue_needed`: the newest card shows a number
+    that is no longer the archive's (a transfer changed it)."""
+
+    archive_no = fields.Str()
+    status = fields.Str()
+    name = fields.Str()
+    sex = fields.Str()
+    birth_date = fields.Date()
+    phone = fields.Str(allow_none=True, metadata={"description": "the resident's phone, printed on the card"})
+    village_code = fields.Str()
+    village_name = fields.Str(allow_none=True)
+    institution_code = fields.Str()
+    institution_name = fields.Str(allow_none=True)
+    address = fields.Str(allow_none=True)
+    emergency_contact = fields.Dict(allow_none=True)
+    responsible_doctor = fields.Str(allow_none=True)
+    issues = fields.List(fields.Nested(CardIssueSchema))
+    reissue_needed = fields.Bool()
+
+
 # -- the table: each RPC method's request and answer ------------------------------------------------
 #
 # `request` loads the method's input: its body where it takes one (create_archive's payload,
@@ -719,6 +773,8 @@ RPC: dict[str, Rpc] = {
     "list_merges": Rpc(_ARCHIVE_REF, _MERGE),
     "link_identifier": Rpc(LinkIdentifierSchema(), LinkOutcomeSchema()),
     "list_identifiers": Rpc(_ARCHIVE_REF, IdentifierSchema()),
+    "issue_card": Rpc(CardIssueRequestSchema(), CardIssueSchema()),
+    "get_card": Rpc(_ARCHIVE_REF, CardIdentitySchema()),
     "list_divisions": Rpc(DivisionQuerySchema(), DivisionSchema()),
     "list_institutions": Rpc(NoArgumentsSchema(), InstitutionSchema()),
     "health": Rpc(NoArgumentsSchema(), PingSchema()),

@@ -104,6 +104,11 @@ ENDPOINTS = [
     Endpoint("archive.retention", "GET", "/api/v1/archives/{archive_no}/retention", frozenset(KEEPERS), 200),
     Endpoint("archive.access", "POST", "/api/v1/archives/{archive_no}/access", frozenset(CLINICIANS), 200,
              out_ok=201, body=lambda w, s: {"reason": "患者来本院就诊"}),
+    # the 居民健康档案信息卡: clinicians issue it (a reason always given, so a reissue is accepted too)
+    # and read it (the phone in full, for printing); a grant opens neither
+    Endpoint("card.issue", "POST", "/api/v1/archives/{archive_no}/cards", frozenset(CLINICIANS), 201,
+             body=lambda w, s: {"reason": "卡片遗失"}),
+    Endpoint("card.read", "GET", "/api/v1/archives/{archive_no}/card", frozenset(CLINICIANS), 200),
     # signing oneself out everywhere: people only (an API key is revoked by `ehr apikey revoke`)
     Endpoint("auth.revoke", "POST", "/api/v1/auth/revoke", frozenset(PEOPLE), 200, scoped=False),
     Endpoint("reference.villages", "GET", "/api/v1/villages", frozenset(EVERYONE), 200, scoped=False),

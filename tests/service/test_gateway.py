@@ -144,6 +144,19 @@ def test_the_openapi_document_describes_every_route(api):
         "name", "sex", "birth_date", "id_number", "village_code", "institution_code"}
 
 
+def test_the_served_document_publishes_each_forms_schema_and_code_lists(api):
+    spec = requests.get(f"{api}/api/v1/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    content = schemas["RecordCreate"]["properties"]["content"]
+    assert set(content["x-forms"]) == {"personal_info", "health_exam", "visit", "consultation"}
+    for ref in content["x-forms"].values():
+        assert ref["$ref"].rsplit("/", 1)[-1] in schemas
+    abo = schemas["Form.BloodType"]["properties"]["abo"]
+    assert abo["enum"] == ["1", "2", "3", "4", "5"] and abo["description"] == "1 A; 2 B; 3 O; 4 AB; 5 不详"
+    item = schemas["Form.ExamResult"]["properties"]["item"]
+    assert item["x-enum-descriptions"][item["enum"].index("ecg")] == "心电图"
+
+
 def test_the_openapi_document_lists_exactly_the_gateways_routes():
     import re
 

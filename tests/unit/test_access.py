@@ -69,6 +69,7 @@ OPENED_BY_A_GRANT = {
     # the retention date need the archive in one's own scope
     "attachments.list": True, "attachment.read": True, "attachment.add": False,
     "attachment.entered_in_error": False, "archive.export": False, "archive.retention": False,
+    "card.issue": False, "card.read": False,
 }
 
 

@@ -7,6 +7,7 @@ declaration) and `openapi.py` draws the document. Who may call a route is ruled 
     archives.py    create, read, search, correct; revisions, possible duplicates; grants
     records.py     the front page, the timeline, form records
     attachments.py files kept with an archive; the resident's copy (export)
+    cards.py       the 居民健康档案信息卡: issue, reissue, its content and issues
     lifecycle.py   termination, reactivation, retention
     transfers.py   request, accept, reject, cancel, list
     merges.py      merge, unmerge, list
@@ -33,11 +34,11 @@ the document and the access matrix to one another.
 
 from __future__ import annotations
 
-from services.gateway.routes import (archives, attachments, auth, lifecycle, merges, meta, operations, records,
-                                     reference, transfers)
+from services.gateway.routes import (archives, attachments, auth, cards, lifecycle, merges, meta, operations,
+                                     records, reference, transfers)
 from services.gateway.routes.route import Answer, Body, Call, Route
 
-ROUTES: tuple[Route, ...] = (*auth.ROUTES, *archives.ROUTES, *records.ROUTES, *attachments.ROUTES,
+ROUTES: tuple[Route, ...] = (*auth.ROUTES, *archives.ROUTES, *records.ROUTES, *attachments.ROUTES, *cards.ROUTES,
                              *lifecycle.ROUTES, *transfers.ROUTES,
                              *merges.ROUTES, *operations.ROUTES, *reference.ROUTES, *meta.ROUTES)
 

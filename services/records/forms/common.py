@@ -92,6 +92,10 @@ class YearMonth(fields.Field):
 
     default_error_messages = {"invalid": "Not a valid year-month (YYYY-MM)."}
 
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"pattern": f"^{_YEAR_MONTH.pattern}$", "example": "2020-03", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if not isinstance(value, str) or not _YEAR_MONTH.fullmatch(value):
             raise self.make_error("invalid")
@@ -122,8 +126,17 @@ class Age(fields.Integer):
 
 
 def code(table: type[CodeEnum], **kwargs: Any) -> fields.Str:
-    """A single choice from a code table, as its code string."""
-    return fields.Str(validate=validate.OneOf(table.codes()), **kwargs)
+    """A single choice from a code table, as its code string; its published schema
+    (``forms.export``) lists the codes as an enum with their meanings, e.g. ``1 A型; 2 B型; ...``
+    in ``description`` and ``["A型", "B型", ...]`` in ``x-enum-descriptions``."""
+    metadata = {"description": code_meanings(table), "x-code-table": table.__name__,
+                "x-enum-descriptions": [member.label for member in table], **kwargs.pop("metadata", {})}
+    return fields.Str(validate=validate.OneOf(table.codes()), metadata=metadata, **kwargs)
+
+
+def code_meanings(table: type[CodeEnum]) -> str:
+    """``"1 户籍; 2 非户籍"``: each code with its label, in the table's order."""
+    return "; ".join(f"{member.value} {member.label}" for member in table)
 
 
 class Choices(validate.Validator):
