@@ -25,7 +25,8 @@ from shared.contracts.records import (
 )
 from shared.contracts.registry import (
     ArchiveCreateSchema, ArchiveDetailSchema, ArchivePageSchema, ArchiveRevisionSchema, ArchiveSchema,
-    ArchiveSearchSchema, DivisionSchema, IdentityUpdateSchema, InstitutionSchema, MergeRequestSchema,
+    ArchiveSearchSchema, DivisionSchema, IdNumberAttachmentSchema, IdentityUpdateSchema, InstitutionSchema,
+    MergeRequestSchema,
     MergeSchema, OptionalReasonSchema, ReasonSchema, TerminationSchema, TransferRequestSchema,
     TransferSchema,
 )
@@ -134,6 +135,7 @@ def build_spec() -> dict:
         ("Stats", StatsSchema),
         ("SearchRequest", SearchRequestSchema), ("ArchivePage", ArchivePageSchema),
         ("ArchiveDetail", ArchiveDetailSchema), ("IdentityUpdate", IdentityUpdateRequestSchema),
+        ("IdNumberAttachment", IdNumberAttachmentSchema),
         ("ArchiveRevision", ArchiveRevisionSchema), ("Termination", TerminationSchema),
         ("Reason", ReasonSchema), ("OptionalReason", OptionalReasonSchema),
         ("DuplicateReview", DuplicateReviewSchema), ("TransferRequest", TransferRequestSchema),
@@ -167,11 +169,16 @@ def build_spec() -> dict:
         "responses": {"200": _json("SignedOut", "Signed out everywhere"), **_errors(413, 503)},
     }})
     spec.path("/api/v1/archives", operations={"post": {
-        "summary": "Create an archive and allocate its 17-digit number (403 for a village outside your jurisdiction)",
+        "summary": "Create an archive and allocate its 17-digit number (403 for a village outside your jurisdiction, "
+                   "or for an institution that keeps no archives: the health commission supervises)",
         "description": "The name is stored in its normal form (NFKC, no zero-width or direction characters). "
                        "Possible duplicates are archives of your jurisdiction with the same name, sex and birth "
                        "date, or a same-sounding name with the same birth date or phone; a phone alone never "
-                       "makes one. The audit entry of a 409 names the archive numbers it disclosed.",
+                       "makes one. The audit entry of a 409 names the archive numbers it disclosed. The "
+                       "managing institution (`institution_code`) must be a primary-care unit serving the village "
+                       "(400 naming it); `responsible_doctor` a clinician of that institution (400). A newborn's "
+                       "archive leaves `id_number` out and names a guardian; attach the ID number later "
+                       "(`POST /api/v1/archives/{archive_no}/id-number`).",
         "requestBody": {"required": True, "content": {"application/json": {"schema": "ArchiveCreate"}}},
         "responses": {"201": _json("Archive", "Created"), **_errors(400, 409, 503)},
     }})
@@ -374,16 +381,25 @@ def _lifecycle_paths(spec: APISpec) -> None:
     """The registry's archive lifecycle: search, corrections, termination, transfer, merge."""
     spec.path("/api/v1/archives/search", operations={"post": {
         "summary": "Find archives of your jurisdiction by archive number (or village prefix), ID number, "
-                   "name or pinyin prefix, birth date, village, institution or status; paged in name (pinyin) order "
-                   "for a name (pinyin) search, else in archive-number order",
+                   "居民健康卡号, name or pinyin prefix, birth date, village, institution, status, 常住类型 or 民族; "
+                   "paged in name (pinyin) order for a name (pinyin) search, else in archive-number order",
         "description": "A POST, so that ID numbers and names never appear in URLs or access logs.",
         "requestBody": _body("SearchRequest"),
         "responses": {"200": _json("ArchivePage", "One page"), **_errors(400, 503)},
     }})
     spec.path("/api/v1/archives/{archive_no}", operations={"patch": {
-        "summary": "Correct the resident's identity (name, sex, birth date, ID document, phone), with the reason",
+        "summary": "Correct the resident's identity (name, sex, birth date, ID document, phone, cards) or the "
+                   "cover (常住类型, 民族, addresses, 责任医生, 建档日期, consent, employer, contact), with the reason",
+        "description": "`responsible_doctor` must be a clinician of the archive's managing institution (400).",
         "parameters": [ARCHIVE_NO], "requestBody": _body("IdentityUpdate"),
         "responses": {"200": _json("ArchiveDetail", "Corrected"), **_errors(400, 404, 409, 422, 503)},
+    }})
+    spec.path("/api/v1/archives/{archive_no}/id-number", operations={"post": {
+        "summary": "Attach the ID number to an archive created without one (a newborn's): checked against "
+                   "its sex and birth date; one another archive holds is a 409, as at creation",
+        "description": "An archive that has an ID number answers 422: correct it with `PATCH` and a reason.",
+        "parameters": [ARCHIVE_NO], "requestBody": _body("IdNumberAttachment"),
+        "responses": {"200": _json("ArchiveDetail", "Attached"), **_errors(400, 404, 409, 422, 503)},
     }})
     spec.path("/api/v1/archives/{archive_no}/revisions", operations={"get": {
         "summary": "Every change to the archive: who, when, what, why (oldest first)", "parameters": [ARCHIVE_NO],

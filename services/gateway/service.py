@@ -15,6 +15,7 @@ what was asked, in its own database (see `gate.py` and `access.py`).
     GET  .../records/<id>, POST .../records/<id>/revisions | /entered-in-error -> records
     POST /api/v1/archives/search                  -> registry.search_archives, within one's jurisdiction
     PATCH /api/v1/archives/<archive_no>           -> registry.update_identity
+    POST /api/v1/archives/<archive_no>/id-number  -> registry.attach_id_number (a newborn's archive)
     GET  .../revisions | .../possible-duplicates | .../transfers | .../merges   -> registry
     POST .../termination | .../reactivation | .../transfers (request)          -> registry
     GET  /api/v1/transfers (incoming), GET /api/v1/transfers/<id>,
@@ -145,6 +146,7 @@ class GatewayService:
     def create_archive(self, request):
         body = _json_body(request)
         self.gate.require_village(body.get("village_code"))
+        self.gate.require_responsible_doctor(body.get("responsible_doctor"), body.get("institution_code"))
         with self.gate.disclosing():  # the registry names no archive outside the caller's scope
             archive = self.registry.create_archive(body, scope=self.gate.scope())
         self.gate.note(archive_no=archive["archive_no"])
@@ -224,9 +226,18 @@ class GatewayService:
     def update_identity(self, request, archive_no):
         changes = _json_body(request)
         reason = changes.pop("reason", None)
+        if "responsible_doctor" in changes:
+            self.gate.require_responsible_doctor(changes["responsible_doctor"], self.gate.archive["institution_code"])
         with self.gate.disclosing():
             return self.registry.update_identity(self.gate.archive["archive_no"], changes, reason=reason,
                                                  scope=self.gate.scope())
+
+    @http("POST", "/api/v1/archives/<string:archive_no>/id-number")
+    @guarded(access.ARCHIVE_ID_ATTACH)
+    def attach_id_number(self, request, archive_no):
+        with self.gate.disclosing():  # a 409 names the archive holding the number, if in scope
+            return self.registry.attach_id_number(self.gate.archive["archive_no"], _json_body(request),
+                                                  scope=self.gate.scope())
 
     @http("GET", "/api/v1/archives/<string:archive_no>/revisions")
     @guarded(access.REVISIONS_LIST)

@@ -41,6 +41,7 @@ from shared.contracts.archive_update import archive_update
 from shared.config import DEFAULT_MAX_ENCOUNTER_BYTES
 from shared.contracts.encounter import Encounter, InvalidEncounter, load_encounter
 from shared.messaging import BrokerAccounts
+from shared.identity import identity_namespace
 from shared.outbox import OutboxMessage, stage
 from shared.pii import PiiBox
 
@@ -348,7 +349,7 @@ def identity_key(pii: PiiBox, encounter: Encounter) -> bytes | None:
     """The blind index of the patient's identity document: the key the registry's events use."""
     if not encounter.id_number:
         return None
-    return pii.blind_index(f"id:{encounter.id_type}", encounter.id_number)
+    return pii.blind_index(identity_namespace(encounter.id_type), encounter.id_number)
 
 
 def file_resolved(session: Session, pii: PiiBox, items: list[tuple[Encounter, str, str]],
