@@ -63,6 +63,27 @@ class Ethnicity(CodeEnum):
 
 
 @enum.unique
+class ArchiveSource(CodeEnum):
+    """How the archive came to be built (第三版 居民健康档案管理服务规范, 服务流程: when a resident
+    receives care at a primary unit, or through home visits, screening or health checks). Not a
+    national code table: numbered in the order the specification lists them [M]."""
+
+    VISIT = "1", "就诊"
+    HOME_VISIT = "2", "入户"
+    SCREENING = "3", "筛查"
+    HEALTH_CHECK = "4", "体检"
+
+
+@enum.unique
+class ArchiveConsent(CodeEnum):
+    """The resident's answer when asked to have an archive built (自愿与引导相结合), kept with its
+    date. Not a national code table."""
+
+    GIVEN = "given", "同意建档"
+    REFUSED = "refused", "拒绝建档"
+
+
+@enum.unique
 class BloodTypeABO(CodeEnum):
     A = "1", "A"
     B = "2", "B"

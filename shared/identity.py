@@ -154,21 +154,36 @@ def mask_phone(value: str) -> str:
     return _mask(text, 0, 2)
 
 
-RESIDENT_ID_TYPE = "01"  # CV02.01.101 居民身份证: the only type whose number has a known structure
+RESIDENT_ID_TYPE = "01"  # CV02.01.101 居民身份证
+# The ID types whose number is the 公民身份号码 (GB 11643): the 居民身份证 (01) and the 居民户口簿
+# (02), which prints the same number. Both are validated alike and find the same person.
+CITIZEN_ID_TYPES = frozenset({RESIDENT_ID_TYPE, "02"})
+
+
+def identity_namespace(id_type: str | None) -> str:
+    """The blind-index namespace of an identity document's number: `id:01` for every type that
+    carries the 公民身份号码 (01 居民身份证, 02 居民户口簿: one number, one person), `id:<type>`
+    for the others (a passport number says nothing about an ID card's).
+
+        identity_namespace("02") -> "id:01"
+        identity_namespace("03") -> "id:03"
+    """
+    id_type = id_type or RESIDENT_ID_TYPE
+    return f"id:{RESIDENT_ID_TYPE}" if id_type in CITIZEN_ID_TYPES else f"id:{id_type}"
 
 
 def check_identity_document(id_type: str | None, id_number: str | None, *, birth_date: date | None,
                             sex: str | None) -> tuple[str | None, dict[str, list[str]]]:
     """Validate an identity document against the demographics sent with it.
 
-    Returns the normalised number (18 upper-case characters for a resident ID card; stripped and
-    upper-cased for other types) and field errors, e.g. `{"id_number": ["Not a valid ID number:
+    Returns the normalised number (18 upper-case characters for a 公民身份号码, under ID type 01 or
+    02; stripped and upper-cased for other types) and field errors, e.g. `{"id_number": ["Not a valid ID number:
     bad check character."]}` or `{"sex": ["Sex does not match the ID number."]}`. The messages
     never contain the number.
     """
     if not id_number:
         return None, {}
-    if (id_type or RESIDENT_ID_TYPE) != RESIDENT_ID_TYPE:
+    if (id_type or RESIDENT_ID_TYPE) not in CITIZEN_ID_TYPES:
         return id_number.strip().upper(), {}
     try:
         idn = parse_id_number(id_number)

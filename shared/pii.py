@@ -32,6 +32,8 @@ import os
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from shared.identity import identity_namespace
+
 _NONCE_BYTES = 12
 _KEY_ID_BYTES = 4
 BOUND = b"\x02"  # the format version of ciphertexts bound to their table, column and row
@@ -118,13 +120,15 @@ class PiiBox:
 
 
 def identity_key(box: PiiBox, id_type: str, id_number: str) -> bytes:
-    """The blind index of an identity document, in the namespace of its type (`id:<id_type>`):
-    what the registry finds an archive's ID number by, what its events name a resident by
-    (`identity_keys`, in hex) and what records keeps on a hospital record to find it again.
+    """The blind index of an identity document, in the namespace of its type
+    (`shared.identity.identity_namespace`: types 01 and 02 carry the same 公民身份号码 and share
+    `id:01`): what the registry finds an archive's ID number by, what its events name a resident
+    by (`identity_keys`, in hex) and what records keeps on a hospital record to find it again.
 
         identity_key(box, "01", "11010519491231002X")   # 32 bytes, namespace "id:01"
+        identity_key(box, "02", "11010519491231002X")   # the same
     """
-    return box.blind_index(f"id:{id_type}", id_number)
+    return box.blind_index(identity_namespace(id_type), id_number)
 
 
 def service_box(settings, service: str) -> PiiBox:

@@ -21,6 +21,11 @@ Roles. People sign in with a password; system clients use API keys.
     hospital_system     a hospital's HIS (API key): publishes encounters over AMQP, so over HTTP
                         it has the reference data and health only
 
+Only institutions that keep archives write them (`KEEPING_KINDS`, `KEEPERS_WRITE`): the health
+commission supervises and manages, so its accounts read and count their county, whatever their
+role, and create, correct, record, terminate, transfer, merge or link nothing (403). No
+township-doctor account is made at the commission any more (`ROLE_INSTITUTION_KINDS`).
+
 Scope follows the administrative hierarchy. An institution's jurisdiction is its division code,
 a prefix of the 12-digit village codes under it: the health commission's county (6 digits), a
 township or community centre's township (9), a village clinic or community station's village
@@ -75,7 +80,7 @@ ANY_KIND = None
 # The kinds of institution a role can belong to (None: any); `ehr user add` checks it.
 ROLE_INSTITUTION_KINDS: dict[str, frozenset[str] | None] = {
     VILLAGE_DOCTOR: VILLAGE_UNITS,
-    TOWNSHIP_DOCTOR: CENTRES | {"health_commission"},
+    TOWNSHIP_DOCTOR: CENTRES,
     ARCHIVE_MANAGER: CENTRES | VILLAGE_UNITS,
     INSTITUTION_ADMIN: ANY_KIND,
     SUPERVISOR: ANY_KIND,
@@ -86,6 +91,10 @@ ROLE_INSTITUTION_KINDS: dict[str, frozenset[str] | None] = {
 
 # Institutions that manage archives, and whose division code is therefore a jurisdiction.
 JURISDICTION_KINDS = frozenset({"health_commission"}) | CENTRES | VILLAGE_UNITS
+# Institutions that keep archives (管理单位): their staff create archives and write records. The
+# health commission supervises and manages: its jurisdiction is the county's, but it writes
+# nothing into an archive, whatever role an account of it was given (`KEEPERS_WRITE`).
+KEEPING_KINDS = CENTRES | VILLAGE_UNITS
 
 
 # -- actions -------------------------------------------------------------------------------
@@ -132,6 +141,7 @@ REVIEW_CLEAR = Action("record.review", WRITE)    # "this filing is right"
 # the archive lifecycle (the registry)
 ARCHIVE_SEARCH = Action("archive.search")
 ARCHIVE_UPDATE = Action("archive.update", WRITE)
+ARCHIVE_ID_ATTACH = Action("archive.id_number", WRITE)  # a newborn's archive gets its ID number
 REVISIONS_LIST = Action("archive.revisions", READ)
 ARCHIVE_TERMINATE = Action("archive.terminate", WRITE)
 ARCHIVE_REACTIVATE = Action("archive.reactivate", WRITE)
@@ -159,8 +169,8 @@ CLINICAL_WRITES = {RECORD_CREATE, RECORD_AMEND, RECORD_MARK_IN_ERROR, ATTACHMENT
 REFERENCE = {VILLAGES_LIST, INSTITUTIONS_LIST}
 OPERATIONS = {QUARANTINE_LIST, QUARANTINE_SHOW, QUARANTINE_REPLAY, QUARANTINE_DISCARD, PENDING_LIST, PENDING_PROPOSE,
               REVIEWS_LIST}
-CLINICIAN = {ARCHIVE_CREATE, ARCHIVE_UPDATE, *ARCHIVE_READS, *CLINICAL_WRITES, ACCESS_GRANT, *REFERENCE, STATS_READ,
-             REVIEWS_LIST, ARCHIVE_EXPORT, CARD_ISSUE, CARD_READ}
+CLINICIAN = {ARCHIVE_CREATE, ARCHIVE_UPDATE, ARCHIVE_ID_ATTACH, *ARCHIVE_READS, *CLINICAL_WRITES, ACCESS_GRANT,
+             *REFERENCE, STATS_READ, REVIEWS_LIST, ARCHIVE_EXPORT, CARD_ISSUE, CARD_READ}
 # Keeping the register: ending and reopening archives, moving them between villages, finding
 # duplicates. The township's doctors and archive managers do it; village doctors report.
 KEEPING = {ARCHIVE_TERMINATE, ARCHIVE_REACTIVATE, DUPLICATES_REVIEW, TRANSFER_REQUEST, TRANSFERS_INCOMING,
@@ -187,11 +197,22 @@ PERMISSIONS: dict[str, frozenset[Action]] = {
     INSTITUTION_ADMIN: frozenset({*REFERENCE, STATS_READ, *GRANT_OVERSIGHT}),
     SUPERVISOR: frozenset({*REFERENCE, STATS_READ, *GRANT_OVERSIGHT}),
     SYSTEM_OPERATOR: frozenset({*REFERENCE, *OPERATIONS}),
-    TOWNSHIP_SYSTEM: frozenset({ARCHIVE_CREATE, ARCHIVE_UPDATE, *ARCHIVE_READS, *REFERENCE}),
+    TOWNSHIP_SYSTEM: frozenset({ARCHIVE_CREATE, ARCHIVE_UPDATE, ARCHIVE_ID_ATTACH, *ARCHIVE_READS, *REFERENCE}),
     HOSPITAL_SYSTEM: frozenset(REFERENCE),
 }
 # Everyone who signs in may sign themselves out everywhere (`POST /api/v1/auth/revoke`).
 PERMISSIONS.update({role: PERMISSIONS[role] | {AUTH_REVOKE} for role in USER_ROLES})
+
+# What creates or changes an archive, its identity or its records: only for callers of an
+# institution that keeps archives (`KEEPING_KINDS`). A health commission's account (say, a
+# township doctor made at the commission before this rule) reads, counts and reviews grants as its
+# role allows, and writes none of these (403).
+KEEPERS_WRITE = frozenset({ARCHIVE_CREATE, ARCHIVE_UPDATE, ARCHIVE_ID_ATTACH, *CLINICAL_WRITES, ARCHIVE_TERMINATE,
+                           ARCHIVE_REACTIVATE, TRANSFER_REQUEST, TRANSFER_ACCEPT, TRANSFER_REJECT, TRANSFER_CANCEL,
+                           *MERGING, PENDING_LINK, REVIEW_CLEAR, CARD_ISSUE})
+
+# Who may be an archive's 责任医生: a person of the managing institution who records care.
+RESPONSIBLE_ROLES = frozenset(role for role in USER_ROLES if RECORD_CREATE in PERMISSIONS[role])
 
 
 # -- errors the gateway answers with -------------------------------------------------------
@@ -237,6 +258,20 @@ def permits(role: str | None, action: Action) -> bool:
 def require(role: str | None, action: Action) -> None:
     if not permits(role, action):
         raise Forbidden("your role may not do this", {"role": role, "action": action.name})
+
+
+def require_keeping(institution: Mapping[str, Any] | None, action: Action) -> None:
+    """Refuse (403) an action of `KEEPERS_WRITE` to a caller whose institution keeps no archives
+    (the health commission, a hospital, one the registry does not know)."""
+    if action in KEEPERS_WRITE and (institution or {}).get("kind") not in KEEPING_KINDS:
+        raise Forbidden("your institution supervises: it does not create archives or write records",
+                        {"action": action.name, "institution_code": (institution or {}).get("code")})
+
+
+def may_be_responsible(user: Mapping[str, Any] | None, institution_code: str) -> bool:
+    """Whether a user (`{"institution_code": ..., "role": ...}`, None: no such user) may be the
+    责任医生 of archives managed by `institution_code`: one of its people who records care."""
+    return bool(user) and user.get("institution_code") == institution_code and user.get("role") in RESPONSIBLE_ROLES
 
 
 def jurisdiction(institution: Mapping[str, Any] | None) -> str | None:

@@ -84,6 +84,12 @@ def get_user(session: Session, username: str, lock: bool = False) -> User:
     return user
 
 
+def staff_member(session: Session, username: str) -> dict[str, str] | None:
+    """`{"institution_code": ..., "role": ...}` of a user, or None when there is no such user."""
+    row = session.execute(sa.select(User.institution_code, User.role).where(User.username == username)).first()
+    return None if row is None else {"institution_code": row.institution_code, "role": row.role}
+
+
 def set_role(session: Session, username: str, role: str) -> User:
     """Give the user another role; their tokens are revoked (they sign in again as what they are now)."""
     if role not in access.USER_ROLES:

@@ -8,7 +8,8 @@ audit trail), the token signing key and a cache of the registry's institutions. 
     1. authenticates `Authorization: Bearer <token or API key>`            401
     2. puts the caller into the worker's context data, so every RPC call carries
        who acted (`shared.actor`)
-    3. checks the role may do the action (`access.PERMISSIONS`)              403
+    3. checks the role may do the action (`access.PERMISSIONS`), and that a write into an
+       archive comes from an institution that keeps archives (`access.require_keeping`)  403
     4. for an action on an archive: reads it from the registry (400 / 404) and checks scope;
        out of scope without an unexpired grant it answers 404, as for an unknown archive, and
        under one, 403 for what a grant does not open (`access.UNDER_GRANT`)
@@ -56,7 +57,7 @@ from shared.config import load_settings
 from shared.transport.consumer import TRANSIENT_ERRORS
 from shared.db import make_engine
 from shared.transport.providers import make_cooperative
-from shared.errors import Conflict, EhrError, NotFound
+from shared.errors import Conflict, EhrError, NotFound, ValidationFailed
 from shared.institutions import InstitutionDirectory
 
 from services.gateway import access, accounts, audit, credentials, throttle
@@ -158,6 +159,8 @@ class WorkerGate:
             try:
                 self._authenticate(request)
                 access.require(self.caller.role, action)
+                if action in access.KEEPERS_WRITE:
+                    access.require_keeping(self._institution(), action)
                 if action.archive:
                     self._check_archive(action, params["archive_no"])
                 if _writes(action, request):
@@ -264,6 +267,16 @@ class WorkerGate:
         if isinstance(village_code, str) and _VILLAGE.match(village_code) \
                 and not access.village_in_scope(self._institution(), village_code):
             raise access.Forbidden("the village is outside your jurisdiction", {"village_code": village_code})
+
+    def require_responsible_doctor(self, username, institution_code) -> None:
+        """An archive's 责任医生 must be a clinician of its managing institution
+        (`access.may_be_responsible`); users live here, so the gateway checks it (400 naming
+        `responsible_doctor`). A value that is no username is left for the registry to refuse."""
+        if not isinstance(username, str) or not accounts.USERNAME.match(username):
+            return
+        if not access.may_be_responsible(accounts.staff_member(self._request_db(), username), institution_code):
+            raise ValidationFailed("not a clinician of the managing institution", {"responsible_doctor": [
+                "Not a clinician (village or township doctor, archive manager) of the managing institution."]})
 
     def jurisdiction(self) -> str | None:
         return access.jurisdiction(self._institution())

@@ -1,6 +1,6 @@
 """Residents' other identifiers: 居民健康卡号 (`health_card`), insurance card numbers
-(`insurance_card`) and the medical record numbers hospitals give them (`mrn`, issued by one
-institution), each stored encrypted with a keyed blind index and a masked form, never in clear.
+(`insurance_card`), a newborn's 出生医学证明编号 (`birth_cert`) and the medical record numbers
+hospitals give them (`mrn`, issued by one institution), each stored encrypted with a keyed blind index and a masked form, never in clear.
 
     carried(pii, {"health_card_no": "H11010500012", "mrn": "MZ0012345", "institution_code": "H1101050001"})
     -> [Sought(kind="health_card", issuer=None, ...), Sought(kind="mrn", issuer="H1101050001", ...)]
@@ -45,13 +45,16 @@ from services.registry.models import MERGED, Archive, IdentifierConflict, Instit
 
 log = logging.getLogger(__name__)
 
-HEALTH_CARD, INSURANCE_CARD, MRN = "health_card", "insurance_card", "mrn"
-KINDS = (HEALTH_CARD, INSURANCE_CARD, MRN)
+HEALTH_CARD, INSURANCE_CARD, BIRTH_CERT, MRN = "health_card", "insurance_card", "birth_cert", "mrn"
+KINDS = (HEALTH_CARD, INSURANCE_CARD, BIRTH_CERT, MRN)
 # After the ID number, exact identifiers decide in this order.
 PRECEDENCE = (HEALTH_CARD, INSURANCE_CARD, MRN)
-# The fields of archives and queries that carry a card, by kind.
-CARD_FIELDS = {"health_card_no": HEALTH_CARD, "insurance_card_no": INSURANCE_CARD}
-QUERY_FIELDS = {**CARD_FIELDS, "mrn": MRN}
+# The fields of archives that carry a card (or a newborn's 出生医学证明编号), by kind: entered with
+# the archive, one of each kind per archive, held by no other archive.
+CARD_FIELDS = {"health_card_no": HEALTH_CARD, "insurance_card_no": INSURANCE_CARD, "birth_certificate_no": BIRTH_CERT}
+CARD_LABELS = {HEALTH_CARD: "health card", INSURANCE_CARD: "insurance card", BIRTH_CERT: "birth certificate"}
+# The fields of a hospital's query that decide who the patient is.
+QUERY_FIELDS = {"health_card_no": HEALTH_CARD, "insurance_card_no": INSURANCE_CARD, "mrn": MRN}
 
 ENTERED, LEARNED = "entered", "learned_from_match"
 SOURCES = (ENTERED, LEARNED)
@@ -236,7 +239,8 @@ def link_identifier(session: Session, pii: PiiBox, archive_no: str, kind: str, v
 
 
 def cards_of(session: Session, archive_no: str) -> dict[str, ResidentIdentifier]:
-    """The archive's cards by field (`health_card_no`, `insurance_card_no`); absent ones left out."""
+    """The archive's cards by field (`health_card_no`, `insurance_card_no`, `birth_certificate_no`);
+    absent ones left out."""
     fields = {kind: name for name, kind in CARD_FIELDS.items()}
     rows = session.scalars(sa.select(ResidentIdentifier).where(
         ResidentIdentifier.archive_no == archive_no, ResidentIdentifier.kind.in_(fields)))
@@ -250,8 +254,8 @@ def card_conflict(session: Session, pii: PiiBox, name: str, value: str, archive_
     holding = holders(session, [wanted]).get(wanted.key, set()) - {archive_no}
     if not holding:
         return None
-    label = "health card" if name == "health_card_no" else "insurance card"
-    return Conflict(f"another archive holds this {label} number", {"archive_no": min(holding), name: mask(value)})
+    return Conflict(f"another archive holds this {CARD_LABELS[CARD_FIELDS[name]]} number",
+                    {"archive_no": min(holding), name: mask(value)})
 
 
 def card_conflicts(session: Session, pii: PiiBox, cards: dict[str, str | None],

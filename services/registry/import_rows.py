@@ -1,7 +1,8 @@
 r"""Preparation of a register's rows for the bulk import: everything that needs no database.
 
 A row is validated as an interactive creation is (ArchiveCreateSchema: GB 11643, consistency of
-sex and birth date with the ID number; then known village and institution), and an accepted row
+sex and birth date with the ID number, the rules of `shared.contracts.identity`; then a known
+village and a known institution that may manage its archives), and an accepted row
 gets every value its archive, its revision 1 and its `archive_created` event need: pinyin,
 blind indexes, masks and the event envelope. This is the CPU-heavy part of an import
 (marshmallow, pypinyin and HMAC), which is why it runs in worker processes
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from typing import NamedTuple
 
 from marshmallow import ValidationError
@@ -36,9 +38,13 @@ from shared.pii import PiiBox, identity_key
 from services.registry import revisions
 from services.registry.keys import ID_NUMBER_SEALED_IN, PHONE_SEALED_IN, name_pinyin, phone_index
 from services.registry.models import Archive
-from services.registry.usecases import SERVICE
+from services.registry.usecases import SERVICE, management_problem
 
 REASON = "imported"  # the reason of an imported archive's revision 1
+
+# The register's coded columns (besides the identity) an archive takes as they are: 常住类型, 民族,
+# how the archive was built, the consent and its date; and 建档日期 (`archive_date`, default today).
+IMPORTED_CODES = ("residence_type", "ethnicity", "ethnicity_name", "archive_source", "consent", "consent_date")
 
 # A row as a line of COPY's text format, with NUL where its archive number goes.
 Template = str
@@ -48,7 +54,8 @@ SLOT = "\x00"
 # created_at, updated_at, changed_at, identities); the archive's ciphertexts last (`fill_archive`).
 ARCHIVE_COLUMNS = ("archive_no", "name", "name_pinyin", "sex", "birth_date", "id_type",
                    "id_number_index", "phone_index", "village_code",
-                   "institution_code", "created_by", "version", "id_number_enc", "phone_enc")
+                   "institution_code", "created_by", "version", *IMPORTED_CODES, "archive_date",
+                   "id_number_enc", "phone_enc")
 REVISION_COLUMNS = ("archive_no", "changes", "revision", "action", "reason", "actor_user", "actor_institution",
                     "actor_role")
 OUTBOX_COLUMNS = ("message_id", "exchange", "routing_key", "body")
@@ -102,12 +109,19 @@ def _line(*values: str | int | bytes | None) -> str:
     return "\t".join(map(_field, values)) + "\n"
 
 
+class Manager(NamedTuple):
+    """What the import knows of an institution: enough for `usecases.management_problem`."""
+
+    kind: str
+    division_code: str
+
+
 class RowPreparer:
     """Validates and prepares rows; holds what that needs (keys, reference codes, the actor).
 
     Built once per import and used by every worker process (inherited on fork)."""
 
-    def __init__(self, pii: PiiBox, actor: Actor, villages: set[str], institutions: set[str]) -> None:
+    def __init__(self, pii: PiiBox, actor: Actor, villages: set[str], institutions: dict[str, Manager]) -> None:
         self.pii = pii
         self.actor = actor
         self.villages = villages
@@ -158,8 +172,13 @@ class RowPreparer:
                   if isinstance(value, str) and "\x00" in value}
         if data["village_code"] not in self.villages:
             errors["village_code"] = ["Unknown village."]
-        if data["institution_code"] not in self.institutions:
+        institution = self.institutions.get(data["institution_code"])
+        if institution is None:
             errors["institution_code"] = ["Unknown institution."]
+        elif problem := management_problem(institution, data["village_code"]):
+            errors["institution_code"] = [problem]
+        if not data["id_number"]:  # a row naming a guardian: a newborn's archive is created one by one
+            return PreparedRow(line, {**errors, "id_number": ["Required for an imported row."]})
         index = identity_key(self.pii, data["id_type"], data["id_number"])
         masked = mask_id_number(data["id_number"])
         pinyin = name_pinyin(data["name"])
@@ -178,14 +197,18 @@ class RowPreparer:
         pii, actor, phone = self.pii, self.actor, data.get("phone")
         village, institution = data["village_code"], data["institution_code"]
         birth_date = data["birth_date"].isoformat()
+        codes = {f: revisions.json_value(data.get(f)) for f in IMPORTED_CODES}
+        archive_date = (data.get("archive_date") or date.today()).isoformat()
         archive = _line(
             SLOT, data["name"], pinyin, data["sex"], birth_date, data["id_type"], index,
-            phone_index(pii, phone) if phone else None, village, institution, actor.user, 1)[:-1]
+            phone_index(pii, phone) if phone else None, village, institution, actor.user, 1,
+            *codes.values(), archive_date)[:-1]
         # What an interactive creation records (usecases._created_changes): field -> [None, value],
         # the archive number first.
         changes = {"status": [None, "active"], "name": [None, data["name"]], "sex": [None, data["sex"]],
                    "birth_date": [None, birth_date], "id_type": [None, data["id_type"]], "id_number": [None, masked],
-                   "village_code": [None, village], "institution_code": [None, institution]}
+                   "village_code": [None, village], "institution_code": [None, institution],
+                   **{f: [None, v] for f, v in codes.items() if v is not None}, "archive_date": [None, archive_date]}
         if phone:
             changes["phone"] = [None, mask_phone(phone)]
         revision = _line(SLOT, '{"archive_no":[null,"' + SLOT + '"],' + _dumps(changes)[1:])[:-1] + "\t" + self.revision

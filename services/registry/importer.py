@@ -17,7 +17,11 @@ archive number they are given (`import_rows.fill_archive`). A chunk costs a hand
 the serials of all its villages, and one COPY per table.
 
 CSV columns: name, sex, birth_date (YYYY-MM-DD), id_type (default 01), id_number, phone,
-village_code, institution_code.
+village_code, institution_code; and, optional, residence_type (常住类型 1/2), ethnicity (01/99),
+ethnicity_name (with 99), archive_source (建档方式 1-4), consent (given/refused) with
+consent_date, archive_date (建档日期 of a paper archive, YYYY-MM-DD; default the day of the
+import). Every row needs its ID number: a newborn's archive is created one by one. The
+institution must be a primary-care unit serving the row's village, as at creation.
 """
 
 from __future__ import annotations
@@ -46,13 +50,15 @@ from shared.pii import PiiBox
 from services.registry import aliases
 from services.registry.import_pool import PreparePool
 from services.registry.import_rows import (
-    ARCHIVE_COLUMNS, OUTBOX_COLUMNS, REVISION_COLUMNS, PreparedRow, RowPreparer, fill, fill_archive,
+    ARCHIVE_COLUMNS, IMPORTED_CODES, OUTBOX_COLUMNS, REVISION_COLUMNS, Manager, PreparedRow, RowPreparer, fill,
+    fill_archive,
 )
 from services.registry.models import (
     Archive, ArchiveRevision, ArchiveSerial, Division, Institution, Merge, outbox,
 )
 
-COLUMNS = ("name", "sex", "birth_date", "id_type", "id_number", "phone", "village_code", "institution_code")
+COLUMNS = ("name", "sex", "birth_date", "id_type", "id_number", "phone", "village_code", "institution_code",
+           *IMPORTED_CODES, "archive_date")
 
 # A chunk is retried when an interactive creation gave one of its ID numbers an archive between
 # the check and the write; the retry's check then rejects that row.
@@ -95,7 +101,8 @@ def import_residents(session: Session, pii: PiiBox, rows: Iterable[tuple[int, di
     processes (0: in this process)."""
     report = ImportReport()
     villages = set(session.scalars(sa.select(Division.code).where(Division.level == "village")))
-    institutions = set(session.scalars(sa.select(Institution.code)))
+    institutions = {code: Manager(kind, division) for code, kind, division in session.execute(
+        sa.select(Institution.code, Institution.kind, Institution.division_code))}
     session.commit()
     preparer = RowPreparer(pii, actor, villages, institutions)
     seen: set[bytes] = set()

@@ -2,6 +2,8 @@
 
     >>> name_pinyin("张秀英")
     'zhangxiuying'
+    >>> identity_key(pii, "01", "11010519491231002X")   # shared.pii: HMAC blind index, namespace "id:01"
+    >>> identity_key(pii, "02", "11010519491231002X")   # the same: a 户口簿 prints the same number
     >>> phone_index(pii, "13800000000")             # HMAC blind index, namespace "phone"
     >>> identifier_index(pii, "mrn", " mz0012345 ") # HMAC blind index of "MZ0012345", namespace "mrn"
 
@@ -31,6 +33,33 @@ ID_NUMBER_SEALED_IN = "archives.id_number_enc"
 PHONE_SEALED_IN = "archives.phone_enc"
 IDENTIFIER_SEALED_IN = "resident_identifiers.value_enc"
 
+# The archive's other personal data, each sealed to the archive's number in its own column:
+# the field as the contracts name it -> the column.
+COVER_SEALED = {
+    "current_address": "current_address_enc",        # 现住址
+    "registered_address": "registered_address_enc",  # 户籍地址
+    "employer": "employer_enc",                      # 工作单位
+    "contact_name": "contact_name_enc",              # 联系人姓名
+    "contact_phone": "contact_phone_enc",            # 联系人电话
+    "guardian_id_number": "guardian_id_number_enc",  # a newborn's guardian
+}
+# Every ciphertext column of an archive row, all bound to its number.
+SEALED_COLUMNS = ("id_number_enc", "phone_enc", *COVER_SEALED.values())
+
+
+def sealed_in(column: str) -> str:
+    """Where a ciphertext column of an archive is bound: `archives.<column>`."""
+    return f"archives.{column}"
+
+
+def seal(pii: PiiBox, archive_no: str, column: str, value: str | None) -> bytes | None:
+    """`value` sealed in the archive's `column`, or None for no value."""
+    return None if value is None else pii.encrypt(value, sealed_in(column), archive_no)
+
+
+def unseal(pii: PiiBox, archive_no: str, column: str, token: bytes | None) -> str | None:
+    return None if token is None else pii.decrypt(token, sealed_in(column), archive_no)
+
 
 def identifier_row_key(kind: str, issuer: str | None, index: bytes) -> str:
     """What an identifier's ciphertext is bound to: the row's unique key, known before insert."""
@@ -38,12 +67,13 @@ def identifier_row_key(kind: str, issuer: str | None, index: bytes) -> str:
 
 
 def reseal_identity(pii: PiiBox, archive: Archive, former_no: str) -> None:
-    """Bind the archive's ID and phone numbers to its new number after a renumbering transfer."""
-    for column, sealed_in in (("id_number_enc", ID_NUMBER_SEALED_IN), ("phone_enc", PHONE_SEALED_IN)):
+    """Bind the archive's ciphertexts (ID and phone numbers, the cover's personal data) to its new
+    number after a renumbering transfer."""
+    for column in SEALED_COLUMNS:
         token = getattr(archive, column)
         if token is not None:
-            plain = pii.decrypt_bytes(token, sealed_in, former_no)
-            setattr(archive, column, pii.encrypt_bytes(plain, sealed_in, archive.archive_no))
+            plain = pii.decrypt_bytes(token, sealed_in(column), former_no)
+            setattr(archive, column, pii.encrypt_bytes(plain, sealed_in(column), archive.archive_no))
 
 
 def phone_index(pii: PiiBox, phone: str) -> bytes:

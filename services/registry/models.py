@@ -70,7 +70,9 @@ class ArchiveSerial(Base):
 
 
 class Archive(Base):
-    """One resident's archive and identity. ID and phone numbers only as ciphertext + blind index;
+    """One resident's archive and identity. ID and phone numbers only as ciphertext + blind index
+    (an archive may have no ID number yet: a newborn's); addresses, employer, contact and a
+    guardian's ID number only as ciphertext;
     the masked ID number that readers see is derived from the ciphertext when it is read, never
     stored (`usecases.masked_id_number`)."""
 
@@ -104,9 +106,37 @@ class Archive(Base):
     termination_note: Mapped[str | None] = mapped_column(Text)
     merged_into: Mapped[str | None] = mapped_column(
         ForeignKey("archives.archive_no", **FOLLOWS_ARCHIVE), index=True)
+    # Who the resident is (个人基本信息表 header): 常住类型, 民族 (99 with the minority's name).
+    residence_type: Mapped[str | None] = mapped_column(String(1))
+    ethnicity: Mapped[str | None] = mapped_column(String(2))
+    ethnicity_name: Mapped[str | None] = mapped_column(String(20))
+    # How the archive was built (shared.codes.ArchiveSource), the resident's consent or refusal and
+    # its date, and 建档日期: the archive's own date (a paper archive entered later keeps its day),
+    # not `created_at`.
+    archive_source: Mapped[str | None] = mapped_column(String(1))
+    consent: Mapped[str | None] = mapped_column(String(8))
+    consent_date: Mapped[date | None] = mapped_column(Date)
+    archive_date: Mapped[date] = mapped_column(Date, server_default=text("CURRENT_DATE"))
+    # The cover (封面): 责任医生, a gateway username of the managing institution; 现住址 and 户籍地址,
+    # and the form's 工作单位, 联系人姓名, 联系人电话: personal data, sealed like the phone
+    # (`keys.SEALED_COLUMNS`, bound to the archive's number).
+    responsible_doctor: Mapped[str | None] = mapped_column(String(64))
+    current_address_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    registered_address_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    employer_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    contact_name_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    contact_phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # A newborn's archive, created before the child has an ID number, names a guardian: an archive
+    # or an ID number (sealed). The 出生医学证明编号 is an identifier (`resident_identifiers`).
+    guardian_archive_no: Mapped[str | None] = mapped_column(
+        ForeignKey("archives.archive_no", **FOLLOWS_ARCHIVE), index=True)
+    guardian_id_type: Mapped[str | None] = mapped_column(String(2))
+    guardian_id_number_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     __table_args__ = (
         Index("ix_archives_name_birth", "name", "birth_date"),
+        # Search by residence type walks this in archive-number order, like its keyset pages.
+        Index("ix_archives_residence_type_archive_no", "residence_type", "archive_no"),
         # Identity resolution blocks on birth date, pinyin and phone (each arm its own index);
         # search matches name and pinyin by prefix and pages in that order: a btree of the
         # column in the C collation serves both (queries say `COLLATE "C"` to use it), whatever
@@ -242,7 +272,8 @@ class CardIssue(Base):
 
 class ResidentIdentifier(Base):
     """Another identifier of a resident (`services.registry.identifiers`): a 居民健康卡号
-    (`health_card`), an insurance card number (`insurance_card`), or a hospital's medical record
+    (`health_card`), an insurance card number (`insurance_card`), a newborn's 出生医学证明编号
+    (`birth_cert`), or a hospital's medical record
     number (`mrn`, `issuer` the hospital's institution code). Cards have no issuer, or the code
     of the issuing region. The value only as ciphertext, keyed blind index and masked form.
 
@@ -254,7 +285,7 @@ class ResidentIdentifier(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     archive_no: Mapped[str] = mapped_column(ForeignKey("archives.archive_no", **FOLLOWS_ARCHIVE), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # health_card | insurance_card | mrn
+    kind: Mapped[str] = mapped_column(String(16))  # health_card | insurance_card | birth_cert | mrn
     issuer: Mapped[str | None] = mapped_column(String(22))
     value_enc: Mapped[bytes] = mapped_column(LargeBinary)
     value_index: Mapped[bytes] = mapped_column(LargeBinary)

@@ -9,7 +9,8 @@ transaction, so an archive's revisions are numbered 1, 2, 3... from its creation
      "changes": {"id_number": ["**************0021", "**************0048"], "name": ["张秀英", "张秀瑛"]}}
 
 `changes` maps each field to `[old, new]`, JSON-ready. ID and phone numbers appear only masked,
-by the use case that sets or changes them (an archive stores no masked form to compare).
+and the cover's addresses, employer and contact name only as `"******"` (`shown`), by the use
+case that sets or changes them (an archive stores no masked form to compare).
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from shared.actor import Actor
+from shared.identity import mask_id_number, mask_phone
 
 from services.registry import aliases
 from services.registry.models import Archive, ArchiveRevision
 
 CREATED = "created"
 IDENTITY_UPDATED = "identity_updated"
+ID_NUMBER_ATTACHED = "id_number_attached"  # a newborn's archive gets its ID number
 TERMINATED = "terminated"
 REACTIVATED = "reactivated"
 TRANSFERRED = "transferred"
@@ -41,11 +44,38 @@ MERGE_UNDONE = "merge_undone"      # on the survivor
 TRACKED = ("archive_no", "status", "name", "sex", "birth_date", "id_type",
            "village_code", "institution_code", "termination_reason", "termination_date",
            "termination_cause", "termination_destination", "termination_handover", "termination_note",
-           "merged_into")
+           "merged_into", "residence_type", "ethnicity", "ethnicity_name", "archive_source", "consent",
+           "consent_date", "archive_date", "responsible_doctor", "guardian_archive_no", "guardian_id_type")
+
+# Personal data a revision shows only masked (`shown`): ID and phone numbers by their masks, the
+# cover's free text (addresses, employer, contact name) only as there or not, never its words.
+ID_NUMBERS = ("id_number", "guardian_id_number")
+PHONES = ("phone", "contact_phone")
+HIDDEN_TEXT = ("current_address", "registered_address", "employer", "contact_name")
+SHOWN_MASKED = (*ID_NUMBERS, *PHONES, *HIDDEN_TEXT)
+HIDDEN = "******"
 
 
 def json_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
+
+
+def shown(field: str, value: Any) -> Any:
+    """A value as a revision shows it: ID and phone numbers masked, the cover's free text hidden,
+    dates as ISO strings, None as None.
+
+        shown("id_number", "11010519491231002X") -> "**************002X"
+        shown("current_address", "呼家楼北街3号院") -> "******"
+    """
+    if value is None:
+        return None
+    if field in ID_NUMBERS:
+        return mask_id_number(value)
+    if field in PHONES:
+        return mask_phone(value)
+    if field in HIDDEN_TEXT:
+        return HIDDEN
+    return json_value(value)
 
 
 def tracked(archive: Archive) -> dict[str, Any]:

@@ -49,6 +49,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from shared.identity import identity_namespace
+
 IDENTIFIER_MATCH = 1.0
 NAME_EXACT = 0.35
 NAME_PINYIN = 0.25
@@ -140,7 +142,7 @@ def score(sought: Identity, archive: Identity) -> Score:
     if sought.phone_index is not None and sought.phone_index == archive.phone_index:
         found.append((PHONE, "phone"))
     if (sought.id_index is not None and archive.id_index is not None
-            and sought.id_type == archive.id_type):
+            and identity_namespace(sought.id_type) == identity_namespace(archive.id_type)):
         found.append((ID_NUMBER_DIFFERS, "id_number_differs"))
     found = [f for f in found if f is not None]
     return Score(round(sum(w for w, _ in found), 2), tuple(reason for _, reason in found))
@@ -148,10 +150,11 @@ def score(sought: Identity, archive: Identity) -> Score:
 
 def contradictions(sought: Identity, archive: Identity) -> tuple[str, ...]:
     """What in `sought` speaks strongly against being the person of `archive`, which a card or an
-    MRN named: a different ID number of the same type; both a different sex and a different birth
+    MRN named: a different ID number of the same kind (01 and 02 are one); both a different sex and a different birth
     date (a typo of it does not count)."""
     found = []
-    if (sought.id_index is not None and archive.id_index is not None and sought.id_type == archive.id_type
+    if (sought.id_index is not None and archive.id_index is not None
+            and identity_namespace(sought.id_type) == identity_namespace(archive.id_type)
             and sought.id_index != archive.id_index):
         found.append("id_number_differs")
     sex_differs = sought.sex in KNOWN_SEXES and archive.sex in KNOWN_SEXES and sought.sex != archive.sex

@@ -9,11 +9,16 @@ Filters come loaded by `ArchiveSearchSchema`. Every filter is served by an index
 
     archive_no     17 digits: the primary key; 12 digits (village): a range on the primary key
     id_number      equality on the blind index (`uq_archives_id_number_index`)
+    health_card_no the card's blind index in `resident_identifiers` (its unique index), then the
+                   primary key of the archive holding it (a merged one's survivor)
     name, pinyin   LIKE 'prefix%' on `ix_archives_name_order` / `ix_archives_name_pinyin_order`,
                    btree indexes of (column COLLATE "C", archive_no): they match the prefix and give
                    the page order, so a common surname costs what a rare one does
     birth_date, village_code, institution_code   their own btree indexes
     status         `ix_archives_status_archive_no`, already in page order
+    residence_type `ix_archives_residence_type_archive_no`, likewise
+    ethnicity      no index of its own: with a village, the village's range or index; alone, the
+                   archive-number walk stops at a page's worth of matches
 
 A number that moved leads to where it is now: a 17-digit `archive_no` that is a former number
 (transfer) or a merged archive's number finds the archive it leads to, and an ID number a merge
@@ -41,7 +46,7 @@ from shared.errors import ValidationFailed
 from shared.paging import check_limit, decode_cursor, encode_cursor
 from shared.pii import PiiBox, identity_key
 
-from services.registry import aliases, review, usecases
+from services.registry import aliases, identifiers, review, usecases
 from services.registry.models import Archive
 
 _ARCHIVE_NO = re.compile(ARCHIVE_NO_PATTERN)
@@ -80,20 +85,26 @@ def filter_conditions(pii: PiiBox, filters: dict[str, Any]) -> list[sa.ColumnEle
         conditions.append(Archive.archive_no == filters["id_holder"])
     elif filters.get("id_number"):
         conditions.append(Archive.id_number_index == identity_key(pii, filters["id_type"], filters["id_number"]))
+    if "card_holders" in filters:
+        conditions.append(Archive.archive_no.in_(filters["card_holders"]))
     if filters.get("name"):
         conditions.append(Archive.name.collate("C").like(_prefix(filters["name"])))
     if filters.get("pinyin"):
         conditions.append(Archive.name_pinyin.collate("C").like(_prefix(filters["pinyin"])))
-    for column in ("birth_date", "village_code", "institution_code", "status"):
+    for column in ("birth_date", "village_code", "institution_code", "status", "residence_type", "ethnicity"):
         if filters.get(column) is not None:
             conditions.append(getattr(Archive, column) == filters[column])
     return conditions
 
 
 def followed(session: Session, pii: PiiBox, filters: dict[str, Any]) -> dict[str, Any]:
-    """`filters` with a 17-digit number replaced by the one it leads to now, and `id_holder` set
-    when the ID number was moved aside by a merge."""
+    """`filters` with a 17-digit number replaced by the one it leads to now, `id_holder` set
+    when the ID number was moved aside by a merge, and `card_holders` the archives (at most one,
+    a merged one's survivor) holding the health card sought."""
     filters = dict(filters)
+    if filters.get("health_card_no"):
+        card = identifiers.sought(pii, identifiers.HEALTH_CARD, filters["health_card_no"])
+        filters["card_holders"] = sorted(identifiers.holders(session, [card]).get(card.key, set()))
     if len(filters.get("archive_no") or "") == 17:
         filters["archive_no"] = aliases.current_number(session, filters["archive_no"])
     if filters.get("id_number"):

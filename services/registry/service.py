@@ -60,6 +60,8 @@ writes a revision and announces an event):
     list_revisions("11010510110100007") -> [{"revision": 1, "action": "created", ...}, ...]
     update_identity("11010510110100007", {"name": "张秀瑛", "phone": "13900000000"}, reason="核对户口本",
                     scope=None)
+    attach_id_number("11010500300100042", {"id_type": "01", "id_number": "110105202611180017"}, scope=None)
+        (a newborn's archive, created without one: the same 409 as a creation if another holds it)
     terminate_archive("11010510110100007", {"reason": "death", "date": "2026-11-20", "cause": "脑梗死"})
     reactivate_archive("11010510110100007", "居民返回本村居住")
     request_transfer("11010510110100007", {"to_village_code": "110105201101",
@@ -88,8 +90,8 @@ from shared.transport.outbox import OutboxRelay
 from shared.transport.rpc import rpc
 
 from services.registry import (
-    cards, identifiers, identity_updates, learning, matching, merges, review, revisions, search, termination,
-    transfers, usecases,
+    cards, id_numbers, identifiers, identity_updates, learning, matching, merges, review, revisions, search,
+    termination, transfers, usecases,
 )
 
 _SCOPE, _OPTIONAL_REASON = ScopeSchema(), OptionalReasonSchema()
@@ -178,6 +180,13 @@ class RegistryService:
         reason = load_input(_OPTIONAL_REASON, {"reason": reason})["reason"]
         archive = identity_updates.update_identity(self.db, self.pii, archive_no, data, reason, self.actor,
                                                    _scope(scope))
+        self.relay()
+        return self._details(archive)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("payload",))
+    def attach_id_number(self, archive_no, payload, scope=None):
+        data = RPC["attach_id_number"].load(payload)
+        archive = id_numbers.attach_id_number(self.db, self.pii, archive_no, data, self.actor, _scope(scope))
         self.relay()
         return self._details(archive)
 

@@ -7,7 +7,8 @@
     cancel_transfer(session, 7, "申请有误", actor)                  # by the requesting side
 
 Only an active archive is transferred, with at most one open request at a time. The receiving
-institution must serve the receiving village (its division is that village or its township).
+institution must be able to manage the receiving village's archives, as at creation
+(`usecases.management_problem`: a primary-care unit whose division is that village or its township).
 
 On acceptance into another village the archive gets a new number from that village's counter
 (the same gapless allocation as creation) and the row is re-keyed: every table referring to it
@@ -44,16 +45,12 @@ from services.registry import aliases, lifecycle, revisions
 from services.registry.keys import reseal_identity
 from services.registry.lifecycle import ACCEPTED, CANCELLED, REJECTED, REQUESTED
 from services.registry.models import ACTIVE, Archive, ArchiveAlias, Institution, Transfer, outbox
-from services.registry.usecases import SERVICE, allocate_serial, check_references
+from services.registry.usecases import SERVICE, allocate_serial, check_manager, check_references
 
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _serves(institution: Institution, village_code: str) -> bool:
-    return institution.division_code in (village_code, village_code[:9])
 
 
 def _open_request(session: Session, archive_no: str) -> Transfer | None:
@@ -67,8 +64,7 @@ def request_transfer(session: Session, archive_no: str, data: dict[str, Any], ac
     lifecycle.require_status(archive, (ACTIVE,), "transfer")
     to_village, to_institution = data["to_village_code"], data["to_institution_code"]
     check_references(session, to_village, to_institution)
-    if not _serves(session.get(Institution, to_institution), to_village):
-        raise ValidationFailed("invalid transfer", {"to_institution_code": ["Does not serve the receiving village."]})
+    check_manager(session, to_village, to_institution, "to_institution_code")
     if (to_village, to_institution) == (archive.village_code, archive.institution_code):
         raise ValidationFailed("invalid transfer", {"to_institution_code": ["The archive is already managed there."]})
     pending = _open_request(session, archive.archive_no)

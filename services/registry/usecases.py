@@ -10,6 +10,7 @@ from failed creations. Creations in different villages never wait on each other.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any, Iterable
 
 import sqlalchemy as sa
@@ -20,13 +21,15 @@ from sqlalchemy.orm import Session
 from shared.actor import Actor
 from shared.archive_no import SERIAL_MAX, make_archive_number
 from shared.contracts.events import ARCHIVE_CREATED, event_message
-from shared.errors import Conflict, RegisteredElsewhere, ValidationFailed
+from shared.errors import Conflict, NotFound, RegisteredElsewhere, ValidationFailed
 from shared.identity import mask_id_number, mask_phone
 from shared.outbox import stage
 from shared.pii import PiiBox, identity_key
 
 from services.registry import aliases, identifiers, matching, review, revisions
-from services.registry.keys import ID_NUMBER_SEALED_IN, PHONE_SEALED_IN, name_pinyin, phone_index
+from services.registry.keys import (
+    COVER_SEALED, ID_NUMBER_SEALED_IN, PHONE_SEALED_IN, name_pinyin, phone_index, seal, unseal,
+)
 from services.registry.models import MERGED, Archive, ArchiveAlias, ArchiveSerial, Division, Institution, outbox
 
 SERVICE = "registry"  # the `service` of the events it announces
@@ -56,9 +59,36 @@ def check_references(session: Session, village_code: str, institution_code: str)
         raise ValidationFailed("unknown reference", errors)
 
 
-def existing_conflict(session: Session, index: bytes, masked: str) -> Conflict | None:
-    """The refusal to give an ID number a second archive (one merged away leads to its survivor)."""
-    existing = aliases.holder_of_index(session, index)
+# The units that keep archives (管理单位): township and community health centres, village clinics
+# and community stations. Hospitals file their encounters into archives and the health commission
+# supervises; neither manages one.
+PRIMARY_CARE_KINDS = frozenset({"township_centre", "community_centre", "village_clinic", "community_station"})
+
+
+def management_problem(institution: Institution, village_code: str) -> str | None:
+    """Why `institution` cannot manage archives of the village, or None: it must be a
+    primary-care unit (`PRIMARY_CARE_KINDS`) whose division is the village or its township."""
+    if institution.kind not in PRIMARY_CARE_KINDS:
+        return (f"A {institution.kind.replace('_', ' ')} cannot manage archives: a township or community "
+                f"centre, village clinic or community station can.")
+    if institution.division_code not in (village_code, village_code[:9]):
+        return "Does not serve the village."
+    return None
+
+
+def check_manager(session: Session, village_code: str, institution_code: str,
+                  field: str = "institution_code") -> None:
+    """Refuse (`ValidationFailed` naming `field`) an institution that cannot manage the village's
+    archives (`management_problem`); both references known (`check_references`)."""
+    problem = management_problem(session.get(Institution, institution_code), village_code)
+    if problem:
+        raise ValidationFailed("not a managing institution of the village", {field: [problem]})
+
+
+def existing_conflict(session: Session, index: bytes | None, masked: str | None) -> Conflict | None:
+    """The refusal to give an ID number a second archive (one merged away leads to its survivor);
+    None for no ID number."""
+    existing = aliases.holder_of_index(session, index) if index is not None else None
     if existing is None:
         return None
     return Conflict(
@@ -83,16 +113,23 @@ def create_archive(session: Session, pii: PiiBox, data: dict[str, Any], actor: A
                    scope: dict[str, Any] | None = None) -> Archive:
     """Create one archive from validated `ArchiveCreateSchema` data, announce it, commit.
 
+    The managing institution must be a primary-care unit serving the village (`check_manager`).
     Refused with `Conflict` when the ID number has an archive (details name it), when another
-    archive holds its health or insurance card number (details name the field and that archive),
-    and, unless `confirm_new` is true, when active archives look like the same person (details
-    list them under `possible_duplicates`, see `matching.possible_duplicates`). With the caller's
-    `scope` (`shared.contracts.registry.ScopeSchema`), an archive outside it is never named: a number it holds is
-    refused with `RegisteredElsewhere` (see `confined`), and it is never a possible duplicate.
+    archive holds its health or insurance card or birth certificate number (details name the
+    field and that archive), and, unless `confirm_new` is true, when active archives look like the
+    same person (details list them under `possible_duplicates`, see `matching.possible_duplicates`).
+    With the caller's `scope` (`shared.contracts.registry.ScopeSchema`), an archive outside it is
+    never named: a number it holds is refused with `RegisteredElsewhere` (see `confined`), and it
+    is never a possible duplicate, nor a guardian (`guardian_archive_no`: "Unknown archive.").
+
+    Without an ID number (a newborn's archive, which names a guardian), the name, sex and birth
+    date decide what is a possible duplicate; the ID number is attached later (`id_numbers`).
     """
     check_references(session, data["village_code"], data["institution_code"])
-    index = identity_key(pii, data["id_type"], data["id_number"])
-    masked = mask_id_number(data["id_number"])
+    check_manager(session, data["village_code"], data["institution_code"])
+    guardian = guardian_archive(session, data.get("guardian_archive_no"), scope)
+    index = identity_key(pii, data["id_type"], data["id_number"]) if data.get("id_number") else None
+    masked = mask_id_number(data["id_number"]) if data.get("id_number") else None
     cards = {name: data[name] for name in identifiers.CARD_FIELDS if data.get(name)}
     taken = identifiers.card_conflicts(session, pii, cards)
     conflict = confined(session, existing_conflict(session, index, masked) or taken(), scope)
@@ -111,15 +148,21 @@ def create_archive(session: Session, pii: PiiBox, data: dict[str, Any], actor: A
         name_pinyin=name_pinyin(data["name"]),
         sex=data["sex"],
         birth_date=data["birth_date"],
-        id_type=data["id_type"],
-        id_number_enc=pii.encrypt(data["id_number"], ID_NUMBER_SEALED_IN, archive_no),
+        id_type=data["id_type"] if index is not None else None,
+        id_number_enc=seal(pii, archive_no, "id_number_enc", data.get("id_number")),
         id_number_index=index,
         phone_enc=pii.encrypt(data["phone"], PHONE_SEALED_IN, archive_no) if data.get("phone") else None,
         phone_index=phone_index(pii, data["phone"]) if data.get("phone") else None,
         village_code=data["village_code"],
         institution_code=data["institution_code"],
         created_by=actor.user,
+        archive_date=data.get("archive_date") or date.today(),
+        guardian_archive_no=guardian,
+        **{f: data.get(f) for f in COVER_CODES},
+        **{column: seal(pii, archive_no, column, data.get(f)) for f, column in COVER_SEALED.items()},
     )
+    if archive.guardian_id_number_enc is None:
+        archive.guardian_id_type = None
     session.add(archive)
     card_changes = identifiers.set_cards(session, pii, archive.archive_no, cards, actor, held={})
     revisions.record(session, archive, revisions.CREATED, _created_changes(archive, data, card_changes), actor)
@@ -129,13 +172,34 @@ def create_archive(session: Session, pii: PiiBox, data: dict[str, Any], actor: A
         "institution_code": archive.institution_code,
         # Blind indexes are keyed digests, not personal data: they let the records service
         # match encounters it parked as pending without the ID number ever leaving here.
-        "identity_keys": [index.hex()],
+        "identity_keys": [index.hex()] if index is not None else [],
     }, actor)])
     commit_unless_taken(session, index, masked, taken, scope)
     return archive
 
 
-def commit_unless_taken(session: Session, index: bytes, masked: str,
+# Plain columns of the identity and cover a creation or a correction sets as given (the guardian's
+# ID type goes with its sealed number).
+COVER_CODES = ("residence_type", "ethnicity", "ethnicity_name", "archive_source", "consent", "consent_date",
+               "responsible_doctor", "guardian_id_type")
+
+
+def guardian_archive(session: Session, archive_no: str | None, scope: dict[str, Any] | None) -> str | None:
+    """The current number of the guardian's archive `archive_no` leads to; one outside `scope`
+    is refused exactly as an unknown one (`ValidationFailed` naming `guardian_archive_no`)."""
+    if not archive_no:
+        return None
+    unknown = ValidationFailed("unknown guardian", {"guardian_archive_no": ["Unknown archive."]})
+    try:
+        number = aliases.find(session, archive_no).archive_no
+    except NotFound:
+        raise unknown from None
+    if scope is not None and not review.visible(session, scope, [number]):
+        raise unknown
+    return number
+
+
+def commit_unless_taken(session: Session, index: bytes | None, masked: str | None,
                         also: Callable[[], Conflict | None] | None = None,
                         scope: dict[str, Any] | None = None) -> None:
     """Commit; if another worker gave this ID number (or, checked by `also`, a card number) to an
@@ -154,8 +218,7 @@ def commit_unless_taken(session: Session, index: bytes, masked: str,
 def _created_changes(archive: Archive, data: dict[str, Any],
                      card_changes: dict[str, list[Any]]) -> dict[str, list[Any]]:
     after = {**revisions.tracked(archive), "status": "active",
-             "id_number": mask_id_number(data["id_number"]),
-             "phone": mask_phone(data["phone"]) if data.get("phone") else None,
+             **{f: revisions.shown(f, data.get(f)) for f in revisions.SHOWN_MASKED},
              **{name: new for name, (_, new) in card_changes.items()}}
     return revisions.diff({}, {k: v for k, v in after.items() if v is not None})
 
@@ -204,19 +267,32 @@ def archive_view(session: Session, pii: PiiBox, archive_no: str) -> dict[str, An
     values = {column.key: row[column.key] for column in Archive.__table__.columns}
     masked = masked_id_number(pii, values["id_number_enc"], values["archive_no"])
     return _details({**values, "id_number_masked": masked},
-                    row["former_archive_nos"] or [], row["merged_archive_nos"] or [])
+                    row["former_archive_nos"] or [], row["merged_archive_nos"] or [], pii)
 
 
 def archive_details(session: Session, pii: PiiBox, archive: Archive) -> dict[str, Any]:
     """What `get_archive` answers (`ArchiveDetailSchema`): the archive with its lifecycle."""
     leading_here = aliases.all_aliases_of(session, archive.archive_no)
-    return _details(archive_values(pii, archive), leading_here[aliases.TRANSFER], leading_here[aliases.MERGE])
+    return _details(archive_values(pii, archive), leading_here[aliases.TRANSFER], leading_here[aliases.MERGE], pii)
 
 
-def _details(values: dict[str, Any], former: list[str], merged: list[str]) -> dict[str, Any]:
+def cover_values(pii: PiiBox, values: dict[str, Any]) -> dict[str, Any]:
+    """The cover's personal data as `get_archive` answers it (`ArchiveDetailSchema`): addresses,
+    employer and contact name opened; the contact's phone and a guardian's ID number masked."""
+    archive_no = values["archive_no"]
+    opened = {f: unseal(pii, archive_no, COVER_SEALED[f], values[COVER_SEALED[f]])
+              for f in ("current_address", "registered_address", "employer", "contact_name")}
+    phone = unseal(pii, archive_no, "contact_phone_enc", values["contact_phone_enc"])
+    guardian = unseal(pii, archive_no, "guardian_id_number_enc", values["guardian_id_number_enc"])
+    return {**opened, "contact_phone_masked": mask_phone(phone) if phone else None,
+            "guardian_id_number_masked": mask_id_number(guardian) if guardian else None}
+
+
+def _details(values: dict[str, Any], former: list[str], merged: list[str], pii: PiiBox) -> dict[str, Any]:
     terminated = values["termination_reason"] is not None
     return {
         **values,
+        **cover_values(pii, values),
         "termination": {
             "reason": values["termination_reason"], "date": values["termination_date"],
             "cause": values["termination_cause"], "destination": values["termination_destination"],

@@ -17,8 +17,9 @@ from marshmallow import (
     EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate, validates, validates_schema,
 )
 
-from shared.codes import IdType, Sex
+from shared.codes import ArchiveConsent, ArchiveSource, Ethnicity, IdType, ResidenceType, Sex
 from shared.identity import check_identity_document
+from shared.contracts.identity import identity_problems
 
 from shared.contracts.fields import (
     CARD_NUMBER, IDENTIFIER, INSTITUTION_CODE, NAME, PHONE, REASON, ArchiveNo, Id, Limit, Name, NoArgumentsSchema,
@@ -43,29 +44,104 @@ DETAIL_FIELDS = ("cause", "destination", "handover", "note")
 
 # -- archives ----------------------------------------------------------------------------------
 
+ADDRESS = validate.Length(min=1, max=200)
+EMPLOYER = validate.Length(min=1, max=100)
+ETHNICITY_NAME = validate.Length(min=1, max=20)
+# A gateway username (services.gateway.accounts.USERNAME): who the 责任医生 is.
+USERNAME = validate.Regexp(r"^[A-Za-z0-9._-]{3,64}$", error="A username: 3 to 64 letters, digits, '.', '_' or '-'.")
+
+
+def _coded(table, description: str):
+    """A field holding a code of `table` (`shared.codes`), its meanings in the OpenAPI document."""
+    meanings = "; ".join(f"{m.value} {m.label}" for m in table)
+
+    def field(**kwargs) -> fields.Str:
+        return fields.Str(allow_none=True, validate=validate.OneOf(table.codes()),
+                          metadata={"description": f"{description}: {meanings}"}, **kwargs)
+    return field
+
+
+ResidenceTypeField = _coded(ResidenceType, "常住类型")
+EthnicityField = _coded(Ethnicity, "民族 (GB 3304 as the form collapses it; 99 with ethnicity_name)")
+ArchiveSourceField = _coded(ArchiveSource, "建档方式, how the archive was built")
+ConsentField = _coded(ArchiveConsent, "the resident's answer (自愿与引导相结合), with consent_date")
+
 
 class ArchiveCreateSchema(Strict):
-    """A new archive (`create_archive`, `POST /api/v1/archives`):
+    """A new archive (`create_archive`, `POST /api/v1/archives`): who the resident is, the cover
+    (封面) and the header of the 个人基本信息表:
 
         {"name": "张秀英", "sex": "2", "birth_date": "1949-12-31", "id_type": "01",
          "id_number": "11010519491231002X", "phone": "13800000000", "village_code": "110105003001",
-         "institution_code": "C1101050031", "health_card_no": null, "confirm_new": false}
+         "institution_code": "C1101050031", "health_card_no": null, "confirm_new": false,
+         "residence_type": "1", "ethnicity": "01", "archive_source": "2",
+         "consent": "given", "consent_date": "2026-11-20", "archive_date": "2026-11-20",
+         "current_address": "北京市朝阳区呼家楼北街3号院2-301", "registered_address": "同现住址",
+         "responsible_doctor": "doc01", "employer": "退休（原北京第一机床厂）",
+         "contact_name": "李建国", "contact_phone": "13900000000"}
+
+    A newborn (新生儿家庭访视) has no ID number yet: leave `id_number` out and name a guardian,
+    `guardian_archive_no` or `guardian_id_number`, with the 出生医学证明编号 when known:
+
+        {"name": "李小宝", "sex": "1", "birth_date": "2026-11-18", "village_code": "110105003001",
+         "institution_code": "C1101050031", "guardian_archive_no": "11010500300100001",
+         "birth_certificate_no": "P110123456"}
+
+    The ID number is attached later (`attach_id_number`). `archive_date` (建档日期) defaults to
+    today; a paper archive entered later gives its own (not in the future, not before birth). The
+    rules across fields are `shared.contracts.identity`. Addresses, employer, contact and the
+    guardian's ID number are personal data: stored encrypted, like the ID and phone numbers.
     """
 
     name = Name(required=True, validate=NAME)
     sex = fields.Str(required=True, validate=validate.OneOf(Sex.codes()))
     birth_date = fields.Date(required=True)
-    id_type = fields.Str(load_default=IdType.RESIDENT_ID_CARD.value, validate=validate.OneOf(IdType.codes()))
-    id_number = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    id_type = fields.Str(load_default=IdType.RESIDENT_ID_CARD.value, validate=validate.OneOf(IdType.codes()),
+                         metadata={"description": "CV02.01.101; 01 居民身份证 and 02 居民户口簿 carry the same "
+                                                  "公民身份号码, validated and matched alike"})
+    id_number = fields.Str(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64), metadata={
+        "description": "required unless a guardian is named (a newborn's archive; attach it later)"})
     phone = fields.Str(load_default=None, allow_none=True, validate=PHONE)
     village_code = fields.Str(required=True, validate=valid_village_code)
-    institution_code = fields.Str(required=True, validate=INSTITUTION_CODE)
+    institution_code = fields.Str(required=True, validate=INSTITUTION_CODE, metadata={
+        "description": "管理单位: a township or community centre, village clinic or community station serving "
+                       "the village (a hospital or the health commission is refused)"})
     health_card_no = fields.Str(load_default=None, allow_none=True, validate=CARD_NUMBER, metadata={
         "description": "居民健康卡号; held by no other archive (409 naming the field)"})
     insurance_card_no = fields.Str(load_default=None, allow_none=True, validate=CARD_NUMBER, metadata={
         "description": "insurance card number; held by no other archive (409 naming the field)"})
     confirm_new = fields.Bool(load_default=False, metadata={
         "description": "create even though the registry found possible duplicates (409 `possible_duplicates`)"})
+    residence_type = ResidenceTypeField(load_default=None)
+    ethnicity = EthnicityField(load_default=None)
+    ethnicity_name = fields.Str(load_default=None, allow_none=True, validate=ETHNICITY_NAME, metadata={
+        "description": "the minority's name (e.g. 回族), with ethnicity 99 only"})
+    archive_source = ArchiveSourceField(load_default=None)
+    consent = ConsentField(load_default=None)
+    consent_date = fields.Date(load_default=None, allow_none=True, metadata={
+        "description": "the day of the consent or refusal: not in the future, not before birth"})
+    archive_date = fields.Date(load_default=None, allow_none=True, metadata={
+        "description": "建档日期, default today: not in the future, not before birth"})
+    current_address = fields.Str(load_default=None, allow_none=True, validate=ADDRESS, metadata={
+        "description": "现住址 (encrypted at rest)"})
+    registered_address = fields.Str(load_default=None, allow_none=True, validate=ADDRESS, metadata={
+        "description": "户籍地址 (encrypted at rest)"})
+    responsible_doctor = fields.Str(load_default=None, allow_none=True, validate=USERNAME, metadata={
+        "description": "责任医生: the username of a clinician of the managing institution (the gateway checks it)"})
+    employer = fields.Str(load_default=None, allow_none=True, validate=EMPLOYER, metadata={
+        "description": "工作单位; retired: the last employer; unemployed: say so (encrypted at rest)"})
+    contact_name = Name(load_default=None, allow_none=True, validate=NAME, metadata={
+        "description": "联系人姓名 (encrypted at rest)"})
+    contact_phone = fields.Str(load_default=None, allow_none=True, validate=PHONE, metadata={
+        "description": "联系人电话 (encrypted at rest)"})
+    guardian_archive_no = ArchiveNo(load_default=None, allow_none=True, metadata={
+        "description": "the guardian's archive, of your jurisdiction (an archive without an ID number names one)"})
+    guardian_id_type = fields.Str(load_default=IdType.RESIDENT_ID_CARD.value,
+                                  validate=validate.OneOf(IdType.codes()))
+    guardian_id_number = fields.Str(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64),
+                                    metadata={"description": "the guardian's ID number (encrypted at rest)"})
+    birth_certificate_no = fields.Str(load_default=None, allow_none=True, validate=CARD_NUMBER, metadata={
+        "description": "出生医学证明编号; held by no other archive (409 naming the field)"})
 
     @validates("birth_date")
     def _not_in_future(self, value: date, **kwargs) -> None:
@@ -76,6 +152,9 @@ class ArchiveCreateSchema(Strict):
     def _identity_document(self, data, **kwargs) -> None:
         _, errors = check_identity_document(data.get("id_type"), data.get("id_number"),
                                             birth_date=data.get("birth_date"), sex=data.get("sex"))
+        errors.update(_guardian_errors(data))
+        for field, messages in identity_problems(data).items():
+            errors.setdefault(field, messages)
         if errors:
             raise ValidationError(errors)
 
@@ -83,7 +162,20 @@ class ArchiveCreateSchema(Strict):
     def _normalise(self, data, **kwargs):
         data["id_number"], _ = check_identity_document(data["id_type"], data["id_number"],
                                                        birth_date=None, sex=None)
+        if not data["id_number"]:
+            data["id_type"] = None
+        data["guardian_id_number"], _ = check_identity_document(data["guardian_id_type"], data["guardian_id_number"],
+                                                                birth_date=None, sex=None)
+        if not data["guardian_id_number"]:
+            data["guardian_id_type"] = None
         return data
+
+
+def _guardian_errors(data: dict) -> dict[str, list[str]]:
+    """The guardian's ID number checked as any ID number is, its errors under its own field."""
+    _, errors = check_identity_document(data.get("guardian_id_type"), data.get("guardian_id_number"),
+                                        birth_date=None, sex=None)
+    return {"guardian_id_number": errors["id_number"]} if "id_number" in errors else {}
 
 
 class ArchiveSchema(Schema):
@@ -102,6 +194,15 @@ class ArchiveSchema(Schema):
     created_by = fields.Str()
     created_at = fields.AwareDateTime()
     version = fields.Int()
+    residence_type = fields.Str(allow_none=True, metadata={"example": "1"})
+    ethnicity = fields.Str(allow_none=True, metadata={"example": "01"})
+    ethnicity_name = fields.Str(allow_none=True)
+    archive_source = fields.Str(allow_none=True, metadata={"example": "2"})
+    consent = fields.Str(allow_none=True, metadata={"example": "given"})
+    consent_date = fields.Date(allow_none=True)
+    archive_date = fields.Date(metadata={"description": "建档日期"})
+    responsible_doctor = fields.Str(allow_none=True, metadata={"example": "doc01"})
+    guardian_archive_no = fields.Str(allow_none=True)
 
 
 class DivisionSchema(Schema):
@@ -287,8 +388,8 @@ class ResolutionSchema(Schema):
 _ARCHIVE_NO_OR_VILLAGE = re.compile(r"^\d{12}(\d{5})?$")
 _PINYIN = re.compile(r"^[a-z]+$")
 
-SEARCH_FILTERS = ("archive_no", "id_number", "name", "pinyin", "birth_date", "village_code",
-                  "institution_code", "status")
+SEARCH_FILTERS = ("archive_no", "id_number", "health_card_no", "name", "pinyin", "birth_date", "village_code",
+                  "institution_code", "status", "residence_type", "ethnicity")
 
 
 class ArchiveSearchSchema(Schema):
@@ -300,6 +401,9 @@ class ArchiveSearchSchema(Schema):
         {"archive_no": "11010510110100007"}    that archive
         {"id_type": "01", "id_number": "11010519491231002X"}   exact, through the blind index
         {"birth_date": "1949-12-31", "village_code": "110105101101", "status": "active"}
+        {"health_card_no": "H11010500012"}     exact, through the card's blind index (居民健康卡)
+        {"village_code": "110105101101", "residence_type": "1"}   户籍 residents of the village
+        {"ethnicity": "99"}                    minority residents
     """
 
     class Meta:
@@ -315,6 +419,11 @@ class ArchiveSearchSchema(Schema):
     village_code = fields.Str(validate=valid_village_code)
     institution_code = fields.Str(validate=INSTITUTION_CODE)
     status = fields.Str(validate=validate.Length(min=1, max=16))
+    health_card_no = fields.Str(validate=CARD_NUMBER, metadata={"description": "居民健康卡号, exact"})
+    residence_type = fields.Str(validate=validate.OneOf(ResidenceType.codes()), metadata={
+        "description": "常住类型: 1 户籍, 2 非户籍"})
+    ethnicity = fields.Str(validate=validate.OneOf(Ethnicity.codes()), metadata={
+        "description": "民族: 01 汉族, 99 少数民族"})
 
     @validates("archive_no")
     def _archive_no(self, value: str, **kwargs) -> None:
@@ -393,9 +502,14 @@ class IdentityUpdateSchema(Strict):
          "id_number": "11010519491231002X", "phone": "13900000000",
          "health_card_no": "H11010500012", "insurance_card_no": null}
 
-    `phone: null` clears the phone, a card number `null` removes the card. The result is checked
-    as a whole (ID number against sex and birth date; cards held by no other archive) by the use
-    case. Village and institution change only through a transfer.
+    and any field of the cover and the 个人基本信息表 header (as `ArchiveCreateSchema` takes
+    them): `{"residence_type": "2", "current_address": "...", "responsible_doctor": "doc02"}`.
+
+    `phone: null` clears the phone, a card number `null` removes the card, `null` clears any
+    other optional field. The result is checked as a whole (ID number against sex and birth date;
+    cards held by no other archive; `shared.contracts.identity`) by the use case. Village and
+    institution change only through a transfer; an archive without an ID number gets one through
+    `attach_id_number`.
     """
 
     name = Name(validate=NAME)
@@ -406,11 +520,47 @@ class IdentityUpdateSchema(Strict):
     phone = fields.Str(allow_none=True, validate=PHONE)
     health_card_no = fields.Str(allow_none=True, validate=CARD_NUMBER)
     insurance_card_no = fields.Str(allow_none=True, validate=CARD_NUMBER)
+    birth_certificate_no = fields.Str(allow_none=True, validate=CARD_NUMBER)
+    residence_type = ResidenceTypeField()
+    ethnicity = EthnicityField()
+    ethnicity_name = fields.Str(allow_none=True, validate=ETHNICITY_NAME)
+    archive_source = ArchiveSourceField()
+    consent = ConsentField()
+    consent_date = fields.Date(allow_none=True)
+    archive_date = fields.Date()
+    current_address = fields.Str(allow_none=True, validate=ADDRESS)
+    registered_address = fields.Str(allow_none=True, validate=ADDRESS)
+    responsible_doctor = fields.Str(allow_none=True, validate=USERNAME)
+    employer = fields.Str(allow_none=True, validate=EMPLOYER)
+    contact_name = Name(allow_none=True, validate=NAME)
+    contact_phone = fields.Str(allow_none=True, validate=PHONE)
+    guardian_archive_no = ArchiveNo(allow_none=True)
+    guardian_id_type = fields.Str(validate=validate.OneOf(IdType.codes()))
+    guardian_id_number = fields.Str(allow_none=True, validate=validate.Length(min=1, max=64))
 
     @validates_schema
     def _something(self, data, **kwargs) -> None:
         if not data:
             raise ValidationError("Give at least one field to change.", "_schema")
+
+
+class IdNumberAttachmentSchema(Strict):
+    """The ID number of an archive created without one (a newborn's, `attach_id_number`,
+    `POST /api/v1/archives/{archive_no}/id-number`):
+
+        {"id_type": "01", "id_number": "110105202611180017"}
+
+    Checked against the archive's sex and birth date; an ID number another archive holds is
+    refused with the same 409 as a creation. Correcting an ID number the archive has is an
+    identity correction (`PATCH`), with its reason.
+    """
+
+    id_type = fields.Str(load_default=IdType.RESIDENT_ID_CARD.value, validate=validate.OneOf(IdType.codes()))
+    id_number = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+
+    @post_load
+    def _normalise(self, data, **kwargs):
+        return _normalised_id_number(data)
 
 
 class TerminationSchema(Strict):
@@ -468,16 +618,27 @@ class ArchiveDetailSchema(ArchiveSchema):
     """An archive with its lifecycle, as `get_archive` answers it:
 
         {"archive_no": "11010520110100012", "status": "terminated", ..., "updated_at": "...",
+         "current_address": "北京市朝阳区呼家楼北街3号院2-301", "registered_address": "同现住址",
+         "employer": "退休", "contact_name": "李建国", "contact_phone_masked": "139****0000",
+         "guardian_id_number_masked": null,
          "termination": {"reason": "death", "date": "2026-11-20", "cause": "脑梗死",
                          "destination": null, "handover": null, "note": null},
          "merged_into": null, "former_archive_nos": ["11010510110100007"], "merged_archive_nos": []}
 
+    The cover's personal data (addresses, employer, contact) is answered here only, not in search
+    pages; the contact's phone and a guardian's ID number only masked.
     `termination` is null unless terminated; `former_archive_nos` are the numbers the archive had
     before transfers, `merged_archive_nos` those of the archives merged into it. All of them lead
     here.
     """
 
     updated_at = fields.AwareDateTime()
+    current_address = fields.Str(allow_none=True)
+    registered_address = fields.Str(allow_none=True)
+    employer = fields.Str(allow_none=True)
+    contact_name = fields.Str(allow_none=True)
+    contact_phone_masked = fields.Str(allow_none=True, metadata={"example": "139****0000"})
+    guardian_id_number_masked = fields.Str(allow_none=True, metadata={"example": "**************002X"})
     termination = fields.Nested(TerminationViewSchema, allow_none=True)
     merged_into = fields.Str(allow_none=True)
     former_archive_nos = fields.List(fields.Str())
@@ -759,6 +920,7 @@ RPC: dict[str, Rpc] = {
     "possible_duplicates": Rpc(_ARCHIVE_REF, PossibleDuplicatesSchema()),
     "list_revisions": Rpc(_ARCHIVE_REF, ArchiveRevisionSchema()),
     "update_identity": Rpc(IdentityUpdateSchema(), _DETAIL),
+    "attach_id_number": Rpc(IdNumberAttachmentSchema(), _DETAIL),
     "terminate_archive": Rpc(TerminationSchema(), _DETAIL),
     "reactivate_archive": Rpc(ReasonSchema(), _DETAIL),
     "request_transfer": Rpc(TransferRequestSchema(), _TRANSFER),

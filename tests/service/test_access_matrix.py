@@ -139,6 +139,9 @@ ENDPOINTS = [
              body=lambda w, s: {"archive_no": IN_VILLAGE, "limit": 5}),
     Endpoint("archive.update", "PATCH", "/api/v1/archives/{archive_no}", frozenset(READERS), 200,
              body=lambda w, s: {"phone": "13900000001", "reason": "核对联系电话"}),
+    # attaching the ID number of an archive created without one: these archives have theirs (422)
+    Endpoint("archive.id_number", "POST", "/api/v1/archives/{archive_no}/id-number", frozenset(READERS), 422,
+             body=lambda w, s: {"id_type": "01", "id_number": "11010519491231002X"}),
     Endpoint("archive.revisions", "GET", "/api/v1/archives/{archive_no}/revisions", frozenset(READERS), 200),
     Endpoint("archive.terminate", "POST", "/api/v1/archives/{archive_no}/termination", frozenset(KEEPERS), 200,
              prepare=lambda w, s: {"archive_no": w.new_archive(s)},
@@ -368,6 +371,43 @@ def test_access_matrix(world, endpoint, role, scope):
     assert entry.archive_no == touched
     flagged = scope in ("out", "granted") and role in endpoint.allowed and endpoint.action not in ("archive.create",)
     assert entry.out_of_scope == flagged
+
+
+# The health commission supervises and manages: an account of it reads and counts its county as
+# its role allows, and creates, corrects, records or keeps nothing, whatever its role (a township
+# doctor made at the commission before `ehr user add` refused it: tests/unit/test_access.py).
+# Written out, not derived.
+COMMISSION = "G1101050001"
+COMMISSION_REFUSED = {"archive.create", "archive.update", "archive.id_number", "record.create", "record.amend",
+                      "record.entered_in_error", "archive.terminate", "archive.reactivate", "transfer.request",
+                      "transfer.accept", "transfer.reject", "transfer.cancel", "pending.link", "record.review"}
+COMMISSION_READS = {"archive.read": 200, "archive.summary": 200, "records.list": 200, "archive.revisions": 200,
+                    "archive.search": 200, "archive.duplicates": 200, "stats.read": 200}
+
+
+@pytest.fixture(scope="module")
+def commission_doctor(world):
+    # written straight into the gateway's database, as an account made before the rule was
+    username = world.auth.user("township_doctor", COMMISSION)
+    return bearer(world.auth.token(username)), username
+
+
+@pytest.mark.parametrize("endpoint", [e for e in ENDPOINTS if e.action in COMMISSION_REFUSED | set(COMMISSION_READS)],
+                         ids=lambda e: e.action)
+def test_a_health_commission_account_supervises_and_writes_nothing(world, commission_doctor, endpoint):
+    session, username = commission_doctor
+    path = endpoint.path.replace("{archive_no}", world.archives["in"]).replace("{record_id}", "rec-1")
+    for name in ("transfer_id", "merge_id"):
+        path = path.replace("{%s}" % name, "999999999")
+    body = endpoint.body(world, "in") if endpoint.body and endpoint.action in COMMISSION_REFUSED else (
+        {"archive_no": IN_VILLAGE} if endpoint.method == "POST" else None)
+    resp = session.request(endpoint.method, world.base + path, json=body)
+    status = 403 if endpoint.action in COMMISSION_REFUSED else COMMISSION_READS[endpoint.action]
+    assert resp.status_code == status, resp.text
+    entry = audit_outcome(resp.headers["X-Request-Id"])
+    assert (entry.action, entry.status, entry.outcome, entry.actor) == (
+        endpoint.action, status, "denied" if status == 403 else "ok", username)
+    assert not entry.out_of_scope  # the county is the commission's jurisdiction: it may look, not write
 
 
 def test_an_out_of_scope_archive_answers_exactly_like_an_unknown_one(world):

@@ -105,6 +105,11 @@ def written(databases, keys):
 
 
 MODULES = {"registry": registry_reencrypt, "records": records_reencrypt}
+# The cover's personal data, sealed on every archive of `written` (with a guardian's ID number).
+COVER = {"current_address": "北京市朝阳区孙河乡上辛堡村12号", "registered_address": "同现住址", "employer": "务农",
+         "contact_name": "李建国", "contact_phone": "13900000000"}
+COVER_COLUMNS = ("current_address_enc", "registered_address_enc", "employer_enc", "contact_name_enc",
+                 "contact_phone_enc", "guardian_id_number_enc")
 
 
 def run(databases, boxes_, **options):
@@ -156,11 +161,12 @@ def test_after_reencryption_a_box_with_only_the_new_key_reads_everything_and_fin
     reports = run(databases, rotated, batch_size=3)
 
     # 7 ID numbers, 7 phones, 7 cards + 1 MRN, the merged archive's ID and phone in the snapshot,
-    # one quarantined message (body and headers) and one pending message; no plaintext headers.
+    # one quarantined message (body and headers) and one pending message; no plaintext headers; no
+    # cover data (`test_the_cover_is_sealed_to_the_archive_follows_a_transfer_and_is_reencrypted`).
     expected = {"archives.id_number_enc": 7, "archives.phone_enc": 7, "resident_identifiers.value_enc": 8,
                 "merges.snapshot.id_number_enc": 1, "merges.snapshot.phone_enc": 1, "quarantine.body_enc": 1,
                 "quarantine.headers_enc": 1, "pending_encounters.payload_enc": 1,
-                "quarantine.headers (plaintext)": 0}
+                "quarantine.headers (plaintext)": 0, **{f"archives.{c}": 0 for c in COVER_COLUMNS}}
     assert {c: r.stale for c, r in counted.items()} == expected
     assert {c: r.rewritten for c, r in counted.items()} == dict.fromkeys(expected, 0)
     assert {c: (r.rewritten, r.failed, r.remaining) for c, r in reports.items()} == {
@@ -342,6 +348,34 @@ def test_a_transfer_that_renumbers_an_archive_binds_its_ciphertexts_to_the_new_n
 
     reports = run(databases, boxes(keys, "b", "rb", old=True))
     assert sum(r.failed for r in reports.values()) == 0 and sum(r.remaining for r in reports.values()) == 0
+
+
+def test_the_cover_is_sealed_to_the_archive_follows_a_transfer_and_is_reencrypted(databases, keys):
+    box = PiiBox(keys["a"], keys["index"])
+    synth = Synthesizer(seed=23)
+    guardian = synth.resident(VILLAGE, INSTITUTION)
+    with Session(databases["registry"], expire_on_commit=False) as session:
+        data = ArchiveCreateSchema().load({**synth.resident(VILLAGE, INSTITUTION).archive_request(), **COVER,
+                                           "guardian_id_number": guardian.id_number, "confirm_new": True})
+        number = usecases.create_archive(session, box, data, ACTOR).archive_no
+        with databases["registry"].connect() as conn:
+            stored = dict(conn.execute(sa.select(*(Archive.__table__.c[c] for c in COVER_COLUMNS))
+                                       .where(Archive.archive_no == number)).one()._mapping)
+        assert all(token is not None and COVER["current_address"].encode() not in bytes(token)
+                   for token in stored.values())  # ciphertext only
+        transfer = transfers.request_transfer(session, number, {
+            "to_village_code": "110105101102", "to_institution_code": INSTITUTION, "reason": "迁居下辛堡村"}, ACTOR)
+        renumbered = transfers.accept_transfer(session, box, transfer.id, ACTOR)[1].archive_no
+
+    reports = run(databases, boxes(keys, "b", "rb", old=True))
+    assert {c: reports[f"archives.{c}"].rewritten for c in COVER_COLUMNS} == dict.fromkeys(COVER_COLUMNS, 1)
+    with Session(databases["registry"]) as session:
+        shown = usecases.archive_details(session, boxes(keys, "b", "rb")["registry"],
+                                         usecases.get_archive(session, renumbered))
+    assert {k: shown[k] for k in ("current_address", "registered_address", "employer", "contact_name")} == {
+        k: COVER[k] for k in ("current_address", "registered_address", "employer", "contact_name")}
+    assert shown["contact_phone_masked"] == "139****0000"
+    assert shown["guardian_id_number_masked"] == "*" * 14 + guardian.id_number[-4:]
 
 
 def test_an_imported_archive_is_bound_to_the_number_it_was_given(databases, keys):

@@ -33,7 +33,8 @@ def test_a_second_archive_for_the_same_id_number_is_refused_with_the_existing_nu
     resident = synth.resident(VILLAGE, INSTITUTION)
     first = rpc.registry.create_archive(resident.archive_request())
     with pytest.raises(Conflict) as err:
-        rpc.registry.create_archive({**resident.archive_request(), "village_code": "110105003001"})
+        rpc.registry.create_archive({**resident.archive_request(), "village_code": "110105003001",
+                                     "institution_code": "C1101050031"})
     assert err.value.details["archive_no"] == first["archive_no"]
     assert resident.id_number not in str(err.value.details) + err.value.message
 

@@ -69,7 +69,7 @@ OPENED_BY_A_GRANT = {
     # the retention date need the archive in one's own scope
     "attachments.list": True, "attachment.read": True, "attachment.add": False,
     "attachment.entered_in_error": False, "archive.export": False, "archive.retention": False,
-    "card.issue": False, "card.read": False,
+    "card.issue": False, "card.read": False, "archive.id_number": False,
 }
 
 
@@ -160,6 +160,38 @@ def test_roles_fit_the_kinds_of_institution():
     assert access.role_fits_institution(access.HOSPITAL_SYSTEM, "hospital")
     assert not access.role_fits_institution(access.TOWNSHIP_SYSTEM, "village_clinic")
     assert access.role_fits_institution(access.SYSTEM_OPERATOR, "health_commission")
+
+
+def test_the_health_commission_supervises_and_writes_nothing_into_archives():
+    # no township doctor is made at the commission any more ...
+    assert not access.role_fits_institution(access.TOWNSHIP_DOCTOR, "health_commission")
+    assert access.role_fits_institution(access.SUPERVISOR, "health_commission")
+    # ... and one made before may do what its role allows but create, correct, record or keep
+    assert access.permits(access.TOWNSHIP_DOCTOR, access.ARCHIVE_CREATE)
+    for action in access.KEEPERS_WRITE:
+        with pytest.raises(Forbidden):
+            access.require_keeping(COUNTY, action)
+        with pytest.raises(Forbidden):
+            access.require_keeping(HOSPITAL, action)
+        with pytest.raises(Forbidden):
+            access.require_keeping(None, action)
+        for keeper in (TOWNSHIP, COMMUNITY, VILLAGE):
+            access.require_keeping(keeper, action)
+    for reading in (access.ARCHIVE_READ, access.ARCHIVE_SEARCH, access.STATS_READ, access.DUPLICATES_REVIEW,
+                    access.TRANSFER_READ, access.GRANTS_LIST):
+        access.require_keeping(COUNTY, reading)
+    assert {access.ARCHIVE_CREATE, access.RECORD_CREATE, access.ARCHIVE_UPDATE,
+            access.ARCHIVE_ID_ATTACH} <= access.KEEPERS_WRITE
+
+
+def test_a_responsible_doctor_is_a_clinician_of_the_managing_institution():
+    doctor = {"institution_code": "T1101051011", "role": access.TOWNSHIP_DOCTOR}
+    assert access.may_be_responsible(doctor, "T1101051011")
+    assert access.may_be_responsible({**doctor, "role": access.VILLAGE_DOCTOR}, "T1101051011")
+    assert not access.may_be_responsible(doctor, "T1101052011")              # another institution
+    assert not access.may_be_responsible({**doctor, "role": access.INSTITUTION_ADMIN}, "T1101051011")
+    assert not access.may_be_responsible({**doctor, "role": access.TOWNSHIP_SYSTEM}, "T1101051011")
+    assert not access.may_be_responsible(None, "T1101051011")                # no such user
 
 
 def test_the_matrix_table_covers_every_role():

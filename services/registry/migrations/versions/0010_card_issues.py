@@ -4,18 +4,15 @@ New table `card_issues`: each issue and reissue of an archive's card (who, when,
 archive number printed on it), referring to the archive `ON UPDATE CASCADE` like every table
 since 0003, with that column indexed. A new, empty table: nothing to build concurrently.
 
-Numbered 0012 to stay clear of 0009+ being written elsewhere; renumber (and set down_revision)
-when merging.
-
-Revision ID: 0012
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-21 10:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0012'
-down_revision = '0008'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
