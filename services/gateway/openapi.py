@@ -21,7 +21,8 @@ from shared.contracts.gateway import (
 from shared.contracts.records import (
     ArchiveSummarySchema, DiscardSchema, EnteredInErrorSchema, LinkPendingSchema, PendingEncounterSchema,
     PendingPageSchema, QuarantineEntrySchema, QuarantinePageSchema, RecordAmendSchema, RecordCreateSchema,
-    RecordHistorySchema, RecordPageSchema, RecordSchema, ReplaySchema, ReviewPageSchema, ReviewSchema,
+    RecordFiledSchema, RecordHistorySchema, RecordPageSchema, RecordSchema, ReplaySchema, ReviewPageSchema,
+    ReviewSchema,
 )
 from shared.contracts.registry import (
     ArchiveCreateSchema, ArchiveDetailSchema, ArchivePageSchema, ArchiveRevisionSchema, ArchiveSchema,
@@ -45,7 +46,9 @@ def _errors(*statuses: int) -> dict:
             409: "Conflict: `conflict`, e.g. the ID number or a card already has an archive of your "
                  "jurisdiction (named in `details`), or possible duplicates of your jurisdiction need "
                  "`confirm_new`; `registered_elsewhere`, an archive outside your jurisdiction holds it "
-                 "(`details` name only the field, with your value masked: no archive, village or institution)",
+                 "(`details` name only the field, with your value masked: no archive, village or institution); "
+                 "or a form filled once per archive (`personal_info`) that the archive already has "
+                 "(`details` name its record: amend it)",
             413: "The body is larger than EHR_MAX_BODY_BYTES (1 MiB)",
             422: "Not possible in the current state, e.g. already replayed",
             429: "Too many sign-in attempts (`Retry-After`), or grants: at most `EHR_GRANT_DAILY_LIMIT` (20) a user in any 24 hours",
@@ -127,7 +130,8 @@ def build_spec() -> dict:
         ("Review", ReviewSchema), ("ReviewPage", ReviewPageSchema),
         ("LinkPending", LinkPendingSchema), ("RecordCreate", RecordCreateSchema),
         ("RecordAmend", RecordAmendSchema), ("EnteredInError", EnteredInErrorSchema),
-        ("RecordHistory", RecordHistorySchema), ("ArchiveSummary", ArchiveSummarySchema),
+        ("RecordHistory", RecordHistorySchema), ("RecordFiled", RecordFiledSchema),
+        ("ArchiveSummary", ArchiveSummarySchema),
         ("TokenRequest", TokenRequestSchema), ("Token", TokenSchema), ("SignedOut", SignedOutSchema),
         ("AccessGrantRequest", AccessGrantRequestSchema), ("AccessGrant", AccessGrantSchema),
         ("Grant", GrantSchema), ("GrantPage", GrantPageSchema),
@@ -201,11 +205,12 @@ def build_spec() -> dict:
         "summary": "Enter a record on one of the archive's forms (personal_info, health_exam, visit, consultation)",
         "parameters": [ARCHIVE_NO],
         "requestBody": {"required": True, "content": {"application/json": {"schema": "RecordCreate"}}},
-        "responses": {"201": _json("RecordHistory", "Filed"), **_errors(400, 404, 422, 503)},
+        "responses": {"201": _json("RecordFiled", "Filed, with what it offers other forms"),
+                      **_errors(400, 404, 409, 422, 503)},
     }})
     spec.path("/api/v1/archives/{archive_no}/summary", operations={"get": {
         "summary": "The archive's front page (首页): key populations, chronic conditions, allergies, "
-                   "blood type, last service per type, whether it is dynamic",
+                   "blood type, the last exam's abnormal results, last service per type, whether it is dynamic",
         "parameters": [ARCHIVE_NO],
         "responses": {"200": _json("ArchiveSummary", "The summary"), **_errors(400, 404, 503)},
     }})
@@ -218,7 +223,7 @@ def build_spec() -> dict:
         "summary": "Amend a form record: a new revision becomes current, the old ones stay",
         "parameters": [ARCHIVE_NO, record_id],
         "requestBody": {"required": True, "content": {"application/json": {"schema": "RecordAmend"}}},
-        "responses": {"201": _json("RecordHistory", "Amended"), **_errors(400, 404, 422, 503)},
+        "responses": {"201": _json("RecordFiled", "Amended"), **_errors(400, 404, 422, 503)},
     }})
     spec.path("/api/v1/archives/{archive_no}/records/{record_id}/entered-in-error", operations={"post": {
         "summary": "Mark a record as entered in error (it is kept, flagged, with the reason)",
