@@ -63,10 +63,12 @@ class Synthesizer:
         self.fake.seed_instance(seed)
         self._used: set[str] = set()
 
-    def resident(self, village_code: str, institution_code: str) -> Resident:
+    def resident(self, village_code: str, institution_code: str, *, born: date | None = None,
+                 sex: str | None = None) -> Resident:
+        """A resident of random sex and birth date (1935-2019), unless given."""
         while True:
-            sex = self.rng.choice(["1", "2"])
-            birth = date(1935, 1, 1) + timedelta(days=self.rng.randrange(0, 365 * 85))
+            sex = sex or self.rng.choice(["1", "2"])
+            birth = born or date(1935, 1, 1) + timedelta(days=self.rng.randrange(0, 365 * 85))
             id_number = make_id_number(self.rng, village_code[:6], birth, sex)
             if id_number not in self._used:
                 self._used.add(id_number)

@@ -586,6 +586,15 @@ class ExamTestItem(CodeEnum):
 
 
 @enum.unique
+class NormalAbnormal(CodeEnum):
+    """辅助检查 心电图, 胸部X线片, B超 (腹部, 其他) and 宫颈涂片: 1 正常 / 2 异常, the abnormality
+    described beside it."""
+
+    NORMAL = "1", "正常"
+    ABNORMAL = "2", "异常"
+
+
+@enum.unique
 class CerebrovascularDisease(CodeEnum):
     """现存主要健康问题 脑血管疾病 [M]; 1 未发现 alone."""
 

@@ -38,7 +38,9 @@ ERRORS = {400: "Invalid input: `details` names each failing field",
           409: "Conflict: `conflict`, e.g. the ID number or a card already has an archive of your "
                "jurisdiction (named in `details`), or possible duplicates of your jurisdiction need "
                "`confirm_new`; `registered_elsewhere`, an archive outside your jurisdiction holds it "
-               "(`details` name only the field, with your value masked: no archive, village or institution)",
+               "(`details` name only the field, with your value masked: no archive, village or institution); "
+               "or a form filled once per archive (`personal_info`) that the archive already has "
+               "(`details` name its record: amend it)",
           413: "The body is larger than EHR_MAX_BODY_BYTES (1 MiB; an attachment upload: the base64 of "
                "EHR_MAX_ATTACHMENT_BYTES, 5 MiB, plus 64 KiB)",
           422: "Not possible in the current state, e.g. already replayed",

@@ -4,7 +4,13 @@ Nothing is ever deleted or overwritten: an amendment adds a revision (the earlie
 readable, each with its author, institution and reason) and a mistake is marked
 entered-in-error with a reason. Every change is announced on `ehr.archive-updates`.
 
-    file_form_record(session, archive, "visit", {"occurred_on": "2026-11-20", ...}, actor)
+A form is validated for the archive's resident: their birth date, sex and village (the
+registry's archive) and, for a health exam, the conditions the archive's records name (its
+足背动脉搏动 rule) and the 既往史 of its 个人基本信息表 (what the exam offers that form). A form
+filled once (`rules.FILED_ONCE`) is refused while one stands.
+
+    file_form_record(session, archive, {"record_type": "visit", "content": {...}}, actor)
+        -> (record, suggestions)
 """
 
 from __future__ import annotations
@@ -24,8 +30,10 @@ from services.records.forms import FORMS, validate_form
 from services.records.models import Record, RecordRevision, outbox
 from services.records.revisions import REVISIONS, next_revision, update_message
 from services.records.rules import (
-    ENTERED_IN_ERROR, reason_given, require_amendable, require_markable, require_writable,
+    ENTERED_IN_ERROR, FILED_ONCE, archive_conditions, past_history_codes, past_history_suggestions, reason_given,
+    require_amendable, require_first, require_markable, require_writable,
 )
+from services.records.standing import standing_records
 
 CHINA_TIME = timezone(timedelta(hours=8))
 
@@ -47,14 +55,36 @@ def _record_dict(record: Record) -> dict:
             "source_record_id": record.source_record_id, "occurred_at": record.occurred_at}
 
 
-def file_form_record(session: Session, archive: dict, payload: dict, actor: Actor) -> Record:
-    """`payload`: {"record_type": "visit", "content": {...form...}, "institution_code": ...}."""
+def _validated(session: Session, archive: dict, record_type: str, content: dict,
+               previous: dict | None = None) -> tuple[dict, list[dict]]:
+    """The form's content loaded for this archive's resident, and what it offers other forms."""
+    rows = (standing_records(session, archive["archive_no"], ("personal_info", "hospital_encounter"))
+            if record_type == "health_exam" else [])
+    content = validate_form(record_type, content, birth_date=date.fromisoformat(archive["birth_date"]),
+                            sex=archive.get("sex"), village_code=archive.get("village_code"),
+                            conditions=archive_conditions(rows), previous=previous)
+    suggestions = past_history_suggestions(content, past_history_codes(rows)) if record_type == "health_exam" else []
+    return content, suggestions
+
+
+def _require_first(session: Session, archive_no: str, record_type: str) -> None:
+    """A form filled once: refused while one stands (two filings at once wait for each other)."""
+    if record_type not in FILED_ONCE:
+        return
+    session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(f"{record_type}:{archive_no}"))))
+    standing = standing_records(session, archive_no, (record_type,))
+    require_first(record_type, standing[0][3] if standing else None)
+
+
+def file_form_record(session: Session, archive: dict, payload: dict, actor: Actor) -> tuple[Record, list[dict]]:
+    """`payload`: {"record_type": "visit", "content": {...form...}, "institution_code": ...}; the
+    record filed and its suggestions for other forms (`rules.past_history_suggestions`)."""
     require_writable(archive)
     record_type = payload.get("record_type")
     if record_type not in FORMS:
         raise ValidationFailed("unknown record type", {"record_type": [f"Must be one of: {', '.join(FORMS)}."]})
-    content = validate_form(record_type, payload.get("content") or {},
-                            birth_date=date.fromisoformat(archive["birth_date"]))
+    content, suggestions = _validated(session, archive, record_type, payload.get("content") or {})
+    _require_first(session, archive["archive_no"], record_type)
     record = Record(
         id=str(uuid.uuid4()), archive_no=archive["archive_no"], record_type=record_type, kind=None,
         institution_code=_institution(actor, payload), occurred_at=_occurred_at(content),
@@ -68,7 +98,7 @@ def file_form_record(session: Session, archive: dict, payload: dict, actor: Acto
     }])
     stage(session, outbox, [update_message(record.id, _record_dict(record), "filed", 1)])
     session.commit()
-    return record
+    return record, suggestions
 
 
 def _writable_record(session: Session, archive: dict, record_id: str) -> Record:
@@ -80,13 +110,17 @@ def _writable_record(session: Session, archive: dict, record_id: str) -> Record:
     return record
 
 
-def amend_form_record(session: Session, archive: dict, record_id: str, payload: dict, actor: Actor) -> Record:
-    """A corrected form: a new revision becomes current; `payload` = {"content", "reason"}."""
+def amend_form_record(session: Session, archive: dict, record_id: str, payload: dict,
+                      actor: Actor) -> tuple[Record, list[dict]]:
+    """A corrected form: a new revision becomes current; `payload` = {"content", "reason"}. A
+    result the current revision keeps in its former shape may be carried over unchanged."""
     record = _writable_record(session, archive, record_id)
     require_amendable(record.record_type, record.status)
     reason = reason_given(payload.get("reason"))
-    content = validate_form(record.record_type, payload.get("content") or {},
-                            birth_date=date.fromisoformat(archive["birth_date"]))
+    previous = session.scalar(sa.select(RecordRevision.content).where(
+        RecordRevision.record_id == record_id, RecordRevision.revision == record.current_revision))
+    content, suggestions = _validated(session, archive, record.record_type, payload.get("content") or {},
+                                      previous=previous)
     revision = next_revision(session, record_id)
     session.connection().execute(REVISIONS.insert(), [{
         "record_id": record_id, "revision": revision, "source_version": 0, "content": content, "origin": "form",
@@ -97,7 +131,7 @@ def amend_form_record(session: Session, archive: dict, record_id: str, payload: 
     session.flush()
     stage(session, outbox, [update_message(record.id, _record_dict(record), "amended", revision)])
     session.commit()
-    return record
+    return record, suggestions
 
 
 def mark_entered_in_error(session: Session, archive: dict, record_id: str, reason: str, actor: Actor) -> Record:

@@ -1,19 +1,34 @@
 """The records service's domain rules, plain and unit-tested: which archives take clinical writes,
-how a record's status may change, which filings need a clinician's look, and which key
-populations (重点人群) an archive's resident belongs to.
+how a record's status may change, which forms are filed once, which filings need a clinician's
+look, what an archive's records say the resident has, what a health exam offers the 个人基本信息表,
+and which of its results are abnormal. The key populations (重点人群) and the conditions that
+make them are `shared.key_populations`, plain data the programmes service will read too.
 
     require_writable({"archive_no": "11010500300100001", "status": "terminated"})  -> InvalidTransition
     require_amendable("hospital_encounter", ACTIVE)                                  -> InvalidTransition
+    require_first("personal_info", standing="8f3e...")                               -> Conflict
     review_for("11010500300100001", "330102")                                        -> "hospital_outside_county"
+    archive_conditions(rows)     -> {"hypertension": {"code": "hypertension", "label": "高血压", ...}}
+    past_history_suggestions(exam, past_codes={"2"})
+        -> [{"form": "personal_info", "field": "past_history", "code": "7", "label": "脑卒中",
+             "found_in": "health_problems.cerebrovascular"}]
+    abnormal_findings(exam)      -> [{"item": "ecg", "label": "心电图", "description": "ST段压低"}]
     key_populations(age=70, conditions={"hypertension", "copd"})                     -> ["elderly", "hypertension"]
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from shared.codes import PastDisease
-from shared.errors import InvalidTransition, ValidationFailed
+from shared.codes import (
+    CerebrovascularDisease, ExamTestItem, HeartDisease, KidneyDisease, NormalAbnormal, PastDisease,
+)
+from shared.errors import Conflict, InvalidTransition, ValidationFailed
+from shared.key_populations import (  # noqa: F401  (the 首页's rules, read from here by the records service)
+    CONDITIONS, LABELS, PROGRAMME_CONDITIONS, PROGRAMMES, condition_of_diagnosis, condition_of_past_disease,
+    folded, key_populations,
+)
 
 from services.records.forms import FORMS
 
@@ -46,6 +61,18 @@ def require_markable(status: str) -> None:
         raise InvalidTransition("the record was already marked entered-in-error", {"status": status})
 
 
+# Forms filled once per archive and then changed in place (填表说明): record_type -> its name.
+FILED_ONCE = {"personal_info": "个人基本信息表"}
+
+
+def require_first(record_type: str, standing: str | None) -> None:
+    """A form filled once is refused while the archive has one standing (`standing`: its record
+    id); a change to it is a revision of that record."""
+    if record_type in FILED_ONCE and standing is not None:
+        raise Conflict(f"the archive already has its {FILED_ONCE[record_type]} ({record_type}); "
+                       f"change it with a revision", {"record_type": record_type, "record_id": standing})
+
+
 def reason_given(reason: str | None) -> str:
     """Why an amendment or a mark was made: required, kept up to 2,000 characters."""
     reason = (reason or "").strip()
@@ -76,43 +103,85 @@ def review_for(archive_no: str, division_code: str | None) -> str | None:
     return OUTSIDE_COUNTY
 
 
-# -- key populations ---------------------------------------------------------------------------
+# -- what the archive's records say -------------------------------------------------------------
 
-# The programme populations of the service specification, from past-history codes (个人基本信息表)
-# and from ICD-10 prefixes of hospital diagnoses.
-CONDITIONS = {
-    "hypertension": (PastDisease.HYPERTENSION.value, ("I10", "I11", "I12", "I13", "I15")),
-    "type2_diabetes": (PastDisease.DIABETES.value, ("E11",)),
-    "severe_mental_disorder": (PastDisease.SEVERE_MENTAL_DISORDER.value,
-                               ("F20", "F25", "F31", "F06", "F72", "F73")),  # 6 disorders of the programme [M]
-    "tuberculosis": (PastDisease.TUBERCULOSIS.value, ("A15", "A16", "A17", "A18", "A19")),
-    "coronary_heart_disease": (PastDisease.CORONARY_HEART_DISEASE.value, ("I20", "I21", "I22", "I25")),
-    "stroke": (PastDisease.STROKE.value, ("I60", "I61", "I62", "I63", "I64")),
-    "copd": (PastDisease.COPD.value, ("J44",)),
+# (record_type, occurred_at, content, ...) of an archive's standing records, newest first
+# (`services.records.standing`).
+Row = tuple[Any, ...]
+
+
+def past_history_codes(rows: Iterable[Row]) -> set[str]:
+    """The 既往史 disease codes of the archive's 个人基本信息表 (of each one standing: a merge may
+    have brought two)."""
+    return {disease.get("code") for record_type, _, content, *_ in rows if record_type == "personal_info"
+            for disease in (content.get("past_history") or {}).get("diseases") or []}
+
+
+def archive_conditions(rows: Iterable[Row]) -> dict[str, dict[str, Any]]:
+    """The chronic conditions the records name, each with when it is known from (the earliest
+    确诊时间 or hospital month) and which records say so; a broad condition folds into the one
+    refining it (既往史 3 糖尿病 and an E11 diagnosis are one `type2_diabetes`):
+
+        {"type2_diabetes": {"code": "type2_diabetes", "label": "2型糖尿病", "since": "2015-06",
+                            "sources": ["hospital_encounter", "personal_info"]}}
+    """
+    found: dict[str, dict[str, Any]] = {}
+
+    def note(name: str | None, source: str, since: str | None) -> None:
+        if name is None:
+            return
+        entry = found.setdefault(name, {"code": name, "label": LABELS[name], "since": None, "sources": []})
+        entry["sources"] = sorted(set(entry["sources"]) | {source})
+        entry["since"] = min(filter(None, [entry["since"], since]), default=None)
+
+    for record_type, occurred_at, content, *_ in rows:
+        if record_type == "personal_info":
+            for disease in (content.get("past_history") or {}).get("diseases") or []:
+                note(condition_of_past_disease(disease.get("code")), "personal_info", disease.get("diagnosed_on"))
+        elif record_type == "hospital_encounter":
+            for diagnosis in content.get("diagnoses") or []:
+                note(condition_of_diagnosis(diagnosis), "hospital_encounter", occurred_at.strftime("%Y-%m"))
+    for broad in set(found) - folded(found):
+        entry = found.pop(broad)
+        for name, refined in found.items():
+            if CONDITIONS[name].refines == broad:
+                refined["sources"] = sorted(set(refined["sources"]) | set(entry["sources"]))
+                refined["since"] = min(filter(None, [refined["since"], entry["since"]]), default=None)
+    return found
+
+
+# 现存主要健康问题 of the 健康体检表 that name a 既往史 disease of the 个人基本信息表 [M: the
+# pairing is the suite's]: a stroke, a coronary event, a diabetic kidney. TIA, heart failure and
+# the eye and vessel problems name none.
+PAST_DISEASE_OF_PROBLEM: dict[tuple[str, str], PastDisease] = {
+    ("cerebrovascular", CerebrovascularDisease.ISCHAEMIC_STROKE.value): PastDisease.STROKE,
+    ("cerebrovascular", CerebrovascularDisease.CEREBRAL_HAEMORRHAGE.value): PastDisease.STROKE,
+    ("cerebrovascular", CerebrovascularDisease.SUBARACHNOID_HAEMORRHAGE.value): PastDisease.STROKE,
+    ("heart", HeartDisease.MYOCARDIAL_INFARCTION.value): PastDisease.CORONARY_HEART_DISEASE,
+    ("heart", HeartDisease.ANGINA.value): PastDisease.CORONARY_HEART_DISEASE,
+    ("heart", HeartDisease.CORONARY_REVASCULARISATION.value): PastDisease.CORONARY_HEART_DISEASE,
+    ("kidney", KidneyDisease.DIABETIC_NEPHROPATHY.value): PastDisease.DIABETES,
 }
-LABELS = {"hypertension": "高血压", "type2_diabetes": "2型糖尿病", "severe_mental_disorder": "严重精神障碍",
-          "tuberculosis": "结核病", "coronary_heart_disease": "冠心病", "stroke": "脑卒中", "copd": "慢性阻塞性肺疾病"}
-PROGRAMME_CONDITIONS = ("hypertension", "type2_diabetes", "severe_mental_disorder", "tuberculosis")
 
 
-def condition_of_past_disease(code: str | None) -> str | None:
-    """The condition a past-history disease code (个人基本信息表 既往史) names, if any:
-    `condition_of_past_disease("2") -> "hypertension"`."""
-    return next((name for name, (past, _) in CONDITIONS.items() if code == past), None)
+def past_history_suggestions(exam: dict[str, Any], past_codes: set[str]) -> list[dict[str, str]]:
+    """The 既往史 diseases a health exam's 现存主要健康问题 found that the 个人基本信息表 does not
+    list (`past_codes`), offered to the clinician for that form; nothing is changed by itself."""
+    problems = exam.get("health_problems") or {}
+    offered: list[dict[str, str]] = []
+    for (group, problem), disease in PAST_DISEASE_OF_PROBLEM.items():
+        if problem in (problems.get(group) or []) and disease.value not in past_codes \
+                and disease.value not in {o["code"] for o in offered}:
+            offered.append({"form": "personal_info", "field": "past_history", "code": disease.value,
+                            "label": disease.label, "found_in": f"health_problems.{group}"})
+    return offered
 
 
-def condition_of_diagnosis(diagnosis: dict) -> str | None:
-    """The condition a hospital diagnosis names, by its ICD-10 code's prefix:
-    `{"system": "ICD-10", "code": "i10.x01"} -> "hypertension"`; another coding system names none."""
-    if diagnosis.get("system", "ICD-10") != "ICD-10":
-        return None
-    icd = (diagnosis.get("code") or "").upper()
-    return next((name for name, (_, prefixes) in CONDITIONS.items() if icd.startswith(prefixes)), None)
-
-
-def key_populations(age: int, conditions: Iterable[str]) -> list[str]:
-    """The key populations of a resident of `age` with these conditions: children 0-6, the
-    elderly (65 and over), and the programme conditions, in the specification's order."""
-    conditions = set(conditions)
-    populations = [p for p, test in (("children_0_6", age <= 6), ("elderly", age >= 65)) if test]
-    return populations + [c for c in PROGRAMME_CONDITIONS if c in conditions]
+def abnormal_findings(exam: dict[str, Any]) -> list[dict[str, Any]]:
+    """The health exam's coded results (心电图, 胸部X线片, B超, 宫颈涂片) that are 2 异常, in the
+    form's order. A result kept in its former free-text shape is neither normal nor abnormal."""
+    labels = {item.value: item.label for item in ExamTestItem}
+    return [{"item": result["item"], "label": labels.get(result["item"], result["item"]),
+             "description": result.get("description")}
+            for result in exam.get("tests") or []
+            if result.get("result") == NormalAbnormal.ABNORMAL.value]

@@ -18,7 +18,8 @@ RPC (service `records`):
         -> {"items": [{"record_id": "...", "record_type": "hospital_encounter", "source": {...}, ...}],
             "next": "MjAyNi0xMS0yNlQw..." | None}
     file_record(archive_no, {"record_type": "visit", "content": {...}, "institution_code": ...}),
-    amend_record(archive_no, record_id, {"content": {...}, "reason": "..."}),
+    amend_record(archive_no, record_id, {"content": {...}, "reason": "..."})
+        -> the record with its revisions and "suggestions" for other forms (Conflict: a second personal_info),
     mark_entered_in_error(archive_no, record_id, reason), get_record(record_id), archive_summary(archive_no)
     list_quarantine(status="held", reason=None), show_quarantined(id), replay_quarantined(id, corrected=None),
     discard_quarantined(id, note), list_pending(), propose_link(id, archive_no),
@@ -125,18 +126,18 @@ class RecordsService:
         call = RPC["file_record"]
         data = call.load({"archive_no": archive_no, "payload": payload})
         archive = self.registry.get_archive(data["archive_no"])
-        record = entries.file_form_record(self.db, archive, data["payload"], self.actor)
+        record, suggestions = entries.file_form_record(self.db, archive, data["payload"], self.actor)
         self.relay()
-        return call.dump(entries.get_record(self.db, record.id))
+        return call.dump({**entries.get_record(self.db, record.id), "suggestions": suggestions})
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("payload",))
     def amend_record(self, archive_no, record_id, payload):
         call = RPC["amend_record"]
         data = call.load({"archive_no": archive_no, "record_id": record_id, "payload": payload})
         archive = self.registry.get_archive(data["archive_no"])
-        entries.amend_form_record(self.db, archive, data["record_id"], data["payload"], self.actor)
+        _, suggestions = entries.amend_form_record(self.db, archive, data["record_id"], data["payload"], self.actor)
         self.relay()
-        return call.dump(entries.get_record(self.db, data["record_id"]))
+        return call.dump({**entries.get_record(self.db, data["record_id"]), "suggestions": suggestions})
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def mark_entered_in_error(self, archive_no, record_id, reason):

@@ -4,77 +4,57 @@ sees first, derived from the records, never entered twice.
     {"archive_no": "...", "age": 76,
      "key_populations": ["elderly", "hypertension"],
      "chronic_conditions": [{"code": "hypertension", "label": "高血压", "since": "2015-06",
-                             "sources": ["personal_info", "hospital_encounter"]}],
+                             "sources": ["hospital_encounter", "personal_info"]}],
      "blood_type": {"abo": "1", "rh": "2"}, "drug_allergies": ["2"], "drug_allergies_other": null,
+     "last_exam": {"record_id": "8f3e...", "occurred_on": "2026-11-01",
+                   "abnormal_findings": [{"item": "ecg", "label": "心电图", "description": "ST段压低"}]},
      "last_service": {"hospital_encounter": "2026-11-20T...", "visit": "..."},
      "dynamic": true, "dynamic_since": "2025-11-26"}
 
 An archive is "dynamic" (动态使用) when it has a service or a linked medical record within the
-past 365 days. A read model only: which codes and diagnoses make a key population is
-`services.records.rules`.
+past 365 days. A read model only: which codes and diagnoses make a condition and a key population
+(`shared.key_populations`), and which exam results are abnormal, are `services.records.rules`.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.records.forms.common import age_on
-from services.records.models import Record, RecordRevision
-from services.records.rules import ACTIVE, LABELS, condition_of_diagnosis, condition_of_past_disease, key_populations
+from services.records.forms.resident import age_on
+from services.records.rules import abnormal_findings, archive_conditions, key_populations
+from services.records.standing import standing_records
 
 DYNAMIC_WINDOW = timedelta(days=365)
 
 
 def archive_summary(session: Session, archive: dict, now: datetime | None = None) -> dict:
-    """The front page of `archive` (as the registry answers it), from its active records."""
+    """The front page of `archive` (as the registry answers it), from its standing records."""
     now = now or datetime.now(timezone.utc)
     archive_no = archive["archive_no"]
-    rows = session.execute(
-        sa.select(Record.record_type, Record.occurred_at, RecordRevision.content)
-        .join(RecordRevision, sa.and_(RecordRevision.record_id == Record.id,
-                                      RecordRevision.revision == Record.current_revision))
-        .where(Record.archive_no == archive_no, Record.status == ACTIVE)
-        .order_by(Record.occurred_at.desc())
-    ).all()
+    rows = standing_records(session, archive_no)
 
     last_service: dict[str, str] = {}
-    personal = None
-    conditions: dict[str, dict] = {}
-    for record_type, occurred_at, content in rows:
+    for record_type, occurred_at, _, _ in rows:
         last_service.setdefault(record_type, occurred_at.isoformat())
-        if record_type == "personal_info" and personal is None:
-            personal = content
-            for disease in (content.get("past_history") or {}).get("diseases") or []:
-                name = condition_of_past_disease(disease.get("code"))
-                if name:
-                    entry = conditions.setdefault(name, {"code": name, "label": LABELS[name],
-                                                         "since": disease.get("diagnosed_on"), "sources": []})
-                    entry["sources"].append("personal_info")
-        elif record_type == "hospital_encounter":
-            for diagnosis in content.get("diagnoses") or []:
-                name = condition_of_diagnosis(diagnosis)
-                if name:
-                    entry = conditions.setdefault(name, {"code": name, "label": LABELS[name],
-                                                         "since": None, "sources": []})
-                    if "hospital_encounter" not in entry["sources"]:
-                        entry["sources"].append("hospital_encounter")
-                    entry["since"] = min(filter(None, [entry["since"], occurred_at.strftime("%Y-%m")]))
+    personal = next((content for record_type, _, content, _ in rows if record_type == "personal_info"), None)
+    exam = next(((content, record_id) for record_type, _, content, record_id in rows
+                 if record_type == "health_exam"), None)
+    conditions = archive_conditions(rows)
 
-    birth = date.fromisoformat(archive["birth_date"])
-    age = age_on(birth, now.date())
-    populations = key_populations(age, conditions)
-    newest = max((occurred for _, occurred, _ in rows), default=None)
+    age = age_on(date.fromisoformat(archive["birth_date"]), now.date())
+    newest = max((occurred for _, occurred, _, _ in rows), default=None)
     return {
         "archive_no": archive_no,
         "age": age,
-        "key_populations": populations,
+        "key_populations": key_populations(age, conditions, archive.get("sex")),
         "chronic_conditions": sorted(conditions.values(), key=lambda c: c["code"]),
         "blood_type": (personal or {}).get("blood_type"),
         "drug_allergies": (personal or {}).get("drug_allergies"),
         "drug_allergies_other": (personal or {}).get("drug_allergies_other"),
+        "last_exam": exam and {"record_id": exam[1], "occurred_on": exam[0].get("occurred_on"),
+                               "abnormal_findings": abnormal_findings(exam[0])},
         "last_service": last_service,
         "dynamic": newest is not None and now - newest <= DYNAMIC_WINDOW,
         "dynamic_since": (now - DYNAMIC_WINDOW).date().isoformat(),

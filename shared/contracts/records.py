@@ -5,7 +5,7 @@ of each method; `services/records/service.py` loads and dumps with exactly those
 (tests/unit/test_contracts.py holds it to that).
 
     GET  /api/v1/archives/{archive_no}/records   -> list_records        -> RecordPageSchema
-    POST /api/v1/archives/{archive_no}/records   body RecordCreateSchema -> RecordHistorySchema
+    POST /api/v1/archives/{archive_no}/records   body RecordCreateSchema -> RecordFiledSchema
     GET  /api/v1/quarantine                      -> list_quarantine     -> QuarantinePageSchema
 """
 
@@ -99,6 +99,39 @@ class RecordHistorySchema(Schema):
     revisions = fields.List(fields.Nested(RevisionSchema))
 
 
+class SuggestionSchema(Schema):
+    """What a filing found that belongs on another form, offered to the clinician (nothing is
+    changed by itself): a condition newly found under the 健康体检表's 现存主要健康问题, for the
+    既往史 of the 个人基本信息表."""
+
+    form = fields.Str(metadata={"example": "personal_info"})
+    field = fields.Str(metadata={"example": "past_history"})
+    code = fields.Str(metadata={"example": "7", "description": "the 既往史 disease code"})
+    label = fields.Str(metadata={"example": "脑卒中"})
+    found_in = fields.Str(metadata={"example": "health_problems.cerebrovascular"})
+
+
+class RecordFiledSchema(RecordHistorySchema):
+    """A record filed or amended, with every revision, and what it offers other forms."""
+
+    suggestions = fields.List(fields.Nested(SuggestionSchema))
+
+
+class AbnormalFindingSchema(Schema):
+    item = fields.Str(metadata={"example": "ecg"})
+    label = fields.Str(metadata={"example": "心电图"})
+    description = fields.Str(allow_none=True, metadata={"example": "ST段压低"})
+
+
+class LastExamSchema(Schema):
+    """The newest standing 健康体检表 and its coded results (心电图, 胸部X线片, B超, 宫颈涂片) that
+    are 2 异常; results kept in their former free-text shape are not counted."""
+
+    record_id = fields.Str()
+    occurred_on = fields.Str(metadata={"format": "date"})
+    abnormal_findings = fields.List(fields.Nested(AbnormalFindingSchema))
+
+
 class ArchiveSummarySchema(Schema):
     """The archive's front page (首页), derived from its records."""
 
@@ -109,6 +142,7 @@ class ArchiveSummarySchema(Schema):
     blood_type = fields.Dict(allow_none=True)
     drug_allergies = fields.List(fields.Str(), allow_none=True)
     drug_allergies_other = fields.Str(allow_none=True)
+    last_exam = fields.Nested(LastExamSchema, allow_none=True)
     last_service = fields.Dict(metadata={"description": "record_type -> when it last happened"})
     dynamic = fields.Bool(metadata={"description": "a service or linked record within the past 365 days"})
     dynamic_since = fields.Str(metadata={"format": "date"})
@@ -466,12 +500,13 @@ class AttachmentInErrorRequestSchema(AttachmentRequestSchema):
 # -- the table: each RPC method's request and answer ------------------------------------------------
 
 
-_HISTORY, _ENTRY, _PENDING = RecordHistorySchema(), QuarantineEntrySchema(), PendingEncounterSchema()
+_HISTORY, _FILED = RecordHistorySchema(), RecordFiledSchema()
+_ENTRY, _PENDING = QuarantineEntrySchema(), PendingEncounterSchema()
 
 RPC: dict[str, Rpc] = {
     "list_records": Rpc(ListRecordsRequestSchema(), RecordPageSchema()),
-    "file_record": Rpc(FileRecordRequestSchema(), _HISTORY),
-    "amend_record": Rpc(AmendRecordRequestSchema(), _HISTORY),
+    "file_record": Rpc(FileRecordRequestSchema(), _FILED),
+    "amend_record": Rpc(AmendRecordRequestSchema(), _FILED),
     "mark_entered_in_error": Rpc(EnteredInErrorRequestSchema(), _HISTORY),
     "archive_summary": Rpc(ArchiveRequestSchema(), ArchiveSummarySchema()),
     "get_record": Rpc(RecordRequestSchema(), _HISTORY),

@@ -1,6 +1,8 @@
 """The gateway's HTTP API against real registry and records services, called as a township
 doctor of the archives' township (`staff`) and as a system operator (`operator`)."""
 
+from datetime import date
+
 import pytest
 import requests
 import sqlalchemy as sa
@@ -262,7 +264,7 @@ def test_hospital_records_are_not_amended_through_the_forms(api, synth, suite_en
 
 
 def test_the_archive_summary_derives_conditions_allergies_and_activity_from_the_records(api, synth, suite_env, staff):
-    resident = synth.resident(VILLAGE, MANAGER)
+    resident = synth.resident(VILLAGE, MANAGER, born=date(1958, 3, 1))  # the diabetes programme starts at 35
     archive_no = staff.post(f"{api}/api/v1/archives", json=resident.archive_request()).json()["archive_no"]
     empty = staff.get(f"{api}/api/v1/archives/{archive_no}/summary").json()
     assert empty["dynamic"] is False and empty["chronic_conditions"] == [] and empty["last_service"] == {}
@@ -286,7 +288,7 @@ def test_the_archive_summary_derives_conditions_allergies_and_activity_from_the_
 def test_the_summary_takes_blood_type_allergies_and_past_diseases_from_the_personal_info_form(api, synth, staff):
     from tests.unit.test_forms import personal_info
 
-    resident = synth.resident(VILLAGE, MANAGER)
+    resident = synth.resident(VILLAGE, MANAGER, born=date(1958, 3, 1))  # asked the form (7+), in the programme (35+)
     archive_no = staff.post(f"{api}/api/v1/archives", json=resident.archive_request()).json()["archive_no"]
     content = personal_info(occurred_on="2026-11-01")
     content["past_history"]["diseases"][0]["diagnosed_on"] = max(

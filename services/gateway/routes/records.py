@@ -4,7 +4,8 @@ enter, amend and mark as entered in error (the records service)."""
 from __future__ import annotations
 
 from shared.contracts.records import (
-    ArchiveSummarySchema, EnteredInErrorSchema, RecordAmendSchema, RecordCreateSchema, RecordHistorySchema, RecordPageSchema, RecordQuerySchema,
+    ArchiveSummarySchema, EnteredInErrorSchema, RecordAmendSchema, RecordCreateSchema, RecordFiledSchema,
+    RecordHistorySchema, RecordPageSchema, RecordQuerySchema,
 )
 from shared.errors import NotFound
 
@@ -35,7 +36,7 @@ ROUTES = area(
     Route("GET", "/api/v1/archives/<string:archive_no>/summary", "archive_summary", access.SUMMARY_READ,
           lambda c: c.records.archive_summary(c.archive["archive_no"]),
           summary="The archive's front page (首页): key populations, chronic conditions, allergies, "
-                  "blood type, last service per type, whether it is dynamic",
+                  "blood type, the last exam's abnormal results, last service per type, whether it is dynamic",
           answers=(Answer(200, "The summary", ArchiveSummarySchema),), errors=(400, 404, 503)),
     # A former (transferred) or merged-away number lists the records of the archive it leads to.
     Route("GET", "/api/v1/archives/<string:archive_no>/records", "list_records", access.RECORDS_LIST,
@@ -45,7 +46,8 @@ ROUTES = area(
     Route("POST", "/api/v1/archives/<string:archive_no>/records", "file_record", access.RECORD_CREATE, file_record,
           summary="Enter a record on one of the archive's forms (personal_info, health_exam, visit, consultation)",
           body=Body(RecordCreateSchema),
-          answers=(Answer(201, "Filed", RecordHistorySchema),), errors=(400, 404, 422, 503)),
+          answers=(Answer(201, "Filed, with what it offers other forms", RecordFiledSchema),),
+          errors=(400, 404, 409, 422, 503)),
     Route("GET", "/api/v1/archives/<string:archive_no>/records/<string:record_id>", "get_record",
           access.RECORD_READ, get_record,
           summary="A record with every revision, oldest first",
@@ -55,7 +57,7 @@ ROUTES = area(
           lambda c: (201, c.records.amend_record(c.path["archive_no"], c.record_id(), c.body)),
           summary="Amend a form record: a new revision becomes current, the old ones stay",
           body=Body(RecordAmendSchema),
-          answers=(Answer(201, "Amended", RecordHistorySchema),), errors=(400, 404, 422, 503)),
+          answers=(Answer(201, "Amended", RecordFiledSchema),), errors=(400, 404, 422, 503)),
     Route("POST", "/api/v1/archives/<string:archive_no>/records/<string:record_id>/entered-in-error",
           "mark_entered_in_error", access.RECORD_MARK_IN_ERROR,
           lambda c: c.records.mark_entered_in_error(c.path["archive_no"], c.record_id(), c.body["reason"]),

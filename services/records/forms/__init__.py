@@ -7,7 +7,9 @@
         -> {"occurred_on": "2024-05-10", "subjective": "头晕两天", ...}
 
 ``birth_date`` and ``today`` bound every date of a form: nothing before birth, nothing in the
-future.  marshmallow 4 has no schema context, so they are constructor arguments of the form
+future.  ``sex``, ``village_code`` and ``conditions`` (the archive's) decide who is asked what
+(``forms.resident``: the elderly items, women's and men's items, 足背动脉搏动 for diabetics,
+生活环境 for villagers, the 个人基本信息表 from age 7).  marshmallow 4 has no schema context, so they are constructor arguments of the form
 schema, which publishes them to its nested sections through a ContextVar only while it loads
 (``forms.common``).  Error details are marshmallow's nested messages (list entries keyed by
 index); no message repeats an input value.
@@ -15,6 +17,7 @@ index); no message repeats an input value.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -38,8 +41,14 @@ FORMS: dict[str, type[FormSchema]] = {
 
 
 def validate_form(record_type: str, content: dict[str, Any], *, birth_date: date | None,
-                  today: date | None = None) -> dict[str, Any]:
+                  today: date | None = None, sex: str | None = None, village_code: str | None = None,
+                  conditions: Iterable[str] = (), previous: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Load ``content`` as the form ``record_type`` and return it normalised and JSON-ready.
+
+    ``sex``, ``village_code`` (the archive's) and ``conditions`` (what the archive's records say
+    the resident has, ``services.records.rules.archive_conditions``) decide which items are asked
+    (``forms.resident``); unknown, those rules do not apply. ``previous`` is the content an
+    amendment replaces (results it carries unchanged keep their old shape).
 
     Raises ``ValidationFailed("invalid <record_type>", details)``; an unknown record type
     raises ``ValidationFailed`` with ``{"record_type": [...]}`` naming the known ones.
@@ -48,7 +57,8 @@ def validate_form(record_type: str, content: dict[str, Any], *, birth_date: date
     if schema_class is None:
         raise ValidationFailed("unknown record type",
                                {"record_type": [f"Must be one of: {', '.join(FORMS)}."]})
-    schema = schema_class(birth_date=birth_date, today=today)
+    schema = schema_class(birth_date=birth_date, today=today, sex=sex, village_code=village_code,
+                          conditions=conditions, previous=previous)
     try:
         loaded = schema.load(content)
     except ValidationError as exc:

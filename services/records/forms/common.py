@@ -27,6 +27,8 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from shared.codes import CodeEnum
 
+from .resident import Asked, Group, InLastYear, Resident, age_on, as_messages
+
 
 @dataclass(frozen=True)
 class DateBounds:
@@ -50,11 +52,6 @@ def date_bounds(bounds: DateBounds) -> Iterator[None]:
         yield
     finally:
         _BOUNDS.reset(token)
-
-
-def age_on(birth_date: date, day: date) -> int:
-    """Completed years of age on ``day``."""
-    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 
 
 # --- fields ---------------------------------------------------------------------------------
@@ -284,13 +281,23 @@ class FormSchema(Section):
     """A whole paper form.  ``occurred_on`` is the form's own date (填表/体检/接诊/会诊日期).
 
     ``birth_date`` and ``today`` bound every date in the form (see the module docstring).
+    ``sex``, ``village_code`` and ``conditions`` (the archive's, passed in by the service) decide
+    who is asked what (``asked_of`` for the whole form, ``resident_rules`` for its items; see
+    ``forms.resident``).  ``previous`` is the content an amendment replaces.
     """
 
     occurred_on = LifeDate(required=True)
 
-    def __init__(self, *, birth_date: date | None = None, today: date | None = None, **kwargs: Any) -> None:
+    asked_of: ClassVar[Group | None] = None
+    resident_rules: ClassVar[tuple[Asked | InLastYear, ...]] = ()
+
+    def __init__(self, *, birth_date: date | None = None, today: date | None = None, sex: str | None = None,
+                 village_code: str | None = None, conditions: Iterable[str] = (),
+                 previous: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.bounds = DateBounds(birth_date, today or date.today())
+        self.resident = Resident(birth_date, sex, village_code, frozenset(conditions))
+        self.previous = previous
 
     def load(self, data: Any, **kwargs: Any) -> Any:
         with date_bounds(self.bounds):
@@ -299,3 +306,13 @@ class FormSchema(Section):
     def validate(self, data: Any, **kwargs: Any) -> dict[str, Any]:
         with date_bounds(self.bounds):
             return super().validate(data, **kwargs)
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _asked_of_the_resident(self, data: dict[str, Any], original_data: Any, **kwargs: Any) -> None:
+        if not isinstance(original_data, Mapping):
+            return
+        if self.asked_of is not None and self.asked_of.test(self.resident, data) is False:
+            raise ValidationError({"occurred_on": [f"The form is asked only of {self.asked_of.name}."]})
+        errors = [error for rule in self.resident_rules for error in rule.check(self.resident, data, original_data)]
+        if errors:
+            raise ValidationError(as_messages(errors))

@@ -1,7 +1,9 @@
 """健康体检表 sections 4 (脏器功能) and 5 (查体).
 
 Items the form stars (*, asked only of some groups: 眼底, 足背动脉搏动, 肛门指诊, 乳腺, 妇科)
-may be left out; the rest are required once the section is given.
+may be left out here; the rest are required once the section is given.  Which group is asked
+which (乳腺 and 妇科 women only, 前列腺异常 men only, 足背动脉搏动 required for diabetics) is
+the form's ``HealthExamSchema.resident_rules``.
 """
 
 from __future__ import annotations

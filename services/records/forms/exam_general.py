@@ -80,7 +80,8 @@ class Screen(Section):
 
 
 class GeneralState(Section):
-    """一般状况.  The four self-assessments (for the elderly) may be left out."""
+    """一般状况.  The four self-assessments (for the elderly) are optional here; the form requires
+    them from 65 and refuses them below (``HealthExamSchema.resident_rules``)."""
 
     temperature = fields.Float(required=True, validate=TEMPERATURE_C)
     pulse = fields.Integer(required=True, validate=PULSE_PER_MIN)

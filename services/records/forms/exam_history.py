@@ -52,7 +52,8 @@ class HealthProblems(Section):
 
 
 class Stay(Section):
-    """A 住院史 row, or a 家庭病床史 row (admitted_on = 建床, discharged_on = 撤床).
+    """A 住院史 row, or a 家庭病床史 row (admitted_on = 建床, discharged_on = 撤床), of the year
+    before the exam (the form's ``InLastYear`` rules).
 
     ``{"admitted_on": "2023-11-02", "discharged_on": "2023-11-12", "reason": "肺炎",
     "institution": "县人民医院", "record_no": "ZY2023-1102"}``; no discharge date while ongoing.

@@ -2,6 +2,17 @@
 
 The registry keeps name, sex, birth date, ID number, phones, address and village; this record
 keeps the rest of the form, with the codes of ``shared.codes`` (domain.md §3).
+
+The 填表说明's rules (see ``forms.resident``):
+
+- children aged 0-6 on the form's date are not asked for it (their 新生儿家庭访视记录表 and
+  health checks take its place): refused;
+- 生活环境 is required of residents of a villagers' committee (村委会: the archive's village
+  segment, the last 3 digits of its 12-digit village code, 101-199) and may be given by others
+  (001-099 居委会, 901-999 其他组织);
+- the form is filled once per archive and then changed in place: a second ``personal_info``
+  record is refused by the records service (``services.records.rules.require_first``); a change
+  is a revision of the one record.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ from shared.codes import (
 )
 
 from .common import FormSchema, LifeDate, Requires, Section, Text, YearMonth, code, code_list, describe
+from .resident import AGED_7_AND_OVER, VILLAGERS, Asked
 
 OTHER_TEXT = 100
 MAX_EVENTS = 20  # the paper has two rows per history; the electronic record allows more
@@ -161,7 +173,7 @@ class LivingEnvironment(Section):
 class PersonalInfoSchema(FormSchema):
     """record_type ``personal_info``: 个人基本信息表 less what the registry owns.
 
-    ``living_environment`` may be left out (it is asked mainly in rural areas); the rest is
+    ``living_environment`` is required of villagers and may be left out by others; the rest is
     required.  Example::
 
         {"occurred_on": "2024-03-01",
@@ -200,3 +212,5 @@ class PersonalInfoSchema(FormSchema):
         Requires("drug_allergies_other", on="drug_allergies", when=DrugAllergy.OTHER),
         Requires("disabilities_other", on="disabilities", when=Disability.OTHER),
     )
+    asked_of = AGED_7_AND_OVER
+    resident_rules = (Asked("living_environment", of=VILLAGERS, required=True, only=False),)
