@@ -13,6 +13,7 @@ cases never see Nameko.
 
 from __future__ import annotations
 
+import logging
 from weakref import WeakKeyDictionary
 
 from nameko.extensions import DependencyProvider
@@ -21,9 +22,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.actor import INSTITUTION_KEY, REQUEST_ID_KEY, ROLE_KEY, USER_KEY, Actor
 from shared.config import load_settings
-from shared.db import make_engine
+from shared.db import TRANSIENT_DB_ERRORS, make_engine
 from shared.institutions import InstitutionDirectory
 from shared.pii import service_box
+
+log = logging.getLogger(__name__)
 
 
 def make_cooperative() -> None:
@@ -71,8 +74,21 @@ class Database(DependencyProvider):
 
     def worker_teardown(self, worker_ctx) -> None:
         session = self.sessions.pop(worker_ctx, None)
-        if session is not None:
+        if session is None:
+            return
+        try:
             session.close()
+        except TRANSIENT_DB_ERRORS as exc:
+            # The server went away under the worker (restarted, or its backend terminated): closing
+            # rolls back on a dead connection and fails. The worker's own error has been handled;
+            # raising here would end the whole container (nameko treats a teardown error as fatal),
+            # so the connection is discarded instead and the pool opens a fresh one next time.
+            log.warning("database connection lost at worker teardown; discarded",
+                        extra={"service": self.service, "error": type(exc).__name__})
+            try:
+                session.invalidate()
+            except TRANSIENT_DB_ERRORS:
+                pass
 
 
 class Pii(DependencyProvider):
