@@ -41,11 +41,20 @@ def their_doctor(auth):
     return auth.session_for("township_doctor", THERE_CENTRE)
 
 
+_ISSUED: set[str] = set()
+
+
 def resident_of(synth, village, centre, **overrides):
+    """A new resident; two residents of one sex and birth date in one county draw their ID numbers
+    from 500 sequence numbers, so a number this module has already used is drawn again (a 1 in
+    500 collision made a "new person" an existing one in a CI run)."""
     resident = dataclasses.replace(synth.resident(village, centre), **overrides)
-    if "birth_date" in overrides or "sex" in overrides:
+    redraw = "birth_date" in overrides or "sex" in overrides
+    while redraw or resident.id_number in _ISSUED:
         resident = dataclasses.replace(resident, id_number=make_id_number(
             synth.rng, village[:6], resident.birth_date, resident.sex))
+        redraw = False
+    _ISSUED.add(resident.id_number)
     return resident
 
 
