@@ -57,6 +57,7 @@ def attach_id_number(session: Session, pii: PiiBox, archive_no: str, data: dict[
                      {"id_type": [None, data["id_type"]], "id_number": [None, masked]}, actor)
     stage(session, outbox, [event_message(SERVICE, IDENTITY_UPDATED, {
         "archive_no": archive.archive_no, "fields": ["id_type", "id_number"], "identity_keys": [index.hex()],
+        "profile": archive.profile(),
     }, actor)])
     commit_unless_taken(session, index, masked, scope=scope)
     return archive

@@ -135,6 +135,7 @@ def update_identity(session: Session, pii: PiiBox, archive_no: str, changes: dic
     stage(session, outbox, [event_message(SERVICE, IDENTITY_UPDATED, {
         "archive_no": archive.archive_no, "fields": [*changed, *card_changes],
         "identity_keys": [index.hex()] if index is not None else [],
+        "profile": archive.profile(),
     }, actor)])
     commit_unless_taken(session, index, masked, taken, scope)
     return archive

@@ -215,7 +215,9 @@ class RowPreparer:
         message = event_message(SERVICE, ARCHIVE_CREATED, {
             "village_code": village, "institution_code": institution,
             # Blind indexes are keyed digests, not personal data (see usecases.create_archive).
-            "identity_keys": [index.hex()]}, actor)
+            "identity_keys": [index.hex()],
+            "profile": {"birth_date": data["birth_date"], "sex": data["sex"],
+                        "residence_type": data.get("residence_type"), "responsible_doctor": None}}, actor)
         # The number opens `data`. Its key is the one place the text reads `"data":{`: within a
         # JSON string a quote is escaped.
         body = _dumps(message.body).replace('"data":{', '"data":{"archive_no":"' + SLOT + '",', 1)

@@ -148,6 +148,11 @@ class Archive(Base):
         Index("ix_archives_status_archive_no", "status", "archive_no"),
     )
 
+    def profile(self) -> dict:
+        """The programmes' facts of the resident (`shared.contracts.events.ProfileSchema`),
+        announced with `archive_created` and `identity_updated`."""
+        return {"birth_date": self.birth_date, "sex": self.sex, "residence_type": self.residence_type,
+                "responsible_doctor": self.responsible_doctor}
 
 
 class ArchiveRevision(Base):

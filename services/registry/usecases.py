@@ -173,6 +173,7 @@ def create_archive(session: Session, pii: PiiBox, data: dict[str, Any], actor: A
         # Blind indexes are keyed digests, not personal data: they let the records service
         # match encounters it parked as pending without the ID number ever leaving here.
         "identity_keys": [index.hex()] if index is not None else [],
+        "profile": archive.profile(),
     }, actor)])
     commit_unless_taken(session, index, masked, taken, scope)
     return archive

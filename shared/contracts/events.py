@@ -46,6 +46,11 @@ ARCHIVES_UNMERGED = "archives_unmerged"
 
 ACCESS_GRANTED = "access_granted"
 
+# -- Records events (routing key `records.<event_type>`): what the programmes (and later the
+# referrals and sync services) must hear of a record's life, with the few facts they act on. ----
+
+RECORD_CHANGED = "record_changed"
+
 
 class EventSchema(Lenient):
     """Envelope of a domain event on `ehr.events`, routing key `<service>.<event_type>`.
@@ -73,17 +78,34 @@ def _identity_keys(**kwargs) -> fields.List:
     return fields.List(fields.Str(validate=IDENTITY_KEY), **kwargs)
 
 
+class ProfileSchema(Lenient):
+    """What a key-population programme needs of the resident to judge eligibility and schedules,
+    and nothing that identifies them on its own: birth date, sex (GB/T 2261.1), 常住类型 (1 户籍,
+    2 非户籍; null when not recorded) and the 责任医生 (a username of the suite), as they are now.
+
+        {"birth_date": "1956-03-01", "sex": "1", "residence_type": "1", "responsible_doctor": "wang"}
+    """
+
+    birth_date = fields.Date(required=True)
+    sex = fields.Str(required=True)
+    residence_type = fields.Str(load_default=None, allow_none=True)
+    responsible_doctor = fields.Str(load_default=None, allow_none=True)
+
+
 class ArchiveCreatedSchema(Lenient):
-    """`archive_created`: an archive was created.
+    """`archive_created`: an archive was created; `profile` (ProfileSchema) since the programmes
+    service (null from an older registry).
 
         {"archive_no": "11010510110100007", "village_code": "110105101101",
-         "institution_code": "T1101051011", "identity_keys": ["9c1f...64 hex"]}
+         "institution_code": "T1101051011", "identity_keys": ["9c1f...64 hex"],
+         "profile": {"birth_date": "1956-03-01", "sex": "1", "residence_type": "1", "responsible_doctor": null}}
     """
 
     archive_no = ArchiveNo(required=True)
     village_code = fields.Str(required=True, validate=valid_village_code)
     institution_code = fields.Str(required=True)
     identity_keys = _identity_keys(required=True)
+    profile = fields.Nested(ProfileSchema, load_default=None, allow_none=True)
 
 
 class IdentityUpdatedSchema(Lenient):
@@ -96,6 +118,7 @@ class IdentityUpdatedSchema(Lenient):
     archive_no = ArchiveNo(required=True)
     fields_ = fields.List(fields.Str(), required=True, data_key="fields", attribute="fields")
     identity_keys = _identity_keys(required=True)
+    profile = fields.Nested(ProfileSchema, load_default=None, allow_none=True)
 
 
 class ArchiveTerminatedSchema(Lenient):
@@ -177,6 +200,64 @@ class AccessGrantedSchema(Lenient):
     expires_at = fields.AwareDateTime(required=True)
 
 
+class ProgrammeFactsSchema(Lenient):
+    """The facts of a record the key-population programmes act on, computed by records from the
+    record's content when it is filed or amended (`services/records/forms`' `programme_facts`,
+    and the hospital encounter's diagnoses and vital signs). Every field may be absent or null.
+
+    - `programmes`: the programmes the record is a service of (`shared.key_populations`
+      PROGRAMMES names, plus `elderly_tcm` for the 中医药 service): a hypertension follow-up
+      `["hypertension"]`, an integrated (多病共管) visit `["hypertension", "type2_diabetes"]`,
+      a 健康体检表 of a resident of 65 or more `["elderly"]`; a hospital encounter none.
+    - `visit_date` (the day of the service), `visit_method` (1 门诊, 2 家庭, 3 电话; 1 and 2 are
+      face to face), `classification` (此次随访分类: 1 控制满意, 2 控制不满意, 3 不良反应, 4 并发症),
+      `next_visit_date`, `referred` (the record made a referral).
+    - readings: `sbp`, `dbp` (mmHg), `fbg` (fasting glucose, mmol/L).
+    - `urgent`: the urgent-referral triggers the record meets (`shared.follow_ups` names, e.g.
+      `sbp_180`, `fbg_high`), empty when none.
+    - `conditions`: the conditions the record names (`shared.key_populations` CONDITIONS names:
+      a hospital diagnosis `I10` gives `hypertension`), and `screening`: conditions a
+      health examination's readings suggest (the screening rule).
+    """
+
+    programmes = fields.List(fields.Str(), load_default=list)
+    visit_date = fields.Date(load_default=None, allow_none=True)
+    visit_method = fields.Str(load_default=None, allow_none=True)
+    classification = fields.Str(load_default=None, allow_none=True)
+    next_visit_date = fields.Date(load_default=None, allow_none=True)
+    referred = fields.Bool(load_default=False)
+    sbp = fields.Int(load_default=None, allow_none=True)
+    dbp = fields.Int(load_default=None, allow_none=True)
+    fbg = fields.Float(load_default=None, allow_none=True)
+    urgent = fields.List(fields.Str(), load_default=list)
+    conditions = fields.List(fields.Str(), load_default=list)
+    screening = fields.List(fields.Str(), load_default=list)
+
+
+class RecordChangedSchema(Lenient):
+    """`record_changed` (records): a record of an archive was filed, amended or marked entered in
+    error (`action`, as in the archive update), at `revision`; `occurred_at` is when the service
+    was given, `institution_code` the institution that gave it; `facts` (ProgrammeFactsSchema)
+    those of the record as it now stands (null when entered in error). A record moved by a
+    transfer, merge or unmerge is not announced again: its archive's event says it.
+
+        {"archive_no": "11010510110100007", "record_id": "8f3e...", "record_type": "hypertension_follow_up",
+         "action": "filed", "revision": 1, "occurred_at": "2026-12-01T02:00:00+00:00",
+         "institution_code": "T1101051011",
+         "facts": {"programmes": ["hypertension"], "visit_date": "2026-12-01", "visit_method": "1",
+                   "classification": "2", "sbp": 162, "dbp": 96, "urgent": [], "next_visit_date": "2026-12-15"}}
+    """
+
+    archive_no = ArchiveNo(required=True)
+    record_id = fields.Str(required=True)
+    record_type = fields.Str(required=True)
+    action = fields.Str(required=True, validate=validate.OneOf(("filed", "amended", "entered_in_error")))
+    revision = fields.Int(required=True, strict=True)
+    occurred_at = fields.AwareDateTime(required=True)
+    institution_code = fields.Str(load_default=None, allow_none=True)
+    facts = fields.Nested(ProgrammeFactsSchema, load_default=None, allow_none=True)
+
+
 # event_type -> the schema of its `data`: an event without one cannot be built.
 PAYLOADS: dict[str, Schema] = {
     ARCHIVE_CREATED: ArchiveCreatedSchema(),
@@ -187,6 +268,7 @@ PAYLOADS: dict[str, Schema] = {
     ARCHIVES_MERGED: ArchivesMergedSchema(),
     ARCHIVES_UNMERGED: ArchivesUnmergedSchema(),
     ACCESS_GRANTED: AccessGrantedSchema(),
+    RECORD_CHANGED: RecordChangedSchema(),
 }
 _ENVELOPE = EventSchema()
 

@@ -472,13 +472,19 @@ def test_each_lifecycle_change_is_announced_once_through_the_outbox_with_its_pay
     hexes = {n: row[0].hex() for n, row in (
         (n, query("registry", "SELECT id_number_index FROM archives WHERE archive_no = :a", a=n)[0])
         for n in (new_no, other_no))}
+    def profile(person):
+        return {"birth_date": person.birth_date.isoformat(), "sex": person.sex, "residence_type": None,
+                "responsible_doctor": None}
+
     assert [(m["routing_key"], m["body"]["data"]) for m in announced] == [
         ("registry.archive_created", {"archive_no": archive_no, "village_code": VILLAGE,
-                                      "institution_code": INSTITUTION, "identity_keys": [hexes[new_no]]}),
+                                      "institution_code": INSTITUTION, "identity_keys": [hexes[new_no]],
+                                      "profile": profile(resident)}),
         ("registry.archive_created", {"archive_no": other_no, "village_code": VILLAGE,
-                                      "institution_code": INSTITUTION, "identity_keys": [hexes[other_no]]}),
+                                      "institution_code": INSTITUTION, "identity_keys": [hexes[other_no]],
+                                      "profile": profile(duplicate)}),
         ("registry.identity_updated", {"archive_no": archive_no, "fields": ["name", "phone"],
-                                       "identity_keys": [hexes[new_no]]}),
+                                       "identity_keys": [hexes[new_no]], "profile": profile(resident)}),
         ("registry.archive_terminated", {"archive_no": archive_no, "reason": "loss_to_follow_up",
                                          "date": days_ago(4)}),
         ("registry.archive_reactivated", {"archive_no": archive_no}),

@@ -19,7 +19,7 @@ from shared.signing import EVENT_SIGNATURE, event_signature
 
 KEY = os.urandom(32)
 CREATED = {"archive_no": "11010510110100007", "village_code": "110105101101", "institution_code": "T1101051011",
-           "identity_keys": ["9c1f" * 16]}
+           "identity_keys": ["9c1f" * 16], "profile": None}
 MERGED = {"merge_id": 42, "archive_no": "11010510110100003", "merged_archive_no": "11010510110100007",
           "merged_identity_keys": ["5be0" * 16]}
 CLAIMS = processed_messages_table(sa.MetaData())
