@@ -148,3 +148,10 @@ def routing_key_for(archive: ArchiveNumber, record_type: str) -> str:
     if not record_type or any(c in record_type for c in "*# \t\r\n"):
         raise ValueError("record_type must be a non-empty word without wildcards")
     return f"archive.{archive.jurisdiction}.{record_type}"
+
+
+def archive_numbers(archive: dict) -> list[str]:
+    """Every number that leads to an archive (as the registry's `get_archive` answers it): its
+    own, those it had before transfers, and those of the archives merged into it."""
+    return [archive["archive_no"], *(archive.get("former_archive_nos") or ()),
+            *(archive.get("merged_archive_nos") or ())]

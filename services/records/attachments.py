@@ -20,8 +20,9 @@ its own backups, permissions and crash consistency with the rows). A bytea value
 ours are bounded at 5 MiB, stored out of line uncompressed (they are compressed formats), and a
 list never reads them (the column is deferred). A trigger refuses deletes and changes to the file.
 
-The timeline (`timeline.list_records`) stays a list of records: attachments are their own list
-(`list_attachments`), each naming the record it belongs to, if any.
+Attachments are entries of the archive's timeline (`timeline.list_records`, by the date the
+document bears), and also a list of their own (`list_attachments`), each naming the record it
+belongs to, if any.
 """
 
 from __future__ import annotations
@@ -36,11 +37,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from shared.actor import Actor
+from shared.archive_no import archive_numbers
 from shared.errors import InvalidTransition, NotFound, ValidationFailed
 
 from services.records.entries import get_record
 from services.records.models import Attachment, Record
-from services.records.retention import archive_numbers
 from services.records.rules import ACTIVE, ENTERED_IN_ERROR, reason_given, require_writable
 
 EXPORT_FORMAT = "ehr.archive-export/1"
@@ -96,21 +97,21 @@ def add_attachment(session: Session, archive: dict, payload: dict, actor: Actor,
         added_at=datetime.now(timezone.utc), status=ACTIVE)
     session.add(attachment)
     session.commit()
-    return _view(attachment)
+    return attachment_view(attachment)
 
 
 def list_attachments(session: Session, archive: dict) -> dict:
     """The archive's attachments (under any of its numbers), newest document first, without bytes."""
     rows = session.scalars(sa.select(Attachment).where(Attachment.archive_no.in_(archive_numbers(archive)))
                            .order_by(Attachment.document_date.desc(), Attachment.id.desc())).all()
-    return {"items": [_view(a) for a in rows]}
+    return {"items": [attachment_view(a) for a in rows]}
 
 
 def get_attachment(session: Session, archive: dict, attachment_id: int) -> dict:
     """One attachment with its bytes (base64). One marked entered-in-error is still served, with
     its status: nothing kept is hidden from those who may read the archive, as for records."""
     attachment = _attachment(session, archive, attachment_id)
-    return {**_view(attachment), "content": base64.b64encode(attachment.content).decode("ascii")}
+    return {**attachment_view(attachment), "content": base64.b64encode(attachment.content).decode("ascii")}
 
 
 def mark_entered_in_error(session: Session, archive: dict, attachment_id: int, reason: str, actor: Actor) -> dict:
@@ -121,7 +122,7 @@ def mark_entered_in_error(session: Session, archive: dict, attachment_id: int, r
         raise InvalidTransition("the attachment was already marked entered-in-error", {"status": attachment.status})
     attachment.status, attachment.status_reason = ENTERED_IN_ERROR, f"{actor.user}: {reason_given(reason)}"
     session.commit()
-    return _view(attachment)
+    return attachment_view(attachment)
 
 
 def export_archive(session: Session, archive: dict, now: datetime | None = None) -> dict:
@@ -144,7 +145,8 @@ def _attachment(session: Session, archive: dict, attachment_id: int, lock: bool 
     return attachment
 
 
-def _view(a: Attachment) -> dict[str, Any]:
+def attachment_view(a: Attachment) -> dict[str, Any]:
+    """An attachment's metadata, without its bytes (`AttachmentSchema`)."""
     return {"attachment_id": a.id, "archive_no": a.archive_no, "record_id": a.record_id,
             "attachment_type": a.attachment_type, "content_type": a.content_type, "filename": a.filename,
             "size_bytes": a.size_bytes, "sha256": a.sha256, "source": a.source,

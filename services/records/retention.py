@@ -23,6 +23,8 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from shared.archive_no import archive_numbers
+
 from services.records.entries import CHINA_TIME
 from services.records.models import Attachment, Record
 
@@ -85,13 +87,6 @@ def archive_retention(session: Session, archive: dict) -> dict:
             "basis": basis, "last_service": last_service.isoformat(),
             "last_inpatient": inpatient.isoformat() if inpatient else None,
             "terminated_on": terminated_on.isoformat() if terminated_on else None, "rule": RULE, "deletes": False}
-
-
-def archive_numbers(archive: dict) -> list[str]:
-    """Every number that leads to `archive`: its own, those it had before transfers, and those of
-    the archives merged into it."""
-    return [archive["archive_no"], *(archive.get("former_archive_nos") or ()),
-            *(archive.get("merged_archive_nos") or ())]
 
 
 def china_date(instant: datetime) -> date:

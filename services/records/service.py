@@ -14,8 +14,9 @@ and one `moved` update per record a transfer, merge or unmerge moved to another 
 
 RPC (service `records`):
 
-    list_records("11010500300100001", limit=50, cursor=None)
-        -> {"items": [{"record_id": "...", "record_type": "hospital_encounter", "source": {...}, ...}],
+    list_records("11010500300100001", limit=50, cursor=None)   the timeline: records and attachments
+        -> {"items": [{"entry": "record", "record_id": "...", "record_type": "hospital_encounter", ...},
+                      {"entry": "attachment", "record_type": "attachment", "attachment": {...}, ...}],
             "next": "MjAyNi0xMS0yNlQw..." | None}
     file_record(archive_no, {"record_type": "visit", "content": {...}, "institution_code": ...}),
     amend_record(archive_no, record_id, {"content": {...}, "reason": "..."})
@@ -38,12 +39,13 @@ import logging
 
 from nameko.timer import timer
 
+from shared.archive_no import archive_numbers
 from shared.config import load_settings
 from shared.contracts.records import RPC
 from shared.transport.consumer import batch_consume
 from shared.transport.providers import CurrentActor, Database, Institutions, Pii, ServiceKey
 from shared.db import ping
-from shared.errors import EXPECTED_ERRORS, ValidationFailed
+from shared.errors import EXPECTED_ERRORS, NotFound, ValidationFailed
 from shared.transport.topology import RECORDS_ENCOUNTERS, RECORDS_REGISTRY_EVENTS, dead_letter_queue
 from shared.transport.outbox import OutboxRelay
 from shared.transport.rpc import BoundedServiceRpc, rpc
@@ -113,11 +115,21 @@ class RecordsService:
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_records(self, archive_no, limit=50, cursor=None, record_type=None, institution_code=None,
-                     since=None, until=None):
+                     since=None, until=None, kind=None, archive_nos=None):
         call = RPC["list_records"]
         data = call.load({"archive_no": archive_no, "limit": limit, "cursor": cursor, "record_type": record_type,
-                          "institution_code": institution_code, "since": since, "until": until})
+                          "kind": kind, "institution_code": institution_code, "since": since, "until": until,
+                          "archive_nos": archive_nos})
+        data["archive_nos"] = data["archive_nos"] or self._archive_numbers(data["archive_no"])
         return call.dump(timeline.list_records(self.db, **data))
+
+    def _archive_numbers(self, archive_no):
+        """Every number leading to the archive, as the registry knows it (just this one when the
+        registry knows no such archive: its records may still be here)."""
+        try:
+            return archive_numbers(self.registry.get_archive(archive_no))
+        except NotFound:
+            return [archive_no]
 
     # -- records entered on the archive's forms ------------------------------------------
 

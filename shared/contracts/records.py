@@ -4,7 +4,7 @@ same schemas), and the bodies and queries of the gateway's record routes. `RPC` 
 of each method; `services/records/service.py` loads and dumps with exactly those
 (tests/unit/test_contracts.py holds it to that).
 
-    GET  /api/v1/archives/{archive_no}/records   -> list_records        -> RecordPageSchema
+    GET  /api/v1/archives/{archive_no}/records   -> list_records        -> RecordPageSchema (records and attachments)
     POST /api/v1/archives/{archive_no}/records   body RecordCreateSchema -> RecordFiledSchema
     GET  /api/v1/quarantine                      -> list_quarantine     -> QuarantinePageSchema
 """
@@ -28,21 +28,49 @@ class SourceRefSchema(Schema):
     record_id = fields.Str(allow_none=True)
 
 
-class RecordSchema(Schema):
-    """One record of an archive with its current revision."""
+class AttachmentSchema(Schema):
+    """A file kept with an archive, without its bytes (those are `GET .../attachments/{id}`)."""
 
+    attachment_id = fields.Int()
+    archive_no = fields.Str()
+    record_id = fields.Str(allow_none=True)
+    attachment_type = fields.Str(metadata={"example": "check_report"})
+    content_type = fields.Str(metadata={"example": "application/pdf"})
+    filename = fields.Str(allow_none=True)
+    size_bytes = fields.Int()
+    sha256 = fields.Str(metadata={"description": "hex SHA-256 of the file"})
+    source = fields.Str(allow_none=True)
+    document_date = fields.Str(metadata={"format": "date"})
+    institution_code = fields.Str()
+    added_by = fields.Str()
+    added_at = fields.Str(metadata={"format": "date-time"})
+    status = fields.Str(metadata={"example": "active", "description": "active or entered_in_error"})
+    status_reason = fields.Str(allow_none=True)
+
+
+class TimelineEntrySchema(Schema):
+    """One entry of an archive's timeline (`entry`): a record with its current revision, or a
+    file kept with the archive, placed at 00:00 北京时间 of the date the document bears, with
+    `record_type` "attachment", `kind` its attachment type, its status (an attachment marked
+    entered-in-error stays, flagged) and its metadata under `attachment` (no `record_id`,
+    `revision`, `origin` or `content`: the file is `GET .../attachments/{attachment_id}`)."""
+
+    entry = fields.Str(metadata={"enum": ["record", "attachment"], "example": "record"})
     record_id = fields.Str()
     archive_no = fields.Str()
-    record_type = fields.Str(metadata={"example": "hospital_encounter"})
-    kind = fields.Str(allow_none=True, metadata={"example": "outpatient"})
-    status = fields.Str(metadata={"example": "active"})
+    record_type = fields.Str(metadata={"example": "hospital_encounter",
+                                       "description": "the form or message type; `attachment` for a file"})
+    kind = fields.Str(allow_none=True, metadata={"example": "outpatient",
+                                                 "description": "a record's kind, or an attachment's type"})
+    status = fields.Str(metadata={"example": "active", "description": "active or entered_in_error"})
     status_reason = fields.Str(allow_none=True)
     occurred_at = fields.Str(metadata={"format": "date-time"})
     revision = fields.Int()
-    recorded_at = fields.Str(metadata={"format": "date-time"})
+    recorded_at = fields.Str(metadata={"format": "date-time", "description": "an attachment: when it was added"})
     origin = fields.Str(metadata={"example": "hospital_message"})
     source = fields.Nested(SourceRefSchema)
     content = fields.Dict()
+    attachment = fields.Nested(AttachmentSchema, metadata={"description": "only on an attachment's entry"})
 
 
 class RecordCreateSchema(Schema):
@@ -149,7 +177,7 @@ class ArchiveSummarySchema(Schema):
 
 
 class RecordPageSchema(Schema):
-    items = fields.List(fields.Nested(RecordSchema))
+    items = fields.List(fields.Nested(TimelineEntrySchema))
     next = fields.Str(allow_none=True, metadata={"description": "cursor of the next page; null on the last"})
 
 
@@ -290,26 +318,6 @@ class AttachmentCreateSchema(Schema):
                                   metadata={"description": "the adding institution (API keys; users add for their own)"})
 
 
-class AttachmentSchema(Schema):
-    """A file kept with an archive, without its bytes (those are `GET .../attachments/{id}`)."""
-
-    attachment_id = fields.Int()
-    archive_no = fields.Str()
-    record_id = fields.Str(allow_none=True)
-    attachment_type = fields.Str(metadata={"example": "check_report"})
-    content_type = fields.Str(metadata={"example": "application/pdf"})
-    filename = fields.Str(allow_none=True)
-    size_bytes = fields.Int()
-    sha256 = fields.Str(metadata={"description": "hex SHA-256 of the file"})
-    source = fields.Str(allow_none=True)
-    document_date = fields.Str(metadata={"format": "date"})
-    institution_code = fields.Str()
-    added_by = fields.Str()
-    added_at = fields.Str(metadata={"format": "date-time"})
-    status = fields.Str(metadata={"example": "active", "description": "active or entered_in_error"})
-    status_reason = fields.Str(allow_none=True)
-
-
 class AttachmentFileSchema(AttachmentSchema):
     """An attachment with its bytes, base64 (the RPC answer the gateway serves as the file)."""
 
@@ -351,9 +359,11 @@ class RetentionSchema(Schema):
 
 
 class RecordQuerySchema(PageQuerySchema):
-    """Filters of an archive's timeline: `?record_type=visit&since=2026-01-01T00:00:00+08:00`."""
+    """Filters of an archive's timeline: `?record_type=visit&since=2026-01-01T00:00:00+08:00`,
+    `?record_type=attachment` (the files only), `?kind=check_report`."""
 
     record_type = fields.Str(load_default=None, validate=CODE)
+    kind = fields.Str(load_default=None, validate=CODE)
     institution_code = fields.Str(load_default=None, validate=INSTITUTION)
     since = fields.Str(load_default=None, validate=bounded_instant)
     until = fields.Str(load_default=None, validate=bounded_instant)
@@ -378,14 +388,20 @@ class PageRequestSchema(Strict):
 
 
 class ListRecordsRequestSchema(PageRequestSchema):
-    """`list_records("11010500300100001", limit=50, cursor=None, record_type="visit",
-    institution_code=None, since="2026-01-01T00:00:00+08:00", until=None)`"""
+    """`list_records("11010500300100001", limit=50, cursor=None, record_type="visit", kind=None,
+    institution_code=None, since="2026-01-01T00:00:00+08:00", until=None,
+    archive_nos=["11010500300100001", "11010520110100007"])`: `archive_nos` are every number
+    leading to the archive (its attachments stay under the number they were added with); the
+    gateway passes those of the archive it fetched, and without them the records service asks
+    the registry."""
 
     archive_no = ArchiveNo(required=True)
     record_type = fields.Str(load_default=None, allow_none=True, validate=CODE)
+    kind = fields.Str(load_default=None, allow_none=True, validate=CODE)
     institution_code = fields.Str(load_default=None, allow_none=True, validate=INSTITUTION)
     since = fields.Str(load_default=None, allow_none=True, validate=bounded_instant)
     until = fields.Str(load_default=None, allow_none=True, validate=bounded_instant)
+    archive_nos = fields.List(ArchiveNo(), load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
 
 
 class ArchiveRequestSchema(Strict):

@@ -144,3 +144,46 @@ def test_an_archive_knows_until_when_it_must_be_kept(archive, staff, auth):
     # a village doctor reads the archive but does not keep the register
     doctor = auth.session_for("village_doctor", "V1101051011")
     assert doctor.get(f"{archive}/retention").status_code == 403
+
+
+def test_attachments_are_entries_of_the_timeline_paged_and_filtered_with_the_records(archive, staff, rpc):
+    visit = staff.post(f"{archive}/records", json={"record_type": "visit", "content": VISIT}).json()
+    older = staff.post(f"{archive}/attachments", json=report(document_date="2026-11-18")).json()
+    newer = staff.post(f"{archive}/attachments", json=report(attachment_type="referral", document_date="2026-11-25",
+                                                             record_id=visit["record_id"])).json()
+    staff.post(f"{archive}/attachments/{newer['attachment_id']}/entered-in-error", json={"reason": "别人的转诊单"})
+
+    items = staff.get(f"{archive}/records").json()["items"]
+    assert [(i["entry"], i.get("record_id"), i.get("attachment", {}).get("attachment_id")) for i in items] == [
+        ("attachment", None, newer["attachment_id"]), ("record", visit["record_id"], None),
+        ("attachment", None, older["attachment_id"])]
+    flagged, _, kept = items
+    assert flagged["record_type"] == "attachment" and flagged["kind"] == "referral"
+    assert (flagged["status"], flagged["attachment"]["status"]) == ("entered_in_error", "entered_in_error")
+    assert "别人的转诊单" in flagged["status_reason"] and flagged["attachment"]["record_id"] == visit["record_id"]
+    assert kept["occurred_at"] == "2026-11-18T00:00:00+08:00" and kept["status"] == "active"
+    assert kept["source"]["institution_code"] == MANAGER and "content" not in kept["attachment"]
+
+    # one entry a page, records and attachments in one keyset order
+    walked, cursor = [], None
+    while True:
+        page = staff.get(f"{archive}/records", params={"limit": 1, **({"cursor": cursor} if cursor else {})}).json()
+        walked += page["items"]
+        if not (cursor := page["next"]):
+            break
+    assert walked == items
+
+    def listed(**query):
+        page = staff.get(f"{archive}/records", params=query)
+        assert page.status_code == 200, page.text
+        return [i.get("attachment", {}).get("attachment_id") or i["record_id"] for i in page.json()["items"]]
+
+    assert listed(record_type="attachment") == [newer["attachment_id"], older["attachment_id"]]
+    assert listed(record_type="visit") == [visit["record_id"]]
+    assert listed(kind="check_report") == [older["attachment_id"]]
+    assert listed(since="2026-11-19T00:00:00+08:00", record_type="attachment") == [newer["attachment_id"]]
+    assert listed(until="2026-11-18T00:00:01+08:00") == [older["attachment_id"]]
+    # the list of their own still answers, and the records service alone gives the same timeline
+    assert [a["attachment_id"] for a in staff.get(f"{archive}/attachments").json()["items"]] == [
+        newer["attachment_id"], older["attachment_id"]]
+    assert rpc.records.list_records(archive.rsplit("/", 1)[1])["items"] == items

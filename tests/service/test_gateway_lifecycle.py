@@ -8,6 +8,7 @@ HERE) and their counterparts of 金盏乡 (110105201, which holds THERE).
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import random
 import uuid
@@ -162,6 +163,10 @@ def test_a_transfer_to_another_township_moves_the_archive_and_its_records(api, s
     archive_no = create(doctor, api, synth.resident(HERE, HERE_CENTRE))["archive_no"]
     filed = doctor.post(f"{api}/archives/{archive_no}/records", json={"record_type": "visit", "content": VISIT})
     assert filed.status_code == 201
+    scan = doctor.post(f"{api}/archives/{archive_no}/attachments", json={
+        "attachment_type": "paper_scan", "content": base64.b64encode(b"%PDF-1.7\n%%EOF\n").decode(),
+        "document_date": "2019-05-06"})
+    assert scan.status_code == 201, scan.text
 
     asked = doctor.post(f"{api}/archives/{archive_no}/transfers", json={
         "to_village_code": THERE, "to_institution_code": THERE_CENTRE, "reason": "迁居金盏乡"})
@@ -183,7 +188,10 @@ def test_a_transfer_to_another_township_moves_the_archive_and_its_records(api, s
     assert their_doctor.get(f"{api}/archives/{archive_no}").json()["archive_no"] == new_no
     assert doctor.get(f"{api}/archives/{new_no}").status_code == 404
     assert search(their_doctor, api, archive_no=new_no) == [new_no]
-    wait_until(lambda: their_doctor.get(f"{api}/archives/{new_no}/records").json()["items"])
+    timeline = wait_until(lambda: len(items := their_doctor.get(f"{api}/archives/{new_no}/records").json()["items"])
+                          == 2 and items, message="the record moved")
+    # the record moved to the new number; the scan stays under the old one, on the same timeline
+    assert [(i["entry"], i["archive_no"]) for i in timeline] == [("record", new_no), ("attachment", archive_no)]
     assert doctor.get(f"{api}/transfers/{transfer_id}").status_code == 200   # the sender still sees it
 
 

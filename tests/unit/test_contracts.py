@@ -85,7 +85,7 @@ def declared(schema: Schema) -> set[str]:
 
 
 def test_the_records_views_hold_only_what_their_answer_schemas_declare():
-    from services.records import pending, quarantine, reviews, timeline
+    from services.records import attachments, pending, quarantine, reviews, timeline
 
     now = datetime(2026, 11, 26, 1, 30, tzinfo=timezone.utc)
     row = SimpleNamespace(id="r1", archive_no=ARCHIVE_NO, record_type="visit", kind=None, status="active",
@@ -99,8 +99,15 @@ def test_the_records_views_hold_only_what_their_answer_schemas_declare():
                              checked_at=None, identity_key=None, candidates=[], filed_record_id=None,
                              proposed_archive_no=None, proposed_by=None, proposed_at=None, linked_by=None,
                              confirmed_by=None)
+    kept = SimpleNamespace(id=12, archive_no=ARCHIVE_NO, record_id=None, attachment_type="check_report",
+                           content_type="application/pdf", filename=None, size_bytes=9, sha256="0" * 64, source=None,
+                           document_date=now.date(), institution_code="T1101051011", added_by="li", added_at=now,
+                           status="entered_in_error", status_reason="li: 别人的")
+    attachment_entry = timeline.attachment_entry(attachments.attachment_view(kept),
+                                                 timeline.attachment_instant(now.date()))
     views = [
-        (timeline._record_view(row), record_contracts.RecordSchema()),
+        (timeline._record_view(row), record_contracts.TimelineEntrySchema()),
+        (attachment_entry, record_contracts.TimelineEntrySchema()),
         (quarantine._view(quarantined), record_contracts.QuarantineEntrySchema()),
         (pending._view(parked), record_contracts.PendingEncounterSchema()),
         (reviews._view(row), record_contracts.ReviewSchema()),

@@ -7,6 +7,7 @@ from shared.contracts.records import (
     ArchiveSummarySchema, EnteredInErrorSchema, RecordAmendSchema, RecordCreateSchema, RecordFiledSchema,
     RecordHistorySchema, RecordPageSchema, RecordQuerySchema,
 )
+from shared.archive_no import archive_numbers
 from shared.errors import NotFound
 
 from services.gateway import access
@@ -15,7 +16,9 @@ from services.gateway.routes.route import NEXT_PAGE, Answer, Body, Call, Route, 
 RecordQuery = documented(
     RecordQuerySchema, cursor=NEXT_PAGE,
     since={"format": "date-time", "description": "records that happened at or after this instant (with a UTC offset)"},
-    until={"format": "date-time", "description": "records that happened before this instant"})
+    until={"format": "date-time", "description": "records that happened before this instant"},
+    record_type={"description": "one form or message type; `attachment` for the files kept with the archive"},
+    kind={"description": "a record's kind (outpatient, inpatient, ...) or an attachment's type (check_report, ...)"})
 
 
 def file_record(c: Call):
@@ -40,8 +43,11 @@ ROUTES = area(
           answers=(Answer(200, "The summary", ArchiveSummarySchema),), errors=(400, 404, 503)),
     # A former (transferred) or merged-away number lists the records of the archive it leads to.
     Route("GET", "/api/v1/archives/<string:archive_no>/records", "list_records", access.RECORDS_LIST,
-          lambda c: c.records.list_records(c.archive["archive_no"], **c.query),
-          summary="The archive's records, newest first, paged", query=RecordQuery,
+          lambda c: c.records.list_records(c.archive["archive_no"], archive_nos=archive_numbers(c.archive),
+                                           **c.query),
+          summary="The archive's timeline, newest first, paged: its records, and the files kept with it "
+                  "(`record_type` attachment, placed on the date the document bears)",
+          query=RecordQuery,
           answers=(Answer(200, "One page", RecordPageSchema),), errors=(400, 404, 503)),
     Route("POST", "/api/v1/archives/<string:archive_no>/records", "file_record", access.RECORD_CREATE, file_record,
           summary="Enter a record on one of the archive's forms (personal_info, health_exam, visit, consultation)",
