@@ -3,8 +3,9 @@
 
 How one leaves the list, filed into its archive (`revisions.file_resolved`):
 
-- the registry announces the archive (`archive_created`, see `registry_events`): every pending
-  encounter of the resident's identity key is filed (`file_pending_for`);
+- the registry announces the archive (`archive_created`, see `registry_events`), or an ID number
+  attached to it or corrected (`identity_updated`): every pending encounter of the resident's
+  identity key is filed (`file_pending_for`);
 - the sweep (`retry_pending`, every 30 s) asks the registry again, oldest checked first: the
   safety net behind `archive_created`, and how an encounter with only a card or an MRN is filed
   once the registry has learned it;
@@ -111,7 +112,7 @@ def retry_pending(session: Session, pii: PiiBox, resolve, limit: int = 500,
                   divisions: DivisionLookup | None = None) -> int:
     """Re-resolve the pending encounters checked longest ago and file those now matched; commits.
 
-    The safety net behind `archive_created`: an encounter parked while its archive was being
+    The safety net behind `archive_created` and `identity_updated`: an encounter parked while its archive was being
     created (the event handled before the pending row was committed) is filed here, and so is one
     without an ID number whose card or MRN the registry has learned since (oldest checked first,
     so every pending encounter takes its turn)."""

@@ -3,6 +3,10 @@
 
     archive_created       {"archive_no": "11010500300100001", "identity_keys": ["8f3a..."], ...}
                           files the resident's pending encounters (`pending.file_pending_for`)
+    identity_updated      {"archive_no", "fields": ["id_type", "id_number"], "identity_keys": ["8f3a..."]}
+                          the same: a newborn's ID number attached (`attach_id_number`) or an ID
+                          number corrected makes the archive findable by a new key, and the
+                          encounters parked under it are filed at once, not at the next sweep
     archive_transferred   {"archive_no", "former_archive_no", ...}     re-points records (`repointing`)
     archives_merged       {"merge_id", "archive_no", "merged_archive_no", ...}
     archives_unmerged     {"merge_id", "archive_no", "restored_archive_no", "restored_identity_keys"}
@@ -47,7 +51,14 @@ class RegistryEvents(EventConsumer):
         quarantine.hold(session, self.pii, self.queue, items)
 
     def handle_archive_created(self, session: Session, event: dict[str, Any]) -> int:
-        data = event.data
+        return self._file_pending(session, event.data)
+
+    def handle_identity_updated(self, session: Session, event: dict[str, Any]) -> int:
+        # Any identity change carries the key as it now is; when it did not change, nothing is
+        # parked under it (its encounters were filed when the archive was found).
+        return self._file_pending(session, event.data)
+
+    def _file_pending(self, session: Session, data: dict[str, Any]) -> int:
         keys = [bytes.fromhex(k) for k in data.get("identity_keys", [])]
         return file_pending_for(session, self.pii, keys, data["archive_no"], self.divisions)
 

@@ -7,7 +7,8 @@ Consumes (batching, acknowledge after commit; see `shared.transport.consumer`):
                                                                         records (only events the suite signed)
     records.*.dead-letter           <- ehr.dead-letter                  moved to quarantine
 
-Every 30 s, pending encounters are re-resolved (the safety net behind archive_created).
+Every 30 s, pending encounters are re-resolved (the safety net behind archive_created and
+identity_updated).
 
 Publishes (via the outbox): one `ehr.archive-update/1` per filed revision on ehr.archive-updates,
 and one `moved` update per record a transfer, merge or unmerge moved to another archive.

@@ -1,7 +1,16 @@
 """The records service follows the real registry: transfers, merges and unmerges made through
 the registry's RPC re-point the records, a merge followed by writes and an unmerge leaves each
-record where it belongs."""
+record where it belongs; an ID number attached to a newborn's archive files the encounters that
+waited for it."""
 
+import dataclasses
+from datetime import date, timedelta
+
+from nameko.timer import timer
+
+from ehr.synthetic import make_id_number
+from services.records.service import RecordsService
+from services.registry.service import RegistryService
 from tests.support.amqp import Hospital, wait_until
 
 HOSPITAL = "H3301020001"
@@ -58,3 +67,37 @@ def test_a_transfer_to_another_village_takes_the_records_to_the_new_number(
     assert new.startswith(OTHER_VILLAGE) and new != old
     wait_until(lambda: record_ids(rpc, new) == records, message="records re-pointed")
     hospital.close()
+
+
+class RecordsSweepingHourly(RecordsService):
+    """Records whose pending re-check waits an hour: what it files within a test, it files on
+    the registry's events."""
+
+    @timer(interval=3600)
+    def retry_pending(self):
+        super().retry_pending()
+
+
+def test_a_newborns_waiting_encounter_is_filed_as_soon_as_its_id_number_is_attached(
+        start, rpc, synth, hospital):
+    start(RegistryService, RecordsSweepingHourly)
+    born = date.today() - timedelta(days=6)
+    child = dataclasses.replace(synth.resident(VILLAGE, MANAGER), birth_date=born, sex="1",
+                                id_number=make_id_number(synth.rng, VILLAGE[:6], born, "1"))
+    request = {key: value for key, value in child.archive_request().items() if key not in ("id_type", "id_number")}
+    mother = register(rpc, synth.resident(VILLAGE, MANAGER))
+    archive_no = rpc.registry.create_archive({**request, "guardian_archive_no": mother,
+                                              "confirm_new": True})["archive_no"]
+    # the hospital knows the child's 公民身份号码 before the archive does: the encounter waits
+    message_id = hospital.publish(synth.encounter(child, HOSPITAL))
+    wait_until(lambda: [p for p in rpc.records.list_pending(limit=200)["items"] if p["message_id"] == message_id],
+               message="the encounter pending")
+    assert rpc.records.list_records(archive_no)["items"] == []
+
+    # entered from the 居民户口簿 (type 02): the same number, the same identity key
+    rpc.registry.attach_id_number(archive_no, {"id_type": "02", "id_number": child.id_number})
+
+    [record] = wait_until(lambda: rpc.records.list_records(archive_no)["items"], timeout=20,
+                          message="filed on identity_updated, not by the hourly re-check")
+    assert record["record_type"] == "hospital_encounter" and record["source"]["institution_code"] == HOSPITAL
+    assert not [p for p in rpc.records.list_pending(limit=200)["items"] if p["message_id"] == message_id]
