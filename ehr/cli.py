@@ -21,6 +21,7 @@
     ehr keys [--output .env]                  print (or write, mode 0600) fresh keys, one per purpose
     ehr keys reencrypt [--dry-run]            after a key rotation, re-encrypt with the new key
     ehr import residents|reference            bulk imports into the registry
+    ehr registry rekey-id-numbers [--dry-run] archives of ID type 02 found by their number again
     ehr --version, ehr COMMAND --help         every command says what it does
 
 Every command that lists something takes `--json` (a JSON array). Exit statuses (ehr.exit_codes):
@@ -389,6 +390,7 @@ def _register_operator_commands() -> None:
     from ehr.broker import broker
     from ehr.imports import import_
     from ehr.operate import pending, quarantine
+    from ehr.registry import registry
 
     main.add_command(import_)
     main.add_command(quarantine)
@@ -397,6 +399,7 @@ def _register_operator_commands() -> None:
     main.add_command(apikey)
     main.add_command(audit)
     main.add_command(broker)
+    main.add_command(registry)
 
 
 _register_operator_commands()

@@ -157,7 +157,8 @@ def mask_phone(value: str) -> str:
 RESIDENT_ID_TYPE = "01"  # CV02.01.101 居民身份证
 # The ID types whose number is the 公民身份号码 (GB 11643): the 居民身份证 (01) and the 居民户口簿
 # (02), which prints the same number. Both are validated alike and find the same person.
-CITIZEN_ID_TYPES = frozenset({RESIDENT_ID_TYPE, "02"})
+HOUSEHOLD_REGISTER_ID_TYPE = "02"  # CV02.01.101 居民户口簿: the same 公民身份号码
+CITIZEN_ID_TYPES = frozenset({RESIDENT_ID_TYPE, HOUSEHOLD_REGISTER_ID_TYPE})
 
 
 def identity_namespace(id_type: str | None) -> str:
