@@ -5,7 +5,9 @@ through that service's own use cases (`services.gateway.accounts`, `services.reg
     with service_session("gateway", expire_on_commit=False) as session:
         accounts.list_users(session)
 
-A database that cannot be reached is `Unavailable` (exit status 69), with the setting to check.
+A database that cannot be reached is `Unavailable` (exit status 69), worded by
+`ehr.unreachable.database_unreachable` (the one wording of a connection failure): its URL with the
+password masked, the setting to check, and libpq's reason.
 """
 
 from __future__ import annotations
@@ -14,17 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from ehr.exit_codes import Unavailable
-
-
-def unreachable(service: str, url: str, exc: Exception) -> Unavailable:
-    """The one-line refusal for a database that did not answer (the URL without its password)."""
-    from sqlalchemy.engine import make_url
-
-    shown = make_url(url).render_as_string(hide_password=True)
-    reason = str(getattr(exc, "orig", exc) or type(exc).__name__).strip().splitlines()[0]
-    return Unavailable(f"cannot connect to the {service} database at {shown} ({reason}); check "
-                       f"EHR_{service.upper()}_DATABASE_URL or EHR_DATABASE_URL, and that PostgreSQL is up "
-                       "and `ehr migrate` was run")
+from ehr.unreachable import database_unreachable
 
 
 @contextmanager
@@ -36,7 +28,8 @@ def service_engine(service: str, settings=None, **options) -> Iterator:
     from shared.config import load_settings
     from shared.db import make_engine
 
-    url = (settings or load_settings()).database_url_for(service)
+    settings = settings or load_settings()
+    url = settings.database_url_for(service)
     options.setdefault("pool_size", 1)
     options.setdefault("max_overflow", 0)
     engine = make_engine(url, **options)
@@ -44,7 +37,7 @@ def service_engine(service: str, settings=None, **options) -> Iterator:
         try:
             engine.connect().close()
         except sa.exc.OperationalError as exc:
-            raise unreachable(service, url, exc) from None
+            raise Unavailable(database_unreachable(service, exc, settings)) from None
         yield engine
     finally:
         engine.dispose()

@@ -136,6 +136,24 @@ def _settings(environ):
                           or name.endswith("_DATABASE_URL")})
 
 
+def database_unreachable(service: str, error: BaseException, settings) -> str:
+    """The line for SERVICE's database, which did not answer: its URL (password masked), the
+    setting that names it, libpq's reason, and what to do when the role or database is missing.
+    What `ehr.databases.service_engine` raises (as `Unavailable`) and `describe` prints."""
+    from sqlalchemy.engine import make_url
+
+    from shared.config import database_role
+
+    url, reason = settings.database_url_for(service), _reason(error)
+    role = database_role(make_url(url).database)
+    setting = (f"EHR_{service.upper()}_DATABASE_URL" if service in settings.database_overrides
+               else "EHR_DATABASE_URL")
+    if f'"{role}"' in reason:
+        setting += f"; its role {role}, password EHR_{service.upper()}_DATABASE_PASSWORD"
+    hint = "; `ehr migrate` creates it" if "does not exist" in reason else ""
+    return f"cannot connect to the {service} database at {mask(url)} ({setting}): {reason}{hint}"
+
+
 def _database_line(error: BaseException, environ) -> str:
     from sqlalchemy.engine import make_url
 
@@ -144,24 +162,15 @@ def _database_line(error: BaseException, environ) -> str:
     settings = _settings(environ)
     text, reason = str(getattr(error, "orig", None) or error), _reason(error)
     for service in ("registry", "records", "gateway"):
-        url = settings.database_url_for(service)
-        database = make_url(url).database
-        role = database_role(database)
-        if f'"{database}"' not in reason and f'"{role}"' not in reason:
-            continue
-        setting = (f"EHR_{service.upper()}_DATABASE_URL" if service in settings.database_overrides
-                   else "EHR_DATABASE_URL")
-        if f'"{role}"' in reason:
-            setting += f"; its role {role}, password EHR_{service.upper()}_DATABASE_PASSWORD"
-        hint = "; `ehr migrate` creates it" if "does not exist" in reason else ""
-        return f"cannot connect to the {service} database at {mask(url)} ({setting}): {reason}{hint}"
+        database = make_url(settings.database_url_for(service)).database
+        if f'"{database}"' in reason or f'"{database_role(database)}"' in reason:
+            return database_unreachable(service, error, settings)
     # libpq names the server it tried: 'connection to server at "db" (10.0.0.5), port 5432 failed'
     server = re.search(r'(?:at|host name) "([^"]+)"(?:[^,]*, port (\d+))?', text)
     for service, url in settings.database_overrides.items():
         parsed = make_url(url)
         if server and parsed.host == server[1] and (server[2] is None or int(server[2]) == (parsed.port or 5432)):
-            return (f"cannot connect to the {service} database at {mask(url)} "
-                    f"(EHR_{service.upper()}_DATABASE_URL): {reason}")
+            return database_unreachable(service, error, settings)
     return f"cannot connect to the database server at {mask(settings.database_url)} (EHR_DATABASE_URL): {reason}"
 
 

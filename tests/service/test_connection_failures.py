@@ -62,3 +62,30 @@ def test_ehr_subscribe_refused_at_its_first_connection_names_its_uri_and_exits_6
     assert done.returncode == 69
     assert done.stderr.strip().splitlines()[-1].startswith(
         f"ehr: cannot connect to the broker at {uri.replace(':wrong@', ':***@')} (--uri): ACCESS_REFUSED")
+
+
+def test_a_database_is_worded_alike_by_a_commands_own_check_and_by_the_entry_points_wrapper(monkeypatch):
+    """One piece words it (ehr.unreachable.database_unreachable): `service_engine`, which knows
+    the service it opens, and `describe`, which reads the service off libpq's reason."""
+    import pytest
+    import sqlalchemy as sa
+
+    from ehr.databases import service_engine
+    from ehr.exit_codes import Unavailable
+    from ehr.unreachable import describe
+    from shared.db import make_engine
+    from tests.support.db import server_url
+
+    url = server_url("ehr_no_such_registry_database")
+    monkeypatch.setenv("EHR_REGISTRY_DATABASE_URL", url)
+    with pytest.raises(Unavailable) as refused:
+        with service_engine("registry"):
+            pass
+    engine = make_engine(url, pool_size=1)
+    with pytest.raises(sa.exc.OperationalError) as failed:
+        engine.connect()
+    engine.dispose()
+    assert refused.value.message == describe(failed.value)
+    assert refused.value.message.startswith("cannot connect to the registry database at postgresql://")
+    assert "(EHR_REGISTRY_DATABASE_URL)" in refused.value.message
+    assert refused.value.message.endswith('"ehr_no_such_registry_database" does not exist; `ehr migrate` creates it')

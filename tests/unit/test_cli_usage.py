@@ -111,3 +111,4 @@ def test_an_import_into_an_unreachable_registry_exits_69(nowhere, tmp_path):
     result = CliRunner().invoke(main, ["import", "reference", "--divisions", str(divisions)])
     assert result.exit_code == exit_codes.UNAVAILABLE, result.output
     assert "EHR_REGISTRY_DATABASE_URL" in result.output
+
