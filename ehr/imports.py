@@ -29,9 +29,13 @@ def import_() -> None:
               help="worker processes validating and preparing rows while this one writes (0: this one does it all)")
 def import_residents(path: Path, chunk: int, jobs: int) -> None:
     """Create an archive for every valid row of a CSV register (columns: name, sex, birth_date,
-    id_type, id_number, phone, village_code, institution_code). Rejected rows are listed with
-    their line and reasons (ID numbers masked) in PATH.rejected.json; no row leaves a partial
-    archive behind. Exit status 1 when any row was rejected (the valid ones are imported)."""
+    id_type, id_number, phone, village_code, institution_code; optional: the identity's codes,
+    the cover's current_address, registered_address, employer, contact_name, contact_phone and
+    responsible_doctor, and a newborn's guardian_archive_no or guardian_id_number; the README's
+    paragraph on this command lists them). Rejected rows are listed with their line and reasons
+    (ID numbers masked) in PATH.rejected.json; no row leaves a partial archive behind. A
+    responsible_doctor column is checked against the gateway's users. Exit status 1 when any
+    row was rejected (the valid ones are imported)."""
     from sqlalchemy.orm import Session
 
     from ehr.databases import service_engine
@@ -46,13 +50,15 @@ def import_residents(path: Path, chunk: int, jobs: int) -> None:
     ensure_keys(STATE_DIR, ("registry",))
     settings = load_settings()
     total = max(0, sum(1 for _ in path.open(encoding="utf-8-sig")) - 1)
+    doctors = _responsible_doctors() if "responsible_doctor" in _header(path) else frozenset()
     actor = Actor(user=f"import:{getpass.getuser()}", role="archive_manager")
     with service_engine("registry", settings, pool_size=5, max_overflow=5) as engine:
         try:
             with Session(engine) as session, click.progressbar(length=total, label="importing",
                                                               show_pos=True) as bar:
                 report = run_import(session, service_box(settings, "registry"),
-                                    read_csv(path), actor, chunk_size=chunk, progress=bar.update, jobs=jobs)
+                                    read_csv(path), actor, chunk_size=chunk, progress=bar.update, jobs=jobs,
+                                    doctors=doctors)
         except (ValueError, WriteFailed) as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(f"read {report.read} rows: {report.created} archives created, {len(report.rejected)} rejected")
@@ -63,6 +69,22 @@ def import_residents(path: Path, chunk: int, jobs: int) -> None:
             click.echo(f"  line {item['line']}: {json.dumps(item['errors'], ensure_ascii=False)}")
         click.echo(f"every rejected row, with its reasons: {out}")
         raise click.ClickException(f"{len(report.rejected)} of {report.read} rows rejected")
+
+
+def _header(path: Path) -> list[str]:
+    import csv
+
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        return next(csv.reader(f), [])
+
+
+def _responsible_doctors() -> frozenset[tuple[str, str]]:
+    """Who may be 责任医生 where, from the gateway's users through its own use case."""
+    from ehr.databases import service_session
+    from services.gateway import accounts
+
+    with service_session("gateway") as session:
+        return accounts.responsible_doctors(session)
 
 
 @import_.command("reference")

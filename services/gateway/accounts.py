@@ -90,6 +90,16 @@ def staff_member(session: Session, username: str) -> dict[str, str] | None:
     return None if row is None else {"institution_code": row.institution_code, "role": row.role}
 
 
+def responsible_doctors(session: Session) -> frozenset[tuple[str, str]]:
+    """(username, institution code) of every user who may be 责任医生 of the archives that
+    institution manages (`access.may_be_responsible`): what `ehr import residents` checks a
+    register's 责任医生 against, as the gateway checks a creation's."""
+    rows = session.execute(sa.select(User.username, User.institution_code, User.role))
+    return frozenset((row.username, row.institution_code) for row in rows
+                     if access.may_be_responsible({"institution_code": row.institution_code, "role": row.role},
+                                                  row.institution_code))
+
+
 def set_role(session: Session, username: str, role: str) -> User:
     """Give the user another role; their tokens are revoked (they sign in again as what they are now)."""
     if role not in access.USER_ROLES:

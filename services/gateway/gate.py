@@ -54,6 +54,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.actor import REQUEST_ID_KEY
 from shared.archive_no import ARCHIVE_NO_PATTERN
 from shared.config import load_settings
+from shared.contracts.registry import NOT_RESPONSIBLE_DOCTOR
 from shared.transport.consumer import TRANSIENT_ERRORS
 from shared.db import make_engine
 from shared.transport.providers import make_cooperative
@@ -275,8 +276,8 @@ class WorkerGate:
         if not isinstance(username, str) or not accounts.USERNAME.match(username):
             return
         if not access.may_be_responsible(accounts.staff_member(self._request_db(), username), institution_code):
-            raise ValidationFailed("not a clinician of the managing institution", {"responsible_doctor": [
-                "Not a clinician (village or township doctor, archive manager) of the managing institution."]})
+            raise ValidationFailed("not a clinician of the managing institution",
+                                   {"responsible_doctor": [NOT_RESPONSIBLE_DOCTOR]})
 
     def jurisdiction(self) -> str | None:
         return access.jurisdiction(self._institution())

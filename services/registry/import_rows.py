@@ -1,8 +1,10 @@
 r"""Preparation of a register's rows for the bulk import: everything that needs no database.
 
 A row is validated as an interactive creation is (ArchiveCreateSchema: GB 11643, consistency of
-sex and birth date with the ID number, the rules of `shared.contracts.identity`; then a known
-village and a known institution that may manage its archives), and an accepted row
+sex and birth date with the ID number, the rules of `shared.contracts.identity`, a guardian for a
+newborn without an ID number; then a known village, a known institution that may manage its
+archives, and a 责任医生 who is a clinician of that institution, from the gateway's users the
+command hands in as `doctors`), and an accepted row
 gets every value its archive, its revision 1 and its `archive_created` event need: pinyin,
 blind indexes, masks and the event envelope. This is the CPU-heavy part of an import
 (marshmallow, pypinyin and HMAC), which is why it runs in worker processes
@@ -12,8 +14,9 @@ One thing is not known yet: the archive number, allocated when the chunk is writ
 three database rows of an archive come as lines of COPY's text format with a NUL character where
 the number goes (`Template`, filled by `fill`). A line never holds a NUL otherwise: JSON escapes
 control characters, and a row holding a NUL is refused (PostgreSQL text cannot store it). The ID
-and phone numbers are sealed bound to that number (`shared.pii`), so the archive's line ends
-before its two ciphertext columns, which `fill_archive` seals and appends once it is known.
+and phone numbers and the cover's personal data (addresses, employer, contact, a guardian's ID
+number) are sealed bound to that number (`shared.pii`), so the archive's line ends before its
+ciphertext columns, which `fill_archive` seals and appends once it is known.
 
     fill("<NUL>\t张秀英\tzhangxiuying\t2\t1949-12-31\t01\t...", "11010500100100001")
         -> "11010500100100001\t张秀英\tzhangxiuying\t2\t1949-12-31\t01\t..."
@@ -24,19 +27,19 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
-from typing import NamedTuple
+from typing import Collection, NamedTuple
 
 from marshmallow import ValidationError
 
 from shared.actor import Actor
-from shared.contracts.registry import ArchiveCreateSchema
+from shared.contracts.registry import NOT_RESPONSIBLE_DOCTOR, ArchiveCreateSchema
 from shared.contracts.events import ARCHIVE_CREATED, event_message
 from shared.contracts.fields import field_errors
 from shared.identity import mask_id_number, mask_phone
 from shared.pii import PiiBox, identity_key
 
 from services.registry import revisions
-from services.registry.keys import ID_NUMBER_SEALED_IN, PHONE_SEALED_IN, name_pinyin, phone_index
+from services.registry.keys import COVER_SEALED, ID_NUMBER_SEALED_IN, PHONE_SEALED_IN, name_pinyin, phone_index, seal
 from services.registry.models import Archive
 from services.registry.usecases import SERVICE, management_problem
 
@@ -45,6 +48,11 @@ REASON = "imported"  # the reason of an imported archive's revision 1
 # The register's coded columns (besides the identity) an archive takes as they are: 常住类型, 民族,
 # how the archive was built, the consent and its date; and 建档日期 (`archive_date`, default today).
 IMPORTED_CODES = ("residence_type", "ethnicity", "ethnicity_name", "archive_source", "consent", "consent_date")
+# The cover's plain columns: 责任医生 (checked against `doctors`), a newborn's guardian.
+IMPORTED_COVER = ("responsible_doctor", "guardian_archive_no", "guardian_id_type")
+# What a creation takes that an import does not: a card number needs its own row and checks.
+NOT_IMPORTED = {"birth_certificate_no": "Not taken by an import: set it on the archive once imported "
+                                        "(PATCH /api/v1/archives/{archive_no})."}
 
 # A row as a line of COPY's text format, with NUL where its archive number goes.
 Template = str
@@ -55,7 +63,7 @@ SLOT = "\x00"
 ARCHIVE_COLUMNS = ("archive_no", "name", "name_pinyin", "sex", "birth_date", "id_type",
                    "id_number_index", "phone_index", "village_code",
                    "institution_code", "created_by", "version", *IMPORTED_CODES, "archive_date",
-                   "id_number_enc", "phone_enc")
+                   *IMPORTED_COVER, "id_number_enc", "phone_enc", *COVER_SEALED.values())
 REVISION_COLUMNS = ("archive_no", "changes", "revision", "action", "reason", "actor_user", "actor_institution",
                     "actor_role")
 OUTBOX_COLUMNS = ("message_id", "exchange", "routing_key", "body")
@@ -70,9 +78,10 @@ class PreparedRow(NamedTuple):
     """One line of the register, ready to be written or rejected.
 
     `errors` are the reasons found without the database (None when there are none); `index` and
-    `masked` are there once the row passed the schema, so that the importer can also check the
-    ID number against earlier lines and the database; the templates, and the ID and phone numbers
-    `fill_archive` seals, only for an accepted row."""
+    `masked` are there once the row passed the schema (None for a newborn without an ID number),
+    so that the importer can also check the ID number against earlier lines and the database,
+    and `guardian` the guardian's archive it names, which the importer checks; the templates, and
+    the ID and phone numbers and cover fields `fill_archive` seals, only for an accepted row."""
 
     line: int
     errors: dict[str, list[str]] | None
@@ -84,6 +93,8 @@ class PreparedRow(NamedTuple):
     event: Template | None = None
     id_number: str | None = None
     phone: str | None = None
+    cover: dict[str, str] | None = None
+    guardian: str | None = None
 
 
 # The outbox's own serialisation (shared.outbox.stage); one encoder, as json.dumps builds one a
@@ -121,11 +132,13 @@ class RowPreparer:
 
     Built once per import and used by every worker process (inherited on fork)."""
 
-    def __init__(self, pii: PiiBox, actor: Actor, villages: set[str], institutions: dict[str, Manager]) -> None:
+    def __init__(self, pii: PiiBox, actor: Actor, villages: set[str], institutions: dict[str, Manager],
+                 doctors: Collection[tuple[str, str]] = frozenset()) -> None:
         self.pii = pii
         self.actor = actor
         self.villages = villages
         self.institutions = institutions
+        self.doctors = frozenset(doctors)  # (username, institution code) of who may be 责任医生 there
         self.schema = ArchiveCreateSchema()
         # The fields of every revision 1 after its number and changes (the same for the whole file).
         self.revision = _line(1, revisions.CREATED, REASON, actor.user, actor.institution_code, actor.role)
@@ -177,10 +190,13 @@ class RowPreparer:
             errors["institution_code"] = ["Unknown institution."]
         elif problem := management_problem(institution, data["village_code"]):
             errors["institution_code"] = [problem]
-        if not data["id_number"]:  # a row naming a guardian: a newborn's archive is created one by one
-            return PreparedRow(line, {**errors, "id_number": ["Required for an imported row."]})
-        index = identity_key(self.pii, data["id_type"], data["id_number"])
-        masked = mask_id_number(data["id_number"])
+        doctor = data.get("responsible_doctor")
+        if doctor and (doctor, data["institution_code"]) not in self.doctors:
+            errors["responsible_doctor"] = [NOT_RESPONSIBLE_DOCTOR]
+        errors.update({name: [why] for name, why in NOT_IMPORTED.items() if data.get(name)})
+        # A newborn without an ID number names a guardian (the schema sees to it); no index yet.
+        index = identity_key(self.pii, data["id_type"], data["id_number"]) if data["id_number"] else None
+        masked = mask_id_number(data["id_number"]) if data["id_number"] else None
         pinyin = name_pinyin(data["name"])
         for column, value in (("name_pinyin", pinyin),):
             limit, field = _STORED_LIMITS[column]
@@ -188,36 +204,45 @@ class RowPreparer:
                 errors.setdefault(field, []).append(f"Too long to store ({column} holds {limit} characters).")
         if errors:
             return PreparedRow(line, errors, index, masked)
+        cover = {field: data[field] for field in COVER_SEALED if data.get(field)}
         return PreparedRow(line, None, index, masked, data["village_code"],
-                           *self._templates(data, index, masked, pinyin), data["id_number"], data.get("phone"))
+                           *self._templates(data, index, masked, pinyin), data["id_number"], data.get("phone"),
+                           cover, data.get("guardian_archive_no"))
 
-    def _templates(self, data: dict, index: bytes, masked: str, pinyin: str) -> tuple[Template, Template, Template]:
+    def _templates(self, data: dict, index: bytes | None, masked: str | None,
+                   pinyin: str) -> tuple[Template, Template, Template]:
         """The archive's row (without its ciphertexts), its revision 1 and its event's outbox row,
         each as a template."""
         pii, actor, phone = self.pii, self.actor, data.get("phone")
         village, institution = data["village_code"], data["institution_code"]
         birth_date = data["birth_date"].isoformat()
         codes = {f: revisions.json_value(data.get(f)) for f in IMPORTED_CODES}
+        cover = {f: data.get(f) for f in IMPORTED_COVER}
         archive_date = (data.get("archive_date") or date.today()).isoformat()
         archive = _line(
             SLOT, data["name"], pinyin, data["sex"], birth_date, data["id_type"], index,
             phone_index(pii, phone) if phone else None, village, institution, actor.user, 1,
-            *codes.values(), archive_date)[:-1]
+            *codes.values(), archive_date, *cover.values())[:-1]
         # What an interactive creation records (usecases._created_changes): field -> [None, value],
-        # the archive number first.
+        # the archive number first, personal data as revisions show it (`revisions.shown`).
         changes = {"status": [None, "active"], "name": [None, data["name"]], "sex": [None, data["sex"]],
                    "birth_date": [None, birth_date], "id_type": [None, data["id_type"]], "id_number": [None, masked],
                    "village_code": [None, village], "institution_code": [None, institution],
-                   **{f: [None, v] for f, v in codes.items() if v is not None}, "archive_date": [None, archive_date]}
+                   **{f: [None, v] for f, v in codes.items()}, "archive_date": [None, archive_date],
+                   **{f: [None, v] for f, v in cover.items()},
+                   **{f: [None, revisions.shown(f, data.get(f))] for f in revisions.SHOWN_MASKED
+                      if f not in ("id_number", "phone")}}
+        changes = {f: change for f, change in changes.items() if change[1] is not None}
         if phone:
             changes["phone"] = [None, mask_phone(phone)]
         revision = _line(SLOT, '{"archive_no":[null,"' + SLOT + '"],' + _dumps(changes)[1:])[:-1] + "\t" + self.revision
         message = event_message(SERVICE, ARCHIVE_CREATED, {
             "village_code": village, "institution_code": institution,
             # Blind indexes are keyed digests, not personal data (see usecases.create_archive).
-            "identity_keys": [index.hex()],
+            "identity_keys": [index.hex()] if index is not None else [],
             "profile": {"birth_date": data["birth_date"], "sex": data["sex"],
-                        "residence_type": data.get("residence_type"), "responsible_doctor": None}}, actor)
+                        "residence_type": data.get("residence_type"),
+                        "responsible_doctor": data.get("responsible_doctor")}}, actor)
         # The number opens `data`. Its key is the one place the text reads `"data":{`: within a
         # JSON string a quote is escaped.
         body = _dumps(message.body).replace('"data":{', '"data":{"archive_no":"' + SLOT + '",', 1)
@@ -230,7 +255,11 @@ def fill(template: Template, archive_no: str) -> str:
 
 
 def fill_archive(pii: PiiBox, row: PreparedRow, archive_no: str) -> str:
-    """The archive's line: its template filled, then its ID and phone numbers sealed to `archive_no`."""
+    """The archive's line: its template filled, then its ID and phone numbers and the cover's
+    personal data sealed to `archive_no`."""
+    id_number = pii.encrypt(row.id_number, ID_NUMBER_SEALED_IN, archive_no) if row.id_number else None
     phone = pii.encrypt(row.phone, PHONE_SEALED_IN, archive_no) if row.phone else None
+    cover = row.cover or {}
     return (fill(row.archive, archive_no) + "\t"
-            + _line(pii.encrypt(row.id_number, ID_NUMBER_SEALED_IN, archive_no), phone))
+            + _line(id_number, phone, *(seal(pii, archive_no, column, cover.get(field))
+                                        for field, column in COVER_SEALED.items())))

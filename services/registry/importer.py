@@ -20,8 +20,13 @@ CSV columns: name, sex, birth_date (YYYY-MM-DD), id_type (default 01), id_number
 village_code, institution_code; and, optional, residence_type (常住类型 1/2), ethnicity (01/99),
 ethnicity_name (with 99), archive_source (建档方式 1-4), consent (given/refused) with
 consent_date, archive_date (建档日期 of a paper archive, YYYY-MM-DD; default the day of the
-import). Every row needs its ID number: a newborn's archive is created one by one. The
-institution must be a primary-care unit serving the row's village, as at creation.
+import); the cover: current_address (现住址), registered_address (户籍地址), employer (工作单位),
+contact_name and contact_phone (联系人), sealed as at creation, and responsible_doctor (责任医生:
+a username the command checks against the gateway's users, `doctors`). A newborn without an ID
+number names a guardian, guardian_archive_no (an archive's current number) or guardian_id_number
+(with guardian_id_type, default 01), as at creation. The institution must be a primary-care unit
+serving the row's village, as at creation. A 出生医学证明编号 (birth_certificate_no) is refused
+with its reason: it is set on the archive afterwards.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Collection, Iterable, Iterator
 
 import psycopg2
 import psycopg2.extensions
@@ -45,20 +50,22 @@ from sqlalchemy.orm import Session
 
 from shared.actor import Actor
 from shared.archive_no import SERIAL_MAX, SERIAL_MIN, make_archive_number
+from shared.errors import NotFound
 from shared.pii import PiiBox
 
 from services.registry import aliases
 from services.registry.import_pool import PreparePool
 from services.registry.import_rows import (
-    ARCHIVE_COLUMNS, IMPORTED_CODES, OUTBOX_COLUMNS, REVISION_COLUMNS, Manager, PreparedRow, RowPreparer, fill,
-    fill_archive,
+    ARCHIVE_COLUMNS, IMPORTED_CODES, IMPORTED_COVER, NOT_IMPORTED, OUTBOX_COLUMNS, REVISION_COLUMNS, Manager,
+    PreparedRow, RowPreparer, fill, fill_archive,
 )
+from services.registry.keys import COVER_SEALED
 from services.registry.models import (
     Archive, ArchiveRevision, ArchiveSerial, Division, Institution, Merge, outbox,
 )
 
 COLUMNS = ("name", "sex", "birth_date", "id_type", "id_number", "phone", "village_code", "institution_code",
-           *IMPORTED_CODES, "archive_date")
+           *IMPORTED_CODES, "archive_date", *IMPORTED_COVER, *COVER_SEALED, *NOT_IMPORTED)
 
 # A chunk is retried when an interactive creation gave one of its ID numbers an archive between
 # the check and the write; the retry's check then rejects that row.
@@ -86,7 +93,7 @@ def read_csv(path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, row) pairs; empty cells become absent fields. ValueError on a bad header."""
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
-        missing = [c for c in ("name", "sex", "birth_date", "id_number", "village_code", "institution_code")
+        missing = [c for c in ("name", "sex", "birth_date", "village_code", "institution_code")
                    if c not in (reader.fieldnames or [])]
         if missing:
             raise ValueError(f"the CSV header lacks: {', '.join(missing)}")
@@ -96,15 +103,17 @@ def read_csv(path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 def import_residents(session: Session, pii: PiiBox, rows: Iterable[tuple[int, dict]], actor: Actor,
                      chunk_size: int = 1000, progress: Callable[[int], None] | None = None,
-                     jobs: int = 0) -> ImportReport:
+                     jobs: int = 0, doctors: Collection[tuple[str, str]] = frozenset()) -> ImportReport:
     """Import (line, row) pairs, `chunk_size` rows per transaction, prepared by `jobs` worker
-    processes (0: in this process)."""
+    processes (0: in this process). `doctors` are the (username, institution code) pairs of who
+    may be 责任医生 there (the gateway's `accounts.responsible_doctors`): a row naming anyone else
+    is rejected."""
     report = ImportReport()
     villages = set(session.scalars(sa.select(Division.code).where(Division.level == "village")))
     institutions = {code: Manager(kind, division) for code, kind, division in session.execute(
         sa.select(Institution.code, Institution.kind, Institution.division_code))}
     session.commit()
-    preparer = RowPreparer(pii, actor, villages, institutions)
+    preparer = RowPreparer(pii, actor, villages, institutions, doctors)
     seen: set[bytes] = set()
     with PreparePool(preparer.prepare_chunk, jobs) as pool:
         for prepared in pool.map(_chunks(rows, chunk_size)):
@@ -124,14 +133,20 @@ def _import_chunk(session: Session, pii: PiiBox, prepared: list[PreparedRow], re
                   seen: set[bytes]) -> None:
     report.read += len(prepared)
     rejected, accepted = [], []
+    guardians = _current_numbers(session, {row.guardian for row in prepared if row.guardian and not row.errors})
     for row in prepared:
         errors = row.errors or {}
         if row.index is not None and row.index in seen:
             errors = {**errors, "id_number": [f"{row.masked} appears on an earlier line."]}
+        if row.guardian and not row.errors and guardians.get(row.guardian) != row.guardian:
+            current = guardians.get(row.guardian)
+            errors = {**errors, "guardian_archive_no": [
+                f"Leads to archive {current}: name that one." if current else "Unknown archive."]}
         if errors:
             rejected.append({"line": row.line, "errors": errors})
         else:
-            seen.add(row.index)
+            if row.index is not None:
+                seen.add(row.index)
             accepted.append(row)
     for attempt in range(_ATTEMPTS):
         try:
@@ -150,8 +165,8 @@ def _import_chunk(session: Session, pii: PiiBox, prepared: list[PreparedRow], re
 def _write(session: Session, pii: PiiBox, accepted: list[PreparedRow]) -> tuple[int, list[tuple[PreparedRow, str]]]:
     """Write the rows whose ID number has no archive yet, and commit; (how many, the others with
     the archive their number has)."""
-    registered = _registered(session, {row.index for row in accepted})
-    fresh = [row for row in accepted if row.index not in registered]
+    registered = _registered(session, {row.index for row in accepted if row.index is not None})
+    fresh = [row for row in accepted if row.index is None or row.index not in registered]
     if fresh:
         numbers = _allocate(session, fresh)
         _copy(session, Archive.__table__, ARCHIVE_COLUMNS, [fill_archive(pii, r, n) for r, n in zip(fresh, numbers)])
@@ -159,7 +174,21 @@ def _write(session: Session, pii: PiiBox, accepted: list[PreparedRow]) -> tuple[
               [fill(r.revision, n) for r, n in zip(fresh, numbers)])
         _copy(session, outbox, OUTBOX_COLUMNS, [fill(r.event, n) for r, n in zip(fresh, numbers)])
     session.commit()
-    return len(fresh), [(row, registered[row.index]) for row in accepted if row.index in registered]
+    return len(fresh), [(row, registered[row.index]) for row in accepted
+                        if row.index is not None and row.index in registered]
+
+
+def _current_numbers(session: Session, numbers: set[str]) -> dict[str, str]:
+    """The archive each of these numbers leads to now (`aliases.find`: itself, or where a
+    transfer or merge took it); unknown numbers are absent. A row names its guardian by the
+    current number, which is what the archive stores; few rows name one (newborns)."""
+    found = {}
+    for number in numbers:
+        try:
+            found[number] = aliases.find(session, number).archive_no
+        except NotFound:
+            pass
+    return found
 
 
 def _registered(session: Session, indexes: set[bytes]) -> dict[bytes, str]:

@@ -67,6 +67,11 @@ ArchiveSourceField = _coded(ArchiveSource, "建档方式, how the archive was bu
 ConsentField = _coded(ArchiveConsent, "the resident's answer (自愿与引导相结合), with consent_date")
 
 
+# Why a 责任医生 is refused, at creation (the gateway, where users live) and at an import (`ehr
+# import residents`, from the gateway's users): one wording.
+NOT_RESPONSIBLE_DOCTOR = "Not a clinician (village or township doctor, archive manager) of the managing institution."
+
+
 class ArchiveCreateSchema(Strict):
     """A new archive (`create_archive`, `POST /api/v1/archives`): who the resident is, the cover
     (封面) and the header of the 个人基本信息表:

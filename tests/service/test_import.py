@@ -327,3 +327,113 @@ def test_the_pool_answers_chunks_in_their_order_and_raises_a_worker_failure():
             assert list(pool.map(chunks)) == [[n * n, (n + 100) ** 2] for n in range(9)]
     with pytest.raises(ValueError, match="negative"), PreparePool(_slow_square, 2) as pool:
         list(pool.map([[1], [2], [-1], [4], [5]]))
+
+
+COVER = {"current_address": "北京市朝阳区金盏乡东窑村8号", "registered_address": "河北省三河市燕郊镇", "employer": "务农",
+         "contact_name": "王建国", "contact_phone": "13900000000"}
+SEALED = ("id_number_enc", "phone_enc", "current_address_enc", "registered_address_enc", "employer_enc",
+          "contact_name_enc", "contact_phone_enc", "guardian_id_number_enc")
+
+
+def test_the_cover_a_responsible_doctor_and_a_newborns_guardian_are_imported_as_a_creation_makes_them(
+        suite_env, registry_db):
+    from datetime import date, timedelta
+
+    from ehr.synthetic import make_id_number
+    from services.registry.usecases import create_archive
+
+    engine, pii = registry_db
+    synth = Synthesizer()
+    doctor, doctors = "doc-import", {("doc-import", OTHER_MANAGER)}
+    created, imported = ({**synth.resident(OTHER_VILLAGE, OTHER_MANAGER).archive_request(), **COVER,
+                          "responsible_doctor": doctor} for _ in range(2))
+    with Session(engine) as session:
+        by_hand = create_archive(session, pii, ArchiveCreateSchema().load({**created, "confirm_new": True}),
+                                 ACTOR).archive_no
+    born = (date.today() - timedelta(days=5)).isoformat()
+    newborn = {"name": "王小宝", "sex": "1", "birth_date": born, "village_code": OTHER_VILLAGE,
+               "institution_code": OTHER_MANAGER, "guardian_archive_no": by_hand}
+    guardian_id = synth.resident(OTHER_VILLAGE, OTHER_MANAGER).id_number
+    refused = [
+        {**newborn, "guardian_archive_no": None},                          # no guardian, no ID number
+        {**newborn, "guardian_archive_no": OTHER_VILLAGE + "99999"},       # no such archive
+        {**synth.resident(OTHER_VILLAGE, OTHER_MANAGER).archive_request(), "responsible_doctor": "doc-elsewhere"},
+        {**newborn, "birth_certificate_no": "P110123456"},
+    ]
+    report = run_import(registry_db, [imported, newborn, {**newborn, "guardian_archive_no": None,
+                                                          "guardian_id_number": guardian_id}, *refused],
+                        doctors=doctors)
+    assert report.created == 3, report.rejected
+    errors = {r["line"]: r["errors"] for r in report.rejected}
+    assert list(errors) == [5, 6, 7, 8]
+    assert "id_number" in errors[5] or "guardian_archive_no" in errors[5]
+    assert errors[6] == {"guardian_archive_no": ["Unknown archive."]}
+    assert list(errors[7]) == ["responsible_doctor"] and "clinician" in errors[7]["responsible_doctor"][0]
+    assert list(errors[8]) == ["birth_certificate_no"]
+
+    [by_import] = numbers_of([imported["id_number"]], registry_db)
+
+    def archive(number):
+        row = dict(query("registry", "SELECT * FROM archives WHERE archive_no = :a", a=number)[0]._mapping)
+        clear = {k: (pii.decrypt(bytes(v), f"archives.{k}", number) if v is not None else None)
+                 for k, v in ((k, row.pop(k)) for k in SEALED)}
+        row.pop("id_number_index"), row.pop("phone_index")
+        return row, clear
+
+    (hand_row, hand_clear), (import_row, import_clear) = archive(by_hand), archive(by_import)
+    assert import_clear == {"id_number_enc": imported["id_number"], "phone_enc": imported["phone"],
+                            **{f"{k}_enc": v for k, v in COVER.items()}, "guardian_id_number_enc": None}
+    assert hand_clear.keys() == import_clear.keys()
+    differ = {"archive_no", "name", "name_pinyin", "sex", "birth_date", "created_at", "updated_at"}
+    assert {k: v for k, v in import_row.items() if k not in differ} == \
+        {k: v for k, v in hand_row.items() if k not in differ}
+    assert import_row["responsible_doctor"] == doctor
+
+    def changes(number):
+        return query("registry", "SELECT changes FROM archive_revisions WHERE archive_no = :a", a=number)[0][0]
+
+    assert changes(by_import).keys() == changes(by_hand).keys()
+    assert changes(by_import)["current_address"] == [None, "******"]
+    assert changes(by_import)["contact_phone"] == [None, "139****0000"] == changes(by_hand)["contact_phone"]
+
+    [(profile,)] = query("registry", "SELECT body::json -> 'data' -> 'profile' FROM outbox "
+                                     "WHERE body::json -> 'data' ->> 'archive_no' = :a", a=by_import)
+    assert profile["responsible_doctor"] == doctor
+
+    babies = query("registry", "SELECT archive_no, id_number_enc, id_number_index, guardian_archive_no, "
+                               "guardian_id_type, guardian_id_number_enc FROM archives "
+                               "WHERE name = '王小宝' AND birth_date = :b AND archive_no > :a ORDER BY archive_no",
+                   b=born, a=by_import)
+    assert [(b.id_number_enc, b.id_number_index, b.guardian_archive_no) for b in babies] == [
+        (None, None, by_hand), (None, None, None)]
+    assert babies[1].guardian_id_type == "01"
+    assert pii.decrypt(bytes(babies[1].guardian_id_number_enc), "archives.guardian_id_number_enc",
+                       babies[1].archive_no) == guardian_id
+    [(keys,)] = query("registry", "SELECT body::json -> 'data' -> 'identity_keys' FROM outbox "
+                                  "WHERE body::json -> 'data' ->> 'archive_no' = :a", a=babies[0].archive_no)
+    assert keys == []
+
+
+def test_the_command_checks_a_registers_responsible_doctors_against_the_gateways_users(suite_env, auth, tmp_path):
+    synth = Synthesizer()
+    ours = auth.user("village_doctor", OTHER_MANAGER)
+    theirs = auth.user("village_doctor", MANAGER)                # a clinician of another institution
+    clerk = auth.user("institution_admin", OTHER_MANAGER)        # of the institution, but records no care
+    rows = [{**synth.resident(OTHER_VILLAGE, OTHER_MANAGER).archive_request(), "responsible_doctor": who}
+            for who in (ours, theirs, clerk)]
+    path = tmp_path / "register.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=[*rows[0]])
+        writer.writeheader()
+        writer.writerows(rows)
+
+    result = CliRunner().invoke(main, ["import", "residents", str(path), "--jobs", "0"])
+
+    assert result.exit_code == 1, result.output
+    assert "1 archives created, 2 rejected" in result.output
+    rejected = json.loads((tmp_path / "register.csv.rejected.json").read_text())
+    assert [(r["line"], list(r["errors"])) for r in rejected] == [(3, ["responsible_doctor"]),
+                                                                  (4, ["responsible_doctor"])]
+    [(doctor,)] = query("registry", "SELECT responsible_doctor FROM archives WHERE name = :n AND birth_date = :b",
+                        n=rows[0]["name"], b=rows[0]["birth_date"])
+    assert doctor == ours
