@@ -233,6 +233,8 @@ class ProgrammeFactsSchema(Lenient):
     visit_date = fields.Date(load_default=None, allow_none=True)
     visit_method = fields.Str(load_default=None, allow_none=True)
     classification = fields.Str(load_default=None, allow_none=True)
+    # An integrated (多病共管) visit's classification per programme: {"hypertension": "1", "type2_diabetes": "2"}.
+    classifications = fields.Dict(keys=fields.Str(), values=fields.Str(), load_default=None, allow_none=True)
     next_visit_date = fields.Date(load_default=None, allow_none=True)
     referred = fields.Bool(load_default=False)
     sbp = fields.Int(load_default=None, allow_none=True)
