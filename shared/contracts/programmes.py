@@ -109,7 +109,7 @@ class FiguresQuerySchema(Lenient):
 # -- answers -------------------------------------------------------------------------------------------
 
 
-class ScheduleSchema(Schema):
+class ProgrammeScheduleSchema(Schema):
     service = fields.Str(metadata={"example": "follow_up"})
     label = fields.Str(allow_none=True, metadata={"example": "高血压患者随访"})
     due_date = fields.Date(allow_none=True)
@@ -143,7 +143,7 @@ class EnrolmentSchema(Schema):
     source = fields.Str(metadata={"example": "suggestion"})
     ended_on = fields.Date(allow_none=True)
     end_reason = fields.Str(allow_none=True)
-    schedules = fields.List(fields.Nested(ScheduleSchema))
+    schedules = fields.List(fields.Nested(ProgrammeScheduleSchema))
     history = fields.List(fields.Nested(EnrolmentStepSchema))
 
 
@@ -181,7 +181,7 @@ class WorklistPageSchema(Schema):
     next = fields.Str(allow_none=True)
 
 
-class EvidenceSchema(Schema):
+class SuggestionEvidenceSchema(Schema):
     record_id = fields.Str()
     record_type = fields.Str(metadata={"example": "hospital_encounter"})
     date = fields.Str(metadata={"format": "date"})
@@ -189,7 +189,7 @@ class EvidenceSchema(Schema):
     kind = fields.Str(metadata={"description": "diagnosis or screening"})
 
 
-class SuggestionSchema(Schema):
+class ProgrammeSuggestionSchema(Schema):
     """A resident suggested for a programme, with the evidence."""
 
     suggestion_id = fields.Int()
@@ -198,15 +198,15 @@ class SuggestionSchema(Schema):
     institution_code = fields.Str(allow_none=True)
     programme = fields.Str()
     status = fields.Str(metadata={"example": "open"})
-    evidence = fields.List(fields.Nested(EvidenceSchema))
+    evidence = fields.List(fields.Nested(SuggestionEvidenceSchema))
     created_at = fields.AwareDateTime()
     decided_by = fields.Str(allow_none=True)
     decided_at = fields.AwareDateTime(allow_none=True)
     dismiss_reason = fields.Str(allow_none=True)
 
 
-class SuggestionPageSchema(Schema):
-    items = fields.List(fields.Nested(SuggestionSchema))
+class ProgrammeSuggestionPageSchema(Schema):
+    items = fields.List(fields.Nested(ProgrammeSuggestionSchema))
     next = fields.Str(allow_none=True)
 
 
@@ -320,7 +320,7 @@ class SweepRequestSchema(Strict):
 
 
 _PROGRAMMES = ArchiveProgrammesSchema()
-_SUGGESTION = SuggestionSchema()
+_SUGGESTION = ProgrammeSuggestionSchema()
 
 RPC: dict[str, Rpc] = {
     "enrol": Rpc(EnrolRequestSchema(), _PROGRAMMES),
@@ -328,7 +328,7 @@ RPC: dict[str, Rpc] = {
     "end_enrolment": Rpc(EndRequestSchema(), _PROGRAMMES),
     "resume_enrolment": Rpc(ResumeRequestSchema(), _PROGRAMMES),
     "worklist": Rpc(WorklistRequestSchema(), WorklistPageSchema()),
-    "list_suggestions": Rpc(SuggestionsRequestSchema(), SuggestionPageSchema()),
+    "list_suggestions": Rpc(SuggestionsRequestSchema(), ProgrammeSuggestionPageSchema()),
     "get_suggestion": Rpc(SuggestionRequestSchema(), _SUGGESTION),
     "confirm_suggestion": Rpc(ConfirmRequestSchema(), _PROGRAMMES),
     "dismiss_suggestion": Rpc(DismissRequestSchema(), _SUGGESTION),
