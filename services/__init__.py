@@ -6,11 +6,12 @@ services from this list, in this order (the order `ehr up` starts them in)."""
 from __future__ import annotations
 
 from services.gateway.descriptor import GATEWAY
+from services.programmes.descriptor import PROGRAMMES
 from services.records.descriptor import RECORDS
 from services.registry.descriptor import REGISTRY
 from shared.service import ServiceDescriptor
 
-SERVICES: tuple[ServiceDescriptor, ...] = (REGISTRY, RECORDS, GATEWAY)
+SERVICES: tuple[ServiceDescriptor, ...] = (REGISTRY, RECORDS, GATEWAY, PROGRAMMES)
 
 
 def service(name: str) -> ServiceDescriptor:

@@ -122,3 +122,5 @@ class BrokerAccounts:
 # The work queues of the suite's own services (declared by `shared.transport.topology`).
 RECORDS_ENCOUNTERS = "records.encounters"
 RECORDS_REGISTRY_EVENTS = "records.registry-events"
+# The programmes hear of residents (registry.#) and of their records (records.record_changed).
+PROGRAMMES_EVENTS = "programmes.events"

@@ -162,6 +162,18 @@ GRANTS_LIST = Action("grants.list")
 # with the resident's phone in full for printing, is read by them too.
 CARD_ISSUE = Action("card.issue", WRITE)
 CARD_READ = Action("card.read", READ)
+# The key-population programmes (the programmes service): enrolment by the clinicians of the
+# archive's scope, their work lists and suggestions to confirm, and the programme figures
+# (counts and rates only) for supervisors and administrators too.
+PROGRAMMES_READ = Action("programmes.read", READ)
+PROGRAMME_ENROL = Action("programme.enrol", WRITE)
+PROGRAMME_END = Action("programme.end", WRITE)
+PROGRAMME_RESUME = Action("programme.resume", WRITE)
+WORKLIST_READ = Action("worklist.read")
+SUGGESTIONS_LIST = Action("programme_suggestions.list")
+SUGGESTION_CONFIRM = Action("programme_suggestion.confirm")
+SUGGESTION_DISMISS = Action("programme_suggestion.dismiss")
+PROGRAMME_FIGURES = Action("programme_figures.read")
 
 ARCHIVE_READS = {ARCHIVE_READ, SUMMARY_READ, RECORDS_LIST, RECORD_READ, ARCHIVE_SEARCH, REVISIONS_LIST,
                  TRANSFERS_LIST, MERGES_LIST, ATTACHMENTS_LIST, ATTACHMENT_READ}
@@ -169,8 +181,10 @@ CLINICAL_WRITES = {RECORD_CREATE, RECORD_AMEND, RECORD_MARK_IN_ERROR, ATTACHMENT
 REFERENCE = {VILLAGES_LIST, INSTITUTIONS_LIST}
 OPERATIONS = {QUARANTINE_LIST, QUARANTINE_SHOW, QUARANTINE_REPLAY, QUARANTINE_DISCARD, PENDING_LIST, PENDING_PROPOSE,
               REVIEWS_LIST}
+PROGRAMME_WORK = {PROGRAMMES_READ, PROGRAMME_ENROL, PROGRAMME_END, PROGRAMME_RESUME, WORKLIST_READ, SUGGESTIONS_LIST,
+                  SUGGESTION_CONFIRM, SUGGESTION_DISMISS, PROGRAMME_FIGURES}
 CLINICIAN = {ARCHIVE_CREATE, ARCHIVE_UPDATE, ARCHIVE_ID_ATTACH, *ARCHIVE_READS, *CLINICAL_WRITES, ACCESS_GRANT,
-             *REFERENCE, STATS_READ, REVIEWS_LIST, ARCHIVE_EXPORT, CARD_ISSUE, CARD_READ}
+             *REFERENCE, STATS_READ, REVIEWS_LIST, ARCHIVE_EXPORT, CARD_ISSUE, CARD_READ, *PROGRAMME_WORK}
 # Keeping the register: ending and reopening archives, moving them between villages, finding
 # duplicates. The township's doctors and archive managers do it; village doctors report.
 KEEPING = {ARCHIVE_TERMINATE, ARCHIVE_REACTIVATE, DUPLICATES_REVIEW, TRANSFER_REQUEST, TRANSFERS_INCOMING,
@@ -194,8 +208,8 @@ PERMISSIONS: dict[str, frozenset[Action]] = {
     VILLAGE_DOCTOR: frozenset(CLINICIAN),
     TOWNSHIP_DOCTOR: frozenset({*CLINICIAN, *KEEPING, *MATCHING}),
     ARCHIVE_MANAGER: frozenset({*CLINICIAN, *KEEPING, *MERGING, *MATCHING, *GRANT_OVERSIGHT}),
-    INSTITUTION_ADMIN: frozenset({*REFERENCE, STATS_READ, *GRANT_OVERSIGHT}),
-    SUPERVISOR: frozenset({*REFERENCE, STATS_READ, *GRANT_OVERSIGHT}),
+    INSTITUTION_ADMIN: frozenset({*REFERENCE, STATS_READ, PROGRAMME_FIGURES, *GRANT_OVERSIGHT}),
+    SUPERVISOR: frozenset({*REFERENCE, STATS_READ, PROGRAMME_FIGURES, *GRANT_OVERSIGHT}),
     SYSTEM_OPERATOR: frozenset({*REFERENCE, *OPERATIONS}),
     TOWNSHIP_SYSTEM: frozenset({ARCHIVE_CREATE, ARCHIVE_UPDATE, ARCHIVE_ID_ATTACH, *ARCHIVE_READS, *REFERENCE}),
     HOSPITAL_SYSTEM: frozenset(REFERENCE),
@@ -209,7 +223,8 @@ PERMISSIONS.update({role: PERMISSIONS[role] | {AUTH_REVOKE} for role in USER_ROL
 # role allows, and writes none of these (403).
 KEEPERS_WRITE = frozenset({ARCHIVE_CREATE, ARCHIVE_UPDATE, ARCHIVE_ID_ATTACH, *CLINICAL_WRITES, ARCHIVE_TERMINATE,
                            ARCHIVE_REACTIVATE, TRANSFER_REQUEST, TRANSFER_ACCEPT, TRANSFER_REJECT, TRANSFER_CANCEL,
-                           *MERGING, PENDING_LINK, REVIEW_CLEAR, CARD_ISSUE})
+                           *MERGING, PENDING_LINK, REVIEW_CLEAR, CARD_ISSUE, PROGRAMME_ENROL, PROGRAMME_END,
+                           PROGRAMME_RESUME, SUGGESTION_CONFIRM, SUGGESTION_DISMISS})
 
 # Who may be an archive's 责任医生: a person of the managing institution who records care.
 RESPONSIBLE_ROLES = frozenset(role for role in USER_ROLES if RECORD_CREATE in PERMISSIONS[role])

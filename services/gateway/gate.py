@@ -390,7 +390,7 @@ def _subject(params: dict[str, Any]) -> dict[str, Any]:
             subject["archive_no"] = archive_no
         else:
             subject["target"] = f"archive_no:{archive_no}"
-    for name in ("record_id", "quarantine_id", "pending_id", "transfer_id", "merge_id"):
+    for name in ("record_id", "quarantine_id", "pending_id", "transfer_id", "merge_id", "suggestion_id"):
         if params.get(name) is not None:
             subject["target"] = f"{name.removesuffix('_id')}:{params[name]}"
     return subject

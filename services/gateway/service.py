@@ -66,6 +66,7 @@ class GatewayService:
 
     registry = BoundedServiceRpc("registry")
     records = BoundedServiceRpc("records")
+    programmes = BoundedServiceRpc("programmes")
     gate = Gate()
     relay = OutboxRelay("gateway")
 
@@ -73,7 +74,7 @@ class GatewayService:
         """The route's handler, with its body and query read as the route declares them."""
         body, query = read_input(route, request)
         return route.handler(Call(self.gate, self.registry, self.records, self.relay, probe, request, path,
-                                  body, query, ready, document, page))
+                                  body, query, ready, document, page, programmes=self.programmes))
 
 
 def entrypoint(route: Route):

@@ -51,6 +51,15 @@ ACCESS_GRANTED = "access_granted"
 
 RECORD_CHANGED = "record_changed"
 
+# -- Programmes events (routing key `programmes.<event_type>`): enrolment in a key-population
+# programme, what falls due, and referrals the follow-ups call for (for the referrals service). --
+
+ENROLLED = "enrolled"
+ENROLMENT_ENDED = "enrolment_ended"
+FOLLOW_UP_DUE = "follow_up_due"
+FOLLOW_UP_OVERDUE = "follow_up_overdue"
+REFERRAL_SUGGESTED = "referral_suggested"
+
 
 class EventSchema(Lenient):
     """Envelope of a domain event on `ehr.events`, routing key `<service>.<event_type>`.
@@ -224,6 +233,8 @@ class ProgrammeFactsSchema(Lenient):
     visit_date = fields.Date(load_default=None, allow_none=True)
     visit_method = fields.Str(load_default=None, allow_none=True)
     classification = fields.Str(load_default=None, allow_none=True)
+    # An integrated (多病共管) visit's classification per programme: {"hypertension": "1", "type2_diabetes": "2"}.
+    classifications = fields.Dict(keys=fields.Str(), values=fields.Str(), load_default=None, allow_none=True)
     next_visit_date = fields.Date(load_default=None, allow_none=True)
     referred = fields.Bool(load_default=False)
     sbp = fields.Int(load_default=None, allow_none=True)
@@ -258,6 +269,82 @@ class RecordChangedSchema(Lenient):
     facts = fields.Nested(ProgrammeFactsSchema, load_default=None, allow_none=True)
 
 
+class EnrolledSchema(Lenient):
+    """`enrolled` (programmes): a resident was enrolled (纳入管理) in a programme, or an ended
+    enrolment resumed (`resumed` true). `source`: `clinician` (enrolled by hand), `suggestion`
+    (a suggestion confirmed), `age` (the daily sweep of the elderly).
+
+        {"archive_no": "11010510110100007", "programme": "hypertension", "enrolled_on": "2026-12-01",
+         "institution_code": "T1101051011", "responsible_doctor": "doc01", "source": "suggestion",
+         "resumed": false}
+    """
+
+    archive_no = ArchiveNo(required=True)
+    programme = fields.Str(required=True)
+    enrolled_on = fields.Date(required=True)
+    institution_code = fields.Str(required=True)
+    responsible_doctor = fields.Str(load_default=None, allow_none=True)
+    source = fields.Str(required=True)
+    resumed = fields.Bool(load_default=False)
+
+
+class EnrolmentEndedSchema(Lenient):
+    """`enrolment_ended` (programmes): an enrolment ended for `reason` (`death`, `migration_out`,
+    `loss_to_follow_up`, `cured`, `not_eligible`, `merged`) on `date`.
+
+        {"archive_no": "11010510110100007", "programme": "hypertension", "reason": "death",
+         "date": "2026-11-20", "institution_code": "T1101051011"}
+    """
+
+    archive_no = ArchiveNo(required=True)
+    programme = fields.Str(required=True)
+    reason = fields.Str(required=True)
+    date = fields.Date(required=True)
+    institution_code = fields.Str(required=True)
+
+
+class FollowUpDueSchema(Lenient):
+    """`follow_up_due` / `follow_up_overdue` (programmes): a programme's service falls due within
+    the week, or is past due (`days_overdue`); announced once per due date, by the daily sweep.
+    `reason` is the schedule's code (`services/programmes/schedules.py` REASONS).
+
+        {"archive_no": "11010510110100007", "programme": "hypertension", "service": "follow_up",
+         "due_date": "2026-12-15", "reason": "revisit_unsatisfactory", "institution_code": "T1101051011",
+         "village_code": "110105101101", "responsible_doctor": "doc01", "urgent": false, "days_overdue": 0}
+    """
+
+    archive_no = ArchiveNo(required=True)
+    programme = fields.Str(required=True)
+    service = fields.Str(required=True)
+    due_date = fields.Date(required=True)
+    reason = fields.Str(required=True)
+    institution_code = fields.Str(required=True)
+    village_code = fields.Str(required=True)
+    responsible_doctor = fields.Str(load_default=None, allow_none=True)
+    urgent = fields.Bool(load_default=False)
+    days_overdue = fields.Int(load_default=0)
+
+
+class ReferralSuggestedSchema(Lenient):
+    """`referral_suggested` (programmes): a record calls for a referral: `urgent` (an urgent-referral
+    trigger, `triggers` naming them), `two_unsatisfactory` (两次连续控制不满意) or `complications`
+    (此次随访分类 4); for the referrals service to pick up.
+
+        {"archive_no": "11010510110100007", "programmes": ["hypertension"], "record_id": "8f3e...",
+         "record_type": "hypertension_follow_up", "visit_date": "2026-12-01", "reason": "urgent",
+         "triggers": ["sbp_180"], "institution_code": "T1101051011"}
+    """
+
+    archive_no = ArchiveNo(required=True)
+    programmes = fields.List(fields.Str(), required=True)
+    record_id = fields.Str(required=True)
+    record_type = fields.Str(required=True)
+    visit_date = fields.Date(required=True)
+    reason = fields.Str(required=True, validate=validate.OneOf(("urgent", "two_unsatisfactory", "complications")))
+    triggers = fields.List(fields.Str(), load_default=list)
+    institution_code = fields.Str(load_default=None, allow_none=True)
+
+
 # event_type -> the schema of its `data`: an event without one cannot be built.
 PAYLOADS: dict[str, Schema] = {
     ARCHIVE_CREATED: ArchiveCreatedSchema(),
@@ -269,6 +356,11 @@ PAYLOADS: dict[str, Schema] = {
     ARCHIVES_UNMERGED: ArchivesUnmergedSchema(),
     ACCESS_GRANTED: AccessGrantedSchema(),
     RECORD_CHANGED: RecordChangedSchema(),
+    ENROLLED: EnrolledSchema(),
+    ENROLMENT_ENDED: EnrolmentEndedSchema(),
+    FOLLOW_UP_DUE: FollowUpDueSchema(),
+    FOLLOW_UP_OVERDUE: FollowUpDueSchema(),
+    REFERRAL_SUGGESTED: ReferralSuggestedSchema(),
 }
 _ENVELOPE = EventSchema()
 

@@ -59,7 +59,8 @@ def parking_queue(for_queue: str) -> Queue:
 # The queues of the suite's own services.
 RECORDS_ENCOUNTERS = work_queue(names.RECORDS_ENCOUNTERS, ENCOUNTERS, ["encounter.#"])
 RECORDS_REGISTRY_EVENTS = work_queue(names.RECORDS_REGISTRY_EVENTS, EVENTS, ["registry.#"])
-WORK_QUEUES = (RECORDS_ENCOUNTERS, RECORDS_REGISTRY_EVENTS)
+PROGRAMMES_EVENTS = work_queue(names.PROGRAMMES_EVENTS, EVENTS, ["registry.#", "records.record_changed"])
+WORK_QUEUES = (RECORDS_ENCOUNTERS, RECORDS_REGISTRY_EVENTS, PROGRAMMES_EVENTS)
 
 
 def declare_topology(amqp_uri: str) -> None:

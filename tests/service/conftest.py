@@ -8,6 +8,7 @@ from shared.transport.rpc import SignedClusterRpcClient
 from ehr.synthetic import Synthesizer
 
 from services.gateway.service import GatewayService
+from services.programmes.service import ProgrammesService
 from services.records.service import RecordsService
 from services.registry.service import RegistryService
 from shared.transport.topology import declare_topology
@@ -91,8 +92,8 @@ def gateway_url(suite_env, container_factory, nameko_config):
 
 @pytest.fixture(scope="module")
 def module_gateway(suite_env):
-    """Registry, records and gateway shared by the tests of one module (for the modules that
-    make hundreds of requests): the gateway's base URL."""
+    """Registry, records, programmes and gateway shared by the tests of one module (for the modules
+    that make hundreds of requests): the gateway's base URL."""
     import nameko
     from nameko.containers import get_container_cls
 
@@ -102,7 +103,8 @@ def module_gateway(suite_env):
     port = free_port()
     patch = nameko.config.patch({**nameko_config(load_settings()), "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"})
     patch.start()
-    containers = [get_container_cls()(cls) for cls in (RegistryService, RecordsService, GatewayService)]
+    containers = [get_container_cls()(cls) for cls in (RegistryService, RecordsService, ProgrammesService,
+                                                       GatewayService)]
     try:
         for container in containers:
             container.start()

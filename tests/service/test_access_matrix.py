@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import uuid
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Callable
 
 import pytest
@@ -176,6 +177,24 @@ ENDPOINTS = [
              prepare=lambda w, s: w.merge(s)),
     Endpoint("archive.unmerge", "POST", "/api/v1/merges/{merge_id}/unmerge", frozenset(MERGERS), 200,
              prepare=lambda w, s: w.merge(s), body=lambda w, s: {"reason": "并非同一人"}),
+    # the key-population programmes (the programmes service): elderly residents, enrolled as each case needs
+    Endpoint("programmes.read", "GET", "/api/v1/archives/{archive_no}/programmes", frozenset(CLINICIANS), 200),
+    Endpoint("programme.enrol", "POST", "/api/v1/archives/{archive_no}/programmes", frozenset(CLINICIANS), 201,
+             prepare=lambda w, s: {"archive_no": w.elder(s)}, body=lambda w, s: {"programme": "elderly"}),
+    Endpoint("programme.end", "POST", "/api/v1/archives/{archive_no}/programmes/elderly/end", frozenset(CLINICIANS),
+             200, prepare=lambda w, s: {"archive_no": w.elder(s, enrolled=True)},
+             body=lambda w, s: {"reason": "migration_out", "date": date.today().isoformat()}),
+    Endpoint("programme.resume", "POST", "/api/v1/archives/{archive_no}/programmes/elderly/resume",
+             frozenset(CLINICIANS), 200, prepare=lambda w, s: {"archive_no": w.elder(s, enrolled=True, ended=True)}),
+    Endpoint("worklist.read", "GET", "/api/v1/worklist", frozenset(CLINICIANS), 200, scoped=False),
+    Endpoint("programme_suggestions.list", "GET", "/api/v1/programme-suggestions", frozenset(CLINICIANS), 200,
+             scoped=False),
+    Endpoint("programme_suggestion.confirm", "POST", "/api/v1/programme-suggestions/999999999/confirm",
+             frozenset(CLINICIANS), 404, scoped=False),
+    Endpoint("programme_suggestion.dismiss", "POST", "/api/v1/programme-suggestions/999999999/dismiss",
+             frozenset(CLINICIANS), 404, scoped=False, body=lambda w, s: {"reason": "诊断已排除"}),
+    Endpoint("programme_figures.read", "GET", "/api/v1/programme-figures", frozenset(CLINICIANS | ADMINISTRATIVE),
+             200, scoped=False),
 ]
 NEIGHBOUR = {"in": "110105101102", "out": "110105201102", "granted": "110105201102"}   # same township
 MANAGER = {"in": IN_MANAGER, "out": OUT_MANAGER, "granted": OUT_MANAGER}
@@ -210,6 +229,24 @@ class World:
                                "granted_at, expires_at) VALUES (:a, :n, '患者来本院就诊', :i, :r, now(), "
                                "now() + interval '1 hour')", a=actor, n=archive_no, i=CALLERS[role], r=role)
             self.grants.add((actor, archive_no))
+
+    def elder(self, scope: str, enrolled: bool = False, ended: bool = False) -> str:
+        """A new archive of a resident of 70, enrolled in the elderly programme (and that ended) when asked."""
+        village, manager = (IN_VILLAGE, IN_MANAGER) if scope == "in" else (OUT_VILLAGE, OUT_MANAGER)
+        resident = self.synth.resident(village, manager, born=date(date.today().year - 70, 1, 1) - timedelta(
+            days=self.synth.rng.randrange(3000)))
+        resp = self.owners[scope].post(self.base + "/api/v1/archives", json=resident.archive_request())
+        assert resp.status_code == 201, resp.text
+        archive_no = resp.json()["archive_no"]
+        programmes = f"{self.base}/api/v1/archives/{archive_no}/programmes"
+        if enrolled:
+            resp = self.owners[scope].post(programmes, json={"programme": "elderly"})
+            assert resp.status_code == 201, resp.text
+        if ended:
+            resp = self.owners[scope].post(programmes + "/elderly/end",
+                                           json={"reason": "loss_to_follow_up", "date": date.today().isoformat()})
+            assert resp.status_code == 200, resp.text
+        return archive_no
 
     def new_archive(self, scope: str) -> str:
         village, manager = (IN_VILLAGE, IN_MANAGER) if scope == "in" else (OUT_VILLAGE, OUT_MANAGER)
@@ -380,9 +417,12 @@ def test_access_matrix(world, endpoint, role, scope):
 COMMISSION = "G1101050001"
 COMMISSION_REFUSED = {"archive.create", "archive.update", "archive.id_number", "record.create", "record.amend",
                       "record.entered_in_error", "archive.terminate", "archive.reactivate", "transfer.request",
-                      "transfer.accept", "transfer.reject", "transfer.cancel", "pending.link", "record.review"}
+                      "transfer.accept", "transfer.reject", "transfer.cancel", "pending.link", "record.review",
+                      "programme.enrol", "programme.end", "programme.resume", "programme_suggestion.confirm",
+                      "programme_suggestion.dismiss"}
 COMMISSION_READS = {"archive.read": 200, "archive.summary": 200, "records.list": 200, "archive.revisions": 200,
-                    "archive.search": 200, "archive.duplicates": 200, "stats.read": 200}
+                    "archive.search": 200, "archive.duplicates": 200, "stats.read": 200, "programmes.read": 200,
+                    "worklist.read": 200, "programme_suggestions.list": 200, "programme_figures.read": 200}
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,14 @@ from alembic.migration import MigrationContext
 
 from services import SERVICES
 from services.gateway.models import Base as GatewayBase
+from services.programmes.models import Base as ProgrammesBase
 from services.records.models import Base as RecordsBase
 from services.registry.models import Base as RegistryBase
 from shared.db import drop_database, ensure_database, make_engine, upgrade
 from tests.support.db import server_url
 
-METADATA = {"registry": RegistryBase.metadata, "records": RecordsBase.metadata, "gateway": GatewayBase.metadata}
+METADATA = {"registry": RegistryBase.metadata, "records": RecordsBase.metadata, "gateway": GatewayBase.metadata,
+            "programmes": ProgrammesBase.metadata}
 
 # Indexes of expressions, which Alembic's comparison cannot match up: checked by their definition.
 EXPRESSION_INDEXES = {

@@ -70,6 +70,8 @@ OPENED_BY_A_GRANT = {
     "attachments.list": True, "attachment.read": True, "attachment.add": False,
     "attachment.entered_in_error": False, "archive.export": False, "archive.retention": False,
     "card.issue": False, "card.read": False, "archive.id_number": False,
+    # the programmes: an archive's enrolments are its keepers' work (a grant opens none of it)
+    "programmes.read": False, "programme.enrol": False, "programme.end": False, "programme.resume": False,
 }
 
 

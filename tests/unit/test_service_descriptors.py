@@ -23,9 +23,9 @@ from ehr.cli import main
 from shared.service import ServiceDescriptor
 
 ROOT = Path(__file__).resolve().parents[2]
-EXTRA = ServiceDescriptor(name="programmes", entrypoint="services.programmes.service:ProgrammesService",
-                          migrations=ROOT / "services" / "programmes" / "migrations",
-                          keys=("EHR_SERVICE_KEY",), queues=("programmes.events",))
+EXTRA = ServiceDescriptor(name="referrals", entrypoint="services.referrals.service:ReferralsService",
+                          migrations=ROOT / "services" / "referrals" / "migrations",
+                          keys=("EHR_SERVICE_KEY",), queues=("referrals.events",))
 
 
 @pytest.fixture
@@ -79,8 +79,8 @@ def test_ehr_migrate_migrates_every_listed_service(monkeypatch, with_extra_servi
     migrated = []
     monkeypatch.setattr(ehr.setup, "prepare_database", lambda name, path, settings: migrated.append((name, path)))
     ehr.setup.migrate_all(settings=object())
-    assert migrated[-1] == ("programmes", EXTRA.migrations)
-    assert [name for name, _ in migrated] == ["registry", "records", "gateway", "programmes"]
+    assert migrated[-1] == ("referrals", EXTRA.migrations)
+    assert [name for name, _ in migrated] == ["registry", "records", "gateway", "programmes", "referrals"]
 
 
 def test_ehr_up_starts_every_listed_service_with_only_its_keys(monkeypatch, with_extra_service):
@@ -89,12 +89,12 @@ def test_ehr_up_starts_every_listed_service_with_only_its_keys(monkeypatch, with
                         lambda args, env, **kw: spawned.setdefault(args[-1], []).append(env))
     monkeypatch.setenv("EHR_PII_KEY", shared.config.generate_key())
     monkeypatch.setenv("EHR_SERVICE_KEY", shared.config.generate_key())
-    sup = ehr.supervisor.Supervisor({"programmes": 2})
+    sup = ehr.supervisor.Supervisor({"referrals": 2})
     sup.start()
-    assert set(spawned) == {"registry", "records", "gateway", "programmes"}
-    assert sup.replicas["programmes"] == 2
-    assert [env["EHR_PROCESS"] for env in spawned["programmes"]] == ["programmes.1", "programmes.2"]
-    assert all("EHR_PII_KEY" not in env and "EHR_SERVICE_KEY" in env for env in spawned["programmes"])
+    assert set(spawned) == {"registry", "records", "gateway", "programmes", "referrals"}
+    assert sup.replicas["referrals"] == 2
+    assert [env["EHR_PROCESS"] for env in spawned["referrals"]] == ["referrals.1", "referrals.2"]
+    assert all("EHR_PII_KEY" not in env and "EHR_SERVICE_KEY" in env for env in spawned["referrals"])
     assert "EHR_PII_KEY" in spawned["registry"][0]
 
 
@@ -102,7 +102,8 @@ def test_the_text_logs_of_each_process_are_relayed_prefixed_with_its_name():
     lines = []
     sup = ehr.supervisor.Supervisor({"records": 2}, echo=lines.append, log_format="text")
     sup._relay("records.2", io.StringIO("12:00:01 INFO  batch filed count=50\n12:00:02 INFO  idle\n"))
-    assert lines == ["records.2  | 12:00:01 INFO  batch filed count=50", "records.2  | 12:00:02 INFO  idle"]
+    # padded to the longest process name (`programmes.1`)
+    assert lines == ["records.2    | 12:00:01 INFO  batch filed count=50", "records.2    | 12:00:02 INFO  idle"]
 
 
 @pytest.mark.parametrize("requested, environ, tty, expected", [

@@ -130,6 +130,7 @@ class Call:
     ready: Callable[[], dict[str, str]] | None = None  # this gateway's readiness checks (shared.transport.health)
     document: Callable[[], dict] | None = None         # the OpenAPI document, drawn from this table
     page: Callable[[], str] | None = None              # the same as a readable HTML page
+    programmes: Any = None                             # the programmes service's RPC client
 
     @property
     def archive(self) -> dict:
