@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from shared.errors import ValidationFailed
 from shared.paging import check_limit, decode_cursor, encode_cursor
 
+from services.records.facts import record_flags
 from services.records.models import Record, RecordRevision
 
 
@@ -81,4 +82,5 @@ def _record_view(row) -> dict:
             "record_id": row.source_record_id,
         },
         "content": row.content,
+        "flags": record_flags(row.record_type, row.content, row.status),
     }

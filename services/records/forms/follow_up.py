@@ -51,12 +51,15 @@ def readings_of(content: Mapping[str, Any]) -> Readings:
                     fbg=(content.get("tests") or {}).get("fbg"), heart_rate=signs.get("heart_rate"))
 
 
-def _measured(data: Mapping[str, Any], paths: tuple[str, ...]) -> dict[str, Any]:
-    """Errors for the ``signs`` items a face-to-face visit left out."""
-    if data.get("method") not in FACE_TO_FACE or not isinstance(data.get("signs"), Mapping):
+def _measured(data: Mapping[str, Any], original: Any, paths: tuple[str, ...]) -> dict[str, Any]:
+    """Errors for the ``signs`` items a face-to-face visit left out (not those given but invalid,
+    which are reported already)."""
+    given = original.get("signs") if isinstance(original, Mapping) else None
+    if data.get("method") not in FACE_TO_FACE or not isinstance(data.get("signs"), Mapping) \
+            or not isinstance(given, Mapping):
         return {}
     missing = {path: ["Required at a face-to-face visit (门诊 or 家庭)."]
-               for path in paths if data["signs"].get(path) is None}
+               for path in paths if data["signs"].get(path) is None and given.get(path) is None}
     return {"signs": missing} if missing else {}
 
 
@@ -95,9 +98,9 @@ class FollowUpForm(FormSchema):
     next_visit_date = fields.Date(required=True)                     # 下次随访日期
     doctor = Text(64, allow_none=True)                               # 随访医生签名
 
-    @validates_schema(skip_on_field_errors=False)
-    def _visit_rules(self, data: dict[str, Any], **kwargs: Any) -> None:
-        errors: dict[str, Any] = _measured(data, self.measured_face_to_face)
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def _visit_rules(self, data: dict[str, Any], original_data: Any, **kwargs: Any) -> None:
+        errors: dict[str, Any] = _measured(data, original_data, self.measured_face_to_face)
         visit = data.get("occurred_on")
         if isinstance(visit, date):
             following = data.get("next_visit_date")

@@ -144,7 +144,7 @@ class Tests(Section):
 
     @validates_schema(skip_on_field_errors=False)
     def _dated(self, data: dict[str, Any], **kwargs: Any) -> None:
-        results = [name for name in ("description", "hba1c") if data.get(name) is not None]
+        results = [name for name in ("description", "fbg", "hba1c") if data.get(name) is not None]
         if results and data.get("date") is None:
             raise ValidationError("Required with a test result.", "date")
         if not results and data.get("date") is not None:
