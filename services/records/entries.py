@@ -2,7 +2,9 @@
 
 Nothing is ever deleted or overwritten: an amendment adds a revision (the earlier ones stay
 readable, each with its author, institution and reason) and a mistake is marked
-entered-in-error with a reason. Every change is announced on `ehr.archive-updates`.
+entered-in-error with a reason. Every change is announced on `ehr.archive-updates`, and to the
+suite's services as `records.record_changed` with the record's programme facts
+(`services.records.facts`; none once entered in error), in the transaction of the change.
 
 A form is validated for the archive's resident: their birth date, sex and village (the
 registry's archive) and, for a health exam, the conditions the archive's records name (its
@@ -26,9 +28,10 @@ from shared.actor import Actor
 from shared.errors import NotFound, ValidationFailed
 from shared.outbox import stage
 
+from services.records.facts import programme_facts, record_flags
 from services.records.forms import FORMS, validate_form
 from services.records.models import Record, RecordRevision, outbox
-from services.records.revisions import REVISIONS, next_revision, update_message
+from services.records.revisions import REVISIONS, changed_message, next_revision, update_message
 from services.records.rules import (
     ENTERED_IN_ERROR, FILED_ONCE, archive_conditions, past_history_codes, past_history_suggestions, reason_given,
     require_amendable, require_first, require_markable, require_writable,
@@ -96,9 +99,19 @@ def file_form_record(session: Session, archive: dict, payload: dict, actor: Acto
         "record_id": record.id, "revision": 1, "source_version": 0, "content": content, "origin": "form",
         "author": actor.user, "message_id": None, "reason": None,
     }])
-    stage(session, outbox, [update_message(record.id, _record_dict(record), "filed", 1)])
+    _announce(session, archive, record, "filed", 1, content, actor)
     session.commit()
     return record, suggestions
+
+
+def _announce(session: Session, archive: dict, record: Record, action: str, revision: int, content: dict | None,
+              actor: Actor) -> None:
+    """Stage the archive update and the `record_changed` event of a change (facts of `content`,
+    the record as it now stands; None when it was entered in error)."""
+    facts = None if content is None else programme_facts(record.record_type, content,
+                                                         date.fromisoformat(archive["birth_date"]))
+    stage(session, outbox, [update_message(record.id, _record_dict(record), action, revision),
+                            changed_message(record.id, _record_dict(record), action, revision, facts, actor)])
 
 
 def _writable_record(session: Session, archive: dict, record_id: str) -> Record:
@@ -129,7 +142,7 @@ def amend_form_record(session: Session, archive: dict, record_id: str, payload: 
     record.current_revision, record.occurred_at = revision, _occurred_at(content)
     record.updated_at = sa.func.now()
     session.flush()
-    stage(session, outbox, [update_message(record.id, _record_dict(record), "amended", revision)])
+    _announce(session, archive, record, "amended", revision, content, actor)
     session.commit()
     return record, suggestions
 
@@ -141,8 +154,7 @@ def mark_entered_in_error(session: Session, archive: dict, record_id: str, reaso
     record.status, record.status_reason = ENTERED_IN_ERROR, f"{actor.user}: {reason_given(reason)}"
     record.updated_at = sa.func.now()
     session.flush()
-    stage(session, outbox, [update_message(record.id, _record_dict(record), "entered_in_error",
-                                            record.current_revision)])
+    _announce(session, archive, record, "entered_in_error", record.current_revision, None, actor)
     session.commit()
     return record
 
@@ -154,11 +166,13 @@ def get_record(session: Session, record_id: str) -> dict[str, Any]:
         raise NotFound("no such record", {"record_id": record_id})
     revisions = session.scalars(sa.select(RecordRevision).where(RecordRevision.record_id == record_id)
                                 .order_by(RecordRevision.revision)).all()
+    current = next((r.content for r in revisions if r.revision == record.current_revision), None)
     return {
         "record_id": record.id, "archive_no": record.archive_no, "record_type": record.record_type,
         "kind": record.kind, "status": record.status, "status_reason": record.status_reason,
         "occurred_at": record.occurred_at.isoformat(), "current_revision": record.current_revision,
         "institution_code": record.institution_code,
+        "flags": record_flags(record.record_type, current, record.status),
         "revisions": [{
             "revision": r.revision, "origin": r.origin, "author": r.author, "reason": r.reason,
             "recorded_at": r.recorded_at.isoformat(), "content": r.content,

@@ -4,13 +4,18 @@ Nothing is overwritten: a record's content lives in numbered revisions and the r
 its current one. Hospital encounters whose archive is known become records here
 (`file_resolved`: the first message of a hospital record creates it, later ones add revisions);
 forms add theirs through `entries`. Every revision filed is announced to the township systems with
-one `ehr.archive-update/1` (`update_message`), staged in the outbox in the same transaction:
+one `ehr.archive-update/1` (`update_message`), and to the suite's services (the programmes) with
+one `records.record_changed` event carrying the record's programme facts (`changed_message`,
+`services.records.facts`), both staged in the outbox in the same transaction:
 
     {"schema": "ehr.archive-update/1", "update_id": "1f0b...", "archive_no": "11010500300100001",
      "record_id": "38b3...", "record_type": "hospital_encounter", "kind": "outpatient",
      "action": "filed", "revision": 1, "occurred_at": "2026-11-20T09:30:00+08:00",
      "recorded_at": "2026-11-20T01:31:02+00:00",
      "source": {"institution_code": "H1101050001", "record_id": "OP-20261120-0001"}}
+
+A hospital revision that arrives late (an older `source.version` than the current one) changes
+nothing the record stands for: it gets its archive update but no `record_changed`.
 """
 
 from __future__ import annotations
@@ -24,11 +29,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from shared.actor import SYSTEM, Actor
 from shared.contracts.archive_update import archive_update
 from shared.contracts.encounter import Encounter
+from shared.contracts.events import RECORD_CHANGED, event_message
 from shared.outbox import OutboxMessage, stage
 from shared.pii import PiiBox
 
+from services.records.facts import programme_facts
 from services.records.identities import patient_key
 from services.records.models import Record, RecordRevision, outbox
 from services.records.rules import review_for
@@ -79,6 +87,17 @@ def update_message(record_id: str, record: dict, action: str, revision: int, upd
     return archive_update(update)
 
 
+def changed_message(record_id: str, record: dict, action: str, revision: int, facts: dict | None,
+                    actor: Actor = SYSTEM) -> OutboxMessage:
+    """The `records.record_changed` event of one filed, amended or entered-in-error revision, with
+    the record's programme facts as it now stands (None when entered in error)."""
+    return event_message("records", RECORD_CHANGED, {
+        "archive_no": record["archive_no"], "record_id": record_id, "record_type": record["record_type"],
+        "action": action, "revision": revision, "occurred_at": record["occurred_at"],
+        "institution_code": record["institution_code"], "facts": facts,
+    }, actor)
+
+
 def file_resolved(session: Session, pii: PiiBox, items: list[tuple[Encounter, str, str]],
                   division_of: Mapping[str, str | None] | None = None) -> tuple[int, int]:
     """File validated encounters whose archive is known: `(encounter, archive_no, message_id)`.
@@ -121,12 +140,14 @@ def file_resolved(session: Session, pii: PiiBox, items: list[tuple[Encounter, st
         if rid in created:
             revisions.append({**row["revision"], "revision": 1})
             updates.append(update_message(rid, row["record"], "filed", 1))
+            updates.append(changed_message(rid, row["record"], "filed", 1,
+                                           programme_facts(HOSPITAL_ENCOUNTER, row["revision"]["content"])))
         else:
             later.append((rid, row))
     if revisions:
         conn.execute(REVISIONS.insert(), revisions)
     for rid, row in later:
-        updates.append(_add_revision(session, rid, row))
+        updates.extend(_add_revision(session, rid, row))
     stage(session, outbox, updates)
     for row in firsts.values():
         record = row["record"]
@@ -137,12 +158,13 @@ def file_resolved(session: Session, pii: PiiBox, items: list[tuple[Encounter, st
     return len(created), len(later)
 
 
-def _add_revision(session: Session, rid: str, row: dict) -> OutboxMessage:
+def _add_revision(session: Session, rid: str, row: dict) -> list[OutboxMessage]:
     record = session.execute(sa.select(Record).where(Record.id == rid).with_for_update()).scalar_one()
     revision = next_revision(session, rid)
     session.connection().execute(REVISIONS.insert(), [{**row["revision"], "revision": revision}])
     incoming_version = row["revision"]["source_version"]
-    if incoming_version >= record.current_source_version:
+    current = incoming_version >= record.current_source_version
+    if current:
         record.current_revision = revision
         record.current_source_version = incoming_version
         if row["record"]["review"] and record.archive_no != row["record"]["archive_no"]:
@@ -152,4 +174,9 @@ def _add_revision(session: Session, rid: str, row: dict) -> OutboxMessage:
         record.occurred_at = row["record"]["occurred_at"]
         record.updated_at = sa.func.now()
     session.flush()
-    return update_message(rid, {**row["record"], "archive_no": record.archive_no}, "amended", revision)
+    standing = {**row["record"], "archive_no": record.archive_no, "occurred_at": record.occurred_at}
+    messages = [update_message(rid, {**row["record"], "archive_no": record.archive_no}, "amended", revision)]
+    if current:
+        messages.append(changed_message(rid, standing, "amended", revision,
+                                        programme_facts(HOSPITAL_ENCOUNTER, row["revision"]["content"])))
+    return messages

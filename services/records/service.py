@@ -11,7 +11,9 @@ Every 30 s, pending encounters are re-resolved (the safety net behind archive_cr
 identity_updated).
 
 Publishes (via the outbox): one `ehr.archive-update/1` per filed revision on ehr.archive-updates,
-and one `moved` update per record a transfer, merge or unmerge moved to another archive.
+and one `moved` update per record a transfer, merge or unmerge moved to another archive; one
+`records.record_changed` event on ehr.events per record filed, amended or entered in error, with
+its programme facts (`services/records/facts.py`), for the services that bind `records.#`.
 
 RPC (service `records`):
 

@@ -34,6 +34,7 @@ from shared.paging import check_limit, decode_cursor, encode_cursor
 
 from services.records.attachments import attachment_view
 from services.records.entries import CHINA_TIME
+from services.records.facts import record_flags
 from services.records.models import Attachment, Record, RecordRevision
 
 RECORD, ATTACHMENT = "record", "attachment"
@@ -157,6 +158,7 @@ def _record_view(row) -> dict:
             "record_id": row.source_record_id,
         },
         "content": row.content,
+        "flags": record_flags(row.record_type, row.content, row.status),
     }
 
 

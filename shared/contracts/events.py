@@ -219,8 +219,10 @@ class ProgrammeFactsSchema(Lenient):
       `["hypertension"]`, an integrated (多病共管) visit `["hypertension", "type2_diabetes"]`,
       a 健康体检表 of a resident of 65 or more `["elderly"]`; a hospital encounter none.
     - `visit_date` (the day of the service), `visit_method` (1 门诊, 2 家庭, 3 电话; 1 and 2 are
-      face to face), `classification` (此次随访分类: 1 控制满意, 2 控制不满意, 3 不良反应, 4 并发症),
-      `next_visit_date`, `referred` (the record made a referral).
+      face to face), `classification` (此次随访分类: 1 控制满意, 2 控制不满意, 3 不良反应, 4 并发症)
+      of a single programme's follow-up, `classifications` ({programme: 此次随访分类}) of an
+      integrated visit, one per programme (`{"hypertension": "1", "type2_diabetes": "2"}`;
+      `classification` is then absent), `next_visit_date`, `referred` (the record made a referral).
     - readings: `sbp`, `dbp` (mmHg), `fbg` (fasting glucose, mmol/L).
     - `urgent`: the urgent-referral triggers the record meets (`shared.follow_ups` names, e.g.
       `sbp_180`, `fbg_high`), empty when none.

@@ -28,6 +28,13 @@ class SourceRefSchema(Schema):
     record_id = fields.Str(allow_none=True)
 
 
+def _flags() -> fields.List:
+    return fields.List(fields.Str(), metadata={
+        "description": "what the record's content points out: `urgent_referral` when a follow-up or hospital "
+                       "encounter meets an urgent-referral trigger (shared/follow_ups.py)",
+        "example": ["urgent_referral"]})
+
+
 class AttachmentSchema(Schema):
     """A file kept with an archive, without its bytes (those are `GET .../attachments/{id}`)."""
 
@@ -71,11 +78,13 @@ class TimelineEntrySchema(Schema):
     source = fields.Nested(SourceRefSchema)
     content = fields.Dict()
     attachment = fields.Nested(AttachmentSchema, metadata={"description": "only on an attachment's entry"})
+    flags = _flags()
 
 
 class RecordCreateSchema(Schema):
     """A record entered on one of the archive's forms (record_type personal_info, health_exam,
-    visit or consultation); `content` is validated against that form."""
+    visit, consultation, hypertension_follow_up, diabetes_follow_up, integrated_follow_up,
+    elderly_self_care or elderly_tcm); `content` is validated against that form."""
 
     class Meta:
         unknown = RAISE
@@ -124,6 +133,7 @@ class RecordHistorySchema(Schema):
     occurred_at = fields.Str(metadata={"format": "date-time"})
     current_revision = fields.Int()
     institution_code = fields.Str()
+    flags = _flags()
     revisions = fields.List(fields.Nested(RevisionSchema))
 
 

@@ -32,7 +32,14 @@ class PublishNotConfirmed(RuntimeError):
 
 class ConfirmedPublisher:
     """Publishes a window of messages, each signed with the service key, and waits once for all
-    the broker's confirms."""
+    the broker's confirms.
+
+    The broker confirms in any order: a message no queue takes (an event nobody binds yet) is
+    confirmed at once, one routed to a queue when the queue has it, and an ack may cover every
+    tag up to its own (`multiple`). So each tag is struck off the window's unconfirmed set as it
+    is confirmed; counting acks would take an early single ack followed by a `multiple` one that
+    covers it for one message too few, and wait for a confirm that never comes.
+    """
 
     def __init__(self, amqp_uri: str, service_key: bytes, confirm_timeout: float = 10.0) -> None:
         self.amqp_uri = amqp_uri
@@ -40,7 +47,7 @@ class ConfirmedPublisher:
         self.confirm_timeout = confirm_timeout
         self._conn: Connection | None = None
         self._channel = None
-        self._acked = 0
+        self._unconfirmed: set[int] = set()
         self._nacked = 0
         self._declared: set[str] = set()
 
@@ -57,7 +64,10 @@ class ConfirmedPublisher:
         return self._channel
 
     def _on_ack(self, delivery_tag, multiple):
-        self._acked = max(self._acked, delivery_tag) if multiple else self._acked + 1
+        if multiple:
+            self._unconfirmed = {tag for tag in self._unconfirmed if tag > delivery_tag}
+        else:
+            self._unconfirmed.discard(delivery_tag)
 
     def _on_nack(self, delivery_tag, multiple):
         self._nacked += 1
@@ -80,8 +90,7 @@ class ConfirmedPublisher:
         """Publish every row; returns once all are confirmed, raises if any was not."""
         try:
             channel = self._open()
-            first_tag = self._next_tag
-            self._acked, self._nacked = first_tag - 1, 0
+            self._unconfirmed, self._nacked = set(), 0
             for row in rows:
                 if row.exchange not in self._declared:
                     channel.exchange_declare(row.exchange, "topic", durable=True, auto_delete=False)
@@ -99,11 +108,11 @@ class ConfirmedPublisher:
                     user_id=self._conn.userid,  # the internal account, vouched for by the broker
                     application_headers=headers,
                 )
+                self._unconfirmed.add(self._next_tag)
                 channel.basic_publish(message, exchange=row.exchange, routing_key=row.routing_key)
                 self._next_tag += 1
-            last_tag = self._next_tag - 1
             deadline = time.monotonic() + self.confirm_timeout
-            while self._acked < last_tag and not self._nacked:
+            while self._unconfirmed and not self._nacked:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise PublishNotConfirmed("broker did not confirm in time")

@@ -153,7 +153,8 @@ def test_the_served_document_publishes_each_forms_schema_and_code_lists(api):
     spec = requests.get(f"{api}/api/v1/openapi.json").json()
     schemas = spec["components"]["schemas"]
     content = schemas["RecordCreate"]["properties"]["content"]
-    assert set(content["x-forms"]) == {"personal_info", "health_exam", "visit", "consultation"}
+    assert set(content["x-forms"]) == {"personal_info", "health_exam", "visit", "consultation", "hypertension_follow_up",
+                                       "diabetes_follow_up", "integrated_follow_up", "elderly_self_care", "elderly_tcm"}
     for ref in content["x-forms"].values():
         assert ref["$ref"].rsplit("/", 1)[-1] in schemas
     abo = schemas["Form.BloodType"]["properties"]["abo"]

@@ -174,8 +174,9 @@ def message_at(details, path):
 # --- every form -------------------------------------------------------------------------------
 
 
-def test_forms_lists_the_four_record_types():
-    assert set(FORMS) == {"personal_info", "health_exam", "visit", "consultation"}
+def test_forms_lists_the_record_types():
+    assert set(FORMS) == {"personal_info", "health_exam", "visit", "consultation", "hypertension_follow_up",
+                          "diabetes_follow_up", "integrated_follow_up", "elderly_self_care", "elderly_tcm"}
 
 
 @pytest.mark.parametrize("record_type", sorted(EXAMPLES))

@@ -28,6 +28,8 @@ from shared.errors import ValidationFailed
 
 from .common import FormSchema
 from .consultation import ConsultationSchema
+from .elderly import ElderlySelfCareSchema, ElderlyTcmSchema
+from .follow_up import DiabetesFollowUpSchema, HypertensionFollowUpSchema, IntegratedFollowUpSchema
 from .health_exam import HealthExamSchema
 from .personal_info import PersonalInfoSchema
 from .visit import VisitSchema
@@ -37,6 +39,11 @@ FORMS: dict[str, type[FormSchema]] = {
     "health_exam": HealthExamSchema,
     "visit": VisitSchema,
     "consultation": ConsultationSchema,
+    "hypertension_follow_up": HypertensionFollowUpSchema,
+    "diabetes_follow_up": DiabetesFollowUpSchema,
+    "integrated_follow_up": IntegratedFollowUpSchema,
+    "elderly_self_care": ElderlySelfCareSchema,
+    "elderly_tcm": ElderlyTcmSchema,
 }
 
 

@@ -68,6 +68,17 @@ def aged(at_least: int) -> Group:
     return Group(f"residents aged {at_least} and over on the form's date", test)
 
 
+def aged_in_year(at_least: int) -> Group:
+    """Residents who reach ``at_least`` in the calendar year of the form's date (the elderly
+    programmes take a resident "65 or more in the year of service")."""
+    def test(resident: Resident, form: Mapping[str, Any]) -> bool | None:
+        day = form.get("occurred_on")
+        if resident.birth_date is None or not isinstance(day, date):
+            return None
+        return day.year - resident.birth_date.year >= at_least
+    return Group(f"residents aged {at_least} or more in the year of the form's date", test)
+
+
 def of_sex(sex: Sex, name: str) -> Group:
     def test(resident: Resident, form: Mapping[str, Any]) -> bool | None:
         known = (Sex.MALE.value, Sex.FEMALE.value)
@@ -83,6 +94,7 @@ def _villagers(resident: Resident, form: Mapping[str, Any]) -> bool | None:
 
 
 ELDERLY = aged(65)
+ELDERLY_IN_YEAR = aged_in_year(65)
 AGED_7_AND_OVER = aged(7)
 WOMEN = of_sex(Sex.FEMALE, "women")
 MEN = of_sex(Sex.MALE, "men")
