@@ -36,9 +36,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-# 此次随访分类 (domain.md §5 [M for the codes]) and the visit methods that are face to face.
-SATISFACTORY, UNSATISFACTORY, ADVERSE_REACTION, COMPLICATIONS = "1", "2", "3", "4"
-FACE_TO_FACE_METHODS = frozenset({"1", "2"})  # 1 门诊, 2 家庭; 3 电话 is not face to face
+from shared import follow_ups
+
+# 此次随访分类 and the visit methods that are face to face: the forms' code lists (shared.follow_ups).
+SATISFACTORY, UNSATISFACTORY, ADVERSE_REACTION, COMPLICATIONS = (
+    c.value for c in follow_ups.FollowUpClassification)
+FACE_TO_FACE_METHODS = follow_ups.FACE_TO_FACE  # 1 门诊, 2 家庭; 3 电话 is not face to face
 
 CHRONIC, ANNUAL = "chronic", "annual"
 
@@ -56,11 +59,8 @@ class Rules:
     annual_days: int = 365              # [M] once a year, counted from the last one
     first_annual_days: int = 30         # [M] the first annual service after enrolment
     due_soon_days: int = 7              # [M] "due this week": within the next 7 days
-    # Targets (domain.md §5 [M]): BP < 140/90, < 150/90 from 65; fasting glucose < 7.0 mmol/L.
-    bp_target: tuple[int, int] = (140, 90)
-    bp_target_elderly: tuple[int, int] = (150, 90)
-    elderly_bp_age: int = 65
-    fbg_target: float = 7.0
+    # The targets (BP < 140/90, < 150/90 from 65; fasting glucose < 7.0) are the forms' own:
+    # shared.follow_ups.on_target, one table for the 控制满意 of a form and the control rates here.
 
 
 RULES = Rules()
@@ -239,15 +239,9 @@ def age_on(birth_date: date, day: date) -> int:
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 
 
-def on_target(programme: str, sbp: int | None, dbp: int | None, fbg: float | None, age: int | None,
-              rules: Rules = RULES) -> bool | None:
-    """Whether a follow-up's readings meet the programme's target (None: not measured), for the
-    control rates (血压控制率, 血糖控制率)."""
-    if programme == "hypertension":
-        if sbp is None or dbp is None:
-            return None
-        limit = rules.bp_target_elderly if age is not None and age >= rules.elderly_bp_age else rules.bp_target
-        return sbp < limit[0] and dbp < limit[1]
-    if programme == "type2_diabetes":
-        return None if fbg is None else fbg < rules.fbg_target
-    return None
+def on_target(programme: str, sbp: int | None, dbp: int | None, fbg: float | None, age: int | None) -> bool | None:
+    """Whether a follow-up's readings meet the programme's target (None: not measured, or a
+    programme without one), for the control rates (血压控制率, 血糖控制率): shared.follow_ups' rule."""
+    if programme not in follow_ups.FOLLOW_UP_PROGRAMMES:
+        return None
+    return follow_ups.on_target(programme, follow_ups.Readings(sbp=sbp, dbp=dbp, fbg=fbg), age)
