@@ -8,7 +8,7 @@ import json
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 try:
     from faker import Faker
@@ -16,9 +16,10 @@ except ModuleNotFoundError as exc:  # the production image installs the runtime 
     raise ModuleNotFoundError("the synthetic feed (`ehr demo`, `ehr up --demo`) needs Faker, which the "
                               "production image leaves out: pip install 'ehr-suite[demo]'", name="faker") from exc
 
+from shared.clock import CHINA_TIME
 from shared.identity import check_character
 
-CST = timezone(timedelta(hours=8))
+CST = CHINA_TIME
 
 DIAGNOSES = [
     ("I10", "原发性高血压"), ("E11.9", "2型糖尿病"), ("J06.9", "急性上呼吸道感染"),

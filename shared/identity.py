@@ -18,6 +18,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from shared import clock
 
 # First two digits of GB/T 2260 province-level codes.  71 is Taiwan;
 # 81/82/83 are the residence permits for Hong Kong, Macau and Taiwan
@@ -103,7 +104,7 @@ def parse_id_number(raw: str, *, today: date | None = None) -> IdNumber:
         raise InvalidIdNumber("invalid birth date") from None
     if birth.year < EARLIEST_BIRTH_YEAR:
         raise InvalidIdNumber("birth date before 1880")
-    if birth > (today or date.today()):
+    if birth > (today or clock.today()):
         raise InvalidIdNumber("birth date in the future")
     return IdNumber(
         value=text,

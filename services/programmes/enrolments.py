@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from shared.actor import Actor
 from shared.contracts.events import ENROLLED
 from shared.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from shared import clock
 
 from services.programmes import eligibility, scheduling
 from services.programmes.announce import announce
@@ -67,7 +68,7 @@ def create(session: Session, resident: Resident, programme: str, on: date, insti
 
 def enrol(session: Session, resident: Resident, data: Mapping[str, Any], actor: Actor, source: str = "clinician") -> Enrolment:
     """Enrol the resident; Conflict if an enrolment exists (an ended one is resumed instead)."""
-    programme, on = data["programme"], data.get("enrolled_on") or date.today()
+    programme, on = data["programme"], data.get("enrolled_on") or clock.today()
     existing = _enrolment(session, resident, programme)
     if existing is not None:
         hint = "it is active" if existing.status == "active" else "it ended: resume it"
@@ -119,7 +120,7 @@ def resume(session: Session, resident: Resident, programme: str, data: Mapping[s
     enrolment = _require_enrolment(session, resident, programme)
     if enrolment.status == "active":
         raise InvalidTransition("the enrolment is active", {"programme": programme, "status": enrolment.status})
-    on = data.get("date") or date.today()
+    on = data.get("date") or clock.today()
     if enrolment.ended_on and on < enrolment.ended_on:
         raise ValidationFailed("the resumption is before the end", {"date": [
             f"Must not be before the end ({enrolment.ended_on.isoformat()})."]})

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from shared.actor import SYSTEM, Actor
 from shared.contracts.events import ENROLMENT_ENDED
+from shared import clock
 
 from services.programmes import scheduling
 from services.programmes.announce import announce
@@ -221,7 +222,7 @@ def archives_merged(session: Session, data: Mapping[str, Any]) -> int:
     for enrolment in _enrolments(session, merged):
         if enrolment.programme in theirs:
             if enrolment.status == "active":
-                end_enrolment(session, enrolment, merged, MERGED_REASON, date.today(), actor,
+                end_enrolment(session, enrolment, merged, MERGED_REASON, clock.today(), actor,
                               note=f"合并入 {survivor.archive_no}")
             enrolment.merged_by = merge_id
             continue

@@ -25,7 +25,6 @@ RPC (service `programmes`; `shared.contracts.programmes.RPC`):
 from __future__ import annotations
 
 import logging
-from datetime import date
 
 from nameko.timer import timer
 
@@ -37,6 +36,7 @@ from shared.transport.outbox import OutboxRelay
 from shared.transport.providers import CurrentActor, Database, ServiceKey
 from shared.transport.rpc import BoundedServiceRpc, rpc
 from shared.transport.topology import PROGRAMMES_EVENTS, dead_letter_queue
+from shared import clock
 
 from services.programmes import enrolments, events, figures, quarantine, suggestions, sweep, worklist
 from services.programmes.residents import adopt, lookup
@@ -66,7 +66,7 @@ class ProgrammesService:
 
     @timer(interval=SWEEP_INTERVAL)
     def daily_sweep(self):
-        outcome = sweep.sweep(self.db, date.today())
+        outcome = sweep.sweep(self.db, clock.today())
         self.relay()
         log.info("programmes swept", extra=outcome)
 
@@ -139,7 +139,7 @@ class ProgrammesService:
         data = call.load({"scope": scope, "kind": kind, "responsible_doctor": responsible_doctor,
                           "village_code": village_code, "programme": programme, "limit": limit, "cursor": cursor,
                           "today": today})
-        return call.dump(worklist.worklist(self.db, **{**data, "today": data["today"] or date.today()}))
+        return call.dump(worklist.worklist(self.db, **{**data, "today": data["today"] or clock.today()}))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_suggestions(self, scope, status="open", programme=None, village_code=None, limit=50, cursor=None):
@@ -182,7 +182,7 @@ class ProgrammesService:
     def run_sweep(self, today=None):
         call = RPC["run_sweep"]
         data = call.load({"today": today})
-        outcome = sweep.sweep(self.db, data["today"] or date.today())
+        outcome = sweep.sweep(self.db, data["today"] or clock.today())
         self.relay()
         return call.dump(outcome)
 

@@ -18,12 +18,13 @@ filled once (`rules.FILED_ONCE`) is refused while one stands.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from shared import clock
 from shared.actor import Actor
 from shared.errors import NotFound, ValidationFailed
 from shared.outbox import stage
@@ -38,7 +39,7 @@ from services.records.rules import (
 )
 from services.records.standing import standing_records
 
-CHINA_TIME = timezone(timedelta(hours=8))
+CHINA_TIME = clock.CHINA_TIME
 
 
 def _institution(actor: Actor, payload: dict) -> str:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
 from typing import Collection, NamedTuple
 
 from marshmallow import ValidationError
@@ -37,6 +36,7 @@ from shared.contracts.events import ARCHIVE_CREATED, event_message
 from shared.contracts.fields import field_errors
 from shared.identity import mask_id_number, mask_phone
 from shared.pii import PiiBox, identity_key
+from shared import clock
 
 from services.registry import revisions
 from services.registry.keys import COVER_SEALED, ID_NUMBER_SEALED_IN, PHONE_SEALED_IN, name_pinyin, phone_index, seal
@@ -218,7 +218,7 @@ class RowPreparer:
         birth_date = data["birth_date"].isoformat()
         codes = {f: revisions.json_value(data.get(f)) for f in IMPORTED_CODES}
         cover = {f: data.get(f) for f in IMPORTED_COVER}
-        archive_date = (data.get("archive_date") or date.today()).isoformat()
+        archive_date = (data.get("archive_date") or clock.today()).isoformat()
         archive = _line(
             SLOT, data["name"], pinyin, data["sex"], birth_date, data["id_type"], index,
             phone_index(pii, phone) if phone else None, village, institution, actor.user, 1,

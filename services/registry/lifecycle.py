@@ -66,6 +66,7 @@ from datetime import date
 from shared.errors import InvalidTransition, ValidationFailed
 
 from shared.contracts.registry import LOSS_TO_FOLLOW_UP, MIGRATION_OUT  # the reasons are part of the contract
+from shared import clock
 
 from services.registry.models import ACTIVE, MERGED, TERMINATED
 
@@ -85,7 +86,7 @@ def require_status(archive, allowed: tuple[str, ...], doing: str) -> None:
 
 
 def check_termination_date(day: date, birth_date: date, today: date | None = None) -> None:
-    if day > (today or date.today()):
+    if day > (today or clock.today()):
         raise ValidationFailed("invalid termination", {"date": ["Must not be in the future."]})
     if day < birth_date:
         raise ValidationFailed("invalid termination", {"date": ["Must not be before the birth date."]})

@@ -10,7 +10,6 @@ from failed creations. Creations in different villages never wait on each other.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Any, Iterable
 
 import sqlalchemy as sa
@@ -25,6 +24,7 @@ from shared.errors import Conflict, NotFound, RegisteredElsewhere, ValidationFai
 from shared.identity import mask_id_number, mask_phone
 from shared.outbox import stage
 from shared.pii import PiiBox, identity_key
+from shared import clock
 
 from services.registry import aliases, identifiers, matching, review, revisions
 from services.registry.keys import (
@@ -156,7 +156,7 @@ def create_archive(session: Session, pii: PiiBox, data: dict[str, Any], actor: A
         village_code=data["village_code"],
         institution_code=data["institution_code"],
         created_by=actor.user,
-        archive_date=data.get("archive_date") or date.today(),
+        archive_date=data.get("archive_date") or clock.today(),
         guardian_archive_no=guardian,
         **{f: data.get(f) for f in COVER_CODES},
         **{column: seal(pii, archive_no, column, data.get(f)) for f, column in COVER_SEALED.items()},

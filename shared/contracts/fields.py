@@ -21,6 +21,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validat
 from shared.archive_no import ARCHIVE_NO_PATTERN, InvalidArchiveNumber, parse_archive_number, parse_village_code
 from shared.identity import normalise_name
 from shared.paging import MAX_PAGE
+from shared import clock
 
 
 class Strict(Schema):
@@ -105,7 +106,7 @@ def bounded_instant(value: str) -> None:
 
 
 def not_in_future(value: date) -> None:
-    if value > date.today():
+    if value > clock.today():
         raise ValidationError("Must not be in the future.")
 
 

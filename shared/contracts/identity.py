@@ -26,6 +26,7 @@ from datetime import date
 from typing import Any
 
 from shared.codes import Ethnicity
+from shared import clock
 
 MINORITY = Ethnicity.MINORITY.value
 NEEDS_GUARDIAN = "Required, unless a guardian is given (guardian_archive_no or guardian_id_number)."
@@ -34,7 +35,7 @@ NEEDS_GUARDIAN = "Required, unless a guardian is given (guardian_archive_no or g
 def identity_problems(values: Mapping[str, Any], today: date | None = None) -> dict[str, list[str]]:
     """Field errors of an archive's identity and cover taken together (see the module doc); an
     absent key counts as null."""
-    today = today or date.today()
+    today = today or clock.today()
     errors: dict[str, list[str]] = {}
     if not values.get("id_number") and not (values.get("guardian_archive_no") or values.get("guardian_id_number")):
         errors["id_number"] = [NEEDS_GUARDIAN]

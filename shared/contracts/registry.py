@@ -26,6 +26,7 @@ from shared.contracts.fields import (
     PingSchema, Rpc, Strict, not_in_future, valid_village_code,
 )
 from shared.archive_no import InvalidArchiveNumber, parse_archive_number, parse_village_code
+from shared import clock
 
 TEXT = validate.Length(min=1, max=2000)
 
@@ -150,7 +151,7 @@ class ArchiveCreateSchema(Strict):
 
     @validates("birth_date")
     def _not_in_future(self, value: date, **kwargs) -> None:
-        if value > date.today():
+        if value > clock.today():
             raise ValidationError("Must not be in the future.")
 
     @validates_schema

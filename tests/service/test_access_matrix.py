@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from ehr.synthetic import Synthesizer
+from shared import clock
 from tests.support.auth import bearer
 from tests.support.db import audit_outcome, query
 
@@ -183,7 +184,7 @@ ENDPOINTS = [
              prepare=lambda w, s: {"archive_no": w.elder(s)}, body=lambda w, s: {"programme": "elderly"}),
     Endpoint("programme.end", "POST", "/api/v1/archives/{archive_no}/programmes/elderly/end", frozenset(CLINICIANS),
              200, prepare=lambda w, s: {"archive_no": w.elder(s, enrolled=True)},
-             body=lambda w, s: {"reason": "migration_out", "date": date.today().isoformat()}),
+             body=lambda w, s: {"reason": "migration_out", "date": clock.today().isoformat()}),
     Endpoint("programme.resume", "POST", "/api/v1/archives/{archive_no}/programmes/elderly/resume",
              frozenset(CLINICIANS), 200, prepare=lambda w, s: {"archive_no": w.elder(s, enrolled=True, ended=True)}),
     Endpoint("worklist.read", "GET", "/api/v1/worklist", frozenset(CLINICIANS), 200, scoped=False),
@@ -233,7 +234,7 @@ class World:
     def elder(self, scope: str, enrolled: bool = False, ended: bool = False) -> str:
         """A new archive of a resident of 70, enrolled in the elderly programme (and that ended) when asked."""
         village, manager = (IN_VILLAGE, IN_MANAGER) if scope == "in" else (OUT_VILLAGE, OUT_MANAGER)
-        resident = self.synth.resident(village, manager, born=date(date.today().year - 70, 1, 1) - timedelta(
+        resident = self.synth.resident(village, manager, born=date(clock.today().year - 70, 1, 1) - timedelta(
             days=self.synth.rng.randrange(3000)))
         resp = self.owners[scope].post(self.base + "/api/v1/archives", json=resident.archive_request())
         assert resp.status_code == 201, resp.text
@@ -244,7 +245,7 @@ class World:
             assert resp.status_code == 201, resp.text
         if ended:
             resp = self.owners[scope].post(programmes + "/elderly/end",
-                                           json={"reason": "loss_to_follow_up", "date": date.today().isoformat()})
+                                           json={"reason": "loss_to_follow_up", "date": clock.today().isoformat()})
             assert resp.status_code == 200, resp.text
         return archive_no
 

@@ -9,16 +9,17 @@ Callers: a township doctor of 孙河镇 (township 110105101) and one of 金盏�
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from ehr.synthetic import Synthesizer, make_id_number
+from shared import clock
 from tests.support.db import query
 
 VILLAGE, CENTRE, CLINIC = "110105101101", "T1101051011", "V1101051011"
 OTHER_CENTRE = "T1101052011"
-TODAY = date.today()
+TODAY = clock.today()
 GIVEN: set[str] = set()  # the newborns' ID numbers handed out
 
 

@@ -19,6 +19,7 @@ from shared.contracts.registry import ArchiveCreateSchema
 from shared.config import load_settings
 from shared.db import make_engine
 from shared.pii import PiiBox
+from shared import clock
 from tests.support.db import query
 
 VILLAGE, MANAGER = "110105201101", "T1101052011"
@@ -337,9 +338,8 @@ SEALED = ("id_number_enc", "phone_enc", "current_address_enc", "registered_addre
 
 def test_the_cover_a_responsible_doctor_and_a_newborns_guardian_are_imported_as_a_creation_makes_them(
         suite_env, registry_db):
-    from datetime import date, timedelta
+    from datetime import timedelta
 
-    from ehr.synthetic import make_id_number
     from services.registry.usecases import create_archive
 
     engine, pii = registry_db
@@ -350,7 +350,7 @@ def test_the_cover_a_responsible_doctor_and_a_newborns_guardian_are_imported_as_
     with Session(engine) as session:
         by_hand = create_archive(session, pii, ArchiveCreateSchema().load({**created, "confirm_new": True}),
                                  ACTOR).archive_no
-    born = (date.today() - timedelta(days=5)).isoformat()
+    born = (clock.today() - timedelta(days=5)).isoformat()
     newborn = {"name": "王小宝", "sex": "1", "birth_date": born, "village_code": OTHER_VILLAGE,
                "institution_code": OTHER_MANAGER, "guardian_archive_no": by_hand}
     guardian_id = synth.resident(OTHER_VILLAGE, OTHER_MANAGER).id_number

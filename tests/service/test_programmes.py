@@ -13,6 +13,7 @@ from datetime import date, timedelta
 import pytest
 
 from services.programmes.service import ProgrammesService
+from shared import clock
 from tests.support.amqp import Listener, wait_until
 from tests.support.db import query
 from tests.support.events import EventPublisher
@@ -20,7 +21,7 @@ from tests.support.events import EventPublisher
 VILLAGE, INSTITUTION = "110105101101", "T1101051011"
 SCOPE = {"institution_code": INSTITUTION, "prefix": "110105101"}
 _serials = itertools.count(random.randint(1000, 80000))
-TODAY = date.today()
+TODAY = clock.today()
 
 
 def new_archive_no() -> str:

@@ -4,13 +4,14 @@ record where it belongs; an ID number attached to a newborn's archive files the 
 waited for it."""
 
 import dataclasses
-from datetime import date, timedelta
+from datetime import timedelta
 
 from nameko.timer import timer
 
 from ehr.synthetic import make_id_number
 from services.records.service import RecordsService
 from services.registry.service import RegistryService
+from shared import clock
 from tests.support.amqp import Hospital, wait_until
 
 HOSPITAL = "H3301020001"
@@ -81,7 +82,7 @@ class RecordsSweepingHourly(RecordsService):
 def test_a_newborns_waiting_encounter_is_filed_as_soon_as_its_id_number_is_attached(
         start, rpc, synth, hospital):
     start(RegistryService, RecordsSweepingHourly)
-    born = date.today() - timedelta(days=6)
+    born = clock.today() - timedelta(days=6)
     child = dataclasses.replace(synth.resident(VILLAGE, MANAGER), birth_date=born, sex="1",
                                 id_number=make_id_number(synth.rng, VILLAGE[:6], born, "1"))
     request = {key: value for key, value in child.archive_request().items() if key not in ("id_type", "id_number")}

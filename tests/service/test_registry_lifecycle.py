@@ -7,7 +7,7 @@ residents and asserts on them, never on totals.
 
 from contextlib import ExitStack
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from shared.transport.rpc import SignedClusterRpcClient
@@ -15,6 +15,7 @@ from shared.transport.rpc import SignedClusterRpcClient
 from ehr.synthetic import Resident, Synthesizer, make_id_number
 from shared.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from shared.identity import mask_id_number
+from shared import clock
 from tests.support.amqp import Listener
 from tests.support.db import query
 
@@ -81,7 +82,7 @@ def identity_query(resident: Resident) -> dict:
 
 
 def days_ago(days: int) -> str:
-    return (date.today() - timedelta(days=days)).isoformat()
+    return (clock.today() - timedelta(days=days)).isoformat()
 
 
 # -- termination ------------------------------------------------------------------------------
@@ -125,7 +126,7 @@ def test_a_termination_date_in_the_future_or_before_birth_is_refused(doctor, syn
     resident = synth.resident(VILLAGE, INSTITUTION)
     archive_no = create(doctor, resident)
     before_birth = (resident.birth_date - timedelta(days=1)).isoformat()
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    tomorrow = (clock.today() + timedelta(days=1)).isoformat()
     for day in (before_birth, tomorrow):
         with pytest.raises(ValidationFailed) as err:
             doctor.registry.terminate_archive(archive_no, {"reason": "death", "date": day, "cause": "心衰"})

@@ -15,8 +15,9 @@ from shared.identity import check_identity_document, identity_namespace
 from shared.pii import PiiBox, identity_key
 
 from services.registry.usecases import management_problem
+from shared import clock
 
-TODAY = date.today()
+TODAY = clock.today()
 ADULT = {"name": "张秀英", "sex": "2", "birth_date": "1949-12-31", "id_number": "11010519491231002X",
          "village_code": "110105003001", "institution_code": "C1101050031"}
 NEWBORN = {"name": "李小宝", "sex": "1", "birth_date": (TODAY - timedelta(days=5)).isoformat(),

@@ -11,7 +11,6 @@ figures to a division or institution within the jurisdiction.
 
 from __future__ import annotations
 
-from datetime import date
 
 from shared.contracts.programmes import (
     ArchiveProgrammesSchema, ConfirmSchema, DismissSchema, EndSchema, EnrolSchema, FiguresQuerySchema, FiguresSchema,
@@ -19,6 +18,7 @@ from shared.contracts.programmes import (
     WorklistQuerySchema,
 )
 from shared.errors import NotFound
+from shared import clock
 
 from services.gateway import access
 from services.gateway.routes.route import NEXT_PAGE, Answer, Body, Call, Route, area, documented
@@ -36,7 +36,7 @@ def _scope(c: Call) -> dict | None:
 def worklist(c: Call):
     scope = _scope(c)
     if scope is None:
-        return {"today": date.today().isoformat(), **NOTHING}
+        return {"today": clock.today().isoformat(), **NOTHING}
     return c.programmes.worklist(scope, **c.query)
 
 
@@ -74,7 +74,7 @@ def programme_figures(c: Call):
         if not (known.get(code, {}).get("division_code") or "").startswith(jurisdiction):
             raise NotFound("no such institution in your jurisdiction", {"institution_code": code})
     return c.programmes.programme_figures({"prefix": division, "institution_code": code},
-                                          c.query.get("year") or date.today().year)
+                                          c.query.get("year") or clock.today().year)
 
 
 ARCHIVE = "/api/v1/archives/<string:archive_no>/programmes"

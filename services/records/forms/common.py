@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from shared.codes import CodeEnum
+from shared import clock
 
 from .resident import Asked, Group, InLastYear, Resident, age_on, as_messages
 
@@ -42,7 +43,7 @@ _BOUNDS: ContextVar[DateBounds | None] = ContextVar("form_date_bounds", default=
 
 
 def current_bounds() -> DateBounds:
-    return _BOUNDS.get() or DateBounds(None, date.today())
+    return _BOUNDS.get() or DateBounds(None, clock.today())
 
 
 @contextmanager
@@ -295,7 +296,7 @@ class FormSchema(Section):
                  village_code: str | None = None, conditions: Iterable[str] = (),
                  previous: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.bounds = DateBounds(birth_date, today or date.today())
+        self.bounds = DateBounds(birth_date, today or clock.today())
         self.resident = Resident(birth_date, sex, village_code, frozenset(conditions))
         self.previous = previous
 
