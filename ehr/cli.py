@@ -91,7 +91,9 @@ def _what_next(sup, base: str, hints: list[str]) -> str:
     procs = ", ".join(f"{name}×{n}" for name, n in sup.replicas.items())
     lines = [f"ehr is up ({procs}): every process live, databases, broker and migrations ready",
              f"  API docs  {base}/api/v1/docs   (OpenAPI: {base}/api/v1/openapi.json)",
-             f"  health    {base}/api/v1/health   ehr health records --ready"]
+             f"  health    {base}/api/v1/health   ehr health records --ready",
+             f"  work list {base}/api/v1/worklist   (urgent, overdue and due follow-ups; "
+             f"to confirm: {base}/api/v1/programme-suggestions)"]
     if not has_users():
         lines.append("  nobody can sign in yet: create the first account with "
                      "`ehr user add NAME --institution CODE --role institution_admin`")
