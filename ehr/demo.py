@@ -136,6 +136,7 @@ def run_demo(gateway: str, keys: dict[str, str], brokers: dict[str, str], reside
          f"{worklist['urgent']} urgent, {worklist['overdue']} overdue, {worklist['due']} due this week, "
          f"{worklist['to_confirm']} suggestions to confirm (GET /api/v1/worklist, /api/v1/programme-suggestions)")
     return {"archives": len(archives), "encounters": sent, "centre": centre, "worklist": worklist,
+            "cast": {case.label: case.archive_no for case in cast},
             "hints": try_next(gateway, keys, brokers, archives, institutions, centre)}
 
 

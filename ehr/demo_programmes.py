@@ -150,7 +150,7 @@ def cast() -> list[Case]:
         # SBP ≥ 180 at the last visit: urgent referral, at the top of the work list
         Case("urgent", 71, ("hypertension",), records=lambda t: [
             hypertension_follow_up(ago(t, 95), ago(t, 5), 144, 88, "1"),
-            hypertension_follow_up(ago(t, 3), t + timedelta(days=11), 186, 112, "2", symptoms=("2", "3"),
+            hypertension_follow_up(ago(t, 3), t + timedelta(days=11), 186, 112, "2", symptoms=("2",),
                                    referral="血压≥180/110mmHg，紧急转诊")]),
         # both conditions, seen at integrated visits: the next one, in 2 days, is due in both programmes
         Case("integrated", 60, ("hypertension", "type2_diabetes"), records=lambda t: [
