@@ -91,7 +91,9 @@ def _what_next(sup, base: str, hints: list[str]) -> str:
     procs = ", ".join(f"{name}×{n}" for name, n in sup.replicas.items())
     lines = [f"ehr is up ({procs}): every process live, databases, broker and migrations ready",
              f"  API docs  {base}/api/v1/docs   (OpenAPI: {base}/api/v1/openapi.json)",
-             f"  health    {base}/api/v1/health   ehr health records --ready"]
+             f"  health    {base}/api/v1/health   ehr health records --ready",
+             f"  work list {base}/api/v1/worklist   (urgent, overdue and due follow-ups; "
+             f"to confirm: {base}/api/v1/programme-suggestions)"]
     if not has_users():
         lines.append("  nobody can sign in yet: create the first account with "
                      "`ehr user add NAME --institution CODE --role institution_admin`")
@@ -213,10 +215,11 @@ def bench(args: tuple[str, ...]) -> None:
 @click.option("--encounters", "encounters_each", default=3, show_default=True, help="per resident")
 @click.option("--seed", type=int, default=None, help="the synthesizer's seed, to repeat a feed")
 def demo(residents: int, encounters_each: int, seed: int | None) -> None:
-    """Register synthetic residents and publish their hospital encounters (with fresh demo API
-    keys of the township systems, created in the gateway database and revoked when it ends, and
-    fresh broker accounts of the demo hospitals and centres, through which the hospitals
-    publish)."""
+    """Register synthetic residents and publish their hospital encounters, and give one centre a
+    few months of programme work (enrolments, follow-ups, a suggestion: its work list) (with fresh
+    demo API keys of the township systems, created in the gateway database and revoked when it
+    ends, and fresh broker accounts of the demo hospitals and centres, through which the
+    hospitals publish)."""
     from ehr.access import create_demo_keys, revoke_demo_keys
     from ehr.broker import BrokerAdminError, grant_demo_accounts, refusal
     from ehr.demo import run_demo

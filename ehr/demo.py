@@ -7,6 +7,13 @@ own residents); hospitals publish encounters to `ehr.encounters` with a plain AM
 any HIS would, each with its own broker account (`ehr.broker.grant_demo_accounts`: it may publish
 only under its own institution code). Some encounters are for residents
 registered only afterwards: they wait as pending and are filed the moment the archive is created.
+
+The key-population programmes get a few months of work at one centre (`ehr.demo_programmes`): a
+cast of residents enrolled in hypertension, type 2 diabetes or both with their follow-ups filed
+through the same API (the demo key is the centre's own system, which files its doctors'
+follow-ups), the centre's elders enrolled in the elderly programme, and a hospital's I10 diagnosis
+for a resident not enrolled, so its work list (`GET /api/v1/worklist`) shows due, overdue and
+urgent items and a suggestion to confirm.
 """
 
 from __future__ import annotations
@@ -17,8 +24,11 @@ import urllib.error
 import urllib.request
 import uuid
 
+from shared import clock
+
 from kombu import Connection, Producer
 
+from ehr import demo_programmes
 from ehr.synthetic import Synthesizer, encode
 
 
@@ -63,23 +73,48 @@ def run_demo(gateway: str, keys: dict[str, str], brokers: dict[str, str], reside
         village = villages[n % len(villages)]["code"]
         people.append(synth.resident(village, managers[village[:9]]))
     late = people[: max(1, residents // 5)]  # registered after their hospital visit
+    # the programmes' cast, at the centre of the first village (the one the closing hints name)
+    today = clock.today()
+    centre = managers[villages[0]["code"][:9]]
+    centre_villages = [v["code"] for v in villages if managers[v["code"][:9]] == centre]
+    cast = demo_programmes.cast()
+    cast_people = [synth.resident(centre_villages[n % len(centre_villages)], centre,
+                                  born=demo_programmes.born(case.age, today)) for n, case in enumerate(cast)]
 
-    def register(person) -> None:
+    def register(person) -> str | None:
         status, body = _http(gateway, "POST", "/api/v1/archives", person.archive_request(),
                              key=keys[person.institution_code])
         if status == 201:
             archives[person.id_number] = (body["archive_no"], person.institution_code)
+            return body["archive_no"]
+        return None
 
     archives: dict[str, tuple[str, str]] = {}
+    for case, person in zip(cast, cast_people):
+        case.archive_no = register(person)
     for person in people[len(late):]:
         register(person)
     echo(f"registered {len(archives)} residents")
+
+    def call(method, path, body, key):
+        return _http(gateway, method, path, body, key=key)
+
+    done = demo_programmes.enrol_and_file(call, keys[centre], cast, today)
+    echo(f"programmes at {centre}: {done['enrolled']} enrolments, {done['follow_ups']} follow-up records filed "
+         "over the past months")
 
     visits: dict[str, list[dict]] = {code: [] for code in hospitals}
     for person in people:
         for _ in range(encounters_each):
             hospital = synth.rng.choice(hospitals)
             visits[hospital].append(synth.encounter(person, hospital))
+    for case, person in zip(cast, cast_people):
+        if case.label == "suggested" and hospitals:  # diagnosed in hospital, not yet enrolled: to confirm
+            hospital = hospitals[0]
+            encounter = synth.encounter(person, hospital)
+            encounter["encounter"]["diagnoses"] = [{"system": "ICD-10", "code": "I10", "name": "原发性高血压",
+                                                    "primary": True}]
+            visits[hospital].append(encounter)
     sent = 0
     for hospital, bodies in visits.items():
         with Connection(brokers[hospital], transport_options={"confirm_publish": True}) as conn:
@@ -94,20 +129,35 @@ def run_demo(gateway: str, keys: dict[str, str], brokers: dict[str, str], reside
     for person in late:
         register(person)
     echo(f"registered {len(late)} more residents; their pending encounters are filed now")
-    return {"archives": len(archives), "encounters": sent,
-            "hints": try_next(gateway, keys, brokers, archives, institutions)}
+    births = {p.id_number: p.birth_date for p in people}
+    elders = demo_programmes.enrol_elders(call, keys, archives, births, today)
+    worklist = demo_programmes.wait_for_worklist(call, keys[centre], cast)
+    echo(f"enrolled {elders} residents of 65 or more in the elderly programme; the work list of {centre}: "
+         f"{worklist['urgent']} urgent, {worklist['overdue']} overdue, {worklist['due']} due this week, "
+         f"{worklist['to_confirm']} suggestions to confirm (GET /api/v1/worklist, /api/v1/programme-suggestions)")
+    return {"archives": len(archives), "encounters": sent, "centre": centre, "worklist": worklist,
+            "cast": {case.label: case.archive_no for case in cast},
+            "hints": try_next(gateway, keys, brokers, archives, institutions, centre)}
 
 
-def try_next(gateway: str, keys: dict[str, str], brokers: dict[str, str], archives: dict, institutions) -> list[str]:
+def try_next(gateway: str, keys: dict[str, str], brokers: dict[str, str], archives: dict, institutions,
+             centre: str | None = None) -> list[str]:
     """The lines that tell a newcomer what to try with the demo's keys (`ehr up` prints them last,
-    in its closing block, so the demo key is not lost among the logs)."""
-    sample = next(iter(archives.values()), None)
+    in its closing block, so the demo key is not lost among the logs): an archive's records and,
+    with the same key, the work list of `centre` (the one with the programmes' demo)."""
+    samples = list(archives.values())
+    sample = next((s for s in samples if s[1] == centre), samples[0] if samples else None)
     if not sample:
         return []
     archive_no, manager = sample
+    auth = f"-H 'Authorization: Bearer {keys[manager]}'"
     hints = [f"  try, with the DEMO key of {manager}'s township system (valid until the demo ends: "
              "`ehr up --demo` revokes its demo keys when it stops, `ehr demo` when its feed is sent):",
-             f"    curl -H 'Authorization: Bearer {keys[manager]}' {gateway}/api/v1/archives/{archive_no}/records"]
+             f"    curl {auth} {gateway}/api/v1/archives/{archive_no}/records"]
+    if manager == centre:
+        hints += ["  its work list (urgent, overdue and due follow-ups, each saying why) and residents to confirm:",
+                  f"    curl {auth} {gateway}/api/v1/worklist",
+                  f"    curl {auth} {gateway}/api/v1/programme-suggestions"]
     if manager in brokers:
         division = next(i["division_code"] for i in institutions if i["code"] == manager)
         hints += [f"  and its updates, with its DEMO broker account (`ehr broker revoke {manager}` ends it):",

@@ -17,7 +17,10 @@ Roles. People sign in with a password; system clients use API keys.
     system_operator     quarantine and pending encounters (a whitelist of fields, identifiers masked),
                         no clinical content; proposes links that a clinician in scope confirms
     township_system     a township centre's information system (API key): registers residents
-                        and reads the archives of its township; it enters no clinical records
+                        and reads the archives of its township; files, amends and strikes out its
+                        form records (the follow-ups its doctors enter in it) and does its
+                        programme work (enrolment, work list, suggestions); no attachments, no
+                        grants, no keeping of the register, no figures
     hospital_system     a hospital's HIS (API key): publishes encounters over AMQP, so over HTTP
                         it has the reference data and health only
 
@@ -177,12 +180,17 @@ PROGRAMME_FIGURES = Action("programme_figures.read")
 
 ARCHIVE_READS = {ARCHIVE_READ, SUMMARY_READ, RECORDS_LIST, RECORD_READ, ARCHIVE_SEARCH, REVISIONS_LIST,
                  TRANSFERS_LIST, MERGES_LIST, ATTACHMENTS_LIST, ATTACHMENT_READ}
-CLINICAL_WRITES = {RECORD_CREATE, RECORD_AMEND, RECORD_MARK_IN_ERROR, ATTACHMENT_ADD, ATTACHMENT_MARK_IN_ERROR}
+RECORD_WRITES = {RECORD_CREATE, RECORD_AMEND, RECORD_MARK_IN_ERROR}
+CLINICAL_WRITES = {*RECORD_WRITES, ATTACHMENT_ADD, ATTACHMENT_MARK_IN_ERROR}
 REFERENCE = {VILLAGES_LIST, INSTITUTIONS_LIST}
 OPERATIONS = {QUARANTINE_LIST, QUARANTINE_SHOW, QUARANTINE_REPLAY, QUARANTINE_DISCARD, PENDING_LIST, PENDING_PROPOSE,
               REVIEWS_LIST}
-PROGRAMME_WORK = {PROGRAMMES_READ, PROGRAMME_ENROL, PROGRAMME_END, PROGRAMME_RESUME, WORKLIST_READ, SUGGESTIONS_LIST,
-                  SUGGESTION_CONFIRM, SUGGESTION_DISMISS, PROGRAMME_FIGURES}
+# A township centre's own system files what its doctors enter in it (follow-ups above all: the
+# 公卫 software of the centre is where most are typed) and runs their programme work; the figures
+# are for people (as STATS_READ is).
+SYSTEM_PROGRAMME_WORK = {PROGRAMMES_READ, PROGRAMME_ENROL, PROGRAMME_END, PROGRAMME_RESUME, WORKLIST_READ,
+                         SUGGESTIONS_LIST, SUGGESTION_CONFIRM, SUGGESTION_DISMISS}
+PROGRAMME_WORK = {*SYSTEM_PROGRAMME_WORK, PROGRAMME_FIGURES}
 CLINICIAN = {ARCHIVE_CREATE, ARCHIVE_UPDATE, ARCHIVE_ID_ATTACH, *ARCHIVE_READS, *CLINICAL_WRITES, ACCESS_GRANT,
              *REFERENCE, STATS_READ, REVIEWS_LIST, ARCHIVE_EXPORT, CARD_ISSUE, CARD_READ, *PROGRAMME_WORK}
 # Keeping the register: ending and reopening archives, moving them between villages, finding
@@ -211,7 +219,8 @@ PERMISSIONS: dict[str, frozenset[Action]] = {
     INSTITUTION_ADMIN: frozenset({*REFERENCE, STATS_READ, PROGRAMME_FIGURES, *GRANT_OVERSIGHT}),
     SUPERVISOR: frozenset({*REFERENCE, STATS_READ, PROGRAMME_FIGURES, *GRANT_OVERSIGHT}),
     SYSTEM_OPERATOR: frozenset({*REFERENCE, *OPERATIONS}),
-    TOWNSHIP_SYSTEM: frozenset({ARCHIVE_CREATE, ARCHIVE_UPDATE, ARCHIVE_ID_ATTACH, *ARCHIVE_READS, *REFERENCE}),
+    TOWNSHIP_SYSTEM: frozenset({ARCHIVE_CREATE, ARCHIVE_UPDATE, ARCHIVE_ID_ATTACH, *ARCHIVE_READS, *REFERENCE,
+                                *RECORD_WRITES, *SYSTEM_PROGRAMME_WORK}),
     HOSPITAL_SYSTEM: frozenset(REFERENCE),
 }
 # Everyone who signs in may sign themselves out everywhere (`POST /api/v1/auth/revoke`).

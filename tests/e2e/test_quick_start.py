@@ -62,6 +62,17 @@ def test_the_quick_start_followed_as_written(run_id, tmp_path):
             body, status = answer.stdout.rsplit("\n", 1)
             assert status == "200" and "items" in json.loads(body)
 
+            # The block's work list, with the same key: the demo's follow-ups made it urgent, overdue
+            # and due items, and a hospital's I10 diagnosis a resident to confirm.
+            worklist = re.search(r"^\s*curl -H 'Authorization: Bearer ehrk_\S+' (\S+/api/v1/worklist)$", block, re.M)
+            assert worklist, block
+            key = {"Authorization": f"Bearer {curl.group(2)}"}
+            items = requests.get(worklist.group(1) + "?limit=200", headers=key, timeout=10).json()["items"]
+            assert {"urgent", "overdue", "due"} <= {i["status"] for i in items}, items
+            suggestions = requests.get(f"http://127.0.0.1:{port}/api/v1/programme-suggestions", headers=key,
+                                       timeout=10).json()["items"]
+            assert suggestions and all(s["status"] == "open" for s in suggestions)
+
             # `/` leads to the docs.
             root = requests.get(f"http://127.0.0.1:{port}/", allow_redirects=False, timeout=10)
             assert root.status_code == 302 and root.headers["Location"].endswith("/api/v1/docs")

@@ -43,6 +43,10 @@ ANONYMOUS = "anonymous"
 
 CLINICIANS = {"village_doctor", "township_doctor", "archive_manager"}
 READERS = CLINICIANS | {"township_system"}
+# the township centre's own system files its doctors' form records (follow-ups) and runs their
+# programme work (enrolment, work list, suggestions); no attachments, grants or figures
+RECORD_WRITERS = CLINICIANS | {"township_system"}
+PROGRAMME_WORKERS = CLINICIANS | {"township_system"}
 KEEPERS = {"township_doctor", "archive_manager"}   # terminate, transfer, review duplicates
 MERGERS = {"archive_manager"}
 EVERYONE = set(CALLERS)
@@ -87,13 +91,13 @@ ENDPOINTS = [
     Endpoint("records.list", "GET", "/api/v1/archives/{archive_no}/records", frozenset(READERS), 200),
     Endpoint("record.read", "GET", "/api/v1/archives/{archive_no}/records/{record_id}", frozenset(READERS), 200,
              needs_record=True),
-    Endpoint("record.create", "POST", "/api/v1/archives/{archive_no}/records", frozenset(CLINICIANS), 201,
+    Endpoint("record.create", "POST", "/api/v1/archives/{archive_no}/records", frozenset(RECORD_WRITERS), 201,
              body=lambda w, s: {"record_type": "visit", "content": VISIT}),
     Endpoint("record.amend", "POST", "/api/v1/archives/{archive_no}/records/{record_id}/revisions",
-             frozenset(CLINICIANS), 201, needs_record=True,
+             frozenset(RECORD_WRITERS), 201, needs_record=True,
              body=lambda w, s: {"content": {**VISIT, "plan": "复诊"}, "reason": "补充计划"}),
     Endpoint("record.entered_in_error", "POST", "/api/v1/archives/{archive_no}/records/{record_id}/entered-in-error",
-             frozenset(CLINICIANS), 200, needs_record=True, body=lambda w, s: {"reason": "录错档案"}),
+             frozenset(RECORD_WRITERS), 200, needs_record=True, body=lambda w, s: {"reason": "录错档案"}),
     Endpoint("attachment.add", "POST", "/api/v1/archives/{archive_no}/attachments", frozenset(CLINICIANS), 201,
              body=lambda w, s: SCAN),
     Endpoint("attachments.list", "GET", "/api/v1/archives/{archive_no}/attachments", frozenset(READERS), 200),
@@ -179,21 +183,22 @@ ENDPOINTS = [
     Endpoint("archive.unmerge", "POST", "/api/v1/merges/{merge_id}/unmerge", frozenset(MERGERS), 200,
              prepare=lambda w, s: w.merge(s), body=lambda w, s: {"reason": "并非同一人"}),
     # the key-population programmes (the programmes service): elderly residents, enrolled as each case needs
-    Endpoint("programmes.read", "GET", "/api/v1/archives/{archive_no}/programmes", frozenset(CLINICIANS), 200),
-    Endpoint("programme.enrol", "POST", "/api/v1/archives/{archive_no}/programmes", frozenset(CLINICIANS), 201,
-             prepare=lambda w, s: {"archive_no": w.elder(s)}, body=lambda w, s: {"programme": "elderly"}),
-    Endpoint("programme.end", "POST", "/api/v1/archives/{archive_no}/programmes/elderly/end", frozenset(CLINICIANS),
-             200, prepare=lambda w, s: {"archive_no": w.elder(s, enrolled=True)},
+    Endpoint("programmes.read", "GET", "/api/v1/archives/{archive_no}/programmes", frozenset(PROGRAMME_WORKERS), 200),
+    Endpoint("programme.enrol", "POST", "/api/v1/archives/{archive_no}/programmes", frozenset(PROGRAMME_WORKERS),
+             201, prepare=lambda w, s: {"archive_no": w.elder(s)}, body=lambda w, s: {"programme": "elderly"}),
+    Endpoint("programme.end", "POST", "/api/v1/archives/{archive_no}/programmes/elderly/end",
+             frozenset(PROGRAMME_WORKERS), 200, prepare=lambda w, s: {"archive_no": w.elder(s, enrolled=True)},
              body=lambda w, s: {"reason": "migration_out", "date": clock.today().isoformat()}),
     Endpoint("programme.resume", "POST", "/api/v1/archives/{archive_no}/programmes/elderly/resume",
-             frozenset(CLINICIANS), 200, prepare=lambda w, s: {"archive_no": w.elder(s, enrolled=True, ended=True)}),
-    Endpoint("worklist.read", "GET", "/api/v1/worklist", frozenset(CLINICIANS), 200, scoped=False),
-    Endpoint("programme_suggestions.list", "GET", "/api/v1/programme-suggestions", frozenset(CLINICIANS), 200,
+             frozenset(PROGRAMME_WORKERS), 200,
+             prepare=lambda w, s: {"archive_no": w.elder(s, enrolled=True, ended=True)}),
+    Endpoint("worklist.read", "GET", "/api/v1/worklist", frozenset(PROGRAMME_WORKERS), 200, scoped=False),
+    Endpoint("programme_suggestions.list", "GET", "/api/v1/programme-suggestions", frozenset(PROGRAMME_WORKERS), 200,
              scoped=False),
     Endpoint("programme_suggestion.confirm", "POST", "/api/v1/programme-suggestions/999999999/confirm",
-             frozenset(CLINICIANS), 404, scoped=False),
+             frozenset(PROGRAMME_WORKERS), 404, scoped=False),
     Endpoint("programme_suggestion.dismiss", "POST", "/api/v1/programme-suggestions/999999999/dismiss",
-             frozenset(CLINICIANS), 404, scoped=False, body=lambda w, s: {"reason": "诊断已排除"}),
+             frozenset(PROGRAMME_WORKERS), 404, scoped=False, body=lambda w, s: {"reason": "诊断已排除"}),
     Endpoint("programme_figures.read", "GET", "/api/v1/programme-figures", frozenset(CLINICIANS | ADMINISTRATIVE),
              200, scoped=False),
 ]

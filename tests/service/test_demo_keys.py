@@ -1,8 +1,11 @@
-"""The API keys of a demo run end with it (`ehr demo`, `ehr up --demo`)."""
+"""The API keys of a demo run end with it (`ehr demo`, `ehr up --demo`), and the demo leaves a
+work list to look at."""
 
 from __future__ import annotations
 
 from ehr.access import create_demo_keys, revoke_demo_keys
+from ehr.demo import run_demo
+from ehr.institutions import registered
 from tests.support.auth import bearer
 from tests.support.db import query
 
@@ -19,3 +22,44 @@ def test_demo_keys_work_during_the_demo_and_are_refused_once_revoked(module_gate
     assert live == []
     revoked = query("gateway", "SELECT target FROM audit_entries WHERE action = 'admin.apikey_revoke'")
     assert f"apikey:demo-{code}" in {r.target for r in revoked}
+
+
+def test_the_demo_leaves_a_work_list_with_urgent_overdue_and_due_items_and_a_suggestion(module_gateway, suite_env):
+    """`ehr demo` on the real services: the programmes' cast is enrolled and its follow-ups filed
+    through the API with the centre's demo key, so its work list has something of every kind, each
+    saying why, and the hospital's I10 diagnosis of a resident not enrolled is to be confirmed."""
+    keys = create_demo_keys(echo=lambda *_: None)
+    hospitals = {i["code"]: suite_env.amqp_uri for i in registered(kinds=["hospital"])}
+    try:
+        result = run_demo(module_gateway, keys, hospitals, residents=6, encounters_each=1, seed=7,
+                          echo=lambda *_: None)
+        api, cast = bearer(keys[result["centre"]]), result["cast"]
+        assert all(cast.values()), cast
+        assert min(result["worklist"][k] for k in ("urgent", "overdue", "due", "to_confirm")) >= 1, result["worklist"]
+
+        items = api.get(module_gateway + "/api/v1/worklist?limit=200").json()["items"]
+        mine = {(i["archive_no"], i["programme"]): i for i in items}
+        urgent = mine[(cast["urgent"], "hypertension")]
+        assert (urgent["status"], urgent["reason"], urgent["urgent_triggers"]) == ("urgent", "urgent_referral",
+                                                                                   ["sbp_180", "dbp_110"])
+        assert items[0]["urgent"]   # urgent referrals first
+        referral = mine[(cast["referral"], "hypertension")]
+        assert (referral["status"], referral["reason"]) == ("overdue", "referral_two_unsatisfactory")
+        assert referral["consecutive_unsatisfactory"] == 2 and referral["days_overdue"] == 8
+        assert mine[(cast["revisit"], "type2_diabetes")]["reason"] == "revisit_unsatisfactory"
+        assert mine[(cast["overdue"], "hypertension")]["days_overdue"] == 25
+        assert mine[(cast["due"], "hypertension")]["status"] == "due"
+        # one integrated visit moved both schedules: due in both programmes on the same day
+        both = [mine[(cast["integrated"], p)] for p in ("hypertension", "type2_diabetes")]
+        assert {i["status"] for i in both} == {"due"} and both[0]["due_date"] == both[1]["due_date"]
+        elderly = mine[(cast["elderly"], "elderly")]
+        assert (elderly["service"], elderly["status"]) == ("annual_check", "overdue")   # the TCM service done
+        assert all(i["reason_text"] for i in items)
+
+        suggestions = api.get(module_gateway + "/api/v1/programme-suggestions?limit=200").json()["items"]
+        [suggested] = [s for s in suggestions if s["archive_no"] == cast["suggested"]]
+        assert (suggested["programme"], suggested["status"]) == ("hypertension", "open")
+        assert suggested["evidence"][0]["record_type"] == "hospital_encounter"
+        assert result["hints"] and any("/api/v1/worklist" in line for line in result["hints"])
+    finally:
+        revoke_demo_keys(keys, echo=lambda *_: None)

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from ehr.synthetic import Synthesizer
 from services.gateway.service import GatewayService
+from services.programmes.service import ProgrammesService
 from services.records.service import RecordsService
 from services.registry.service import RegistryService
 from tests.support.amqp import Hospital, wait_until
@@ -123,18 +124,23 @@ def test_villages_and_institutions_list_the_demo_county(api, staff):
     assert {"hospital", "village_clinic", "township_centre"} <= {i["kind"] for i in institutions}
 
 
-def test_health_is_ok_when_every_service_answers(api):
+def test_health_is_ok_when_every_service_answers(gateway_url):
+    api = gateway_url(RegistryService, RecordsService, ProgrammesService)
     resp = requests.get(f"{api}/api/v1/health")
     assert resp.status_code == 200
-    assert resp.json() == {"status": "ok", "checks": {"registry": "ok", "records": "ok"}}
+    assert resp.json() == {"status": "ok", "checks": {"registry": "ok", "records": "ok", "programmes": "ok"}}
 
 
-def test_health_is_503_and_names_the_service_that_is_down(gateway_url):
-    api = gateway_url(RegistryService)
+@pytest.mark.parametrize("down", ["records", "programmes"])
+def test_health_is_503_and_names_the_service_that_is_down(gateway_url, down):
+    running = {"records": RecordsService, "programmes": ProgrammesService}
+    api = gateway_url(RegistryService, *(cls for name, cls in running.items() if name != down))
     resp = requests.get(f"{api}/api/v1/health", timeout=30)
-    assert resp.status_code == 503
-    assert resp.json()["checks"]["registry"] == "ok"
-    assert resp.json()["checks"]["records"].startswith("unavailable")
+    assert resp.status_code == 503 and resp.json()["status"] == "degraded"
+    checks = resp.json()["checks"]
+    assert checks[down].startswith("unavailable")
+    assert {name: value for name, value in checks.items() if name != down} == {
+        name: "ok" for name in ("registry", "records", "programmes") if name != down}
 
 
 def test_the_openapi_document_describes_every_route(api):

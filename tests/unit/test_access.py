@@ -143,16 +143,23 @@ def test_operators_get_quarantine_and_pending_and_no_clinical_content():
         access.require(access.SYSTEM_OPERATOR, access.ARCHIVE_READ)
 
 
-def test_system_clients_never_write_clinical_records_and_hospitals_read_no_archives():
+def test_township_systems_file_form_records_and_programme_work_and_hospitals_read_no_archives():
     assert access.permits(access.TOWNSHIP_SYSTEM, access.ARCHIVE_READ)
-    assert not any(access.permits(access.TOWNSHIP_SYSTEM, a) for a in access.CLINICAL_WRITES)
-    assert not access.permits(access.TOWNSHIP_SYSTEM, access.ACCESS_GRANT)
+    # the centre's own software files its doctors' follow-ups and runs their work list
+    assert all(access.permits(access.TOWNSHIP_SYSTEM, a) for a in access.RECORD_WRITES)
+    assert all(access.permits(access.TOWNSHIP_SYSTEM, a) for a in access.SYSTEM_PROGRAMME_WORK)
+    # no files, no grants, no keeping of the register, no figures
+    for action in (access.ATTACHMENT_ADD, access.ATTACHMENT_MARK_IN_ERROR, access.ACCESS_GRANT,
+                   access.ARCHIVE_TERMINATE, access.ARCHIVE_MERGE, access.PROGRAMME_FIGURES, access.STATS_READ):
+        assert not access.permits(access.TOWNSHIP_SYSTEM, action), action.name
     assert access.PERMISSIONS[access.HOSPITAL_SYSTEM] == frozenset(access.REFERENCE)
 
 
-def test_only_clinicians_write_and_unknown_roles_may_do_nothing():
+def test_only_clinicians_and_township_systems_write_and_unknown_roles_may_do_nothing():
     writers = {role for role in access.ROLES if access.permits(role, access.RECORD_CREATE)}
-    assert writers == {access.VILLAGE_DOCTOR, access.TOWNSHIP_DOCTOR, access.ARCHIVE_MANAGER}
+    assert writers == {access.VILLAGE_DOCTOR, access.TOWNSHIP_DOCTOR, access.ARCHIVE_MANAGER, access.TOWNSHIP_SYSTEM}
+    # a system is never an archive's 责任医生
+    assert access.TOWNSHIP_SYSTEM not in access.RESPONSIBLE_ROLES
     assert not access.permits("root", access.VILLAGES_LIST) and not access.permits(None, access.VILLAGES_LIST)
 
 

@@ -78,6 +78,12 @@ def test_the_document_carries_each_forms_codes():
         assert schemas[form_component(record_type)]["type"] == "object"
 
 
+def test_the_filing_route_names_every_form():
+    summary = build_spec()["paths"]["/api/v1/archives/{archive_no}/records"]["post"]["summary"]
+    named = summary[summary.index("(") + 1:summary.rindex(")")].split(", ")
+    assert sorted(named) == sorted(FORMS)
+
+
 def test_every_reference_in_the_document_resolves():
     document = build_spec()
     text = json.dumps(document)

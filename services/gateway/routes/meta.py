@@ -11,7 +11,7 @@ from shared.contracts.gateway import HealthSchema
 
 from services.gateway.routes.route import Answer, Call, Route, area
 
-CHECKED = ("registry", "records")  # the services whose health the gateway reports
+CHECKED = ("registry", "records", "programmes")  # the services whose health the gateway reports
 
 
 def health_live(c: Call):
@@ -35,7 +35,8 @@ def health(c: Call):
 ROUTES = area(
     "meta",
     Route("GET", "/api/v1/health", "health", None, health,
-          summary="Broker and databases reachable",
+          summary=f"Each service the gateway calls ({', '.join(CHECKED)}) answers over the broker and reaches "
+                  "its database",
           answers=(Answer(200, "All healthy", HealthSchema), Answer(503, "Something is down", HealthSchema))),
     Route("GET", "/api/v1/health/live", "health_live", None, health_live,
           summary="This gateway process answers (liveness; asks no other service)",

@@ -1,5 +1,7 @@
 """An archive's records: its front page (首页), its timeline, and the form records clinicians
-enter, amend and mark as entered in error (the records service)."""
+enter, amend and mark as entered in error (the records service). The forms a record may be entered
+on are named from the forms' published schemas (`shared.contracts.forms`), so that the summary
+cannot fall behind a new form."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from shared.contracts.records import (
     RecordHistorySchema, RecordPageSchema, RecordQuerySchema,
 )
 from shared.archive_no import archive_numbers
+from shared.contracts.forms import published_forms
 from shared.errors import NotFound
 
 from services.gateway import access
@@ -50,7 +53,7 @@ ROUTES = area(
           query=RecordQuery,
           answers=(Answer(200, "One page", RecordPageSchema),), errors=(400, 404, 503)),
     Route("POST", "/api/v1/archives/<string:archive_no>/records", "file_record", access.RECORD_CREATE, file_record,
-          summary="Enter a record on one of the archive's forms (personal_info, health_exam, visit, consultation)",
+          summary=f"Enter a record on one of the archive's forms ({', '.join(published_forms())})",
           body=Body(RecordCreateSchema),
           answers=(Answer(201, "Filed, with what it offers other forms", RecordFiledSchema),),
           errors=(400, 404, 409, 422, 503)),
