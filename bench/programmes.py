@@ -296,7 +296,7 @@ def probe(method: str, *args):
     container.start()
     try:
         context = {USER_KEY: DOCTOR, INSTITUTION_KEY: SCOPE["institution_code"], ROLE_KEY: "township_doctor"}
-        with entrypoint_hook(container, method, context_data=context) as call:
+        with entrypoint_hook(container, method, context_data=context, timeout=900) as call:
             return call(*args)
     finally:
         container.stop()
