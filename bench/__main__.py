@@ -5,7 +5,7 @@ run the benchmarks, print each one's table, then one summary table.
     python -m bench --quick           # all of them, small sizes, under two minutes
     python -m bench filing --workers 2
     python -m bench gateway --seconds 30
-    python -m bench programmes --enrolled 100000 --follow-ups 10000
+    python -m bench programmes --enrolled 100000 --follow-ups 3000
 
 `all` runs filing, scale-out, gateway and memory on one suite (the scale-out reuses the filing
 run's one-worker drain; the memory figures are the peaks of every process that ran for them),

@@ -23,7 +23,7 @@ class Plan:
     gateway_seconds: float
     residents: int        # registry size
     enrolled: int = 100_000       # programmes: residents enrolled under the work list
-    follow_ups: int = 10_000      # programmes: follow-ups filed end to end (and as many again apart)
+    follow_ups: int = 3_000       # programmes: follow-ups filed end to end (and as many again apart)
 
 
 def plan(argv: list[str] | None = None) -> Plan:
@@ -40,7 +40,7 @@ def plan(argv: list[str] | None = None) -> Plan:
     parser.add_argument("--enrolled", type=int, default=None,
                         help="programmes: residents enrolled under the work list (100,000; --quick: 10,000)")
     parser.add_argument("--follow-ups", type=int, default=None,
-                        help="programmes: follow-ups filed end to end (10,000; --quick: 1,500)")
+                        help="programmes: follow-ups filed end to end, and as many again apart (3,000; --quick: 1,000)")
     args = parser.parse_args(argv)
     for name in ("encounters", "workers", "rate", "seconds", "residents", "enrolled", "follow_ups"):
         value = getattr(args, name)
@@ -52,7 +52,7 @@ def plan(argv: list[str] | None = None) -> Plan:
                 rate=args.rate or (300 if quick else 1000), steady_seconds=5 if quick else 15,
                 gateway_seconds=args.seconds or (5 if quick else 15), residents=residents,
                 enrolled=args.enrolled or (10_000 if quick else 100_000),
-                follow_ups=args.follow_ups or (1_500 if quick else 10_000))
+                follow_ups=args.follow_ups or (1_000 if quick else 3_000))
 
 
 def summary(measures: list[Measure], elapsed: float) -> None:

@@ -23,8 +23,8 @@ targets (a page of 50 of ~2,000 due in under 50 ms p95; 1,000 follow-ups a secon
    - apart: programmes stopped while as many more are filed (records alone), then started on
      the backlog of `record_changed` waiting in `programmes.events` (scheduling alone).
 
-    python -m bench programmes            # 100,000 residents, 10,000 follow-ups
-    python -m bench programmes --quick    # 10,000 residents, 1,500 follow-ups
+    python -m bench programmes            # 100,000 residents, 3,000 follow-ups (and 3,000 apart)
+    python -m bench programmes --quick    # 10,000 residents, 1,000 follow-ups
     BENCH_PROFILE=programmes python -m bench programmes   # also a cProfile of the programmes process
 """
 
