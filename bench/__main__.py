@@ -1,14 +1,15 @@
-"""`python -m bench [all|filing|scaleout|gateway|memory|registry] [--quick]` (or `ehr bench ...`):
+"""`python -m bench [all|filing|scaleout|gateway|memory|registry|programmes] [--quick]` (or `ehr bench ...`):
 run the benchmarks, print each one's table, then one summary table.
 
     python -m bench                   # all of them, full sizes (the registry at 1,000,000 residents)
     python -m bench --quick           # all of them, small sizes, under two minutes
     python -m bench filing --workers 2
     python -m bench gateway --seconds 30
+    python -m bench programmes --enrolled 100000 --follow-ups 3000
 
 `all` runs filing, scale-out, gateway and memory on one suite (the scale-out reuses the filing
 run's one-worker drain; the memory figures are the peaks of every process that ran for them),
-then the registry benchmark in its own environment.
+then the programmes and registry benchmarks, each in its own environment.
 """
 
 from __future__ import annotations
@@ -63,6 +64,18 @@ def run_registry(p: Plan) -> list[Measure]:
         return [Measure("registry", f"at {p.residents:,} residents", "", verdict=FAILED)]
 
 
+def run_programmes(p: Plan) -> list[Measure]:
+    from bench import programmes
+
+    with sandbox("benchprog") as box:
+        try:
+            return programmes.run(box, p.enrolled, p.follow_ups, programmes.follow_up_residents(p.follow_ups),
+                                  programmes.samples(p.enrolled))
+        except Exception:  # noqa: BLE001 - the other sections' figures still deserve their summary
+            traceback.print_exc()
+            return [Measure("programmes", f"at {p.enrolled:,} enrolled", "", verdict=FAILED)]
+
+
 def run_all(p: Plan) -> list[Measure]:
     from bench import filing, gateway, memory, scaleout
 
@@ -76,11 +89,11 @@ def run_all(p: Plan) -> list[Measure]:
         box.procs.start("records", note="the gateway benchmark")
         measures += gateway.run(box, p.gateway_seconds)
         measures += memory.report(box.procs, "every process of the filing, scale-out and gateway runs above")
-    return measures + run_registry(p)
+    return measures + run_programmes(p) + run_registry(p)
 
 
 RUNS = {"all": run_all, "filing": run_filing, "scaleout": run_scaleout, "gateway": run_gateway,
-        "memory": run_memory, "registry": run_registry}
+        "memory": run_memory, "registry": run_registry, "programmes": run_programmes}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from bench.common import Measure, heading, table
 
-BENCHMARKS = ("all", "filing", "scaleout", "gateway", "memory", "registry")
+BENCHMARKS = ("all", "filing", "scaleout", "gateway", "memory", "registry", "programmes")
 FAILED = "FAILED (see above)"
 
 
@@ -22,6 +22,8 @@ class Plan:
     steady_seconds: int
     gateway_seconds: float
     residents: int        # registry size
+    enrolled: int = 100_000       # programmes: residents enrolled under the work list
+    follow_ups: int = 3_000       # programmes: follow-ups filed end to end (and as many again apart)
 
 
 def plan(argv: list[str] | None = None) -> Plan:
@@ -35,16 +37,22 @@ def plan(argv: list[str] | None = None) -> Plan:
     parser.add_argument("--seconds", type=float, default=None, help="gateway load per endpoint (5, 15)")
     parser.add_argument("--residents", type=int, default=None,
                         help="registry size (1,000,000; --quick: 100,000 alone, 10,000 within all)")
+    parser.add_argument("--enrolled", type=int, default=None,
+                        help="programmes: residents enrolled under the work list (100,000; --quick: 10,000)")
+    parser.add_argument("--follow-ups", type=int, default=None,
+                        help="programmes: follow-ups filed end to end, and as many again apart (3,000; --quick: 1,000)")
     args = parser.parse_args(argv)
-    for name in ("encounters", "workers", "rate", "seconds", "residents"):
+    for name in ("encounters", "workers", "rate", "seconds", "residents", "enrolled", "follow_ups"):
         value = getattr(args, name)
         if value is not None and value < 1:
-            parser.error(f"--{name} must be at least 1")
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
     quick = args.quick
     residents = args.residents or (1_000_000 if not quick else 10_000 if args.which == "all" else 100_000)
     return Plan(which=args.which, encounters=args.encounters or (5000 if quick else 20000), workers=args.workers,
                 rate=args.rate or (300 if quick else 1000), steady_seconds=5 if quick else 15,
-                gateway_seconds=args.seconds or (5 if quick else 15), residents=residents)
+                gateway_seconds=args.seconds or (5 if quick else 15), residents=residents,
+                enrolled=args.enrolled or (10_000 if quick else 100_000),
+                follow_ups=args.follow_ups or (1_000 if quick else 3_000))
 
 
 def summary(measures: list[Measure], elapsed: float) -> None:

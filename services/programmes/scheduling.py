@@ -5,6 +5,10 @@ village, institution, responsible doctor, active), copied so that a page is one 
 
     refresh(session, enrolment, resident)   -> {"follow_up": Due(...)}
     facts_of(session, resident_id)           -> [Fact(...), ...]   (the records as they now stand)
+    rows_of(session, [enrolment_id, ...])    -> {enrolment_id: {"follow_up": Schedule}}   (for a batch)
+
+A batch of events passes the facts and the schedule rows it loaded at once, and `flush=False`
+(it flushes once for the batch).
 """
 
 from __future__ import annotations
@@ -30,8 +34,21 @@ def fact_of(row: ServiceRecord) -> Fact:
                 dict(row.classifications or {}), row.visit_method, row.next_visit_date, tuple(row.urgent or ()))
 
 
-def _rows(session: Session, enrolment: Enrolment) -> dict[str, Schedule]:
-    rows = {s.service: s for s in session.scalars(sa.select(Schedule).where(Schedule.enrolment_id == enrolment.id))}
+def rows_of(session: Session, enrolment_ids) -> dict[int, dict[str, Schedule]]:
+    """The schedule rows of these enrolments, by enrolment and service, in one query."""
+    found: dict[int, dict[str, Schedule]] = {enrolment_id: {} for enrolment_id in enrolment_ids}
+    if found:
+        for row in session.scalars(sa.select(Schedule).where(Schedule.enrolment_id.in_(list(found)))):
+            found[row.enrolment_id][row.service] = row
+    return found
+
+
+def _rows(session: Session, enrolment: Enrolment, rows: dict[str, Schedule] | None = None) -> dict[str, Schedule]:
+    """The enrolment's schedule rows by service (`rows`: those loaded already, completed in
+    place), one made for each service of its programme that has none yet."""
+    if rows is None:
+        rows = {s.service: s
+                for s in session.scalars(sa.select(Schedule).where(Schedule.enrolment_id == enrolment.id))}
     for rule in SCHEDULES[enrolment.programme]:
         if rule.service not in rows:
             rows[rule.service] = Schedule(enrolment_id=enrolment.id, service=rule.service,
@@ -41,10 +58,11 @@ def _rows(session: Session, enrolment: Enrolment) -> dict[str, Schedule]:
     return rows
 
 
-def refresh(session: Session, enrolment: Enrolment, resident: Resident, facts: list[Fact] | None = None) -> dict[str, Due]:
+def refresh(session: Session, enrolment: Enrolment, resident: Resident, facts: list[Fact] | None = None,
+            rows: dict[str, Schedule] | None = None, flush: bool = True) -> dict[str, Due]:
     """Recompute and store each of the enrolment's schedules; answers the new state by service."""
     facts = facts_of(session, resident.id) if facts is None else facts
-    rows = _rows(session, enrolment)
+    rows = _rows(session, enrolment, rows)
     dues = {}
     for rule in SCHEDULES[enrolment.programme]:
         due = compute(rule, enrolment.programme, facts, enrolment.enrolled_on)
@@ -56,7 +74,8 @@ def refresh(session: Session, enrolment: Enrolment, resident: Resident, facts: l
         row.urgent, row.urgent_triggers, row.urgent_record_id = due.urgent, list(due.urgent_triggers), due.urgent_record_id
         row.updated_at = datetime.now(timezone.utc)
         dues[rule.service] = due
-    session.flush()
+    if flush:
+        session.flush()
     return dues
 
 

@@ -55,7 +55,7 @@ class ProgrammesService:
     actor = CurrentActor()
     service_key = ServiceKey()
 
-    @batch_consume(PROGRAMMES_EVENTS, batch_size=20, max_wait=0.05)
+    @batch_consume(PROGRAMMES_EVENTS, batch_size=100, max_wait=0.05)
     def handle_events(self, deliveries):
         if events.handle_events(self.db, self.service_key, deliveries):
             self.relay()

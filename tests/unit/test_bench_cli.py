@@ -62,3 +62,20 @@ def test_the_registry_rows_of_the_summary_judge_each_figure_against_its_target()
     assert rows["name search p95 at 1,000,000"].verdict == "0.04 met"
     assert rows["scored resolve p95 at 1,000,000"].target == ""
     assert measures(100_000, 5_500.0, [1.0], [1.0], [1.0], [1.0])[0].verdict == "1.10 met"
+
+
+def test_programmes_is_a_benchmark_of_its_own_with_quick_sizes():
+    full, quick = plan(["programmes"]), plan(["programmes", "--quick"])
+    assert (full.which, full.enrolled, full.follow_ups) == ("programmes", 100_000, 3_000)
+    assert (quick.enrolled, quick.follow_ups) == (10_000, 1_000)
+    assert plan(["programmes", "--enrolled", "500", "--follow-ups", "40"]).follow_ups == 40
+    with pytest.raises(SystemExit):
+        plan(["programmes", "--follow-ups", "0"])
+
+
+def test_the_programmes_benchmark_pages_to_the_20th_page_or_the_last():
+    from bench.programmes import later_cursor, later_page
+
+    assert (later_page(2281), later_page(120), later_page(0)) == (20, 3, 1)
+    pages = iter([{"next": "c1"}, {"next": "c2"}, {"next": None}])
+    assert later_cursor(lambda cursor: next(pages)) == "c2"
