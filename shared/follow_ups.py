@@ -32,6 +32,17 @@ HYPERTENSION, DIABETES = "hypertension", "type2_diabetes"  # shared.key_populati
 ELDERLY, ELDERLY_TCM = "elderly", "elderly_tcm"             # the elderly check and the 中医药 service
 FOLLOW_UP_PROGRAMMES = (HYPERTENSION, DIABETES)
 
+# The programme enrolment each programme form is a service of (its ``occurred_on`` may not fall
+# before that enrolment's date): the integrated visit serves both chronic programmes, the
+# elderly forms the elderly programme (the 中医药 service is part of it).
+FORM_ENROLMENTS: dict[str, tuple[str, ...]] = {
+    "hypertension_follow_up": (HYPERTENSION,),
+    "diabetes_follow_up": (DIABETES,),
+    "integrated_follow_up": (HYPERTENSION, DIABETES),
+    "elderly_self_care": (ELDERLY,),
+    "elderly_tcm": (ELDERLY,),
+}
+
 
 # -- the follow-up forms' code lists -----------------------------------------------------------
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 
 from shared import clock
-from ehr.demo_programmes import born, hypertension_follow_up, integrated_follow_up
+from ehr.demo_programmes import born, diabetes_follow_up, hypertension_follow_up, integrated_follow_up
 from tests.support.amqp import Listener, wait_until
 
 VILLAGE, CENTRE, HOSPITAL = "110105101101", "T1101051011", "H1101050002"
@@ -152,3 +152,20 @@ def test_an_integrated_visit_moves_both_programmes_schedules(api, synth):
         (visit + timedelta(days=14)).isoformat(), "revisit_unsatisfactory")
     assert worklist_item(api, archive_no, "hypertension")["status"] == "due"
     assert worklist_item(api, archive_no, "type2_diabetes")["status"] == "due"
+
+
+def test_a_follow_up_dated_before_the_enrolment_is_refused_naming_its_date(api, synth):
+    _, archive_no = new_archive(api, synth, age=58)
+    post(api, f"/api/v1/archives/{archive_no}/programmes",
+         {"programme": "hypertension", "enrolled_on": ENROLLED_ON.isoformat()}, expect=201)
+    before = ENROLLED_ON - timedelta(days=1)
+    refused = post(api, f"/api/v1/archives/{archive_no}/records",
+                   hypertension_follow_up(before, TODAY + timedelta(days=30), 132, 84, "1"), expect=400)
+    assert refused["error"]["details"] == {"content": {"occurred_on": [
+        f"Before the enrolment in hypertension on {ENROLLED_ON.isoformat()}."]}}
+    # On the day of the enrolment it is filed; a form of a programme the resident is not in is
+    # filed too (seen first, enrolled after).
+    post(api, f"/api/v1/archives/{archive_no}/records",
+         hypertension_follow_up(ENROLLED_ON, TODAY + timedelta(days=30), 132, 84, "1"), expect=201)
+    post(api, f"/api/v1/archives/{archive_no}/records",
+         diabetes_follow_up(before, TODAY + timedelta(days=30), 6.1, "1"), expect=201)

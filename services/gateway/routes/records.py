@@ -11,7 +11,8 @@ from shared.contracts.records import (
 )
 from shared.archive_no import archive_numbers
 from shared.contracts.forms import published_forms
-from shared.errors import NotFound
+from shared.errors import NotFound, ValidationFailed
+from shared.follow_ups import FORM_ENROLMENTS
 
 from services.gateway import access
 from services.gateway.routes.route import NEXT_PAGE, Answer, Body, Call, Route, area, documented
@@ -24,7 +25,28 @@ RecordQuery = documented(
     kind={"description": "a record's kind (outpatient, inpatient, ...) or an attachment's type (check_report, ...)"})
 
 
+def _not_before_enrolment(c: Call) -> None:
+    """A programme's form dated before the resident's enrolment in it is refused, naming
+    `content.occurred_on` (issue 12: "dates not before enrolment"); the programmes service
+    knows the enrolments. A resident not enrolled may be seen first and enrolled after. Should the
+    programmes service not answer, the request is answered 503 like any other that needs it:
+    nothing is stored, and the clerk's client sends it again."""
+    programmes = FORM_ENROLMENTS.get(c.body.get("record_type"))
+    day = (c.body.get("content") or {}).get("occurred_on") if isinstance(c.body.get("content"), dict) else None
+    if not programmes or not isinstance(day, str) or len(day) != 10:
+        return  # the form's own rules answer a missing or malformed date
+    try:
+        enrolments = c.programmes.list_programmes(c.path["archive_no"])["programmes"]
+    except NotFound:
+        return  # records answers for an archive that is not there
+    for enrolment in enrolments:
+        if enrolment["programme"] in programmes and enrolment["status"] == "active" and enrolment["enrolled_on"] > day:
+            raise ValidationFailed(f"invalid {c.body['record_type']}", {"content": {"occurred_on": [
+                f"Before the enrolment in {enrolment['programme']} on {enrolment['enrolled_on']}."]}})
+
+
 def file_record(c: Call):
+    _not_before_enrolment(c)
     record = c.records.file_record(c.path["archive_no"], c.body)
     c.gate.note(target=f"record:{record['record_id']}")
     return 201, record
