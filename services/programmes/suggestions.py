@@ -32,6 +32,7 @@ from shared.paging import check_limit, decode_cursor, encode_cursor
 from services.programmes import eligibility, enrolments
 from services.programmes.models import Enrolment, Resident, Suggestion
 from services.programmes.residents import view
+from services.programmes.scope import in_scope
 
 # The conditions a record names (`shared.key_populations` CONDITIONS) -> the programme they suggest.
 CONDITION_PROGRAMMES = {"hypertension": "hypertension", "type2_diabetes": "type2_diabetes",
@@ -91,22 +92,12 @@ def _used(session: Session, resident: Resident, record_id: str, programme: str) 
         Suggestion.evidence.contains([{"record_id": record_id}]))) > 0
 
 
-def _scope(scope: Mapping[str, Any]):
-    """Residents managed by the institution or living in the jurisdiction (`prefix`)."""
-    clauses = []
-    if scope.get("institution_code"):
-        clauses.append(Resident.institution_code == scope["institution_code"])
-    if scope.get("prefix"):
-        clauses.append(Resident.village_code.startswith(scope["prefix"], autoescape=True))
-    return sa.or_(*clauses) if clauses else sa.false()
-
-
 def list_suggestions(session: Session, scope: Mapping[str, Any], status: str = "open", programme: str | None = None,
                      village_code: str | None = None, limit: int = 50, cursor: str | None = None) -> dict[str, Any]:
     """One page of the suggestions of the caller's scope, newest first."""
     check_limit(limit)
     stmt = (sa.select(Suggestion, Resident).join(Resident, Resident.id == Suggestion.resident_id)
-            .where(_scope(scope), Suggestion.status == status).order_by(Suggestion.id.desc()).limit(limit + 1))
+            .where(in_scope(scope, Resident.institution_code, Resident.village_code), Suggestion.status == status).order_by(Suggestion.id.desc()).limit(limit + 1))
     if programme:
         stmt = stmt.where(Suggestion.programme == programme)
     if village_code:

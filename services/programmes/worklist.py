@@ -24,21 +24,12 @@ from sqlalchemy.orm import Session
 from shared.errors import ValidationFailed
 from shared.paging import check_limit, decode_cursor, encode_cursor
 
+from services.programmes.scope import in_scope
 from services.programmes.models import Schedule
 from services.programmes.schedules import REASONS, RULES, SCHEDULES
 
 KINDS = ("all", "urgent", "overdue", "due")
 LABELS = {(programme, rule.service): rule.label for programme, rules in SCHEDULES.items() for rule in rules}
-
-
-def scope_clause(scope: Mapping[str, Any]):
-    """Schedules managed by the institution, or of residents living in the jurisdiction (`prefix`)."""
-    clauses = []
-    if scope.get("institution_code"):
-        clauses.append(Schedule.institution_code == scope["institution_code"])
-    if scope.get("prefix"):
-        clauses.append(Schedule.village_code.startswith(scope["prefix"], autoescape=True))
-    return sa.or_(*clauses) if clauses else sa.false()
 
 
 def worklist(session: Session, scope: Mapping[str, Any], today: date, kind: str = "all",
@@ -52,7 +43,7 @@ def worklist(session: Session, scope: Mapping[str, Any], today: date, kind: str 
               "overdue": Schedule.due_date < today,
               "due": sa.and_(Schedule.due_date >= today, Schedule.due_date < soon)}[kind]
     not_urgent = sa.cast(sa.not_(Schedule.urgent), sa.Integer)
-    stmt = sa.select(Schedule).where(Schedule.active, scope_clause(scope), window)
+    stmt = sa.select(Schedule).where(Schedule.active, in_scope(scope, Schedule.institution_code, Schedule.village_code), window)
     if responsible_doctor:
         stmt = stmt.where(Schedule.responsible_doctor == responsible_doctor)
     if village_code:
