@@ -1,10 +1,15 @@
 """Who may be enrolled in a programme: the one place the rule is decided (enrolment, confirming a
 suggestion, the daily sweep of the elderly all ask here), on `shared.key_populations.PROGRAMMES`.
 
-- hypertension, type 2 diabetes: permanent residents (常住类型 1 户籍, or not recorded [M]) aged
-  35 or more on the day of enrolment, with the diagnosis (the enrolling doctor confirms it);
+- hypertension, type 2 diabetes: permanent residents aged 35 or more on the day of enrolment,
+  with the diagnosis (the enrolling doctor confirms it);
 - the elderly: permanent residents aged 65 or more in the year of service (born in or before
   the year 65 years back: one who turns 65 this year is eligible from its first day [M]).
+
+"Permanent residents" (辖区内常住居民, domain.md §0) are the household-registered and the
+non-registered who have lived in the area six months or more: 常住类型 1 户籍 and 2 非户籍 alike.
+An archive is kept for exactly them, so its 常住类型 excludes no one; a resident who no longer
+lives in the area leaves by the archive's termination (migration out), which ends the enrolments.
 
     problems("elderly", {"birth_date": date(1961, 12, 31), "residence_type": "1", "status": "active"},
              date(2026, 1, 2))                          -> {}
@@ -22,8 +27,6 @@ from shared.key_populations import PROGRAMMES
 
 from services.programmes.schedules import SCHEDULES, age_on
 
-NOT_PERMANENT = "2"  # 常住类型 2 非户籍
-PERMANENT_ONLY = frozenset({"hypertension", "type2_diabetes", "elderly"})  # domain.md §5: 常住居民
 BY_YEAR_OF_SERVICE = frozenset({"elderly"})  # the age reached in the year counts, not on the day
 
 
@@ -39,8 +42,6 @@ def problems(programme: str, resident: Mapping[str, Any], on: date) -> dict[str,
     found: dict[str, list[str]] = {}
     if resident.get("status", "active") != "active":
         found["archive_no"] = ["The archive is not active (terminated or merged)."]
-    if programme in PERMANENT_ONLY and resident.get("residence_type") == NOT_PERMANENT:
-        found["residence_type"] = ["Not a permanent resident (常住类型 2 非户籍): the programme is for permanent residents."]
     minimum = PROGRAMMES[programme].min_age
     birth = resident.get("birth_date")
     if minimum is not None:

@@ -38,7 +38,7 @@ from services.programmes.scope import in_scope
 CONDITION_PROGRAMMES = {"hypertension": "hypertension", "type2_diabetes": "type2_diabetes",
                         "diabetes": "type2_diabetes"}
 # What excludes a resident for certain; an unknown birth date does not (the doctor confirms).
-EXCLUDING = ("birth_date", "residence_type")
+EXCLUDING = ("birth_date",)
 
 
 def candidates(data: Mapping[str, Any]) -> dict[str, list[dict]]:

@@ -159,10 +159,10 @@ def test_chronic_programmes_start_at_35_on_the_day():
     assert eligibility.eligible("hypertension", young, date(2026, 6, 2))
 
 
-def test_permanent_residents_only_and_unknown_residence_counts_as_permanent():
-    assert "residence_type" in eligibility.problems("type2_diabetes", {**RESIDENT, "residence_type": "2"},
-                                                    date(2026, 1, 2))
-    assert eligibility.eligible("type2_diabetes", {**RESIDENT, "residence_type": None}, date(2026, 1, 2))
+def test_registered_and_non_registered_permanent_residents_alike():
+    # 常住居民 are 户籍 and 非户籍 alike (domain.md §0): the 常住类型 excludes no one.
+    for residence_type in ("1", "2", None):
+        assert eligibility.eligible("type2_diabetes", {**RESIDENT, "residence_type": residence_type}, date(2026, 1, 2))
 
 
 def test_a_programme_not_run_here_and_an_inactive_archive_are_named():
