@@ -111,18 +111,16 @@ def test_a_diagnosis_from_an_encounter_becomes_a_suggestion_and_confirming_enrol
     listener.close()
 
 
-def test_a_resident_under_35_or_not_permanent_is_refused_with_the_field(programmes, rpc, publisher):
+def test_a_resident_under_35_is_refused_with_the_field_a_non_registered_one_is_enrolled(programmes, rpc, publisher):
     from shared.errors import InvalidTransition
 
     young = created(publisher, birth=date(TODAY.year - 30, 1, 1))
-    visitor = created(publisher, residence="2")
-    known(rpc, young), known(rpc, visitor)
+    non_registered = created(publisher, residence="2")  # 非户籍: a permanent resident all the same
+    known(rpc, young), known(rpc, non_registered)
     with pytest.raises(InvalidTransition) as refused:
         enrol(rpc, young)
     assert "birth_date" in refused.value.details
-    with pytest.raises(InvalidTransition) as refused:
-        enrol(rpc, visitor)
-    assert "residence_type" in refused.value.details
+    enrol(rpc, non_registered)
 
 
 def test_follow_ups_move_the_due_date_and_two_unsatisfactory_readings_suggest_a_referral(programmes, rpc, publisher,
