@@ -103,6 +103,12 @@ def _verify_off_the_hub(password_hash: str, password: str) -> bool:
     return tpool.execute(credentials.verify_password, password_hash, password)
 
 
+def failure_status(exc: BaseException) -> int:
+    """The status a failure answers: an EhrError's own, 503 for a service or the broker that did
+    not answer, else 500 (a bug). The web pages answer with it too."""
+    return _failure(exc)
+
+
 def _failure(exc: BaseException) -> int:
     if isinstance(exc, EhrError):
         return exc.status

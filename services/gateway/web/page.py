@@ -31,17 +31,15 @@ from typing import Any, Callable
 from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from nameko.exceptions import UnknownService
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from shared.contracts.fields import load_input
 from shared.errors import EhrError
-from shared.transport.consumer import TRANSIENT_ERRORS
 
 from services.gateway import access, sessions
 from services.gateway.accounts import Caller
-from services.gateway.gate import WorkerGate
+from services.gateway.gate import WorkerGate, failure_status
 from services.gateway.routes import ROUTES, Call, Route
 import services.gateway.web.display as display
 
@@ -199,7 +197,9 @@ def run(page: Page, service, request, path: dict) -> Response:
             response = c.redirect(SIGN_IN_PATH)
         else:
             response = c.render("error.html", status=exc.status, error=exc)
-    except (*TRANSIENT_ERRORS, UnknownService) as exc:
+    except Exception as exc:
+        if failure_status(exc) != 503:
+            raise  # a bug: http.py logs it and answers 500
         log.warning("dependency unavailable", extra={"page": page.name, "error": type(exc).__name__})
         response = c.render("error.html", status=503, error=None)
     for name, value in SECURITY_HEADERS.items():
