@@ -61,6 +61,8 @@ file's content the value of `EHR_X` (docker-compose and systemd secrets); settin
                           message, which the broker bounds at 8 MiB: at most 6242304 bytes
     EHR_GRANT_LIFETIME    seconds an out-of-scope access grant (a stated reason) lasts (14400, 4 h)
     EHR_GRANT_DAILY_LIMIT grants one user may take in any 24 hours; past it the gateway answers 429 (20)
+    EHR_WEB_SESSION_IDLE  seconds a web-page session lasts without a request (1800, 30 minutes)
+    EHR_WEB_SESSION_LIFETIME  seconds a web-page session lasts at most, however busy (36000, 10 h)
     EHR_GATEWAY_HOST / EHR_GATEWAY_PORT    127.0.0.1 / 8000
     EHR_RPC_TIMEOUT       seconds an RPC call may take before it counts as failed (30)
     EHR_LOG_LEVEL         INFO
@@ -263,6 +265,8 @@ class Settings:
     max_attachment_bytes: int = 5 << 20
     grant_lifetime: int = 4 * 3600
     grant_daily_limit: int = 20
+    web_session_idle: int = 1800
+    web_session_lifetime: int = 36000
     audit_key: bytes | None = None
     broker_admin_url: str = DEFAULT_BROKER_ADMIN_URL
     broker_account_prefix: str = "inst-"
@@ -366,7 +370,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
                           ("EHR_SIGN_IN_PER_ADDRESS", 60), ("EHR_SIGN_IN_PER_USER", 10),
                           ("EHR_MAX_BODY_BYTES", 1 << 20), ("EHR_GRANT_LIFETIME", 4 * 3600),
                           ("EHR_GRANT_DAILY_LIMIT", 20), ("EHR_MAX_ATTACHMENT_BYTES", 5 << 20),
-                          ("EHR_MAX_ENCOUNTER_BYTES", DEFAULT_MAX_ENCOUNTER_BYTES)):
+                          ("EHR_MAX_ENCOUNTER_BYTES", DEFAULT_MAX_ENCOUNTER_BYTES),
+                          ("EHR_WEB_SESSION_IDLE", 1800), ("EHR_WEB_SESSION_LIFETIME", 36000)):
         try:
             limits[name] = int(env.get(name, default))
         except ValueError as exc:
@@ -407,6 +412,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         max_attachment_bytes=limits["EHR_MAX_ATTACHMENT_BYTES"],
         grant_lifetime=limits["EHR_GRANT_LIFETIME"],
         grant_daily_limit=limits["EHR_GRANT_DAILY_LIMIT"],
+        web_session_idle=limits["EHR_WEB_SESSION_IDLE"],
+        web_session_lifetime=limits["EHR_WEB_SESSION_LIFETIME"],
         audit_key=_key(env, "EHR_AUDIT_KEY"),
         broker_admin_url=env.get("EHR_BROKER_ADMIN_URL", DEFAULT_BROKER_ADMIN_URL),
         broker_account_prefix=env.get("EHR_BROKER_ACCOUNT_PREFIX", "inst-"),

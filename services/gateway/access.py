@@ -112,6 +112,7 @@ class Action:
 
 
 SIGN_IN = Action("auth.sign_in")
+SIGN_OUT = Action("auth.sign_out")  # a web page's session ended by its user (audited; anyone signed in)
 AUTH_REVOKE = Action("auth.revoke")  # sign oneself out everywhere (every token of one's own)
 ARCHIVE_CREATE = Action("archive.create")
 ARCHIVE_READ = Action("archive.read", READ)

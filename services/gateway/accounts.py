@@ -235,14 +235,21 @@ def caller_for_token(session: Session, key: bytes, token: str) -> tuple[Caller |
         username, version, problem = exc.subject, None, exc.reason
     if username is None:
         return None, problem
+    caller, user_problem = caller_for_user(session, username, version)
+    return caller, problem or user_problem
+
+
+def caller_for_user(session: Session, username: str, version: int | None) -> tuple[Caller, str | None]:
+    """The user `username` as a caller, and why they may not call now: "locked_or_removed", or
+    "revoked_token" when their tokens were revoked since `version` (a token's, a web session's)."""
     user = session.execute(_USER_BY_NAME, {"username": username}).first()
     if user is None:
-        return Caller(username, USER, None, None), problem or "locked_or_removed"
+        return Caller(username, USER, None, None), "locked_or_removed"
     if is_locked(user):
-        problem = problem or "locked_or_removed"
-    elif version is not None and version != user.token_version:
-        problem = problem or "revoked_token"
-    return Caller(username, USER, user.institution_code, user.role), problem
+        return Caller(username, USER, user.institution_code, user.role), "locked_or_removed"
+    if version is not None and version != user.token_version:
+        return Caller(username, USER, user.institution_code, user.role), "revoked_token"
+    return Caller(username, USER, user.institution_code, user.role), None
 
 
 # -- API keys ------------------------------------------------------------------------------

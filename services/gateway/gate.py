@@ -61,7 +61,7 @@ from shared.transport.providers import make_cooperative
 from shared.errors import Conflict, EhrError, NotFound, ValidationFailed
 from shared.institutions import InstitutionDirectory
 
-from services.gateway import access, accounts, audit, credentials, throttle
+from services.gateway import access, accounts, audit, credentials, sessions, throttle
 from services.gateway.access import Action, Unauthorized
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,12 @@ def _verify_off_the_hub(password_hash: str, password: str) -> bool:
     return tpool.execute(credentials.verify_password, password_hash, password)
 
 
+def failure_status(exc: BaseException) -> int:
+    """The status a failure answers: an EhrError's own, 503 for a service or the broker that did
+    not answer, else 500 (a bug). The web pages answer with it too."""
+    return _failure(exc)
+
+
 def _failure(exc: BaseException) -> int:
     if isinstance(exc, EhrError):
         return exc.status
@@ -112,11 +118,16 @@ def _failure(exc: BaseException) -> int:
 
 
 class WorkerGate:
-    """One request's view of the gate; `caller`, `archive` and `draft` are set by `guard`."""
+    """One request's view of the gate; `caller`, `archive` and `draft` are set by `guard`.
 
-    def __init__(self, provider: "Gate", worker_ctx) -> None:
+    `web_session`: the cookie of a staff web page's session (`services/gateway/web`). A page runs
+    each API route it shows through a gate of its own made with it, which authenticates by that
+    session instead of the `Authorization` header; everything after is the API's."""
+
+    def __init__(self, provider: "Gate", worker_ctx, web_session: str | None = None) -> None:
         self.provider = provider
         self.worker_ctx = worker_ctx
+        self.web_session = web_session
         self.caller: accounts.Caller | None = None
         self.archive: dict | None = None
         self.draft: audit.Draft | None = None
@@ -198,6 +209,11 @@ class WorkerGate:
         self._write_or_refuse(replace(self.draft, outcome=audit.ATTEMPT, status=0), "nothing was changed")
 
     def _authenticate(self, request) -> None:
+        if self.web_session is not None:
+            caller, problem = sessions.caller_for_session(self._request_db(), self.web_session,
+                                                          self.provider.web_session_idle)
+            self._authenticated(caller, problem)
+            return
         scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
         credential = credential.strip()
         if scheme.lower() != "bearer" or not credential:
@@ -208,6 +224,9 @@ class WorkerGate:
             caller, problem = accounts.caller_for_api_key(session, credential)
         else:
             caller, problem = accounts.caller_for_token(session, self.provider.token_key, credential)
+        self._authenticated(caller, problem)
+
+    def _authenticated(self, caller: accounts.Caller | None, problem: str | None) -> None:
         if caller is not None:
             self.draft.actor, self.draft.actor_kind = caller.name, caller.kind
             self.draft.institution_code, self.draft.role = caller.institution_code, caller.role
@@ -331,7 +350,37 @@ class WorkerGate:
 
     def sign_in(self, username: str, password: str, address: str | None) -> dict:
         """A token for a right password, unless this address or username is over the throttle
-        (429) or the account is locked. No connection is held while argon2 runs (see
+        (429) or the account is locked (`check_password`)."""
+        caller, version = self.check_password(username, password, address)
+        lifetime = self.provider.token_lifetime
+        token = credentials.issue_token(self.provider.token_key, caller.name, lifetime, version=version)
+        return {"access_token": token, "token_type": "Bearer", "expires_in": lifetime, "username": caller.name,
+                "role": caller.role, "institution_code": caller.institution_code}
+
+    def open_session(self, username: str, password: str, address: str | None) -> tuple[accounts.Caller, str]:
+        """A web page's sign-in: the same check as the API's (`check_password`), and a session
+        instead of a token: (caller, the cookie's value)."""
+        caller, version = self.check_password(username, password, address)
+        with self._session() as session:
+            token = sessions.open_session(session, caller.name, version, self.provider.web_session_lifetime)
+        return caller, token
+
+    def close_session(self, token: str) -> None:
+        """A web page's sign-out: the session ends, and the audit trail says so (`auth.sign_out`)."""
+        try:
+            username = sessions.end_session(self._request_db(), token)
+        finally:
+            self._release()
+        if username is not None:
+            caller, _ = accounts.caller_for_user(self._request_db(), username, None)
+            self._append_once(audit.Draft(action=access.SIGN_OUT.name, actor=username, actor_kind=accounts.USER,
+                                          institution_code=caller.institution_code, role=caller.role,
+                                          request_id=self.request_id, outcome="ok", status=200))
+
+    def check_password(self, username: str, password: str, address: str | None) -> tuple[accounts.Caller, int]:
+        """The caller and their token version for a right password, unless this address or
+        username is over the throttle (429) or the account is locked (401); audited as
+        `auth.sign_in` whatever the outcome. No connection is held while argon2 runs (see
         `accounts.sign_in`), and the verification runs in a thread."""
         draft = audit.Draft(action=access.SIGN_IN.name, actor=username, actor_kind=accounts.USER,
                             request_id=self.request_id)
@@ -353,10 +402,7 @@ class WorkerGate:
         caller = result.caller
         draft.status, draft.institution_code, draft.role = 200, caller.institution_code, caller.role
         self._append_once(draft)
-        lifetime = self.provider.token_lifetime
-        token = credentials.issue_token(self.provider.token_key, caller.name, lifetime, version=result.token_version)
-        return {"access_token": token, "token_type": "Bearer", "expires_in": lifetime, "username": caller.name,
-                "role": caller.role, "institution_code": caller.institution_code}
+        return caller, result.token_version
 
     def revoke_tokens(self) -> dict:
         """Sign the calling user out everywhere (this token included). API keys are revoked with
@@ -411,6 +457,8 @@ class Gate(DependencyProvider):
                                               per_user=settings.sign_in_per_user, window=settings.sign_in_window)
         self.grant_lifetime = settings.grant_lifetime
         self.grant_daily_limit = settings.grant_daily_limit
+        self.web_session_idle = settings.web_session_idle
+        self.web_session_lifetime = settings.web_session_lifetime
         # A connection per worker (a guarded request keeps one until its audit entry is written)
         # and a few for signing in; autocommit, not pre-pinged: see the module doc.
         workers = self.container.max_workers

@@ -72,6 +72,26 @@ class SignInAttempts(Base):
     __table_args__ = (Index("ix_sign_in_attempts_window_started_at", "window_started_at"),)
 
 
+class WebSession(Base):
+    """A signed-in session of the staff's web pages (`services/gateway/sessions.py`). Only the
+    SHA-256 of the cookie's value is kept, so the table hands no one a usable session. It carries
+    the user's `token_version` when it began: whatever revokes the user's tokens (signing out
+    everywhere, a role or password change, a lock-out) ends it too. It ends after `idle` seconds
+    without a request or at `expires_at`, whichever comes first, or when the user signs out (the
+    row is deleted: it holds no clinical data, and the audit trail keeps the sign-in and out)."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # hex SHA-256 of the cookie value
+    username: Mapped[str] = mapped_column(String(64))
+    token_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_web_sessions_expires_at", "expires_at"),)
+
+
 class AccessGrant(Base):
     """Time-limited access to one archive outside the caller's scope, with the stated reason.
 

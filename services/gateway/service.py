@@ -31,6 +31,8 @@ from services.gateway.http import http
 from services.gateway.openapi import build_spec
 from services.gateway.routes import ROUTES, Call, Route
 from services.gateway.routes.route import read_input
+from services.gateway.web.pages import PAGES
+from services.gateway.web.page import page_entrypoint
 
 HEALTH_TIMEOUT = 3.0
 
@@ -93,3 +95,7 @@ def entrypoint(route: Route):
 
 for _route in ROUTES:
     setattr(GatewayService, _route.name, entrypoint(_route))
+
+# The staff's web pages (services/gateway/web): each runs the API routes it shows, through the gate.
+for _page in PAGES:
+    setattr(GatewayService, f"page_{_page.name}", page_entrypoint(_page, http))

@@ -39,7 +39,12 @@ def test_the_gateway_has_one_entrypoint_per_route_with_its_method_and_url():
 
     entrypoints = {(name, e.method, e.url) for name, attr in vars(GatewayService).items()
                    for e in getattr(attr, "nameko_entrypoints", ()) if isinstance(e, HttpRequestHandler)}
-    assert entrypoints == {(r.name, r.method, r.path) for r in ROUTES}
+    from services.gateway.web.pages import PAGES
+
+    routes = {e for e in entrypoints if not e[0].startswith("page_")}
+    assert routes == {(r.name, r.method, r.path) for r in ROUTES}
+    # and one per web page, beside them (services/gateway/web)
+    assert entrypoints - routes == {(f"page_{p.name}", p.method, p.path) for p in PAGES}
 
 
 def test_every_guarded_route_has_its_action_in_the_access_matrix_and_every_action_a_route():

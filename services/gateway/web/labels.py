@@ -1,0 +1,140 @@
+"""The Chinese labels of the forms' fields, as the paper forms word them, by record type and
+path (rows without their numbers: `tests.item`). The forms' schemas carry the code lists and
+their meanings; they carry no field titles, so these are the one thing a new form's page may
+want added here. A field without a label shows its name; a form without a title its record type.
+`DERIVED` fields are computed by the server (BMI) and not asked."""
+
+from __future__ import annotations
+
+TITLES = {
+    "personal_info": "个人基本信息表",
+    "health_exam": "健康体检表",
+    "visit": "接诊记录表",
+    "consultation": "会诊记录表",
+}
+
+DERIVED = {"health_exam": {"general.bmi"}}
+
+_COMMON = {"occurred_on": "日期", "responsible_doctor": "责任医生"}
+
+LABELS: dict[str, dict[str, str]] = {
+    "health_exam": {
+        "occurred_on": "体检日期", "symptoms": "症状", "symptoms_other": "其他症状",
+        "general": "一般状况", "general.temperature": "体温（℃）", "general.pulse": "脉率（次/分钟）",
+        "general.respiratory_rate": "呼吸频率（次/分钟）", "general.blood_pressure": "血压",
+        "general.blood_pressure.left": "左侧", "general.blood_pressure.right": "右侧",
+        "general.blood_pressure.left.systolic": "左侧收缩压（mmHg）",
+        "general.blood_pressure.left.diastolic": "左侧舒张压（mmHg）",
+        "general.blood_pressure.right.systolic": "右侧收缩压（mmHg）",
+        "general.blood_pressure.right.diastolic": "右侧舒张压（mmHg）",
+        "general.height": "身高（cm）", "general.weight": "体重（kg）", "general.waist": "腰围（cm）",
+        "general.health_self_assessment": "老年人健康状态自我评估", "general.self_care": "老年人生活自理能力自我评估",
+        "general.self_care_score": "生活自理能力评分", "general.cognition": "老年人认知功能",
+        "general.cognition.screen": "认知功能粗筛", "general.cognition.score": "简易智力状态检查总分",
+        "general.emotion": "老年人情感状态", "general.emotion.screen": "情感状态粗筛",
+        "general.emotion.score": "老年人抑郁评分总分",
+        "lifestyle": "生活方式", "lifestyle.exercise": "体育锻炼", "lifestyle.exercise.frequency": "锻炼频率",
+        "lifestyle.exercise.minutes": "每次锻炼时间（分钟）", "lifestyle.exercise.years": "坚持锻炼时间（年）",
+        "lifestyle.exercise.kind": "锻炼方式", "lifestyle.diet": "饮食习惯", "lifestyle.smoking": "吸烟情况",
+        "lifestyle.smoking.status": "吸烟状况", "lifestyle.smoking.daily_cigarettes": "日吸烟量（支）",
+        "lifestyle.smoking.start_age": "开始吸烟年龄（岁）", "lifestyle.smoking.quit_age": "戒烟年龄（岁）",
+        "lifestyle.drinking": "饮酒情况", "lifestyle.drinking.frequency": "饮酒频率",
+        "lifestyle.drinking.daily_liang": "日饮酒量（两）", "lifestyle.drinking.quit": "是否戒酒",
+        "lifestyle.drinking.quit_age": "戒酒年龄（岁）", "lifestyle.drinking.start_age": "开始饮酒年龄（岁）",
+        "lifestyle.drinking.drunk_last_year": "近一年内是否曾醉酒", "lifestyle.drinking.types": "饮酒种类",
+        "lifestyle.drinking.types_other": "其他酒类", "lifestyle.occupational_exposure": "职业病危害因素接触史",
+        "lifestyle.occupational_exposure.exposed": "有无接触", "lifestyle.occupational_exposure.job": "工种",
+        "lifestyle.occupational_exposure.years": "从业时间（年）",
+        "lifestyle.occupational_exposure.agents": "毒物种类",
+        "lifestyle.occupational_exposure.agents.kind": "类别",
+        "lifestyle.occupational_exposure.agents.substance": "毒物",
+        "lifestyle.occupational_exposure.agents.protected": "有无防护措施",
+        "lifestyle.occupational_exposure.agents.protection": "防护措施",
+        "organ_function": "脏器功能", "organ_function.oral": "口腔", "organ_function.oral.lips": "口唇",
+        "organ_function.oral.dentition": "齿列", "organ_function.oral.pharynx": "咽部",
+        "organ_function.vision": "视力", "organ_function.vision.left": "左眼", "organ_function.vision.right": "右眼",
+        "organ_function.vision.corrected_left": "矫正视力 左眼", "organ_function.vision.corrected_right": "矫正视力 右眼",
+        "organ_function.hearing": "听力", "organ_function.motor_function": "运动功能",
+        "physical_exam": "查体", "physical_exam.fundus": "眼底", "physical_exam.skin": "皮肤",
+        "physical_exam.sclera": "巩膜", "physical_exam.lymph_nodes": "淋巴结", "physical_exam.lungs": "肺",
+        "physical_exam.lungs.barrel_chest": "桶状胸", "physical_exam.lungs.breath_sounds": "呼吸音",
+        "physical_exam.lungs.rales": "罗音", "physical_exam.heart": "心脏", "physical_exam.heart.rate": "心率（次/分钟）",
+        "physical_exam.heart.rhythm": "心律", "physical_exam.heart.murmur": "杂音", "physical_exam.abdomen": "腹部",
+        "physical_exam.abdomen.tenderness": "压痛", "physical_exam.abdomen.mass": "包块",
+        "physical_exam.abdomen.hepatomegaly": "肝大", "physical_exam.abdomen.splenomegaly": "脾大",
+        "physical_exam.abdomen.shifting_dullness": "移动性浊音", "physical_exam.lower_limb_oedema": "下肢水肿",
+        "physical_exam.dorsalis_pedis": "足背动脉搏动", "physical_exam.digital_rectal": "肛门指诊",
+        "physical_exam.breast": "乳腺", "physical_exam.gynaecology": "妇科", "physical_exam.gynaecology.vulva": "外阴",
+        "physical_exam.gynaecology.vagina": "阴道", "physical_exam.gynaecology.cervix": "宫颈",
+        "physical_exam.gynaecology.uterus": "宫体", "physical_exam.gynaecology.adnexa": "附件",
+        "physical_exam.other": "其他",
+        "tests": "辅助检查", "tests.item": "项目", "tests.name": "名称", "tests.value": "结果",
+        "tests.unit": "单位", "tests.result": "正常/异常", "tests.description": "异常描述",
+        "health_problems": "现存主要健康问题", "health_problems.cerebrovascular": "脑血管疾病",
+        "health_problems.kidney": "肾脏疾病", "health_problems.heart": "心脏疾病",
+        "health_problems.vascular": "血管疾病", "health_problems.eye": "眼部疾病",
+        "health_problems.nervous_system": "神经系统疾病", "health_problems.other_systems": "其他系统疾病",
+        "hospital_stays": "住院史", "home_sickbeds": "家庭病床史",
+        "medications": "主要用药情况", "medications.drug": "药物名称", "medications.usage": "用法",
+        "medications.dose": "用量", "medications.duration": "用药时间", "medications.adherence": "服药依从性",
+        "vaccinations": "非免疫规划预防接种史", "vaccinations.name": "名称", "vaccinations.date": "接种日期",
+        "vaccinations.institution": "接种机构",
+        "assessment": "健康评价", "assessment.result": "评价", "assessment.abnormalities": "异常（每行一项）",
+        "guidance": "健康指导", "guidance.codes": "指导", "guidance.risk_factors": "危险因素控制",
+        "guidance.target_weight_kg": "减体重目标（kg）", "guidance.vaccine": "建议接种疫苗",
+        "guidance.risk_factors_other": "其他危险因素",
+    },
+    "personal_info": {
+        "occurred_on": "填表日期", "blood_type": "血型", "blood_type.abo": "ABO血型", "blood_type.rh": "Rh血型",
+        "education": "文化程度", "occupation": "职业", "marital_status": "婚姻状况", "payment": "医疗费用支付方式",
+        "payment.methods": "支付方式", "payment.other": "其他支付方式", "payment.employee_insurance_no": "职工医保卡号",
+        "payment.resident_insurance_no": "居民医保卡号", "payment.rural_cooperative_no": "贫困救助卡号",
+        "drug_allergies": "药物过敏史", "drug_allergies_other": "其他过敏药物", "exposures": "暴露史",
+        "past_history": "既往史", "past_history.diseases": "疾病", "past_history.diseases.code": "疾病",
+        "past_history.diseases.diagnosed_on": "确诊时间", "past_history.diseases.text": "说明",
+        "past_history.operations": "手术", "past_history.operations.name": "名称",
+        "past_history.operations.date": "时间", "past_history.injuries": "外伤", "past_history.injuries.name": "名称",
+        "past_history.injuries.date": "时间", "past_history.transfusions": "输血",
+        "past_history.transfusions.reason": "原因", "past_history.transfusions.date": "时间",
+        "family_history": "家族史", "family_history.father": "父亲", "family_history.father_other": "父亲 其他",
+        "family_history.mother": "母亲", "family_history.mother_other": "母亲 其他",
+        "family_history.siblings": "兄弟姐妹", "family_history.siblings_other": "兄弟姐妹 其他",
+        "family_history.children": "子女", "family_history.children_other": "子女 其他",
+        "hereditary_disease": "遗传病史", "hereditary_disease.has": "有无遗传病史",
+        "hereditary_disease.name": "疾病名称", "disabilities": "残疾情况", "disabilities_other": "其他残疾",
+        "living_environment": "生活环境", "living_environment.kitchen_ventilation": "厨房排风设施",
+        "living_environment.fuel": "燃料类型", "living_environment.fuel_other": "其他燃料",
+        "living_environment.drinking_water": "饮水", "living_environment.drinking_water_other": "其他饮水",
+        "living_environment.toilet": "厕所", "living_environment.livestock_pen": "禽畜栏",
+    },
+    "visit": {"occurred_on": "接诊日期", "subjective": "就诊者的主观资料", "objective": "就诊者的客观资料",
+              "assessment": "评估", "plan": "处置计划", "clinician": "医生签字"},
+    "consultation": {"occurred_on": "会诊日期", "reason": "会诊原因", "opinion": "会诊意见",
+                     "consultants": "会诊医生", "consultants.institution": "医疗卫生机构名称",
+                     "consultants.doctor": "会诊医生签字", "responsible_doctor": "责任医生"},
+}
+_SUFFIXES = {"_other": "（其他）"}
+_LEAVES = {"present": "有无", "detail": "描述", "normal": "是否正常", "screen": "粗筛", "score": "评分"}
+
+
+def title(record_type: str) -> str:
+    return TITLES.get(record_type, record_type)
+
+
+def label(record_type: str, path: str, name: str) -> str:
+    """The label of the field at `path` (row numbers are ignored)."""
+    generic = ".".join(part for part in path.split(".") if not part.isdigit())
+    known = LABELS.get(record_type, {})
+    if generic in known:
+        return known[generic]
+    if name in _LEAVES and "." in generic:
+        parent = generic.rsplit(".", 1)[0]
+        if parent in known:
+            return f"{known[parent]} {_LEAVES[name]}"
+    if name.endswith("_other") and generic.removesuffix("_other") in known:
+        return known[generic.removesuffix("_other")] + _SUFFIXES["_other"]
+    return _COMMON.get(generic, name if not name.isdigit() else f"第{int(name) + 1}行")
+
+
+def derived(record_type: str, path: str) -> bool:
+    return path in DERIVED.get(record_type, set())

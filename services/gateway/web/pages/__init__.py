@@ -1,0 +1,7 @@
+"""The pages, by area (one module each, a `PAGES` tuple): see `services/gateway/web/__init__.py`."""
+
+from __future__ import annotations
+
+from services.gateway.web.pages import archives, auth, records, static
+
+PAGES = (*auth.PAGES, *archives.PAGES, *records.PAGES, *static.PAGES)

@@ -1,0 +1,104 @@
+"""A record with its revisions, entering a form, amending it and marking it entered in error.
+
+The form pages are drawn from the published schemas (`web/forms.py`): `/web/archives/{no}/forms/
+{record_type}` exists for every form in `shared/schemas/forms/`. A posted form is read back into
+the record's content and filed with `file_record` (or `amend_record`): the records service checks
+it as for any API call, and its field errors come back beside the fields they name (400)."""
+
+from __future__ import annotations
+
+from shared.errors import NotFound, ValidationFailed
+
+from services.gateway import access
+import services.gateway.web.forms as forms
+from services.gateway.web.page import Page, PageCall
+
+
+def _tree(record_type: str) -> forms.Field:
+    try:
+        return forms.form_tree(record_type)
+    except KeyError:
+        raise NotFound("no such form", {"record_type": record_type}) from None
+
+
+def _form_page(c: PageCall, archive: dict, record_type: str, content: dict, errors: dict, status: int = 200,
+               record: dict | None = None, reason: str = ""):
+    tree = _tree(record_type)
+    return c.render("form.html", status=status, archive=archive, record_type=record_type, tree=tree,
+                    title=forms.labels.title(record_type), content=content, errors=errors,
+                    unplaced=forms.unplaced(errors, tree), record=record, reason=reason,
+                    value_at=forms.value_at, shown=forms.shown)
+
+
+def new_form(c: PageCall):
+    _tree(c.path["record_type"])
+    archive = c.api("get_archive", archive_no=c.path["archive_no"])
+    return _form_page(c, archive, c.path["record_type"], {}, {})
+
+
+def file_form(c: PageCall):
+    record_type, archive_no = c.path["record_type"], c.path["archive_no"]
+    content = forms.read_content(record_type, c.form)
+    try:
+        record = c.api("file_record", body={"record_type": record_type, "content": content}, archive_no=archive_no)
+    except ValidationFailed as exc:
+        archive = c.api("get_archive", archive_no=archive_no)
+        return _form_page(c, archive, record_type, content, forms.flatten_errors(exc.details), status=400)
+    return c.redirect(f"/web/archives/{archive_no}?filed={record['record_id']}#timeline")
+
+
+def _record(c: PageCall) -> dict:
+    return c.api("get_record", archive_no=c.path["archive_no"], record_id=c.path["record_id"])
+
+
+def record_page(c: PageCall, status: int = 200, errors: dict | None = None):
+    archive = c.api("get_archive", archive_no=c.path["archive_no"])
+    record = _record(c)
+    tree = forms.form_tree(record["record_type"]) if record["record_type"] in forms.published() else None
+    return c.render("record.html", status=status, archive=archive, record=record, tree=tree,
+                    errors=errors or {}, value_at=forms.value_at, shown=forms.shown,
+                    amendable=tree is not None and record["status"] != "entered_in_error"
+                    and c.may(access.RECORD_AMEND),
+                    markable=record["status"] != "entered_in_error" and c.may(access.RECORD_MARK_IN_ERROR))
+
+
+def mark_in_error(c: PageCall):
+    try:
+        c.api("mark_entered_in_error", body={"reason": (c.form.get("reason") or "").strip()},
+              archive_no=c.path["archive_no"], record_id=c.path["record_id"])
+    except ValidationFailed as exc:
+        return record_page(c, status=400, errors=forms.flatten_errors(exc.details))
+    return c.redirect(f"/web/archives/{c.path['archive_no']}/records/{c.path['record_id']}")
+
+
+def amend_form(c: PageCall):
+    archive = c.api("get_archive", archive_no=c.path["archive_no"])
+    record = _record(c)
+    current = record["revisions"][-1]["content"] if record["revisions"] else {}
+    return _form_page(c, archive, record["record_type"], current, {}, record=record)
+
+
+def amend(c: PageCall):
+    archive_no = c.path["archive_no"]
+    record = _record(c)
+    content = forms.read_content(record["record_type"], c.form)
+    reason = (c.form.get("reason") or "").strip()
+    try:
+        c.api("amend_record", body={"content": content, "reason": reason}, archive_no=archive_no,
+              record_id=c.path["record_id"])
+    except ValidationFailed as exc:
+        archive = c.api("get_archive", archive_no=archive_no)
+        return _form_page(c, archive, record["record_type"], content, forms.flatten_errors(exc.details),
+                          status=400, record=record, reason=reason)
+    return c.redirect(f"/web/archives/{archive_no}/records/{c.path['record_id']}")
+
+
+_RECORD = "/web/archives/<string:archive_no>/records/<string:record_id>"
+PAGES = (
+    Page("GET", "/web/archives/<string:archive_no>/forms/<string:record_type>", "form", new_form),
+    Page("POST", "/web/archives/<string:archive_no>/forms/<string:record_type>", "file_form", file_form),
+    Page("GET", _RECORD, "record", record_page),
+    Page("POST", f"{_RECORD}/entered-in-error", "mark_in_error", mark_in_error),
+    Page("GET", f"{_RECORD}/amend", "amend_form", amend_form),
+    Page("POST", f"{_RECORD}/amend", "amend", amend),
+)
