@@ -306,3 +306,41 @@ def programmes_and_suggestions(page, data: dict) -> None:
     page.wait_for_url("**/web/suggestions?done=dismissed")
     expect(page.get_by_test_id("suggestion").filter(
         has=page.locator(f'a:text("{data["suggested_archive_no"]}")'))).to_have_count(0)
+
+
+def _downloaded_pdf(page, link_name: str) -> bytes:
+    with page.expect_download() as download:
+        page.get_by_role("link", name=link_name).click()
+    return Path(download.value.path()).read_bytes()
+
+
+def _pdf_text(pdf: bytes) -> str:
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    return "".join(p.extract_text() for p in PdfReader(BytesIO(pdf)).pages)
+
+
+def print_card_and_cover(page, data: dict) -> None:
+    """The 信息卡 and the 封面 from the archive's page: each a print page and its PDF, the
+    resident's archive number in the PDF's text, in Chinese."""
+    base, archive_no = data["base"], data["archive_no"]
+    sign_in(page, base, data["doctor"], then=None)
+    page.goto(f"{base}/web/archives/{archive_no}")
+    page.get_by_role("navigation", name="打印").get_by_role("link", name="居民健康档案信息卡").click()
+    page.wait_for_url(f"**/web/archives/{archive_no}/print/card")
+    expect(page.get_by_test_id("card-archive-no")).to_have_text(archive_no)
+    shoot(page, "print-card")
+    pdf = _downloaded_pdf(page, "下载 PDF")
+    assert pdf.startswith(b"%PDF-"), pdf[:16]
+    text = _pdf_text(pdf)
+    assert archive_no in text and "居民健康档案信息卡" in text and data["name"] in text, text[:400]
+
+    page.goto(f"{base}/web/archives/{archive_no}/print/cover")
+    expect(page.get_by_test_id("cover")).to_contain_text(data["name"])
+    shoot(page, "print-cover")
+    pdf = _downloaded_pdf(page, "下载 PDF")
+    assert pdf.startswith(b"%PDF-"), pdf[:16]
+    text = re.sub(r"\s", "", _pdf_text(pdf))  # the title is letter-spaced
+    assert "居民健康档案" in text and data["name"] in text and archive_no in text.replace("-", ""), text[:400]
