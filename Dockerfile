@@ -39,6 +39,12 @@ RUN groupadd --system --gid 10001 ehr \
     && useradd --system --uid 10001 --gid ehr --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin ehr
 
+# The printed documents (居民健康档案信息卡, 封面) are made as PDF by WeasyPrint, which needs
+# Pango, and set in Debian's CJK font: nothing is fetched from the network when printing.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk \
+    && rm -rf /var/lib/apt/lists/*
+
 COPY --from=build /opt/venv /opt/venv
 
 # Keys, passwords and URLs come from the environment only; `ehr run <service>` refuses to start

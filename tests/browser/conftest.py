@@ -93,3 +93,32 @@ def api(module_gateway, staff):  # noqa: F811 - the fixture imported above
         return {**answer.json(), "id_number": body.get("id_number")}
 
     return create
+
+
+@pytest.fixture(scope="module")
+def township(module_gateway, staff):  # noqa: F811 - the fixture imported above
+    """An HTTP session of a township doctor of the township, for what a test prepares through the API."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {staff.token(staff.user('township_doctor', TOWNSHIP))}"
+    session.base = module_gateway
+    return session
+
+
+@pytest.fixture(scope="module")
+def enrol(township):
+    """enrol(archive_no, programme, enrolled_on, doctor) -> the archive's programmes, enrolled
+    through the API once the programmes service has heard of the archive (it learns of it from the
+    registry's event: until then the API answers 404)."""
+
+    def run(archive_no: str, programme: str, enrolled_on, doctor: str) -> dict:
+        body = {"programme": programme, "enrolled_on": enrolled_on.isoformat(), "responsible_doctor": doctor}
+        deadline = time.monotonic() + 30
+        while True:
+            answer = township.post(f"{township.base}/api/v1/archives/{archive_no}/programmes", json=body, timeout=30)
+            if answer.status_code == 201 or time.monotonic() > deadline:
+                break
+            eventlet.sleep(0.3)
+        assert answer.status_code == 201, answer.text
+        return answer.json()
+
+    return run

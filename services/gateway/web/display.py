@@ -25,8 +25,21 @@ ID_TYPES = {"01": "居民身份证", "02": "居民户口簿", "03": "护照", "0
             "06": "港澳居民来往内地通行证", "07": "台湾居民来往内地通行证", "99": "其他"}
 RECORD_TYPES = {
     "personal_info": "个人基本信息表", "health_exam": "健康体检表", "visit": "接诊记录表",
-    "consultation": "会诊记录表", "encounter": "医院就诊记录", "attachment": "附件",
+    "consultation": "会诊记录表", "encounter": "医院就诊记录", "hospital_encounter": "医院就诊记录",
+    "hypertension_follow_up": "高血压患者随访服务记录表", "diabetes_follow_up": "2型糖尿病患者随访服务记录表",
+    "integrated_follow_up": "高血压、2型糖尿病患者随访服务记录表（多病共管）",
+    "elderly_self_care": "老年人生活自理能力评估表", "elderly_tcm": "老年人中医药健康管理服务记录表",
+    "attachment": "附件",
 }
+PROGRAMMES = {"hypertension": "高血压", "type2_diabetes": "2型糖尿病", "elderly": "65岁及以上老年人"}
+ENROLMENT_STATUS = {"active": "管理中", "ended": "已结束管理"}
+END_REASONS = {"death": "死亡", "migration_out": "迁出", "loss_to_follow_up": "失访", "cured": "治愈（排除诊断）",
+               "not_eligible": "不符合纳入条件"}
+ENROLMENT_EVENTS = {"enrolled": "纳入管理", "ended": "结束管理", "resumed": "恢复管理", "moved": "随档案迁移",
+                    "moved_back": "迁回", "transferred": "转入其他机构"}
+DUE_STATUS = {"urgent": "紧急", "overdue": "逾期", "due": "本周到期"}
+FLAGS = {"urgent_referral": "紧急转诊"}
+EVIDENCE_KINDS = {"diagnosis": "诊断", "screening": "筛查"}
 POPULATIONS = {"children": "0-6岁儿童", "elderly": "65岁及以上老年人", "hypertension": "高血压患者",
                "diabetes": "2型糖尿病患者", "maternal": "孕产妇", "severe_mental": "严重精神障碍患者",
                "tuberculosis": "肺结核患者"}
@@ -61,4 +74,7 @@ def code_name(table: dict, code) -> str:
 
 FILTERS = {"local_time": local_time, "record_type_name": record_type_name}
 GLOBALS = {"ROLE_NAMES": ROLE_NAMES, "SEX": SEX, "STATUS": STATUS, "RECORD_STATUS": RECORD_STATUS,
-           "RESIDENCE": RESIDENCE, "RECORD_TYPES_LIST": list(RECORD_TYPES.items()), "ID_TYPES": ID_TYPES, "POPULATIONS": POPULATIONS, "code_name": code_name}
+           "RESIDENCE": RESIDENCE, "RECORD_TYPES_LIST": list(RECORD_TYPES.items()), "ID_TYPES": ID_TYPES, "POPULATIONS": POPULATIONS, "code_name": code_name,
+           "PROGRAMMES": PROGRAMMES, "ENROLMENT_STATUS": ENROLMENT_STATUS, "END_REASONS": END_REASONS,
+           "ENROLMENT_EVENTS": ENROLMENT_EVENTS, "DUE_STATUS": DUE_STATUS, "FLAGS": FLAGS,
+           "EVIDENCE_KINDS": EVIDENCE_KINDS}

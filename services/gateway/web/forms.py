@@ -179,6 +179,8 @@ def read(node: Field, form) -> Any:
     if node.kind == "boolean":
         return {"true": True, "false": False}.get(raw, raw)
     if node.kind == "lines":
+        if node.schema.get("items", {}).get("type") == "integer":  # answers: one a line, or spaced
+            return [_number(part, True) for part in re.split(r"[\s,，、]+", raw) if part]
         return [line.strip() for line in raw.splitlines() if line.strip()]
     if node.kind == "json":
         try:

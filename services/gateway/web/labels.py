@@ -11,9 +11,47 @@ TITLES = {
     "health_exam": "健康体检表",
     "visit": "接诊记录表",
     "consultation": "会诊记录表",
+    "hypertension_follow_up": "高血压患者随访服务记录表",
+    "diabetes_follow_up": "2型糖尿病患者随访服务记录表",
+    "integrated_follow_up": "高血压、2型糖尿病患者随访服务记录表（多病共管）",
+    "elderly_self_care": "老年人生活自理能力评估表",
+    "elderly_tcm": "老年人中医药健康管理服务记录表",
 }
 
-DERIVED = {"health_exam": {"general.bmi"}}
+_FOLLOW_UP_DERIVED = {"signs.bmi", "signs.target_bmi"}
+DERIVED = {"health_exam": {"general.bmi"}, "hypertension_follow_up": _FOLLOW_UP_DERIVED,
+           "diabetes_follow_up": _FOLLOW_UP_DERIVED, "integrated_follow_up": _FOLLOW_UP_DERIVED,
+           "elderly_self_care": {"score", "level"}, "elderly_tcm": {"scores", "judgments"}}
+
+# The follow-up forms' fields (高血压/2型糖尿病患者随访服务记录表), as the national forms word them;
+# each form has the ones its schema asks.
+_FOLLOW_UP = {
+    "occurred_on": "随访日期", "method": "随访方式", "symptoms": "症状", "symptoms_other": "其他症状",
+    "danger_signs": "危急情况（须紧急转诊）",
+    "signs": "体征", "signs.blood_pressure": "血压", "signs.blood_pressure.systolic": "收缩压（mmHg）",
+    "signs.blood_pressure.diastolic": "舒张压（mmHg）", "signs.weight": "体重（kg）",
+    "signs.target_weight": "目标体重（kg）", "signs.height": "身高（cm）", "signs.heart_rate": "心率（次/分钟）",
+    "signs.other": "其他体征", "signs.dorsalis_pedis": "足背动脉搏动", "signs.dorsalis_pedis.pulse": "搏动",
+    "signs.dorsalis_pedis.side": "侧别",
+    "lifestyle": "生活方式指导", "lifestyle.smoking": "日吸烟量（支）", "lifestyle.smoking_target": "日吸烟量目标（支）",
+    "lifestyle.drinking": "日饮酒量（两）", "lifestyle.drinking_target": "日饮酒量目标（两）",
+    "lifestyle.exercise_per_week": "运动（次/周）", "lifestyle.exercise_minutes": "运动（分钟/次）",
+    "lifestyle.exercise_per_week_target": "运动目标（次/周）", "lifestyle.exercise_minutes_target": "运动目标（分钟/次）",
+    "lifestyle.salt": "摄盐情况（咸淡）", "lifestyle.salt_target": "摄盐情况目标",
+    "lifestyle.staple_food": "主食（克/天）", "lifestyle.staple_food_target": "主食目标（克/天）",
+    "lifestyle.psychology": "心理调整", "lifestyle.compliance": "遵医行为",
+    "tests": "辅助检查", "tests.description": "检查项目及结果", "tests.date": "检查日期",
+    "tests.fbg": "空腹血糖值（mmol/L）", "tests.hba1c": "糖化血红蛋白（%）",
+    "adherence": "服药依从性", "adverse_reaction": "药物不良反应", "adverse_reaction.present": "有无药物不良反应",
+    "adverse_reaction.detail": "不良反应描述", "hypoglycaemia": "低血糖反应",
+    "classification": "此次随访分类", "classifications": "此次随访分类",
+    "classifications.hypertension": "此次随访分类（高血压）", "classifications.type2_diabetes": "此次随访分类（糖尿病）",
+    "medicines": "用药情况", "medicines.name": "药物名称", "medicines.times_per_day": "每日次数",
+    "medicines.dose": "每次剂量", "medicines.unit": "剂量单位",
+    "insulin": "胰岛素", "insulin.kind": "种类", "insulin.usage": "用法和用量",
+    "referral": "转诊", "referral.reason": "转诊原因", "referral.institution": "机构", "referral.department": "科别",
+    "next_visit_date": "下次随访日期", "doctor": "随访医生签名",
+}
 
 _COMMON = {"occurred_on": "日期", "responsible_doctor": "责任医生"}
 
@@ -74,7 +112,12 @@ LABELS: dict[str, dict[str, str]] = {
         "health_problems.kidney": "肾脏疾病", "health_problems.heart": "心脏疾病",
         "health_problems.vascular": "血管疾病", "health_problems.eye": "眼部疾病",
         "health_problems.nervous_system": "神经系统疾病", "health_problems.other_systems": "其他系统疾病",
-        "hospital_stays": "住院史", "home_sickbeds": "家庭病床史",
+        "hospital_stays": "住院史", "hospital_stays.admitted_on": "入院日期",
+        "hospital_stays.discharged_on": "出院日期", "hospital_stays.reason": "原因",
+        "hospital_stays.institution": "医疗机构名称", "hospital_stays.record_no": "病案号",
+        "home_sickbeds": "家庭病床史", "home_sickbeds.admitted_on": "建床日期",
+        "home_sickbeds.discharged_on": "撤床日期", "home_sickbeds.reason": "原因",
+        "home_sickbeds.institution": "医疗机构名称", "home_sickbeds.record_no": "病案号",
         "medications": "主要用药情况", "medications.drug": "药物名称", "medications.usage": "用法",
         "medications.dose": "用量", "medications.duration": "用药时间", "medications.adherence": "服药依从性",
         "vaccinations": "非免疫规划预防接种史", "vaccinations.name": "名称", "vaccinations.date": "接种日期",
@@ -109,6 +152,23 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "visit": {"occurred_on": "接诊日期", "subjective": "就诊者的主观资料", "objective": "就诊者的客观资料",
               "assessment": "评估", "plan": "处置计划", "clinician": "医生签字"},
+    "hypertension_follow_up": _FOLLOW_UP,
+    "diabetes_follow_up": _FOLLOW_UP,
+    "integrated_follow_up": _FOLLOW_UP,
+    "elderly_self_care": {
+        "occurred_on": "评估日期", "items": "评估事项",
+        "items.meals": "进餐：使用餐具将饭菜送入口、咀嚼、吞咽等活动",
+        "items.grooming": "梳洗：梳头、洗脸、刷牙、剃须、洗澡等活动",
+        "items.dressing": "穿衣：穿衣裤、袜子、鞋子等活动",
+        "items.toileting": "如厕：小便、大便等活动及自控",
+        "items.activity": "活动：站立、室内行走、上下楼梯、户外活动",
+        "doctor": "评估医生签名",
+    },
+    "elderly_tcm": {
+        "occurred_on": "填表日期",
+        "answers": "33个问题的回答，依次每行一个（1 没有，2 很少，3 有时，4 经常，5 总是）",
+        "guidance": "中医药保健指导（按体质）", "doctor": "医生签名",
+    },
     "consultation": {"occurred_on": "会诊日期", "reason": "会诊原因", "opinion": "会诊意见",
                      "consultants": "会诊医生", "consultants.institution": "医疗卫生机构名称",
                      "consultants.doctor": "会诊医生签字", "responsible_doctor": "责任医生"},

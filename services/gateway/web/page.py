@@ -49,7 +49,8 @@ SESSION_COOKIE = "ehr_session"
 SIGN_IN_COOKIE = "ehr_sign_in"  # the sign-in form's own CSRF token (no session yet: double submit)
 CSRF_FIELD = "csrf_token"
 SIGN_IN_PATH = "/web/sign-in"
-HOME_PATH = "/web/archives"
+HOME_PATH = "/web/worklist"   # a clinician's day starts with what is due; others are sent on to search
+SEARCH_PATH = "/web/archives"
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -108,21 +109,26 @@ class PageCall:
 
     # -- the API, as the page's user ------------------------------------------------------
 
-    def api(self, route_name: str, body: dict | None = None, query: dict | None = None, **path) -> Any:
+    def api(self, route_name: str, body: dict | None = None, query: dict | None = None,
+            audit_target: str | None = None, **path) -> Any:
         """Run the API route `route_name` as the session's user and answer its body (a 201's
         too); its refusals raise as they would answer (`NotFound`, `Forbidden`, `ValidationFailed`
-        with the field errors, `Conflict`...)."""
+        with the field errors, `Conflict`...). `audit_target` names in the call's audit entry
+        what the page did with the answer (`print:card`: the card was printed)."""
         route = ROUTES_BY_NAME[route_name]
         gate = WorkerGate(self.service.gate.provider, self.service.gate.worker_ctx, web_session=self.session_token)
         request = ApiRequest(route.method, self.request.remote_addr)
 
         def handler():
+            if audit_target:
+                gate.note(target=audit_target)
             loaded_body = dict(body or {})
             if route.body is not None and not route.body.passthrough:
                 loaded_body = load_input(route.body.schema(), loaded_body)
             loaded_query = load_input(route.query(), dict(query or {})) if route.query else {}
             return route.handler(Call(gate, self.service.registry, self.service.records, self.service.relay,
-                                      None, request, path, loaded_body, loaded_query))
+                                      None, request, path, loaded_body, loaded_query,
+                                      programmes=self.service.programmes))
 
         result = gate.guard(route.action, request, path, handler, registry=self.service.registry)
         return result[1] if isinstance(result, tuple) else result

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from shared.errors import Conflict, ValidationFailed
+from shared.errors import Conflict, EhrError, ValidationFailed
 
 from services.gateway import access
 from services.gateway.web.forms import flatten_errors, form_names
@@ -103,6 +103,18 @@ def create(c: PageCall):
     return c.redirect(f"/web/archives/{archive['archive_no']}?created=1")
 
 
+def _programmes(c: PageCall) -> dict | None:
+    """The archive's programmes for its page, or None when they are not shown here: the role may
+    not read them, the archive is open to the caller only by a grant (the API answers 404), or
+    the programmes service does not answer (the rest of the archive still shows)."""
+    if not c.may(access.PROGRAMMES_READ):
+        return None
+    try:
+        return c.api("list_programmes", archive_no=c.path["archive_no"])
+    except EhrError:
+        return None
+
+
 def archive_page(c: PageCall):
     archive_no = c.path["archive_no"]
     archive = c.api("get_archive", archive_no=archive_no)  # 404 out of scope, as the API answers
@@ -118,7 +130,7 @@ def archive_page(c: PageCall):
         else {}
     return c.render("archive.html", archive=archive, summary=summary, timeline=timeline, filters=query,
                     timeline_errors=timeline_errors, revisions=revisions, institutions=institutions,
-                    forms=form_names(), created=c.request.args.get("created"),
+                    forms=form_names(), programmes=_programmes(c), created=c.request.args.get("created"),
                     filed=c.request.args.get("filed"))
 
 

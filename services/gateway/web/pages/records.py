@@ -3,11 +3,16 @@
 The form pages are drawn from the published schemas (`web/forms.py`): `/web/archives/{no}/forms/
 {record_type}` exists for every form in `shared/schemas/forms/`. A posted form is read back into
 the record's content and filed with `file_record` (or `amend_record`): the records service checks
-it as for any API call, and its field errors come back beside the fields they name (400)."""
+it as for any API call, and its field errors come back beside the fields they name (400). What the
+filing points out (its `flags`: an urgent referral; its `suggestions`: a condition found that
+belongs in the 个人基本信息表's 既往史) is shown on the page that answers the filing.
+
+A follow-up form of one chronic programme, opened for a resident enrolled in both, offers the
+integrated visit (多病共管) instead: one record satisfies both programmes."""
 
 from __future__ import annotations
 
-from shared.errors import NotFound, ValidationFailed
+from shared.errors import EhrError, NotFound, ValidationFailed
 
 from services.gateway import access
 import services.gateway.web.forms as forms
@@ -22,7 +27,7 @@ def _tree(record_type: str) -> forms.Field:
 
 
 def _form_page(c: PageCall, archive: dict, record_type: str, content: dict, errors: dict, status: int = 200,
-               record: dict | None = None, reason: str = ""):
+               record: dict | None = None, reason: str = "", integrated: str | None = None):
     tree = _tree(record_type)
     return c.render("form.html", status=status, archive=archive, record_type=record_type, tree=tree,
                     title=forms.labels.title(record_type), content=content, errors=errors,
@@ -30,10 +35,30 @@ def _form_page(c: PageCall, archive: dict, record_type: str, content: dict, erro
                     value_at=forms.value_at, shown=forms.shown)
 
 
+SINGLE_CHRONIC = {"hypertension_follow_up": "type2_diabetes", "diabetes_follow_up": "hypertension"}
+INTEGRATED = "integrated_follow_up"
+
+
+def _offer_integrated(c: PageCall, record_type: str) -> bool:
+    """Whether the resident is enrolled in the other chronic programme too (then the integrated
+    form is offered). Not knowing (the role may not read programmes, the service does not answer)
+    offers nothing."""
+    other = SINGLE_CHRONIC.get(record_type)
+    if other is None or INTEGRATED not in forms.published() or not c.may(access.PROGRAMMES_READ):
+        return False
+    try:
+        answer = c.api("list_programmes", archive_no=c.path["archive_no"])
+    except EhrError:
+        return False
+    return any(p["programme"] == other and p["status"] == "active" for p in answer["programmes"])
+
+
 def new_form(c: PageCall):
     _tree(c.path["record_type"])
     archive = c.api("get_archive", archive_no=c.path["archive_no"])
-    return _form_page(c, archive, c.path["record_type"], {}, {})
+    response = _form_page(c, archive, c.path["record_type"], {}, {},
+                          integrated=INTEGRATED if _offer_integrated(c, c.path["record_type"]) else None)
+    return response
 
 
 def file_form(c: PageCall):
@@ -44,6 +69,10 @@ def file_form(c: PageCall):
     except ValidationFailed as exc:
         archive = c.api("get_archive", archive_no=archive_no)
         return _form_page(c, archive, record_type, content, forms.flatten_errors(exc.details), status=400)
+    if record.get("suggestions") or record.get("flags"):
+        # what the filing points out is said now, once: the next page would not know it
+        archive = c.api("get_archive", archive_no=archive_no)
+        return c.render("filed.html", archive=archive, record=record, forms=forms.form_names())
     return c.redirect(f"/web/archives/{archive_no}?filed={record['record_id']}#timeline")
 
 

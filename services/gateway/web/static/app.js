@@ -5,7 +5,8 @@
      showing the message beside the field, as the server's errors are shown; the server checks
      everything again;
    - "添加一行" adds an empty row to a repeated group;
-   - puts the focus on the first error when a page comes back with errors. */
+   - puts the focus on the first error when a page comes back with errors;
+   - "打印" on a print page opens the browser's print dialogue. */
 (function () {
   "use strict";
 
@@ -100,6 +101,7 @@
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-add-row]");
     if (button) { addRow(button); }
+    if (event.target.closest("[data-print]")) { window.print(); }
   });
   document.addEventListener("DOMContentLoaded", function () {
     var summary = document.getElementById("error-summary");
