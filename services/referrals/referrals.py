@@ -247,10 +247,17 @@ def change(session: Session, referral_id: int, action: str, actor: Actor, reason
 
 def arrived_by_encounter(session: Session, data: dict[str, Any], actor: Actor) -> int:
     """A hospital encounter of the resident at the institution an accepted referral is addressed to,
-    after it was sent, marks that referral arrived; returns how many it marked."""
+    dated the day it was sent or later (in 北京时间: a hospital's system may keep the minute, not
+    the second), marks that referral arrived; returns how many it marked."""
+    from datetime import time, timedelta
+
+    from shared.clock import CHINA_TIME
+
+    day_after = datetime.combine(data["occurred_at"].astimezone(CHINA_TIME).date() + timedelta(days=1), time(0),
+                                 CHINA_TIME)
     rows = session.scalars(sa.select(Referral).where(
         Referral.archive_no == data["archive_no"], Referral.to_institution_code == data.get("institution_code"),
-        Referral.state == ACCEPTED, Referral.requested_at <= data["occurred_at"]).with_for_update()).all()
+        Referral.state == ACCEPTED, Referral.requested_at < day_after).with_for_update()).all()
     for referral in rows:
         change(session, referral.id, lifecycle.ARRIVE, actor, reason=f"hospital_encounter:{data['record_id']}",
                side=SYSTEM, commit=False)
