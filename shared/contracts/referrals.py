@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from shared.contracts.records import RecordHistorySchema
 from shared.contracts.fields import INSTITUTION, REASON, ArchiveNo, Id, Lenient, Limit, NoArgumentsSchema, \
     PingSchema, Rpc, Strict
 
@@ -33,7 +34,7 @@ SHORT = validate.Length(min=1, max=100)
 # -- bodies --------------------------------------------------------------------------------------------
 
 
-class ReasonSchema(Strict):
+class ReferralReasonSchema(Strict):
     """The 转出单's clinical part: 初步印象 (required), 主要现病史, 主要既往史, 治疗经过."""
 
     impression = fields.Str(required=True, validate=TEXT, metadata={"example": "高血压3级，血压控制不佳"})
@@ -52,7 +53,7 @@ class ReferralCreateSchema(Strict):
     to_department = fields.Str(load_default=None, allow_none=True, validate=SHORT)
     to_doctor = fields.Str(load_default=None, allow_none=True, validate=SHORT)
     urgency = fields.Str(load_default="routine", validate=validate.OneOf(URGENCIES))
-    reason = fields.Nested(ReasonSchema, required=True)
+    reason = fields.Nested(ReferralReasonSchema, required=True)
     record_ids = fields.List(fields.Str(validate=RECORD_ID), load_default=list, validate=validate.Length(max=20))
 
 
@@ -63,7 +64,7 @@ class SendSchema(Strict):
     to_department = fields.Str(load_default=None, allow_none=True, validate=SHORT)
     to_doctor = fields.Str(load_default=None, allow_none=True, validate=SHORT)
     urgency = fields.Str(load_default=None, allow_none=True, validate=validate.OneOf(URGENCIES))
-    reason = fields.Nested(ReasonSchema, load_default=None, allow_none=True)
+    reason = fields.Nested(ReferralReasonSchema, load_default=None, allow_none=True)
     record_ids = fields.List(fields.Str(validate=RECORD_ID), load_default=None, allow_none=True)
 
 
@@ -203,6 +204,14 @@ class OpenReferralSchema(Schema):
 
     referral_id = fields.Int(allow_none=True)
     record_ids = fields.List(fields.Str())
+
+
+class ReferralRecordsSchema(Schema):
+    """What an open referral opens to its receiver: the records of the archive it names."""
+
+    referral_id = fields.Int()
+    archive_no = fields.Str()
+    items = fields.List(fields.Nested(RecordHistorySchema))
 
 
 class SweepSchema(Schema):
