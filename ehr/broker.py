@@ -12,8 +12,10 @@ tagged `ehr-partner`; what it may do follows from the institution's kind and div
 (`rights_for`), as RabbitMQ permissions (regexes over exchange and queue names) and topic
 permissions (regexes over routing keys):
 
-- a hospital may publish to `ehr.encounters` only, with routing keys `encounter.<code>.…`, and
-  read only its referral queue `referrals.<code>` (declared by the suite);
+- a hospital may publish to `ehr.encounters` only with routing keys `encounter.<code>.…` and to
+  `ehr.referral-answers` only with `answer.<code>.…` (its answers to referrals and
+  consultations), and read only its referral queue `referrals.<code>` (declared by the suite,
+  bound to `ehr.referrals` under `referral.<code>.#`);
 - any other institution (township and community centres and stations, village clinics, the
   health commission) may declare, bind and consume only the queues `township.<code>` and
   `township.<code>.<suffix>`, bound to `ehr.archive-updates` with keys under its own division
@@ -74,8 +76,11 @@ class Rights:
 
 
 def referral_queue(institution_code: str) -> str:
-    """The queue a hospital reads the referrals addressed to it from (declared by the suite)."""
-    return f"referrals.{institution_code}"
+    """The queue a hospital reads the referrals addressed to it from (declared by the suite);
+    `shared.messaging.referral_queue`, named here for the rights."""
+    from shared.messaging import referral_queue as queue_name
+
+    return queue_name(institution_code)
 
 
 def rights_for(code: str, kind: str, division_code: str) -> Rights:
@@ -84,18 +89,24 @@ def rights_for(code: str, kind: str, division_code: str) -> Rights:
         rights_for("H3301020001", "hospital", "110105").topics
         # {'ehr.encounters': ('^encounter\\\\.H3301020001\\\\.', '^$')}
     """
-    from shared.messaging import ARCHIVE_UPDATES, ENCOUNTERS, jurisdiction_binding, township_queue
+    from shared.messaging import (
+        ARCHIVE_UPDATES, ENCOUNTERS, REFERRAL_ANSWERS, RESERVED_REFERRAL_CODES, jurisdiction_binding, township_queue,
+    )
 
     if not re.fullmatch(r"[A-Za-z0-9]{4,22}", code):
         raise ValueError("an institution code is 4 to 22 letters or digits")
     if kind == HOSPITAL:
+        if code.lower() in RESERVED_REFERRAL_CODES:
+            raise ValueError(f"the institution code {code!r} would name one of the suite's own queues")
         return Rights(
             configure=NOTHING,
-            write=f"^{re.escape(ENCOUNTERS)}$",
+            write=f"^({re.escape(ENCOUNTERS)}|{re.escape(REFERRAL_ANSWERS)})$",
             read=f"^{re.escape(referral_queue(code))}$",
-            topics={ENCOUNTERS: (f"^encounter\\.{code}\\.", NOTHING)},
-            summary=(f"publish to {ENCOUNTERS} with routing keys encounter.{code}.<kind> "
-                     f"(and user_id set to the account); read queue {referral_queue(code)}"),
+            topics={ENCOUNTERS: (f"^encounter\\.{code}\\.", NOTHING),
+                    REFERRAL_ANSWERS: (f"^answer\\.{code}\\.", NOTHING)},
+            summary=(f"publish to {ENCOUNTERS} with routing keys encounter.{code}.<kind> and to "
+                     f"{REFERRAL_ANSWERS} with answer.{code}.<kind> (and user_id set to the account); "
+                     f"read queue {referral_queue(code)}"),
         )
     binding = jurisdiction_binding(division_code)  # archive.110105.101.#
     queues = re.escape(township_queue(code)) + r"(\..+)?"

@@ -8,10 +8,11 @@ from __future__ import annotations
 from services.gateway.descriptor import GATEWAY
 from services.programmes.descriptor import PROGRAMMES
 from services.records.descriptor import RECORDS
+from services.referrals.descriptor import REFERRALS
 from services.registry.descriptor import REGISTRY
 from shared.service import ServiceDescriptor
 
-SERVICES: tuple[ServiceDescriptor, ...] = (REGISTRY, RECORDS, GATEWAY, PROGRAMMES)
+SERVICES: tuple[ServiceDescriptor, ...] = (REGISTRY, RECORDS, GATEWAY, PROGRAMMES, REFERRALS)
 
 
 def service(name: str) -> ServiceDescriptor:

@@ -28,9 +28,10 @@ file's content the value of `EHR_X` (docker-compose and systemd secrets); settin
                           auth, or one derived from the state directory's database password when
                           EHR_DATABASE_URL took it); `ehr migrate` sets it on the role when given. They are
                           EHR_REGISTRY_DATABASE_PASSWORD, EHR_RECORDS_DATABASE_PASSWORD,
-                          EHR_GATEWAY_DATABASE_PASSWORD and EHR_PROGRAMMES_DATABASE_PASSWORD (and the
-                          URLs EHR_REGISTRY_DATABASE_URL, EHR_RECORDS_DATABASE_URL,
-                          EHR_GATEWAY_DATABASE_URL, EHR_PROGRAMMES_DATABASE_URL)
+                          EHR_GATEWAY_DATABASE_PASSWORD, EHR_PROGRAMMES_DATABASE_PASSWORD and
+                          EHR_REFERRALS_DATABASE_PASSWORD (and the URLs EHR_REGISTRY_DATABASE_URL,
+                          EHR_RECORDS_DATABASE_URL, EHR_GATEWAY_DATABASE_URL, EHR_PROGRAMMES_DATABASE_URL,
+                          EHR_REFERRALS_DATABASE_URL)
     EHR_PII_KEY           base64 of 32 bytes: the registry's AES-256-GCM key for residents' identities
                           (ID and phone numbers, cards, MRNs)
     EHR_PII_OLD_KEYS      comma-separated older registry keys still accepted for decryption

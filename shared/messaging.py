@@ -4,6 +4,8 @@ Public exchanges (contracts with the world outside the suite):
 
     ehr.encounters        topic, durable  encounter.<institution_code>.<kind>   hospitals publish
     ehr.archive-updates   topic, durable  archive.<county6>.<township3>.<village3>.<record_type>
+    ehr.referrals         topic, durable  referral.<institution_code>.<event>          the suite tells hospitals
+    ehr.referral-answers  topic, durable  answer.<institution_code>.<kind>             hospitals answer
 
 Internal exchanges:
 
@@ -38,6 +40,8 @@ from urllib.parse import unquote, urlparse
 ENCOUNTERS = "ehr.encounters"
 ARCHIVE_UPDATES = "ehr.archive-updates"
 EVENTS = "ehr.events"
+REFERRALS = "ehr.referrals"
+REFERRAL_ANSWERS = "ehr.referral-answers"
 DEAD_LETTER = "ehr.dead-letter"
 
 DELIVERY_LIMIT = 50
@@ -59,6 +63,25 @@ def event_routing_key(service: str, event_type: str) -> str:
 
 def encounter_routing_key(institution_code: str, kind: str) -> str:
     return f"encounter.{institution_code}.{kind}"
+
+
+def referral_routing_key(institution_code: str, event: str) -> str:
+    """What the suite publishes to the institution a referral or consultation is addressed to
+    (`referral.H3301020001.referral_requested`); its queue `referral_queue(code)` binds only these."""
+    return f"referral.{institution_code}.{event}"
+
+
+def answer_routing_key(institution_code: str, kind: str) -> str:
+    """What a hospital publishes its answers under: `answer.H3301020001.accept`."""
+    return f"answer.{institution_code}.{kind}"
+
+
+def referral_queue(institution_code: str) -> str:
+    """The durable queue an institution reads the referrals and consultations addressed to it
+    from, bound to `ehr.referrals` under `referral.<code>.#`; declared by the suite (the referrals
+    service, before it first publishes to that institution), readable by that institution's
+    account only."""
+    return f"referrals.{institution_code}"
 
 
 def jurisdiction_binding(jurisdiction: str) -> str:
@@ -124,3 +147,9 @@ RECORDS_ENCOUNTERS = "records.encounters"
 RECORDS_REGISTRY_EVENTS = "records.registry-events"
 # The programmes hear of residents (registry.#) and of their records (records.record_changed).
 PROGRAMMES_EVENTS = "programmes.events"
+# The referrals hear of hospital encounters (records.record_changed: arrival) and of the
+# follow-ups' suggestions (programmes.referral_suggested), and take hospitals' answers.
+REFERRALS_EVENTS = "referrals.events"
+REFERRALS_ANSWERS = "referrals.answers"
+# Institution codes that would name the suite's own queues as a referral queue (`referral_queue`).
+RESERVED_REFERRAL_CODES = frozenset({"events", "answers"})

@@ -178,6 +178,25 @@ SUGGESTIONS_LIST = Action("programme_suggestions.list")
 SUGGESTION_CONFIRM = Action("programme_suggestion.confirm")
 SUGGESTION_DISMISS = Action("programme_suggestion.dismiss")
 PROGRAMME_FIGURES = Action("programme_figures.read")
+# Referrals (双向转诊) and consultations (会诊), the referrals service's: clinicians and the
+# township's own system refer residents of their scope and ask for consultations; both sides
+# (hospitals' systems too) read theirs and answer what is addressed to them; the receiver of an
+# open referral reads the records it names (`REFERRAL_RECORDS`, audited under `referral:<id>`).
+REFERRAL_CREATE = Action("referral.create")
+REFERRALS_LIST = Action("referrals.list")
+REFERRAL_READ = Action("referral.read")
+REFERRAL_SEND = Action("referral.send")
+REFERRAL_CANCEL = Action("referral.cancel")
+REFERRAL_ACCEPT = Action("referral.accept")
+REFERRAL_REJECT = Action("referral.reject")
+REFERRAL_ARRIVED = Action("referral.arrived")
+REFERRAL_BACK_REFER = Action("referral.back_refer")
+REFERRAL_CLOSE = Action("referral.close")
+REFERRAL_RECORDS = Action("referral.records")
+CONSULTATION_REQUEST = Action("consultation.request")
+CONSULTATIONS_LIST = Action("consultations.list")
+CONSULTATION_READ = Action("consultation.read")
+CONSULTATION_ANSWER = Action("consultation.answer")
 
 ARCHIVE_READS = {ARCHIVE_READ, SUMMARY_READ, RECORDS_LIST, RECORD_READ, ARCHIVE_SEARCH, REVISIONS_LIST,
                  TRANSFERS_LIST, MERGES_LIST, ATTACHMENTS_LIST, ATTACHMENT_READ}
@@ -191,9 +210,14 @@ OPERATIONS = {QUARANTINE_LIST, QUARANTINE_SHOW, QUARANTINE_REPLAY, QUARANTINE_DI
 # are for people (as STATS_READ is).
 SYSTEM_PROGRAMME_WORK = {PROGRAMMES_READ, PROGRAMME_ENROL, PROGRAMME_END, PROGRAMME_RESUME, WORKLIST_READ,
                          SUGGESTIONS_LIST, SUGGESTION_CONFIRM, SUGGESTION_DISMISS}
+REFERRING = {REFERRAL_CREATE, REFERRAL_SEND, REFERRAL_CANCEL, CONSULTATION_REQUEST}
+RECEIVING_REFERRALS = {REFERRALS_LIST, REFERRAL_READ, REFERRAL_ACCEPT, REFERRAL_REJECT, REFERRAL_ARRIVED,
+                       REFERRAL_BACK_REFER, REFERRAL_CLOSE, REFERRAL_RECORDS, CONSULTATIONS_LIST, CONSULTATION_READ,
+                       CONSULTATION_ANSWER}
 PROGRAMME_WORK = {*SYSTEM_PROGRAMME_WORK, PROGRAMME_FIGURES}
 CLINICIAN = {ARCHIVE_CREATE, ARCHIVE_UPDATE, ARCHIVE_ID_ATTACH, *ARCHIVE_READS, *CLINICAL_WRITES, ACCESS_GRANT,
-             *REFERENCE, STATS_READ, REVIEWS_LIST, ARCHIVE_EXPORT, CARD_ISSUE, CARD_READ, *PROGRAMME_WORK}
+             *REFERENCE, STATS_READ, REVIEWS_LIST, ARCHIVE_EXPORT, CARD_ISSUE, CARD_READ, *PROGRAMME_WORK,
+             *REFERRING, *RECEIVING_REFERRALS}
 # Keeping the register: ending and reopening archives, moving them between villages, finding
 # duplicates. The township's doctors and archive managers do it; village doctors report.
 KEEPING = {ARCHIVE_TERMINATE, ARCHIVE_REACTIVATE, DUPLICATES_REVIEW, TRANSFER_REQUEST, TRANSFERS_INCOMING,
@@ -221,8 +245,8 @@ PERMISSIONS: dict[str, frozenset[Action]] = {
     SUPERVISOR: frozenset({*REFERENCE, STATS_READ, PROGRAMME_FIGURES, *GRANT_OVERSIGHT}),
     SYSTEM_OPERATOR: frozenset({*REFERENCE, *OPERATIONS}),
     TOWNSHIP_SYSTEM: frozenset({ARCHIVE_CREATE, ARCHIVE_UPDATE, ARCHIVE_ID_ATTACH, *ARCHIVE_READS, *REFERENCE,
-                                *RECORD_WRITES, *SYSTEM_PROGRAMME_WORK}),
-    HOSPITAL_SYSTEM: frozenset(REFERENCE),
+                                *RECORD_WRITES, *SYSTEM_PROGRAMME_WORK, *REFERRING, *RECEIVING_REFERRALS}),
+    HOSPITAL_SYSTEM: frozenset({*REFERENCE, *RECEIVING_REFERRALS}),
 }
 # Everyone who signs in may sign themselves out everywhere (`POST /api/v1/auth/revoke`).
 PERMISSIONS.update({role: PERMISSIONS[role] | {AUTH_REVOKE} for role in USER_ROLES})
@@ -234,7 +258,7 @@ PERMISSIONS.update({role: PERMISSIONS[role] | {AUTH_REVOKE} for role in USER_ROL
 KEEPERS_WRITE = frozenset({ARCHIVE_CREATE, ARCHIVE_UPDATE, ARCHIVE_ID_ATTACH, *CLINICAL_WRITES, ARCHIVE_TERMINATE,
                            ARCHIVE_REACTIVATE, TRANSFER_REQUEST, TRANSFER_ACCEPT, TRANSFER_REJECT, TRANSFER_CANCEL,
                            *MERGING, PENDING_LINK, REVIEW_CLEAR, CARD_ISSUE, PROGRAMME_ENROL, PROGRAMME_END,
-                           PROGRAMME_RESUME, SUGGESTION_CONFIRM, SUGGESTION_DISMISS})
+                           PROGRAMME_RESUME, SUGGESTION_CONFIRM, SUGGESTION_DISMISS, *REFERRING})
 
 # Who may be an archive's 责任医生: a person of the managing institution who records care.
 RESPONSIBLE_ROLES = frozenset(role for role in USER_ROLES if RECORD_CREATE in PERMISSIONS[role])

@@ -324,6 +324,12 @@ class WorkerGate:
             raise NotFound("no such transfer", {"transfer_id": transfer["transfer_id"]})
         return transfer
 
+    def under_referral(self, referral_id: int) -> None:
+        """What the request reads it reads under an open referral addressed to the caller's
+        institution: the audit entry says so (out of scope, reason `referral:<id>`), as for a grant."""
+        self.draft.out_of_scope = True
+        self.draft.reason = f"referral:{referral_id}"
+
     def grant(self, archive_no: str, reason: str) -> dict:
         """Open an archive outside the caller's scope for `grant_lifetime` seconds, with a reason
         (at most `grant_daily_limit` grants a user in 24 hours: 429 past it). The grant and its

@@ -69,6 +69,7 @@ class GatewayService:
     registry = BoundedServiceRpc("registry")
     records = BoundedServiceRpc("records")
     programmes = BoundedServiceRpc("programmes")
+    referrals = BoundedServiceRpc("referrals")
     gate = Gate()
     relay = OutboxRelay("gateway")
 
@@ -76,7 +77,8 @@ class GatewayService:
         """The route's handler, with its body and query read as the route declares them."""
         body, query = read_input(route, request)
         return route.handler(Call(self.gate, self.registry, self.records, self.relay, probe, request, path,
-                                  body, query, ready, document, page, programmes=self.programmes))
+                                  body, query, ready, document, page, programmes=self.programmes,
+                                  referrals=self.referrals))
 
 
 def entrypoint(route: Route):

@@ -26,11 +26,11 @@ from sqlalchemy.orm import Session
 
 from shared import clock
 from shared.actor import Actor
-from shared.errors import NotFound, ValidationFailed
+from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.outbox import stage
 
 from services.records.facts import programme_facts, record_flags
-from services.records.forms import FORMS, validate_form
+from services.records.forms import FORMS, REFERRAL_FORMS, validate_form
 from services.records.models import Record, RecordRevision, outbox
 from services.records.revisions import REVISIONS, changed_message, next_revision, update_message
 from services.records.rules import (
@@ -80,24 +80,40 @@ def _require_first(session: Session, archive_no: str, record_type: str) -> None:
     require_first(record_type, standing[0][3] if standing else None)
 
 
-def file_form_record(session: Session, archive: dict, payload: dict, actor: Actor) -> tuple[Record, list[dict]]:
+def file_form_record(session: Session, archive: dict, payload: dict, actor: Actor, record_id: str | None = None,
+                     origin: str = "form") -> tuple[Record, list[dict]]:
     """`payload`: {"record_type": "visit", "content": {...form...}, "institution_code": ...}; the
-    record filed and its suggestions for other forms (`rules.past_history_suggestions`)."""
+    record filed and its suggestions for other forms (`rules.past_history_suggestions`).
+
+    A service that is the source of a record (`origin` `referral`) chooses its `record_id`: asked
+    again with the same id (its earlier answer lost), the record filed then is answered and
+    nothing is filed twice. The referral forms (`REFERRAL_FORMS`) come only from the referrals."""
     require_writable(archive)
     record_type = payload.get("record_type")
     if record_type not in FORMS:
         raise ValidationFailed("unknown record type", {"record_type": [f"Must be one of: {', '.join(FORMS)}."]})
+    if record_type in REFERRAL_FORMS and origin != "referral":
+        raise ValidationFailed("filed by the referrals service only", {"record_type": [
+            "A referral's 转出单 and 回转单 are filed by the referral itself (POST /api/v1/referrals)."]})
+    if record_id is not None:
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(f"record:{record_id}"))))
+        existing = session.get(Record, record_id)
+        if existing is not None:
+            if existing.archive_no != archive["archive_no"] or existing.record_type != record_type:
+                raise Conflict("a different record has this id", {"record_id": record_id})
+            session.commit()
+            return existing, []
     content, suggestions = _validated(session, archive, record_type, payload.get("content") or {})
     _require_first(session, archive["archive_no"], record_type)
     record = Record(
-        id=str(uuid.uuid4()), archive_no=archive["archive_no"], record_type=record_type, kind=None,
+        id=record_id or str(uuid.uuid4()), archive_no=archive["archive_no"], record_type=record_type, kind=None,
         institution_code=_institution(actor, payload), occurred_at=_occurred_at(content),
         current_revision=1, current_source_version=0,
     )
     session.add(record)
     session.flush()
     session.connection().execute(REVISIONS.insert(), [{
-        "record_id": record.id, "revision": 1, "source_version": 0, "content": content, "origin": "form",
+        "record_id": record.id, "revision": 1, "source_version": 0, "content": content, "origin": origin,
         "author": actor.user, "message_id": None, "reason": None,
     }])
     _announce(session, archive, record, "filed", 1, content, actor)

@@ -64,7 +64,7 @@ class RecordRevision(Base):
     revision: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_version: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     content: Mapped[dict] = mapped_column(JSONB)
-    origin: Mapped[str] = mapped_column(String(20))  # hospital_message | form | import
+    origin: Mapped[str] = mapped_column(String(20))  # hospital_message | form | import | referral
     author: Mapped[str] = mapped_column(String(64))
     message_id: Mapped[str | None] = mapped_column(String(255))
     reason: Mapped[str | None] = mapped_column(Text)  # why this revision was made (amendments)

@@ -137,11 +137,13 @@ class RecordsService:
     # -- records entered on the archive's forms ------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("payload",))
-    def file_record(self, archive_no, payload):
+    def file_record(self, archive_no, payload, record_id=None, origin="form"):
         call = RPC["file_record"]
-        data = call.load({"archive_no": archive_no, "payload": payload})
+        data = call.load({"archive_no": archive_no, "payload": payload, "record_id": record_id, "origin": origin})
         archive = self.registry.get_archive(data["archive_no"])
-        record, suggestions = entries.file_form_record(self.db, archive, data["payload"], self.actor)
+        record, suggestions = entries.file_form_record(
+            self.db, archive, data["payload"], self.actor, record_id=data["record_id"] and str(data["record_id"]),
+            origin=data["origin"])
         self.relay()
         return call.dump({**entries.get_record(self.db, record.id), "suggestions": suggestions})
 

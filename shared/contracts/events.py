@@ -60,6 +60,21 @@ FOLLOW_UP_DUE = "follow_up_due"
 FOLLOW_UP_OVERDUE = "follow_up_overdue"
 REFERRAL_SUGGESTED = "referral_suggested"
 
+# -- Referrals events (routing key `referrals.<event_type>`): each change of a referral (双向转诊)
+# and of a consultation (会诊); `referral_back_referred` is what puts the resident back on the
+# referring doctor's list (the programmes service may take it). --------------------------------
+
+REFERRAL_REQUESTED = "referral_requested"
+REFERRAL_ACCEPTED = "referral_accepted"
+REFERRAL_REJECTED = "referral_rejected"
+REFERRAL_EXPIRED = "referral_expired"
+REFERRAL_CANCELLED = "referral_cancelled"
+REFERRAL_ARRIVED = "referral_arrived"
+REFERRAL_BACK_REFERRED = "referral_back_referred"
+REFERRAL_CLOSED = "referral_closed"
+CONSULTATION_REQUESTED = "consultation_requested"
+CONSULTATION_ANSWERED = "consultation_answered"
+
 
 class EventSchema(Lenient):
     """Envelope of a domain event on `ehr.events`, routing key `<service>.<event_type>`.
@@ -347,6 +362,49 @@ class ReferralSuggestedSchema(Lenient):
     institution_code = fields.Str(load_default=None, allow_none=True)
 
 
+class ReferralChangedSchema(Lenient):
+    """`referral_requested`, `referral_accepted`, `referral_rejected`, `referral_expired`,
+    `referral_cancelled`, `referral_arrived`, `referral_back_referred`, `referral_closed`
+    (referrals): a referral moved from `from_state` to `state` (`services/referrals/lifecycle.py`);
+    `reason` is why, as the one who moved it said (a rejection's reason, the expiry's deadline),
+    `record_id` the archive record the step filed (the 转出单 when requested, the 回转单 when
+    back-referred), when it filed one.
+
+        {"referral_id": 7, "archive_no": "11010510110100007", "state": "back_referred",
+         "from_state": "arrived", "urgency": "urgent", "from_institution_code": "T1101051011",
+         "from_doctor": "doc01", "to_institution_code": "H1101050001", "reason": null,
+         "record_id": "5f0c...", "deadline_at": "2026-12-02T02:00:00+00:00"}
+    """
+
+    referral_id = fields.Int(required=True, strict=True)
+    archive_no = ArchiveNo(required=True)
+    state = fields.Str(required=True)
+    from_state = fields.Str(load_default=None, allow_none=True)
+    urgency = fields.Str(required=True)
+    from_institution_code = fields.Str(required=True)
+    from_doctor = fields.Str(load_default=None, allow_none=True)
+    to_institution_code = fields.Str(load_default=None, allow_none=True)
+    reason = fields.Str(load_default=None, allow_none=True)
+    record_id = fields.Str(load_default=None, allow_none=True)
+    deadline_at = fields.AwareDateTime(load_default=None, allow_none=True)
+
+
+class ConsultationChangedSchema(Lenient):
+    """`consultation_requested` / `consultation_answered` (referrals): a consultation (会诊) was
+    asked of `to_institution_code`, or answered (then `record_id` is the 会诊记录表 filed).
+
+        {"consultation_id": 3, "archive_no": "11010510110100007", "state": "answered",
+         "from_institution_code": "T1101051011", "to_institution_code": "H1101050001", "record_id": "..."}
+    """
+
+    consultation_id = fields.Int(required=True, strict=True)
+    archive_no = ArchiveNo(required=True)
+    state = fields.Str(required=True)
+    from_institution_code = fields.Str(required=True)
+    to_institution_code = fields.Str(required=True)
+    record_id = fields.Str(load_default=None, allow_none=True)
+
+
 # event_type -> the schema of its `data`: an event without one cannot be built.
 PAYLOADS: dict[str, Schema] = {
     ARCHIVE_CREATED: ArchiveCreatedSchema(),
@@ -363,6 +421,11 @@ PAYLOADS: dict[str, Schema] = {
     FOLLOW_UP_DUE: FollowUpDueSchema(),
     FOLLOW_UP_OVERDUE: FollowUpDueSchema(),
     REFERRAL_SUGGESTED: ReferralSuggestedSchema(),
+    **{event_type: ReferralChangedSchema() for event_type in (
+        REFERRAL_REQUESTED, REFERRAL_ACCEPTED, REFERRAL_REJECTED, REFERRAL_EXPIRED, REFERRAL_CANCELLED,
+        REFERRAL_ARRIVED, REFERRAL_BACK_REFERRED, REFERRAL_CLOSED)},
+    CONSULTATION_REQUESTED: ConsultationChangedSchema(),
+    CONSULTATION_ANSWERED: ConsultationChangedSchema(),
 }
 _ENVELOPE = EventSchema()
 

@@ -427,9 +427,14 @@ class RecordRequestSchema(Strict):
 
 
 class FileRecordRequestSchema(ArchiveRequestSchema):
-    """`file_record("11010500300100001", {"record_type": "visit", "content": {...}})`"""
+    """`file_record("11010500300100001", {"record_type": "visit", "content": {...}})`; another
+    service filing what it is the source of names the `origin` (`referral`: the referrals service's
+    转出单, 回转单 and 会诊记录表) and chooses the `record_id`, so asking again after a lost answer
+    files nothing twice (the record already filed under that id is answered)."""
 
     payload = fields.Nested(RecordCreateSchema, required=True)
+    record_id = fields.UUID(load_default=None, allow_none=True)
+    origin = fields.Str(load_default="form", validate=validate.OneOf(("form", "referral")))
 
 
 class AmendRecordRequestSchema(ArchiveRequestSchema, RecordRequestSchema):

@@ -14,7 +14,9 @@ ENCOUNTERS = Exchange(names.ENCOUNTERS, type="topic", durable=True)
 ARCHIVE_UPDATES = Exchange(names.ARCHIVE_UPDATES, type="topic", durable=True)
 EVENTS = Exchange(names.EVENTS, type="topic", durable=True)
 DEAD_LETTER = Exchange(names.DEAD_LETTER, type="topic", durable=True)
-EXCHANGES = (ENCOUNTERS, ARCHIVE_UPDATES, EVENTS, DEAD_LETTER)
+REFERRALS = Exchange(names.REFERRALS, type="topic", durable=True)
+REFERRAL_ANSWERS = Exchange(names.REFERRAL_ANSWERS, type="topic", durable=True)
+EXCHANGES = (ENCOUNTERS, ARCHIVE_UPDATES, EVENTS, DEAD_LETTER, REFERRALS, REFERRAL_ANSWERS)
 
 
 def work_queue(name: str, exchange: Exchange, routing_keys: list[str]) -> Queue:
@@ -60,7 +62,29 @@ def parking_queue(for_queue: str) -> Queue:
 RECORDS_ENCOUNTERS = work_queue(names.RECORDS_ENCOUNTERS, ENCOUNTERS, ["encounter.#"])
 RECORDS_REGISTRY_EVENTS = work_queue(names.RECORDS_REGISTRY_EVENTS, EVENTS, ["registry.#"])
 PROGRAMMES_EVENTS = work_queue(names.PROGRAMMES_EVENTS, EVENTS, ["registry.#", "records.record_changed"])
-WORK_QUEUES = (RECORDS_ENCOUNTERS, RECORDS_REGISTRY_EVENTS, PROGRAMMES_EVENTS)
+REFERRALS_EVENTS = work_queue(names.REFERRALS_EVENTS, EVENTS,
+                              ["records.record_changed", "programmes.referral_suggested"])
+REFERRALS_ANSWERS = work_queue(names.REFERRALS_ANSWERS, REFERRAL_ANSWERS, ["answer.#"])
+WORK_QUEUES = (RECORDS_ENCOUNTERS, RECORDS_REGISTRY_EVENTS, PROGRAMMES_EVENTS, REFERRALS_EVENTS, REFERRALS_ANSWERS)
+
+
+def referral_queue(institution_code: str) -> Queue:
+    """An institution's referral queue (`shared.messaging.referral_queue`): durable, quorum, bound
+    to `ehr.referrals` under `referral.<code>.#` only."""
+    return Queue(names.referral_queue(institution_code), exchange=REFERRALS,
+                 routing_key=f"referral.{institution_code}.#", durable=True,
+                 queue_arguments={"x-queue-type": "quorum"})
+
+
+def declare_referral_queue(amqp_uri: str, institution_code: str) -> None:
+    """Declare (idempotently) the queue the referrals addressed to `institution_code` wait in, so
+    that nothing sent before the institution first connects is lost."""
+    from kombu import Connection
+
+    with Connection(amqp_uri) as conn:
+        channel = conn.default_channel
+        REFERRALS(channel).declare()
+        referral_queue(institution_code)(channel).declare()
 
 
 def declare_topology(amqp_uri: str) -> None:

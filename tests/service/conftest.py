@@ -10,6 +10,7 @@ from ehr.synthetic import Synthesizer
 from services.gateway.service import GatewayService
 from services.programmes.service import ProgrammesService
 from services.records.service import RecordsService
+from services.referrals.service import ReferralsService
 from services.registry.service import RegistryService
 from shared.transport.topology import declare_topology
 from tests.support.amqp import Hospital
@@ -92,7 +93,7 @@ def gateway_url(suite_env, container_factory, nameko_config):
 
 @pytest.fixture(scope="module")
 def module_gateway(suite_env):
-    """Registry, records, programmes and gateway shared by the tests of one module (for the modules
+    """Registry, records, programmes, referrals and gateway shared by the tests of one module (for the modules
     that make hundreds of requests): the gateway's base URL."""
     import nameko
     from nameko.containers import get_container_cls
@@ -104,7 +105,7 @@ def module_gateway(suite_env):
     patch = nameko.config.patch({**nameko_config(load_settings()), "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"})
     patch.start()
     containers = [get_container_cls()(cls) for cls in (RegistryService, RecordsService, ProgrammesService,
-                                                       GatewayService)]
+                                                       ReferralsService, GatewayService)]
     try:
         for container in containers:
             container.start()

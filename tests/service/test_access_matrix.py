@@ -47,6 +47,12 @@ READERS = CLINICIANS | {"township_system"}
 # programme work (enrolment, work list, suggestions); no attachments, grants or figures
 RECORD_WRITERS = CLINICIANS | {"township_system"}
 PROGRAMME_WORKERS = CLINICIANS | {"township_system"}
+# referrals: clinicians and the township's system refer and ask for consultations; both sides (a
+# hospital's system too) read theirs and answer what is addressed to them
+REFERRERS = CLINICIANS | {"township_system"}
+REFERRAL_SIDES = CLINICIANS | {"township_system", "hospital_system"}
+REFERRAL_BODY = {"to_institution_code": "H1101050002", "reason": {"impression": "高血压3级，血压控制不佳"}}
+BACK_BODY = {"diagnosis": "原发性高血压", "treatment": "调整用药", "plan": "两周后社区随访"}
 KEEPERS = {"township_doctor", "archive_manager"}   # terminate, transfer, review duplicates
 MERGERS = {"archive_manager"}
 EVERYONE = set(CALLERS)
@@ -199,6 +205,36 @@ ENDPOINTS = [
              frozenset(PROGRAMME_WORKERS), 404, scoped=False),
     Endpoint("programme_suggestion.dismiss", "POST", "/api/v1/programme-suggestions/999999999/dismiss",
              frozenset(PROGRAMME_WORKERS), 404, scoped=False, body=lambda w, s: {"reason": "诊断已排除"}),
+    # referrals and consultations (the referrals service); an unknown one answers 404 to either side
+    Endpoint("referral.create", "POST", "/api/v1/referrals", frozenset(REFERRERS), 201,
+             body=lambda w, s: {"archive_no": w.archives[s], **REFERRAL_BODY}),
+    Endpoint("referrals.list", "GET", "/api/v1/referrals?box=sent", frozenset(REFERRAL_SIDES), 200, scoped=False),
+    Endpoint("referral.read", "GET", "/api/v1/referrals/999999999", frozenset(REFERRAL_SIDES), 404, scoped=False),
+    Endpoint("referral.send", "POST", "/api/v1/referrals/999999999/send", frozenset(REFERRERS), 404, scoped=False,
+             body=lambda w, s: {}),
+    Endpoint("referral.cancel", "POST", "/api/v1/referrals/999999999/cancel", frozenset(REFERRERS), 404,
+             scoped=False, body=lambda w, s: {"reason": "患者拒绝转诊"}),
+    Endpoint("referral.accept", "POST", "/api/v1/referrals/999999999/accept", frozenset(REFERRAL_SIDES), 404,
+             scoped=False, body=lambda w, s: {}),
+    Endpoint("referral.reject", "POST", "/api/v1/referrals/999999999/reject", frozenset(REFERRAL_SIDES), 404,
+             scoped=False, body=lambda w, s: {"reason": "本院无相应专科"}),
+    Endpoint("referral.arrived", "POST", "/api/v1/referrals/999999999/arrived", frozenset(REFERRAL_SIDES), 404,
+             scoped=False, body=lambda w, s: {}),
+    Endpoint("referral.back_refer", "POST", "/api/v1/referrals/999999999/back-referral", frozenset(REFERRAL_SIDES),
+             404, scoped=False, body=lambda w, s: BACK_BODY),
+    Endpoint("referral.close", "POST", "/api/v1/referrals/999999999/close", frozenset(REFERRAL_SIDES), 404,
+             scoped=False, body=lambda w, s: {"reason": "治愈出院"}),
+    Endpoint("referral.records", "GET", "/api/v1/referrals/999999999/records", frozenset(REFERRAL_SIDES), 404,
+             scoped=False),
+    Endpoint("consultation.request", "POST", "/api/v1/consultations", frozenset(REFERRERS), 201,
+             body=lambda w, s: {"archive_no": w.archives[s], "to_institution_code": "H1101050002",
+                                "question": "血糖控制不佳，请协助调整方案"}),
+    Endpoint("consultations.list", "GET", "/api/v1/consultations", frozenset(REFERRAL_SIDES), 200, scoped=False),
+    Endpoint("consultation.read", "GET", "/api/v1/consultations/999999999", frozenset(REFERRAL_SIDES), 404,
+             scoped=False),
+    Endpoint("consultation.answer", "POST", "/api/v1/consultations/999999999/answer", frozenset(REFERRAL_SIDES),
+             404, scoped=False, body=lambda w, s: {"opinion": "加用二甲双胍",
+                                                   "consultants": [{"institution": "县医院", "doctor": "王医生"}]}),
     Endpoint("programme_figures.read", "GET", "/api/v1/programme-figures", frozenset(CLINICIANS | ADMINISTRATIVE),
              200, scoped=False),
 ]
@@ -401,7 +437,8 @@ def test_access_matrix(world, endpoint, role, scope):
         touched = resp.json()["archive_no"]
     if endpoint.action == "pending.propose" and role == "system_operator":
         touched = world.archives["in"]  # named by the body, noted once the body is read
-    if endpoint.action == "pending.link" and role not in endpoint.allowed:
+    if endpoint.action in ("pending.link", "referral.create", "consultation.request") \
+            and role not in endpoint.allowed:
         touched = None  # named by the body, which a refused caller's request never gets to
     if "audit_archive" in world.prepared or endpoint.action == "archive.merge":
         # a transfer or merge named by its id is noted by its archive once it is read; a merge
@@ -425,7 +462,7 @@ COMMISSION_REFUSED = {"archive.create", "archive.update", "archive.id_number", "
                       "record.entered_in_error", "archive.terminate", "archive.reactivate", "transfer.request",
                       "transfer.accept", "transfer.reject", "transfer.cancel", "pending.link", "record.review",
                       "programme.enrol", "programme.end", "programme.resume", "programme_suggestion.confirm",
-                      "programme_suggestion.dismiss"}
+                      "programme_suggestion.dismiss", "referral.create", "consultation.request"}
 COMMISSION_READS = {"archive.read": 200, "archive.summary": 200, "records.list": 200, "archive.revisions": 200,
                     "archive.search": 200, "archive.duplicates": 200, "stats.read": 200, "programmes.read": 200,
                     "worklist.read": 200, "programme_suggestions.list": 200, "programme_figures.read": 200}

@@ -152,7 +152,10 @@ def test_township_systems_file_form_records_and_programme_work_and_hospitals_rea
     for action in (access.ATTACHMENT_ADD, access.ATTACHMENT_MARK_IN_ERROR, access.ACCESS_GRANT,
                    access.ARCHIVE_TERMINATE, access.ARCHIVE_MERGE, access.PROGRAMME_FIGURES, access.STATS_READ):
         assert not access.permits(access.TOWNSHIP_SYSTEM, action), action.name
-    assert access.PERMISSIONS[access.HOSPITAL_SYSTEM] == frozenset(access.REFERENCE)
+    # a hospital's system reads its institution lists and answers the referrals and consultations
+    # addressed to it (reading the records an open referral names); it refers nobody, reads no archive
+    assert access.PERMISSIONS[access.HOSPITAL_SYSTEM] == frozenset({*access.REFERENCE, *access.RECEIVING_REFERRALS})
+    assert not any(access.permits(access.HOSPITAL_SYSTEM, a) for a in (*access.REFERRING, *access.ARCHIVE_READS))
 
 
 def test_only_clinicians_and_township_systems_write_and_unknown_roles_may_do_nothing():

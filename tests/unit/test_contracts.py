@@ -24,7 +24,7 @@ from nameko.rpc import Rpc as NamekoRpc
 
 from shared.actor import Actor
 from shared.contracts import events, programmes as programme_contracts, records as record_contracts, \
-    registry as registry_contracts
+    referrals as referral_contracts, registry as registry_contracts
 from shared.contracts.archive_update import ArchiveUpdateSchema
 from shared.contracts.events import InvalidEvent, event_message, load_event
 from shared.contracts.fields import Rpc
@@ -32,6 +32,7 @@ from shared.transport.rpc import rpc
 
 from services.programmes.service import ProgrammesService
 from services.records.service import RecordsService
+from services.referrals.service import ReferralsService
 from services.registry.service import RegistryService
 
 ACTOR = Actor("doc01", "T1101051011", "township_doctor")
@@ -67,8 +68,9 @@ def contract_problems(service: type, table: dict[str, Rpc]) -> list[str]:
 
 @pytest.mark.parametrize("service,table", [(RegistryService, registry_contracts.RPC),
                                            (RecordsService, record_contracts.RPC),
-                                           (ProgrammesService, programme_contracts.RPC)],
-                         ids=["registry", "records", "programmes"])
+                                           (ProgrammesService, programme_contracts.RPC),
+                                           (ReferralsService, referral_contracts.RPC)],
+                         ids=["registry", "records", "programmes", "referrals"])
 def test_every_rpc_method_loads_and_dumps_through_its_declared_contract(service, table):
     assert len(rpc_methods(service)) >= 12
     assert contract_problems(service, table) == []

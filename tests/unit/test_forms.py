@@ -176,7 +176,8 @@ def message_at(details, path):
 
 def test_forms_lists_the_record_types():
     assert set(FORMS) == {"personal_info", "health_exam", "visit", "consultation", "hypertension_follow_up",
-                          "diabetes_follow_up", "integrated_follow_up", "elderly_self_care", "elderly_tcm"}
+                          "diabetes_follow_up", "integrated_follow_up", "elderly_self_care", "elderly_tcm",
+                          "referral_out", "referral_back"}
 
 
 @pytest.mark.parametrize("record_type", sorted(EXAMPLES))

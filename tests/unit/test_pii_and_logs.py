@@ -135,7 +135,7 @@ def test_each_service_is_given_and_requires_only_its_own_keys():
                      "records": {"EHR_RECORDS_PII_KEY", "EHR_RECORDS_PII_OLD_KEYS", "EHR_INDEX_KEY",
                                  "EHR_SERVICE_KEY"},
                      "gateway": {"EHR_TOKEN_KEY", "EHR_AUDIT_KEY", "EHR_SERVICE_KEY"},
-                     "programmes": {"EHR_SERVICE_KEY"}}
+                     "programmes": {"EHR_SERVICE_KEY"}, "referrals": {"EHR_SERVICE_KEY"}}
     assert all(service_environment(s, env)["EHR_AMQP_URI"] == "amqp://x" for s in SERVICES)
     gateway = load_settings(service_environment(service("gateway"), env))
     gateway.require_service_keys(service("gateway"))
@@ -171,7 +171,7 @@ def test_ehr_up_starts_each_service_process_with_only_its_own_keys(monkeypatch):
     assert given == {"registry": {"EHR_PII_KEY", "EHR_INDEX_KEY", "EHR_SERVICE_KEY"},
                      "records": {"EHR_RECORDS_PII_KEY", "EHR_INDEX_KEY", "EHR_SERVICE_KEY"},
                      "gateway": {"EHR_TOKEN_KEY", "EHR_AUDIT_KEY", "EHR_SERVICE_KEY"},
-                     "programmes": {"EHR_SERVICE_KEY"}}
+                     "programmes": {"EHR_SERVICE_KEY"}, "referrals": {"EHR_SERVICE_KEY"}}
 
 
 def test_the_gateway_starts_without_pii_keys(monkeypatch):

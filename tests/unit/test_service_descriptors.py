@@ -23,9 +23,9 @@ from ehr.cli import main
 from shared.service import ServiceDescriptor
 
 ROOT = Path(__file__).resolve().parents[2]
-EXTRA = ServiceDescriptor(name="referrals", entrypoint="services.referrals.service:ReferralsService",
-                          migrations=ROOT / "services" / "referrals" / "migrations",
-                          keys=("EHR_SERVICE_KEY",), queues=("referrals.events",))
+EXTRA = ServiceDescriptor(name="screening", entrypoint="services.screening.service:ScreeningService",
+                          migrations=ROOT / "services" / "screening" / "migrations",
+                          keys=("EHR_SERVICE_KEY",), queues=("screening.events",))
 
 
 @pytest.fixture
@@ -79,8 +79,9 @@ def test_ehr_migrate_migrates_every_listed_service(monkeypatch, with_extra_servi
     migrated = []
     monkeypatch.setattr(ehr.setup, "prepare_database", lambda name, path, settings: migrated.append((name, path)))
     ehr.setup.migrate_all(settings=object())
-    assert migrated[-1] == ("referrals", EXTRA.migrations)
-    assert [name for name, _ in migrated] == ["registry", "records", "gateway", "programmes", "referrals"]
+    assert migrated[-1] == ("screening", EXTRA.migrations)
+    assert [name for name, _ in migrated] == ["registry", "records", "gateway", "programmes", "referrals",
+                                              "screening"]
 
 
 def test_ehr_up_starts_every_listed_service_with_only_its_keys(monkeypatch, with_extra_service):
@@ -89,12 +90,12 @@ def test_ehr_up_starts_every_listed_service_with_only_its_keys(monkeypatch, with
                         lambda args, env, **kw: spawned.setdefault(args[-1], []).append(env))
     monkeypatch.setenv("EHR_PII_KEY", shared.config.generate_key())
     monkeypatch.setenv("EHR_SERVICE_KEY", shared.config.generate_key())
-    sup = ehr.supervisor.Supervisor({"referrals": 2})
+    sup = ehr.supervisor.Supervisor({"screening": 2})
     sup.start()
-    assert set(spawned) == {"registry", "records", "gateway", "programmes", "referrals"}
-    assert sup.replicas["referrals"] == 2
-    assert [env["EHR_PROCESS"] for env in spawned["referrals"]] == ["referrals.1", "referrals.2"]
-    assert all("EHR_PII_KEY" not in env and "EHR_SERVICE_KEY" in env for env in spawned["referrals"])
+    assert set(spawned) == {"registry", "records", "gateway", "programmes", "referrals", "screening"}
+    assert sup.replicas["screening"] == 2
+    assert [env["EHR_PROCESS"] for env in spawned["screening"]] == ["screening.1", "screening.2"]
+    assert all("EHR_PII_KEY" not in env and "EHR_SERVICE_KEY" in env for env in spawned["screening"])
     assert "EHR_PII_KEY" in spawned["registry"][0]
 
 

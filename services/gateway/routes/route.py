@@ -131,6 +131,7 @@ class Call:
     document: Callable[[], dict] | None = None         # the OpenAPI document, drawn from this table
     page: Callable[[], str] | None = None              # the same as a readable HTML page
     programmes: Any = None                             # the programmes service's RPC client
+    referrals: Any = None                              # the referrals service's RPC client
 
     @property
     def archive(self) -> dict:

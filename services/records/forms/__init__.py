@@ -32,6 +32,7 @@ from .elderly import ElderlySelfCareSchema, ElderlyTcmSchema
 from .follow_up import DiabetesFollowUpSchema, HypertensionFollowUpSchema, IntegratedFollowUpSchema
 from .health_exam import HealthExamSchema
 from .personal_info import PersonalInfoSchema
+from .referral import ReferralBackSchema, ReferralOutSchema
 from .visit import VisitSchema
 
 FORMS: dict[str, type[FormSchema]] = {
@@ -44,7 +45,11 @@ FORMS: dict[str, type[FormSchema]] = {
     "integrated_follow_up": IntegratedFollowUpSchema,
     "elderly_self_care": ElderlySelfCareSchema,
     "elderly_tcm": ElderlyTcmSchema,
+    "referral_out": ReferralOutSchema,
+    "referral_back": ReferralBackSchema,
 }
+# Forms only the referrals service files (origin `referral`): the referral is their source.
+REFERRAL_FORMS = frozenset({"referral_out", "referral_back"})
 
 
 def validate_form(record_type: str, content: dict[str, Any], *, birth_date: date | None,
@@ -73,4 +78,4 @@ def validate_form(record_type: str, content: dict[str, Any], *, birth_date: date
     return schema.dump(loaded)
 
 
-__all__ = ["FORMS", "validate_form"]
+__all__ = ["FORMS", "REFERRAL_FORMS", "validate_form"]
