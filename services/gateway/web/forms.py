@@ -41,8 +41,10 @@ def published() -> dict[str, dict]:
 
 
 def form_names() -> dict[str, str]:
-    """record_type -> its Chinese title, for the forms that are published."""
-    return {record_type: labels.title(record_type) for record_type in published()}
+    """record_type -> its Chinese title, for the forms that are published and entered by hand (a
+    form another service files, `filed_by`, such as a referral's 转出单, is shown, not offered)."""
+    return {record_type: labels.title(record_type) for record_type, document in published().items()
+            if not document.get("filed_by")}
 
 
 @dataclass

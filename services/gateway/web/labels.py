@@ -16,6 +16,8 @@ TITLES = {
     "integrated_follow_up": "高血压、2型糖尿病患者随访服务记录表（多病共管）",
     "elderly_self_care": "老年人生活自理能力评估表",
     "elderly_tcm": "老年人中医药健康管理服务记录表",
+    "referral_out": "双向转诊（转出）单",
+    "referral_back": "双向转诊（回转）单",
 }
 
 _FOLLOW_UP_DERIVED = {"signs.bmi", "signs.target_bmi"}
@@ -169,6 +171,14 @@ LABELS: dict[str, dict[str, str]] = {
         "answers": "33个问题的回答，依次每行一个（1 没有，2 很少，3 有时，4 经常，5 总是）",
         "guidance": "中医药保健指导（按体质）", "doctor": "医生签名",
     },
+    "referral_out": {"occurred_on": "转出日期", "referral_id": "转诊单号", "urgency": "紧急程度",
+                     "from_institution": "转出机构", "from_doctor": "转诊医生", "to_institution": "转入机构",
+                     "to_department": "转入科室", "to_doctor": "接诊医生", "impression": "初步印象",
+                     "present_illness": "主要现病史", "past_history": "主要既往史", "treatment": "治疗经过",
+                     "record_ids": "随转资料"},
+    "referral_back": {"occurred_on": "回转日期", "referral_id": "转诊单号", "from_institution": "回转机构",
+                      "doctor": "接诊医生", "to_institution": "接收机构", "diagnosis": "诊断结果",
+                      "findings": "主要检查结果", "treatment": "治疗经过", "plan": "下一步治疗方案及康复建议"},
     "consultation": {"occurred_on": "会诊日期", "reason": "会诊原因", "opinion": "会诊意见",
                      "consultants": "会诊医生", "consultants.institution": "医疗卫生机构名称",
                      "consultants.doctor": "会诊医生签字", "responsible_doctor": "责任医生"},
