@@ -30,14 +30,20 @@ def published_forms() -> dict[str, dict[str, Any]]:
             for path in sorted(FORM_SCHEMAS_DIR.glob("*.json"))}
 
 
+def entered_forms() -> list[str]:
+    """The forms a record may be entered on (`POST .../records`): all but those another service
+    files (`filed_by`: a referral's 转出单 and 回转单 are filed by the referral itself)."""
+    return [record_type for record_type, document in published_forms().items() if not document.get("filed_by")]
+
+
 def form_references() -> dict[str, dict[str, str]]:
     """`{"visit": {"$ref": "#/components/schemas/Form.visit"}, ...}`: each form's schema by record
-    type, as `RecordCreate.content`'s `x-forms` names them."""
+    type, as `RecordCreate.content`'s `x-forms` names them (the forms entered by hand)."""
     return {record_type: {"$ref": f"#/components/schemas/{form_component(record_type)}"}
-            for record_type in published_forms()}
+            for record_type in entered_forms()}
 
 
 CONTENT_DESCRIPTION = ("The form's fields, as the schema of its `record_type` says (`x-forms`: "
-                       + ", ".join(f"`{t}` in `{form_component(t)}`" for t in published_forms())
+                       + ", ".join(f"`{t}` in `{form_component(t)}`" for t in entered_forms())
                        + "): each code list is an `enum` with the codes' meanings in its `description` "
                        "and `x-enum-descriptions`.")

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from ehr.synthetic import Synthesizer
 from services.gateway.service import GatewayService
 from services.programmes.service import ProgrammesService
+from services.referrals.service import ReferralsService
 from services.records.service import RecordsService
 from services.registry.service import RegistryService
 from tests.support.amqp import Hospital, wait_until
@@ -125,22 +126,23 @@ def test_villages_and_institutions_list_the_demo_county(api, staff):
 
 
 def test_health_is_ok_when_every_service_answers(gateway_url):
-    api = gateway_url(RegistryService, RecordsService, ProgrammesService)
+    api = gateway_url(RegistryService, RecordsService, ProgrammesService, ReferralsService)
     resp = requests.get(f"{api}/api/v1/health")
     assert resp.status_code == 200
-    assert resp.json() == {"status": "ok", "checks": {"registry": "ok", "records": "ok", "programmes": "ok"}}
+    assert resp.json() == {"status": "ok", "checks": {"registry": "ok", "records": "ok", "programmes": "ok",
+                                                      "referrals": "ok"}}
 
 
-@pytest.mark.parametrize("down", ["records", "programmes"])
+@pytest.mark.parametrize("down", ["records", "programmes", "referrals"])
 def test_health_is_503_and_names_the_service_that_is_down(gateway_url, down):
-    running = {"records": RecordsService, "programmes": ProgrammesService}
+    running = {"records": RecordsService, "programmes": ProgrammesService, "referrals": ReferralsService}
     api = gateway_url(RegistryService, *(cls for name, cls in running.items() if name != down))
     resp = requests.get(f"{api}/api/v1/health", timeout=30)
     assert resp.status_code == 503 and resp.json()["status"] == "degraded"
     checks = resp.json()["checks"]
     assert checks[down].startswith("unavailable")
     assert {name: value for name, value in checks.items() if name != down} == {
-        name: "ok" for name in ("registry", "records", "programmes") if name != down}
+        name: "ok" for name in ("registry", "records", "programmes", "referrals") if name != down}
 
 
 def test_the_openapi_document_describes_every_route(api):

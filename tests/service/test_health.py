@@ -9,6 +9,7 @@ import requests
 
 from services import SERVICES, service
 from services.programmes.service import ProgrammesService
+from services.referrals.service import ReferralsService
 from services.registry.service import RegistryService
 from shared.config import load_settings
 from shared.db import alembic_config, drop_database, ensure_database
@@ -17,7 +18,7 @@ from shared.transport.topology import declare_topology
 
 
 def test_the_gateway_stays_live_and_ready_while_records_is_down(gateway_url):
-    api = gateway_url(RegistryService, ProgrammesService)  # no records service
+    api = gateway_url(RegistryService, ProgrammesService, ReferralsService)  # no records service
     live = requests.get(f"{api}/api/v1/health/live", timeout=30)
     ready = requests.get(f"{api}/api/v1/health/ready", timeout=30)
     suite = requests.get(f"{api}/api/v1/health", timeout=30)
@@ -25,7 +26,8 @@ def test_the_gateway_stays_live_and_ready_while_records_is_down(gateway_url):
     assert ready.status_code == 200
     assert ready.json() == {"status": "ok", "checks": {"database": "ok", "broker": "ok", "migrations": "ok"}}
     assert suite.status_code == 503 and suite.json()["checks"]["records"].startswith("unavailable")
-    assert suite.json()["checks"]["programmes"] == suite.json()["checks"]["registry"] == "ok"
+    assert suite.json()["checks"]["programmes"] == suite.json()["checks"]["referrals"] == "ok"
+    assert suite.json()["checks"]["registry"] == "ok"
 
 
 def test_the_gateways_root_leads_to_the_api_docs(gateway_url):

@@ -10,7 +10,7 @@ import pytest
 from marshmallow import fields
 
 from services.gateway.openapi import build_spec
-from services.records.forms import FORMS, export
+from services.records.forms import FORMS, REFERRAL_FORMS, export
 from services.records.forms.personal_info import BloodType, PersonalInfoSchema
 from shared.codes import BloodTypeABO, BloodTypeRh, CodeEnum, ExamTestItem
 from shared.contracts.forms import FORM_SCHEMAS_DIR, form_component, published_forms
@@ -73,15 +73,17 @@ def test_the_document_carries_each_forms_codes():
     assert "ecg" in item["enum"] and "ecg 心电图" in item["description"]
     assert item["enum"] == ExamTestItem.codes()
     content = schemas["RecordCreate"]["properties"]["content"]
-    assert content["x-forms"] == {t: {"$ref": f"#/components/schemas/{form_component(t)}"} for t in FORMS}
+    entered = [t for t in FORMS if t not in REFERRAL_FORMS]  # the referral files its own (filed_by)
+    assert content["x-forms"] == {t: {"$ref": f"#/components/schemas/{form_component(t)}"} for t in entered}
     for record_type in FORMS:
         assert schemas[form_component(record_type)]["type"] == "object"
 
 
-def test_the_filing_route_names_every_form():
+def test_the_filing_route_names_every_form_entered_by_hand():
     summary = build_spec()["paths"]["/api/v1/archives/{archive_no}/records"]["post"]["summary"]
     named = summary[summary.index("(") + 1:summary.rindex(")")].split(", ")
-    assert sorted(named) == sorted(FORMS)
+    assert sorted(named) == sorted(set(FORMS) - REFERRAL_FORMS)
+    assert all(published_forms()[t].get("filed_by") == "referral" for t in REFERRAL_FORMS)
 
 
 def test_every_reference_in_the_document_resolves():

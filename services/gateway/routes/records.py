@@ -10,7 +10,7 @@ from shared.contracts.records import (
     RecordHistorySchema, RecordPageSchema, RecordQuerySchema,
 )
 from shared.archive_no import archive_numbers
-from shared.contracts.forms import published_forms
+from shared.contracts.forms import entered_forms
 from shared.errors import NotFound, ValidationFailed
 from shared.follow_ups import FORM_ENROLMENTS
 
@@ -75,7 +75,7 @@ ROUTES = area(
           query=RecordQuery,
           answers=(Answer(200, "One page", RecordPageSchema),), errors=(400, 404, 503)),
     Route("POST", "/api/v1/archives/<string:archive_no>/records", "file_record", access.RECORD_CREATE, file_record,
-          summary=f"Enter a record on one of the archive's forms ({', '.join(published_forms())})",
+          summary=f"Enter a record on one of the archive's forms ({', '.join(entered_forms())})",
           body=Body(RecordCreateSchema),
           answers=(Answer(201, "Filed, with what it offers other forms", RecordFiledSchema),),
           errors=(400, 404, 409, 422, 503)),

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import shared
+from shared.contracts.forms import entered_forms
 import services.gateway.web.labels as labels
 
 FORMS_DIR = Path(shared.__file__).parent / "schemas" / "forms"
@@ -43,8 +44,7 @@ def published() -> dict[str, dict]:
 def form_names() -> dict[str, str]:
     """record_type -> its Chinese title, for the forms that are published and entered by hand (a
     form another service files, `filed_by`, such as a referral's 转出单, is shown, not offered)."""
-    return {record_type: labels.title(record_type) for record_type, document in published().items()
-            if not document.get("filed_by")}
+    return {record_type: labels.title(record_type) for record_type in entered_forms()}
 
 
 @dataclass
