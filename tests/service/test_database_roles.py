@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from services.gateway import audit
 from services.gateway.service import GatewayService
 from services.programmes.service import ProgrammesService
+from services.referrals.service import ReferralsService
 from services.records.service import RecordsService
 from services.registry.service import RegistryService
 from shared.config import load_settings
@@ -98,7 +99,7 @@ def test_no_service_role_can_change_the_schema_or_own_anything(as_role, service)
 
 
 def test_the_services_run_as_their_roles(gateway_url, auth):
-    api = gateway_url(RegistryService, RecordsService, ProgrammesService)
+    api = gateway_url(RegistryService, RecordsService, ProgrammesService, ReferralsService)
     staff = auth.session_for("township_doctor", "T1101051011")
     assert staff.get(f"{api}/api/v1/villages").status_code == 200
     assert requests.get(f"{api}/api/v1/health").status_code == 200

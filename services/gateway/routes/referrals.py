@@ -18,7 +18,7 @@ from shared.contracts.referrals import (
     ConsultationQuerySchema, ConsultationSchema, NoteSchema, ReasonRequiredSchema, ReferralCreateSchema,
     ReferralPageSchema, ReferralQuerySchema, ReferralRecordsSchema, ReferralSchema, SendSchema,
 )
-from shared.errors import NotFound
+from shared.errors import NotFound, ValidationFailed
 
 from services.gateway import access
 from services.gateway.routes.route import NEXT_PAGE, Answer, Body, Call, Route, area, documented
@@ -34,9 +34,19 @@ def _noted(c: Call, answer: dict, what: str) -> dict:
     return answer
 
 
+def _archive_in_scope(c: Call) -> None:
+    """The body's archive (the service loads the rest of the body by its contract), in the
+    caller's scope: a missing or malformed number is the caller's 400, not the gate's error."""
+    archive_no = c.body.get("archive_no")
+    if not isinstance(archive_no, str):
+        raise ValidationFailed("invalid input", {"archive_no": ["Missing data for required field." if archive_no is None
+                                                                else "Not a valid string."]})
+    c.gate.note(archive_no=archive_no)
+    c.gate.archive_in_scope(archive_no, "archive_no")
+
+
 def create_referral(c: Call):
-    c.gate.note(archive_no=c.body["archive_no"])
-    c.gate.archive_in_scope(c.body["archive_no"], "archive_no")
+    _archive_in_scope(c)
     return 201, _noted(c, c.referrals.create_referral(c.body), "referral")
 
 
@@ -67,8 +77,7 @@ def referral_records(c: Call):
 
 
 def request_consultation(c: Call):
-    c.gate.note(archive_no=c.body["archive_no"])
-    c.gate.archive_in_scope(c.body["archive_no"], "archive_no")
+    _archive_in_scope(c)
     return 201, _noted(c, c.referrals.request_consultation(c.body), "consultation")
 
 
