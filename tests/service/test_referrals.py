@@ -207,13 +207,17 @@ def test_an_unanswered_request_expires_and_the_sender_and_receiver_are_told(
     plain_hospital.read(1)
     assert rpc.referrals.run_sweep(datetime.now(timezone.utc).isoformat())["expired"] == 0
     later = datetime.now(timezone.utc) + timedelta(days=3, minutes=1)
-    assert rpc.referrals.run_sweep(later.isoformat()) == {"swept": True, "expired": 1}
+    # Other modules of the run leave requests of their own unanswered: they expire with it.
+    swept = rpc.referrals.run_sweep(later.isoformat())
+    assert swept["swept"] is True and swept["expired"] >= 1
     expired = referral(rpc, sent["referral_id"])
     assert expired["state"] == "expired" and expired["history"][-1]["actor"] == "system"
     [event] = [m for m in events.wait(1) if m["body"]["data"]["referral_id"] == sent["referral_id"]]
     assert event["body"]["data"]["from_institution_code"] == TOWNSHIP
-    [told] = plain_hospital.read(1)
-    assert told["routing_key"] == f"referral.{HOSPITAL}.referral_expired"
+    told = []
+    wait_until(lambda: told.extend(m for m in plain_hospital.read(1) if m["body"].get("referral_id") == sent["referral_id"])
+               or told, message="the receiver told of the expiry")
+    assert told[0]["routing_key"] == f"referral.{HOSPITAL}.referral_expired"
     # Answering now is too late: quarantined, naming the state.
     late = plain_hospital.answer({"kind": "accept", "referral_id": sent["referral_id"]})
     wait_until(lambda: query("referrals", "SELECT reason, errors FROM quarantined_messages WHERE message_id = :m",
