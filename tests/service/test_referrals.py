@@ -212,7 +212,7 @@ def test_an_unanswered_request_expires_and_the_sender_and_receiver_are_told(
     assert swept["swept"] is True and swept["expired"] >= 1
     expired = referral(rpc, sent["referral_id"])
     assert expired["state"] == "expired" and expired["history"][-1]["actor"] == "system"
-    [event] = [m for m in events.wait(1) if m["body"]["data"]["referral_id"] == sent["referral_id"]]
+    [event] = [m for m in events.settle(quiet=2.0) if m["body"]["data"]["referral_id"] == sent["referral_id"]]
     assert event["body"]["data"]["from_institution_code"] == TOWNSHIP
     told = []
     wait_until(lambda: told.extend(m for m in plain_hospital.read(1) if m["body"].get("referral_id") == sent["referral_id"])
