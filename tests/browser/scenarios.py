@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from playwright.sync_api import expect
+from shared import clock
 
 PASSWORD = "correct horse battery staple"  # tests.support.auth.PASSWORD (not imported: no eventlet here)
 VIEWPORT = {"width": 1366, "height": 768}
@@ -65,7 +66,7 @@ def health_exam(page, data: dict) -> None:
     page.get_by_role("link", name="健康体检表").click()
     page.wait_for_url(f"**/forms/health_exam")
     assert unlabelled_inputs(page) == []
-    page.get_by_label("体检日期").fill(date.today().isoformat())
+    page.get_by_label("体检日期").fill(clock.today().isoformat())
     page.get_by_label("责任医生").fill("王医生")
     page.get_by_role("group", name="症状").get_by_label("1 无症状").check()
     for label, value in (("体温（℃）", "36.6"), ("脉率（次/分钟）", "72"), ("呼吸频率（次/分钟）", "18"),
@@ -117,11 +118,11 @@ def csrf_refused_and_sign_out(page, data: dict) -> None:
     sign_in(page, base, data["doctor"])
     # a form posted from this very browser (its session cookie goes along) without the token
     answer = page.request.post(f"{base}/web/archives/{archive_no}/forms/visit",
-                               form={"occurred_on": date.today().isoformat(), "subjective": "头晕",
+                               form={"occurred_on": clock.today().isoformat(), "subjective": "头晕",
                                      "assessment": "高血压", "clinician": "王医生"}, max_redirects=0)
     assert answer.status == 403, answer.status
     answer = page.request.post(f"{base}/web/archives/{archive_no}/forms/visit",
-                               form={"csrf_token": "0" * 64, "occurred_on": date.today().isoformat()},
+                               form={"csrf_token": "0" * 64, "occurred_on": clock.today().isoformat()},
                                max_redirects=0)
     assert answer.status == 403, answer.status
 
@@ -243,7 +244,7 @@ def worklist_follow_up(page, data: dict) -> None:
     row.get_by_role("link", name="填写高血压患者随访服务记录表").click()
     page.wait_for_url(f"**/web/archives/{archive_no}/forms/hypertension_follow_up")
     assert unlabelled_inputs(page) == []
-    today = date.today()
+    today = clock.today()
     # wrong for the server only (the browser does not compare dates): the next visit before this one
     fill_hypertension_follow_up(page, today, date.fromordinal(today.toordinal() - 1))
     page.get_by_role("button", name="保存").click()

@@ -9,6 +9,7 @@ import time
 from datetime import date, timedelta
 
 import eventlet
+from shared import clock
 
 from tests.browser.conftest import CLINIC
 
@@ -18,7 +19,7 @@ BORN = date(1961, 6, 2)  # 65 in 2026: a target of 150/90, and old enough for th
 def test_a_village_doctor_files_a_due_hypertension_follow_up_from_the_work_list(scenario, staff, api, enrol):
     doctor = staff.user("village_doctor", CLINIC)
     resident = api(born=BORN)
-    enrol(resident["archive_no"], "hypertension", date.today() - timedelta(days=40), doctor)
+    enrol(resident["archive_no"], "hypertension", clock.today() - timedelta(days=40), doctor)
     scenario("worklist_follow_up", doctor=doctor, archive_no=resident["archive_no"])
 
 
@@ -33,10 +34,10 @@ def _health_exam(day: date, systolic: int, diastolic: int) -> dict:
 def test_an_archives_programmes_are_enrolled_ended_and_resumed_and_a_suggestion_dismissed(scenario, staff, api,
                                                                                           township):
     doctor = staff.user("township_doctor", "T1101051011")
-    resident = api()
+    resident = api(born=date(1970, 3, 1))  # 35 or more: type 2 diabetes may enrol them
     suggested = api(born=date(1975, 2, 3))
     answer = township.post(f"{township.base}/api/v1/archives/{suggested['archive_no']}/records", timeout=30,
-                           json={"record_type": "health_exam", "content": _health_exam(date.today(), 168, 102)})
+                           json={"record_type": "health_exam", "content": _health_exam(clock.today(), 168, 102)})
     assert answer.status_code == 201, answer.text
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # the programmes service hears of the exam from the records' event
