@@ -13,43 +13,18 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from shared import quarantine_store
 from shared.delivery import Delivery
-from shared.messaging import EVENTS
-from shared.signing import Refused, check_event
 
 from services.programmes.models import QuarantinedEvent
 
-Item = tuple[Delivery, str, dict]
 
-
-def _text(value, limit: int) -> str | None:
-    return None if value is None else str(value).replace("\x00", "")[:limit]
-
-
-def hold(session: Session, queue: str, items: list[Item], keep_body: bool = True) -> int:
+def hold(session: Session, queue: str, items: list[quarantine_store.Item], keep_body: bool = True) -> int:
     """Keep these deliveries with their reasons, in the caller's transaction; returns how many."""
-    for delivery, reason, errors in items:
-        body = None
-        if keep_body and reason != "unauthenticated":
-            body = delivery.body.decode("utf-8", "replace").replace("\x00", "")
-        session.add(QuarantinedEvent(queue=queue, routing_key=_text(delivery.routing_key, 255),
-                                     message_id=_text(delivery.message_id, 255), reason=reason, errors=errors,
-                                     body=body))
-    session.flush()
-    return len(items)
+    return quarantine_store.hold(session, QuarantinedEvent, queue, items, keep_body)
 
 
 def hold_dead_letters(session: Session, service_key: bytes, queue: str, deliveries: list[Delivery]) -> None:
     """Move what `queue` gave up on into the store, with the broker's reason; commits. The body is
     kept only when the suite signed the event."""
-    for delivery in deliveries:
-        deaths = delivery.headers.get("x-death") or [{}]
-        errors = {"_delivery": [f"Dead-lettered by the broker ({deaths[0].get('reason', 'unknown')}) "
-                                f"after failing in the consumer."]}
-        try:
-            check_event(service_key, EVENTS, delivery)
-            signed = True
-        except Refused:
-            signed = False
-        hold(session, queue, [(delivery, "dead_lettered", errors)], keep_body=signed)
-    session.commit()
+    quarantine_store.hold_dead_letters(session, QuarantinedEvent, service_key, queue, deliveries, events=True)

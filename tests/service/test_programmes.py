@@ -324,3 +324,29 @@ def test_figures_count_the_year_without_personal_data(programmes, rpc, publisher
     figures = rpc.programmes.programme_figures({"prefix": VILLAGE}, year)
     assert figures["hypertension"]["under_management"] >= 1
     assert set(figures) == {"year", "division", "institution_code", "hypertension", "type2_diabetes", "elderly"}
+
+
+def test_an_unsigned_event_and_a_malformed_one_are_quarantined_and_change_nothing(programmes, rpc, publisher):
+    import json as _json
+
+    from shared.messaging import EVENTS
+
+    archive_no = new_archive_no()
+    forged = publisher.event("registry", "archive_created", {
+        "archive_no": archive_no, "village_code": VILLAGE, "institution_code": "T1101051011", "identity_keys": [],
+        "profile": {"birth_date": "1950-01-01", "sex": "1"}})
+    publisher.channel.basic_publish(publisher._message(_json.dumps(forged).encode(), content_type="application/json",
+                                                       delivery_mode=2, message_id=forged["event_id"],
+                                                       user_id=publisher.account),
+                                    exchange=EVENTS, routing_key="registry.archive_created")  # no signature
+    malformed = publisher.publish("registry", "archive_terminated", {"archive_no": "not a number"})
+
+    def held():
+        return dict(query("programmes", "SELECT message_id, reason FROM quarantined_events "
+                                        "WHERE message_id IN (:a, :b)", a=forged["event_id"], b=malformed["event_id"]))
+
+    assert wait_until(lambda: len(held()) == 2 and held(), message="both quarantined") == {
+        forged["event_id"]: "unauthenticated", malformed["event_id"]: "schema_invalid"}
+    [(body,)] = query("programmes", "SELECT body FROM quarantined_events WHERE message_id = :m", m=forged["event_id"])
+    assert body is None  # anyone could have written an unsigned body: it is not kept
+    assert query("programmes", "SELECT count(*) FROM residents WHERE archive_no = :a", a=archive_no)[0][0] == 0
