@@ -7,6 +7,7 @@ event, and gives the same result with two workers as with one."""
 from __future__ import annotations
 
 import itertools
+import json
 import random
 from datetime import date, timedelta
 
@@ -14,6 +15,7 @@ import pytest
 
 from services.programmes.service import ProgrammesService
 from shared import clock
+from shared.messaging import EVENTS
 from tests.support.amqp import Listener, wait_until
 from tests.support.db import query
 from tests.support.events import EventPublisher
@@ -327,15 +329,11 @@ def test_figures_count_the_year_without_personal_data(programmes, rpc, publisher
 
 
 def test_an_unsigned_event_and_a_malformed_one_are_quarantined_and_change_nothing(programmes, rpc, publisher):
-    import json as _json
-
-    from shared.messaging import EVENTS
-
     archive_no = new_archive_no()
     forged = publisher.event("registry", "archive_created", {
         "archive_no": archive_no, "village_code": VILLAGE, "institution_code": "T1101051011", "identity_keys": [],
         "profile": {"birth_date": "1950-01-01", "sex": "1"}})
-    publisher.channel.basic_publish(publisher._message(_json.dumps(forged).encode(), content_type="application/json",
+    publisher.channel.basic_publish(publisher._message(json.dumps(forged).encode(), content_type="application/json",
                                                        delivery_mode=2, message_id=forged["event_id"],
                                                        user_id=publisher.account),
                                     exchange=EVENTS, routing_key="registry.archive_created")  # no signature
