@@ -19,6 +19,9 @@ give them):
 - an urgent-referral trigger (`ProgrammeFactsSchema.urgent`) on the last follow-up, or on a hospital
   encounter since it: flagged urgent, at the top of the work list, followed up within 2 weeks [S];
   `referral_suggested` is announced. The next follow-up without a trigger clears the flag.
+- a back-referral (the hospital's 回转单, record type `referral_back`) since the last follow-up:
+  followed up within 2 weeks of it [S: "follow up within 2 weeks" of a referral]; the next
+  follow-up settles it.
 - the elderly: the annual check (a 健康体检表 naming `elderly`) and the 中医药 service (a record
   naming `elderly_tcm`) once a year each [S]: due 365 days after the last one [M]; none yet: 30
   days after enrolment [M].
@@ -44,6 +47,7 @@ SATISFACTORY, UNSATISFACTORY, ADVERSE_REACTION, COMPLICATIONS = (
 FACE_TO_FACE_METHODS = follow_ups.FACE_TO_FACE  # 1 门诊, 2 家庭; 3 电话 is not face to face
 
 CHRONIC, ANNUAL = "chronic", "annual"
+BACK_REFERRAL = "referral_back"  # the 回转单 records files for a referral's back-referral
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,7 @@ REASONS: dict[str, str] = {
     "referral_two_unsatisfactory": "连续两次控制不满意：建议转诊，2周内随访",
     "referral_complications": "出现新的并发症或原有并发症加重：建议转诊，2周内随访",
     "urgent_referral": "紧急转诊指征，2周内主动随访",
+    "back_referral": "上级医院已回转，2周内随访",
     "first_annual": "纳入管理后首次年度服务",
     "annual": "年度服务（每年1次）",
 }
@@ -218,6 +223,10 @@ def _chronic(programme: str, mine: list[Fact], everything: list[Fact], enrolled_
     if urgent is not None:
         referrals.insert(0, REFERRAL_URGENT)
         due, reason = min(due, urgent.visit_date + timedelta(days=rules.referral_follow_up_days)), "urgent_referral"
+    # A hospital's 回转单 since the last follow-up: the referring doctor follows up within 2 weeks.
+    back = [f for f in everything if f.record_type == BACK_REFERRAL and (last is None or f.visit_date > last.visit_date)]
+    if back:
+        sooner(back[-1].visit_date + timedelta(days=rules.referral_follow_up_days), "back_referral")
     return Due(due, reason, last.visit_date if last else None, last.record_id if last else None, last_face, run,
                urgent is not None, tuple(urgent.urgent) if urgent else (), urgent.record_id if urgent else None,
                tuple(referrals))

@@ -31,7 +31,7 @@ from services.programmes import scheduling, suggestions
 from services.programmes.announce import announce
 from services.programmes.models import Enrolment, Resident, ResidentNumber, ServiceRecord
 from services.programmes.residents import MERGED, ensure
-from services.programmes.schedules import CHRONIC_PROGRAMMES, REFERRAL_URGENT, Fact
+from services.programmes.schedules import BACK_REFERRAL, CHRONIC_PROGRAMMES, REFERRAL_URGENT, Fact
 
 
 def classifications(facts: Mapping[str, Any]) -> dict[str, str]:
@@ -53,7 +53,7 @@ def _keep(session: Session, resident: Resident, data: Mapping[str, Any], row: Se
             return None
         row.status, row.revision, row.updated_at = "entered_in_error", data["revision"], datetime.now(timezone.utc)
         return row
-    if not (facts.get("programmes") or facts.get("urgent")) and row is None:
+    if not (facts.get("programmes") or facts.get("urgent") or data["record_type"] == BACK_REFERRAL) and row is None:
         return None
     values = dict(
         resident_id=resident.id, record_type=data["record_type"], revision=data["revision"], status="active",

@@ -141,6 +141,8 @@ FACTS: dict[str, FactsOf] = {
     "health_exam": health_exam_facts,
     "personal_info": personal_info_facts,
     "hospital_encounter": encounter_facts,
+    # A referral's 回转单: its date, for the referring doctor's follow-up within 2 weeks.
+    "referral_back": lambda content, birth_date: {"visit_date": _day(content.get("occurred_on"))},
 }
 
 

@@ -61,8 +61,8 @@ FOLLOW_UP_OVERDUE = "follow_up_overdue"
 REFERRAL_SUGGESTED = "referral_suggested"
 
 # -- Referrals events (routing key `referrals.<event_type>`): each change of a referral (双向转诊)
-# and of a consultation (会诊); `referral_back_referred` is what puts the resident back on the
-# referring doctor's list (the programmes service may take it). --------------------------------
+# and of a consultation (会诊); the 回转单 a back-referral files (records' `record_changed`, record
+# type `referral_back`) is what puts the resident back on the programmes' work list. ------------
 
 REFERRAL_REQUESTED = "referral_requested"
 REFERRAL_ACCEPTED = "referral_accepted"

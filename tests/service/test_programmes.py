@@ -348,3 +348,20 @@ def test_an_unsigned_event_and_a_malformed_one_are_quarantined_and_change_nothin
     [(body,)] = query("programmes", "SELECT body FROM quarantined_events WHERE message_id = :m", m=forged["event_id"])
     assert body is None  # anyone could have written an unsigned body: it is not kept
     assert query("programmes", "SELECT count(*) FROM residents WHERE archive_no = :a", a=archive_no)[0][0] == 0
+
+
+def test_a_back_referral_puts_the_resident_on_the_work_list_within_two_weeks_and_a_follow_up_settles_it(
+        programmes, rpc, publisher):
+    archive_no = created(publisher)
+    known(rpc, archive_no)
+    enrol(rpc, archive_no)
+    follow_up(publisher, archive_no, TODAY - timedelta(days=30), next_visit_date=(TODAY + timedelta(days=60)).isoformat())
+    wait_until(lambda: schedule(rpc, archive_no, "hypertension")[1]["reason"] == "routine", message="routine")
+    back = TODAY - timedelta(days=3)
+    record(publisher, archive_no, record_type="referral_back", visit_date=back.isoformat())  # records' 回转单
+    due = wait_until(lambda: (lambda s: s if s["reason"] == "back_referral" else None)(
+        schedule(rpc, archive_no, "hypertension")[1]), message="due after the back-referral")
+    assert due["due_date"] == (back + timedelta(days=14)).isoformat()
+    follow_up(publisher, archive_no, TODAY - timedelta(days=1))
+    wait_until(lambda: schedule(rpc, archive_no, "hypertension")[1]["reason"] != "back_referral",
+               message="settled by the follow-up")

@@ -139,3 +139,8 @@ def test_record_changed_is_an_event_a_consumer_loads_back_with_its_facts():
 
     withdrawn = load_event(json.loads(json.dumps(changed_message("8f3e", record, "entered_in_error", 1, None).body)))
     assert withdrawn.data["facts"] is None and withdrawn.data["action"] == "entered_in_error"
+
+
+def test_a_back_referral_gives_its_date_for_the_referring_doctors_follow_up():
+    assert programme_facts("referral_back", {"occurred_on": "2026-12-09", "referral_id": 7,
+                                             "diagnosis": "原发性高血压3级"}) == {"visit_date": date(2026, 12, 9)}

@@ -85,6 +85,17 @@ def test_an_urgent_trigger_flags_the_schedule_until_a_follow_up_without_one():
     assert not cleared.urgent
 
 
+def test_a_back_referral_since_the_last_follow_up_makes_one_due_within_two_weeks_of_it():
+    back = Fact("back1", "referral_back", date(2026, 2, 20), (), {}, None, None, ())
+    due = hypertension(visit(date(2026, 2, 1), "1"), back)
+    assert (due.due_date, due.reason) == (date(2026, 3, 6), "back_referral")
+    assert due.last_record_id == "r2026-02-011"  # the 回转单 is no follow-up of the programme
+    settled = hypertension(visit(date(2026, 2, 1), "1"), back, visit(date(2026, 3, 1), "1"))
+    assert (settled.due_date, settled.reason) == (date(2026, 5, 30), "routine")
+    earlier = hypertension(visit(date(2026, 2, 1), "2"), back)  # the re-visit within 2 weeks comes first
+    assert (earlier.due_date, earlier.reason) == (date(2026, 2, 15), "revisit_unsatisfactory")
+
+
 def test_a_hospital_encounter_with_a_trigger_since_the_last_follow_up_flags_the_chronic_schedule():
     encounter = Fact("enc1", "hospital_encounter", date(2026, 3, 3), (), {}, None, None, ("fbg_high",))
     due = compute(DIABETES, "type2_diabetes", [visit(date(2026, 2, 1), programmes=("type2_diabetes",)), encounter],
