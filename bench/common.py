@@ -39,6 +39,18 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
+def timed(fn, count: int, warm: bool = False) -> list[float]:
+    """The seconds each of `count` calls of `fn` took (after one untimed call with `warm`)."""
+    if warm:
+        fn()
+    out = []
+    for _ in range(count):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
 def ms(seconds: float) -> str:
     return f"{1000 * seconds:.1f} ms"
 

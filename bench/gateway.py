@@ -42,7 +42,7 @@ import psycopg2
 import requests
 from sqlalchemy.orm import Session
 
-from bench.common import Measure, Sandbox, against, cpu_seconds, heading, machine_busy, ms, pct, table
+from bench.common import Measure, Sandbox, against, cpu_seconds, heading, machine_busy, ms, pct, table, timed
 from bench.filing import HOSPITAL, connect, publish
 from ehr.synthetic import Synthesizer
 
@@ -233,13 +233,6 @@ def hammer(box: Sandbox, url: str, key: str, clients: int, seconds: float) -> Lo
                 _per_gateway(before, after), busy)
 
 
-def timed(fn, count: int) -> list[float]:
-    out = []
-    for _ in range(count):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
-    return out
 
 
 def rpc_from_a_service(archive_no: str, count: int) -> dict[str, list[float]]:

@@ -48,7 +48,7 @@ import psycopg2.extras
 import requests
 from sqlalchemy.orm import Session
 
-from bench.common import Measure, Sandbox, against, heading, ms, pct, rate, table
+from bench.common import Measure, Sandbox, against, heading, ms, pct, rate, table, timed
 from bench.filing import connect, queue_state
 from ehr.synthetic import Synthesizer
 from shared.actor import Actor
@@ -174,14 +174,6 @@ def seed_worklist(settings, residents: int, today: date, seed: int = 3) -> Seede
 # -- timing the work list --------------------------------------------------------------------------
 
 
-def timed(fn, count: int) -> list[float]:
-    fn()  # warm
-    out = []
-    for _ in range(count):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
-    return out
 
 
 def later_page(due: int) -> int:
@@ -236,7 +228,7 @@ def in_process(settings, today: date, count: int) -> dict[str, list[float]]:
                 session.rollback()
                 return answer
             cursor = later_cursor(page)
-            return {"first": timed(page, count), "later": timed(lambda: page(cursor), count)}
+            return {"first": timed(page, count, warm=True), "later": timed(lambda: page(cursor), count, warm=True)}
     finally:
         engine.dispose()
 
@@ -260,7 +252,7 @@ def _probe_service():
                 return self.programmes.worklist(SCOPE, responsible_doctor=DOCTOR, limit=PAGE, cursor=cursor)
             first = page()
             cursor = later_cursor(page)
-            return {"first": timed(page, count), "later": timed(lambda: page(cursor), count),
+            return {"first": timed(page, count, warm=True), "later": timed(lambda: page(cursor), count, warm=True),
                     "items": len(first["items"]), "statuses": sorted({i["status"] for i in first["items"]})}
 
         @dummy
@@ -348,7 +340,7 @@ def over_http(box: Sandbox, count: int) -> dict[str, list[float]]:
             return resp.json()
 
         cursor = later_cursor(page)
-        return {"first": timed(page, count), "later": timed(lambda: page(cursor), count)}
+        return {"first": timed(page, count, warm=True), "later": timed(lambda: page(cursor), count, warm=True)}
 
 
 # -- follow-ups filed and scheduled ---------------------------------------------------------------

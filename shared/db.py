@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.config import Settings, database_role, load_settings
-from shared.errors import Conflict
+from shared.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -209,3 +209,16 @@ def commit_or_conflict(session: Session, message: str, details: dict | None = No
     except IntegrityError:
         session.rollback()
         raise Conflict(message, details) from None
+
+
+def get_or_not_found(session: Session, model: type, row_id: int, message: str, details: dict, lock: bool = False):
+    """The row of `model` with id `row_id` (locked `FOR UPDATE` with `lock`), or `NotFound(message,
+    details)`.
+
+        get_or_not_found(session, Referral, 7, "no such referral", {"referral_id": 7}, lock=True)
+    """
+    stmt = sa.select(model).where(model.id == row_id)
+    row = session.scalars(stmt.with_for_update() if lock else stmt).first()
+    if row is None:
+        raise NotFound(message, details)
+    return row

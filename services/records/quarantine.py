@@ -28,11 +28,12 @@ from sqlalchemy.orm import Session
 
 from shared.delivery import Delivery
 from shared.contracts.encounter import InvalidEncounter, load_encounter
-from shared.errors import InvalidTransition, NotFound, ValidationFailed
+from shared.errors import InvalidTransition, ValidationFailed
 from shared.logs import scrub
 from shared.messaging import ENCOUNTERS, encounter_routing_key
 from shared.paging import page_by_id
 from shared.pii import PiiBox
+from shared.db import get_or_not_found
 
 from services.records.message_view import message_view
 from services.records.models import ProcessedMessage, QuarantinedMessage, outbox
@@ -136,11 +137,8 @@ def list_quarantine(session: Session, status: str | None = HELD, reason: str | N
 
 
 def _quarantined(session: Session, quarantine_id: int, lock: bool = False) -> QuarantinedMessage:
-    stmt = sa.select(QuarantinedMessage).where(QuarantinedMessage.id == quarantine_id)
-    row = session.scalars(stmt.with_for_update() if lock else stmt).first()
-    if row is None:
-        raise NotFound("no such quarantined message", {"id": quarantine_id})
-    return row
+    return get_or_not_found(session, QuarantinedMessage, quarantine_id, "no such quarantined message",
+                            {"id": quarantine_id}, lock)
 
 
 def show_quarantined(session: Session, pii: PiiBox, quarantine_id: int) -> dict:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from shared.actor import Actor
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.paging import page_by_id
+from shared.db import get_or_not_found
 
 from services.referrals import filings
 from services.referrals.announce import announce, tell
@@ -28,11 +28,8 @@ REQUESTED, ANSWERED = "requested", "answered"
 
 
 def get(session: Session, consultation_id: int, lock: bool = False) -> Consultation:
-    stmt = sa.select(Consultation).where(Consultation.id == consultation_id)
-    row = session.scalars(stmt.with_for_update() if lock else stmt).first()
-    if row is None:
-        raise NotFound("no such consultation", {"consultation_id": consultation_id})
-    return row
+    return get_or_not_found(session, Consultation, consultation_id, "no such consultation",
+                            {"consultation_id": consultation_id}, lock)
 
 
 def visible(session: Session, consultation_id: int, actor: Actor) -> Consultation:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from shared.actor import Actor
 from shared.errors import NotFound, ValidationFailed
 from shared.paging import page_by_id
+from shared.db import get_or_not_found
 
 from services.referrals import filings, lifecycle
 from services.referrals.announce import announce, tell
@@ -53,11 +54,7 @@ def side_of(referral: Referral, institution_code: str | None) -> set[str]:
 
 
 def get(session: Session, referral_id: int, lock: bool = False) -> Referral:
-    stmt = sa.select(Referral).where(Referral.id == referral_id)
-    referral = session.scalars(stmt.with_for_update() if lock else stmt).first()
-    if referral is None:
-        raise NotFound("no such referral", {"referral_id": referral_id})
-    return referral
+    return get_or_not_found(session, Referral, referral_id, "no such referral", {"referral_id": referral_id}, lock)
 
 
 def visible(session: Session, referral_id: int, actor: Actor) -> Referral:

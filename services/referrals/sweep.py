@@ -40,7 +40,7 @@ def sweep(session: Session, now: datetime) -> dict:
     for referral_id in ids:
         try:
             referral = change(session, referral_id, lifecycle.EXPIRE, SYSTEM_ACTOR, side=lifecycle.SYSTEM,
-                              reason=f"no answer by the deadline", commit=False)
+                              reason="no answer by the deadline", commit=False)
         except Conflict:
             continue  # answered meanwhile
         expired += referral.state == lifecycle.EXPIRED
