@@ -10,9 +10,10 @@ Other event types are acknowledged and ignored. What it cannot read, or an unsig
 kept in `quarantined_events` and changes nothing.
 
 A run of `record_changed` in a batch (the bulk of the traffic: every follow-up filed) is applied
-together by `service_records.record_changed_many`, in order and with the effects one by one would
-have, in a handful of statements instead of some ten an event; the event ids of a batch are
-claimed in one statement. Any other event ends the run first, so the order of the queue holds.
+together by `service_records.record_changed_many` (`batch_record_changed`: the base hands a run
+of one type over at once), in order and with the effects one by one would have, in a handful of
+statements instead of some ten an event. Any other event ends the run first, so the order of the
+queue holds.
 
     handle_events(session, service_key, deliveries)   -> 4 (things changed)
 """
@@ -25,8 +26,7 @@ from sqlalchemy.orm import Session
 
 from shared.actor import SYSTEM
 from shared.delivery import Delivery
-from shared.claims import claim
-from shared.events import EventConsumer, NotAnEvent, _read
+from shared.events import EventConsumer
 from shared.messaging import PROGRAMMES_EVENTS
 
 from services.programmes import quarantine, residents, service_records
@@ -63,41 +63,9 @@ class ProgrammeEvents(EventConsumer):
     def handle_archives_unmerged(self, session: Session, event: Any) -> int:
         return residents.archives_unmerged(session, event.data)
 
-    def handle_record_changed(self, session: Session, event: Any) -> int:
-        if event.service != "records":
-            return 0
-        return service_records.record_changed(session, event.data, SYSTEM)
-
-    def consume(self, session: Session, deliveries: list[Delivery]) -> int:
-        """As `EventConsumer.consume` (authenticity, reading, one claim an event id, dispatch,
-        one commit), with the claims of the batch made in one statement and each run of records'
-        `record_changed` applied together."""
-        read: list[Any] = []
-        for delivery in deliveries:
-            if not self._authentic(session, delivery):
-                continue
-            try:
-                read.append(_read(delivery))
-            except NotAnEvent as exc:
-                self.quarantine(session, [(delivery, "schema_invalid", exc.errors)])
-        claimed = claim(session, self.claims, [(self.source, str(event.event_id)) for event in read])
-        changed, run = 0, []
-        for event in read:
-            key = (self.source, str(event.event_id))
-            if key not in claimed:
-                continue  # a repeat (of an earlier batch, or of this one)
-            claimed.discard(key)
-            if event.event_type == "record_changed" and event.service == "records":
-                run.append(event.data)
-                continue
-            changed += service_records.record_changed_many(session, run, SYSTEM)
-            run = []
-            handler = self.handler_for(event.event_type)
-            if handler is not None:
-                changed += handler(session, event) or 0
-        changed += service_records.record_changed_many(session, run, SYSTEM)
-        session.commit()
-        return changed
+    def batch_record_changed(self, session: Session, events: list[Any]) -> int:
+        return service_records.record_changed_many(
+            session, [event.data for event in events if event.service == "records"], SYSTEM)
 
 
 def handle_events(session: Session, service_key: bytes, deliveries: list[Delivery]) -> int:

@@ -127,3 +127,61 @@ def test_a_signed_body_that_is_not_an_event_is_quarantined_as_schema_invalid():
     assert [reason for reason, _ in consumer.held] == ["schema_invalid"] * 3
     assert all(details["_body"] for _, details in consumer.held)
     assert consumer.handled == [] and session.claimed == set()
+
+
+class Batching(Recorder):
+    """A consumer that applies runs of `archive_created` together."""
+
+    def __init__(self):
+        super().__init__()
+        self.runs: list[list[str]] = []
+        self.claim_statements = 0
+
+    def batch_archive_created(self, session, events):
+        self.runs.append([e.data["archive_no"] for e in events])
+        return len(events)
+
+
+class CountingSession(FakeSession):
+    def __init__(self):
+        super().__init__()
+        self.statements = 0
+
+    def execute(self, statement, rows):
+        self.statements += 1
+        return super().execute(statement, rows)
+
+
+def created(archive_no):
+    return delivery("archive_created", {**CREATED, "archive_no": archive_no})
+
+
+def test_the_ids_of_a_batch_are_claimed_in_one_statement_and_a_repeat_within_it_is_handled_once():
+    consumer, session = Recorder(), CountingSession()
+    first, second = delivery(), delivery("archives_merged", MERGED)
+    again = Delivery(first.body, first.routing_key, first.message_id, first.content_type, first.headers, True)
+    assert consumer.consume(session, [first, second, again]) == 3
+    assert session.statements == 1
+    assert [kind for kind, _ in consumer.handled] == ["archive_created", "archives_merged"]
+
+
+def test_a_run_of_one_type_goes_to_its_batch_handler_together_and_other_events_keep_their_place():
+    consumer, session = Batching(), FakeSession()
+    a, b, c, d = "11010510110100001", "11010510110100002", "11010510110100003", "11010510110100004"
+    changed = consumer.consume(session, [created(a), created(b), delivery("archives_merged", MERGED),
+                                         created(c), delivery(body=b"not json"), created(d)])
+    # the merge ends the first run and is handled between the two runs; the unreadable body, held
+    # apart, does not cut the second
+    assert consumer.runs == [[a, b], [c, d]]
+    assert consumer.handled == [("archives_merged", MERGED)]
+    assert [reason for reason, _ in consumer.held] == ["schema_invalid"]
+    assert changed == 2 + 1 + 2 and session.commits == 1
+
+
+def test_a_batch_handler_is_never_reached_as_a_single_events_handler():
+    consumer, session = Batching(), FakeSession()
+    sneaky = delivery("batch_archive_created", {"archive_no": "11010510110100001"})
+    assert consumer.consume(session, [sneaky]) == 0
+    assert consumer.handler_for("batch_archive_created") is None
+    assert consumer.runs == [] and consumer.handled == []
+    assert session.claimed == {("registry", sneaky.message_id)}  # claimed and ignored, as any unknown type
