@@ -100,7 +100,7 @@ class EventConsumer:
     def handler_for(self, event_type: Any) -> Handler | None:
         return self._method("handle_", event_type)
 
-    def batch_handler_for(self, event_type: Any) -> BatchHandler | None:
+    def run_handler_for(self, event_type: Any) -> BatchHandler | None:
         return self._method("batch_", event_type)
 
     def _method(self, prefix: str, event_type: Any):
@@ -147,7 +147,7 @@ class EventConsumer:
             if run and event.event_type != run[0].event_type:
                 changed += batch(session, run) or 0
                 run, batch = [], None
-            many = self.batch_handler_for(event.event_type)
+            many = self.run_handler_for(event.event_type)
             if many is not None:
                 run.append(event)
                 batch = many

@@ -88,49 +88,51 @@ _TYPE_02 = sa.and_(Archive.id_type == HOUSEHOLD_REGISTER_ID_TYPE, Archive.id_num
                    Archive.id_number_index.is_not(None))
 
 
-def _walk_archives(engine: Engine, pii: PiiBox, batch_size: int, dry_run: bool, report: RekeyReport) -> None:
-    last = ""
+def _walk(engine: Engine, column, condition, batch_size: int, report: RekeyReport, settle_row) -> None:
+    """Walk the rows of `column`'s table that meet `condition`, in keyset batches of one
+    transaction each: the rows another transaction holds are skipped and counted as busy,
+    `settle_row(session, row)` settles each of the others."""
+    model = column.class_
+    last = None
     while True:
         with Session(engine) as session:
-            seen = session.scalars(sa.select(Archive.archive_no).where(_TYPE_02, Archive.archive_no > last)
-                                   .order_by(Archive.archive_no).limit(batch_size)).all()
+            page = sa.select(column).where(condition).order_by(column).limit(batch_size)
+            seen = session.scalars(page if last is None else page.where(column > last)).all()
             if not seen:
                 return
-            archives = session.scalars(sa.select(Archive).where(Archive.archive_no.in_(seen), _TYPE_02)
-                                       .order_by(Archive.archive_no).with_for_update(skip_locked=True)).all()
-            report.busy += len(seen) - len(archives)
-            for archive in archives:
-                number = unseal(pii, archive.archive_no, "id_number_enc", archive.id_number_enc)
-                key = identity_key(pii, archive.id_type, number)
-                if _settle(session, report, archive.archive_no, archive.id_number_index, key, dry_run):
-                    archive.id_number_index = key
-                    session.flush()  # the next archive's check sees it
+            rows = session.scalars(sa.select(model).where(column.in_(seen), condition)
+                                   .order_by(column).with_for_update(skip_locked=True)).all()
+            report.busy += len(seen) - len(rows)
+            for row in rows:
+                settle_row(session, row)
             session.commit()
             last = seen[-1]
+
+
+def _walk_archives(engine: Engine, pii: PiiBox, batch_size: int, dry_run: bool, report: RekeyReport) -> None:
+    def settle(session: Session, archive: Archive) -> None:
+        number = unseal(pii, archive.archive_no, "id_number_enc", archive.id_number_enc)
+        key = identity_key(pii, archive.id_type, number)
+        if _settle(session, report, archive.archive_no, archive.id_number_index, key, dry_run):
+            archive.id_number_index = key
+            session.flush()  # the next archive's check sees it
+
+    _walk(engine, Archive.archive_no, _TYPE_02, batch_size, report, settle)
 
 
 def _walk_merges(engine: Engine, pii: PiiBox, batch_size: int, dry_run: bool, report: RekeyReport) -> None:
-    last = 0
     standing = sa.and_(Merge.unmerged_at.is_(None), Merge.merged_id_number_index.is_not(None),
                        Merge.snapshot["id_type"].astext == HOUSEHOLD_REGISTER_ID_TYPE)
-    while True:
-        with Session(engine) as session:
-            seen = session.scalars(sa.select(Merge.id).where(standing, Merge.id > last)
-                                   .order_by(Merge.id).limit(batch_size)).all()
-            if not seen:
-                return
-            merges = session.scalars(sa.select(Merge).where(Merge.id.in_(seen), standing)
-                                     .order_by(Merge.id).with_for_update(skip_locked=True)).all()
-            report.busy += len(seen) - len(merges)
-            for merge in merges:
-                snapshot = merge.snapshot
-                token = base64.b64decode(snapshot["id_number_enc"])
-                number = pii.decrypt(token, ID_NUMBER_SEALED_IN, snapshot["archive_no"])
-                key = identity_key(pii, snapshot["id_type"], number)
-                if _settle(session, report, merge.merged_archive_no, merge.merged_id_number_index, key, dry_run,
-                           survivor=merge.surviving_archive_no):
-                    merge.merged_id_number_index = key
-                    merge.snapshot = {**snapshot, "id_number_index": base64.b64encode(key).decode()}
-                    session.flush()
-            session.commit()
-            last = seen[-1]
+
+    def settle(session: Session, merge: Merge) -> None:
+        snapshot = merge.snapshot
+        token = base64.b64decode(snapshot["id_number_enc"])
+        number = pii.decrypt(token, ID_NUMBER_SEALED_IN, snapshot["archive_no"])
+        key = identity_key(pii, snapshot["id_type"], number)
+        if _settle(session, report, merge.merged_archive_no, merge.merged_id_number_index, key, dry_run,
+                   survivor=merge.surviving_archive_no):
+            merge.merged_id_number_index = key
+            merge.snapshot = {**snapshot, "id_number_index": base64.b64encode(key).decode()}
+            session.flush()
+
+    _walk(engine, Merge.id, standing, batch_size, report, settle)

@@ -1,13 +1,15 @@
 """Every RPC and every message goes through its contract (`shared/contracts`):
 
-- each `@rpc` method of the registry and of records has a declared request and answer schema
-  (the service's `RPC` table), and its code loads and dumps with that entry, so the table the
-  code uses is the table tested; an RPC added without one fails;
+- each `@rpc` method of the registry, records, the programmes and referrals has a declared
+  request and answer schema (the service's `RPC` table), and its code loads and dumps with that
+  entry, so the table the code uses is the table tested; an RPC added without one fails;
 - the records service's views hold only fields its answer schemas declare (a dump would drop an
   undeclared one from the HTTP answer);
-- events built by the real producers (through `event_message`) load with the consumers' reader
-  (`load_event`), and archive updates built by records load with `ArchiveUpdateSchema`; a producer
-  that drops a field its payload schema requires is caught.
+- events built by the real producers (through `event_message`: the registry, the gateway,
+  records' `record_changed`, the programmes' and referrals' events) load with the consumers'
+  reader (`load_event`), and archive updates built by records load with `ArchiveUpdateSchema`; a
+  producer that drops a field its payload schema requires is caught;
+- every event a consumer handles has a payload schema, and every payload schema a producer.
 """
 
 from __future__ import annotations
@@ -258,3 +260,125 @@ def test_archive_updates_built_by_records_load_with_the_contract_and_an_undeclar
         assert loaded["archive_no"] == "11010500300100042" and "diagnoses" not in message.body
     assert "former_archive_no" not in filed.body
     assert {m.body["former_archive_no"] for m in moved} == {"11010520110100007"}
+
+
+# -- the events of records, the programmes and referrals -------------------------------------------
+
+
+def test_record_changed_built_by_records_with_its_programme_facts_loads_with_the_reader():
+    from services.records.facts import programme_facts
+    from services.records.revisions import changed_message
+
+    occurred = datetime.fromisoformat("2026-11-26T09:30:00+08:00")
+    facts = programme_facts("hospital_encounter", {"diagnoses": [{"code": "I10"}], "vital_signs": {"sbp": 185}})
+    message = changed_message("38b3f5ae-0b38-5df4-9317-ee0f13a4b70e", {
+        "archive_no": ARCHIVE_NO, "record_type": "hospital_encounter", "occurred_at": occurred,
+        "institution_code": "H1101050001", "content": {"name": "王秀英"}}, "filed", 1, facts, ACTOR)
+    event = load_event(message.body)
+    assert (event.event_type, event.service) == (events.RECORD_CHANGED, "records")
+    assert event.data["facts"]["urgent"] == ["sbp_180"] and event.data["facts"]["conditions"] == ["hypertension"]
+    assert event.data["occurred_at"] == occurred and "content" not in message.body["data"]
+
+
+@pytest.fixture
+def programme_events(monkeypatch):
+    from services.programmes import announce, residents, service_records, sweep
+
+    monkeypatch.setattr(residents, "record_step", lambda *args, **kwargs: None)
+    return SimpleNamespace(residents=residents, service_records=service_records, sweep=sweep,
+                           captured=Captured(monkeypatch, announce))
+
+
+def test_the_programmes_events_built_by_their_use_cases_load_with_the_consumers_reader(programme_events):
+    from services.programmes.schedules import REFERRAL_URGENT
+
+    resident = SimpleNamespace(id=3, archive_no=ARCHIVE_NO, institution_code="T1101051011")
+    enrolment = SimpleNamespace(id=5, programme="hypertension", institution_code="T1101051011", status="active")
+    programme_events.residents.end_enrolment(FakeSession(), enrolment, resident, "death", date(2026, 11, 20), ACTOR)
+
+    row = SimpleNamespace(status="active", record_id="8f3e", record_type="hypertension_follow_up",
+                          visit_date=date(2026, 12, 1), institution_code="T1101051011", announced_referrals=None)
+    programme_events.service_records._announce_referrals(
+        FakeSession(), resident, {"facts": {"urgent": ["sbp_180"], "programmes": ["hypertension"]}}, {}, ACTOR, row)
+
+    due = SimpleNamespace(archive_no=ARCHIVE_NO, programme="hypertension", service="follow_up",
+                          due_date=date(2026, 11, 20), due_reason="revisit_unsatisfactory",
+                          institution_code="T1101051011", village_code="110105101101", responsible_doctor="doc01",
+                          urgent=False)
+
+    class Swept(FakeSession):
+        def execute(self, *args, **kwargs):
+            return SimpleNamespace(all=lambda: [due])
+
+    assert programme_events.sweep.announce_due(Swept(), date(2026, 11, 26)) == (1, 1)
+
+    ended, suggested, soon, overdue = (load_event(m.body) for m in programme_events.captured.messages)
+    assert ended.event_type == events.ENROLMENT_ENDED and ended.service == "programmes"
+    assert ended.data == {"archive_no": ARCHIVE_NO, "programme": "hypertension", "reason": "death",
+                          "date": date(2026, 11, 20), "institution_code": "T1101051011"}
+    assert suggested.event_type == events.REFERRAL_SUGGESTED
+    assert (suggested.data["reason"], suggested.data["triggers"], suggested.data["visit_date"]) == (
+        REFERRAL_URGENT, ["sbp_180"], date(2026, 12, 1))
+    assert soon.event_type == events.FOLLOW_UP_DUE and overdue.event_type == events.FOLLOW_UP_OVERDUE
+    assert overdue.data["days_overdue"] == 6 and overdue.data["due_date"] == date(2026, 11, 20)
+
+
+def test_a_programmes_producer_that_drops_a_required_field_is_caught(programme_events, monkeypatch):
+    from services.programmes import announce
+
+    real = announce.event_message
+    monkeypatch.setattr(announce, "event_message", lambda service, kind, data, actor: real(
+        service, kind, {k: v for k, v in data.items() if k != "visit_date"}, actor))
+    resident = SimpleNamespace(id=3, archive_no=ARCHIVE_NO, institution_code="T1101051011")
+    row = SimpleNamespace(status="active", record_id="8f3e", record_type="hypertension_follow_up",
+                          visit_date=date(2026, 12, 1), institution_code="T1101051011", announced_referrals=None)
+    programme_events.service_records._announce_referrals(
+        FakeSession(), resident, {"facts": {"urgent": ["sbp_180"], "programmes": ["hypertension"]}}, {}, ACTOR, row)
+    with pytest.raises(InvalidEvent) as err:
+        load_event(programme_events.captured.messages[0].body)
+    assert err.value.errors == {"data": {"visit_date": ["Missing data for required field."]}}
+
+
+def test_the_referrals_events_built_by_their_use_cases_load_with_the_consumers_reader(monkeypatch):
+    from services.referrals import announce, consultations, referrals
+
+    captured = Captured(monkeypatch, announce)
+    deadline = datetime(2026, 12, 2, 2, 0, tzinfo=timezone.utc)
+    referral = SimpleNamespace(id=7, archive_no=ARCHIVE_NO, state="accepted", urgency="urgent",
+                               from_institution_code="T1101051011", from_doctor="doc01",
+                               to_institution_code="H1101050001", deadline_at=deadline)
+    referrals._event(FakeSession(), referral, "requested", ACTOR)
+    consultation = SimpleNamespace(id=3, archive_no=ARCHIVE_NO, state="answered", from_institution_code="T1101051011",
+                                   to_institution_code="H1101050001")
+    consultations._event(FakeSession(), consultation, events.CONSULTATION_ANSWERED, ACTOR, record_id="5f0c")
+
+    accepted, answered = (load_event(m.body) for m in captured.messages)
+    assert (accepted.event_type, accepted.service) == (events.REFERRAL_ACCEPTED, "referrals")
+    assert (accepted.data["from_state"], accepted.data["state"], accepted.data["deadline_at"]) == (
+        "requested", "accepted", deadline)
+    assert answered.event_type == events.CONSULTATION_ANSWERED and answered.data["record_id"] == "5f0c"
+
+
+def test_every_event_a_consumer_handles_has_a_contract_and_every_contract_a_producer():
+    """A consumer's `handle_<type>` (or `batch_<type>`) for an event without a payload schema
+    would wait for an event that can never be built; a payload schema no service names is a
+    contract without a producer."""
+    from pathlib import Path
+
+    from shared.events import EventConsumer
+    from services.programmes.events import ProgrammeEvents
+    from services.records.registry_events import RegistryEvents
+    from services.referrals.events import ReferralEvents
+
+    consumers = [ProgrammeEvents, RegistryEvents, ReferralEvents]
+    assert {c.__name__ for c in EventConsumer.__subclasses__()} >= {c.__name__ for c in consumers}
+    handled = {name.split("_", 1)[1] for consumer in consumers for name in set(dir(consumer)) - set(dir(EventConsumer))
+               if name.startswith(("handle_", "batch_"))}
+    assert handled and handled <= set(events.PAYLOADS), handled - set(events.PAYLOADS)
+
+    root = Path(__file__).resolve().parents[2]
+    names = {name: value for name, value in vars(events).items() if isinstance(value, str) and value in events.PAYLOADS}
+    source = "\n".join(p.read_text() for p in (root / "services").rglob("*.py") if "migrations" not in p.parts)
+    unproduced = {value for name, value in names.items() if name not in source and f'"{value}"' not in source}
+    # the referrals' state events are named through lifecycle.EVENT_OF, as strings
+    assert unproduced == set(), unproduced

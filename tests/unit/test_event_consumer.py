@@ -182,6 +182,8 @@ def test_a_batch_handler_is_never_reached_as_a_single_events_handler():
     consumer, session = Batching(), FakeSession()
     sneaky = delivery("batch_archive_created", {"archive_no": "11010510110100001"})
     assert consumer.consume(session, [sneaky]) == 0
+    # nor does one reach a method of the base whose name would fit (run_handler_for, handler_for)
+    assert not [name for name in dir(EventConsumer) if name.startswith(("handle_", "batch_"))]
     assert consumer.handler_for("batch_archive_created") is None
     assert consumer.runs == [] and consumer.handled == []
     assert session.claimed == {("registry", sneaky.message_id)}  # claimed and ignored, as any unknown type
