@@ -1,0 +1,301 @@
+"""WS/T 483-2016 CDA R2 documents, built element by element with lxml (text and attribute values
+are escaped by the serializer; nothing is formatted into XML text by hand).
+
+    build_cda(doc) -> b'<?xml version=\'1.0\' encoding=\'UTF-8\'?>\\n<ClinicalDocument xmlns="urn:hl7-org:v3" ...'
+
+The header is what docs/contracts.md ("The regional platform") says the platform reads: realmCode,
+typeId, templateId, id (2.16.156.10011.1.1 + document_id), code (type, 2.16.156.10011.2.4), title,
+effectiveTime, confidentialityCode, languageCode, setId, versionNumber, recordTarget (健康档案标识号
+2.16.156.10011.1.2, 身份证号 2.16.156.10011.1.3, 居民健康卡号 2.16.156.10011.1.19, name, sex in GB/T
+2261.1 2.16.156.10011.2.3.3.4, birthTime), author (time, 2.16.156.10011.1.4), custodian
+(2.16.156.10011.1.5), and relatedDocument RPLC for a version > 1. The body: one section per
+non-empty table of ``documents.sections``, each with a narrative text and coded entries.
+An element the standard requires but the suite has no value for carries a nullFlavor; an optional
+one with no value is left out.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from lxml import etree
+
+from .model import DocumentInput
+from .sections import (
+    DE_OID, ICD10_OID, LOINC_OID, MARITAL_OID, SEX_OID, Diagnosis, Fact, Medication, SectionFacts, diagnoses,
+    medications, section_facts,
+)
+from .types import DOCUMENT_TYPE_OID, DOCUMENT_TYPE_SYSTEM_NAME, DOCUMENT_TYPES, require_buildable
+
+HL7 = "urn:hl7-org:v3"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+NSMAP = {None: HL7, "xsi": XSI}
+XSI_TYPE = f"{{{XSI}}}type"
+
+DOCUMENT_OID = "2.16.156.10011.1.1"
+ARCHIVE_OID = "2.16.156.10011.1.2"
+ID_NUMBER_OID = "2.16.156.10011.1.3"
+CLINICIAN_OID = "2.16.156.10011.1.4"
+INSTITUTION_OID = "2.16.156.10011.1.5"
+HEALTH_CARD_OID = "2.16.156.10011.1.19"
+ETHNICITY_OID = "2.16.156.10011.2.3.3.3"    # GB/T 3304
+# WS/T 483 templateId: 2.16.156.10011.2.1.1.<n> with n the part number (as WS/T 500's C00xx are
+# 2.16.156.10011.2.1.1.<20 + n>).
+TEMPLATE_ROOT = "2.16.156.10011.2.1.1"
+# 身份证件类别 whose number is a 公民身份号码 (OID 2.16.156.10011.1.3): 居民身份证, 居民户口簿.
+CITIZEN_ID_TYPES = {None, "01", "02"}
+SEX_NAMES = {"0": "未知的性别", "1": "男性", "2": "女性", "9": "未说明的性别"}
+# The form's 婚姻状况 (1-5) as GB/T 2261.2.
+MARITAL_GB = {"1": ("10", "未婚"), "2": ("20", "已婚"), "3": ("30", "丧偶"), "4": ("40", "离婚"),
+              "5": ("90", "未说明的婚姻状况")}
+
+
+class DocumentError(ValueError):
+    """The input cannot make a valid document (a required value is missing or malformed)."""
+
+
+def _el(parent: etree._Element | None, tag: str, text: str | None = None, **attrs: Any) -> etree._Element:
+    qname = f"{{{HL7}}}{tag}"
+    node = etree.Element(qname, nsmap=NSMAP) if parent is None else etree.SubElement(parent, qname)
+    for key, value in attrs.items():
+        if value is not None:
+            node.set(XSI_TYPE if key == "xsi_type" else key, str(value))
+    if text is not None:
+        node.text = text
+    return node
+
+
+def ts(value: date | datetime) -> str:
+    """HL7 TS: YYYYMMDD for a date, YYYYMMDDHHMMSS+zzzz for an aware datetime."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y%m%d%H%M%S%z")
+    return value.strftime("%Y%m%d")
+
+
+def _number_text(value: float | int) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _header(root: etree._Element, doc: DocumentInput, title: str) -> None:
+    patient = doc.patient
+    _el(root, "realmCode", code="CN")
+    _el(root, "typeId", root="2.16.840.1.113883.1.3", extension="POCD_MT000040")
+    _el(root, "templateId", root=f"{TEMPLATE_ROOT}.{DOCUMENT_TYPES[doc.type_code].part}")
+    _el(root, "id", root=DOCUMENT_OID, extension=doc.document_id)
+    _el(root, "code", code=doc.type_code, codeSystem=DOCUMENT_TYPE_OID, codeSystemName=DOCUMENT_TYPE_SYSTEM_NAME)
+    _el(root, "title", title)
+    _el(root, "effectiveTime", value=ts(doc.effective_time))
+    _el(root, "confidentialityCode", code="N", codeSystem="2.16.840.1.113883.5.25",
+        codeSystemName="Confidentiality", displayName="正常访问保密级别")
+    _el(root, "languageCode", code="zh-CN")
+    _el(root, "setId", root=DOCUMENT_OID, extension=doc.set_id)
+    _el(root, "versionNumber", value=str(doc.version))
+
+    role = _el(_el(root, "recordTarget", typeCode="RCT", contextControlCode="OP"), "patientRole", classCode="PAT")
+    _el(role, "id", root=ARCHIVE_OID, extension=patient.archive_no)
+    if patient.health_card_no:
+        _el(role, "id", root=HEALTH_CARD_OID, extension=patient.health_card_no)
+    if patient.current_address:
+        addr = _el(role, "addr", use="H")
+        _el(addr, "streetAddressLine", patient.current_address)
+    if patient.phone:
+        _el(role, "telecom", value=f"tel:{patient.phone}")
+    person = _el(role, "patient", classCode="PSN", determinerCode="INSTANCE")
+    if patient.id_number and patient.id_type in CITIZEN_ID_TYPES:
+        _el(person, "id", root=ID_NUMBER_OID, extension=patient.id_number)
+    else:
+        _el(person, "id", nullFlavor="NI")
+    _el(person, "name", patient.name)
+    _el(person, "administrativeGenderCode", code=patient.sex, codeSystem=SEX_OID, codeSystemName="生理性别代码表(GB/T 2261.1)",
+        displayName=SEX_NAMES.get(patient.sex))
+    _el(person, "birthTime", value=ts(patient.birth_date))
+    marital = MARITAL_GB.get(str((doc.content.get("personal_info") or {}).get("marital_status"))) \
+        if doc.source == "archive" and isinstance(doc.content.get("personal_info"), dict) else None
+    if marital:
+        _el(person, "maritalStatusCode", code=marital[0], displayName=marital[1], codeSystem=MARITAL_OID,
+            codeSystemName="婚姻状况代码表(GB/T 2261.2)")
+    if patient.ethnicity and patient.ethnicity.isdigit() and 1 <= int(patient.ethnicity) <= 56:
+        _el(person, "ethnicGroupCode", code=patient.ethnicity, codeSystem=ETHNICITY_OID,
+            codeSystemName="民族类别代码表(GB/T 3304)", displayName="汉族" if patient.ethnicity == "01" else None)
+
+    author = _el(root, "author", typeCode="AUT", contextControlCode="OP")
+    _el(author, "time", value=ts(doc.effective_time))
+    assigned = _el(author, "assignedAuthor", classCode="ASSIGNED")
+    _el(assigned, "id", root=CLINICIAN_OID, extension=doc.author.user)
+    person = _el(assigned, "assignedPerson", classCode="PSN", determinerCode="INSTANCE")
+    if doc.author.name:
+        _el(person, "name", doc.author.name)
+    else:
+        _el(person, "name", nullFlavor="UNK")
+    org = _el(assigned, "representedOrganization", classCode="ORG", determinerCode="INSTANCE")
+    _el(org, "id", root=INSTITUTION_OID, extension=doc.author.institution.code)
+    if doc.author.institution.name:
+        _el(org, "name", doc.author.institution.name)
+
+    custodian = _el(_el(_el(root, "custodian", typeCode="CST"), "assignedCustodian", classCode="ASSIGNED"),
+                    "representedCustodianOrganization", classCode="ORG", determinerCode="INSTANCE")
+    _el(custodian, "id", root=INSTITUTION_OID, extension=doc.custodian.code)
+    if doc.custodian.name:
+        _el(custodian, "name", doc.custodian.name)
+    else:
+        _el(custodian, "name", nullFlavor="UNK")
+
+    if doc.version > 1:
+        related = _el(root, "relatedDocument", typeCode="RPLC")
+        parent = _el(related, "parentDocument", classCode="DOCCLIN", moodCode="EVN")
+        _el(parent, "id", root=DOCUMENT_OID, extension=doc.replaces)
+        _el(parent, "setId", root=DOCUMENT_OID, extension=doc.set_id)
+        _el(parent, "versionNumber", value=str(doc.version - 1))
+
+
+def _fact_text(fact: Fact) -> str:
+    value = fact.value
+    if fact.field.kind == "CD":
+        return f"{fact.display or value}"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, (int, float)):
+        return f"{_number_text(value)}{(' ' + fact.unit) if fact.unit else ''}"
+    return str(value)
+
+
+def _value(observation: etree._Element, fact: Fact) -> None:
+    kind, value = fact.field.kind, fact.value
+    if kind == "CD":
+        _el(observation, "value", xsi_type="CD", code=value, displayName=fact.display,
+            codeSystem=fact.field.system, codeSystemName=fact.field.table)
+    elif kind == "PQ":
+        _el(observation, "value", xsi_type="PQ", value=_number_text(value), unit=fact.unit or "1")
+    elif kind == "INT":
+        _el(observation, "value", xsi_type="INT", value=str(int(value)))
+    elif kind == "REAL":
+        _el(observation, "value", xsi_type="REAL", value=_number_text(value))
+    elif kind == "BL":
+        _el(observation, "value", xsi_type="BL", value="true" if value else "false")
+    elif kind == "TS" and isinstance(value, (date, datetime)):
+        _el(observation, "value", xsi_type="TS", value=ts(value))
+    else:
+        _el(observation, "value", str(value), xsi_type="ST")
+
+
+def _observation(entry: etree._Element, fact: Fact, effective: date | datetime | None) -> None:
+    observation = _el(entry, "observation", classCode="OBS", moodCode="EVN")
+    if fact.de:
+        _el(observation, "code", code=fact.de, codeSystem=DE_OID, codeSystemName="卫生信息数据元目录",
+            displayName=fact.label)
+    else:
+        code = _el(observation, "code", nullFlavor="UNK")
+        _el(code, "originalText", fact.label)
+    if effective is not None:
+        _el(observation, "effectiveTime", value=ts(effective))
+    _value(observation, fact)
+
+
+def _narrative(section: etree._Element, lines: list[str]) -> None:
+    text = _el(section, "text")
+    listing = _el(text, "list")
+    for line in lines:
+        _el(listing, "item", line)
+
+
+def _section(body: etree._Element, code: str, title: str) -> etree._Element:
+    section = _el(_el(body, "component"), "section")
+    _el(section, "code", code=code, codeSystem=LOINC_OID, codeSystemName="LOINC")
+    _el(section, "title", title)
+    return section
+
+
+def _facts_section(body: etree._Element, facts: SectionFacts, effective: date | datetime | None) -> None:
+    section = _section(body, facts.section.code, facts.section.title)
+    _narrative(section, [f"{fact.label}: {_fact_text(fact)}" for fact in facts.facts])
+    for fact in facts.facts:
+        _observation(_el(section, "entry"), fact, effective)
+
+
+def _diagnoses_section(body: etree._Element, items: list[Diagnosis]) -> None:
+    section = _section(body, "29548-5", "诊断")
+    _narrative(section, [f"{item.code} {item.name or ''}".strip() for item in items])
+    for item in items:
+        observation = _el(_el(section, "entry"), "observation", classCode="OBS", moodCode="EVN")
+        _el(observation, "code", code="DE05.01.024.00", codeSystem=DE_OID, codeSystemName="卫生信息数据元目录",
+            displayName="疾病诊断编码")
+        icd = item.system.upper().replace("-", "").startswith("ICD10")
+        _el(observation, "value", xsi_type="CD", code=item.code, displayName=item.name,
+            codeSystem=ICD10_OID if icd else None, codeSystemName="ICD-10" if icd else item.system)
+
+
+def _medications_section(body: etree._Element, items: list[Medication]) -> None:
+    section = _section(body, "10160-0", "用药")
+    _narrative(section, [f"{item.name} {item.usage or ''}".strip() for item in items])
+    for item in items:
+        given = _el(_el(section, "entry"), "substanceAdministration", classCode="SBADM", moodCode="EVN")
+        if item.usage:
+            _el(given, "text", item.usage)
+        if item.dose is not None and item.unit:
+            _el(given, "doseQuantity", value=_number_text(item.dose), unit=item.unit)
+        drug = _el(_el(_el(given, "consumable"), "manufacturedProduct"), "manufacturedLabeledDrug")
+        _el(drug, "code", nullFlavor="UNK")
+        _el(drug, "name", item.name)
+        if item.usage:
+            observation = _el(_el(given, "entryRelationship", typeCode="COMP"), "observation",
+                              classCode="OBS", moodCode="EVN")
+            _el(observation, "code", code="DE06.00.136.00", codeSystem=DE_OID, codeSystemName="卫生信息数据元目录",
+                displayName="药物用法")
+            _el(observation, "value", item.usage, xsi_type="ST")
+
+
+def service_date(doc: DocumentInput) -> date | datetime | None:
+    """When the service was given, as the record says (its occurred_on or started_at)."""
+    for key in ("occurred_on", "started_at"):
+        value = doc.content.get(key)
+        if isinstance(value, (date, datetime)):
+            return value
+        if isinstance(value, str):
+            try:
+                return datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+            except ValueError:
+                continue
+    return None
+
+
+def _check(doc: DocumentInput) -> None:
+    missing = [name for name, value in (
+        ("patient.archive_no", doc.patient.archive_no), ("patient.name", doc.patient.name),
+        ("patient.sex", doc.patient.sex), ("patient.birth_date", doc.patient.birth_date),
+        ("custodian.code", doc.custodian.code), ("author.user", doc.author.user),
+        ("set_id", doc.set_id)) if not value]
+    if missing:
+        raise DocumentError(f"missing {', '.join(missing)}")
+    if doc.version < 1:
+        raise DocumentError("version must be 1 or more")
+    if doc.version > 1 and not doc.replaces:
+        raise DocumentError("a version above 1 must name the document it replaces (replaces)")
+    if doc.effective_time.tzinfo is None:
+        raise DocumentError("effective_time must be timezone-aware")
+
+
+def build_cda(doc: DocumentInput) -> bytes:
+    """The document as UTF-8 XML bytes. Raises ``NotBuildable`` for a type the suite does not
+    build from this source, ``DocumentError`` for input that cannot make a valid header."""
+    doc_type = require_buildable(doc.type_code, doc.source, doc.content)
+    _check(doc)
+    root = _el(None, "ClinicalDocument")
+    _header(root, doc, doc_type.name)
+    body = _el(_el(root, "component"), "structuredBody")
+    effective = service_date(doc)
+    for facts in section_facts(doc.source, doc.content):
+        _facts_section(body, facts, effective)
+    found = diagnoses(doc.source, doc.content)
+    if found:
+        _diagnoses_section(body, found)
+    drugs = medications(doc.source, doc.content)
+    if drugs:
+        _medications_section(body, drugs)
+    if len(body) == 0:
+        # Every document has a body: a record with nothing the tables know still says what it is.
+        section = _section(body, "18776-5", doc_type.name)
+        _narrative(section, [f"{doc_type.name} ({doc.source})"])
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")

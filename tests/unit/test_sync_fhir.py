@@ -1,0 +1,142 @@
+"""FHIR R4 document bundles (services/sync/documents/fhir.py): for every type the suite builds, the
+bundle validates with fhir.resources and carries what the platform reads (docs/contracts.md, "The
+regional platform"): the document id, the type on the Composition, the patient's identifiers, the
+custodian, and a correction's relatesTo."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+from fhir.resources.bundle import Bundle
+
+from services.sync.documents import DOCUMENT_TYPES, FhirValidationError, NotBuildable, build_fhir, validate_bundle
+from tests.unit.sync_documents_data import document, resident, sources
+
+SOURCES = sources()
+
+
+def resources(bundle: dict, kind: str) -> list[dict]:
+    return [entry["resource"] for entry in bundle["entry"] if entry["resource"]["resourceType"] == kind]
+
+
+def resolve(bundle: dict, reference: str) -> dict:
+    matches = [entry["resource"] for entry in bundle["entry"] if entry["fullUrl"] == reference]
+    assert len(matches) == 1, reference
+    return matches[0]
+
+
+@pytest.mark.parametrize("type_code", sorted(SOURCES))
+def test_every_buildable_type_makes_a_valid_document_bundle(type_code):
+    source, content = SOURCES[type_code]
+    doc = document(type_code, source, content)
+    bundle = build_fhir(doc)
+
+    assert isinstance(Bundle.parse_obj(json.loads(json.dumps(bundle, ensure_ascii=False))), Bundle)
+    assert bundle["type"] == "document"
+    assert bundle["identifier"] == {"system": "urn:oid:2.16.156.10011.1.1", "value": doc.document_id}
+    composition = bundle["entry"][0]["resource"]
+    assert composition["resourceType"] == "Composition"
+    assert composition["type"]["coding"][0]["system"] == "urn:oid:2.16.156.10011.2.4"
+    assert composition["type"]["coding"][0]["code"] == type_code
+    assert "relatesTo" not in composition
+
+    patient = resolve(bundle, composition["subject"]["reference"])
+    assert patient["resourceType"] == "Patient"
+    identifiers = {i["system"]: i["value"] for i in patient["identifier"]}
+    assert identifiers == {"urn:oid:2.16.156.10011.1.2": doc.patient.archive_no,
+                           "urn:oid:2.16.156.10011.1.3": doc.patient.id_number,
+                           "urn:oid:2.16.156.10011.1.19": doc.patient.health_card_no}
+    assert patient["gender"] == "female" and patient["birthDate"] == "1950-06-15"
+
+    custodian = resolve(bundle, composition["custodian"]["reference"])
+    assert custodian["identifier"] == [{"system": "urn:oid:2.16.156.10011.1.5", "value": "C1101050031"}]
+    author = resolve(bundle, composition["author"][0]["reference"])
+    assert author["identifier"] == [{"system": "urn:oid:2.16.156.10011.1.4", "value": "doc01"}]
+
+    # Every section's entries are in the bundle; every reference resolves.
+    assert composition["section"]
+    for section in composition["section"]:
+        assert section["text"]["div"].startswith('<div xmlns="http://www.w3.org/1999/xhtml">')
+        for member in section.get("entry", []):
+            resolve(bundle, member["reference"])
+    assert len({entry["fullUrl"] for entry in bundle["entry"]}) == len(bundle["entry"])
+    assert build_fhir(doc) == bundle                      # the same document, the same bundle
+    if source != "archive":
+        assert resources(bundle, "Encounter")
+
+
+def test_a_follow_up_has_its_readings_as_observations_and_its_medicines():
+    source, content = SOURCES["HSDB04.01"]
+    bundle = build_fhir(document("HSDB04.01", source, content))
+    observations = resources(bundle, "Observation")
+    systolic = [o for o in observations if o["code"].get("coding", [{}])[0].get("code") == "DE04.10.174.00"]
+    assert len(systolic) == 1
+    assert systolic[0]["code"]["coding"][0]["system"] == "urn:oid:2.16.156.10011.2.2.1"
+    assert systolic[0]["valueQuantity"] == {"value": 150, "unit": "mmHg", "system": "http://unitsofmeasure.org",
+                                            "code": "mm[Hg]"}
+    classification = next(o for o in observations if o["code"]["text"] == "此次随访分类")
+    assert classification["valueCodeableConcept"]["coding"][0] == {"code": "2", "display": "控制不满意"}
+    statement = resources(bundle, "MedicationStatement")[0]
+    assert statement["medicationCodeableConcept"]["text"] == "苯磺酸氨氯地平片"
+    assert resources(bundle, "Condition") == []           # a follow-up form codes no diagnosis
+
+
+def test_an_outpatient_summary_has_its_icd10_conditions():
+    source, content = SOURCES["HSDC00.02"]
+    bundle = build_fhir(document("HSDC00.02", source, content))
+    condition = resources(bundle, "Condition")[0]
+    assert condition["code"]["coding"][0]["system"] == "urn:oid:2.16.156.10011.2.3.3.11"
+    assert condition["code"]["coding"][0]["code"] == content["diagnoses"][0]["code"]
+    encounter = resources(bundle, "Encounter")[0]
+    assert encounter["class"]["code"] == "AMB" and encounter["period"]["start"] == content["started_at"]
+    inpatient = build_fhir(document("HSDC00.03", *SOURCES["HSDC00.03"]))
+    assert resources(inpatient, "Encounter")[0]["class"]["code"] == "IMP"
+
+
+def test_a_correction_replaces_the_earlier_version():
+    source, content = SOURCES["HSDC00.04"]
+    doc = document("HSDC00.04", source, content, version=3)
+    bundle = build_fhir(doc)
+    composition = bundle["entry"][0]["resource"]
+    assert composition["relatesTo"] == [{"code": "replaces", "targetIdentifier": {
+        "system": "urn:oid:2.16.156.10011.1.1", "value": f"{doc.set_id}:v2"}}]
+    assert bundle["identifier"]["value"] == f"{doc.set_id}:v3"
+    first = build_fhir(document("HSDC00.04", source, content))
+    assert {e["fullUrl"] for e in first["entry"]}.isdisjoint({e["fullUrl"] for e in bundle["entry"]})
+
+
+def test_a_resident_without_id_number_or_card_has_only_the_archive_number():
+    source, content = SOURCES["HSDC00.04"]
+    bundle = build_fhir(document("HSDC00.04", source, content,
+                                 patient=replace(resident(), id_number=None, health_card_no=None)))
+    patient = resources(bundle, "Patient")[0]
+    assert patient["identifier"] == [{"system": "urn:oid:2.16.156.10011.1.2", "value": "11010500300100001"}]
+
+
+def test_markup_in_free_text_stays_text_in_the_narrative():
+    source, content = SOURCES["HSDC00.04"]
+    bundle = build_fhir(document("HSDC00.04", source, {**content, "opinion": "<script>x</script> & 复查"}))
+    div = bundle["entry"][0]["resource"]["section"][0]["text"]["div"]
+    assert "<script>" not in div and "&lt;script&gt;x&lt;/script&gt; &amp; 复查" in div
+
+
+@pytest.mark.parametrize("type_code", ["HSDB02.01", "HSDB03.02", "HSDB04.04"])
+def test_a_type_the_suite_cannot_build_is_refused(type_code):
+    with pytest.raises(NotBuildable) as caught:
+        build_fhir(document(type_code, "health_exam", SOURCES["HSDC00.01"][1]))
+    assert caught.value.reason == DOCUMENT_TYPES[type_code].reason
+
+
+def test_an_invalid_bundle_raises_a_clear_error():
+    bundle = build_fhir(document("HSDC00.04", *SOURCES["HSDC00.04"]))
+    bundle["entry"][1]["resource"]["birthDate"] = "1950-13-45"  # not a date
+    with pytest.raises(FhirValidationError, match="birthDate") as caught:
+        validate_bundle(bundle, "record:x:v1")
+    assert "record:x:v1" in str(caught.value) and caught.value.errors
+    observation = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation")
+    del observation["status"]                                      # required in R4
+    bundle["entry"][1]["resource"]["birthDate"] = "1950-06-15"
+    with pytest.raises(FhirValidationError, match="status"):
+        validate_bundle(bundle)
