@@ -14,6 +14,8 @@
     ehr bench [filing|gateway|...] [--quick]  the benchmarks: python -m bench
     ehr quarantine list|show|replay|discard   messages the suite could not file
     ehr pending list|propose|link             encounters waiting for their resident's archive
+    ehr referrals quarantine list|show|replay|discard   hospitals' answers the referrals service set aside
+    ehr referrals filings [--retry]           referral records not yet filed into the archive
     ehr user add|role|password|unlock|revoke-tokens|list
                                               people who sign in to the gateway
     ehr apikey add|revoke|list                API keys of township and hospital systems
@@ -393,6 +395,7 @@ def _register_operator_commands() -> None:
     from ehr.broker import broker
     from ehr.imports import import_
     from ehr.operate import pending, quarantine
+    from ehr.referrals import referrals
     from ehr.registry import registry
 
     main.add_command(import_)
@@ -403,6 +406,7 @@ def _register_operator_commands() -> None:
     main.add_command(audit)
     main.add_command(broker)
     main.add_command(registry)
+    main.add_command(referrals)
 
 
 _register_operator_commands()

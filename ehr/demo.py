@@ -14,6 +14,10 @@ through the same API (the demo key is the centre's own system, which files its d
 follow-ups), the centre's elders enrolled in the elderly programme, and a hospital's I10 diagnosis
 for a resident not enrolled, so its work list (`GET /api/v1/worklist`) shows due, overdue and
 urgent items and a suggestion to confirm.
+
+The same centre refers some of that cast to the demo hospitals and asks them for consultations
+(`ehr.demo_referrals`): its sent box (`GET /api/v1/referrals?box=sent`) shows a referral in every
+state, the hospitals answering over AMQP with their own broker accounts; a second run adds none.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from shared import clock
 
 from kombu import Connection, Producer
 
-from ehr import demo_programmes
+from ehr import demo_programmes, demo_referrals
 from ehr.synthetic import Synthesizer, encode
 
 
@@ -58,9 +62,11 @@ def publish_encounter(producer: Producer, body: dict, account: str) -> str:
 
 
 def run_demo(gateway: str, keys: dict[str, str], brokers: dict[str, str], residents: int = 20,
-             encounters_each: int = 3, seed: int | None = None, echo=print) -> dict:
+             encounters_each: int = 3, seed: int | None = None, echo=print, expire=None) -> dict:
     """`keys`: institution code of each township or community centre -> its API key;
-    `brokers`: institution code of each hospital (and centre) -> AMQP URI of its own account."""
+    `brokers`: institution code of each hospital (and centre) -> AMQP URI of its own account;
+    `expire(referral_id, as_of)`: the referrals' expiry sweep for one referral (default: over RPC
+    as the operator running the demo, `demo_referrals.expire_with_operator_rpc`)."""
     synth = Synthesizer(seed)
     any_key = next(iter(keys.values()))
     _, villages = _http(gateway, "GET", "/api/v1/villages", key=any_key)
@@ -135,8 +141,13 @@ def run_demo(gateway: str, keys: dict[str, str], brokers: dict[str, str], reside
     echo(f"enrolled {elders} residents of 65 or more in the elderly programme; the work list of {centre}: "
          f"{worklist['urgent']} urgent, {worklist['overdue']} overdue, {worklist['due']} due this week, "
          f"{worklist['to_confirm']} suggestions to confirm (GET /api/v1/worklist, /api/v1/programme-suggestions)")
+    referred = demo_referrals.run(call, keys[centre], {code: brokers[code] for code in hospitals},
+                                  [c.archive_no for c in cast if c.archive_no and c.label != "suggested"],
+                                  expire or demo_referrals.expire_with_operator_rpc)
+    echo(f"referrals of {centre}: " + ", ".join(f"{n} {state}" for state, n in referred["states"].items())
+         + f" ({len(referred['made'])} made now; GET /api/v1/referrals?box=sent, /api/v1/consultations?box=sent)")
     return {"archives": len(archives), "encounters": sent, "centre": centre, "worklist": worklist,
-            "cast": {case.label: case.archive_no for case in cast},
+            "referrals": referred, "cast": {case.label: case.archive_no for case in cast},
             "hints": try_next(gateway, keys, brokers, archives, institutions, centre)}
 
 
@@ -157,7 +168,9 @@ def try_next(gateway: str, keys: dict[str, str], brokers: dict[str, str], archiv
     if manager == centre:
         hints += ["  its work list (urgent, overdue and due follow-ups, each saying why) and residents to confirm:",
                   f"    curl {auth} {gateway}/api/v1/worklist",
-                  f"    curl {auth} {gateway}/api/v1/programme-suggestions"]
+                  f"    curl {auth} {gateway}/api/v1/programme-suggestions",
+                  "  its referrals (one in every state) and consultations:",
+                  f"    curl {auth} '{gateway}/api/v1/referrals?box=sent'"]
     if manager in brokers:
         division = next(i["division_code"] for i in institutions if i["code"] == manager)
         hints += [f"  and its updates, with its DEMO broker account (`ehr broker revoke {manager}` ends it):",

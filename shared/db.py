@@ -218,7 +218,11 @@ def get_or_not_found(session: Session, model: type, row_id: int, message: str, d
         get_or_not_found(session, Referral, 7, "no such referral", {"referral_id": 7}, lock=True)
     """
     stmt = sa.select(model).where(model.id == row_id)
-    row = session.scalars(stmt.with_for_update() if lock else stmt).first()
+    if lock:
+        # The row as the lock found it: an object this transaction read before (unlocked) would
+        # otherwise keep its stale state, and a racing change it waited for would be overwritten.
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    row = session.scalars(stmt).first()
     if row is None:
         raise NotFound(message, details)
     return row

@@ -197,6 +197,14 @@ CONSULTATION_REQUEST = Action("consultation.request")
 CONSULTATIONS_LIST = Action("consultations.list")
 CONSULTATION_READ = Action("consultation.read")
 CONSULTATION_ANSWER = Action("consultation.answer")
+# Operators' view of the referrals service: hospitals' answers it quarantined (masked bodies;
+# replay or discard), and the records it still owes the archive (retry now).
+REFERRAL_QUARANTINE_LIST = Action("referral_quarantine.list")
+REFERRAL_QUARANTINE_SHOW = Action("referral_quarantine.show")
+REFERRAL_QUARANTINE_REPLAY = Action("referral_quarantine.replay")
+REFERRAL_QUARANTINE_DISCARD = Action("referral_quarantine.discard")
+REFERRAL_FILINGS_LIST = Action("referral_filings.list")
+REFERRAL_FILINGS_RETRY = Action("referral_filings.retry")
 
 ARCHIVE_READS = {ARCHIVE_READ, SUMMARY_READ, RECORDS_LIST, RECORD_READ, ARCHIVE_SEARCH, REVISIONS_LIST,
                  TRANSFERS_LIST, MERGES_LIST, ATTACHMENTS_LIST, ATTACHMENT_READ}
@@ -204,7 +212,8 @@ RECORD_WRITES = {RECORD_CREATE, RECORD_AMEND, RECORD_MARK_IN_ERROR}
 CLINICAL_WRITES = {*RECORD_WRITES, ATTACHMENT_ADD, ATTACHMENT_MARK_IN_ERROR}
 REFERENCE = {VILLAGES_LIST, INSTITUTIONS_LIST}
 OPERATIONS = {QUARANTINE_LIST, QUARANTINE_SHOW, QUARANTINE_REPLAY, QUARANTINE_DISCARD, PENDING_LIST, PENDING_PROPOSE,
-              REVIEWS_LIST}
+              REVIEWS_LIST, REFERRAL_QUARANTINE_LIST, REFERRAL_QUARANTINE_SHOW, REFERRAL_QUARANTINE_REPLAY,
+              REFERRAL_QUARANTINE_DISCARD, REFERRAL_FILINGS_LIST, REFERRAL_FILINGS_RETRY}
 # A township centre's own system files what its doctors enter in it (follow-ups above all: the
 # 公卫 software of the centre is where most are typed) and runs their programme work; the figures
 # are for people (as STATS_READ is).

@@ -12,6 +12,10 @@ nothing twice. Several processes retry side by side without taking the same row
 
     owe(session, "referral:7", "11010510110100007", "referral_out", "T1101051011", {...})  -> record id
     file_due(session, file_record)   -> {"filed": 2, "pending": 0}
+
+Operators see what is owed (`list_filings`: subject, record type and id, attempts, the last
+error, when it is tried next; never the form's content) and may have it tried now, pause or not
+(`file_due(..., every=True)`, `ehr referrals filings --retry`).
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from shared.db import get_or_not_found
 from shared.errors import EhrError
+from shared.paging import page_by_id
 
 from services.referrals.models import Filing
 
@@ -49,12 +55,19 @@ def pause(attempts: int) -> timedelta:
     return min(MAX_PAUSE, timedelta(seconds=5 * 2 ** min(attempts, 12)))
 
 
-def file_due(session: Session, file_record: FileRecord, limit: int = 50, subject: str | None = None) -> dict[str, int]:
-    """File what is owed and due (or, with `subject`, what that referral owes, now); commits each."""
+def file_due(session: Session, file_record: FileRecord, limit: int = 50, subject: str | None = None,
+             every: bool = False, filing_id: int | None = None) -> dict[str, int]:
+    """File what is owed and due (with `subject`, what that referral owes; with `every`, all that
+    is owed, or with `filing_id` that one, whatever the pause), now; commits."""
     filed = 0
     now = datetime.now(timezone.utc)
     where = [Filing.status == "pending"]
-    where.append(Filing.subject == subject if subject else Filing.next_attempt_at <= now)
+    if filing_id is not None:
+        where.append(Filing.id == filing_id)
+    elif subject:
+        where.append(Filing.subject == subject)
+    elif not every:
+        where.append(Filing.next_attempt_at <= now)
     rows = session.scalars(sa.select(Filing).where(*where).order_by(Filing.id).limit(limit)
                            .with_for_update(skip_locked=True)).all()
     for row in rows:
@@ -87,3 +100,21 @@ def _failed(row: Filing, error: str) -> None:
 def of_subject(session: Session, subject: str) -> list[dict[str, Any]]:
     rows = session.scalars(sa.select(Filing).where(Filing.subject == subject).order_by(Filing.id)).all()
     return [{"record_type": r.record_type, "record_id": r.record_id, "status": r.status} for r in rows]
+
+
+def get(session: Session, filing_id: int) -> Filing:
+    return get_or_not_found(session, Filing, filing_id, "no such filing", {"filing_id": filing_id})
+
+
+def filing_view(row: Filing) -> dict[str, Any]:
+    """A filing as an operator sees it: what, whose, how it went; not the form's content."""
+    return {"id": row.id, "subject": row.subject, "archive_no": row.archive_no, "record_type": row.record_type,
+            "record_id": row.record_id, "institution_code": row.institution_code, "status": row.status,
+            "attempts": row.attempts, "last_error": row.last_error, "next_attempt_at": row.next_attempt_at,
+            "created_at": row.created_at, "filed_at": row.filed_at}
+
+
+def list_filings(session: Session, status: str | None = "pending", limit: int = 50,
+                 cursor: str | None = None) -> dict[str, Any]:
+    """The filings owed (`pending`; `filed`; None: both), newest first."""
+    return page_by_id(session, Filing, [Filing.status == status] if status else [], limit, cursor, filing_view)

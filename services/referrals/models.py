@@ -140,7 +140,8 @@ class QuarantinedMessage(Base):
     """A hospital's answer or an event this service would not act on, with the reason and field
     errors (`not_json`, `schema_invalid`, `publisher_mismatch`, `not_the_receiver`, `unknown_referral`,
     `unauthenticated`, `dead_lettered`, ...). The body of what a hospital sent is kept (it names
-    no person: referral ids, codes and clinical text); an unsigned event's is not."""
+    no person: referral ids, codes and clinical text); an unsigned event's is not. An operator sees
+    it through `services.referrals.message_view` (codes shown, clinical text as its shape only)."""
 
     __tablename__ = "quarantined_messages"
 
@@ -153,6 +154,11 @@ class QuarantinedMessage(Base):
     errors: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # `held` until an operator replays it (a hospital's answer, as it was or corrected) or discards
+    # it (`services.referrals.quarantine`); the entry is kept either way, with who and when.
+    status: Mapped[str] = mapped_column(String(20), server_default=text("'held'"))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[str | None] = mapped_column(String(80))
 
 
 processed_messages = processed_messages_table(Base.metadata)

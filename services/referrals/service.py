@@ -25,7 +25,13 @@ RPC (service `referrals`; `shared.contracts.referrals.RPC`), the side from the a
     close_referral(7, {"reason": ...})
     request_consultation({...}), answer_consultation(3, {...}), get_consultation(3), list_consultations(...)
     open_referral("11010510110100007", "H1101050001")   -> {"referral_id": 7, "record_ids": [...]}
-    run_sweep(now=None), retry_filings(), health()
+    run_sweep(now=None, referral_id=None), health()
+
+Operators (`ehr referrals ...`, `/api/v1/referral-quarantine`, `/api/v1/referral-filings`):
+
+    list_quarantine(status="held", reason=None, limit=50, cursor=None), show_quarantined(3),
+    replay_quarantined(3, corrected=None), discard_quarantined(3, "医院测试消息")
+    list_filings(status="pending", limit=50, cursor=None), retry_filings(filing_id=None)
 """
 
 from __future__ import annotations
@@ -237,18 +243,52 @@ class ReferralsService:
     # -- operations ----------------------------------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
-    def run_sweep(self, now=None):
+    def run_sweep(self, now=None, referral_id=None):
         call = RPC["run_sweep"]
-        data = call.load({"now": now})
-        outcome = sweep.sweep(self.db, data["now"] or datetime.now(timezone.utc))
+        data = call.load({"now": now, "referral_id": referral_id})
+        outcome = sweep.sweep(self.db, data["now"] or datetime.now(timezone.utc), referral_id=data["referral_id"])
         self.relay()
         return call.dump(outcome)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
-    def retry_filings(self):
+    def retry_filings(self, filing_id=None):
         call = RPC["retry_filings"]
-        call.load({})
-        return call.dump(filings.file_due(self.db, self._file_record))
+        data = call.load({"filing_id": filing_id})
+        if data["filing_id"] is not None:
+            filings.get(self.db, data["filing_id"])  # 404 for an unknown one
+        return call.dump(filings.file_due(self.db, self._file_record, every=True, filing_id=data["filing_id"]))
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_filings(self, status="pending", limit=50, cursor=None):
+        call = RPC["list_filings"]
+        data = call.load({"status": status, "limit": limit, "cursor": cursor})
+        return call.dump(filings.list_filings(self.db, **data))
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def list_quarantine(self, status="held", reason=None, limit=50, cursor=None):
+        call = RPC["list_quarantine"]
+        data = call.load({"status": status, "reason": reason, "limit": limit, "cursor": cursor})
+        return call.dump(quarantine.list_quarantine(self.db, **data))
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def show_quarantined(self, quarantine_id):
+        call = RPC["show_quarantined"]
+        data = call.load({"quarantine_id": quarantine_id})
+        return call.dump(quarantine.show(self.db, data["quarantine_id"]))
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("corrected",))
+    def replay_quarantined(self, quarantine_id, corrected=None):
+        call = RPC["replay_quarantined"]
+        data = call.load({"quarantine_id": quarantine_id, "corrected": corrected})
+        entry = quarantine.replay(self.db, self.accounts, data["quarantine_id"], data["corrected"], self.actor.user)
+        self.relay()
+        return call.dump(entry)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def discard_quarantined(self, quarantine_id, note):
+        call = RPC["discard_quarantined"]
+        data = call.load({"quarantine_id": quarantine_id, "note": note})
+        return call.dump(quarantine.discard(self.db, data["quarantine_id"], self.actor.user, data["note"]))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def health(self):

@@ -9,6 +9,7 @@ through `referrals.change` (the row locked, the state checked), so a referral ac
 sweep ran is not expired, and none is expired twice.
 
     sweep(session, now)  -> {"swept": True, "expired": 3}
+    sweep(session, deadline, referral_id=7)   -> only that one (the demo's expired referral, tests)
 """
 
 from __future__ import annotations
@@ -29,13 +30,15 @@ LOCK_KEY = 0x72656672  # "refr": the sweep's advisory lock
 CHUNK = 200
 
 
-def sweep(session: Session, now: datetime) -> dict:
-    """Expire what is past its deadline at `now`; commits."""
+def sweep(session: Session, now: datetime, referral_id: int | None = None) -> dict:
+    """Expire what is past its deadline at `now` (only `referral_id`, when given); commits."""
     if not session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(LOCK_KEY))):
         session.rollback()
         return {"swept": False, "expired": 0}
-    ids = session.scalars(sa.select(Referral.id).where(
-        Referral.state == lifecycle.REQUESTED, Referral.deadline_at <= now).order_by(Referral.id).limit(CHUNK)).all()
+    where = [Referral.state == lifecycle.REQUESTED, Referral.deadline_at <= now]
+    if referral_id is not None:
+        where.append(Referral.id == referral_id)
+    ids = session.scalars(sa.select(Referral.id).where(*where).order_by(Referral.id).limit(CHUNK)).all()
     expired = 0
     for referral_id in ids:
         try:

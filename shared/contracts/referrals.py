@@ -9,6 +9,15 @@ these same schemas.
     POST /api/v1/consultations                      body ConsultationCreateSchema -> request_consultation
     GET  /api/v1/consultations, /api/v1/consultations/{id}; POST /api/v1/consultations/{id}/answer
 
+Operators (system_operator), the referrals service's own quarantine and what it owes the archive:
+
+    GET  /api/v1/referral-quarantine?status=held&reason=not_the_receiver     -> list_quarantine
+    GET  /api/v1/referral-quarantine/{id}                                     -> show_quarantined
+    POST /api/v1/referral-quarantine/{id}/replay   body ReplayAnswerSchema    -> replay_quarantined
+    POST /api/v1/referral-quarantine/{id}/discard  body QuarantineDiscardSchema -> discard_quarantined
+    GET  /api/v1/referral-filings?status=pending                              -> list_filings
+    POST /api/v1/referral-filings/retry            body RetryFilingsSchema    -> retry_filings
+
 The caller's side (sender or receiver) is the acting institution the gateway puts in the call's
 context (`shared.actor`); the service answers 404 to a caller on neither side.
 """
@@ -18,13 +27,15 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from shared.contracts.records import RecordHistorySchema
-from shared.contracts.fields import INSTITUTION, REASON, ArchiveNo, Id, Lenient, Limit, NoArgumentsSchema, \
-    PingSchema, Rpc, Strict
+from shared.contracts.fields import CODE, INSTITUTION, REASON, ArchiveNo, Id, Lenient, Limit, NoArgumentsSchema, \
+    PageQuerySchema, PingSchema, Rpc, Strict
 
 STATES = ("draft", "requested", "accepted", "rejected", "expired", "cancelled", "arrived", "back_referred", "closed")
 URGENCIES = ("routine", "urgent")
 BOXES = ("inbox", "sent")
 CONSULTATION_STATES = ("requested", "answered")
+QUARANTINE_STATUSES = ("held", "replayed", "discarded")
+FILING_STATUSES = ("pending", "filed")
 USERNAME = validate.Regexp(r"^[A-Za-z0-9_.-]{1,80}$", error="A username of the suite.")
 RECORD_ID = validate.Length(min=1, max=64)
 TEXT = validate.Length(min=1, max=2000)
@@ -224,6 +235,91 @@ class RetrySchema(Schema):
     pending = fields.Int()
 
 
+# -- operators: the quarantine and the filings owed --------------------------------------------------
+
+
+class ReplayAnswerSchema(Strict):
+    """`{}` replays a hospital's answer as it was; `{"corrected": {...ehr.referral-answer/1...}}` a
+    correction (it must speak for an institution the original publisher's account may answer for)."""
+
+    corrected = fields.Dict(load_default=None, allow_none=True)
+
+
+class QuarantineDiscardSchema(Strict):
+    """`{"note": "医院测试消息"}`: why it is set aside (kept with the entry)."""
+
+    note = fields.Str(required=True, validate=validate.Length(min=1, max=500))
+
+
+class RetryFilingsSchema(Strict):
+    """`{}` tries every filing owed now, whatever its pause; `{"filing_id": 4}` that one."""
+
+    filing_id = Id(load_default=None, allow_none=True)
+
+
+class QuarantineQuerySchema(PageQuerySchema):
+    """`?status=held&reason=not_the_receiver`; `status=all` for every status."""
+
+    status = fields.Str(load_default="held", validate=validate.OneOf([*QUARANTINE_STATUSES, "all"]))
+    reason = fields.Str(load_default=None, validate=CODE)
+
+
+class FilingQuerySchema(PageQuerySchema):
+    """`?status=pending` (the default; `filed`, or `all`)."""
+
+    status = fields.Str(load_default="pending", validate=validate.OneOf([*FILING_STATUSES, "all"]))
+
+
+class QuarantinedAnswerSchema(Schema):
+    """A hospital's answer (or an event) the referrals service would not act on: the reason and
+    the field errors (names of fields, never values); `body` only on the single-entry read."""
+
+    id = fields.Int()
+    queue = fields.Str(metadata={"example": "referrals.answers"})
+    routing_key = fields.Str(allow_none=True)
+    message_id = fields.Str(allow_none=True)
+    user_id = fields.Str(allow_none=True, metadata={"description": "the broker account that published it"})
+    reason = fields.Str(metadata={"example": "not_the_receiver"})
+    errors = fields.Dict()
+    status = fields.Str(metadata={"example": "held"})
+    received_at = fields.AwareDateTime()
+    resolved_at = fields.AwareDateTime(allow_none=True)
+    resolved_by = fields.Str(allow_none=True)
+    body = fields.Dict(metadata={"description": (
+        "only on the single-entry read: `{kept, size, json, fields}`, where `fields` shows the schema, kind, "
+        "institution code and referral or consultation id as they are and every other field (notes, reasons, "
+        "the 回转单, the 会诊意见) only as its shape (`string(12)`, `object(4 fields)`)")})
+
+
+class QuarantinedAnswerPageSchema(Schema):
+    items = fields.List(fields.Nested(QuarantinedAnswerSchema))
+    next = fields.Str(allow_none=True)
+
+
+class FilingSchema(Schema):
+    """A record a referral or consultation owes the archive (转出单 `referral_out`, 回转单
+    `referral_back`, 会诊记录表 `consultation`), filed through records: `pending` until it is,
+    with the attempts made, the last error and when it is tried next. Not the form's content."""
+
+    id = fields.Int()
+    subject = fields.Str(metadata={"example": "referral:7"})
+    archive_no = fields.Str()
+    record_type = fields.Str(metadata={"example": "referral_back"})
+    record_id = fields.Str()
+    institution_code = fields.Str()
+    status = fields.Str(metadata={"example": "pending"})
+    attempts = fields.Int()
+    last_error = fields.Str(allow_none=True, metadata={"example": "ServiceUnavailable"})
+    next_attempt_at = fields.AwareDateTime()
+    created_at = fields.AwareDateTime()
+    filed_at = fields.AwareDateTime(allow_none=True)
+
+
+class FilingPageSchema(Schema):
+    items = fields.List(fields.Nested(FilingSchema))
+    next = fields.Str(allow_none=True)
+
+
 # -- RPC requests --------------------------------------------------------------------------------------
 
 
@@ -284,11 +380,56 @@ class OpenReferralRequestSchema(Strict):
 
 
 class SweepRequestSchema(Strict):
+    """`run_sweep(now=None, referral_id=None)`: as of `now` (now when null), only `referral_id` when given."""
+
     now = fields.AwareDateTime(load_default=None, allow_none=True)
+    referral_id = Id(load_default=None, allow_none=True)
+
+
+class ListQuarantineRequestSchema(Strict):
+    """`list_quarantine(status="held", reason=None)`; `status` None: every status."""
+
+    status = fields.Str(load_default="held", allow_none=True, validate=validate.OneOf(QUARANTINE_STATUSES))
+    reason = fields.Str(load_default=None, allow_none=True, validate=CODE)
+    limit = Limit(load_default=50)
+    cursor = fields.Str(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
+
+
+class QuarantinedRequestSchema(Strict):
+    """`show_quarantined(3)`"""
+
+    quarantine_id = Id(required=True)
+
+
+class ReplayRequestSchema(QuarantinedRequestSchema):
+    """`replay_quarantined(3, corrected={...ehr.referral-answer/1...} | None)`"""
+
+    corrected = fields.Dict(load_default=None, allow_none=True)
+
+
+class DiscardRequestSchema(QuarantinedRequestSchema):
+    """`discard_quarantined(3, "医院测试消息")`"""
+
+    note = fields.Str(required=True, validate=validate.Length(min=1, max=500))
+
+
+class ListFilingsRequestSchema(Strict):
+    """`list_filings(status="pending")`; `status` None: both."""
+
+    status = fields.Str(load_default="pending", allow_none=True, validate=validate.OneOf(FILING_STATUSES))
+    limit = Limit(load_default=50)
+    cursor = fields.Str(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
+
+
+class RetryFilingsRequestSchema(Strict):
+    """`retry_filings(filing_id=None)`: every filing owed, now, or that one."""
+
+    filing_id = Id(load_default=None, allow_none=True)
 
 
 _REFERRAL = ReferralSchema()
 _CONSULTATION = ConsultationSchema()
+_QUARANTINED = QuarantinedAnswerSchema()
 
 RPC: dict[str, Rpc] = {
     "create_referral": Rpc(CreateRequestSchema(), _REFERRAL),
@@ -307,6 +448,11 @@ RPC: dict[str, Rpc] = {
     "list_consultations": Rpc(ListConsultationsRequestSchema(), ConsultationPageSchema()),
     "open_referral": Rpc(OpenReferralRequestSchema(), OpenReferralSchema()),
     "run_sweep": Rpc(SweepRequestSchema(), SweepSchema()),
-    "retry_filings": Rpc(NoArgumentsSchema(), RetrySchema()),
+    "retry_filings": Rpc(RetryFilingsRequestSchema(), RetrySchema()),
+    "list_filings": Rpc(ListFilingsRequestSchema(), FilingPageSchema()),
+    "list_quarantine": Rpc(ListQuarantineRequestSchema(), QuarantinedAnswerPageSchema()),
+    "show_quarantined": Rpc(QuarantinedRequestSchema(), _QUARANTINED),
+    "replay_quarantined": Rpc(ReplayRequestSchema(), _QUARANTINED),
+    "discard_quarantined": Rpc(DiscardRequestSchema(), _QUARANTINED),
     "health": Rpc(NoArgumentsSchema(), PingSchema()),
 }

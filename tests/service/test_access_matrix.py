@@ -237,6 +237,19 @@ ENDPOINTS = [
                                                    "consultants": [{"institution": "县医院", "doctor": "王医生"}]}),
     Endpoint("programme_figures.read", "GET", "/api/v1/programme-figures", frozenset(CLINICIANS | ADMINISTRATIVE),
              200, scoped=False),
+    # operators' view of the referrals service: its quarantine of hospitals' answers, the filings it owes
+    Endpoint("referral_quarantine.list", "GET", "/api/v1/referral-quarantine", frozenset({"system_operator"}), 200,
+             scoped=False),
+    Endpoint("referral_quarantine.show", "GET", "/api/v1/referral-quarantine/999999999",
+             frozenset({"system_operator"}), 404, scoped=False),
+    Endpoint("referral_quarantine.replay", "POST", "/api/v1/referral-quarantine/999999999/replay",
+             frozenset({"system_operator"}), 404, scoped=False, body=lambda w, s: {}),
+    Endpoint("referral_quarantine.discard", "POST", "/api/v1/referral-quarantine/999999999/discard",
+             frozenset({"system_operator"}), 404, scoped=False, body=lambda w, s: {"note": "test"}),
+    Endpoint("referral_filings.list", "GET", "/api/v1/referral-filings", frozenset({"system_operator"}), 200,
+             scoped=False),
+    Endpoint("referral_filings.retry", "POST", "/api/v1/referral-filings/retry", frozenset({"system_operator"}), 404,
+             scoped=False, body=lambda w, s: {"filing_id": 999999999}),
 ]
 NEIGHBOUR = {"in": "110105101102", "out": "110105201102", "granted": "110105201102"}   # same township
 MANAGER = {"in": IN_MANAGER, "out": OUT_MANAGER, "granted": OUT_MANAGER}

@@ -64,7 +64,7 @@ def test_every_list_command_takes_json():
     lists = {" ".join(path) for path, command in commands(main)
              if path[-1] == "list" or path in (("audit", "archive"), ("audit", "user"))}
     assert lists == {"user list", "apikey list", "quarantine list", "pending list", "broker list",
-                     "audit archive", "audit user"}
+                     "audit archive", "audit user", "referrals quarantine list"}
     for path, command in commands(main):
         if " ".join(path) in lists:
             assert "as_json" in {p.name for p in command.params}, path

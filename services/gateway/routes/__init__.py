@@ -44,6 +44,7 @@ from services.gateway.routes.route import Answer, Body, Call, Route
 ROUTES: tuple[Route, ...] = (*auth.ROUTES, *archives.ROUTES, *records.ROUTES, *attachments.ROUTES, *cards.ROUTES,
                              *lifecycle.ROUTES, *transfers.ROUTES,
                              *merges.ROUTES, *operations.ROUTES, *programmes.ROUTES, *referrals.ROUTES,
+                             *referrals.OPERATOR_ROUTES,
                              *reference.ROUTES, *meta.ROUTES)
 
 __all__ = ["ROUTES", "Answer", "Body", "Call", "Route"]

@@ -9,14 +9,21 @@ ends when the referral does.
 Scope: a referral or consultation is made only for an archive in the caller's own scope (404
 otherwise, as for an unknown one); the referrals service answers a caller on neither side of a
 referral with 404, and a move the state or side does not allow with 409 naming both states.
+
+Operators (`OPERATOR_ROUTES`, tagged `operations` like records' quarantine): the hospitals' answers
+the referrals service quarantined (`/api/v1/referral-quarantine`: list, show with the free text
+masked as shapes, replay, discard) and the records it still owes the archive
+(`/api/v1/referral-filings`: attempts, last error; retry now).
 """
 
 from __future__ import annotations
 
 from shared.contracts.referrals import (
     BackReferralSchema, ConsultationAnswerSchema, ConsultationCreateSchema, ConsultationPageSchema,
-    ConsultationQuerySchema, ConsultationSchema, NoteSchema, ReasonRequiredSchema, ReferralCreateSchema,
-    ReferralPageSchema, ReferralQuerySchema, ReferralRecordsSchema, ReferralSchema, SendSchema,
+    ConsultationQuerySchema, ConsultationSchema, FilingPageSchema, FilingQuerySchema, NoteSchema,
+    QuarantineDiscardSchema, QuarantinedAnswerPageSchema, QuarantinedAnswerSchema, QuarantineQuerySchema,
+    ReasonRequiredSchema, ReferralCreateSchema, ReferralPageSchema, ReferralQuerySchema, ReferralRecordsSchema,
+    ReferralSchema, ReplayAnswerSchema, RetryFilingsSchema, RetrySchema, SendSchema,
 )
 from shared.errors import NotFound, ValidationFailed
 
@@ -25,6 +32,9 @@ from services.gateway.routes.route import NEXT_PAGE, Answer, Body, Call, Route, 
 
 ReferralQuery = documented(ReferralQuerySchema, cursor=NEXT_PAGE)
 ConsultationQuery = documented(ConsultationQuerySchema, cursor=NEXT_PAGE)
+QuarantineQuery = documented(QuarantineQuerySchema, cursor=NEXT_PAGE)
+FilingQuery = documented(FilingQuerySchema, cursor=NEXT_PAGE)
+QUARANTINED = "/api/v1/referral-quarantine/<int:quarantine_id>"
 REFERRAL = "/api/v1/referrals/<int:referral_id>"
 CONSULTATION = "/api/v1/consultations/<int:consultation_id>"
 
@@ -74,6 +84,18 @@ def referral_records(c: Call):
         if record.get("archive_no") == referral["archive_no"]:
             items.append(record)
     return {"referral_id": referral_id, "archive_no": referral["archive_no"], "items": items}
+
+
+def _all(status: str) -> str | None:
+    return None if status == "all" else status
+
+
+def list_quarantine(c: Call):
+    return c.referrals.list_quarantine(**{**c.query, "status": _all(c.query["status"])})
+
+
+def list_filings(c: Call):
+    return c.referrals.list_filings(**{**c.query, "status": _all(c.query["status"])})
 
 
 def request_consultation(c: Call):
@@ -150,4 +172,37 @@ ROUTES = area(
           summary="Answer a consultation (会诊意见 and the consultants): it closes, and the 会诊记录表 is filed",
           body=Body(ConsultationAnswerSchema), answers=(Answer(200, "Answered", ConsultationSchema),),
           errors=(400, 404, 409, 503)),
+)
+
+
+OPERATOR_ROUTES = area(
+    "operations",
+    Route("GET", "/api/v1/referral-quarantine", "list_referral_quarantine", access.REFERRAL_QUARANTINE_LIST,
+          list_quarantine,
+          summary="Hospitals' answers to referrals and consultations that were not applied, with the reason "
+                  "(operators)", query=QuarantineQuery,
+          answers=(Answer(200, "One page, newest first", QuarantinedAnswerPageSchema),), errors=(400, 503)),
+    Route("GET", QUARANTINED, "show_referral_quarantined", access.REFERRAL_QUARANTINE_SHOW,
+          lambda c: c.referrals.show_quarantined(c.entry_id("quarantine")),
+          summary="One quarantined answer, its field errors and its body with the free text as shapes only",
+          answers=(Answer(200, "The entry", QuarantinedAnswerSchema),), errors=(404, 503)),
+    Route("POST", QUARANTINED + "/replay", "replay_referral_quarantined", access.REFERRAL_QUARANTINE_REPLAY,
+          lambda c: c.referrals.replay_quarantined(c.entry_id("quarantine"), corrected=c.body["corrected"]),
+          summary="Publish a hospital's answer again, as it was or corrected (for the institution that published it)",
+          body=Body(ReplayAnswerSchema, required=False),
+          answers=(Answer(200, "Replayed", QuarantinedAnswerSchema),), errors=(400, 404, 422, 503)),
+    Route("POST", QUARANTINED + "/discard", "discard_referral_quarantined", access.REFERRAL_QUARANTINE_DISCARD,
+          lambda c: c.referrals.discard_quarantined(c.entry_id("quarantine"), c.body["note"]),
+          summary="Set a quarantined answer aside without applying it, with a note (it is kept)",
+          body=Body(QuarantineDiscardSchema),
+          answers=(Answer(200, "Discarded", QuarantinedAnswerSchema),), errors=(400, 404, 422, 503)),
+    Route("GET", "/api/v1/referral-filings", "list_referral_filings", access.REFERRAL_FILINGS_LIST, list_filings,
+          summary="The 转出单, 回转单 and 会诊记录表 the referrals service still owes the archive, with attempts and "
+                  "the last error (operators)", query=FilingQuery,
+          answers=(Answer(200, "One page, newest first", FilingPageSchema),), errors=(400, 503)),
+    Route("POST", "/api/v1/referral-filings/retry", "retry_referral_filings", access.REFERRAL_FILINGS_RETRY,
+          lambda c: c.referrals.retry_filings(filing_id=c.body["filing_id"]),
+          summary="File what is owed now, whatever its pause (all, or one `filing_id`)",
+          body=Body(RetryFilingsSchema, required=False),
+          answers=(Answer(200, "Filed now, and what is still owed", RetrySchema),), errors=(400, 404, 503)),
 )
