@@ -419,3 +419,76 @@ def test_faults_expire_by_themselves_and_reject_one_in_counts(monkeypatch):
 def test_fault_settings_that_make_no_sense_are_refused(body):
     with pytest.raises(FaultError):
         Faults().apply(body)
+
+
+# ------------------------------------------------------------------ ehr platform and ehr up --demo
+
+def test_ehr_up_demo_runs_the_fake_with_a_token_of_the_state_dir_and_exports_it(tmp_path):
+    from ehr.platform.launch import demo_platform
+
+    fake = demo_platform(tmp_path, {})
+    assert fake.environment == {"EHR_PLATFORM_URL": "http://127.0.0.1:8090",
+                                "EHR_PLATFORM_TOKEN": fake.token_file.read_text().strip()}
+    assert fake.token_file.stat().st_mode & 0o777 == 0o600
+    assert fake.args[1:] == ["-m", "ehr", "platform", "--host", "127.0.0.1", "--port", "8090",
+                             "--data", str(tmp_path / "platform")]
+    assert "--token" not in fake.args  # from the environment, not the process list
+    assert demo_platform(tmp_path, {}).environment == fake.environment  # the same token next time
+    assert demo_platform(tmp_path, {"EHR_PLATFORM_URL": "https://rhip.example"}) is None
+
+
+def test_the_supervisor_runs_an_extra_process_without_keys_and_asks_its_probe(monkeypatch):
+    import ehr.supervisor
+    from shared.config import generate_key
+
+    spawned = {}
+    monkeypatch.setattr(ehr.supervisor.subprocess, "Popen",
+                        lambda args, env, **kw: spawned.setdefault(tuple(args), env) and FakeProc())
+    monkeypatch.setenv("EHR_SERVICE_KEY", generate_key())
+    monkeypatch.setenv("EHR_PLATFORM_TOKEN", "t")
+    why = ["not answering"]
+    sup = ehr.supervisor.Supervisor({}, extras={"platform": ehr.supervisor.ExtraProcess(
+        ["python", "-m", "ehr", "platform"], lambda: why[0])})
+    sup.start()
+    env = spawned[("python", "-m", "ehr", "platform")]
+    assert "EHR_SERVICE_KEY" not in env and env["EHR_PLATFORM_TOKEN"] == "t" and env["EHR_PROCESS"] == "platform.1"
+    assert all(e["EHR_PLATFORM_TOKEN"] == "t" for e in spawned.values())  # the sync service will read it
+    monkeypatch.setattr(ehr.supervisor, "readiness", lambda descriptor, settings: {"ok": "ok"})
+    monkeypatch.setattr(ehr.supervisor, "heartbeat_path", lambda run_dir, name: FakePath())
+    assert sup.not_ready(None) == {"platform.1": "not answering"}
+    why[0] = None
+    assert sup.not_ready(None) == {}
+
+
+class FakeProc:
+    returncode = None
+
+    def poll(self):
+        return None
+
+
+class FakePath:
+    def stat(self):
+        return type("S", (), {"st_mtime": float("inf")})()
+
+
+@pytest.mark.parametrize("host, control", [("127.0.0.1", True), ("localhost", True), ("::1", True),
+                                           ("0.0.0.0", False), ("10.1.2.3", False)])
+def test_fault_control_is_on_by_default_on_a_loopback_host_only(tmp_path, host, control):
+    from ehr.platform.cli import resolve
+
+    assert resolve(host, "t", tmp_path, None, {}) == ("t", tmp_path, control)
+    assert resolve(host, "t", tmp_path, False, {})[2] is False
+
+
+def test_without_a_token_one_is_made_and_kept_in_the_data_directory(tmp_path):
+    from ehr.platform.cli import resolve
+
+    token, _, _ = resolve("127.0.0.1", None, tmp_path, None, {})
+    assert (tmp_path / "token").read_text().strip() == token
+    assert (tmp_path / "token").stat().st_mode & 0o777 == 0o600
+    assert resolve("127.0.0.1", None, tmp_path, None, {})[0] == token
+    (tmp_path / "file").write_text("from-file\n")
+    assert resolve("127.0.0.1", None, tmp_path, None, {"EHR_PLATFORM_TOKEN_FILE": str(tmp_path / "file")})[0] == \
+        "from-file"
+    assert resolve("127.0.0.1", None, None, None, {"EHR_STATE_DIR": str(tmp_path)})[1] == tmp_path / "platform"
