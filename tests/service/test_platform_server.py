@@ -245,6 +245,14 @@ def test_a_token_is_required(platform):
     assert requests.post(f"{url}/control/reset", timeout=5).status_code == 401
 
 
+def test_ehr_up_asks_the_platform_whether_it_is_ready_with_its_token(platform):
+    from ehr.platform.launch import health_probe
+
+    assert health_probe(platform.url, TOKEN)() is None
+    assert health_probe(platform.url, "nope")() == "health answered 401"
+    assert health_probe(f"http://127.0.0.1:{free_port()}", TOKEN)().startswith("not answering")
+
+
 def test_a_body_too_large_is_413(platform):
     answer = send(platform.url, b"<x>" + b" " * (6 * 1024 * 1024) + b"</x>", "record:big:v1")
     assert answer.status_code == 413

@@ -492,3 +492,20 @@ def test_without_a_token_one_is_made_and_kept_in_the_data_directory(tmp_path):
     assert resolve("127.0.0.1", None, tmp_path, None, {"EHR_PLATFORM_TOKEN_FILE": str(tmp_path / "file")})[0] == \
         "from-file"
     assert resolve("127.0.0.1", None, None, None, {"EHR_STATE_DIR": str(tmp_path)})[1] == tmp_path / "platform"
+
+
+def test_the_fake_stands_outside_the_suite():
+    """It reads documents its own way: no import of the services (their builders) or shared/."""
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[2] / "ehr" / "platform"
+    imported = set()
+    for path in package.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+    assert {m for m in imported if m.split(".")[0] in ("services", "shared")} == set()
+    assert "ehr.platform.checks" in imported  # the scan sees the package's own imports
