@@ -50,6 +50,7 @@ DOCUMENT_TYPES = {
     "HSDC00.03": "住院摘要", "HSDC00.04": "会诊记录", "HSDC00.05": "转诊(院)记录",
 }
 SEX_CODES = {"0", "1", "2", "9"}
+VERSION_EXTENSION = "http://hl7.org/fhir/StructureDefinition/composition-clinicaldocument-versionNumber"
 
 # Reasons whose fault is the request's headers, not the document (answered 400).
 HEADER_CODES = {"missing_header", "header_mismatch", "unsupported_media_type"}
@@ -464,14 +465,20 @@ def check_fhir(body: bytes) -> Reading:
             r.reject("invalid_value", "a document cannot replace itself", f"{c}.relatesTo.targetIdentifier.value")
         else:
             r.replaces = value
-    # FHIR has no CDA setId/versionNumber: Composition.identifier (version-independent) is the set,
-    # and meta.versionId the version when numeric; otherwise the server derives them.
+    # CDA's setId is FHIR's Composition.identifier ("a version-independent identifier for the
+    # Composition", the same in every version); its versionNumber the R4 extension
+    # composition-clinicaldocument-versionNumber, else meta.versionId, when a number. Without them the
+    # server derives both from the version replaced.
     ident = composition.get("identifier")
     if isinstance(ident, dict) and isinstance(ident.get("value"), str) and ident["value"]:
         r.set_id = ident["value"]
-    version = ((composition.get("meta") or {}).get("versionId") if isinstance(composition.get("meta"), dict) else None)
-    if isinstance(version, str) and version.isdigit() and int(version) >= 1:
-        r.version = int(version)
+    numbers = [e.get("valueString") for e in composition.get("extension") or []
+               if isinstance(e, dict) and e.get("url") == VERSION_EXTENSION]
+    meta = composition.get("meta") if isinstance(composition.get("meta"), dict) else {}
+    for version in (*numbers, meta.get("versionId")):
+        if isinstance(version, str) and version.isdigit() and int(version) >= 1:
+            r.version = int(version)
+            break
     return r
 
 

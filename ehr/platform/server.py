@@ -133,18 +133,9 @@ class Platform:
                 ).as_json()]}, 409)
             set_id = set_id or replaced["set_id"]
             version = version or replaced["version"] + 1
-            wrong = []
-            if set_id != replaced["set_id"]:
-                wrong.append("belongs to another set (setId)")
-            if version <= replaced["version"]:
-                wrong.append(f"has version {replaced['version']}, not lower than {version}")
-            if reading.document_type != replaced["document_type"]:
-                wrong.append(f"is of type {replaced['document_type']}")
+            wrong = self._replacement_mismatches(reading, replaced, set_id, version)
             if wrong:
-                return self._refuse(reading.document_id, 422, [Reason(
-                    "replaced_document_mismatch", "the replaced document " + " and ".join(wrong),
-                    "/ClinicalDocument/relatedDocument" if reading.format == "cda" else
-                    "Bundle.entry[0].resource.relatesTo")])
+                return self._refuse(reading.document_id, 422, wrong)
         if self.faults.inject_rejection():
             return self._refuse(reading.document_id, 422, [Reason(
                 "injected", "rejected on purpose by the fake platform (reject_one_in)")])
@@ -153,6 +144,29 @@ class Platform:
             set_id=set_id or reading.document_id, version=version or 1, archive_no=reading.archive_no,
             custodian=reading.custodian, replaces=reading.replaces, body=body)
         return _json(self._accepted(row), 201)
+
+    @staticmethod
+    def _replacement_mismatches(reading, replaced: dict, set_id: str, version: int) -> list[Reason]:
+        """A new version keeps the set of the one it replaces (CDA setId; FHIR Composition.identifier,
+        version-independent), has a higher version number and the same type."""
+        cda = reading.format == "cda"
+        named = f"the replaced document {replaced['document_id']}"
+        wrong = []
+        if set_id != replaced["set_id"]:
+            wrong.append(Reason(
+                "replaced_document_mismatch",
+                f"{named} belongs to set {replaced['set_id']!r}, this version to {set_id!r}: a new version keeps "
+                + ("its setId" if cda else "Composition.identifier, the version-independent identifier (FHIR)"),
+                "/ClinicalDocument/setId/@extension" if cda else "Bundle.entry[0].resource.identifier.value"))
+        if version <= replaced["version"]:
+            wrong.append(Reason(
+                "replaced_document_mismatch", f"{named} has version {replaced['version']}, not lower than {version}",
+                "/ClinicalDocument/versionNumber/@value" if cda else "Bundle.entry[0].resource.extension"))
+        if reading.document_type != replaced["document_type"]:
+            wrong.append(Reason(
+                "replaced_document_mismatch", f"{named} is of type {replaced['document_type']}",
+                "/ClinicalDocument/code/@code" if cda else "Bundle.entry[0].resource.type.coding.code"))
+        return wrong
 
     def _refuse(self, document_id: str | None, status: int, reasons: list[Reason]) -> Response:
         answer = _reasons(reasons)

@@ -303,6 +303,16 @@ def test_a_fhir_correction_is_read_and_compared_with_x_replaces():
     assert [r.code for r in mismatch.header_reasons] == ["header_mismatch"]
 
 
+def test_a_fhir_composition_gives_its_set_and_version_number():
+    bundle = sample_fhir("record:sample:v3", replaces="record:sample:v2")
+    composition = bundle["entry"][0]["resource"]
+    composition["identifier"] = {"system": "urn:oid:2.16.156.10011.1.1", "value": "record:sample"}
+    composition["extension"] = [{"url": "http://hl7.org/fhir/StructureDefinition/"
+                                        "composition-clinicaldocument-versionNumber", "valueString": "3"}]
+    reading = check_document(fhir(bundle), FHIR, headers("record:sample:v3", replaces="record:sample:v2"))
+    assert reading.ok and (reading.set_id, reading.version) == ("record:sample", 3)
+
+
 def test_not_json_is_malformed():
     assert codes(check_document(b"{", FHIR, headers())) == {("malformed", "Bundle")}
 
@@ -346,8 +356,35 @@ def test_a_replacement_of_another_set_or_type_is_refused(platform):
     wrong_set = post(client, sample_cda("record:b:v2", version=2, replaces="record:a:v1"),
                      headers("record:b:v2", replaces="record:a:v1"))
     assert wrong_set.status_code == 422
-    assert wrong_set.json["reasons"][0]["code"] == "replaced_document_mismatch"
-    assert "setId" in wrong_set.json["reasons"][0]["message"]
+    assert [(r["code"], r["path"]) for r in wrong_set.json["reasons"]] == [
+        ("replaced_document_mismatch", "/ClinicalDocument/setId/@extension")]
+    wrong_type = post(client, sample_cda("record:a:v2", "HSDC00.02", version=2, replaces="record:a:v1"),
+                      headers("record:a:v2", "HSDC00.02", replaces="record:a:v1"))
+    assert [(r["code"], r["path"]) for r in wrong_type.json["reasons"]] == [
+        ("replaced_document_mismatch", "/ClinicalDocument/code/@code")]
+    assert post(client, sample_cda("record:a:v2", version=2, replaces="record:a:v1"),
+                headers("record:a:v2", replaces="record:a:v1")).status_code == 201
+    backwards = post(client, sample_cda("record:a:v3", set_id="record:a", version=1, replaces="record:a:v2"),
+                     headers("record:a:v3", replaces="record:a:v2"))
+    assert backwards.status_code == 422  # version 1 replacing: refused before the order is looked at
+
+
+def test_a_fhir_composition_identifier_is_version_independent(platform):
+    _, client = platform
+    post(client, fhir(sample_fhir("archive:p:v1", "HSDA00.01")), headers("archive:p:v1", "HSDA00.01"), FHIR)
+    v1 = sample_fhir("record:s:v1")
+    v1["entry"][0]["resource"]["identifier"] = {"system": "urn:oid:2.16.156.10011.1.1", "value": "record:s:v1"}
+    assert post(client, fhir(v1), headers("record:s:v1"), FHIR).status_code == 201
+    v2 = sample_fhir("record:s:v2", replaces="record:s:v1")
+    v2["entry"][0]["resource"]["identifier"] = {"system": "urn:oid:2.16.156.10011.1.1", "value": "record:s:v2"}
+    answer = post(client, fhir(v2), headers("record:s:v2", replaces="record:s:v1"), FHIR)
+    assert answer.status_code == 422
+    assert [(r["code"], r["path"]) for r in answer.json["reasons"]] == [
+        ("replaced_document_mismatch", "Bundle.entry[0].resource.identifier.value")]
+    v2["entry"][0]["resource"]["identifier"]["value"] = "record:s:v1"
+    assert post(client, fhir(v2), headers("record:s:v2", replaces="record:s:v1"), FHIR).status_code == 201
+    got = client.get("/api/documents/record:s:v2", headers={"Authorization": "Bearer secret"}).json
+    assert (got["set_id"], got["version"]) == ("record:s:v1", 2)
 
 
 def test_a_fhir_correction_takes_its_set_and_next_version_from_the_replaced_one(platform):
