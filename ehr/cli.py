@@ -2,7 +2,8 @@
 
     ehr up [--replicas records=3] [--demo]   migrate, start every service, supervise
            [--log-format text|json]           (gateway=N: N gateways sharing one port; --demo: the
-                                              demo county, demo keys revoked at Ctrl-C, a feed)
+                                              demo county, demo keys revoked at Ctrl-C, a feed,
+                                              the fake regional platform on 127.0.0.1:8090)
     ehr run SERVICE                           one service process (registry|records|gateway)
     ehr health SERVICE [--ready]              is its process live (heartbeat); --ready: its
                                               database, broker and migrations (exit 1 if not)
@@ -24,6 +25,7 @@
     ehr keys reencrypt [--dry-run]            after a key rotation, re-encrypt with the new key
     ehr import residents|reference            bulk imports into the registry
     ehr registry rekey-id-numbers [--dry-run] archives of ID type 02 found by their number again
+    ehr platform [--port 8090] [--token T]    a fake regional platform the sync service sends to
     ehr --version, ehr COMMAND --help         every command says what it does
 
 Every command that lists something takes `--json` (a JSON array). Exit statuses (ehr.exit_codes):
@@ -109,7 +111,8 @@ def _what_next(sup, base: str, hints: list[str]) -> str:
 @click.option("--replicas", multiple=True, metavar="SERVICE=N",
               help="processes of a service (records: competing workers; gateway: sharing its port)")
 @click.option("--demo/--no-demo", default=False,
-              help="load the demo county into a new registry and publish a synthetic hospital feed")
+              help="load the demo county into a new registry, publish a synthetic hospital feed and run "
+                   "the fake regional platform (ehr platform) on 127.0.0.1:8090")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default=None,
               help="the processes' logs: readable lines prefixed with the process (default on a "
                    "terminal) or JSON lines (default otherwise, or EHR_LOG_FORMAT)")
@@ -129,7 +132,20 @@ def up(replicas: tuple[str, ...], demo: bool, log_format: str | None) -> None:
     click.echo("databases: " + ", ".join(f"{s} {'created' if c else 'up to date'}" for s, c in created.items()))
     declare_topology(settings.amqp_uri)
 
-    sup = Supervisor(counts, echo=click.echo, log_format=log_format, run_dir=settings.run_dir)
+    extras, platform_hints = {}, []
+    if demo:  # the fake regional platform the sync service sends to (ehr/platform/launch.py)
+        from ehr.platform.launch import demo_platform
+        from ehr.supervisor import ExtraProcess
+
+        fake = demo_platform(state.STATE_DIR, os.environ)
+        if fake is None:
+            click.echo("platform: EHR_PLATFORM_URL is set, so no fake platform is started")
+        else:
+            os.environ.update(fake.environment)  # EHR_PLATFORM_URL, EHR_PLATFORM_TOKEN for every process
+            extras["platform"] = ExtraProcess(fake.args, fake.probe)
+            platform_hints.append(f"  platform  {fake.url}/api/documents   (the fake regional platform, "
+                                  f"ehr platform; token in {fake.token_file})")
+    sup = Supervisor(counts, echo=click.echo, log_format=log_format, run_dir=settings.run_dir, extras=extras)
     stop = threading.Event()
 
     def on_signal(signum, frame):
@@ -157,11 +173,11 @@ def up(replicas: tuple[str, ...], demo: bool, log_format: str | None) -> None:
             brokers = grant_demo_accounts(settings)
         except BrokerAdminError as exc:
             click.echo(f"no demo feed: the demo hospitals' broker accounts could not be granted: {exc}", err=True)
-            click.echo(_what_next(sup, base, []))
+            click.echo(_what_next(sup, base, platform_hints))
         else:
             def feed() -> None:
                 result = run_demo(base, keys, brokers, echo=click.echo)
-                click.echo(_what_next(sup, base, result["hints"]))
+                click.echo(_what_next(sup, base, platform_hints + result["hints"]))
 
             threading.Thread(target=feed, daemon=True).start()
     else:
@@ -388,6 +404,25 @@ def keys_reencrypt(dry_run: bool, batch_size: int, services: tuple[str, ...]) ->
                                    "(records) and run again")
     if remaining:
         click.echo("some rows were busy: run the command again")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
+@click.option("--port", default=8090, show_default=True, type=click.IntRange(0, 65535), help="port (0: any free one)")
+@click.option("--token", envvar="EHR_PLATFORM_TOKEN", default=None,
+              help="the bearer token senders must give (or EHR_PLATFORM_TOKEN, EHR_PLATFORM_TOKEN_FILE; "
+                   "default: a new one, written to DATA/token)")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="where it keeps what it accepted (default EHR_STATE_DIR/platform, else a new temporary directory)")
+@click.option("--control/--no-control", default=None,
+              help="accept the fault control endpoints (/control/...); default on for a loopback host only")
+def platform(host: str, port: int, token: str | None, data_dir: Path | None, control: bool | None) -> None:
+    """A fake regional health information platform for development and tests: checks each CDA or
+    FHIR document it is sent, accepts it or rejects it with reasons, keeps what it accepted, and can
+    be told to fail (docs/contracts.md, "The regional platform"). Runs until Ctrl-C."""
+    from ehr.platform.cli import resolve, run
+
+    run(*resolve(host, token, data_dir, control, os.environ), host=host, port=port)
 
 
 def _register_operator_commands() -> None:

@@ -5,7 +5,11 @@ it: records workers compete for the same queues, gateways share one listening po
 Each process is named `<service>.<n>` (`EHR_PROCESS`: its heartbeat file and its logs carry the
 name). With `log_format="text"` (a terminal) the processes log readable lines, which are relayed
 prefixed with that name (`records.2  | 12:00:01 INFO  batch filed count=50`); with "json" they
-write their JSON lines straight to this process's output."""
+write their JSON lines straight to this process's output.
+
+Besides the services, `extras` are other processes to run beside them (`ehr up --demo`: the fake
+regional platform, ehr/platform/launch.py): each is `<name>.1`, started, restarted and stopped
+like a service process, given no key variable, and ready when its own `probe` says so."""
 
 from __future__ import annotations
 
@@ -15,12 +19,21 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
+from typing import Callable
 
 import services as suite
-from shared.config import service_environment
+from shared.config import is_key_variable, service_environment
 from shared.transport.health import heartbeat_path, is_ready, readiness
 
 RESTART_BACKOFF_MAX = 30.0
+
+
+@dataclass(frozen=True)
+class ExtraProcess:
+    """A process that is not a service: its command line and its readiness (None: ready)."""
+    args: list[str]
+    probe: Callable[[], str | None]
 
 
 def log_format_for(requested: str | None, environ, stream) -> str:
@@ -30,8 +43,9 @@ def log_format_for(requested: str | None, environ, stream) -> str:
 
 class Supervisor:
     def __init__(self, replicas: dict[str, int], echo=print, log_format: str = "json",
-                 run_dir: str = "var/run") -> None:
+                 run_dir: str = "var/run", extras: dict[str, ExtraProcess] | None = None) -> None:
         self.replicas = {s.name: replicas.get(s.name, 1) for s in suite.SERVICES}
+        self.extras = dict(extras or {})
         self.echo = echo
         self.log_format = log_format
         self.run_dir = run_dir
@@ -39,7 +53,8 @@ class Supervisor:
         self.spawned_at: dict[tuple[str, int], float] = {}
         self.restarts: dict[tuple[str, int], int] = {}
         self.stopping = False
-        self._width = max(len(self.process_name(name, n - 1)) for name, n in self.replicas.items())
+        self._width = max(len(self.process_name(name, n - 1))
+                          for name, n in [*self.replicas.items(), *((name, 1) for name in self.extras)])
 
     @staticmethod
     def process_name(name: str, index: int) -> str:
@@ -47,9 +62,13 @@ class Supervisor:
 
     def _spawn(self, name: str, index: int) -> None:
         process = self.process_name(name, index)
-        env = {**service_environment(suite.service(name), dict(os.environ)),
-               "EHR_PROCESS": process, "EHR_LOG_FORMAT": self.log_format, "EHR_RUN_DIR": str(self.run_dir)}
-        args = [sys.executable, "-m", "ehr", "run", name]
+        if name in self.extras:
+            own = {k: v for k, v in os.environ.items() if not is_key_variable(k)}
+            args = self.extras[name].args
+        else:
+            own = service_environment(suite.service(name), dict(os.environ))
+            args = [sys.executable, "-m", "ehr", "run", name]
+        env = {**own, "EHR_PROCESS": process, "EHR_LOG_FORMAT": self.log_format, "EHR_RUN_DIR": str(self.run_dir)}
         self.spawned_at[(name, index)] = time.time()
         if self.log_format != "text":
             self.procs[(name, index)] = subprocess.Popen(args, env=env)
@@ -68,6 +87,8 @@ class Supervisor:
         for name, count in self.replicas.items():
             for index in range(count):
                 self._spawn(name, index)
+        for name in self.extras:
+            self._spawn(name, 0)
 
     def not_ready(self, settings) -> dict[str, str]:
         """What keeps the suite from being ready: each process that has not written its heartbeat
@@ -81,6 +102,10 @@ class Supervisor:
                 fresh = False
             if proc.poll() is not None:
                 waiting[process] = f"exited with {proc.returncode}"
+            elif name in self.extras:
+                why = self.extras[name].probe()
+                if why:
+                    waiting[process] = why
             elif not fresh:
                 waiting[process] = "starting"
         for descriptor in suite.SERVICES:

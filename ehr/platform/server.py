@@ -1,0 +1,265 @@
+"""The fake regional platform's HTTP server (WSGI on werkzeug's threaded server): the interface of
+docs/contracts.md, "The regional platform".
+
+    POST /api/documents                 submit a CDA or FHIR document: 201 accepted, 200 accepted
+                                        before (same platform_id), 422 rejected with reasons,
+                                        409 deferred (order), 400 headers, 413 too large
+    GET  /api/documents/{document_id}   the last answer: accepted or rejected; 404 unknown
+    GET  /api/documents?custodian=&type=&after=&limit=   accepted documents, cursor paged
+    GET  /api/health                    {"status": "ok"}
+    GET|POST /control/faults, POST /control/reset        faults (ehr/platform/faults.py)
+
+Every request needs `Authorization: Bearer <token>` (else 401). Faults apply to /api only; while
+the platform is `down` or in `error` it answers before looking at the token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import signal
+import threading
+from pathlib import Path
+
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.routing import Map, Rule
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from ehr.platform.checks import REGISTRATION, Reason, check_document
+from ehr.platform.faults import FaultError, Faults
+from ehr.platform.storage import Store
+
+log = logging.getLogger("ehr.platform")
+
+MAX_BODY = 5 * 1024 * 1024     # bytes of one document; more is answered 413
+MAX_LIMIT = 1000               # items of one page of the accepted list
+
+_ROUTES = Map([
+    Rule("/api/health", endpoint="health", methods=["GET"]),
+    Rule("/api/documents", endpoint="submit", methods=["POST"]),
+    Rule("/api/documents", endpoint="list", methods=["GET"]),
+    Rule("/api/documents/<path:document_id>", endpoint="get", methods=["GET"]),
+    Rule("/control/faults", endpoint="faults", methods=["GET", "POST"]),
+    Rule("/control/reset", endpoint="reset", methods=["POST"]),
+], strict_slashes=False)
+
+
+def _json(body: dict, status: int) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
+
+
+def _reasons(reasons: list[Reason]) -> list[dict]:
+    return [reason.as_json() for reason in reasons]
+
+
+class Platform:
+    """The WSGI application: checks, order, storage and faults."""
+
+    def __init__(self, store: Store, token: str, *, control: bool = True, max_body: int = MAX_BODY,
+                 faults: Faults | None = None) -> None:
+        if not token:
+            raise ValueError("the platform needs a token")
+        self.store = store
+        self.token = token.encode()
+        self.control = control
+        self.max_body = max_body
+        self.faults = faults or Faults()
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        request.max_content_length = self.max_body
+        try:
+            response = self.dispatch(request)
+        except HTTPException as exc:
+            response = _json({"error": exc.name.lower().replace(" ", "_"), "message": exc.description}, exc.code)
+        return response(environ, start_response)
+
+    def _authorised(self, request: Request) -> bool:
+        scheme, _, given = (request.headers.get("Authorization") or "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), self.token)
+
+    def dispatch(self, request: Request) -> Response:
+        if request.path.startswith("/api/"):
+            mode = self.faults.mode()
+            if mode == "down":
+                return _json({"error": "unavailable", "message": "the platform is down"}, 503)
+            if mode == "error":
+                return _json({"error": "internal_error", "message": "injected failure"}, 500)
+            if mode == "hang":
+                self.faults.wait_while_hanging()
+        if not self._authorised(request):
+            return Response(json.dumps({"error": "unauthorized", "message": "a valid bearer token is required"}),
+                            status=401, mimetype="application/json",
+                            headers={"WWW-Authenticate": 'Bearer realm="platform"'})
+        endpoint, args = _ROUTES.bind_to_environ(request.environ).match()
+        if endpoint in ("faults", "reset") and not self.control:
+            return _json({"error": "forbidden", "message": "fault control is off (started with --no-control)"}, 403)
+        return getattr(self, f"_{endpoint}")(request, **args)
+
+    # ------------------------------------------------------------------------------- endpoints
+
+    def _health(self, request: Request) -> Response:
+        return _json({"status": "ok"}, 200)
+
+    def _submit(self, request: Request) -> Response:
+        if request.content_length is not None and request.content_length > self.max_body:
+            raise RequestEntityTooLarge(f"a document may have at most {self.max_body} bytes")
+        body = request.get_data(cache=False)
+        reading = check_document(body, request.headers.get("Content-Type"), request.headers)
+        document_id = reading.document_id or request.headers.get("X-Document-Id")
+        with self.store.lock:
+            before = self.store.accepted(document_id) if document_id else None
+            if before is not None:
+                return _json(self._accepted(before), 200)
+            if reading.reasons or reading.header_reasons:
+                status = 422 if reading.reasons else 400
+                return self._refuse(document_id, status, reading.reasons + reading.header_reasons)
+            return self._file(reading, body)
+
+    def _file(self, reading, body: bytes) -> Response:
+        """A document that passed its checks: defer it when it comes too early, else accept it."""
+        if reading.document_type != REGISTRATION and not self.store.registered(reading.archive_no):
+            return _json({"status": "deferred", "document_id": reading.document_id, "reasons": [Reason(
+                "patient_not_registered", f"the archive's registration ({REGISTRATION}) is not accepted yet"
+            ).as_json()]}, 409)
+        set_id, version = reading.set_id, reading.version
+        if reading.replaces is not None:
+            replaced = self.store.accepted(reading.replaces)
+            if replaced is None:
+                return _json({"status": "deferred", "document_id": reading.document_id, "reasons": [Reason(
+                    "replaced_document_unknown", "the document this version replaces is not accepted yet"
+                ).as_json()]}, 409)
+            set_id = set_id or replaced["set_id"]
+            version = version or replaced["version"] + 1
+            wrong = self._replacement_mismatches(reading, replaced, set_id, version)
+            if wrong:
+                return self._refuse(reading.document_id, 422, wrong)
+        if self.faults.inject_rejection():
+            return self._refuse(reading.document_id, 422, [Reason(
+                "injected", "rejected on purpose by the fake platform (reject_one_in)")])
+        row = self.store.accept(
+            document_id=reading.document_id, format=reading.format, document_type=reading.document_type,
+            set_id=set_id or reading.document_id, version=version or 1, archive_no=reading.archive_no,
+            custodian=reading.custodian, replaces=reading.replaces, body=body)
+        return _json(self._accepted(row), 201)
+
+    @staticmethod
+    def _replacement_mismatches(reading, replaced: dict, set_id: str, version: int) -> list[Reason]:
+        """A new version keeps the set of the one it replaces (CDA setId; FHIR Composition.identifier,
+        version-independent), has a higher version number and the same type."""
+        cda = reading.format == "cda"
+        named = f"the replaced document {replaced['document_id']}"
+        wrong = []
+        if set_id != replaced["set_id"]:
+            wrong.append(Reason(
+                "replaced_document_mismatch",
+                f"{named} belongs to set {replaced['set_id']!r}, this version to {set_id!r}: a new version keeps "
+                + ("its setId" if cda else "Composition.identifier, the version-independent identifier (FHIR)"),
+                "/ClinicalDocument/setId/@extension" if cda else "Bundle.entry[0].resource.identifier.value"))
+        if version <= replaced["version"]:
+            wrong.append(Reason(
+                "replaced_document_mismatch", f"{named} has version {replaced['version']}, not lower than {version}",
+                "/ClinicalDocument/versionNumber/@value" if cda else "Bundle.entry[0].resource.extension"))
+        if reading.document_type != replaced["document_type"]:
+            wrong.append(Reason(
+                "replaced_document_mismatch", f"{named} is of type {replaced['document_type']}",
+                "/ClinicalDocument/code/@code" if cda else "Bundle.entry[0].resource.type.coding.code"))
+        return wrong
+
+    def _refuse(self, document_id: str | None, status: int, reasons: list[Reason]) -> Response:
+        answer = _reasons(reasons)
+        if document_id:
+            self.store.reject(document_id, status, answer)
+        return _json({"status": "rejected", "document_id": document_id, "reasons": answer}, status)
+
+    @staticmethod
+    def _accepted(row: dict) -> dict:
+        return {"status": "accepted", "document_id": row["document_id"], "platform_id": row["platform_id"],
+                "received_at": row["received_at"]}
+
+    def _get(self, request: Request, document_id: str) -> Response:
+        row = self.store.accepted(document_id)
+        if row is not None:
+            return _json({**self._accepted(row), "document_type": row["document_type"],
+                          "archive_no": row["archive_no"], "custodian": row["custodian"],
+                          "set_id": row["set_id"], "version": row["version"]}, 200)
+        refused = self.store.rejection(document_id)
+        if refused is not None:
+            return _json({"status": "rejected", "document_id": document_id, "reasons": refused["reasons"],
+                          "received_at": refused["received_at"]}, 200)
+        return _json({"status": "unknown", "document_id": document_id}, 404)
+
+    def _list(self, request: Request) -> Response:
+        after, limit = request.args.get("after") or "0", request.args.get("limit") or "500"
+        problems = []
+        if not after.isdigit():
+            problems.append({"code": "invalid_value", "message": "after must be a cursor this list gave", "path": "after"})
+        if not limit.isdigit() or not 1 <= int(limit) <= MAX_LIMIT:
+            problems.append({"code": "invalid_value", "message": f"limit must be 1 to {MAX_LIMIT}", "path": "limit"})
+        if problems:
+            return _json({"error": "bad_request", "reasons": problems}, 400)
+        items, following = self.store.list_accepted(
+            custodian=request.args.get("custodian"), document_type=request.args.get("type"),
+            after=int(after), limit=int(limit))
+        return _json({"items": items, "next": None if following is None else str(following)}, 200)
+
+    def _faults(self, request: Request) -> Response:
+        if request.method == "GET":
+            return _json(self.faults.settings(), 200)
+        try:
+            body = json.loads(request.get_data(cache=False) or b"{}")
+            settings = self.faults.apply(body)
+        except ValueError as exc:  # FaultError, or the body is not JSON
+            message = str(exc) if isinstance(exc, FaultError) else "the body must be JSON"
+            return _json({"error": "bad_request", "message": message}, 400)
+        log.info("faults set: %s", json.dumps(settings))
+        return _json(settings, 200)
+
+    def _reset(self, request: Request) -> Response:
+        settings = self.faults.reset()
+        log.info("faults reset")
+        return _json(settings, 200)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Request lines at DEBUG only: a path can carry a document id."""
+
+    def log_request(self, code="-", size="-") -> None:
+        log.debug("%s %s", self.command, code)
+
+    def log(self, type: str, message: str, *args) -> None:
+        if type == "error":
+            log.warning(message % args)
+
+
+def make_platform_server(host: str, port: int, app: Platform) -> BaseWSGIServer:
+    """A threaded server (one thread per connection: a hanging request holds no other)."""
+    server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
+    server.daemon_threads = True
+    return server
+
+
+def serve(host: str, port: int, token: str, data_dir: Path, *, control: bool, echo=print) -> None:
+    """Run the platform until SIGTERM or Ctrl-C."""
+    store = Store(data_dir)
+    app = Platform(store, token, control=control)
+    server = make_platform_server(host, port, app)
+    stopping = threading.Event()
+
+    def stop(signum, frame):
+        if not stopping.is_set():
+            stopping.set()
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    echo(f"platform listening on http://{host}:{server.server_port} (data {store.path}, "
+         f"{store.count()} documents accepted so far, fault control {'on' if control else 'off'})")
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+        store.close()
+        echo("platform stopped")
