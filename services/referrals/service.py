@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 
 SWEEP_INTERVAL = 60  # seconds; an urgent referral's deadline is 24 hours, so a minute late at worst
 FILING_INTERVAL = 10
+FILE_AT_ONCE_TIMEOUT = 3  # seconds a request waits for its filing before leaving it to the timer
 
 
 class ReferralsService:
@@ -66,6 +67,9 @@ class ReferralsService:
     relay = OutboxRelay("referrals")
     registry = BoundedServiceRpc("registry")
     records = BoundedServiceRpc("records")
+    # The filing a user's request owes the archive is tried at once, but briefly: with records
+    # down the answer must not wait out EHR_RPC_TIMEOUT; the timer files it when records is back.
+    records_at_once = BoundedServiceRpc("records", timeout=FILE_AT_ONCE_TIMEOUT)
     actor = CurrentActor()
     service_key = ServiceKey()
     institutions = Institutions()
@@ -106,12 +110,16 @@ class ReferralsService:
     def file_pending(self):
         self._file_owed()
 
-    def _file_record(self, archive_no, payload, record_id):
-        return self.records.file_record(archive_no, payload, record_id=record_id, origin="referral")
+    def _file_record(self, archive_no, payload, record_id, records=None):
+        return (records or self.records).file_record(archive_no, payload, record_id=record_id, origin="referral")
 
     def _file_owed(self, subject=None):
-        """File what the archive is owed now (a failure waits for the timer)."""
-        return filings.file_due(self.db, self._file_record, subject=subject)
+        """File what the archive is owed now (a failure waits for the timer). A subject's filing
+        is the tail of a user's request or a hospital's answer: tried with the short timeout."""
+        if subject is None:
+            return filings.file_due(self.db, self._file_record)
+        return filings.file_due(self.db, lambda archive_no, payload, record_id: self._file_record(
+            archive_no, payload, record_id, records=self.records_at_once), subject=subject)
 
     def _archive(self, archive_no):
         return self.registry.get_archive(archive_no)  # NotFound / ValidationFailed as the registry says

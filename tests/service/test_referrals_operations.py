@@ -125,6 +125,23 @@ def test_a_back_referral_while_records_is_down_stays_owed_and_is_filed_once_reco
     assert query("records", "SELECT count(*) FROM records WHERE id = :r", r=filing["record_id"])[0][0] == 1
 
 
+def test_a_referral_sent_while_records_is_down_is_answered_and_its_filing_owed(
+        start, suite_env, monkeypatch, rpc, synth, operator):
+    # The referral's own answer does not wait out EHR_RPC_TIMEOUT for records: the 转出单's filing
+    # is tried briefly and left to the timer (the test's RPC client gives up long before 120 s).
+    monkeypatch.setenv("EHR_RPC_TIMEOUT", "120")
+    _, records, _ = start(RegistryService, RecordsService, ReferralsService)
+    records.stop()  # its queue stays: a call waits for an answer rather than failing at once
+    archive_no = _archive(rpc, synth)
+    with as_institution(TOWNSHIP, "doc01") as township:
+        referral_id = township.referrals.create_referral({"archive_no": archive_no, "to_institution_code": HOSPITAL,
+                                                          "reason": REASON})["referral_id"]
+    assert _state(rpc, referral_id) == "requested"
+    [filing] = [f for f in operator.referrals.list_filings()["items"] if f["subject"] == f"referral:{referral_id}"]
+    assert (filing["record_type"], filing["status"]) == ("referral_out", "pending")
+    assert filing["attempts"] == 1 and filing["last_error"]
+
+
 def test_an_accept_and_a_reject_racing_leave_one_winner_and_the_loser_quarantined(
         start, suite_env, rpc, synth, kombu_hospital, operator):
     # Two processes of the service compete for the answers (`--replicas referrals=2`).
