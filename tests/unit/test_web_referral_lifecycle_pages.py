@@ -76,6 +76,15 @@ def test_the_referral_page_offers_each_move_with_a_labelled_form_and_csrf():
     assert html.count('<form method="post"') == html.count('name="csrf_token"') == len(referrals.MOVES) + 1
 
 
+def test_a_refusal_of_a_move_no_longer_offered_is_said_at_the_top():
+    html = templates.get_template("referral.html").render(
+        referral=_referral("accepted"), sides={"receiver"}, moves=["arrived"], records=[], through_referral=True,
+        institutions={}, receivers=[], errors={"reason": ["Missing data for required field."]}, failed="reject",
+        values={}, conflict="referral is accepted; reject needs requested", done=None, **referrals.NAMES, **BASE)
+    assert "referral is accepted; reject needs requested" in html
+    assert 'data-field="reason"' in html
+
+
 def test_an_overdue_request_is_flagged_in_the_inbox():
     html = templates.get_template("referrals.html").render(
         page={"items": [_referral("requested", overdue=True)], "next": "abc"}, box="inbox", filters={}, errors={},
