@@ -7,6 +7,7 @@ driven from here, a plain Python process, while the test waits for it cooperativ
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import traceback
@@ -16,6 +17,12 @@ from playwright.sync_api import sync_playwright
 from tests.browser import scenarios
 
 
+def _scenario(name: str):
+    """`health_exam` (in scenarios.py) or `referral_scenarios.refer_up` (a module of its own here)."""
+    module, _, function = name.rpartition(".")
+    return getattr(importlib.import_module(f"tests.browser.{module}") if module else scenarios, function)
+
+
 def main(name: str, data: dict) -> int:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=data["chromium"], args=["--no-sandbox"])
@@ -23,7 +30,7 @@ def main(name: str, data: dict) -> int:
         page = context.new_page()
         page.set_default_timeout(15000)
         try:
-            getattr(scenarios, name)(page, data)
+            _scenario(name)(page, data)
         except Exception:  # noqa: BLE001 - reported to the test, which fails with it
             traceback.print_exc()
             try:

@@ -128,7 +128,7 @@ class PageCall:
             loaded_query = load_input(route.query(), dict(query or {})) if route.query else {}
             return route.handler(Call(gate, self.service.registry, self.service.records, self.service.relay,
                                       None, request, path, loaded_body, loaded_query,
-                                      programmes=self.service.programmes))
+                                      programmes=self.service.programmes, referrals=self.service.referrals))
 
         result = gate.guard(route.action, request, path, handler, registry=self.service.registry)
         return result[1] if isinstance(result, tuple) else result
