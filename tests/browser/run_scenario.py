@@ -7,6 +7,7 @@ driven from here, a plain Python process, while the test waits for it cooperativ
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import traceback
@@ -23,7 +24,10 @@ def main(name: str, data: dict) -> int:
         page = context.new_page()
         page.set_default_timeout(15000)
         try:
-            getattr(scenarios, name)(page, data)
+            # "name" is in scenarios.py; "module.name" in tests/browser/module.py
+            module_name, _, function = name.rpartition(".")
+            module = importlib.import_module(f"tests.browser.{module_name}") if module_name else scenarios
+            getattr(module, function)(page, data)
         except Exception:  # noqa: BLE001 - reported to the test, which fails with it
             traceback.print_exc()
             try:

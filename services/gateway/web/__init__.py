@@ -6,7 +6,8 @@ Where a page's code lives:
                            (auth: sign in and out; archives: search, create, the archive;
                            records: a record, forms, amending, entered-in-error; programmes: the
                            work list, suggestions to confirm, an archive's programmes; prints: the
-                           信息卡 and 封面 as print pages and PDF; static)
+                           信息卡 and 封面 as print pages and PDF; operations: the quarantine and
+                           pending encounters; static)
     web/templates/         their Jinja2 templates (autoescaped), `base.html` around each
     web/static/            the CSS and the one small script, with their licence (no CDN)
     web/forms.py           form pages drawn from the published schemas (shared/schemas/forms/)

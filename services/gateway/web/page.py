@@ -158,6 +158,14 @@ class PageCall:
         return self.request.form
 
 
+def home_for(c: PageCall) -> str:
+    """Where a user who has no work list lands: an operator on the quarantine, anyone else on
+    search."""
+    if c.may(access.QUARANTINE_LIST):
+        return "/web/quarantine"
+    return SEARCH_PATH
+
+
 def open_session_db(service) -> Session:
     return Session(bind=service.gate.provider.engine)
 
