@@ -7,11 +7,12 @@ Where a page's code lives:
                            records: a record, forms, amending, entered-in-error; programmes: the
                            work list, suggestions to confirm, an archive's programmes; prints: the
                            信息卡 and 封面 as print pages and PDF; operations: the quarantine and
-                           pending encounters; static)
+                           pending encounters; indicators: the 考核指标 with their charts; static)
     web/templates/         their Jinja2 templates (autoescaped), `base.html` around each
     web/static/            the CSS and the one small script, with their licence (no CDN)
     web/forms.py           form pages drawn from the published schemas (shared/schemas/forms/)
     web/labels.py          the forms' Chinese field labels
+    web/charts.py          the indicators' charts as inline SVG (geometry; markup in charts.html)
     web/page.py            how a page runs: the session, CSRF, the API routes it shows, the headers
 
 A page has no access rules of its own: it runs the API routes whose answers it shows, by name

@@ -159,10 +159,12 @@ class PageCall:
 
 
 def home_for(c: PageCall) -> str:
-    """Where a user who has no work list lands: an operator on the quarantine, anyone else on
-    search."""
+    """Where a user who has no work list lands: an operator on the quarantine, a supervisor or
+    administrator on the indicators, anyone else on search."""
     if c.may(access.QUARANTINE_LIST):
         return "/web/quarantine"
+    if c.may(access.INDICATORS_READ):
+        return "/web/indicators"
     return SEARCH_PATH
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.gateway.web.pages import archives, auth, operations, prints, programmes, records, static
+from services.gateway.web.pages import archives, auth, indicators, operations, prints, programmes, records, static
 
 PAGES = (*auth.PAGES, *archives.PAGES, *records.PAGES, *programmes.PAGES, *prints.PAGES, *operations.PAGES,
-         *static.PAGES)
+         *indicators.PAGES, *static.PAGES)
