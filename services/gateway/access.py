@@ -178,6 +178,10 @@ SUGGESTIONS_LIST = Action("programme_suggestions.list")
 SUGGESTION_CONFIRM = Action("programme_suggestion.confirm")
 SUGGESTION_DISMISS = Action("programme_suggestion.dismiss")
 PROGRAMME_FIGURES = Action("programme_figures.read")
+# The work indicators (考核指标: 建档率, 电子建档率, 使用率, per village and by month): for those who
+# supervise (the health commission's supervisors, an institution's administrator), not for the
+# clinicians whose work they measure.
+INDICATORS_READ = Action("indicators.read")
 # Referrals (双向转诊) and consultations (会诊), the referrals service's: clinicians and the
 # township's own system refer residents of their scope and ask for consultations; both sides
 # (hospitals' systems too) read theirs and answer what is addressed to them; the receiver of an
@@ -250,8 +254,8 @@ PERMISSIONS: dict[str, frozenset[Action]] = {
     VILLAGE_DOCTOR: frozenset(CLINICIAN),
     TOWNSHIP_DOCTOR: frozenset({*CLINICIAN, *KEEPING, *MATCHING}),
     ARCHIVE_MANAGER: frozenset({*CLINICIAN, *KEEPING, *MERGING, *MATCHING, *GRANT_OVERSIGHT}),
-    INSTITUTION_ADMIN: frozenset({*REFERENCE, STATS_READ, PROGRAMME_FIGURES, *GRANT_OVERSIGHT}),
-    SUPERVISOR: frozenset({*REFERENCE, STATS_READ, PROGRAMME_FIGURES, *GRANT_OVERSIGHT}),
+    INSTITUTION_ADMIN: frozenset({*REFERENCE, STATS_READ, PROGRAMME_FIGURES, INDICATORS_READ, *GRANT_OVERSIGHT}),
+    SUPERVISOR: frozenset({*REFERENCE, STATS_READ, PROGRAMME_FIGURES, INDICATORS_READ, *GRANT_OVERSIGHT}),
     SYSTEM_OPERATOR: frozenset({*REFERENCE, *OPERATIONS}),
     TOWNSHIP_SYSTEM: frozenset({ARCHIVE_CREATE, ARCHIVE_UPDATE, ARCHIVE_ID_ATTACH, *ARCHIVE_READS, *REFERENCE,
                                 *RECORD_WRITES, *SYSTEM_PROGRAMME_WORK, *REFERRING, *RECEIVING_REFERRALS}),

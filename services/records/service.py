@@ -54,7 +54,8 @@ from shared.transport.outbox import OutboxRelay
 from shared.transport.rpc import BoundedServiceRpc, rpc
 
 from services.records import (
-    attachments, entries, filing, mrn_learning, pending, quarantine, registry_events, retention, reviews, rules,
+    attachments, entries, filing, indicators, mrn_learning, pending, quarantine, registry_events, retention, reviews,
+    rules,
     summary, timeline,
 )
 from services.records.dependencies import EncounterIntake
@@ -298,6 +299,14 @@ class RecordsService:
         call = RPC["clear_review"]
         data = call.load({"archive_no": archive_no, "record_id": record_id})
         return call.dump(reviews.clear_review(self.db, data["archive_no"], data["record_id"], self.actor))
+
+    # -- the work indicators (counts per village) ----------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def archive_activity(self, prefix, month_ends):
+        call = RPC["archive_activity"]
+        data = call.load({"prefix": prefix, "month_ends": month_ends})
+        return call.dump(indicators.archive_activity(self.db, data["prefix"], data["month_ends"]))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def health(self):

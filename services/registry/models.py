@@ -46,6 +46,7 @@ class Division(Base):
     name: Mapped[str] = mapped_column(String(100))
     level: Mapped[str] = mapped_column(String(16))  # county | township | village
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("divisions.code"), index=True)
+    population: Mapped[int | None] = mapped_column(Integer)  # 常住人口, from the reference data (0011)
 
 
 class Institution(Base):

@@ -1,10 +1,10 @@
 """Administrative divisions and institutions from CSV (`ehr import reference`): checked whole,
 then written in one transaction, or not at all.
 
-    divisions.csv     code,name,level,parent_code
+    divisions.csv     code,name,level,parent_code[,population]
                       110105,北京市朝阳区,county,
                       110105101,孙河镇,township,110105
-                      110105101101,上辛堡村村民委员会,village,110105101
+                      110105101101,上辛堡村村民委员会,village,110105101,1200
     institutions.csv  code,name,kind,division_code,parent_code
                       T1101051011,孙河镇卫生院,township_centre,110105101,
                       V1101051011,上辛堡村卫生室,village_clinic,110105101101,T1101051011
@@ -36,7 +36,8 @@ from services.registry.usecases import import_reference_data
 LEVEL_DIGITS = {"county": 6, "township": 9, "village": 12}
 INSTITUTION_KINDS = ("health_commission", "township_centre", "community_centre", "village_clinic",
                      "community_station", "hospital")
-DIVISION_COLUMNS = ("code", "name", "level", "parent_code")
+DIVISION_COLUMNS = ("code", "name", "level", "parent_code", "population")  # population (常住人口): optional
+OPTIONAL_COLUMNS = ("parent_code", "population")
 INSTITUTION_COLUMNS = ("code", "name", "kind", "division_code", "parent_code")
 DEMO_DIR = Path(__file__).parent / "demo"
 
@@ -45,7 +46,7 @@ def read_rows(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict[str,
     """(line, row) pairs, blank cells as None; ValueError naming missing columns."""
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
-        missing = [c for c in columns if c != "parent_code" and c not in (reader.fieldnames or [])]
+        missing = [c for c in columns if c not in OPTIONAL_COLUMNS and c not in (reader.fieldnames or [])]
         if missing:
             raise ValueError(f"{path.name}: the header lacks {', '.join(missing)}")
         return [(reader.line_num, {c: ((row.get(c) or "").strip() or None) for c in columns}) for row in reader]
@@ -65,6 +66,9 @@ def _division_errors(row: dict[str, Any], known: set[str]) -> dict[str, list[str
             parse_village_code(code)
         except InvalidArchiveNumber as exc:
             errors["code"] = [f"Not a village code: {exc.reason}."]
+    population = row.get("population")
+    if population is not None and not (str(population).isdigit() and int(population) <= 10 ** 9):
+        errors["population"] = ["常住人口: a whole number, 0 or more."]
     if level in LEVEL_DIGITS and "code" not in errors:
         expected = code[:LEVEL_DIGITS[level] - 3] if level != "county" else None
         if parent != expected:
@@ -121,7 +125,9 @@ def import_reference(session: Session, divisions: list[tuple[int, dict]],
     problems = check_reference(session, divisions, institutions)
     if problems:
         raise ValueError(f"{len(problems)} rows are wrong; nothing was imported", problems)
-    return import_reference_data(session, [r for _, r in divisions], [r for _, r in institutions])
+    division_rows = [{**r, "population": int(r["population"]) if r.get("population") is not None else None}
+                     for _, r in divisions]
+    return import_reference_data(session, division_rows, [r for _, r in institutions])
 
 
 def has_reference_data(session: Session) -> bool:

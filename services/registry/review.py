@@ -61,6 +61,18 @@ def count_archives(session: Session, prefix: str) -> list[dict[str, Any]]:
     return [{"village_code": village, "status": status, "archives": n} for village, status, n in rows]
 
 
+def archive_months(session: Session, prefix: str) -> list[dict[str, Any]]:
+    """Active archives per village under a division prefix by the month of their 建档日期: what
+    the 建档率's trend by month accumulates."""
+    month = sa.func.to_char(Archive.archive_date, "YYYY-MM")
+    rows = session.execute(
+        sa.select(Archive.village_code, month, sa.func.count())
+        .where(number_range(prefix), Archive.status == "active")
+        .group_by(Archive.village_code, month)
+        .order_by(Archive.village_code, month))
+    return [{"village_code": village, "month": m, "archives": n} for village, m, n in rows]
+
+
 def possible_duplicates_of(session: Session, pii: PiiBox, archive_no: str,
                            scope: dict[str, Any] | None = None) -> dict[str, Any]:
     """Active archives that look like the archive `archive_no` leads to (same name, sex and birth

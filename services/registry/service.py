@@ -160,6 +160,11 @@ class RegistryService:
         return call.dump(review.count_archives(self.db, call.load({"prefix": prefix})["prefix"]), many=True)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def archive_months(self, prefix):
+        call = RPC["archive_months"]
+        return call.dump(review.archive_months(self.db, call.load({"prefix": prefix})["prefix"]), many=True)
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
     def possible_duplicates(self, archive_no, scope=None):
         call = RPC["possible_duplicates"]
         data = call.load({"archive_no": archive_no})

@@ -344,7 +344,9 @@ def import_reference_data(session: Session, divisions: Iterable[dict], instituti
         stmt = pg_insert(Division).values(**row)
         session.execute(stmt.on_conflict_do_update(
             index_elements=[Division.code],
-            set_={"name": stmt.excluded.name, "level": stmt.excluded.level, "parent_code": stmt.excluded.parent_code},
+            set_={"name": stmt.excluded.name, "level": stmt.excluded.level, "parent_code": stmt.excluded.parent_code,
+                  # a file without the 常住人口 keeps the one known
+                  "population": sa.func.coalesce(stmt.excluded.population, Division.population)},
         ))
     institution_rows = sorted(institutions, key=lambda r: r.get("parent_code") is not None)
     for row in institution_rows:

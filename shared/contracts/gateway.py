@@ -114,6 +114,54 @@ class StatsSchema(Schema):
     villages = fields.List(fields.Nested(VillageCountSchema))
 
 
+class IndicatorsQuerySchema(Lenient):
+    """`?division=110105101&months=12`: a division within your jurisdiction (default: the
+    jurisdiction), and how many months the trend goes back (the current one included)."""
+
+    division = fields.Str(load_default=None, validate=validate.Regexp(r"^[0-9]{6}([0-9]{3}){0,2}$",
+                                                                      error="A county, township or village code."))
+    months = fields.Int(load_default=12, validate=validate.Range(min=1, max=24))
+
+
+_RATE = {"description": "%, one decimal; null when the denominator is unknown or 0"}
+
+
+class IndicatorRowSchema(Schema):
+    """One village's (or the division's) indicators (domain.md §6): 建档率 = archives ÷ 常住人口,
+    电子建档率 = archives with their 个人基本信息表 filed ÷ 常住人口, 使用率 = archives with a record
+    in the past 365 days ÷ archives."""
+
+    code = fields.Str(metadata={"example": "110105101101"})
+    name = fields.Str(allow_none=True)
+    population = fields.Int(allow_none=True, metadata={"description": "常住人口 (reference data)"})
+    archives = fields.Int(metadata={"description": "active archives"})
+    electronic_archives = fields.Int()
+    dynamic_archives = fields.Int()
+    coverage_rate = fields.Float(allow_none=True, metadata={**_RATE, "example": 68.2})
+    electronic_coverage_rate = fields.Float(allow_none=True, metadata=_RATE)
+    use_rate = fields.Float(allow_none=True, metadata=_RATE)
+
+
+class IndicatorMonthSchema(Schema):
+    """The division at the end of one month (the current month: today)."""
+
+    month = fields.Str(metadata={"example": "2026-11"})
+    archives = fields.Int(metadata={"description": "active archives built (建档日期) by then"})
+    dynamic_archives = fields.Int()
+    coverage_rate = fields.Float(allow_none=True, metadata=_RATE)
+    use_rate = fields.Float(allow_none=True, metadata=_RATE)
+
+
+class IndicatorsSchema(Schema):
+    """The work indicators of a division, per village, and its trend by month: counts and rates only."""
+
+    division = fields.Str(metadata={"example": "110105101"})
+    as_of = fields.Date()
+    total = fields.Nested(IndicatorRowSchema)
+    villages = fields.List(fields.Nested(IndicatorRowSchema))
+    trend = fields.List(fields.Nested(IndicatorMonthSchema))
+
+
 class GrantQuerySchema(PageQuerySchema):
     """`?since=2026-12-01T00:00:00+08:00&limit=50`: grants taken at or after `since`."""
 

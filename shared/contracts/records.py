@@ -528,6 +528,31 @@ class AttachmentInErrorRequestSchema(AttachmentRequestSchema):
     reason = fields.Str(required=True, validate=REASON)
 
 
+class ArchiveActivityRequestSchema(Strict):
+    """`archive_activity("110105101", ["2026-11-30", "2026-12-31"])`: counts per village under a
+    division, the dynamic archives at each month's end (at most 24)."""
+
+    prefix = fields.Str(required=True, validate=DIVISION)
+    month_ends = fields.List(fields.Date(), required=True, validate=validate.Length(min=1, max=24))
+
+
+class VillageArchivesSchema(Schema):
+    village_code = fields.Str()
+    archives = fields.Int()
+
+
+class VillageMonthArchivesSchema(VillageArchivesSchema):
+    month_end = fields.Str(metadata={"format": "date"})
+
+
+class ArchiveActivitySchema(Schema):
+    """Archives with their 个人基本信息表 filed (electronic) and archives with a standing record in
+    the 365 days before each month's end (dynamic), per village; counts only."""
+
+    electronic = fields.List(fields.Nested(VillageArchivesSchema))
+    dynamic = fields.List(fields.Nested(VillageMonthArchivesSchema))
+
+
 # -- the table: each RPC method's request and answer ------------------------------------------------
 
 
@@ -557,5 +582,6 @@ RPC: dict[str, Rpc] = {
     "mark_attachment_entered_in_error": Rpc(AttachmentInErrorRequestSchema(), AttachmentSchema()),
     "export_archive": Rpc(ArchiveRequestSchema(), ArchiveExportSchema()),
     "archive_retention": Rpc(ArchiveRequestSchema(), RetentionSchema()),
+    "archive_activity": Rpc(ArchiveActivityRequestSchema(), ArchiveActivitySchema()),
     "health": Rpc(NoArgumentsSchema(), PingSchema()),
 }

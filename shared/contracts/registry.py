@@ -216,6 +216,7 @@ class DivisionSchema(Schema):
     name = fields.Str()
     level = fields.Str()
     parent_code = fields.Str(allow_none=True)
+    population = fields.Int(allow_none=True, metadata={"description": "常住人口 from the reference data, if given"})
 
 
 class InstitutionSchema(Schema):
@@ -753,6 +754,15 @@ class ArchiveCountSchema(Schema):
     archives = fields.Int()
 
 
+class ArchiveMonthSchema(Schema):
+    """Active archives of one village by the month of their 建档日期 (`archive_months`):
+    `{"village_code": "110105101101", "month": "2026-03", "archives": 41}`."""
+
+    village_code = fields.Str()
+    month = fields.Str()
+    archives = fields.Int()
+
+
 # -- requests naming an archive or a journal entry -------------------------------------------------
 
 
@@ -923,6 +933,7 @@ RPC: dict[str, Rpc] = {
     "resolve_many": Rpc(ResolveQuerySchema(), ResolutionSchema()),
     "search_archives": Rpc(ArchiveSearchSchema(), ArchivePageSchema()),
     "count_archives": Rpc(PrefixSchema(), ArchiveCountSchema()),
+    "archive_months": Rpc(PrefixSchema(), ArchiveMonthSchema()),
     "possible_duplicates": Rpc(_ARCHIVE_REF, PossibleDuplicatesSchema()),
     "list_revisions": Rpc(_ARCHIVE_REF, ArchiveRevisionSchema()),
     "update_identity": Rpc(IdentityUpdateSchema(), _DETAIL),

@@ -126,6 +126,8 @@ ENDPOINTS = [
     Endpoint("reference.villages", "GET", "/api/v1/villages", frozenset(EVERYONE), 200, scoped=False),
     Endpoint("reference.institutions", "GET", "/api/v1/institutions", frozenset(EVERYONE), 200, scoped=False),
     Endpoint("stats.read", "GET", "/api/v1/stats", frozenset(CLINICIANS | ADMINISTRATIVE), 200, scoped=False),
+    # the work indicators (考核指标): those who supervise, not the clinicians whose work they measure
+    Endpoint("indicators.read", "GET", "/api/v1/indicators", frozenset(ADMINISTRATIVE), 200, scoped=False),
     Endpoint("quarantine.list", "GET", "/api/v1/quarantine", frozenset({"system_operator"}), 200, scoped=False),
     Endpoint("quarantine.show", "GET", "/api/v1/quarantine/999999999", frozenset({"system_operator"}), 404,
              scoped=False),

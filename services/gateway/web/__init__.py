@@ -8,11 +8,14 @@ Where a page's code lives:
                            work list, suggestions to confirm, an archive's programmes; prints: the
                            信息卡 and 封面 as print pages and PDF; referrals: the 双向转诊 inbox, a
                            referral and its moves, the 转出单, consultations; lifecycle: terminate,
-                           reactivate, transfers, merges, identity correction; static)
+                           reactivate, transfers, merges, identity correction; operations: the
+                           quarantine and pending encounters; indicators: the 考核指标 with their
+                           charts; static)
     web/templates/         their Jinja2 templates (autoescaped), `base.html` around each
     web/static/            the CSS and the one small script, with their licence (no CDN)
     web/forms.py           form pages drawn from the published schemas (shared/schemas/forms/)
     web/labels.py          the forms' Chinese field labels
+    web/charts.py          the indicators' charts as inline SVG (geometry; markup in charts.html)
     web/page.py            how a page runs: the session, CSRF, the API routes it shows, the headers
 
 A page has no access rules of its own: it runs the API routes whose answers it shows, by name

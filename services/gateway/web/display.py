@@ -43,6 +43,23 @@ EVIDENCE_KINDS = {"diagnosis": "诊断", "screening": "筛查"}
 POPULATIONS = {"children": "0-6岁儿童", "elderly": "65岁及以上老年人", "hypertension": "高血压患者",
                "diabetes": "2型糖尿病患者", "maternal": "孕产妇", "severe_mental": "严重精神障碍患者",
                "tuberculosis": "肺结核患者"}
+# the quarantine (services/records/filing.py, quarantine.py)
+QUARANTINE_REASONS = {"schema_invalid": "内容不符合接口规范", "not_json": "不是有效的 JSON", "routing_mismatch": "路由键与内容不符",
+                      "publisher_mismatch": "发送方与内容不符", "unknown_institution": "未知的机构",
+                      "missing_message_id": "缺少消息编号", "too_large": "消息过大", "dead_lettered": "多次处理失败",
+                      "unauthenticated": "签名校验失败"}
+QUARANTINE_STATUS = {"held": "待处理", "replayed": "已重放", "discarded": "已丢弃", "all": "全部"}
+
+
+def field_paths(details, prefix: str = "") -> list[str]:
+    """The dotted paths a quarantined message's field errors name (`encounter.vital_signs.sbp`)."""
+    if not isinstance(details, dict):
+        return [prefix] if prefix else []
+    paths: list[str] = []
+    for key, value in details.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        paths.extend(field_paths(value, path) if isinstance(value, dict) else [path])
+    return paths
 
 
 def record_type_name(code: str | None) -> str:
@@ -72,9 +89,10 @@ def code_name(table: dict, code) -> str:
     return table.get(str(code), str(code)) if code not in (None, "") else ""
 
 
-FILTERS = {"local_time": local_time, "record_type_name": record_type_name}
+FILTERS = {"local_time": local_time, "record_type_name": record_type_name, "field_paths": field_paths}
 GLOBALS = {"ROLE_NAMES": ROLE_NAMES, "SEX": SEX, "STATUS": STATUS, "RECORD_STATUS": RECORD_STATUS,
            "RESIDENCE": RESIDENCE, "RECORD_TYPES_LIST": list(RECORD_TYPES.items()), "ID_TYPES": ID_TYPES, "POPULATIONS": POPULATIONS, "code_name": code_name,
            "PROGRAMMES": PROGRAMMES, "ENROLMENT_STATUS": ENROLMENT_STATUS, "END_REASONS": END_REASONS,
            "ENROLMENT_EVENTS": ENROLMENT_EVENTS, "DUE_STATUS": DUE_STATUS, "FLAGS": FLAGS,
            "EVIDENCE_KINDS": EVIDENCE_KINDS}
+GLOBALS.update(QUARANTINE_REASONS=QUARANTINE_REASONS, QUARANTINE_STATUS=QUARANTINE_STATUS)

@@ -158,6 +158,16 @@ class PageCall:
         return self.request.form
 
 
+def home_for(c: PageCall) -> str:
+    """Where a user who has no work list lands: an operator on the quarantine, a supervisor or
+    administrator on the indicators, anyone else on search."""
+    if c.may(access.QUARANTINE_LIST):
+        return "/web/quarantine"
+    if c.may(access.INDICATORS_READ):
+        return "/web/indicators"
+    return SEARCH_PATH
+
+
 def open_session_db(service) -> Session:
     return Session(bind=service.gate.provider.engine)
 

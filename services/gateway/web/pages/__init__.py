@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from services.gateway.web.pages import archives, auth, lifecycle, prints, programmes, records, referrals, static
+from services.gateway.web.pages import (archives, auth, indicators, lifecycle, operations, prints, programmes, records,
+                                        referrals, static)
 
-PAGES = (*auth.PAGES, *archives.PAGES, *records.PAGES, *programmes.PAGES, *prints.PAGES, *static.PAGES,
-         *referrals.PAGES, *lifecycle.PAGES)
+PAGES = (*auth.PAGES, *archives.PAGES, *records.PAGES, *programmes.PAGES, *prints.PAGES, *referrals.PAGES,
+         *lifecycle.PAGES, *operations.PAGES, *indicators.PAGES, *static.PAGES)

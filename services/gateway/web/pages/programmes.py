@@ -21,7 +21,7 @@ from shared.errors import EhrError, NotFound, ValidationFailed
 
 from services.gateway import access
 from services.gateway.web.forms import flatten_errors, published
-from services.gateway.web.page import SEARCH_PATH, Page, PageCall
+from services.gateway.web.page import Page, PageCall, home_for
 from services.gateway.web.pages.archives import _villages
 
 PAGE_SIZE = 25
@@ -54,7 +54,7 @@ def _args(c: PageCall, *names: str) -> dict:
 
 def worklist(c: PageCall):
     if not c.may(access.WORKLIST_READ):
-        return c.redirect(SEARCH_PATH)
+        return c.redirect(home_for(c))
     filters = _args(c, "kind", "village_code", "programme", "cursor")
     mine = c.request.args.get("mine", "1") != "0"  # for me by default; "0": my institution's
     query = {**filters, "limit": PAGE_SIZE}
