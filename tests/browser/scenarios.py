@@ -238,6 +238,8 @@ def worklist_follow_up(page, data: dict) -> None:
     expect(row).to_contain_text("逾期")
     expect(row).to_contain_text("纳入管理后首次随访")
     expect(row).to_contain_text("高血压")
+    expect(row.get_by_test_id("resident-name")).to_have_text(data["name"])  # the registry's, one call a page
+    assert data["id_number"] not in row.inner_text() and data["id_number"][-4:] in row.inner_text()
     assert unlabelled_inputs(page) == []
     shoot(page, "worklist")
 
