@@ -400,3 +400,53 @@ def _sign_in_any(page, base: str, username: str) -> None:
     page.get_by_role("button", name="登录").click()
     page.wait_for_load_state()
     assert "/web/sign-in" not in page.url, page.url
+
+
+# 气虚质 (questions 2, 3, 4 and 14) answered 有时: 12, 是; every other question 没有.
+TCM_ANSWERS = [3 if n in (2, 3, 4, 14) else 1 for n in range(1, 34)]
+
+
+def elderly_tcm_form(page, data: dict) -> None:
+    """The 中医药健康管理服务记录表 as the paper form: 33 rows of five labelled radio buttons,
+    answered with the keyboard alone; filed without the guidance the answers call for, the page
+    says which constitution needs it, beside it; with it, the record shows the judged constitutions."""
+    base, archive_no = data["base"], data["archive_no"]
+    sign_in(page, base, data["doctor"], then=None)
+    page.goto(f"{base}/web/archives/{archive_no}")
+    page.get_by_role("link", name="老年人中医药健康管理服务记录表").click()
+    page.wait_for_url(f"**/web/archives/{archive_no}/forms/elderly_tcm")
+    assert unlabelled_inputs(page) == []
+    rows = page.locator("fieldset.tcm-row")
+    expect(rows).to_have_count(33)
+    first = page.get_by_role("group", name="1. 您精力充沛吗？")
+    for word in ("1 没有", "2 很少", "3 有时", "4 经常", "5 总是"):
+        expect(first.get_by_label(word)).to_have_count(1)
+    page.get_by_label("填表日期").fill(clock.today().isoformat())
+
+    # the keyboard alone: from the first row, Space answers 没有, each → one column further, Tab the next row
+    first.get_by_label("1 没有").focus()
+    for answer in TCM_ANSWERS:
+        page.keyboard.press("Space")
+        for _ in range(answer - 1):
+            page.keyboard.press("ArrowRight")
+        page.keyboard.press("Tab")
+    for n, answer in enumerate(TCM_ANSWERS):
+        assert page.locator(f'input[name="answers.{n}"]:checked').get_attribute("value") == str(answer), n
+    shoot(page, "elderly-tcm")
+
+    page.get_by_role("button", name="保存").click()  # no guidance for the 气虚质 the answers identify
+    error = page.locator('.field-error[data-field="guidance.qi_deficiency"]')
+    expect(error).to_be_visible()
+    expect(page.get_by_test_id("tcm-preview")).to_contain_text("气虚质（是）")
+    assert page.locator('input[name="answers.1"]:checked').get_attribute("value") == "3", "the answers are kept"
+
+    guide = page.get_by_role("group", name="气虚质")
+    guide.get_by_label("饮食调养").check()
+    guide.get_by_label("运动保健").check()
+    page.get_by_role("button", name="保存").click()
+    page.wait_for_url(re.compile(rf".*/web/archives/{archive_no}/records/.*\?filed=1"))
+    judged = page.get_by_test_id("judged")
+    expect(judged.locator('tr[data-constitution="qi_deficiency"]')).to_contain_text("是")
+    expect(judged.locator('tr[data-constitution="qi_deficiency"]')).to_contain_text("12")
+    expect(judged.locator('tr[data-constitution="balanced"]')).to_contain_text("否")
+    shoot(page, "elderly-tcm-judged")
