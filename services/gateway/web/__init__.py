@@ -6,11 +6,12 @@ Where a page's code lives:
                            (auth: sign in and out; archives: search, create, the archive;
                            records: a record, forms, amending, entered-in-error; programmes: the
                            work list, suggestions to confirm, an archive's programmes; prints: the
-                           信息卡 and 封面 as print pages and PDF; static)
+                           信息卡, the 封面 and the resident's full copy as print pages and PDF; static)
     web/templates/         their Jinja2 templates (autoescaped), `base.html` around each
     web/static/            the CSS and the one small script, with their licence (no CDN)
     web/forms.py           form pages drawn from the published schemas (shared/schemas/forms/)
     web/labels.py          the forms' Chinese field labels
+    web/tcm.py             the 中医药健康管理服务记录表 laid out as its paper form (records.LAYOUTS)
     web/page.py            how a page runs: the session, CSRF, the API routes it shows, the headers
 
 A page has no access rules of its own: it runs the API routes whose answers it shows, by name
