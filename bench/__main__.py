@@ -1,4 +1,4 @@
-"""`python -m bench [all|filing|scaleout|gateway|memory|registry|programmes] [--quick]` (or `ehr bench ...`):
+"""`python -m bench [all|filing|scaleout|gateway|memory|registry|programmes|web] [--quick]` (or `ehr bench ...`):
 run the benchmarks, print each one's table, then one summary table.
 
     python -m bench                   # all of them, full sizes (the registry at 1,000,000 residents)
@@ -6,6 +6,7 @@ run the benchmarks, print each one's table, then one summary table.
     python -m bench filing --workers 2
     python -m bench gateway --seconds 30
     python -m bench programmes --enrolled 100000 --follow-ups 3000
+    python -m bench web --samples 50  # the archive page's first render (500 records, one user)
 
 `all` runs filing, scale-out, gateway and memory on one suite (the scale-out reuses the filing
 run's one-worker drain; the memory figures are the peaks of every process that ran for them),
@@ -76,6 +77,19 @@ def run_programmes(p: Plan) -> list[Measure]:
             return [Measure("programmes", f"at {p.enrolled:,} enrolled", "", verdict=FAILED)]
 
 
+def run_web(p: Plan) -> list[Measure]:
+    from bench import web
+
+    with sandbox("benchweb") as box:
+        for service in ("registry", "records", "programmes"):
+            box.procs.start(service)
+        try:
+            return web.run(box, p.web_samples)
+        except Exception:  # noqa: BLE001 - the other sections' figures still deserve their summary
+            traceback.print_exc()
+            return [Measure("web", "archive page", "", verdict=FAILED)]
+
+
 def run_all(p: Plan) -> list[Measure]:
     from bench import filing, gateway, memory, scaleout
 
@@ -89,11 +103,11 @@ def run_all(p: Plan) -> list[Measure]:
         box.procs.start("records", note="the gateway benchmark")
         measures += gateway.run(box, p.gateway_seconds)
         measures += memory.report(box.procs, "every process of the filing, scale-out and gateway runs above")
-    return measures + run_programmes(p) + run_registry(p)
+    return measures + run_programmes(p) + run_web(p) + run_registry(p)
 
 
 RUNS = {"all": run_all, "filing": run_filing, "scaleout": run_scaleout, "gateway": run_gateway,
-        "memory": run_memory, "registry": run_registry, "programmes": run_programmes}
+        "memory": run_memory, "registry": run_registry, "programmes": run_programmes, "web": run_web}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from bench.common import Measure, heading, table
 
-BENCHMARKS = ("all", "filing", "scaleout", "gateway", "memory", "registry", "programmes")
+BENCHMARKS = ("all", "filing", "scaleout", "gateway", "memory", "registry", "programmes", "web")
 FAILED = "FAILED (see above)"
 
 
@@ -24,6 +24,7 @@ class Plan:
     residents: int        # registry size
     enrolled: int = 100_000       # programmes: residents enrolled under the work list
     follow_ups: int = 3_000       # programmes: follow-ups filed end to end (and as many again apart)
+    web_samples: int = 100        # web: archive pages asked (and half as many opened in Chromium)
 
 
 def plan(argv: list[str] | None = None) -> Plan:
@@ -41,8 +42,10 @@ def plan(argv: list[str] | None = None) -> Plan:
                         help="programmes: residents enrolled under the work list (100,000; --quick: 10,000)")
     parser.add_argument("--follow-ups", type=int, default=None,
                         help="programmes: follow-ups filed end to end, and as many again apart (3,000; --quick: 1,000)")
+    parser.add_argument("--samples", type=int, default=None,
+                        help="web: archive pages asked over HTTP, half as many in Chromium (100; --quick: 20)")
     args = parser.parse_args(argv)
-    for name in ("encounters", "workers", "rate", "seconds", "residents", "enrolled", "follow_ups"):
+    for name in ("encounters", "workers", "rate", "seconds", "residents", "enrolled", "follow_ups", "samples"):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
@@ -52,7 +55,8 @@ def plan(argv: list[str] | None = None) -> Plan:
                 rate=args.rate or (300 if quick else 1000), steady_seconds=5 if quick else 15,
                 gateway_seconds=args.seconds or (5 if quick else 15), residents=residents,
                 enrolled=args.enrolled or (10_000 if quick else 100_000),
-                follow_ups=args.follow_ups or (1_000 if quick else 3_000))
+                follow_ups=args.follow_ups or (1_000 if quick else 3_000),
+                web_samples=args.samples or (20 if quick else 100))
 
 
 def summary(measures: list[Measure], elapsed: float) -> None:

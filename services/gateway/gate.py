@@ -58,6 +58,7 @@ from shared.contracts.registry import NOT_RESPONSIBLE_DOCTOR
 from shared.transport.consumer import TRANSIENT_ERRORS
 from shared.db import make_engine
 from shared.transport.providers import make_cooperative
+from shared.transport.together import together  # noqa: F401 - the web pages' (they import no transport)
 from shared.errors import Conflict, EhrError, NotFound, ValidationFailed
 from shared.institutions import InstitutionDirectory
 

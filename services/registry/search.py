@@ -147,3 +147,16 @@ def search_archives(session: Session, pii: PiiBox, filters: dict[str, Any], limi
     last = page[-1]
     key = (last.name_pinyin if filters.get("pinyin") else last.name) if keyed else None
     return {"items": items, "next": encode_cursor(key, last.archive_no) if keyed else encode_cursor(last.archive_no)}
+
+
+def archives_by_numbers(session: Session, pii: PiiBox, numbers: list[str],
+                        scope: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The archives numbered `numbers` that lie inside `scope` (anywhere when None), in the order
+    asked, each once (`usecases.archive_values`): one query on the primary key for a page of a
+    work list. A number that is no current archive's, or one outside the scope, is left out."""
+    wanted = list(dict.fromkeys(numbers))
+    conditions = [Archive.archive_no.in_(wanted)]
+    if scope is not None:
+        conditions.append(review.scope_condition(scope))
+    found = {archive.archive_no: archive for archive in session.scalars(sa.select(Archive).where(*conditions))}
+    return [usecases.archive_values(pii, found[number]) for number in wanted if number in found]

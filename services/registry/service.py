@@ -27,6 +27,10 @@ RPC (service `registry`), each answering JSON-ready dicts:
     search_archives({"pinyin": "zhangxiu", "village_code": "110105101101"}, limit=50, cursor=None,
                     scope={"prefix": "110105101", "institution_code": "T1101051011"})
         -> {"items": [archive, ...], "next": "MTEwMTA1..." | None}     (scope: see `review`)
+    archives_by_numbers(["11010510110100007", "11010510110100012"], scope={"prefix": "110105101", ...})
+        -> [archive, ...]     (those of the numbers that are archives inside the scope, in the order
+                               asked; a former or merged number is not followed: a work list's
+                               numbers are current)
     count_archives("110105101") -> [{"village_code": "110105101101", "status": "active", "archives": 1832}]
     possible_duplicates("11010510110100007", scope=None)
         -> {"archive_no": "11010510110100007", "possible_duplicates": [{"archive_no": ..., "score": 0.75,
@@ -153,6 +157,12 @@ class RegistryService:
     def search_archives(self, filters, limit=50, cursor=None, scope=None):
         call = RPC["search_archives"]
         return call.dump(search.search_archives(self.db, self.pii, call.load(filters), limit, cursor, _scope(scope)))
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def archives_by_numbers(self, archive_nos, scope=None):
+        call = RPC["archives_by_numbers"]
+        numbers = call.load({"archive_nos": archive_nos})["archive_nos"]
+        return call.dump(search.archives_by_numbers(self.db, self.pii, numbers, _scope(scope)), many=True)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def count_archives(self, prefix):

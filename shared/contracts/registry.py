@@ -26,6 +26,7 @@ from shared.contracts.fields import (
     PingSchema, Rpc, Strict, not_in_future, valid_village_code,
 )
 from shared.archive_no import InvalidArchiveNumber, parse_archive_number, parse_village_code
+from shared.paging import MAX_PAGE
 from shared import clock
 
 TEXT = validate.Length(min=1, max=2000)
@@ -466,6 +467,13 @@ class ArchiveSearchSchema(Schema):
 def _normalised_pinyin(value: str) -> str:
     # pypinyin writes ü as v (吕 -> lv), so a searcher typing lü finds it.
     return re.sub(r"\s+", "", value).lower().replace("ü", "v")
+
+
+class ArchiveNumbersSchema(Strict):
+    """`archives_by_numbers(["11010510110100007", "11010510110100012"], scope=...)`: the archives
+    of a page of archive numbers (a work list's) in one call, at most `MAX_PAGE` of them."""
+
+    archive_nos = fields.List(ArchiveNo(), required=True, validate=validate.Length(min=1, max=MAX_PAGE))
 
 
 class ArchivePageSchema(Schema):
@@ -932,6 +940,7 @@ RPC: dict[str, Rpc] = {
     "resolve": Rpc(ResolveQuerySchema(), ResolutionSchema()),
     "resolve_many": Rpc(ResolveQuerySchema(), ResolutionSchema()),
     "search_archives": Rpc(ArchiveSearchSchema(), ArchivePageSchema()),
+    "archives_by_numbers": Rpc(ArchiveNumbersSchema(), ArchiveSchema()),
     "count_archives": Rpc(PrefixSchema(), ArchiveCountSchema()),
     "archive_months": Rpc(PrefixSchema(), ArchiveMonthSchema()),
     "possible_duplicates": Rpc(_ARCHIVE_REF, PossibleDuplicatesSchema()),

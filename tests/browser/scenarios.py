@@ -238,6 +238,8 @@ def worklist_follow_up(page, data: dict) -> None:
     expect(row).to_contain_text("逾期")
     expect(row).to_contain_text("纳入管理后首次随访")
     expect(row).to_contain_text("高血压")
+    expect(row.get_by_test_id("resident-name")).to_have_text(data["name"])  # the registry's, one call a page
+    assert data["id_number"] not in row.inner_text() and data["id_number"][-4:] in row.inner_text()
     assert unlabelled_inputs(page) == []
     shoot(page, "worklist")
 
@@ -345,3 +347,106 @@ def print_card_and_cover(page, data: dict) -> None:
     assert pdf.startswith(b"%PDF-"), pdf[:16]
     text = re.sub(r"\s", "", _pdf_text(pdf))  # the title is letter-spaced
     assert "居民健康档案" in text and data["name"] in text and archive_no in text.replace("-", ""), text[:400]
+
+
+def print_archive_copy(page, data: dict) -> None:
+    """The full copy for the resident from the archive's page: the print page, and its PDF with
+    the 个人基本信息表, the latest 健康体检表 and the last year's follow-ups (labelled), the archive
+    number and the page number on every page; a role that may not read the archive cannot print it."""
+    base, archive_no = data["base"], data["archive_no"]
+    sign_in(page, base, data["doctor"], then=None)
+    page.goto(f"{base}/web/archives/{archive_no}")
+    page.get_by_role("navigation", name="打印").get_by_role("link", name="居民健康档案（居民留存）").click()
+    page.wait_for_url(f"**/web/archives/{archive_no}/print/archive")
+    copy = page.get_by_test_id("archive-copy")
+    expect(copy.get_by_test_id("copy-personal")).to_contain_text(data["name"])
+    expect(copy.get_by_test_id("copy-follow-ups")).to_contain_text("高血压患者随访服务记录表")
+    shoot(page, "print-archive")
+    pdf = _downloaded_pdf(page, "下载 PDF")
+    assert pdf.startswith(b"%PDF-"), pdf[:16]
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    pages = [p.extract_text() for p in PdfReader(BytesIO(pdf)).pages]
+    text = "".join(pages)
+    for heading in ("个人基本信息表", "健康体检表", "近一年随访服务记录", "高血压患者随访服务记录表", "收缩压（mmHg）"):
+        assert heading in text, heading
+    assert data["name"] in text and data["id_number"] not in text and data["id_number"][-4:] in text
+    assert str(data["follow_up_sbp"]) in text, "the follow-up's reading"
+    assert str(data["old_sbp"]) not in text, "a follow-up older than a year is not in the copy"
+    assert len(pages) >= 3, len(pages)
+    for number, page_text in enumerate(pages, 1):
+        assert archive_no in page_text, f"page {number} lacks the archive number"
+        assert f"第 {number} 页" in page_text, f"page {number} lacks its number"
+
+    page.get_by_role("link", name="返回档案").click()
+    page.get_by_role("button", name="退出").click()
+    page.wait_for_url(f"{base}/web/sign-in")
+    for username, status in ((data["admin"], 403), (data["other_doctor"], 404)):
+        _sign_in_any(page, base, username)
+        for path in ("", ".pdf"):
+            answer = page.goto(f"{base}/web/archives/{archive_no}/print/archive{path}")
+            assert answer.status == status, (username, path, answer.status)
+            assert data["name"] not in page.content()
+        page.context.clear_cookies()
+
+
+def _sign_in_any(page, base: str, username: str) -> None:
+    """Sign in whoever it is (a role without a work list lands elsewhere)."""
+    page.goto(f"{base}/web/sign-in")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_load_state()
+    assert "/web/sign-in" not in page.url, page.url
+
+
+# 气虚质 (questions 2, 3, 4 and 14) answered 有时: 12, 是; every other question 没有.
+TCM_ANSWERS = [3 if n in (2, 3, 4, 14) else 1 for n in range(1, 34)]
+
+
+def elderly_tcm_form(page, data: dict) -> None:
+    """The 中医药健康管理服务记录表 as the paper form: 33 rows of five labelled radio buttons,
+    answered with the keyboard alone; filed without the guidance the answers call for, the page
+    says which constitution needs it, beside it; with it, the record shows the judged constitutions."""
+    base, archive_no = data["base"], data["archive_no"]
+    sign_in(page, base, data["doctor"], then=None)
+    page.goto(f"{base}/web/archives/{archive_no}")
+    page.get_by_role("link", name="老年人中医药健康管理服务记录表").click()
+    page.wait_for_url(f"**/web/archives/{archive_no}/forms/elderly_tcm")
+    assert unlabelled_inputs(page) == []
+    rows = page.locator("fieldset.tcm-row")
+    expect(rows).to_have_count(33)
+    first = page.get_by_role("group", name="1. 您精力充沛吗？")
+    for word in ("1 没有", "2 很少", "3 有时", "4 经常", "5 总是"):
+        expect(first.get_by_label(word)).to_have_count(1)
+    page.get_by_label("填表日期").fill(clock.today().isoformat())
+
+    # the keyboard alone: from the first row, Space answers 没有, each → one column further, Tab the next row
+    first.get_by_label("1 没有").focus()
+    for answer in TCM_ANSWERS:
+        page.keyboard.press("Space")
+        for _ in range(answer - 1):
+            page.keyboard.press("ArrowRight")
+        page.keyboard.press("Tab")
+    for n, answer in enumerate(TCM_ANSWERS):
+        assert page.locator(f'input[name="answers.{n}"]:checked').get_attribute("value") == str(answer), n
+    shoot(page, "elderly-tcm")
+
+    page.get_by_role("button", name="保存").click()  # no guidance for the 气虚质 the answers identify
+    error = page.locator('.field-error[data-field="guidance.qi_deficiency"]')
+    expect(error).to_be_visible()
+    expect(page.get_by_test_id("tcm-preview")).to_contain_text("气虚质（是）")
+    assert page.locator('input[name="answers.1"]:checked').get_attribute("value") == "3", "the answers are kept"
+
+    guide = page.get_by_role("group", name="气虚质")
+    guide.get_by_label("饮食调养").check()
+    guide.get_by_label("运动保健").check()
+    page.get_by_role("button", name="保存").click()
+    page.wait_for_url(re.compile(rf".*/web/archives/{archive_no}/records/.*\?filed=1"))
+    judged = page.get_by_test_id("judged")
+    expect(judged.locator('tr[data-constitution="qi_deficiency"]')).to_contain_text("是")
+    expect(judged.locator('tr[data-constitution="qi_deficiency"]')).to_contain_text("12")
+    expect(judged.locator('tr[data-constitution="balanced"]')).to_contain_text("否")
+    shoot(page, "elderly-tcm-judged")

@@ -20,7 +20,8 @@ def test_a_village_doctor_files_a_due_hypertension_follow_up_from_the_work_list(
     doctor = staff.user("village_doctor", CLINIC)
     resident = api(born=BORN)
     enrol(resident["archive_no"], "hypertension", clock.today() - timedelta(days=40), doctor)
-    scenario("worklist_follow_up", doctor=doctor, archive_no=resident["archive_no"])
+    scenario("worklist_follow_up", doctor=doctor, archive_no=resident["archive_no"], name=resident["name"],
+             id_number=resident["id_number"])
 
 
 def _health_exam(day: date, systolic: int, diastolic: int) -> dict:

@@ -79,3 +79,11 @@ def test_the_programmes_benchmark_pages_to_the_20th_page_or_the_last():
     assert (later_page(2281), later_page(120), later_page(0)) == (20, 3, 1)
     pages = iter([{"next": "c1"}, {"next": "c2"}, {"next": None}])
     assert later_cursor(lambda cursor: next(pages)) == "c2"
+
+
+def test_web_is_a_benchmark_of_its_own_with_quick_samples():
+    full, quick = plan(["web"]), plan(["web", "--quick"])
+    assert (full.which, full.web_samples, quick.web_samples) == ("web", 100, 20)
+    assert plan(["web", "--samples", "7"]).web_samples == 7
+    with pytest.raises(SystemExit):
+        plan(["web", "--samples", "0"])

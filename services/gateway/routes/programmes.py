@@ -11,11 +11,12 @@ figures to a division or institution within the jurisdiction.
 
 from __future__ import annotations
 
+from marshmallow import fields
 
 from shared.contracts.programmes import (
     ArchiveProgrammesSchema, ConfirmSchema, DismissSchema, EndSchema, EnrolSchema, FiguresQuerySchema, FiguresSchema,
     ResumeSchema, ProgrammeSuggestionPageSchema, SuggestionQuerySchema, ProgrammeSuggestionSchema, WorklistPageSchema,
-    WorklistQuerySchema,
+    WorklistItemSchema, WorklistQuerySchema,
 )
 from shared.errors import NotFound
 from shared import clock
@@ -33,11 +34,35 @@ def _scope(c: Call) -> dict | None:
     return scope if scope["prefix"] or scope["institution_code"] else None
 
 
+class WorklistEntrySchema(WorklistItemSchema):
+    """A work list item as the API answers it: the programmes service's, with the resident's name
+    and masked ID number as the registry answers them (null when the registry does not know the
+    number inside the caller's scope)."""
+
+    name = fields.Str(allow_none=True, metadata={"example": "张秀英"})
+    id_number_masked = fields.Str(allow_none=True, metadata={"example": "**************002X"})
+
+
+class WorklistAnswerSchema(WorklistPageSchema):
+    items = fields.List(fields.Nested(WorklistEntrySchema))
+
+
+def with_residents(c: Call, page: dict, scope: dict) -> dict:
+    """`page` with each item's name and masked ID number: the page's archive numbers asked of the
+    registry in one call (`archives_by_numbers`), confined to the caller's scope as a search is."""
+    numbers = sorted({item["archive_no"] for item in page["items"]})
+    found = {a["archive_no"]: a for a in c.registry.archives_by_numbers(numbers, scope=scope)} if numbers else {}
+    items = [{**item, "name": found.get(item["archive_no"], {}).get("name"),
+              "id_number_masked": found.get(item["archive_no"], {}).get("id_number_masked")}
+             for item in page["items"]]
+    return {**page, "items": items}
+
+
 def worklist(c: Call):
     scope = _scope(c)
     if scope is None:
         return {"today": clock.today().isoformat(), **NOTHING}
-    return c.programmes.worklist(scope, **c.query)
+    return with_residents(c, c.programmes.worklist(scope, **c.query), scope)
 
 
 def list_suggestions(c: Call):
@@ -107,8 +132,9 @@ ROUTES = area(
           errors=(400, 404, 422, 503)),
     Route("GET", "/api/v1/worklist", "worklist", access.WORKLIST_READ, worklist,
           summary="What is due: urgent referrals first, then overdue (with the days) and due this week, each "
-                  "saying why; your institution's and jurisdiction's, by doctor, village and programme",
-          query=WorklistQuery, answers=(Answer(200, "One page", WorklistPageSchema),), errors=(400, 503)),
+                  "saying why, with the resident's name and masked ID number; your institution's and "
+                  "jurisdiction's, by doctor, village and programme",
+          query=WorklistQuery, answers=(Answer(200, "One page", WorklistAnswerSchema),), errors=(400, 503)),
     Route("GET", "/api/v1/programme-suggestions", "list_suggestions", access.SUGGESTIONS_LIST, list_suggestions,
           summary="Residents the records suggest for a programme (a hospital diagnosis, a 健康体检表's readings), "
                   "with the evidence, to confirm or dismiss", query=SuggestionQuery,

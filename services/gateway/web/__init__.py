@@ -6,8 +6,9 @@ Where a page's code lives:
                            (auth: sign in and out; archives: search, create, the archive;
                            records: a record, forms, amending, entered-in-error; programmes: the
                            work list, suggestions to confirm, an archive's programmes; prints: the
-                           信息卡 and 封面 as print pages and PDF; referrals: the 双向转诊 inbox, a
-                           referral and its moves, the 转出单, consultations; lifecycle: terminate,
+                           信息卡, the 封面 and the resident's full copy as print pages and PDF;
+                           referrals: the 双向转诊 inbox, a referral and its moves, the 转出单,
+                           consultations; lifecycle: terminate,
                            reactivate, transfers, merges, identity correction; operations: the
                            quarantine and pending encounters; indicators: the 考核指标 with their
                            charts; static)
@@ -16,6 +17,7 @@ Where a page's code lives:
     web/forms.py           form pages drawn from the published schemas (shared/schemas/forms/)
     web/labels.py          the forms' Chinese field labels
     web/charts.py          the indicators' charts as inline SVG (geometry; markup in charts.html)
+    web/tcm.py             the 中医药健康管理服务记录表 laid out as its paper form (records.LAYOUTS)
     web/page.py            how a page runs: the session, CSRF, the API routes it shows, the headers
 
 A page has no access rules of its own: it runs the API routes whose answers it shows, by name

@@ -39,7 +39,7 @@ from shared.errors import EhrError
 
 from services.gateway import access, sessions
 from services.gateway.accounts import Caller
-from services.gateway.gate import WorkerGate, failure_status
+from services.gateway.gate import WorkerGate, failure_status, together
 from services.gateway.routes import ROUTES, Call, Route
 import services.gateway.web.display as display
 
@@ -98,6 +98,23 @@ class ApiRequest:
     headers: dict = field(default_factory=dict)
 
 
+class _ArchiveReadOnce:
+    """The registry as the gates of one GET page see it: each gate reads the path's archive to
+    check its scope (`Gate._check_archive`); on one page that changes nothing, the same archive is
+    read once. Everything else goes to the registry as it is."""
+
+    def __init__(self, registry) -> None:
+        self._registry, self._archives = registry, {}
+
+    def get_archive(self, archive_no):
+        if archive_no not in self._archives:
+            self._archives[archive_no] = self._registry.get_archive(archive_no)
+        return self._archives[archive_no]
+
+    def __getattr__(self, name):
+        return getattr(self._registry, name)
+
+
 @dataclass
 class PageCall:
     service: Any                         # the GatewayService worker instance
@@ -106,6 +123,7 @@ class PageCall:
     session_token: str | None = None
     caller: Caller | None = None
     institution: dict | None = None
+    _gate_registry: Any = None
 
     # -- the API, as the page's user ------------------------------------------------------
 
@@ -130,8 +148,17 @@ class PageCall:
                                       None, request, path, loaded_body, loaded_query,
                                       programmes=self.service.programmes, referrals=self.service.referrals))
 
-        result = gate.guard(route.action, request, path, handler, registry=self.service.registry)
+        if self._gate_registry is None:
+            self._gate_registry = _ArchiveReadOnce(self.service.registry) if self.request.method == "GET" \
+                else self.service.registry
+        result = gate.guard(route.action, request, path, handler, registry=self._gate_registry)
         return result[1] if isinstance(result, tuple) else result
+
+    def together(self, *calls: Callable[[], Any]) -> list[Any]:
+        """The answers of independent calls (functions of no arguments running `c.api`), run at
+        once on green threads: a page showing several answers waits for the slowest, not for
+        their sum. Each is still its own audited API call; the first one's exception is raised."""
+        return together(*calls)
 
     def may(self, action: access.Action) -> bool:
         """Whether the user's role may do `action` (to offer a button; the API call decides)."""

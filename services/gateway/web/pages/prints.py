@@ -1,11 +1,17 @@
-"""The printed documents: the 居民健康档案信息卡 (the card given to the resident) and the 居民健康
-档案封面 (the archive's cover), each as a page to print from the browser (HTML with A4 print CSS)
-and as a PDF (WeasyPrint).
+"""The printed documents: the 居民健康档案信息卡 (the card given to the resident), the 居民健康
+档案封面 (the archive's cover) and the full copy of the archive for the resident (`archive`: the
+个人基本信息表 with the identity and the cover's lines, the latest 健康体检表, and the follow-ups of
+the last year, each printed with its form's labels, the archive number and the page number on
+every page), each as a page to print from the browser (HTML with A4 print CSS) and as a PDF
+(WeasyPrint).
 
 The content is the API's: the card's `get_card` (its front and back, as `GET /api/v1/archives/
 {no}/card` answers), the cover's `get_archive` with the card's back for the names of the village
 and the institution. Each print is an audited API call whose entry names the archive and what was
-printed (`print:card`, `print:cover`), so the audit trail says who printed which document of whom.
+printed (`print:card`, `print:cover`, `print:archive`), so the audit trail says who printed which
+document of whom. The full copy runs the archive's read routes (`get_archive`, `list_records` by
+form, `get_card` for the village's and institution's names when the role reads cards): a role or
+an archive those refuse cannot be printed, and the ID numbers are as the API gives them (masked).
 
 The PDF is set with the CJK font Debian installs (fonts-noto-cjk: `Noto Sans CJK SC`, `Noto Serif
 CJK SC`; scripts/bootstrap and the Dockerfile install it) through fontconfig. Nothing is fetched
@@ -15,18 +21,25 @@ is refused (`_no_fetch`), so a township without internet prints the same documen
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from werkzeug.wrappers import Response
 
+from shared import clock
 from shared.errors import NotFound
 
 from services.gateway import access
+import services.gateway.web.forms as forms
 from services.gateway.web.page import Page, PageCall, templates
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 PRINT_CSS = STATIC / "print.css"
-DOCUMENTS = {"card": "居民健康档案信息卡", "cover": "居民健康档案封面"}
+DOCUMENTS = {"card": "居民健康档案信息卡", "cover": "居民健康档案封面", "archive": "居民健康档案（居民留存）"}
+# What the copy gives of the last year: the programmes' follow-ups and the elderly's assessments.
+FOLLOW_UPS = ("hypertension_follow_up", "diabetes_follow_up", "integrated_follow_up", "elderly_self_care",
+              "elderly_tcm")
+COPY_PAGE = 200  # records of one form asked at once (shared.paging.MAX_PAGE)
 
 
 def _no_fetch(url: str, *args, **kwargs):
@@ -45,7 +58,44 @@ def _cover(c: PageCall) -> dict:
     return {"archive": archive, "back": back}
 
 
-CONTENT = {"card": _card, "cover": _cover}
+def _records(c: PageCall, record_type: str, since: str | None = None, latest: bool = False) -> list[dict]:
+    """The archive's records of one form that stand (not entered in error), newest first: the
+    latest only, or every one since `since` (each page an audited call)."""
+    query = {"record_type": record_type, "limit": COPY_PAGE}
+    if since:
+        query["since"] = since
+    found: list[dict] = []
+    while True:
+        page = c.api("list_records", query=query, archive_no=c.path["archive_no"], audit_target="print:archive")
+        found += [e for e in page["items"] if e.get("status") != "entered_in_error"]
+        if (latest and found) or not page.get("next"):
+            return found[:1] if latest else found
+        query["cursor"] = page["next"]
+
+
+def _printed(entry: dict) -> dict:
+    """A record as the copy prints it: its form's fields with their labels (`record_content.html`)."""
+    record_type = entry["record_type"]
+    tree = forms.form_tree(record_type) if record_type in forms.published() else None
+    return {**entry, "title": forms.labels.title(record_type), "tree": tree, "content": entry.get("content") or {}}
+
+
+def _copy(c: PageCall) -> dict:
+    archive = c.api("get_archive", archive_no=c.path["archive_no"], audit_target="print:archive")
+    back = c.api("get_card", archive_no=c.path["archive_no"], audit_target="print:archive")["back"] \
+        if c.may(access.CARD_READ) else {}
+    year_ago = clock.today() - timedelta(days=365)
+    since = f"{year_ago.isoformat()}T00:00:00+08:00"
+    personal = _records(c, "personal_info", latest=True)
+    exam = _records(c, "health_exam", latest=True)
+    follow_ups = sorted((e for t in FOLLOW_UPS if t in forms.published() for e in _records(c, t, since=since)),
+                        key=lambda e: (e["occurred_at"], e["record_id"]))
+    return {"archive": archive, "back": back, "since": year_ago.isoformat(), "printed_on": clock.today().isoformat(),
+            "personal": _printed(personal[0]) if personal else None, "exam": _printed(exam[0]) if exam else None,
+            "follow_ups": [_printed(e) for e in follow_ups], "value_at": forms.value_at, "shown": forms.shown}
+
+
+CONTENT = {"card": _card, "cover": _cover, "archive": _copy}
 
 
 def grouped_archive_no(archive_no: str) -> list[str]:

@@ -7,6 +7,9 @@ it as for any API call, and its field errors come back beside the fields they na
 filing points out (its `flags`: an urgent referral; its `suggestions`: a condition found that
 belongs in the 个人基本信息表's 既往史) is shown on the page that answers the filing.
 
+A form laid out as its paper form (`LAYOUTS`: the 中医药健康管理服务记录表, `web/tcm.py`) has its
+own template and reading; filed, it leads to the record, which shows what the server judged.
+
 A follow-up form of one chronic programme, opened for a resident enrolled in both, offers the
 integrated visit (多病共管) instead: one record satisfies both programmes."""
 
@@ -16,7 +19,10 @@ from shared.errors import EhrError, NotFound, ValidationFailed
 
 from services.gateway import access
 import services.gateway.web.forms as forms
+import services.gateway.web.tcm as tcm
 from services.gateway.web.page import Page, PageCall
+
+LAYOUTS = {tcm.RECORD_TYPE: tcm}  # record_type -> its paper layout: TEMPLATE, read(form), context(content)
 
 
 def _tree(record_type: str) -> forms.Field:
@@ -29,10 +35,17 @@ def _tree(record_type: str) -> forms.Field:
 def _form_page(c: PageCall, archive: dict, record_type: str, content: dict, errors: dict, status: int = 200,
                record: dict | None = None, reason: str = "", integrated: str | None = None):
     tree = _tree(record_type)
-    return c.render("form.html", status=status, archive=archive, record_type=record_type, tree=tree,
-                    title=forms.labels.title(record_type), content=content, errors=errors,
-                    unplaced=forms.unplaced(errors, tree), record=record, reason=reason,
-                    value_at=forms.value_at, shown=forms.shown)
+    layout = LAYOUTS.get(record_type)
+    return c.render(layout.TEMPLATE if layout else "form.html", status=status, archive=archive,
+                    record_type=record_type, tree=tree, title=forms.labels.title(record_type), content=content,
+                    errors=errors, unplaced=forms.unplaced(errors, tree), record=record, reason=reason,
+                    value_at=forms.value_at, shown=forms.shown, integrated=integrated,
+                    **(layout.context(content) if layout else {}))
+
+
+def _read(record_type: str, form) -> dict:
+    layout = LAYOUTS.get(record_type)
+    return layout.read(form) if layout else forms.read_content(record_type, form)
 
 
 SINGLE_CHRONIC = {"hypertension_follow_up": "type2_diabetes", "diabetes_follow_up": "hypertension"}
@@ -63,7 +76,7 @@ def new_form(c: PageCall):
 
 def file_form(c: PageCall):
     record_type, archive_no = c.path["record_type"], c.path["archive_no"]
-    content = forms.read_content(record_type, c.form)
+    content = _read(record_type, c.form)
     try:
         record = c.api("file_record", body={"record_type": record_type, "content": content}, archive_no=archive_no)
     except ValidationFailed as exc:
@@ -73,6 +86,8 @@ def file_form(c: PageCall):
         # what the filing points out is said now, once: the next page would not know it
         archive = c.api("get_archive", archive_no=archive_no)
         return c.render("filed.html", archive=archive, record=record, forms=forms.form_names())
+    if record_type in LAYOUTS:  # what the server judged is shown with the record
+        return c.redirect(f"/web/archives/{archive_no}/records/{record['record_id']}?filed=1")
     return c.redirect(f"/web/archives/{archive_no}?filed={record['record_id']}#timeline")
 
 
@@ -88,7 +103,10 @@ def record_page(c: PageCall, status: int = 200, errors: dict | None = None):
                     errors=errors or {}, value_at=forms.value_at, shown=forms.shown,
                     amendable=tree is not None and record["status"] != "entered_in_error"
                     and c.may(access.RECORD_AMEND),
-                    markable=record["status"] != "entered_in_error" and c.may(access.RECORD_MARK_IN_ERROR))
+                    markable=record["status"] != "entered_in_error" and c.may(access.RECORD_MARK_IN_ERROR),
+                    filed=c.request.args.get("filed"),
+                    judged=tcm.judged(record["revisions"][-1]["content"] if record["record_type"] == tcm.RECORD_TYPE
+                                      and record["revisions"] else None))
 
 
 def mark_in_error(c: PageCall):
@@ -110,7 +128,7 @@ def amend_form(c: PageCall):
 def amend(c: PageCall):
     archive_no = c.path["archive_no"]
     record = _record(c)
-    content = forms.read_content(record["record_type"], c.form)
+    content = _read(record["record_type"], c.form)
     reason = (c.form.get("reason") or "").strip()
     try:
         c.api("amend_record", body={"content": content, "reason": reason}, archive_no=archive_no,
