@@ -16,6 +16,9 @@ permissions (regexes over routing keys):
   `ehr.referral-answers` only with `answer.<code>.…` (its answers to referrals and
   consultations), and read only its referral queue `referrals.<code>` (declared by the suite,
   bound to `ehr.referrals` under `referral.<code>.#`);
+- an insurer (the 医保 agency, institution kind `insurer`) may publish to `ehr.insurance` only,
+  with routing keys `settlement.…` (the institution visited is in the key: the records service
+  checks that `user_id` is the account of the body's `source.insurer_code`), and read nothing;
 - any other institution (township and community centres and stations, village clinics, the
   health commission) may declare, bind and consume only the queues `township.<code>` and
   `township.<code>.<suffix>`, bound to `ehr.archive-updates` with keys under its own division
@@ -52,6 +55,7 @@ if TYPE_CHECKING:
 
 PARTNER_TAG = "ehr-partner"
 HOSPITAL = "hospital"
+INSURER = "insurer"
 NOTHING = "^$"
 
 
@@ -90,7 +94,8 @@ def rights_for(code: str, kind: str, division_code: str) -> Rights:
         # {'ehr.encounters': ('^encounter\\\\.H3301020001\\\\.', '^$')}
     """
     from shared.messaging import (
-        ARCHIVE_UPDATES, ENCOUNTERS, REFERRAL_ANSWERS, RESERVED_REFERRAL_CODES, jurisdiction_binding, township_queue,
+        ARCHIVE_UPDATES, ENCOUNTERS, INSURANCE, REFERRAL_ANSWERS, RESERVED_REFERRAL_CODES, jurisdiction_binding,
+        township_queue,
     )
 
     if not re.fullmatch(r"[A-Za-z0-9]{4,22}", code):
@@ -107,6 +112,15 @@ def rights_for(code: str, kind: str, division_code: str) -> Rights:
             summary=(f"publish to {ENCOUNTERS} with routing keys encounter.{code}.<kind> and to "
                      f"{REFERRAL_ANSWERS} with answer.{code}.<kind> (and user_id set to the account); "
                      f"read queue {referral_queue(code)}"),
+        )
+    if kind == INSURER:
+        return Rights(
+            configure=NOTHING,
+            write=f"^{re.escape(INSURANCE)}$",
+            read=NOTHING,
+            topics={INSURANCE: ("^settlement\\.", NOTHING)},
+            summary=(f"publish to {INSURANCE} with routing keys settlement.<institution visited>.<type> "
+                     f"(and user_id set to the account); read nothing"),
         )
     binding = jurisdiction_binding(division_code)  # archive.110105.101.#
     queues = re.escape(township_queue(code)) + r"(\..+)?"

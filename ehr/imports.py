@@ -5,6 +5,9 @@ registry's own use cases (`importer`, `reference`):
                                    outbox relay once it runs); exit status 1 if any row was rejected
     ehr import reference --divisions FILE --institutions FILE
                                    administrative divisions and institutions (all or nothing)
+    ehr import settlements FILE --insurer CODE
+                                   the insurer's settlements, published to ehr.insurance and filed by
+                                   records (`ehr.settlements`); exit status 1 naming the rows refused
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import click
 
 @click.group(name="import")
 def import_() -> None:
-    """Bulk imports into the registry: a register of residents, divisions and institutions."""
+    """Bulk imports: a register of residents, divisions and institutions, insurance settlements."""
 
 
 @import_.command("residents")
@@ -116,3 +119,37 @@ def import_reference(divisions: Path | None, institutions: Path | None) -> None:
                        f"{json.dumps(problem['errors'], ensure_ascii=False)}", err=True)
         raise click.ClickException(message) from None
     click.echo(f"{counts[0]} divisions and {counts[1]} institutions added or updated")
+
+
+@import_.command("settlements")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--insurer", help="the insurer's institution code (required for CSV; JSON lines name it in each body)")
+def import_settlements(path: Path, insurer: str | None) -> None:
+    """Publish the insurer's settlements (医保结算) of a file to ehr.insurance, one message each,
+    for the records service to file: JSON lines of ehr.settlement/1 bodies (.jsonl), or CSV with
+    the columns settlement_no, revision, id_type, id_number, insurance_card_no, name, sex,
+    birth_date, type, institution_code, visit_date, discharge_date, insurance_type, diagnoses,
+    total, fund_paid, personal_account, out_of_pocket, other_paid, fees, settled_at (the README's
+    Insurance section). Each message id is derived from the insurer, settlement number and
+    revision: importing the same file again files nothing twice. Rows the contract refuses are
+    not published and are listed with their line and field errors; exit status 1 then (the
+    others are published)."""
+    from ehr.exit_codes import Unavailable
+    from ehr.settlements import check, publish, read_settlements
+    from shared.config import load_settings
+
+    try:
+        rows = read_settlements(path, insurer)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise click.ClickException(str(exc)) from None
+    good, refused = check(rows)
+    try:
+        sent = publish(load_settings().amqp_uri, good) if good else 0
+    except OSError as exc:
+        raise Unavailable(f"cannot publish to the broker ({type(exc).__name__}); check EHR_AMQP_URI") from None
+    click.echo(f"read {len(rows)} rows: {sent} settlements published to ehr.insurance, {len(refused)} refused")
+    for item in refused[:20]:
+        click.echo(f"  line {item['line']}: {item['reason']} {json.dumps(item['errors'], ensure_ascii=False)}", err=True)
+    if refused:
+        lines = ", ".join(str(item["line"]) for item in refused[:20]) + (" ..." if len(refused) > 20 else "")
+        raise click.ClickException(f"{len(refused)} of {len(rows)} rows refused by ehr.settlement/1 (lines {lines})")

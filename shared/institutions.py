@@ -10,6 +10,7 @@ institution registered today is known within seconds and an unknown code costs n
     directory.get("C1101050031", fetch)                    -> {"code": "C1101050031", "kind": ..., ...}
     directory.known({"H1101050001", "H0000000000"}, fetch)   -> {"H1101050001"}
     directory.divisions({"H1101050001"}, fetch)              -> {"H1101050001": "110105"}
+    directory.kinds({"Y1101050001"}, fetch)                  -> {"Y1101050001": "insurer"}
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ class InstitutionDirectory:
         """Those of `codes` the registry knows."""
         self._refresh(codes, fetch)
         return codes & self.by_code.keys()
+
+    def kinds(self, codes: set[str], fetch: Fetch) -> dict[str, str | None]:
+        """The kind of each known institution of `codes` (`hospital`, `insurer`, ...)."""
+        self._refresh(codes, fetch)
+        return {code: self.by_code[code].get("kind") for code in codes if code in self.by_code}
 
     def divisions(self, codes: set[str], fetch: Fetch) -> dict[str, str | None]:
         """The division code of each known institution of `codes`."""

@@ -6,6 +6,7 @@ Public exchanges (contracts with the world outside the suite):
     ehr.archive-updates   topic, durable  archive.<county6>.<township3>.<village3>.<record_type>
     ehr.referrals         topic, durable  referral.<institution_code>.<event>          the suite tells hospitals
     ehr.referral-answers  topic, durable  answer.<institution_code>.<kind>             hospitals answer
+    ehr.insurance         topic, durable  settlement.<institution_code>.<type>         the insurer publishes
 
 Internal exchanges:
 
@@ -42,6 +43,7 @@ ARCHIVE_UPDATES = "ehr.archive-updates"
 EVENTS = "ehr.events"
 REFERRALS = "ehr.referrals"
 REFERRAL_ANSWERS = "ehr.referral-answers"
+INSURANCE = "ehr.insurance"
 DEAD_LETTER = "ehr.dead-letter"
 
 DELIVERY_LIMIT = 50
@@ -63,6 +65,12 @@ def event_routing_key(service: str, event_type: str) -> str:
 
 def encounter_routing_key(institution_code: str, kind: str) -> str:
     return f"encounter.{institution_code}.{kind}"
+
+
+def settlement_routing_key(institution_code: str, settlement_type: str) -> str:
+    """What the insurer publishes a settlement under: the institution visited and the type,
+    `settlement.H3301020001.outpatient`."""
+    return f"settlement.{institution_code}.{settlement_type}"
 
 
 def referral_routing_key(institution_code: str, event: str) -> str:
@@ -145,6 +153,8 @@ class BrokerAccounts:
 # The work queues of the suite's own services (declared by `shared.transport.topology`).
 RECORDS_ENCOUNTERS = "records.encounters"
 RECORDS_REGISTRY_EVENTS = "records.registry-events"
+# The insurer's settlements (ehr.insurance settlement.#), filed by records like encounters.
+RECORDS_SETTLEMENTS = "records.settlements"
 # The programmes hear of residents (registry.#) and of their records (records.record_changed).
 PROGRAMMES_EVENTS = "programmes.events"
 # The referrals hear of hospital encounters (records.record_changed: arrival) and of the

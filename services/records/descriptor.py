@@ -1,5 +1,5 @@
-"""The records service as the suite runs it (`shared.service`): files hospital encounters from
-its work queues, keeps archive contents, pending and quarantined messages."""
+"""The records service as the suite runs it (`shared.service`): files hospital encounters and the
+insurer's settlements from its work queues, keeps archive contents, pending and quarantined messages."""
 
 from pathlib import Path
 
@@ -12,5 +12,5 @@ RECORDS = ServiceDescriptor(
     keys=("EHR_RECORDS_PII_KEY", "EHR_INDEX_KEY", "EHR_SERVICE_KEY"),
     optional_keys=("EHR_RECORDS_PII_OLD_KEYS",),
     settings=("EHR_MAX_ENCOUNTER_BYTES", "EHR_BROKER_ACCOUNT_PREFIX"),
-    queues=("records.encounters", "records.registry-events"),
+    queues=("records.encounters", "records.registry-events", "records.settlements"),
 )

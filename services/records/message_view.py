@@ -3,7 +3,8 @@ gateway's quarantine pages): a whitelist of fields, codes and times as they are,
 masked, and of everything else only its shape, never a name, an unmasked ID number or clinical
 content.
 
-    message_view(raw)
+    message_view(raw)               # an encounter's (`kinds.ENCOUNTER`)
+    message_view(raw, SETTLEMENT)   # a settlement's
         -> {"size": 912, "json": True, "fields": {"source": {"institution_code": "H1101050001", ...},
             "patient": {"id_number": "**************002X", "name": "string(3)", ...}, ...}}
 """
@@ -13,18 +14,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shared.contracts.encounter import MESSAGE_SHAPE
-from shared.identity import mask_id_number, mask_phone
+from services.records.kinds import ENCOUNTER, MessageKind
 
 # What an operator sees of a message, field by field: these values as they are (codes, times, the
 # hospital's own record id), the identifiers masked, and of every other field of the contract
 # only its shape (a string's length, a number, an array's size). Names, birth dates, cards,
 # MRNs, diagnoses and free text are personal or clinical: an operator needs to know that they are
 # there and how long, not what they say. Fields the contract does not define are counted, not named.
-_SHOWN = {("schema",), ("source", "institution_code"), ("source", "system"), ("source", "record_id"),
-          ("source", "version"), ("patient", "id_type"), ("patient", "sex"), ("encounter", "kind"),
-          ("encounter", "started_at"), ("encounter", "ended_at")}
-_MASKED = {("patient", "id_number"): mask_id_number, ("patient", "phone"): mask_phone}
+# What is shown and what masked is each kind's (`kinds.MessageKind.shown`, `.masked`): for an
+# encounter, its codes and times, the hospital's record id, the ID and phone numbers masked; for a
+# settlement, its codes, dates and amounts' absence, the insurer's settlement number, the ID and
+# insurance card numbers masked.
 _SHOWN_MAX = 128  # longer values of shown fields are shapes too: nobody writes a name into a code
 _ITEMS_SHOWN = 20
 
@@ -44,23 +44,23 @@ def _form(value: Any) -> Any:
     return f"object({len(value)} fields)"
 
 
-def _view(value: Any, shape: Any, path: tuple[str, ...]) -> Any:
-    if path in _MASKED and isinstance(value, str):
-        return _MASKED[path](value[:64])
-    if path in _SHOWN and isinstance(value, (str, int, float)) and not isinstance(value, bool) \
+def _view(value: Any, shape: Any, path: tuple[str, ...], kind: MessageKind) -> Any:
+    if path in kind.masked and isinstance(value, str):
+        return kind.masked[path](value[:64])
+    if path in kind.shown and isinstance(value, (str, int, float)) and not isinstance(value, bool) \
             and len(str(value)) <= _SHOWN_MAX:
         return value
     if isinstance(shape, dict) and isinstance(value, dict):
-        view = {k: _view(v, shape[k], (*path, k)) for k, v in value.items() if k in shape}
+        view = {k: _view(v, shape[k], (*path, k), kind) for k, v in value.items() if k in shape}
         unknown = sum(1 for k in value if k not in shape)
         return {**view, "_unknown_fields": unknown} if unknown else view
     if isinstance(shape, list) and isinstance(value, list):
-        items = [_view(v, shape[0], path) for v in value[:_ITEMS_SHOWN]]
+        items = [_view(v, shape[0], path, kind) for v in value[:_ITEMS_SHOWN]]
         return items + [f"... {len(value) - _ITEMS_SHOWN} more"] if len(value) > _ITEMS_SHOWN else items
     return _form(value)
 
 
-def message_view(raw: bytes) -> dict[str, Any]:
+def message_view(raw: bytes, kind: MessageKind = ENCOUNTER) -> dict[str, Any]:
     """A message as an operator may see it: a whitelist of fields (see `_SHOWN`), identifiers
     masked, the rest as shapes. A body that is not a JSON object shows only its size.
 
@@ -73,4 +73,4 @@ def message_view(raw: bytes) -> dict[str, Any]:
         return {"size": len(raw), "json": False}
     if not isinstance(body, dict):
         return {"size": len(raw), "json": True, "fields": _form(body)}
-    return {"size": len(raw), "json": True, "fields": _view(body, MESSAGE_SHAPE, ())}
+    return {"size": len(raw), "json": True, "fields": _view(body, kind.message_shape, (), kind)}

@@ -44,6 +44,9 @@ class Record(Base):
     # Why a filing waits for a clinician's look (`hospital_outside_county`), None once cleared
     # or when nothing was odd; `reviewed_by` says who cleared it.
     review: Mapped[str | None] = mapped_column(String(40), index=True)
+    # What the review is about, when the flag alone does not say (`insurance_type_differs`: the
+    # settlement's insurance type and the form's payment methods).
+    review_details: Mapped[dict | None] = mapped_column(JSONB(none_as_null=True))
     reviewed_by: Mapped[str | None] = mapped_column(String(80))
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -64,7 +67,7 @@ class RecordRevision(Base):
     revision: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_version: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     content: Mapped[dict] = mapped_column(JSONB)
-    origin: Mapped[str] = mapped_column(String(20))  # hospital_message | form | import | referral
+    origin: Mapped[str] = mapped_column(String(20))  # hospital_message | form | import | referral | insurance
     author: Mapped[str] = mapped_column(String(64))
     message_id: Mapped[str | None] = mapped_column(String(255))
     reason: Mapped[str | None] = mapped_column(Text)  # why this revision was made (amendments)
@@ -100,11 +103,13 @@ class QuarantinedMessage(Base):
 
 
 class PendingEncounter(Base):
-    """A valid hospital encounter whose resident has no archive yet."""
+    """A valid partner message (a hospital encounter, an insurance settlement: `message_kind`)
+    whose resident has no archive yet."""
 
     __tablename__ = "pending_encounters"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    message_kind: Mapped[str] = mapped_column(String(16), server_default=text("'encounter'"))
     institution_code: Mapped[str] = mapped_column(String(22))
     message_id: Mapped[str] = mapped_column(String(255))
     identity_key: Mapped[bytes | None] = mapped_column(LargeBinary, index=True)

@@ -1,5 +1,6 @@
-"""Pending encounters: valid hospital encounters whose resident has no archive yet, kept sealed
-(`shared.pii`, bound to their hospital and message id) until their archive is known.
+"""Pending encounters: valid hospital encounters (and the insurer's settlements, `message_kind`
+`settlement`: the same rules, `kinds`) whose resident has no archive yet, kept sealed
+(`shared.pii`, bound to their kind, institution and message id) until their archive is known.
 
 How one leaves the list, filed into its archive (`revisions.file_resolved`):
 
@@ -27,15 +28,18 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from typing import Any
+
 from shared.delivery import Delivery
-from shared.contracts.encounter import Encounter, load_encounter
+from shared.contracts.encounter import Encounter
 from shared.errors import InvalidTransition, NotFound
 from shared.paging import page_by_id
 from shared.pii import PiiBox
 
-from services.records.identities import identity_query, patient_key
+from services.records.identities import patient_key
+from services.records.kinds import ENCOUNTER, KINDS, MessageKind
 from services.records.models import PendingEncounter
-from services.records.revisions import DivisionLookup, file_resolved, record_id_for
+from services.records.revisions import DivisionLookup, file_resolved
 
 log = logging.getLogger(__name__)
 
@@ -47,48 +51,65 @@ PENDING_SEALED_IN = "pending_encounters.payload_enc"
 LinkIdentifier = Callable[..., dict]
 
 
-def pending_row_key(institution_code: str, message_id: str) -> str:
-    return f"{institution_code}/{message_id}"
+def pending_row_key(institution_code: str, message_id: str, kind: MessageKind = ENCOUNTER) -> str:
+    """Where a pending payload is sealed: encounters as they always were, other kinds named."""
+    key = f"{institution_code}/{message_id}"
+    return key if kind is ENCOUNTER else f"{kind.name}:{key}"
 
 
-def park(session: Session, pii: PiiBox, items: list[tuple[Encounter, str, Delivery]]) -> int:
-    """Keep these encounters, `(encounter, message_id, delivery)`, as pending, their original
+def park(session: Session, pii: PiiBox, items: list[tuple[Any, str, Delivery]], kind: MessageKind = ENCOUNTER) -> int:
+    """Keep these messages of `kind`, `(message, message_id, delivery)`, as pending, their original
     bytes sealed; in the caller's transaction. Returns how many."""
-    rows = [{
-        "institution_code": encounter.institution_code,
-        "message_id": message_id,
-        "identity_key": patient_key(pii, encounter),
-        "payload_enc": pii.encrypt_bytes(delivery.body, PENDING_SEALED_IN,
-                                         pending_row_key(encounter.institution_code, message_id)),
-    } for encounter, message_id, delivery in items]
+    rows = []
+    for data, message_id, delivery in items:
+        institution = kind.routed(data)[0]
+        rows.append({
+            "message_kind": kind.name,
+            "institution_code": institution,
+            "message_id": message_id,
+            "identity_key": patient_key(pii, data),
+            "payload_enc": pii.encrypt_bytes(delivery.body, PENDING_SEALED_IN,
+                                             pending_row_key(institution, message_id, kind)),
+        })
     if rows:
         session.connection().execute(PENDING.insert(), rows)
     return len(rows)
 
 
-def pending_encounter(pii: PiiBox, row: PendingEncounter) -> Encounter:
-    """The encounter a pending row keeps, opened where it is sealed (its hospital and message id)."""
-    return load_encounter(json.loads(pii.decrypt_bytes(
-        row.payload_enc, PENDING_SEALED_IN, pending_row_key(row.institution_code, row.message_id))))
+def kind_of(row: PendingEncounter) -> MessageKind:
+    return KINDS[row.message_kind or ENCOUNTER.name]
 
 
-def _filed(row: PendingEncounter, encounter: Encounter) -> None:
+def pending_encounter(pii: PiiBox, row: PendingEncounter) -> Any:
+    """The message a pending row keeps (an `Encounter`, a `Settlement`), opened where it is sealed."""
+    kind = kind_of(row)
+    return kind.load(json.loads(pii.decrypt_bytes(
+        row.payload_enc, PENDING_SEALED_IN, pending_row_key(row.institution_code, row.message_id, kind))))
+
+
+def _filed(row: PendingEncounter, data: Any) -> None:
     row.status, row.filed_at = "filed", datetime.now(timezone.utc)
-    row.filed_record_id = record_id_for(encounter.institution_code, encounter.record_id, encounter.kind)
+    row.filed_record_id = kind_of(row).record_id(data)
 
 
-def _file(session: Session, pii: PiiBox, matched: list[tuple[PendingEncounter, Encounter, str]],
+def _file(session: Session, pii: PiiBox, matched: list[tuple[PendingEncounter, Any, str]],
           divisions: DivisionLookup | None = None) -> int:
-    """File pending encounters whose archive is now known: (pending row, message, archive_no).
+    """File pending messages whose archive is now known: (pending row, message, archive_no), each
+    kind through its own rules (`kinds`).
 
-    Those from hospitals outside the archive's county are flagged for review (`divisions`: see
+    Encounters from hospitals outside the archive's county are flagged for review (`divisions`: see
     `rules.review_for`): registering a person's ID number files all their waiting encounters."""
     if not matched:
         return 0
-    division_of = divisions({enc.institution_code for _, enc, _ in matched}) if divisions else None
-    file_resolved(session, pii, [(enc, archive_no, p.message_id) for p, enc, archive_no in matched], division_of)
-    for p, enc, _ in matched:
-        _filed(p, enc)
+    for kind in KINDS.values():
+        mine = [(p, data, archive_no) for p, data, archive_no in matched if kind_of(p) is kind]
+        if not mine:
+            continue
+        division_of = divisions({kind.routed(data)[0] for _, data, _ in mine}) if divisions else None
+        file_resolved(session, pii, [(data, archive_no, p.message_id) for p, data, archive_no in mine],
+                      division_of, kind)
+    for p, data, _ in matched:
+        _filed(p, data)
     return len(matched)
 
 
@@ -126,7 +147,7 @@ def retry_pending(session: Session, pii: PiiBox, resolve, limit: int = 500,
     if not rows:
         return 0
     payloads = [pending_encounter(pii, p) for p in rows]
-    answers = resolve([identity_query(e) for e in payloads])
+    answers = resolve([kind_of(p).identity_query(e) for p, e in zip(rows, payloads)])
     now = datetime.now(timezone.utc)
     for p in rows:
         p.checked_at = now
@@ -142,7 +163,8 @@ def retry_pending(session: Session, pii: PiiBox, resolve, limit: int = 500,
 def _view(p: PendingEncounter) -> dict:
     now = datetime.now(timezone.utc)
     return {
-        "id": p.id, "institution_code": p.institution_code, "message_id": p.message_id,
+        "id": p.id, "message_kind": p.message_kind, "institution_code": p.institution_code,
+        "message_id": p.message_id,
         "status": p.status, "received_at": p.received_at.isoformat(),
         "age_seconds": int((now - p.received_at).total_seconds()),
         "checked_at": p.checked_at.isoformat() if p.checked_at else None,
@@ -201,14 +223,14 @@ def link_pending(session: Session, pii: PiiBox, pending_id: int, archive_no: str
     conflict and never re-points it), the encounter stays filed and a masked warning is logged."""
     row = _pending(session, pending_id)
     encounter = pending_encounter(pii, row)
-    file_resolved(session, pii, [(encounter, archive_no, row.message_id)])
+    file_resolved(session, pii, [(encounter, archive_no, row.message_id)], kind=kind_of(row))
     _filed(row, encounter)
     row.linked_by, row.confirmed_by = linked_by[:80], confirmed_by[:80] if confirmed_by else None
     session.commit()
     log.info("pending encounter linked by hand", extra={
         "pending_id": pending_id, "archive_no": archive_no, "linked_by": row.linked_by,
         "confirmed_by": row.confirmed_by})
-    if learn is not None:
+    if learn is not None and kind_of(row) is ENCOUNTER:
         _learn_mrn(learn, encounter, archive_no, pending_id)
     return _view(row)
 

@@ -11,7 +11,8 @@ Operators see reasons, field errors and a whitelist of each message's fields (`m
 never a name, an unmasked ID number or clinical content. Replaying a message (as it was, or
 corrected) releases its idempotency key and publishes it again to `ehr.encounters` through the
 outbox, in one transaction: it is then processed like any new message, filed, pending or
-quarantined again with a fresh reason.
+quarantined again with a fresh reason. A settlement (queue `records.settlements`) goes back to
+`ehr.insurance`, checked against its own contract (`kinds`).
 
     hold(session, pii, RECORDS_ENCOUNTERS, [(delivery, "not_json", {"_body": ["Not valid UTF-8 JSON: ..."]})])
     list_quarantine(session, status="held")  -> {"items": [{"id": 12, "reason": "not_json", ...}], "next": None}
@@ -27,14 +28,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from shared.delivery import Delivery
-from shared.contracts.encounter import InvalidEncounter, load_encounter
 from shared.errors import InvalidTransition, ValidationFailed
 from shared.logs import scrub
-from shared.messaging import ENCOUNTERS, encounter_routing_key
 from shared.paging import page_by_id
 from shared.pii import PiiBox
 from shared.db import get_or_not_found
 
+from services.records.kinds import ENCOUNTER, kind_of_queue
 from services.records.message_view import message_view
 from services.records.models import ProcessedMessage, QuarantinedMessage, outbox
 
@@ -143,7 +143,7 @@ def _quarantined(session: Session, quarantine_id: int, lock: bool = False) -> Qu
 
 def show_quarantined(session: Session, pii: PiiBox, quarantine_id: int) -> dict:
     row = _quarantined(session, quarantine_id)
-    return {**_view(row), "body": message_view(quarantined_body(pii, row))}
+    return {**_view(row), "body": message_view(quarantined_body(pii, row), kind_of_queue(row.queue) or ENCOUNTER)}
 
 
 def _original_routing_key(pii: PiiBox, row: QuarantinedMessage) -> str:
@@ -165,12 +165,13 @@ def replay_quarantined(session: Session, pii: PiiBox, quarantine_id: int, correc
     if row.status != HELD:
         raise InvalidTransition(f"this message was already {row.status}", {"status": row.status})
     routing_key = _original_routing_key(pii, row)
+    kind = kind_of_queue(row.queue) or ENCOUNTER
     if corrected is not None:
         try:
-            encounter = load_encounter(corrected)
-        except InvalidEncounter as exc:
+            data = kind.load(corrected)
+        except kind.invalid as exc:
             raise ValidationFailed("the corrected message is still invalid", exc.errors) from None
-        routing_key = encounter_routing_key(encounter.institution_code, encounter.kind)
+        routing_key = kind.routing_key(data)
         body = json.dumps(corrected, ensure_ascii=False)
     else:
         try:
@@ -182,9 +183,9 @@ def replay_quarantined(session: Session, pii: PiiBox, quarantine_id: int, correc
     if len(parts) == 3 and row.message_id:
         # Release the idempotency key this message claimed when it was quarantined.
         session.execute(sa.delete(ProcessedMessage).where(
-            ProcessedMessage.source == f"encounter:{parts[1]}", ProcessedMessage.message_id == row.message_id))
+            ProcessedMessage.source == kind.claim_source(parts[1]), ProcessedMessage.message_id == row.message_id))
     session.execute(outbox.insert(), [{
-        "message_id": row.message_id or f"replay-{row.id}", "exchange": ENCOUNTERS,
+        "message_id": row.message_id or f"replay-{row.id}", "exchange": kind.exchange,
         "routing_key": routing_key, "body": body,
         "headers": {"x-replayed-from-quarantine": row.id, "x-replayed-by": operator},
     }])

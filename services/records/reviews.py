@@ -1,5 +1,7 @@
 """Filings that wait for a clinician's look: hospital encounters filed into an archive far from
-the hospital (`rules.review_for`). Each is filed, so nothing is lost if the match is right; the
+the hospital (`rules.review_for`), and insurance settlements whose insurance type the archive's
+个人基本信息表 does not list among its payment methods (`rules.insurance_review`: `details` names
+both; the form is never rewritten from a settlement, the clinician decides). Each is filed, so nothing is lost if the match is right; the
 flag lists it for the clinicians of the archive's area (and the operators), who clear it or mark
 the record entered-in-error.
 
@@ -25,7 +27,8 @@ from services.records.models import Record
 
 
 def _view(r: Record) -> dict:
-    return {"record_id": r.id, "archive_no": r.archive_no, "review": r.review,
+    return {"record_id": r.id, "archive_no": r.archive_no, "record_type": r.record_type, "review": r.review,
+            "details": r.review_details,
             "institution_code": r.institution_code, "kind": r.kind, "occurred_at": r.occurred_at.isoformat(),
             "filed_at": r.created_at.isoformat()}
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping
+from typing import Any
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -31,20 +32,20 @@ from sqlalchemy.orm import Session
 
 from shared.actor import SYSTEM, Actor
 from shared.contracts.archive_update import archive_update
-from shared.contracts.encounter import Encounter
 from shared.contracts.events import RECORD_CHANGED, event_message
 from shared.outbox import OutboxMessage, stage
 from shared.pii import PiiBox
 
 from services.records.facts import programme_facts
-from services.records.identities import patient_key
+from services.records.kinds import ENCOUNTER, HOSPITAL_ENCOUNTER, RECORD_NAMESPACE, MessageKind, record_id_for
 from services.records.models import Record, RecordRevision, outbox
-from services.records.rules import review_for
 
 log = logging.getLogger(__name__)
 
-HOSPITAL_ENCOUNTER = "hospital_encounter"
-RECORD_NAMESPACE = uuid.UUID("6f1c2d0e-6b0a-4f47-9a51-3f1d2a7c9e10")
+# Named here too (their home is `kinds`): what filing, pending and the tests take from revisions.
+__all__ = ["HOSPITAL_ENCOUNTER", "DivisionLookup", "record_id_for", "next_revision", "update_message",
+           "changed_message", "file_resolved"]
+
 
 # Institution code -> its division code (the registry's institutions), for the codes asked about.
 DivisionLookup = Callable[[set[str]], Mapping[str, str | None]]
@@ -53,11 +54,6 @@ DivisionLookup = Callable[[set[str]], Mapping[str, str | None]]
 # multi-VALUES statement per batch cost more than the inserts themselves on the hot path.
 RECORDS, REVISIONS = Record.__table__, RecordRevision.__table__
 _CREATE_RECORD = pg_insert(RECORDS).on_conflict_do_nothing(index_elements=["id"]).returning(RECORDS.c.id)
-
-
-def record_id_for(institution_code: str, source_record_id: str, kind: str) -> str:
-    """Deterministic: the same hospital record always maps to the same record id."""
-    return str(uuid.uuid5(RECORD_NAMESPACE, f"{institution_code}|{source_record_id}|{kind}"))
 
 
 def next_revision(session: Session, record_id: str) -> int:
@@ -98,36 +94,28 @@ def changed_message(record_id: str, record: dict, action: str, revision: int, fa
     }, actor)
 
 
-def file_resolved(session: Session, pii: PiiBox, items: list[tuple[Encounter, str, str]],
-                  division_of: Mapping[str, str | None] | None = None) -> tuple[int, int]:
-    """File validated encounters whose archive is known: `(encounter, archive_no, message_id)`.
+def file_resolved(session: Session, pii: PiiBox, items: list[tuple[Any, str, str]],
+                  division_of: Mapping[str, str | None] | None = None,
+                  kind: MessageKind = ENCOUNTER) -> tuple[int, int]:
+    """File validated messages of one kind whose archive is known: `(message, archive_no, message_id)`.
 
-    The first message of a hospital record creates it; later ones add revisions, and the
-    revision with the highest `source.version` (the latest arrival on a tie) is current, so
-    arrival order does not change the result. With `division_of` (institution code -> division
-    code), a record filed from a hospital outside the archive's county is flagged for review
-    (`rules.review_for`). Returns (records created, revisions added).
+    The first message of a partner's record (a hospital's encounter, the insurer's settlement)
+    creates it; later ones add revisions, and the revision with the highest source version
+    (`source.version`, `source.revision`; the latest arrival on a tie) is current, so arrival
+    order does not change the result. What needs a clinician's look is the kind's rule
+    (`kind.reviews`): with `division_of` (institution code -> division code), an encounter filed
+    from a hospital outside the archive's county (`rules.review_for`); a settlement whose insurance
+    type the 个人基本信息表 does not list (`rules.insurance_review`). Returns (records created,
+    revisions added).
     """
     if not items:
         return 0, 0
+    reviews = kind.reviews(session, items, division_of or {})
     firsts: dict[str, dict] = {}
     later: list[tuple[str, dict]] = []
-    for enc, archive_no, message_id in items:
-        rid = record_id_for(enc.institution_code, enc.record_id, enc.kind)
-        row = {
-            "record": {
-                "id": rid, "archive_no": archive_no, "record_type": HOSPITAL_ENCOUNTER, "kind": enc.kind,
-                "institution_code": enc.institution_code, "source_system": enc.system,
-                "source_record_id": enc.record_id, "occurred_at": enc.started_at,
-                "current_source_version": enc.version, "identity_key": patient_key(pii, enc),
-                "review": review_for(archive_no, (division_of or {}).get(enc.institution_code)),
-            },
-            "revision": {
-                "record_id": rid, "source_version": enc.version, "content": enc.content,
-                "origin": "hospital_message", "author": f"{enc.institution_code}/{enc.system or 'HIS'}",
-                "message_id": message_id,
-            },
-        }
+    for (data, archive_no, message_id), review in zip(items, reviews):
+        row = kind.rows(pii, data, archive_no, message_id, review)
+        rid = row["record"]["id"]
         if rid in firsts:
             later.append((rid, row))
         else:
@@ -141,7 +129,7 @@ def file_resolved(session: Session, pii: PiiBox, items: list[tuple[Encounter, st
             revisions.append({**row["revision"], "revision": 1})
             updates.append(update_message(rid, row["record"], "filed", 1))
             updates.append(changed_message(rid, row["record"], "filed", 1,
-                                           programme_facts(HOSPITAL_ENCOUNTER, row["revision"]["content"])))
+                                           programme_facts(kind.record_type, row["revision"]["content"])))
         else:
             later.append((rid, row))
     if revisions:
@@ -152,8 +140,8 @@ def file_resolved(session: Session, pii: PiiBox, items: list[tuple[Encounter, st
     for row in firsts.values():
         record = row["record"]
         if record["review"] and record["id"] in created:
-            log.warning("hospital encounter filed from outside the archive's county; flagged for review", extra={
-                "record_id": record["id"], "archive_no": record["archive_no"],
+            log.warning("filed, and flagged for a clinician's review", extra={
+                "record_id": record["id"], "archive_no": record["archive_no"], "record_type": record["record_type"],
                 "institution_code": record["institution_code"], "review": record["review"]})
     return len(created), len(later)
 
@@ -167,10 +155,14 @@ def _add_revision(session: Session, rid: str, row: dict) -> list[OutboxMessage]:
     if current:
         record.current_revision = revision
         record.current_source_version = incoming_version
-        if row["record"]["review"] and record.archive_no != row["record"]["archive_no"]:
-            # the hospital record now goes to another archive, far from the hospital: look again
+        if row["record"]["review"] and (record.archive_no != row["record"]["archive_no"]
+                                        or record.review_details != row["record"]["review_details"]):
+            # the record now goes to another archive, far from the hospital, or the insurer's
+            # correction disagrees with the form anew: look again
             record.review, record.reviewed_by, record.reviewed_at = row["record"]["review"], None, None
+            record.review_details = row["record"]["review_details"]
         record.archive_no = row["record"]["archive_no"]
+        record.kind = row["record"]["kind"]
         record.occurred_at = row["record"]["occurred_at"]
         record.updated_at = sa.func.now()
     session.flush()
@@ -178,5 +170,5 @@ def _add_revision(session: Session, rid: str, row: dict) -> list[OutboxMessage]:
     messages = [update_message(rid, {**row["record"], "archive_no": record.archive_no}, "amended", revision)]
     if current:
         messages.append(changed_message(rid, standing, "amended", revision,
-                                        programme_facts(HOSPITAL_ENCOUNTER, row["revision"]["content"])))
+                                        programme_facts(row["record"]["record_type"], row["revision"]["content"])))
     return messages

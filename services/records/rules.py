@@ -103,6 +103,25 @@ def review_for(archive_no: str, division_code: str | None) -> str | None:
     return OUTSIDE_COUNTY
 
 
+INSURANCE_TYPE_DIFFERS = "insurance_type_differs"
+
+
+def insurance_review(insurance_type: str, payment: dict[str, Any] | None) -> tuple[str, dict[str, Any]] | None:
+    """Why an insurance settlement needs a clinician's look, with what to look at, or None: the
+    insurer settled under an insurance type (医疗费用支付方式, CV07.10.003) that the archive's
+    个人基本信息表 does not list among its payment methods. The form is the clinician's: it is never
+    rewritten from a settlement, the clinician decides. An archive without the form, or a form
+    without payment methods, raises nothing.
+
+        insurance_review("1", {"methods": ["3"]})
+        -> ("insurance_type_differs", {"settlement_insurance_type": "1", "form_payment_methods": ["3"]})
+    """
+    methods = list((payment or {}).get("methods") or [])
+    if not methods or insurance_type in methods:
+        return None
+    return INSURANCE_TYPE_DIFFERS, {"settlement_insurance_type": insurance_type, "form_payment_methods": methods}
+
+
 # -- what the archive's records say -------------------------------------------------------------
 
 # (record_type, occurred_at, content, ...) of an archive's standing records, newest first

@@ -3,6 +3,8 @@
 Consumes (batching, acknowledge after commit; see `shared.transport.consumer`):
 
     records.encounters              <- ehr.encounters  encounter.#      hospital encounters
+    records.settlements             <- ehr.insurance   settlement.#     the insurer's settlements (same pipeline,
+                                                                        `kinds.SETTLEMENT`); links insurance cards
     records.registry-events         <- ehr.events      registry.#       files pending encounters, re-points
                                                                         records (only events the suite signed)
     records.*.dead-letter           <- ehr.dead-letter                  moved to quarantine
@@ -49,15 +51,17 @@ from shared.transport.consumer import batch_consume
 from shared.transport.providers import CurrentActor, Database, Institutions, Pii, ServiceKey
 from shared.db import ping
 from shared.errors import EXPECTED_ERRORS, NotFound, ValidationFailed
-from shared.transport.topology import RECORDS_ENCOUNTERS, RECORDS_REGISTRY_EVENTS, dead_letter_queue
+from shared.transport.topology import (
+    RECORDS_ENCOUNTERS, RECORDS_REGISTRY_EVENTS, RECORDS_SETTLEMENTS, dead_letter_queue,
+)
 from shared.transport.outbox import OutboxRelay
 from shared.transport.rpc import BoundedServiceRpc, rpc
 
 from services.records import (
-    attachments, entries, filing, indicators, mrn_learning, pending, quarantine, registry_events, retention, reviews,
-    rules,
-    summary, timeline,
+    attachments, card_learning, entries, filing, indicators, mrn_learning, pending, quarantine, registry_events,
+    retention, reviews, rules, summary, timeline,
 )
+from services.records.kinds import SETTLEMENT
 from services.records.dependencies import EncounterIntake
 
 log = logging.getLogger(__name__)
@@ -91,6 +95,23 @@ class RecordsService:
         self.relay()
         mrn_learning.teach(self.registry.learn_medical_record_numbers, resolve.learnable)
         log.info("encounters processed", extra=vars(outcome))
+
+    @batch_consume(RECORDS_SETTLEMENTS, batch_size=200, max_wait=0.05)
+    def file_settlements(self, deliveries):
+        resolve = card_learning.Remembering(self.registry.resolve_identities)
+        outcome = filing.file_messages(
+            SETTLEMENT, self.db, self.pii, deliveries,
+            resolve=resolve,
+            institution_kinds=lambda codes: self.institutions.kinds(codes, fetch=self.registry.list_institutions),
+            intake=self.intake,
+        )
+        self.relay()
+        card_learning.teach(self.registry.link_identifier, resolve.learnable)
+        log.info("settlements processed", extra=vars(outcome))
+
+    @batch_consume(dead_letter_queue(RECORDS_SETTLEMENTS.name), batch_size=50, max_wait=0.2)
+    def quarantine_dead_settlements(self, deliveries):
+        quarantine.hold_dead_letters(self.db, self.pii, RECORDS_SETTLEMENTS.name, deliveries)
 
     @batch_consume(RECORDS_REGISTRY_EVENTS, batch_size=50, max_wait=0.05)
     def handle_registry_events(self, deliveries):

@@ -9,7 +9,15 @@ sees first, derived from the records, never entered twice.
      "last_exam": {"record_id": "8f3e...", "occurred_on": "2026-11-01",
                    "abnormal_findings": [{"item": "ecg", "label": "心电图", "description": "ST段压低"}]},
      "last_service": {"hospital_encounter": "2026-11-20T...", "visit": "..."},
-     "dynamic": true, "dynamic_since": "2025-11-26"}
+     "dynamic": true, "dynamic_since": "2025-11-26",
+     "insurance": {"settlements": 3, "total": "1523.40", "out_of_pocket": "312.80", "since": "2025-11-26",
+                   "last_settled_at": "2026-11-26T10:15:00+08:00", "last_institution_code": "H3301020001",
+                   "last_type": "outpatient", "last_insurance_type": "1"}}
+
+`insurance` sums the insurer's settlements (`insurance_settlement` records, their current
+revisions) of the past 12 months (the dynamic window): how many, the total and out-of-pocket
+amounts in yuan, and the last one's date, institution visited and type; null when the archive
+holds no settlement at all.
 
 An archive is "dynamic" (动态使用) when it has a service or a linked medical record within the
 past 365 days. A read model only: which codes and diagnoses make a condition and a key population
@@ -19,6 +27,7 @@ past 365 days. A read model only: which codes and diagnoses make a condition and
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
@@ -58,4 +67,28 @@ def archive_summary(session: Session, archive: dict, now: datetime | None = None
         "last_service": last_service,
         "dynamic": newest is not None and now - newest <= DYNAMIC_WINDOW,
         "dynamic_since": (now - DYNAMIC_WINDOW).date().isoformat(),
+        "insurance": insurance_summary(rows, now),
+    }
+
+
+def insurance_summary(rows, now: datetime) -> dict | None:
+    """The insurer's settlements of the past 12 months (see the module doc), from the standing
+    records (newest first); None without any settlement."""
+    settlements = [(occurred_at, content) for record_type, occurred_at, content, _ in rows
+                   if record_type == "insurance_settlement"]
+    if not settlements:
+        return None
+    since = now - DYNAMIC_WINDOW
+    recent = [content for occurred_at, content in settlements if occurred_at >= since]
+    amounts = [content.get("amounts") or {} for content in recent]
+    last_at, last = settlements[0]
+    return {
+        "settlements": len(recent),
+        "total": str(sum((Decimal(str(a.get("total") or 0)) for a in amounts), Decimal("0.00"))),
+        "out_of_pocket": str(sum((Decimal(str(a.get("out_of_pocket") or 0)) for a in amounts), Decimal("0.00"))),
+        "since": since.date().isoformat(),
+        "last_settled_at": last.get("settled_at") or last_at.isoformat(),
+        "last_institution_code": last.get("institution_code"),
+        "last_type": last.get("type"),
+        "last_insurance_type": last.get("insurance_type"),
     }

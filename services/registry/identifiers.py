@@ -216,20 +216,30 @@ def _mark_conflicts(session: Session, conflicts: list[tuple[Claim, str]], source
 
 def link_identifier(session: Session, pii: PiiBox, archive_no: str, kind: str, value: str, issuer: str | None,
                     actor: Actor, source: str = LEARNED) -> dict[str, Any]:
-    """Link a hospital's MRN to the archive `archive_no` leads to; commits. Entered by hand
-    (`entered`), an MRN another archive holds is refused with `Conflict`; learned from a match,
-    it is marked as a conflict and answered as such (`"status": "conflict", "held_by": ...`)."""
-    if kind != MRN:
+    """Link a hospital's MRN, or an insurance card number the insurer sent, to the archive
+    `archive_no` leads to; commits. Entered by hand (`entered`), an identifier another archive
+    holds is refused with `Conflict`; learned from a match, it is marked as a conflict and
+    answered as such (`"status": "conflict", "held_by": ...`). A card has no issuer, and an archive
+    has one insurance card: one holding another is answered `conflict` too (`held_by` itself),
+    never changed: a clinician corrects the archive's identity."""
+    if kind not in (MRN, INSURANCE_CARD):
         raise ValidationFailed("invalid identifier", {"kind": [
-            "Only an MRN is linked this way; cards are entered with the archive's identity."]})
-    if not issuer or session.get(Institution, issuer) is None:
+            "Only an MRN or an insurance card is linked this way; other cards are entered with the archive's identity."]})
+    if kind == MRN and (not issuer or session.get(Institution, issuer) is None):
         raise ValidationFailed("invalid identifier", {"issuer": ["Unknown institution."]})
+    if kind == INSURANCE_CARD:
+        issuer = None
     archive = aliases.find(session, archive_no)
     claim = Claim(archive.archive_no, sought(pii, kind, value, issuer))
     held = holders(session, [claim.identifier])
     if source == ENTERED and held.get(claim.identifier.key, set()) - {archive.archive_no}:
-        raise Conflict("another archive holds this MRN", {
-            "archive_no": min(held[claim.identifier.key]), "mrn": mask(value)})
+        raise Conflict(f"another archive holds this {'MRN' if kind == MRN else 'insurance card'}", {
+            "archive_no": min(held[claim.identifier.key]), ("mrn" if kind == MRN else "insurance_card_no"): mask(value)})
+    if kind == INSURANCE_CARD and archive.archive_no not in held.get(claim.identifier.key, set()) \
+            and "insurance_card_no" in cards_of(session, archive.archive_no):
+        log.warning("insurance card not linked: the archive holds another", extra={
+            "archive_no": archive.archive_no, "identifier": mask(value), "source": source})
+        return _outcome("conflict", claim, source, held_by=archive.archive_no)
     [outcome] = learn(session, pii, [claim], held, actor, source)
     session.commit()
     return outcome

@@ -178,6 +178,7 @@ class Exact:
     kind: str
     contradicted: tuple[str, ...] = ()
     teaches_mrn: bool = False  # an ID-number match whose query carries an MRN this archive does not hold yet
+    teaches_insurance_card: bool = False  # ... or an insurance card it does not hold
 
     @property
     def decides(self) -> bool:
@@ -211,7 +212,9 @@ def exact_matches(session: Session, pii: PiiBox, queries: list[dict[str, Any]],
         if s.id_index in by_id:
             archive = by_id[s.id_index]
             found.append(Exact(archive, "id_number", teaches_mrn=any(
-                c.kind == identifiers.MRN and archive.archive_no not in held.get(c.key, set()) for c in carried[i])))
+                c.kind == identifiers.MRN and archive.archive_no not in held.get(c.key, set()) for c in carried[i]),
+                teaches_insurance_card=any(c.kind == identifiers.INSURANCE_CARD and archive.archive_no not in held.get(
+                    c.key, set()) for c in carried[i])))
         elif i in named and named[i][1] in archives:
             archive = archives[named[i][1]]
             found.append(Exact(archive, named[i][0], contradictions(s, archive)))

@@ -35,7 +35,7 @@ from services.registry.usecases import import_reference_data
 
 LEVEL_DIGITS = {"county": 6, "township": 9, "village": 12}
 INSTITUTION_KINDS = ("health_commission", "township_centre", "community_centre", "village_clinic",
-                     "community_station", "hospital")
+                     "community_station", "hospital", "insurer")
 DIVISION_COLUMNS = ("code", "name", "level", "parent_code", "population")  # population (常住人口): optional
 OPTIONAL_COLUMNS = ("parent_code", "population")
 INSTITUTION_COLUMNS = ("code", "name", "kind", "division_code", "parent_code")

@@ -318,11 +318,13 @@ def resolve_identities(session: Session, pii: PiiBox, queries: list[dict]) -> li
     the query contradicts answers None (the encounter waits for an operator). Reads only: an
     ID-number match whose query carries an MRN the archive does not hold yet says so
     (`"teaches_mrn": true`, absent otherwise), and the caller asks for it to be linked once it
-    filed (`learning.learn_medical_record_numbers`).
+    filed (`learning.learn_medical_record_numbers`); likewise an insurance card the archive does
+    not hold (`"teaches_insurance_card": true`, linked with `link_identifier`).
     """
     found = matching.exact_matches(session, pii, queries)
     return [{"archive_no": e.archive.archive_no, "status": e.archive.status, "village_code": e.archive.village_code,
-             "matched_by": e.kind, **({"teaches_mrn": True} if e.teaches_mrn else {})}
+             "matched_by": e.kind, **({"teaches_mrn": True} if e.teaches_mrn else {}),
+             **({"teaches_insurance_card": True} if e.teaches_insurance_card else {})}
             if e is not None and e.decides else None for e in found]
 
 

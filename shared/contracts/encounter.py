@@ -27,37 +27,17 @@ from pathlib import Path
 from typing import Any
 
 import fastjsonschema
-from jsonschema import Draft202012Validator, FormatChecker
 
 from shared.contracts.fields import holds_nul
+from shared.contracts.json_contract import aware as _aware, full_validator, prune as _prune, real_date as _real_date
+from shared.contracts.json_contract import report, shape
 from shared.identity import RESIDENT_ID_TYPE, check_identity_document, normalise_name
 
 SCHEMA_PATH = Path(__file__).parent.parent / "schemas" / "encounter-v1.schema.json"
 SCHEMA: dict = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 _fast_validate = fastjsonschema.compile(SCHEMA, formats={"date-time": lambda v: _aware(v) is not None})
-
-
-def _aware(value: str) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        return None
-    return parsed if parsed.tzinfo is not None else None
-
-
-def _real_date(value: str) -> bool:
-    try:
-        date.fromisoformat(value)
-        return True
-    except (TypeError, ValueError):
-        return False
-
-
-_format_checker = FormatChecker(formats=())
-_format_checker.checks("date")(_real_date)
-_format_checker.checks("date-time")(lambda v: not isinstance(v, str) or _aware(v) is not None)
-_full_validator = Draft202012Validator(SCHEMA, format_checker=_format_checker)
+_full_validator = full_validator(SCHEMA)
 
 
 class InvalidEncounter(ValueError):
@@ -83,84 +63,14 @@ class Encounter:
     content: dict[str, Any]
 
 
-def _message(error) -> str:
-    """A field error in marshmallow's wording, built from the rule, never from the value."""
-    rule, expected = error.validator, error.validator_value
-    if rule == "required":
-        return "Missing data for required field."
-    if rule == "type":
-        kinds = [expected] if isinstance(expected, str) else list(expected)
-        return f"Not a valid {' or '.join(k for k in kinds if k != 'null')}."
-    if rule in ("enum", "const"):
-        options = expected if rule == "enum" else [expected]
-        return "Must be one of: " + ", ".join(str(o) for o in options if o is not None) + "."
-    if rule == "format":
-        return f"Not a valid {expected}."
-    if rule == "pattern":
-        return "Does not match the expected format."
-    if rule == "minLength":
-        return f"Shorter than minimum length {expected}."
-    if rule == "maxLength":
-        return f"Longer than maximum length {expected}."
-    if rule in ("minimum", "maximum"):
-        return f"Must be {'greater' if rule == 'minimum' else 'less'} than or equal to {expected}."
-    return f"Fails the {rule} rule."
-
-
-def _place(errors: dict, path: list, message: str) -> None:
-    node = errors
-    for key in path[:-1]:
-        node = node.setdefault(str(key), {})
-        if not isinstance(node, dict):
-            return
-    node.setdefault(str(path[-1]) if path else "_schema", []).append(message)
-
-
 def _report(body: Any) -> dict:
-    errors: dict = {}
-    for error in _full_validator.iter_errors(body):
-        path = list(error.absolute_path)
-        if error.validator == "anyOf":  # an object or null: report what is wrong inside it
-            inner = [sub for sub in error.context or [] if sub.validator != "type"]
-            for sub in inner:
-                _place(errors, path + list(sub.relative_path), _message(sub))
-            if not inner:
-                _place(errors, path, "Not a valid object.")
-            continue
-        if error.validator == "required":
-            missing = [f for f in error.validator_value if f not in (error.instance or {})]
-            path = path + missing[:1]
-        _place(errors, path, _message(error))
-    return errors or {"_schema": ["Invalid."]}
+    return report(_full_validator, body)
 
 
-def _shape(schema: dict) -> Any:
-    """What of a value the contract defines: {field: shape} for objects, [shape] for arrays,
-    None for anything else. Built once from the schema, so pruning a message is cheap."""
-    if "$ref" in schema:
-        return _shape(SCHEMA["$defs"][schema["$ref"].rsplit("/", 1)[-1]])
-    if "anyOf" in schema:
-        return _shape(next((s for s in schema["anyOf"] if "$ref" in s), schema["anyOf"][0]))
-    if "properties" in schema:
-        return {name: _shape(sub) for name, sub in schema["properties"].items()}
-    if "items" in schema:
-        return [_shape(schema["items"])]
-    return None
-
-
-def _prune(value: Any, shape: Any) -> Any:
-    """Keep only what the contract defines (unknown fields are ignored, not stored)."""
-    if isinstance(shape, dict) and isinstance(value, dict):
-        return {k: (_prune(v, shape[k]) if shape[k] is not None else v) for k, v in value.items() if k in shape}
-    if isinstance(shape, list) and isinstance(value, list):
-        return [_prune(v, shape[0]) for v in value]
-    return value
-
-
-_ENCOUNTER_SHAPE = _shape(SCHEMA["$defs"]["encounter"])
+_ENCOUNTER_SHAPE = shape(SCHEMA["$defs"]["encounter"], SCHEMA)
 # The fields of a whole message, {field: shape}: what an operator's view may name (see
 # services/records/message_view.py), never more than the contract defines.
-MESSAGE_SHAPE = _shape(SCHEMA)
+MESSAGE_SHAPE = shape(SCHEMA)
 
 
 def _is_identity_fault(errors: dict) -> bool:

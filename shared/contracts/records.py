@@ -170,6 +170,21 @@ class LastExamSchema(Schema):
     abnormal_findings = fields.List(fields.Nested(AbnormalFindingSchema))
 
 
+class InsuranceSummarySchema(Schema):
+    """The insurer's settlements on the 首页: those of the past 12 months (from `since`), their
+    total and out-of-pocket amounts in yuan (decimal strings), and the last one's date,
+    institution visited and type."""
+
+    settlements = fields.Int(metadata={"description": "settlements of the past 12 months", "example": 3})
+    total = fields.Str(metadata={"description": "医疗费用总额 of those, yuan", "example": "1523.40"})
+    out_of_pocket = fields.Str(metadata={"description": "个人自付 of those, yuan", "example": "312.80"})
+    since = fields.Str(metadata={"format": "date"})
+    last_settled_at = fields.Str(metadata={"format": "date-time"})
+    last_institution_code = fields.Str(metadata={"description": "the institution visited", "example": "H3301020001"})
+    last_type = fields.Str(metadata={"example": "outpatient"})
+    last_insurance_type = fields.Str(metadata={"description": "医疗费用支付方式 (CV07.10.003)", "example": "1"})
+
+
 class ArchiveSummarySchema(Schema):
     """The archive's front page (首页), derived from its records."""
 
@@ -184,6 +199,8 @@ class ArchiveSummarySchema(Schema):
     last_service = fields.Dict(metadata={"description": "record_type -> when it last happened"})
     dynamic = fields.Bool(metadata={"description": "a service or linked record within the past 365 days"})
     dynamic_since = fields.Str(metadata={"format": "date"})
+    insurance = fields.Nested(InsuranceSummarySchema, allow_none=True, metadata={
+        "description": "the insurer's settlements (医保结算) of the past 12 months; null without any settlement"})
 
 
 class RecordPageSchema(Schema):
@@ -235,6 +252,8 @@ class DiscardSchema(Schema):
 
 class PendingEncounterSchema(Schema):
     id = fields.Int()
+    message_kind = fields.Str(metadata={"description": "encounter (ehr.encounter/1) or settlement (ehr.settlement/1)",
+                                        "example": "encounter"})
     institution_code = fields.Str()
     message_id = fields.Str()
     status = fields.Str(metadata={"example": "pending"})
@@ -267,12 +286,18 @@ class LinkPendingSchema(Schema):
 
 
 class ReviewSchema(Schema):
-    """A hospital encounter filed into an archive far from the hospital, waiting for a look."""
+    """A filing waiting for a clinician's look: a hospital encounter filed into an archive far from
+    the hospital (`hospital_outside_county`), an insurance settlement whose insurance type the
+    个人基本信息表 does not list (`insurance_type_differs`, `details` naming both)."""
 
     record_id = fields.Str()
     archive_no = fields.Str()
+    record_type = fields.Str(metadata={"example": "hospital_encounter"})
     review = fields.Str(allow_none=True, metadata={"example": "hospital_outside_county"})
-    institution_code = fields.Str(metadata={"description": "the hospital"})
+    details = fields.Dict(allow_none=True, metadata={
+        "description": "what to look at, when the flag alone does not say",
+        "example": {"settlement_insurance_type": "1", "form_payment_methods": ["3"], "form_record_id": "8f3e..."}})
+    institution_code = fields.Str(metadata={"description": "the hospital, or the insurer of a settlement"})
     kind = fields.Str(allow_none=True)
     occurred_at = fields.Str(metadata={"format": "date-time"})
     filed_at = fields.Str(metadata={"format": "date-time"})

@@ -308,19 +308,22 @@ class ResolveQuerySchema(Schema):
 
 
 class LinkIdentifierSchema(Schema):
-    """An MRN a confirmed match taught (`link_identifier`):
+    """An MRN a confirmed match taught, or an insurance card number the insurer sent of a resident
+    its ID number found (`link_identifier`; a card has no issuer):
 
         {"archive_no": "11010510110100007", "kind": "mrn", "value": "MZ0012345",
          "issuer": "H1101050001", "source": "learned_from_match"}
+        {"archive_no": "11010510110100007", "kind": "insurance_card", "value": "110105A00012345",
+         "issuer": null, "source": "learned_from_match"}
     """
 
     class Meta:
         unknown = RAISE
 
     archive_no = fields.Str(required=True, validate=validate.Length(min=1, max=17))
-    kind = fields.Str(required=True, validate=validate.OneOf(["mrn"]))
+    kind = fields.Str(required=True, validate=validate.OneOf(["mrn", "insurance_card"]))
     value = fields.Str(required=True, validate=validate.Regexp(r"\S", error="Must not be blank."))
-    issuer = fields.Str(required=True, validate=INSTITUTION_CODE)
+    issuer = fields.Str(required=True, allow_none=True, validate=INSTITUTION_CODE)
     source = fields.Str(load_default="learned_from_match",
                         validate=validate.OneOf(["learned_from_match", "entered"]))
 
@@ -846,6 +849,9 @@ class ResolvedIdentitySchema(Schema):
     village_code = fields.Str()
     matched_by = fields.Str()
     teaches_mrn = fields.Bool()
+    teaches_insurance_card = fields.Bool(metadata={"description": (
+        "the match was by ID number and the query carried an insurance card number the archive does not "
+        "hold: the caller may link it with `link_identifier` (absent otherwise)")})
 
 
 class PossibleDuplicatesSchema(Schema):

@@ -16,7 +16,8 @@ EVENTS = Exchange(names.EVENTS, type="topic", durable=True)
 DEAD_LETTER = Exchange(names.DEAD_LETTER, type="topic", durable=True)
 REFERRALS = Exchange(names.REFERRALS, type="topic", durable=True)
 REFERRAL_ANSWERS = Exchange(names.REFERRAL_ANSWERS, type="topic", durable=True)
-EXCHANGES = (ENCOUNTERS, ARCHIVE_UPDATES, EVENTS, DEAD_LETTER, REFERRALS, REFERRAL_ANSWERS)
+INSURANCE = Exchange(names.INSURANCE, type="topic", durable=True)
+EXCHANGES = (ENCOUNTERS, ARCHIVE_UPDATES, EVENTS, DEAD_LETTER, REFERRALS, REFERRAL_ANSWERS, INSURANCE)
 
 
 def work_queue(name: str, exchange: Exchange, routing_keys: list[str]) -> Queue:
@@ -61,11 +62,13 @@ def parking_queue(for_queue: str) -> Queue:
 # The queues of the suite's own services.
 RECORDS_ENCOUNTERS = work_queue(names.RECORDS_ENCOUNTERS, ENCOUNTERS, ["encounter.#"])
 RECORDS_REGISTRY_EVENTS = work_queue(names.RECORDS_REGISTRY_EVENTS, EVENTS, ["registry.#"])
+RECORDS_SETTLEMENTS = work_queue(names.RECORDS_SETTLEMENTS, INSURANCE, ["settlement.#"])
 PROGRAMMES_EVENTS = work_queue(names.PROGRAMMES_EVENTS, EVENTS, ["registry.#", "records.record_changed"])
 REFERRALS_EVENTS = work_queue(names.REFERRALS_EVENTS, EVENTS,
                               ["records.record_changed", "programmes.referral_suggested"])
 REFERRALS_ANSWERS = work_queue(names.REFERRALS_ANSWERS, REFERRAL_ANSWERS, ["answer.#"])
-WORK_QUEUES = (RECORDS_ENCOUNTERS, RECORDS_REGISTRY_EVENTS, PROGRAMMES_EVENTS, REFERRALS_EVENTS, REFERRALS_ANSWERS)
+WORK_QUEUES = (RECORDS_ENCOUNTERS, RECORDS_REGISTRY_EVENTS, PROGRAMMES_EVENTS, REFERRALS_EVENTS, REFERRALS_ANSWERS,
+               RECORDS_SETTLEMENTS)
 
 
 def referral_queue(institution_code: str) -> Queue:

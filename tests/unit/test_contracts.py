@@ -99,11 +99,11 @@ def test_the_records_views_hold_only_what_their_answer_schemas_declare():
     row = SimpleNamespace(id="r1", archive_no=ARCHIVE_NO, record_type="visit", kind=None, status="active",
                           status_reason=None, occurred_at=now, institution_code="T1101051011", source_system=None,
                           source_record_id=None, revision=1, recorded_at=now, origin="form", content={},
-                          review="hospital_outside_county", created_at=now)
+                          review="hospital_outside_county", review_details=None, created_at=now)
     quarantined = SimpleNamespace(id=1, queue="records.encounters", routing_key="encounter.H1.outpatient",
                                   message_id="m", reason="not_json", details={}, status="held", received_at=now,
                                   resolved_at=None)
-    parked = SimpleNamespace(id=1, institution_code="H1", message_id="m", status="pending", received_at=now,
+    parked = SimpleNamespace(id=1, message_kind="encounter", institution_code="H1", message_id="m", status="pending", received_at=now,
                              checked_at=None, identity_key=None, candidates=[], filed_record_id=None,
                              proposed_archive_no=None, proposed_by=None, proposed_at=None, linked_by=None,
                              confirmed_by=None)
