@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pika
 import pytest
@@ -193,8 +193,9 @@ def test_only_the_insurers_own_account_may_publish_its_settlements(registered, i
     assert settlements_of(archive_no) == []
 
 
-def test_an_insurance_type_the_form_does_not_list_makes_a_review_and_leaves_the_form(registered, rpc, insurer):
-    resident, archive_no = registered()
+def test_an_insurance_type_the_form_does_not_list_makes_a_review_and_leaves_the_form(registered, rpc, insurer, synth):
+    # An adult: the form's example (an occupation, dated 2024) is not a young child's.
+    resident, archive_no = registered(synth.resident(VILLAGE, MANAGER, born=date(1958, 4, 12)))
     form = rpc.records.file_record(archive_no, {"record_type": "personal_info", "content": personal_info(),
                                                 "institution_code": MANAGER})  # payment methods 3 and 8
     account, channel = insurer()
