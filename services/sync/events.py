@@ -2,7 +2,8 @@
 and `records.record_changed`), once each and only for events the suite signed
 (`shared.events.EventConsumer`); the queue rows an event causes commit with its claim.
 
-    archive_created      the archive's registration document (HSDA00.01), version 1
+    archive_created      the archive's registration document (HSDA00.01), version 1 (unless a
+                         record of the archive, heard of first, queued it already)
     identity_updated     a new version of it (the identity it documents changed)
     archive_transferred  a new version of it, and the archive's rows follow a new number
     record_changed       filed or amended: the record's document, a new version per revision
@@ -70,8 +71,9 @@ class SyncEvents(EventConsumer):
         quarantine_store.hold(session, QuarantinedMessage, self.queue, items)
 
     def handle_archive_created(self, session: Session, event: Any) -> int:
+        # A record heard of first (the two services' events are not ordered) queued it already.
         data = event.data
-        return registration_changed(session, data["archive_no"], data["institution_code"])
+        return 1 if queue.ensure_registration(session, data["archive_no"], "event", data["institution_code"]) else 0
 
     def handle_identity_updated(self, session: Session, event: Any) -> int:
         return registration_changed(session, event.data["archive_no"], None)
