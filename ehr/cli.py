@@ -14,6 +14,7 @@
     ehr bench [filing|gateway|...] [--quick]  the benchmarks: python -m bench
     ehr quarantine list|show|replay|discard   messages the suite could not file
     ehr pending list|propose|link             encounters waiting for their resident's archive
+    ehr sync status|list|resend|backfill|reconcile   documents sent to the regional platform
     ehr user add|role|password|unlock|revoke-tokens|list
                                               people who sign in to the gateway
     ehr apikey add|revoke|list                API keys of township and hospital systems
@@ -394,6 +395,7 @@ def _register_operator_commands() -> None:
     from ehr.imports import import_
     from ehr.operate import pending, quarantine
     from ehr.registry import registry
+    from ehr.sync import sync
 
     main.add_command(import_)
     main.add_command(quarantine)
@@ -403,6 +405,7 @@ def _register_operator_commands() -> None:
     main.add_command(audit)
     main.add_command(broker)
     main.add_command(registry)
+    main.add_command(sync)
 
 
 _register_operator_commands()
