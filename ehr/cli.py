@@ -17,6 +17,7 @@
     ehr pending list|propose|link             encounters waiting for their resident's archive
     ehr referrals quarantine list|show|replay|discard   hospitals' answers the referrals service set aside
     ehr referrals filings [--retry]           referral records not yet filed into the archive
+    ehr sync status|list|resend|backfill|reconcile   documents sent to the regional platform
     ehr user add|role|password|unlock|revoke-tokens|list
                                               people who sign in to the gateway
     ehr apikey add|revoke|list                API keys of township and hospital systems
@@ -432,6 +433,7 @@ def _register_operator_commands() -> None:
     from ehr.operate import pending, quarantine
     from ehr.referrals import referrals
     from ehr.registry import registry
+    from ehr.sync import sync
 
     main.add_command(import_)
     main.add_command(quarantine)
@@ -442,6 +444,7 @@ def _register_operator_commands() -> None:
     main.add_command(broker)
     main.add_command(registry)
     main.add_command(referrals)
+    main.add_command(sync)
 
 
 _register_operator_commands()

@@ -82,6 +82,7 @@ class SuiteEnvironment:
             "EHR_TOKEN_KEY": generate_key(),
             "EHR_SERVICE_KEY": generate_key(),
             "EHR_AUDIT_KEY": generate_key(),
+            "EHR_SYNC_KEY": generate_key(),
             "EHR_RPC_TIMEOUT": "10",
             "EHR_BROKER_ACCOUNT_PREFIX": f"{self.name}-",
             # The processes' heartbeat files (`ehr health`), apart from every other run's.

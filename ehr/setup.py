@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # One key per purpose (each service's descriptor says which it gets: `services.SERVICES`).
 KEY_VARIABLES = ("EHR_PII_KEY", "EHR_RECORDS_PII_KEY", "EHR_INDEX_KEY", "EHR_TOKEN_KEY", "EHR_SERVICE_KEY",
-                 "EHR_AUDIT_KEY")
+                 "EHR_AUDIT_KEY", "EHR_SYNC_KEY")
 
 
 def ensure_keys(state_dir: Path, services: tuple[str, ...] | None = None) -> None:

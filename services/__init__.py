@@ -10,9 +10,10 @@ from services.programmes.descriptor import PROGRAMMES
 from services.records.descriptor import RECORDS
 from services.referrals.descriptor import REFERRALS
 from services.registry.descriptor import REGISTRY
+from services.sync.descriptor import SYNC
 from shared.service import ServiceDescriptor
 
-SERVICES: tuple[ServiceDescriptor, ...] = (REGISTRY, RECORDS, GATEWAY, PROGRAMMES, REFERRALS)
+SERVICES: tuple[ServiceDescriptor, ...] = (REGISTRY, RECORDS, GATEWAY, PROGRAMMES, REFERRALS, SYNC)
 
 
 def service(name: str) -> ServiceDescriptor:

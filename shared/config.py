@@ -28,10 +28,10 @@ file's content the value of `EHR_X` (docker-compose and systemd secrets); settin
                           auth, or one derived from the state directory's database password when
                           EHR_DATABASE_URL took it); `ehr migrate` sets it on the role when given. They are
                           EHR_REGISTRY_DATABASE_PASSWORD, EHR_RECORDS_DATABASE_PASSWORD,
-                          EHR_GATEWAY_DATABASE_PASSWORD, EHR_PROGRAMMES_DATABASE_PASSWORD and
-                          EHR_REFERRALS_DATABASE_PASSWORD (and the URLs EHR_REGISTRY_DATABASE_URL,
-                          EHR_RECORDS_DATABASE_URL, EHR_GATEWAY_DATABASE_URL, EHR_PROGRAMMES_DATABASE_URL,
-                          EHR_REFERRALS_DATABASE_URL)
+                          EHR_GATEWAY_DATABASE_PASSWORD, EHR_PROGRAMMES_DATABASE_PASSWORD,
+                          EHR_REFERRALS_DATABASE_PASSWORD and EHR_SYNC_DATABASE_PASSWORD (and the URLs
+                          EHR_REGISTRY_DATABASE_URL, EHR_RECORDS_DATABASE_URL, EHR_GATEWAY_DATABASE_URL,
+                          EHR_PROGRAMMES_DATABASE_URL, EHR_REFERRALS_DATABASE_URL, EHR_SYNC_DATABASE_URL)
     EHR_PII_KEY           base64 of 32 bytes: the registry's AES-256-GCM key for residents' identities
                           (ID and phone numbers, cards, MRNs)
     EHR_PII_OLD_KEYS      comma-separated older registry keys still accepted for decryption
@@ -46,6 +46,17 @@ file's content the value of `EHR_X` (docker-compose and systemd secrets); settin
                           every service process needs it, no partner is given it
     EHR_AUDIT_KEY         base64 of 32 bytes: HMAC-SHA256 key of the audit trail's chain (the gateway
                           and `ehr audit verify` need it; it never reaches the database)
+    EHR_SYNC_KEY          base64 of 32 bytes: HMAC-SHA256 key only the sync service and the registry hold;
+                          the registry answers a resident's full identity for a document
+                          (`identity_for_document`) only to a call proved with it (shared.signing)
+    EHR_PLATFORM_URL      the regional platform's base URL (http://127.0.0.1:8090); the sync service
+                          sends its documents there (`services/sync/platform.py`)
+    EHR_PLATFORM_TOKEN    the bearer token the platform gave the suite (or EHR_PLATFORM_TOKEN_FILE)
+    EHR_PLATFORM_FORMAT   cda (WS/T 483 CDA R2 XML, the default) or fhir (an R4 document Bundle)
+    EHR_PLATFORM_TIMEOUT  seconds one request to the platform may take (10)
+    EHR_PLATFORM_CA_FILE  a CA bundle to verify the platform's TLS certificate with (default: the
+                          system's); verification is always on
+    EHR_SYNC_MAX_ATTEMPTS transport failures of one document before it is held for an operator (8)
     EHR_TOKEN_LIFETIME    seconds a sign-in token is valid (900)
     EHR_LOCKOUT_THRESHOLD consecutive failed sign-ins that lock an account (5)
     EHR_LOCKOUT_SECONDS   how long such a lock-out lasts, unless `ehr user unlock` lifts it sooner (900)
@@ -155,7 +166,8 @@ class ConfigError(RuntimeError):
 # (the blind-index key is shared). And the Settings field of each single key variable.
 _PII_KEYS = {"registry": ("EHR_PII_KEY", "pii_old_keys"), "records": ("EHR_RECORDS_PII_KEY", "records_pii_old_keys")}
 _KEY_FIELDS = {"EHR_PII_KEY": "pii_key", "EHR_RECORDS_PII_KEY": "records_pii_key", "EHR_INDEX_KEY": "index_key",
-               "EHR_TOKEN_KEY": "token_key", "EHR_SERVICE_KEY": "service_key", "EHR_AUDIT_KEY": "audit_key"}
+               "EHR_TOKEN_KEY": "token_key", "EHR_SERVICE_KEY": "service_key", "EHR_AUDIT_KEY": "audit_key",
+               "EHR_SYNC_KEY": "sync_key"}
 # A key variable: EHR_<PURPOSE>_KEY, or a list EHR_<PURPOSE>_OLD_KEYS / EHR_<PURPOSE>_KEYS.
 _KEY_VARIABLE = re.compile(r"EHR_(?P<purpose>[A-Z0-9_]+?)(?P<old>_OLD)?_KEYS?")
 FILE_SUFFIX = "_FILE"
@@ -269,6 +281,7 @@ class Settings:
     web_session_idle: int = 1800
     web_session_lifetime: int = 36000
     audit_key: bytes | None = None
+    sync_key: bytes | None = None
     broker_admin_url: str = DEFAULT_BROKER_ADMIN_URL
     broker_account_prefix: str = "inst-"
     max_encounter_bytes: int = DEFAULT_MAX_ENCOUNTER_BYTES
@@ -416,6 +429,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         web_session_idle=limits["EHR_WEB_SESSION_IDLE"],
         web_session_lifetime=limits["EHR_WEB_SESSION_LIFETIME"],
         audit_key=_key(env, "EHR_AUDIT_KEY"),
+        sync_key=_key(env, "EHR_SYNC_KEY"),
         broker_admin_url=env.get("EHR_BROKER_ADMIN_URL", DEFAULT_BROKER_ADMIN_URL),
         broker_account_prefix=env.get("EHR_BROKER_ACCOUNT_PREFIX", "inst-"),
         max_encounter_bytes=limits["EHR_MAX_ENCOUNTER_BYTES"],

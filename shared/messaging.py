@@ -161,5 +161,8 @@ PROGRAMMES_EVENTS = "programmes.events"
 # follow-ups' suggestions (programmes.referral_suggested), and take hospitals' answers.
 REFERRALS_EVENTS = "referrals.events"
 REFERRALS_ANSWERS = "referrals.answers"
+# The sync service hears of every archive (registry.#) and record (records.record_changed) it
+# documents to the regional platform.
+SYNC_EVENTS = "sync.events"
 # Institution codes that would name the suite's own queues as a referral queue (`referral_queue`).
 RESERVED_REFERRAL_CODES = frozenset({"events", "answers"})

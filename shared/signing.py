@@ -115,3 +115,36 @@ def check_event(key: bytes, exchange: str, delivery) -> None:
     expected = event_signature(key, exchange, delivery.routing_key, delivery.message_id or "", body)
     if not hmac.compare_digest(expected, signature):
         raise Refused("event signature does not match")
+
+
+# -- the sync service's proof (EHR_SYNC_KEY) --------------------------------------------------------
+#
+# Every service holds the service key, so a signed call proves only that the suite made it. The
+# one answer that carries a resident's full ID number (the registry's `identity_for_document`,
+# which fills the documents sent to the regional platform) also wants a proof made with the sync
+# key, which only the sync service and the registry hold: a gateway, even one taken over, cannot
+# ask for it. The proof covers the method, the archive number and the time; it is accepted for
+# `CALL_WINDOW` seconds.
+
+def document_identity_proof(key: bytes, archive_no: str, now: float | None = None) -> dict[str, str]:
+    """`{"signed_at": "1767225600.000", "mac": "9f..."}` for `identity_for_document(archive_no, proof)`."""
+    signed_at = f"{time.time() if now is None else now:.3f}"
+    return {"signed_at": signed_at, "mac": _mac(key, ["ehr-identity-for-document/1", signed_at, archive_no], b"")}
+
+
+def check_document_identity_proof(key: bytes | None, archive_no: str, proof: Any, now: float | None = None) -> None:
+    """Refused (naming the check, never the archive) unless `proof` was made with `key` for
+    `archive_no` within the window; a registry without the key refuses every proof."""
+    if key is None:
+        raise Refused("this registry holds no EHR_SYNC_KEY: it answers no identity for a document")
+    if not isinstance(proof, dict) or not isinstance(proof.get("mac"), str) or not isinstance(proof.get("signed_at"), str):
+        raise Refused("identity proof missing")
+    try:
+        age = (time.time() if now is None else now) - float(proof["signed_at"])
+    except ValueError:
+        raise Refused("identity proof time is malformed") from None
+    if abs(age) > CALL_WINDOW:
+        raise Refused("identity proof is outside its time window")
+    expected = _mac(key, ["ehr-identity-for-document/1", proof["signed_at"], archive_no], b"")
+    if not hmac.compare_digest(expected, proof["mac"]):
+        raise Refused("identity proof does not match")

@@ -9,6 +9,7 @@ REGISTRY = ServiceDescriptor(
     name="registry",
     entrypoint="services.registry.service:RegistryService",
     migrations=Path(__file__).resolve().parent / "migrations",
-    keys=("EHR_PII_KEY", "EHR_INDEX_KEY", "EHR_SERVICE_KEY"),
+    # EHR_SYNC_KEY: to answer the sync service its residents' full identities (`identity_for_document`).
+    keys=("EHR_PII_KEY", "EHR_INDEX_KEY", "EHR_SERVICE_KEY", "EHR_SYNC_KEY"),
     optional_keys=("EHR_PII_OLD_KEYS",),
 )

@@ -9,6 +9,8 @@ RPC (service `registry`), each answering JSON-ready dicts:
         -> {"archive_no": "11010500300100001", "id_number_masked": "**************002X", ...}
         (an ID number or card held outside `scope`: RegisteredElsewhere, naming no archive)
     get_archive("11010500300100001")
+    identity_for_document("11010500300100001", proof)   (the sync service only: `proof` made with
+        EHR_SYNC_KEY, `shared.signing.document_identity_proof`; the full ID number, for a document)
     resolve_identities([{"id_type": "01", "id_number": "11010519491231002X"}])
         -> [{"archive_no": "11010500300100001", "status": "active", "village_code": "110105003001"}]
         (reads only; the filing path's lookup)
@@ -85,16 +87,17 @@ Events (exchange `ehr.events`, via the outbox; payloads in `lifecycle`): `regist
 from __future__ import annotations
 
 
-from shared.transport.providers import CurrentActor, Database, Pii
+from shared.signing import Refused, check_document_identity_proof
+from shared.transport.providers import CurrentActor, Database, Pii, SyncKey
 from shared.contracts.fields import load_input
 from shared.contracts.registry import RPC, OptionalReasonSchema, ScopeSchema
 from shared.db import ping
 from shared.errors import EXPECTED_ERRORS
 from shared.transport.outbox import OutboxRelay
-from shared.transport.rpc import rpc
+from shared.transport.rpc import CallRefused, rpc
 
 from services.registry import (
-    cards, id_numbers, identifiers, identity_updates, learning, matching, merges, review, revisions, search,
+    cards, document_identity, id_numbers, identifiers, identity_updates, learning, matching, merges, review, revisions, search,
     termination, transfers, usecases,
 )
 
@@ -115,6 +118,7 @@ class RegistryService:
     pii = Pii()
     actor = CurrentActor()
     relay = OutboxRelay("registry")
+    sync_key = SyncKey()
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("payload",))
     def create_archive(self, payload, scope=None):
@@ -131,6 +135,18 @@ class RegistryService:
         call = RPC["get_archive"]
         data = call.load({"archive_no": archive_no})
         return call.dump(usecases.archive_view(self.db, self.pii, data["archive_no"]))
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("proof",))
+    def identity_for_document(self, archive_no, proof):
+        """The sync service's read of a resident's full identity (see `document_identity`);
+        CallRefused unless `proof` was made with EHR_SYNC_KEY for this archive number."""
+        call = RPC["identity_for_document"]
+        data = call.load({"archive_no": archive_no, "proof": proof})
+        try:
+            check_document_identity_proof(self.sync_key, data["archive_no"], data["proof"])
+        except Refused as exc:
+            raise CallRefused(f"identity_for_document refused: {exc}") from None
+        return call.dump(document_identity.document_identity(self.db, self.pii, data["archive_no"]))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("queries",))
     def resolve_identities(self, queries):

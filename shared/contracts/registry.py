@@ -930,6 +930,41 @@ class CardIdentitySchema(Schema):
     reissue_needed = fields.Bool()
 
 
+class DocumentIdentityRequestSchema(Strict):
+    """`identity_for_document("11010510110100007", proof)`: `proof` is
+    `shared.signing.document_identity_proof(EHR_SYNC_KEY, archive_no)`, which only the sync
+    service can make; any other caller is refused (`CallRefused`)."""
+
+    archive_no = ArchiveNo(required=True)
+    proof = fields.Dict(required=True)
+
+
+class FullIdentitySchema(Schema):
+    """The identifiers a standard document carries in full (WS/T 483 header: 身份证号 OID
+    2.16.156.10011.1.3, 居民健康卡号 2.16.156.10011.1.19): only ever inside a document sent to the
+    configured platform, never logged."""
+
+    id_type = fields.Str(allow_none=True)
+    id_number = fields.Str(allow_none=True)
+    health_card_no = fields.Str(allow_none=True)
+    phone = fields.Str(allow_none=True)
+
+
+class DocumentIdentitySchema(Schema):
+    """`identity_for_document`: the archive as `get_archive` answers it (the number it is kept
+    under now, `archive_no`), its resident's full identifiers, and the keeping institution's name.
+
+        {"archive": {"archive_no": "11010510110100007", "name": "张秀英", ...},
+         "identity": {"id_type": "01", "id_number": "11010519491231002X", "health_card_no": null,
+                      "phone": "13800000000"},
+         "institution_name": "东风乡卫生院"}
+    """
+
+    archive = fields.Nested(ArchiveDetailSchema)
+    identity = fields.Nested(FullIdentitySchema)
+    institution_name = fields.Str(allow_none=True)
+
+
 # -- the table: each RPC method's request and answer ------------------------------------------------
 #
 # `request` loads the method's input: its body where it takes one (create_archive's payload,
@@ -941,6 +976,7 @@ _DETAIL, _TRANSFER, _MERGE, _ARCHIVE_REF = ArchiveDetailSchema(), TransferSchema
 RPC: dict[str, Rpc] = {
     "create_archive": Rpc(ArchiveCreateSchema(), ArchiveSchema()),
     "get_archive": Rpc(_ARCHIVE_REF, _DETAIL),
+    "identity_for_document": Rpc(DocumentIdentityRequestSchema(), DocumentIdentitySchema()),
     "resolve_identities": Rpc(IdentityQuerySchema(), ResolvedIdentitySchema()),
     "learn_medical_record_numbers": Rpc(IdentityQuerySchema(), LinkOutcomeSchema()),
     "resolve": Rpc(ResolveQuerySchema(), ResolutionSchema()),

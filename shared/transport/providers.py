@@ -149,3 +149,20 @@ class Institutions(DependencyProvider):
 
     def get_dependency(self, worker_ctx) -> InstitutionDirectory:
         return self.directory
+
+
+class SyncKey(DependencyProvider):
+    """EHR_SYNC_KEY (bytes), or None where it is not set: the key only the sync service and the
+    registry hold, proving a call for a resident's full identity (`shared.signing`).
+
+        class RegistryService:
+            sync_key = SyncKey()   # -> b"\\x41..." | None (the registry then refuses every proof)
+    """
+
+    def setup(self) -> None:
+        from shared.config import load_settings
+
+        self.key = load_settings().sync_key
+
+    def get_dependency(self, worker_ctx) -> bytes | None:
+        return self.key

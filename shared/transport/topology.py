@@ -67,8 +67,9 @@ PROGRAMMES_EVENTS = work_queue(names.PROGRAMMES_EVENTS, EVENTS, ["registry.#", "
 REFERRALS_EVENTS = work_queue(names.REFERRALS_EVENTS, EVENTS,
                               ["records.record_changed", "programmes.referral_suggested"])
 REFERRALS_ANSWERS = work_queue(names.REFERRALS_ANSWERS, REFERRAL_ANSWERS, ["answer.#"])
+SYNC_EVENTS = work_queue(names.SYNC_EVENTS, EVENTS, ["registry.#", "records.record_changed"])
 WORK_QUEUES = (RECORDS_ENCOUNTERS, RECORDS_REGISTRY_EVENTS, PROGRAMMES_EVENTS, REFERRALS_EVENTS, REFERRALS_ANSWERS,
-               RECORDS_SETTLEMENTS)
+               RECORDS_SETTLEMENTS, SYNC_EVENTS)
 
 
 def referral_queue(institution_code: str) -> Queue:

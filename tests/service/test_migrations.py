@@ -10,11 +10,13 @@ from services.programmes.models import Base as ProgrammesBase
 from services.referrals.models import Base as ReferralsBase
 from services.records.models import Base as RecordsBase
 from services.registry.models import Base as RegistryBase
+from services.sync.models import Base as SyncBase
 from shared.db import drop_database, ensure_database, make_engine, upgrade
 from tests.support.db import server_url
 
 METADATA = {"registry": RegistryBase.metadata, "records": RecordsBase.metadata, "gateway": GatewayBase.metadata,
-            "programmes": ProgrammesBase.metadata, "referrals": ReferralsBase.metadata}
+            "programmes": ProgrammesBase.metadata, "referrals": ReferralsBase.metadata,
+            "sync": SyncBase.metadata}
 
 # Indexes of expressions, which Alembic's comparison cannot match up: checked by their definition.
 EXPRESSION_INDEXES = {

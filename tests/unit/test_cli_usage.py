@@ -63,7 +63,7 @@ def test_every_command_and_every_option_says_what_it_is_for():
 def test_every_list_command_takes_json():
     lists = {" ".join(path) for path, command in commands(main)
              if path[-1] == "list" or path in (("audit", "archive"), ("audit", "user"))}
-    assert lists == {"user list", "apikey list", "quarantine list", "pending list", "broker list",
+    assert lists == {"user list", "apikey list", "quarantine list", "pending list", "broker list", "sync list",
                      "audit archive", "audit user", "referrals quarantine list"}
     for path, command in commands(main):
         if " ".join(path) in lists:

@@ -26,7 +26,7 @@ def loads(monkeypatch):
 def test_ehr_migrate_loads_no_demo_county_unless_asked(loads):
     result = CliRunner().invoke(main, ["migrate"])
     assert result.exit_code == 0, result.output
-    assert loads == ["registry", "records", "gateway", "programmes", "referrals"]
+    assert loads == ["registry", "records", "gateway", "programmes", "referrals", "sync"]
 
 
 def test_ehr_migrate_with_demo_data_loads_the_demo_county(loads):

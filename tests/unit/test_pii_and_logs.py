@@ -128,14 +128,15 @@ def test_each_service_is_given_and_requires_only_its_own_keys():
     env = {"EHR_PII_KEY": generate_key(), "EHR_PII_OLD_KEYS": generate_key(), "EHR_RECORDS_PII_KEY": generate_key(),
            "EHR_RECORDS_PII_OLD_KEYS": generate_key(), "EHR_INDEX_KEY": generate_key(),
            "EHR_TOKEN_KEY": generate_key(), "EHR_AUDIT_KEY": generate_key(), "EHR_SERVICE_KEY": generate_key(),
-           "EHR_AMQP_URI": "amqp://x", "EHR_LOG_LEVEL": "INFO"}
+           "EHR_SYNC_KEY": generate_key(), "EHR_AMQP_URI": "amqp://x", "EHR_LOG_LEVEL": "INFO"}
     given = {s.name: {name for name in service_environment(s, env) if name.endswith(("_KEY", "_KEYS"))}
              for s in SERVICES}
-    assert given == {"registry": {"EHR_PII_KEY", "EHR_PII_OLD_KEYS", "EHR_INDEX_KEY", "EHR_SERVICE_KEY"},
+    assert given == {"registry": {"EHR_PII_KEY", "EHR_PII_OLD_KEYS", "EHR_INDEX_KEY", "EHR_SERVICE_KEY", "EHR_SYNC_KEY"},
                      "records": {"EHR_RECORDS_PII_KEY", "EHR_RECORDS_PII_OLD_KEYS", "EHR_INDEX_KEY",
                                  "EHR_SERVICE_KEY"},
                      "gateway": {"EHR_TOKEN_KEY", "EHR_AUDIT_KEY", "EHR_SERVICE_KEY"},
-                     "programmes": {"EHR_SERVICE_KEY"}, "referrals": {"EHR_SERVICE_KEY"}}
+                     "programmes": {"EHR_SERVICE_KEY"}, "referrals": {"EHR_SERVICE_KEY"},
+                     "sync": {"EHR_SERVICE_KEY", "EHR_SYNC_KEY"}}
     assert all(service_environment(s, env)["EHR_AMQP_URI"] == "amqp://x" for s in SERVICES)
     gateway = load_settings(service_environment(service("gateway"), env))
     gateway.require_service_keys(service("gateway"))
@@ -162,16 +163,17 @@ def test_ehr_up_starts_each_service_process_with_only_its_own_keys(monkeypatch):
     spawned = {}
     monkeypatch.setattr(ehr.supervisor.subprocess, "Popen", lambda args, env, **kw: spawned.setdefault(args[-1], env))
     for name in ("EHR_PII_KEY", "EHR_RECORDS_PII_KEY", "EHR_INDEX_KEY", "EHR_TOKEN_KEY", "EHR_AUDIT_KEY",
-                 "EHR_SERVICE_KEY"):
+                 "EHR_SERVICE_KEY", "EHR_SYNC_KEY"):
         monkeypatch.setenv(name, generate_key())
     for name in ("EHR_PII_OLD_KEYS", "EHR_RECORDS_PII_OLD_KEYS"):
         monkeypatch.delenv(name, raising=False)
     ehr.supervisor.Supervisor({}).start()
     given = {service: {name for name in env if is_key_variable(name)} for service, env in spawned.items()}
-    assert given == {"registry": {"EHR_PII_KEY", "EHR_INDEX_KEY", "EHR_SERVICE_KEY"},
+    assert given == {"registry": {"EHR_PII_KEY", "EHR_INDEX_KEY", "EHR_SERVICE_KEY", "EHR_SYNC_KEY"},
                      "records": {"EHR_RECORDS_PII_KEY", "EHR_INDEX_KEY", "EHR_SERVICE_KEY"},
                      "gateway": {"EHR_TOKEN_KEY", "EHR_AUDIT_KEY", "EHR_SERVICE_KEY"},
-                     "programmes": {"EHR_SERVICE_KEY"}, "referrals": {"EHR_SERVICE_KEY"}}
+                     "programmes": {"EHR_SERVICE_KEY"}, "referrals": {"EHR_SERVICE_KEY"},
+                     "sync": {"EHR_SERVICE_KEY", "EHR_SYNC_KEY"}}
 
 
 def test_the_gateway_starts_without_pii_keys(monkeypatch):

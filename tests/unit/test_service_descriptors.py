@@ -80,7 +80,7 @@ def test_ehr_migrate_migrates_every_listed_service(monkeypatch, with_extra_servi
     monkeypatch.setattr(ehr.setup, "prepare_database", lambda name, path, settings: migrated.append((name, path)))
     ehr.setup.migrate_all(settings=object())
     assert migrated[-1] == ("screening", EXTRA.migrations)
-    assert [name for name, _ in migrated] == ["registry", "records", "gateway", "programmes", "referrals",
+    assert [name for name, _ in migrated] == ["registry", "records", "gateway", "programmes", "referrals", "sync",
                                               "screening"]
 
 
@@ -92,7 +92,7 @@ def test_ehr_up_starts_every_listed_service_with_only_its_keys(monkeypatch, with
     monkeypatch.setenv("EHR_SERVICE_KEY", shared.config.generate_key())
     sup = ehr.supervisor.Supervisor({"screening": 2})
     sup.start()
-    assert set(spawned) == {"registry", "records", "gateway", "programmes", "referrals", "screening"}
+    assert set(spawned) == {"registry", "records", "gateway", "programmes", "referrals", "sync", "screening"}
     assert sup.replicas["screening"] == 2
     assert [env["EHR_PROCESS"] for env in spawned["screening"]] == ["screening.1", "screening.2"]
     assert all("EHR_PII_KEY" not in env and "EHR_SERVICE_KEY" in env for env in spawned["screening"])

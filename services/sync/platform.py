@@ -1,0 +1,152 @@
+"""The regional platform, behind one interface (`PlatformClient`), and its HTTP implementation
+(`HttpPlatformClient`, `requests`) following the agreed interface (docs/contracts.md, "The
+regional platform"): `POST /api/documents`, `GET /api/documents` for the reconciliation.
+
+An answer is one of four outcomes, which the sender maps to the queue's states:
+
+    Accepted(platform_id)   201, or 200 for a repeat of an accepted document      -> acknowledged
+    Rejected(reasons)       422 (content refused), 400 (headers), 413 (too large)   -> rejected
+    Deferred(reasons)       409: what the document depends on is not accepted yet  -> sent, retried
+    TransportFailure(error) 5xx, 401/403, a timeout, a refused connection, an unreadable answer
+                                                                                    -> failed, retried
+
+TLS is verified always (EHR_PLATFORM_CA_FILE names a CA bundle instead of the system's). The
+bearer token is never logged; neither is a document: an error names the status or the exception
+type only.
+
+    client = HttpPlatformClient(PlatformSettings.from_environment())
+    client.submit("record:8f3e...:v2", "HSDB04.01", b"<ClinicalDocument ...", "application/hl7-cda+xml",
+                  replaces="record:8f3e...:v1")                    -> Accepted(platform_id="P-000123")
+    list(client.accepted(custodian="T1101051011"))                -> [{"document_id": ..., ...}, ...]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Union
+
+import requests
+
+from services.sync.settings import PlatformSettings
+
+
+@dataclass(frozen=True)
+class Accepted:
+    platform_id: str
+    received_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Rejected:
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Deferred:
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TransportFailure:
+    error: str
+
+
+Answer = Union[Accepted, Rejected, Deferred, TransportFailure]
+
+CONTENT_TYPES = {"cda": "application/hl7-cda+xml", "fhir": "application/fhir+json"}
+
+
+class PlatformClient(Protocol):
+    """What the sync service needs of a platform."""
+
+    def submit(self, document_id: str, type_code: str, body: bytes, content_type: str,
+               replaces: str | None = None) -> Answer: ...
+
+    def accepted(self, custodian: str | None = None, type_code: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every document the platform has accepted (filtered), as `GET /api/documents` lists them;
+        raises `PlatformUnavailable` when it cannot be read."""
+        ...
+
+
+class PlatformUnavailable(Exception):
+    """The platform could not be read (for the reconciliation); the message names no content."""
+
+
+def _reasons(response: requests.Response, fallback: str) -> list[dict[str, Any]]:
+    try:
+        reasons = response.json().get("reasons")
+    except (ValueError, AttributeError):
+        reasons = None
+    if isinstance(reasons, list) and all(isinstance(r, dict) for r in reasons):
+        return [{k: r.get(k) for k in ("code", "message", "path") if k in r} for r in reasons][:50]
+    return [{"code": fallback, "message": f"HTTP {response.status_code}"}]
+
+
+class HttpPlatformClient:
+    """`PlatformClient` over HTTP(S) with `requests`: one pooled session, timeouts on every
+    request, TLS verification on."""
+
+    def __init__(self, settings: PlatformSettings, session: requests.Session | None = None) -> None:
+        self.settings = settings
+        self.session = session or requests.Session()
+        self.session.verify = settings.ca_file or True
+        self.session.trust_env = False  # no proxy or .netrc from the environment: only what is configured
+        self.session.headers["Authorization"] = f"Bearer {settings.token}"
+
+    def _url(self, path: str) -> str:
+        return self.settings.url.rstrip("/") + path
+
+    def submit(self, document_id: str, type_code: str, body: bytes, content_type: str,
+               replaces: str | None = None) -> Answer:
+        headers = {"Content-Type": content_type, "X-Document-Id": document_id, "X-Document-Type": type_code}
+        if replaces:
+            headers["X-Replaces"] = replaces
+        try:
+            response = self.session.post(self._url("/api/documents"), data=body, headers=headers,
+                                         timeout=self.settings.timeout, allow_redirects=False)
+        except requests.RequestException as exc:
+            return TransportFailure(type(exc).__name__)
+        status = response.status_code
+        if status in (200, 201):
+            try:
+                answer = response.json()
+            except ValueError:
+                return TransportFailure(f"HTTP {status}: not JSON")
+            if not isinstance(answer, dict) or answer.get("status") != "accepted" or not answer.get("platform_id"):
+                return TransportFailure(f"HTTP {status}: not an acceptance")
+            return Accepted(str(answer["platform_id"]), answer.get("received_at"))
+        if status == 409:
+            return Deferred(_reasons(response, "deferred"))
+        if status in (400, 422):
+            return Rejected(_reasons(response, "rejected"))
+        if status == 413:
+            return Rejected([{"code": "too_large", "message": "the platform refused the document's size"}])
+        return TransportFailure(f"HTTP {status}")
+
+    def accepted(self, custodian: str | None = None, type_code: str | None = None) -> Iterator[dict[str, Any]]:
+        params: dict[str, Any] = {"limit": 500}
+        if custodian:
+            params["custodian"] = custodian
+        if type_code:
+            params["type"] = type_code
+        while True:
+            try:
+                response = self.session.get(self._url("/api/documents"), params=params,
+                                            timeout=self.settings.timeout, allow_redirects=False)
+            except requests.RequestException as exc:
+                raise PlatformUnavailable(type(exc).__name__) from None
+            if response.status_code != 200:
+                raise PlatformUnavailable(f"HTTP {response.status_code}")
+            try:
+                page = response.json()
+                items, cursor = page["items"], page.get("next")
+            except (ValueError, KeyError, TypeError):
+                raise PlatformUnavailable("the listing is not JSON of the agreed shape") from None
+            yield from items
+            if not cursor:
+                return
+            params["after"] = cursor
+
+    def close(self) -> None:
+        self.session.close()

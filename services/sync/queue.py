@@ -1,0 +1,162 @@
+"""The send queue's rules: one row per document version (`models.Document`), its states, the order
+documents of one archive go in, and the pause after a failure. Plain functions over a session;
+no Nameko, no HTTP.
+
+States:
+
+    queued        waiting to be sent (new, a correction, a resend)
+    sent          the platform has it but deferred it (409: what it depends on is not accepted
+                  yet); sent again when due (the platform answers a repeat idempotently)
+    acknowledged  accepted, with the platform's id                          (final)
+    rejected      the content was refused, with the platform's reasons; a correction of the
+                  record queues a new version replacing it                  (final for this version)
+    failed        a transport failure (5xx, timeout, refused connection); queued again after
+                  `backoff(attempts)`
+    held          `max_attempts` failures in a row: waits for an operator (`resend`)
+
+Order within an archive (`claim_due`): the archive's registration document (HSDA00.01, source
+`archive`) must be acknowledged before any other document of the archive is sent; a document is
+not sent while an earlier row of its archive is unsettled (neither acknowledged nor rejected),
+so a correction never overtakes the version it replaces; a new registration version waits only
+for the earlier registration versions. Rows are claimed with `FOR UPDATE SKIP LOCKED` and stay
+locked until the caller commits, so two workers never send one document at once.
+
+    enqueue(session, set_id="record:8f3e...", source="hypertension_follow_up", type_code="HSDB04.01",
+            archive_no="11010510110100007", record_id="8f3e...", revision=2, custodian="T1101051011",
+            cause="event")                                           -> Document(version=2, replaces="record:8f3e...:v1")
+    claim_due(session, now, limit=20)                               -> [Document, ...] (locked)
+    backoff(3)                                                       -> timedelta(seconds=6.9)
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased
+
+from services.sync.models import Document
+
+REGISTRATION = "HSDA00.01"
+ARCHIVE = "archive"  # the source of the registration document
+
+QUEUED, SENT, ACKNOWLEDGED, REJECTED, FAILED, HELD = "queued", "sent", "acknowledged", "rejected", "failed", "held"
+STATES = (QUEUED, SENT, ACKNOWLEDGED, REJECTED, FAILED, HELD)
+SETTLED = (ACKNOWLEDGED, REJECTED)
+CLAIMABLE = (QUEUED, SENT, FAILED)
+RESENDABLE = (HELD, REJECTED, FAILED, SENT)
+
+BASE_PAUSE = 2.0      # seconds before the first retry
+MAX_PAUSE = 600.0     # no retry waits longer than ten minutes
+
+
+def archive_set(archive_no: str) -> str:
+    return f"archive:{archive_no}"
+
+
+def record_set(record_id: str) -> str:
+    return f"record:{record_id}"
+
+
+def document_id(set_id: str, version: int) -> str:
+    """As `DocumentInput.document_id`: `record:8f3e...:v2`."""
+    return f"{set_id}:v{version}"
+
+
+def backoff(attempts: int, rng: Callable[[], float] = random.random) -> timedelta:
+    """The pause after the `attempts`-th failure in a row: exponential (2 s, 4 s, 8 s ...) up to
+    ten minutes, with jitter (between half and all of it) so that retries of many documents after
+    an outage do not arrive together."""
+    ceiling = min(MAX_PAUSE, BASE_PAUSE * 2 ** max(0, min(attempts, 30) - 1))
+    return timedelta(seconds=ceiling * (0.5 + 0.5 * rng()))
+
+
+def after_failure(row: Document, error: str, now: datetime, max_attempts: int,
+                  rng: Callable[[], float] = random.random, state: str = FAILED) -> None:
+    """Count one failure of `row` (`state` failed, or sent for a deferral): due again after
+    `backoff`, or held for an operator once `max_attempts` are spent."""
+    row.attempts += 1
+    row.last_error = error[:200]
+    row.updated_at = now
+    if row.attempts >= max_attempts:
+        row.state = HELD
+    else:
+        row.state = state
+        row.next_attempt_at = now + backoff(row.attempts, rng)
+
+
+def _lock_set(session: Session, set_id: str) -> None:
+    # Versions of one set are numbered one at a time (two workers may consume events of one
+    # record at once); the unique (set_id, version) is the last guard.
+    session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(set_id))))
+
+
+def latest(session: Session, set_id: str) -> Document | None:
+    return session.scalars(sa.select(Document).where(Document.set_id == set_id)
+                           .order_by(Document.version.desc()).limit(1)).first()
+
+
+def enqueue(session: Session, *, set_id: str, source: str, type_code: str, archive_no: str, cause: str,
+            record_id: str | None = None, revision: int | None = None, custodian: str | None = None) -> Document | None:
+    """Queue the next version of `set_id`, in the caller's transaction. A record's revision
+    already queued (the same event twice through a backfill and the live queue) queues nothing:
+    None."""
+    _lock_set(session, set_id)
+    last = latest(session, set_id)
+    if last is not None and revision is not None and last.revision is not None and last.revision >= revision:
+        return None
+    version = 1 if last is None else last.version + 1
+    row = Document(set_id=set_id, version=version, replaces=None if last is None else document_id(set_id, last.version),
+                   type_code=type_code, source=source, archive_no=archive_no, record_id=record_id,
+                   revision=revision, custodian=custodian or (last.custodian if last else None), cause=cause)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def registration_set(session: Session, archive_no: str) -> str | None:
+    """The set of the archive's registration document (its number may have changed since)."""
+    return session.scalar(sa.select(Document.set_id).where(Document.archive_no == archive_no,
+                                                          Document.source == ARCHIVE).limit(1))
+
+
+def ensure_registration(session: Session, archive_no: str, cause: str, custodian: str | None = None) -> Document | None:
+    """Queue the archive's registration document unless it has one: before its first record."""
+    if registration_set(session, archive_no) is not None:
+        return None
+    return enqueue(session, set_id=archive_set(archive_no), source=ARCHIVE, type_code=REGISTRATION,
+                   archive_no=archive_no, cause=cause, custodian=custodian)
+
+
+def renumber(session: Session, former: str, current: str) -> int:
+    """An archive's rows follow it to its new number (a transfer to another village), so that its
+    order holds; their sets keep their ids."""
+    result = session.execute(sa.update(Document).where(Document.archive_no == former).values(archive_no=current))
+    return result.rowcount or 0
+
+
+_earlier = aliased(Document)
+_registration = aliased(Document)
+
+# Another row of the archive before this one that is not settled yet: for a registration, one of
+# its own set; for anything else, any row of the archive.
+_WAITS_FOR_EARLIER = sa.exists().where(
+    _earlier.archive_no == Document.archive_no, _earlier.id < Document.id, _earlier.state.not_in(SETTLED),
+    sa.or_(Document.source != ARCHIVE, _earlier.set_id == Document.set_id))
+_REGISTERED = sa.exists().where(
+    _registration.archive_no == Document.archive_no, _registration.source == ARCHIVE,
+    _registration.state == ACKNOWLEDGED)
+
+
+def claim_due(session: Session, now: datetime, limit: int = 20) -> list[Document]:
+    """The rows due now whose turn it is (see the module doc), oldest first, locked for this
+    transaction; rows another worker holds are skipped."""
+    stmt = (sa.select(Document)
+            .where(Document.state.in_(CLAIMABLE), Document.next_attempt_at <= now, ~_WAITS_FOR_EARLIER,
+                   sa.or_(Document.source == ARCHIVE, _REGISTERED))
+            .order_by(Document.next_attempt_at, Document.id)
+            .limit(limit)
+            .with_for_update(of=Document, skip_locked=True))
+    return list(session.scalars(stmt))

@@ -1,0 +1,168 @@
+"""The sync service's RPC contracts (`RPC`): what operators ask of the queue of documents sent to
+the regional platform (`ehr sync ...`). Answers name documents by ids and codes, never a person.
+
+    status()                                     -> StatusSchema
+    list_documents(state="rejected", type_code=None, archive_no=None, limit=50, cursor=None)
+                                                 -> {"items": [DocumentSchema, ...], "next": cursor | None}
+    resend_document("record:8f3e...:v2" | "12")   -> DocumentSchema (queued again, due now)
+    start_backfill("2026-01-01")                 -> BackfillSchema (advanced by the sender's timer)
+    reconcile(custodian=None, type_code=None)    -> ReconciliationSchema
+    run_sender()                                 -> {"acknowledged": 3, ...}   (one sender pass now)
+    health()                                     -> {"database": "ok"}
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from shared.contracts.fields import INSTITUTION, ArchiveNo, Limit, NoArgumentsSchema, PingSchema, Rpc, Strict
+
+STATES = ("queued", "sent", "acknowledged", "rejected", "failed", "held")
+TYPE_CODE = validate.Regexp(r"^HSD[A-C]\d\d\.\d\d$", error="A WS/T 483 document type, e.g. HSDC00.01.")
+
+
+class DocumentSchema(Schema):
+    """One version of one document in the send queue:
+
+        {"id": 12, "document_id": "record:8f3e...:v2", "set_id": "record:8f3e...", "version": 2,
+         "replaces": "record:8f3e...:v1", "type_code": "HSDB04.01", "source": "hypertension_follow_up",
+         "archive_no": "11010510110100007", "record_id": "8f3e...", "revision": 2, "custodian": "T1101051011",
+         "cause": "event", "state": "rejected", "attempts": 0, "platform_id": null,
+         "reasons": [{"code": "missing_element", "message": "...", "path": "/ClinicalDocument/..."}], ...}
+    """
+
+    id = fields.Int()
+    document_id = fields.Str()
+    set_id = fields.Str()
+    version = fields.Int()
+    replaces = fields.Str(allow_none=True)
+    type_code = fields.Str()
+    source = fields.Str()
+    archive_no = fields.Str()
+    record_id = fields.Str(allow_none=True)
+    revision = fields.Int(allow_none=True)
+    custodian = fields.Str(allow_none=True)
+    cause = fields.Str(metadata={"enum": ["event", "backfill"]})
+    state = fields.Str(metadata={"enum": list(STATES)})
+    attempts = fields.Int()
+    next_attempt_at = fields.AwareDateTime()
+    platform_id = fields.Str(allow_none=True)
+    reasons = fields.List(fields.Dict())
+    last_error = fields.Str(allow_none=True)
+    queued_at = fields.AwareDateTime()
+    sent_at = fields.AwareDateTime(allow_none=True)
+    answered_at = fields.AwareDateTime(allow_none=True)
+
+
+class DocumentPageSchema(Schema):
+    items = fields.List(fields.Nested(DocumentSchema))
+    next = fields.Str(allow_none=True)
+
+
+class BackfillSchema(Schema):
+    """A backfill run: `{"id": 1, "since": "2026-01-01", "state": "running", "villages": 412,
+    "village_index": 37, "counts": {"archives": 5120, "queued": 20388}, "last_error": null, ...}`"""
+
+    id = fields.Int()
+    since = fields.Date()
+    state = fields.Str(metadata={"enum": ["running", "done"]})
+    requested_by = fields.Str()
+    villages = fields.Int()
+    village_index = fields.Int()
+    counts = fields.Dict()
+    last_error = fields.Str(allow_none=True)
+    created_at = fields.AwareDateTime()
+    finished_at = fields.AwareDateTime(allow_none=True)
+
+
+class StateCountSchema(Schema):
+    state = fields.Str()
+    type_code = fields.Str()
+    documents = fields.Int()
+
+
+class NotBuildableCountSchema(Schema):
+    record_type = fields.Str()
+    records = fields.Int()
+
+
+class StatusSchema(Schema):
+    """`status()`: counts by state and document type, the oldest document not settled yet
+    (neither acknowledged nor rejected), the records no document exists for yet (by type), and
+    the last backfill runs."""
+
+    by_state = fields.List(fields.Nested(StateCountSchema))
+    oldest_unacknowledged = fields.Nested(DocumentSchema, allow_none=True)
+    not_buildable = fields.List(fields.Nested(NotBuildableCountSchema))
+    backfills = fields.List(fields.Nested(BackfillSchema))
+
+
+class ReconciliationGroupSchema(Schema):
+    custodian = fields.Str(allow_none=True)
+    type_code = fields.Str(allow_none=True)
+    acknowledged = fields.Int(metadata={"description": "acknowledged in the suite"})
+    platform_accepted = fields.Int(metadata={"description": "listed as accepted by the platform"})
+    on_the_way = fields.Int(metadata={"description": "in the suite, not acknowledged yet"})
+    missing_on_platform = fields.List(fields.Str())
+    missing_on_platform_count = fields.Int()
+    unknown_to_suite = fields.List(fields.Str())
+    unknown_to_suite_count = fields.Int()
+    platform_id_differs = fields.List(fields.Str())
+    platform_id_differs_count = fields.Int()
+
+
+class ReconciliationSchema(Schema):
+    """`reconcile()`: per custodian institution and document type, the suite against the platform;
+    the lists are samples of document ids (at most 50 each), the counts complete."""
+
+    groups = fields.List(fields.Nested(ReconciliationGroupSchema))
+    totals = fields.Dict()
+    consistent = fields.Bool()
+
+
+class ListDocumentsRequestSchema(Strict):
+    state = fields.Str(load_default=None, allow_none=True, validate=validate.OneOf(STATES))
+    type_code = fields.Str(load_default=None, allow_none=True, validate=TYPE_CODE)
+    archive_no = ArchiveNo(load_default=None, allow_none=True)
+    limit = Limit(load_default=50)
+    cursor = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
+class DocumentRefSchema(Strict):
+    """`resend_document("record:8f3e...:v2")` or by its row id `resend_document("12")`."""
+
+    document = fields.Str(required=True, validate=validate.Length(min=1, max=120))
+
+
+class BackfillRequestSchema(Strict):
+    """`start_backfill("2026-01-01")`: documents for everything held since that day."""
+
+    since = fields.Date(required=True)
+
+
+class ReconcileRequestSchema(Strict):
+    custodian = fields.Str(load_default=None, allow_none=True, validate=INSTITUTION)
+    type_code = fields.Str(load_default=None, allow_none=True, validate=TYPE_CODE)
+
+
+class SenderOutcomeSchema(Schema):
+    """One pass of the sender: `{"claimed": 4, "acknowledged": 3, "rejected": 1, "deferred": 0,
+    "failed": 0, "held": 0}`."""
+
+    claimed = fields.Int()
+    acknowledged = fields.Int()
+    rejected = fields.Int()
+    deferred = fields.Int()
+    failed = fields.Int()
+    held = fields.Int()
+
+
+RPC: dict[str, Rpc] = {
+    "status": Rpc(NoArgumentsSchema(), StatusSchema()),
+    "list_documents": Rpc(ListDocumentsRequestSchema(), DocumentPageSchema()),
+    "resend_document": Rpc(DocumentRefSchema(), DocumentSchema()),
+    "start_backfill": Rpc(BackfillRequestSchema(), BackfillSchema()),
+    "reconcile": Rpc(ReconcileRequestSchema(), ReconciliationSchema()),
+    "run_sender": Rpc(NoArgumentsSchema(), SenderOutcomeSchema()),
+    "health": Rpc(NoArgumentsSchema(), PingSchema()),
+}

@@ -1,0 +1,205 @@
+"""The sync service's plain rules: the pause after a failure (exponential, jittered, capped), a
+document held after the configured number of failures, the platform's answers mapped to outcomes
+(`HttpPlatformClient` over a fake HTTP session), the builders' type table read in either shape,
+the sync key's proof, and the settings refused with the variable named."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+
+import pytest
+import requests
+
+from services.sync import building, queue
+from services.sync.models import Document
+from services.sync.platform import Accepted, Deferred, HttpPlatformClient, Rejected, TransportFailure
+from services.sync.settings import PlatformSettings
+from shared.config import ConfigError, generate_key
+from shared.signing import Refused, check_document_identity_proof, document_identity_proof
+
+NOW = datetime(2026, 12, 1, 2, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("attempts, ceiling", [(1, 2), (2, 4), (3, 8), (9, 512), (10, 600), (40, 600)])
+def test_the_pause_doubles_with_each_failure_up_to_ten_minutes_jittered_between_half_and_all(attempts, ceiling):
+    assert queue.backoff(attempts, rng=lambda: 1.0) == timedelta(seconds=ceiling)
+    assert queue.backoff(attempts, rng=lambda: 0.0) == timedelta(seconds=ceiling / 2)
+
+
+def test_jitter_spreads_the_retries_of_many_documents():
+    import random
+
+    rng = random.Random(7)
+    pauses = {queue.backoff(4, rng=rng.random) for _ in range(50)}
+    assert len(pauses) > 40 and all(timedelta(seconds=8) <= p <= timedelta(seconds=16) for p in pauses)
+
+
+def test_a_failure_counts_and_waits_and_the_last_allowed_one_holds_the_document():
+    row = Document(attempts=0, state=queue.QUEUED, next_attempt_at=NOW)
+    queue.after_failure(row, "HTTP 503", NOW, max_attempts=3, rng=lambda: 1.0)
+    assert (row.state, row.attempts, row.next_attempt_at, row.last_error) == (
+        queue.FAILED, 1, NOW + timedelta(seconds=2), "HTTP 503")
+    queue.after_failure(row, "ConnectTimeout", NOW, max_attempts=3, rng=lambda: 1.0)
+    assert (row.state, row.next_attempt_at) == (queue.FAILED, NOW + timedelta(seconds=4))
+    queue.after_failure(row, "ConnectTimeout", NOW, max_attempts=3, rng=lambda: 1.0)
+    assert (row.state, row.attempts) == (queue.HELD, 3)
+
+
+def test_a_deferral_leaves_the_document_sent_and_due_again():
+    row = Document(attempts=0, state=queue.QUEUED, next_attempt_at=NOW)
+    queue.after_failure(row, "deferred: patient_not_registered", NOW, 5, rng=lambda: 0.0, state=queue.SENT)
+    assert (row.state, row.next_attempt_at) == (queue.SENT, NOW + timedelta(seconds=1))
+
+
+def test_document_ids_follow_the_builders_model():
+    from services.sync.documents.model import DocumentInput
+
+    assert queue.document_id("record:8f3e", 2) == "record:8f3e:v2" == DocumentInput.document_id.fget(
+        SimpleNamespace(set_id="record:8f3e", version=2))
+
+
+# -- the HTTP client -------------------------------------------------------------------------------
+
+
+class FakeSession:
+    def __init__(self, status=201, body=None, raises=None):
+        self.status, self.body, self.raises = status, body, raises
+        self.headers, self.calls = {}, []
+
+    def post(self, url, data, headers, timeout, allow_redirects):
+        self.calls.append((url, headers, timeout))
+        if self.raises:
+            raise self.raises
+        return self._response()
+
+    def get(self, url, params, timeout, allow_redirects):
+        self.calls.append((url, dict(params), timeout))
+        return self._response()
+
+    def _response(self):
+        body = self.body
+
+        def json():
+            if isinstance(body, (dict, list)):
+                return body
+            raise ValueError("not json")
+        return SimpleNamespace(status_code=self.status, json=json)
+
+
+def client(session, **settings):
+    return HttpPlatformClient(PlatformSettings(url="https://platform.example.org/", token="s3cret", timeout=7,
+                                               **settings), session=session)
+
+
+def submit(session):
+    return client(session).submit("record:1:v2", "HSDB04.01", b"<x/>", "application/hl7-cda+xml",
+                                  replaces="record:1:v1")
+
+
+def test_an_acceptance_carries_the_platform_id_and_the_request_its_headers_token_and_timeout():
+    session = FakeSession(201, {"status": "accepted", "document_id": "record:1:v2", "platform_id": "P-9"})
+    assert submit(session) == Accepted("P-9", None)
+    url, headers, timeout = session.calls[0]
+    assert url == "https://platform.example.org/api/documents" and timeout == 7
+    assert headers == {"Content-Type": "application/hl7-cda+xml", "X-Document-Id": "record:1:v2",
+                       "X-Document-Type": "HSDB04.01", "X-Replaces": "record:1:v1"}
+    assert session.headers["Authorization"] == "Bearer s3cret" and session.verify is True
+
+
+def test_tls_is_verified_with_the_configured_ca_bundle():
+    session = FakeSession()
+    client(session, ca_file="/etc/ehr/platform-ca.pem")
+    assert session.verify == "/etc/ehr/platform-ca.pem"
+
+
+@pytest.mark.parametrize("status, body, expected", [
+    (200, {"status": "accepted", "platform_id": "P-9"}, Accepted("P-9")),
+    (422, {"status": "rejected", "reasons": [{"code": "missing_element", "message": "m", "path": "/p", "x": 1}]},
+     Rejected([{"code": "missing_element", "message": "m", "path": "/p"}])),
+    (400, "oops", Rejected([{"code": "rejected", "message": "HTTP 400"}])),
+    (413, None, Rejected([{"code": "too_large", "message": "the platform refused the document's size"}])),
+    (409, {"status": "deferred", "reasons": [{"code": "patient_not_registered", "message": "m"}]},
+     Deferred([{"code": "patient_not_registered", "message": "m"}])),
+    (500, None, TransportFailure("HTTP 500")),
+    (503, None, TransportFailure("HTTP 503")),
+    (401, {"status": "unauthorized"}, TransportFailure("HTTP 401")),
+    (201, "not json", TransportFailure("HTTP 201: not JSON")),
+    (201, {"status": "rejected"}, TransportFailure("HTTP 201: not an acceptance")),
+])
+def test_each_answer_of_the_platform_maps_to_one_outcome(status, body, expected):
+    assert submit(FakeSession(status, body)) == expected
+
+
+@pytest.mark.parametrize("error", [requests.ConnectTimeout(), requests.ReadTimeout(), requests.ConnectionError()])
+def test_timeouts_and_refused_connections_are_transport_failures_named_by_type(error):
+    assert submit(FakeSession(raises=error)) == TransportFailure(type(error).__name__)
+
+
+def test_the_accepted_listing_follows_the_cursor():
+    pages = iter([{"items": [{"document_id": "a"}], "next": "c1"}, {"items": [{"document_id": "b"}], "next": None}])
+    session = FakeSession()
+    session._response = lambda: SimpleNamespace(status_code=200, json=lambda page=next(pages): page)
+    items = list(client(session).accepted(custodian="T1101051011", type_code="HSDC00.01"))
+    assert [i["document_id"] for i in items] == ["a", "b"]
+    assert session.calls[0][1] == {"limit": 500, "custodian": "T1101051011", "type": "HSDC00.01"}
+    assert session.calls[1][1]["after"] == "c1"
+
+
+# -- the builders' table ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("table, expected", [
+    ({"archive": "HSDA00.01", "elderly_tcm": None}, {"archive": "HSDA00.01", "elderly_tcm": None}),
+    ({"archive": {"type_code": "HSDA00.01"}, "visit": {"type_code": "HSDC00.02", "buildable": False}},
+     {"archive": "HSDA00.01", "visit": None}),
+    ({"HSDA00.01": {"source": "archive"}, "HSDC00.05": {"sources": ["referral_out", "referral_back"]},
+      "HSDB01.01": {"source": "birth_certificate", "buildable": False}},
+     {"archive": "HSDA00.01", "referral_out": "HSDC00.05", "referral_back": "HSDC00.05", "birth_certificate": None}),
+])
+def test_the_builders_type_table_is_read_keyed_by_source_or_by_type(monkeypatch, table, expected):
+    monkeypatch.setattr(building, "_module", lambda name: SimpleNamespace(DOCUMENT_TYPES=table))
+    assert building.types_table() == expected
+
+
+def test_without_the_builders_table_the_issues_list_decides_and_building_waits(monkeypatch):
+    def missing(name):
+        raise building.BuilderUnavailable(name)
+
+    monkeypatch.setattr(building, "_module", missing)
+    assert building.document_type("hypertension_follow_up") == "HSDB04.01"
+    assert building.document_type("elderly_tcm") is None
+    with pytest.raises(building.BuilderUnavailable):
+        building.build(None, "cda")
+
+
+# -- the sync key's proof, the settings ------------------------------------------------------------------
+
+
+def test_only_a_proof_made_with_the_sync_key_for_that_archive_within_the_window_is_accepted():
+    key, other = base64.b64decode(generate_key()), base64.b64decode(generate_key())
+    proof = document_identity_proof(key, "11010500300100001", now=1_000_000.0)
+    check_document_identity_proof(key, "11010500300100001", proof, now=1_000_100.0)
+    for args, reason in [((other, "11010500300100001", proof, 1_000_100.0), "does not match"),
+                         ((key, "11010500300100002", proof, 1_000_100.0), "does not match"),
+                         ((key, "11010500300100001", proof, 1_000_400.0), "time window"),
+                         ((key, "11010500300100001", {}, 1_000_100.0), "missing"),
+                         ((None, "11010500300100001", proof, 1_000_100.0), "no EHR_SYNC_KEY")]:
+        with pytest.raises(Refused, match=reason):
+            check_document_identity_proof(*args[:3], now=args[3])
+
+
+def test_platform_settings_default_and_refuse_with_the_variable_named(tmp_path):
+    token = tmp_path / "token"
+    token.write_text("t0ken\n")
+    settings = PlatformSettings.from_environment({"EHR_PLATFORM_TOKEN_FILE": str(token)})
+    assert (settings.url, settings.token, settings.format, settings.timeout, settings.max_attempts) == (
+        "http://127.0.0.1:8090", "t0ken", "cda", 10.0, 8)
+    assert "t0ken" not in repr(settings)
+    for env, variable in [({"EHR_PLATFORM_FORMAT": "hl7v2"}, "EHR_PLATFORM_FORMAT"),
+                          ({"EHR_PLATFORM_URL": "ftp://x"}, "EHR_PLATFORM_URL"),
+                          ({"EHR_SYNC_MAX_ATTEMPTS": "0"}, "EHR_SYNC_MAX_ATTEMPTS"),
+                          ({"EHR_PLATFORM_TIMEOUT": "soon"}, "EHR_PLATFORM_TIMEOUT")]:
+        with pytest.raises(ConfigError, match=variable):
+            PlatformSettings.from_environment(env)
