@@ -9,12 +9,12 @@ with fhir.resources). No Nameko, no database: the sync service gathers the facts
 What each source's body holds is data (documents/sections.py: SECTIONS)."""
 
 from .cda import DocumentError, build_cda
-from .fhir import FhirValidationError, build_fhir, validate_bundle
+from .fhir import FhirValidationError, build_fhir, check_bundle, validate_bundle
 from .model import Author, DocumentInput, Institution, Patient
 from .types import DOCUMENT_TYPES, DocumentType, NotBuildable, document_type_for, require_buildable, why_no_document
 
 __all__ = [
     "DOCUMENT_TYPES", "Author", "DocumentError", "DocumentInput", "DocumentType", "FhirValidationError",
-    "Institution", "NotBuildable", "Patient", "build_cda", "build_fhir", "document_type_for",
+    "Institution", "NotBuildable", "Patient", "build_cda", "build_fhir", "check_bundle", "document_type_for",
     "require_buildable", "validate_bundle", "why_no_document",
 ]

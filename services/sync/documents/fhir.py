@@ -16,6 +16,7 @@ document always makes the same bundle. A correction (version > 1) has Compositio
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import date, datetime, time
 from typing import Any
@@ -24,6 +25,7 @@ from fhir.resources.bundle import Bundle
 from lxml import etree
 from pydantic import ValidationError
 
+from . import validation
 from .cda import (
     ARCHIVE_OID, CITIZEN_ID_TYPES, CLINICIAN_OID, DOCUMENT_OID, HEALTH_CARD_OID, ID_NUMBER_OID, INSTITUTION_OID,
     DocumentError, service_date,
@@ -57,8 +59,21 @@ class FhirValidationError(ValueError):
         self.errors = errors
 
 
-def _url(doc: DocumentInput, key: str) -> str:
-    return f"urn:uuid:{uuid.uuid5(NAMESPACE, f'{doc.document_id}|{key}')}"
+class _Urls:
+    """``urn:uuid:`` URLs of a document's entries: uuid.uuid5(NAMESPACE, "<document_id>|<key>"),
+    the SHA-1 of the namespace and the document id taken once for all of its entries."""
+
+    def __init__(self, doc: DocumentInput) -> None:
+        self._prefix = hashlib.sha1(NAMESPACE.bytes + f"{doc.document_id}|".encode())
+
+    def __call__(self, key: str) -> str:
+        digest = self._prefix.copy()
+        digest.update(key.encode())
+        octets = bytearray(digest.digest()[:16])
+        octets[6] = (octets[6] & 0x0F) | 0x50       # version 5
+        octets[8] = (octets[8] & 0x3F) | 0x80       # the RFC 4122 variant
+        h = octets.hex()
+        return f"urn:uuid:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _datetime(value: date | datetime) -> str:
@@ -185,22 +200,23 @@ def _build(doc: DocumentInput) -> dict[str, Any]:
     if doc.effective_time.tzinfo is None:
         raise DocumentError("effective_time must be timezone-aware")
     when = service_date(doc)
-    refs = {"composition": _url(doc, "composition"), "patient": _url(doc, "patient"),
-            "custodian": _url(doc, "custodian"), "author": _url(doc, "author")}
+    url_of = _Urls(doc)
+    refs = {"composition": url_of("composition"), "patient": url_of("patient"),
+            "custodian": url_of("custodian"), "author": url_of("author")}
     entries: list[tuple[str, dict[str, Any]]] = [
         (refs["patient"], _patient(doc)),
         (refs["custodian"], _organization(doc.custodian.code, doc.custodian.name)),
         (refs["author"], _practitioner(doc)),
     ]
     if doc.source != "archive":
-        refs["encounter"] = _url(doc, "encounter")
+        refs["encounter"] = url_of("encounter")
         entries.append((refs["encounter"], _encounter(doc, refs, when)))
 
     sections: list[dict[str, Any]] = []
     for index, facts in enumerate(section_facts(doc.source, doc.content)):
         members = []
         for number, fact in enumerate(facts.facts):
-            url = _url(doc, f"observation:{index}:{number}")
+            url = url_of(f"observation:{index}:{number}")
             entries.append((url, _observation(fact, refs, when)))
             members.append({"reference": url})
         sections.append({"title": facts.section.title,
@@ -211,7 +227,7 @@ def _build(doc: DocumentInput) -> dict[str, Any]:
     if found:
         members = []
         for number, item in enumerate(found):
-            url = _url(doc, f"condition:{number}")
+            url = url_of(f"condition:{number}")
             icd = item.system.upper().replace("-", "").startswith("ICD10")
             coding = {"system": f"urn:oid:{ICD10_OID}" if icd else f"urn:suite:{item.system}", "code": item.code}
             if item.name:
@@ -235,7 +251,7 @@ def _build(doc: DocumentInput) -> dict[str, Any]:
     if drugs:
         members = []
         for number, drug in enumerate(drugs):
-            url = _url(doc, f"medication:{number}")
+            url = url_of(f"medication:{number}")
             statement: dict[str, Any] = {"resourceType": "MedicationStatement", "status": "active",
                                          "medicationCodeableConcept": {"text": drug.name},
                                          "subject": {"reference": refs["patient"]},
@@ -292,9 +308,20 @@ def validate_bundle(bundle: dict[str, Any], document_id: str = "") -> Bundle:
             from None
 
 
+def check_bundle(bundle: dict[str, Any], document_id: str = "") -> None:
+    """``FhirValidationError`` unless the bundle is valid: the same verdict and errors as
+    ``validate_bundle``, without building the model of a bundle whose element shapes and values
+    were all seen valid before in this process (documents/validation.py)."""
+    try:
+        validation.validate(Bundle, bundle)
+    except ValidationError as exc:
+        raise FhirValidationError(document_id or str(bundle.get("identifier", {}).get("value")), exc.errors()) \
+            from None
+
+
 def build_fhir(doc: DocumentInput) -> dict[str, Any]:
     """The document as a FHIR R4 document Bundle (a JSON-ready dict), validated with fhir.resources.
     Raises ``NotBuildable``, ``DocumentError`` (input), or ``FhirValidationError``."""
     bundle = _build(doc)
-    validate_bundle(bundle, doc.document_id)
+    check_bundle(bundle, doc.document_id)
     return bundle

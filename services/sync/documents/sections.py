@@ -453,21 +453,33 @@ def _empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
-def _walk(value: Any, parts: list[str]) -> Iterator[Any]:
-    """The values at a path (``a.b``, ``a[]``, ``a[].b``); nothing for a missing or empty one."""
-    if not parts:
-        if not _empty(value):
-            yield value
-        return
-    head, rest = parts[0], parts[1:]
-    many = head.endswith("[]")
-    key = head[:-2] if many else head
-    child = value.get(key) if isinstance(value, Mapping) else None
-    if many:
-        for item in child if isinstance(child, list) else ():
-            yield from _walk(item, rest)
-    elif child is not None:
-        yield from _walk(child, rest)
+@cache
+def _steps(path: str) -> tuple[tuple[str, bool], ...]:
+    """A path as (key, many) steps: ``a[].b`` -> (("a", True), ("b", False))."""
+    return tuple((part[:-2], True) if part.endswith("[]") else (part, False) for part in path.split("."))
+
+
+def _is_mapping(value: Any) -> bool:
+    return type(value) is dict or isinstance(value, Mapping)
+
+
+def _walk(value: Any, steps: tuple[tuple[str, bool], ...], out: list[Any], at: int = 0) -> list[Any]:
+    """The values at a path (``a.b``, ``a[]``, ``a[].b``) appended to ``out``; nothing for a missing
+    or empty one."""
+    for index in range(at, len(steps)):
+        key, many = steps[index]
+        child = value.get(key) if _is_mapping(value) else None
+        if many:
+            if type(child) is list or isinstance(child, list):
+                for item in child:
+                    _walk(item, steps, out, index + 1)
+            return out
+        if child is None:
+            return out
+        value = child
+    if not _empty(value):
+        out.append(value)
+    return out
 
 
 def _parse_time(value: Any) -> Any:
@@ -521,8 +533,8 @@ def _result_facts(spec: F, item: Mapping[str, Any]) -> Iterator[Fact]:
 
 def field_facts(spec: F, content: Mapping[str, Any]) -> list[Fact]:
     """The facts one field of a table makes from the content (none when it is empty)."""
-    facts = []
-    for value in _walk(content, spec.path.split(".")):
+    facts: list[Fact] = []
+    for value in _walk(content, _steps(spec.path), []):
         if spec.kind == "RESULT":
             facts.extend(_result_facts(spec, value))
         elif spec.kind == "CD":
