@@ -304,19 +304,22 @@ def validate_bundle(bundle: dict[str, Any], document_id: str = "") -> Bundle:
     try:
         return Bundle.parse_obj(bundle)
     except ValidationError as exc:
-        raise FhirValidationError(document_id or str(bundle.get("identifier", {}).get("value")), exc.errors()) \
-            from None
+        raise _invalid(bundle, document_id, exc.errors()) from None
+    except LookupError as exc:         # fhir.resources' answer to an unknown resourceType
+        raise _invalid(bundle, document_id, [{"loc": ("entry", "resource", "resourceType"), "msg": str(exc),
+                                              "type": "value_error.resource_type"}]) from None
+
+
+def _invalid(bundle: dict[str, Any], document_id: str, errors: list[dict[str, Any]]) -> FhirValidationError:
+    return FhirValidationError(document_id or str(bundle.get("identifier", {}).get("value")), errors)
 
 
 def check_bundle(bundle: dict[str, Any], document_id: str = "") -> None:
     """``FhirValidationError`` unless the bundle is valid: the same verdict and errors as
     ``validate_bundle``, without building the model of a bundle whose element shapes and values
     were all seen valid before in this process (documents/validation.py)."""
-    try:
-        validation.validate(Bundle, bundle)
-    except ValidationError as exc:
-        raise FhirValidationError(document_id or str(bundle.get("identifier", {}).get("value")), exc.errors()) \
-            from None
+    if not validation.known_valid(Bundle, bundle):
+        validate_bundle(bundle, document_id)   # fhir.resources decides, and says where
 
 
 def build_fhir(doc: DocumentInput) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """FHIR validation with fhir.resources, fast for bundles made of a few recurring shapes.
 
-    validate(Bundle, bundle_dict)   # None when valid, else raises pydantic's ValidationError
+    known_valid(Bundle, bundle_dict)  # True: valid; False: let Bundle.parse_obj decide and report
+    validate(Bundle, bundle_dict)     # None when valid, else raises pydantic's ValidationError
 
 fhir.resources (pydantic 1) validates an element in three parts, each with its own model's
 validators: the element's keys (no unknown one, ``Extra.forbid``; the required ones present and
@@ -163,10 +164,19 @@ def _walk(model: type, data: dict) -> tuple:
     return shape
 
 
-def validate(model: type, data: dict) -> None:
-    """Raises pydantic's ValidationError (fhir.resources' errors, full locations) unless ``data``
-    is a valid ``model`` (a Bundle, a resource)."""
+def known_valid(model: type, data: dict) -> bool:
+    """True when ``data`` is a valid ``model`` (a Bundle, a resource) by the shapes and values
+    fhir.resources validated before (parsing the shapes not seen yet); False when the walk found a
+    fault or met something it does not decide: then only ``model.parse_obj(data)`` can tell."""
     try:
         _shape(model, data)
-    except (_Unexpected, ValidationError):
+    except (_Unexpected, ValidationError, LookupError):
+        return False
+    return True
+
+
+def validate(model: type, data: dict) -> None:
+    """Raises pydantic's ValidationError (fhir.resources' errors, full locations) unless ``data``
+    is a valid ``model``."""
+    if not known_valid(model, data):
         model.parse_obj(data)              # fhir.resources decides, and says where
