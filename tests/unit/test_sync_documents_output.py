@@ -2,7 +2,8 @@
 first version and a correction, a resident without an ID number, markup in free text) the CDA
 XML is byte-identical, and the FHIR bundle equal, to what the builders produced before they were
 made fast (issue #14). The reference is each output's SHA-256 (the documents themselves are
-265 KB); beside it the digest of the input, so that a change to the fixtures (the forms'
+265 KB); an integrated visit's two documents, which the builders did not make before, are
+pinned as the fast builders first made them. Beside each the digest of the input, so that a change to the fixtures (the forms'
 examples, the synthetic resident) is told apart from a change to the builders.
 
 A deliberate change of the output regenerates the table with
@@ -19,7 +20,7 @@ from dataclasses import asdict, replace
 import pytest
 
 from services.sync.documents import DocumentInput, build_cda, build_fhir
-from tests.unit.sync_documents_data import document, resident, sources
+from tests.unit.sync_documents_data import document, integrated_content, resident, sources
 
 
 def cases() -> dict[str, DocumentInput]:
@@ -34,6 +35,9 @@ def cases() -> dict[str, DocumentInput]:
     out["HSDC00.04 markup"] = document(
         "HSDC00.04", source, {**content, "opinion": "血糖 > 16.7 & <3.9 时转诊 ]]>"},
         patient=replace(resident(), name='王<小>&"明\'', current_address="</streetAddressLine><x>&amp; 3号"))
+    for type_code in ("HSDB04.01", "HSDB04.02"):
+        out[f"{type_code} integrated"] = replace(document(type_code, "integrated_follow_up", integrated_content()),
+                                                 set_id=f"record:9001:{type_code}")
     return out
 
 
@@ -88,6 +92,11 @@ REFERENCE = {
         '1358c3734c1f08b4f395360a1f50d6d9', '2ff46925c85dd8f4e8f2c48f87d81c28'),
     'HSDC00.04 markup': ('08a4554082db96cc600a9dc156fc34b6',
         '6bb92b65ba5d17a9ffa72205ed48305d', 'ae88494deee97f04adbb730c5fa189fb'),
+    # the integrated visit's documents (new with the two-document sources)
+    'HSDB04.01 integrated': ('f455e013be88aaa5ded8e6cf5b475036',
+        'b5e6998ba665b2f8f15612b5d6fa5a83', '10ecf261ba7da10e70cb4017e2f3b5d3'),
+    'HSDB04.02 integrated': ('9f91ab961de1ebe915f5d7d34d68abc7',
+        '6e7c736b013a7ee33f03b9b46db94413', '5f81dd572e2b3722e8a95edc416c7e0a'),
 }
 
 CASES = cases()
@@ -102,6 +111,37 @@ def test_the_output_is_what_the_builders_produced_before(case):
         "regenerate the table (see the module's doc) after checking the builders' output by hand"
     assert digest(build_cda(doc)) == expected_cda, f"{case}: the CDA XML is no longer byte-identical"
     assert fhir_digest(build_fhir(doc)) == expected_fhir, f"{case}: the FHIR bundle changed"
+
+
+def _bumped(value):
+    """Every number in the content one more (other values in the same shapes)."""
+    if isinstance(value, dict):
+        return {key: _bumped(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_bumped(item) for item in value]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value + 1
+    return value
+
+
+def test_copied_sections_are_what_building_them_element_by_element_makes(monkeypatch):
+    """The CDA sections copied from a cached shape, with other values set in place, are byte for
+    byte the sections built element by element (no shape kept: `_MAX_SHAPES` 0)."""
+    from services.sync.documents import cda
+
+    variants = []
+    for n, (name, doc) in enumerate(sorted(CASES.items())):
+        content = dict(doc.content)
+        for key in ("occurred_on", "started_at"):              # other dates, other effectiveTimes
+            if isinstance(content.get(key), str):
+                content[key] = content[key].replace("2024-05", "2023-11")
+        variants += [doc, replace(doc, content=_bumped(content), patient=resident(seed=40 + n))]
+    for doc in variants:
+        build_cda(doc)                                           # every shape kept
+    copied = [build_cda(doc) for doc in variants]
+    monkeypatch.setattr(cda, "_MAX_SHAPES", 0)
+    monkeypatch.setattr(cda, "_SHAPES", {})
+    assert [build_cda(doc) for doc in variants] == copied
 
 
 def test_every_fixture_document_is_pinned():

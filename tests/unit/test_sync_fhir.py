@@ -13,7 +13,7 @@ import pytest
 from fhir.resources.bundle import Bundle
 
 from services.sync.documents import DOCUMENT_TYPES, FhirValidationError, NotBuildable, build_fhir, validate_bundle
-from tests.unit.sync_documents_data import document, resident, sources
+from tests.unit.sync_documents_data import document, integrated_content, resident, sources
 
 SOURCES = sources()
 
@@ -241,3 +241,19 @@ def test_check_bundle_is_right_with_emptied_caches(monkeypatch):
     _set("Patient", "birthDate", "1950-13-45")(bundle)
     with pytest.raises(FhirValidationError, match="birthDate"):
         check_bundle(bundle, "record:x:v1")
+
+
+@pytest.mark.parametrize("type_code, classification, glucose", [("HSDB04.01", "1", False), ("HSDB04.02", "2", True)])
+def test_an_integrated_visit_makes_a_valid_bundle_of_each_programme(type_code, classification, glucose):
+    doc = replace(document(type_code, "integrated_follow_up", integrated_content()), set_id=f"record:9001:{type_code}")
+    bundle = build_fhir(doc)
+    assert isinstance(Bundle.parse_obj(json.loads(json.dumps(bundle, ensure_ascii=False))), Bundle)
+    composition = bundle["entry"][0]["resource"]
+    assert composition["type"]["coding"][0]["code"] == type_code
+    assert bundle["identifier"]["value"] == f"record:9001:{type_code}:v1"
+    observations = resources(bundle, "Observation")
+    assert next(o for o in observations if o["code"]["text"] == "此次随访分类")[
+        "valueCodeableConcept"]["coding"][0]["code"] == classification
+    assert any(o["code"].get("coding", [{}])[0].get("code") == "DE04.50.102.00" for o in observations) == glucose
+    assert [s["medicationCodeableConcept"]["text"] for s in resources(bundle, "MedicationStatement")] == \
+        ["缬沙坦胶囊", "盐酸二甲双胍片"]

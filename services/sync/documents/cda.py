@@ -353,7 +353,7 @@ def build_cda(doc: DocumentInput) -> bytes:
     body = _el(_el(root, "component"), "structuredBody")
     effective = service_date(doc)
     effective_ts = ts(effective) if effective is not None else None
-    for facts in section_facts(doc.source, doc.content):
+    for facts in section_facts(doc.source, doc.content, doc.type_code):
         _facts_section(body, facts, effective, effective_ts)
     found = diagnoses(doc.source, doc.content)
     if found:

@@ -213,7 +213,7 @@ def _build(doc: DocumentInput) -> dict[str, Any]:
         entries.append((refs["encounter"], _encounter(doc, refs, when)))
 
     sections: list[dict[str, Any]] = []
-    for index, facts in enumerate(section_facts(doc.source, doc.content)):
+    for index, facts in enumerate(section_facts(doc.source, doc.content, doc.type_code)):
         members = []
         for number, fact in enumerate(facts.facts):
             url = url_of(f"observation:{index}:{number}")
