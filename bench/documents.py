@@ -9,8 +9,10 @@ each form's complete example; tests/unit/sync_documents_data.py).
 Issue #14 asks one sync worker to build, send and record at least 500 documents a second: 2 ms
 a document for all of it, so the build alone should take well under that. The figures are CPU
 time of this process (time.process_time), as the machine is shared; the wall-clock rate is shown
-beside it. Each call builds a new document (residents, set ids and versions vary), so nothing
-the builders may keep between calls is the document itself.
+beside it; each is the fastest of five rounds. Each call builds another document than the one
+before (16 residents, set ids, versions 1 and 2 in turn), so what the builders keep between calls
+(shapes of sections and bundle elements, validated values) is not the document itself. The
+integrated visit (多病共管) makes both HSDB04.01 and HSDB04.02 (rows "integrated").
 """
 
 from __future__ import annotations
@@ -43,12 +45,15 @@ class Figure:
     cpu: float                    # seconds of CPU a document
     wall: float                   # seconds of wall clock a document
     size: int                     # bytes of the last document (CDA XML, FHIR JSON)
+    source: str
 
 
 def cases() -> list[Case]:
-    from tests.unit.sync_documents_data import sources
+    from tests.unit.sync_documents_data import integrated_content, sources
 
-    return [Case(type_code, source, content) for type_code, (source, content) in sorted(sources().items())]
+    found = [Case(type_code, source, content) for type_code, (source, content) in sorted(sources().items())]
+    return found + [Case(type_code, "integrated_follow_up", integrated_content()) for type_code in ("HSDB04.01",
+                                                                                                     "HSDB04.02")]
 
 
 def documents(case: Case, variants: int = 16) -> list:
@@ -69,24 +74,29 @@ def documents(case: Case, variants: int = 16) -> list:
     return out
 
 
-def measure(build, inputs: list, seconds: float, at_least: int = 5) -> tuple[int, float, float, object]:
-    """Build the inputs round and round for `seconds` of CPU (at least `at_least` documents)."""
-    last = build(inputs[0])                          # warm: imports, caches of the tables
-    count = 0
-    cpu, wall = time.process_time(), time.perf_counter()
-    while True:
-        last = build(inputs[count % len(inputs)])
-        count += 1
-        spent = time.process_time() - cpu
-        if spent >= seconds and count >= at_least:
-            break
-    return count, spent / count, (time.perf_counter() - wall) / count, last
+def measure(build, inputs: list, seconds: float, rounds: int = 5) -> tuple[int, float, float, object]:
+    """Build the inputs round and round for `seconds` of CPU in all, in `rounds` rounds (each at
+    least one pass over the inputs); the figures of the fastest round, as the machine is shared."""
+    last = build(inputs[0])                          # warm: imports, what the builders keep
+    total, best_cpu, best_wall = 0, float("inf"), float("inf")
+    for _ in range(rounds):
+        count = 0
+        cpu, wall = time.process_time(), time.perf_counter()
+        while True:
+            last = build(inputs[count % len(inputs)])
+            count += 1
+            spent = time.process_time() - cpu
+            if spent >= seconds / rounds and count >= len(inputs):
+                break
+        total += count
+        best_cpu, best_wall = min(best_cpu, spent / count), min(best_wall, (time.perf_counter() - wall) / count)
+    return total, best_cpu, best_wall, last
 
 
 def run(quick: bool = False) -> list[Measure]:
     import json
 
-    from services.sync.documents import DOCUMENT_TYPES, build_cda, build_fhir
+    from services.sync.documents import NotBuildable, build_cda, build_fhir
 
     seconds = 0.2 if quick else 1.0
     heading(f"documents: build rate per type and format, {seconds:g} s of CPU each, one process")
@@ -94,19 +104,23 @@ def run(quick: bool = False) -> list[Measure]:
     for case in cases():
         inputs = documents(case)
         for fmt, build in (("CDA", build_cda), ("FHIR", build_fhir)):
-            count, cpu, wall, last = measure(build, inputs, seconds)
+            try:
+                count, cpu, wall, last = measure(build, inputs, seconds)
+            except NotBuildable as exc:            # the builders of before the integrated visit's two
+                print(f"{case.type_code} from {case.source}: not built ({exc.reason})")
+                continue
             size = len(last) if fmt == "CDA" else len(json.dumps(last, ensure_ascii=False).encode())
-            figures.append(Figure(case.type_code, fmt, count, cpu, wall, size))
-    table(["type", "name", "format", "documents", "size", "CPU a document", "rate (CPU)", "rate (wall)",
+            figures.append(Figure(case.type_code, fmt, count, cpu, wall, size, case.source))
+    table(["type", "source", "format", "documents", "size", "CPU a document", "rate (CPU)", "rate (wall)",
            "share of 2 ms (500/s)"],
-          [[f.type_code, DOCUMENT_TYPES[f.type_code].name, f.fmt, f"{f.count:,}", f"{f.size / 1024:.1f} KiB",
+          [[f.type_code, f.source, f.fmt, f"{f.count:,}", f"{f.size / 1024:.1f} KiB",
             f"{f.cpu * 1000:.3f} ms", rate(1 / f.cpu), rate(1 / f.wall), against(f.cpu, BUDGET)]
            for f in figures], left=3)
     print(f"(ratio: a document's CPU to the {BUDGET * 1000:.0f} ms that {TARGET}/s allows for building, sending "
           f"and recording together; measured {date.today().isoformat()})")
     measures = []
     for f in figures:
-        if f.type_code in SUMMARISED:
+        if f.type_code in SUMMARISED and f.source != "integrated_follow_up":
             measures.append(Measure("documents", f"build {f.fmt}, {SUMMARISED[f.type_code]} ({f.type_code})",
                                     f"{f.cpu * 1000:.3f} ms ({rate(1 / f.cpu)})", f"< {BUDGET * 1000:.0f} ms (500/s)",
                                     against(f.cpu, BUDGET)))
