@@ -231,7 +231,8 @@ def test_check_bundle_decides_as_fhir_resources_does(mutation):
 
 
 def test_check_bundle_is_right_with_emptied_caches(monkeypatch):
-    from services.sync.documents import check_bundle, validation
+    from services.sync.documents import check_bundle
+    from services.sync.documents import validation
 
     monkeypatch.setattr(validation, "MAX_SHAPES", 3)
     monkeypatch.setattr(validation, "MAX_VALUES", 5)

@@ -25,7 +25,6 @@ from fhir.resources.bundle import Bundle
 from lxml import etree
 from pydantic import ValidationError
 
-from . import validation
 from .cda import (
     ARCHIVE_OID, CITIZEN_ID_TYPES, CLINICIAN_OID, DOCUMENT_OID, HEALTH_CARD_OID, ID_NUMBER_OID, INSTITUTION_OID,
     DocumentError, service_date,
@@ -33,6 +32,7 @@ from .cda import (
 from .model import DocumentInput
 from .sections import DE_OID, ICD10_OID, Fact, diagnoses, medications, section_facts
 from .types import DOCUMENT_TYPE_OID, require_buildable
+from .validation import known_valid
 
 NAMESPACE = uuid.UUID("0b7f7e55-3c1e-4d57-8f0c-6c1f2a9d4e21")
 LOINC = "http://loinc.org"
@@ -318,7 +318,7 @@ def check_bundle(bundle: dict[str, Any], document_id: str = "") -> None:
     """``FhirValidationError`` unless the bundle is valid: the same verdict and errors as
     ``validate_bundle``, without building the model of a bundle whose element shapes and values
     were all seen valid before in this process (documents/validation.py)."""
-    if not validation.known_valid(Bundle, bundle):
+    if not known_valid(Bundle, bundle):
         validate_bundle(bundle, document_id)   # fhir.resources decides, and says where
 
 
