@@ -9,7 +9,8 @@ not null and at most one of each choice ``value[x]``: the generated ``pre`` root
 only at which keys hold a value), each primitive value on its own (its field's type: ``code``,
 ``dateTime``, ``uri``, ...), and each complex value as an element of its field's type, with the
 same three parts. So an element is valid exactly when its *shape* (its model and, per key, the
-shape of what it holds) is valid and every primitive value in it is valid for its field.
+shape of what it holds) is valid and every primitive value in it is valid for its field. (A
+model with any other validator, root or field, is never walked: `_decomposable`.)
 
 Here each shape is validated once by fhir.resources itself (the model parses an element of that
 shape, its primitives the actual ones, its complex values earlier parsed elements of their
@@ -57,9 +58,22 @@ _VALUES: set[tuple] = set()
 _BY_RESOURCE_TYPE = object()
 
 
+# The root validators whose verdict depends only on which keys hold a value (fhir.resources'
+# generated ones); a model with any other (or a field validator) is parsed whole, never walked.
+_KEY_ONLY_VALIDATORS = ("validate_required_primitive_elements_", "validate_one_of_many_")
+
+
+def _decomposable(model: type) -> bool:
+    return not model.__post_root_validators__ and all(
+        validator.__name__.startswith(_KEY_ONLY_VALIDATORS) for validator in model.__pre_root_validators__) \
+        and not any(field.class_validators for field in model.__fields__.values())
+
+
 def _model(model: type) -> tuple[str, dict[str, tuple[Any, Any, bool]]]:
     found = _MODELS.get(model)
     if found is None:
+        if not _decomposable(model):
+            raise _Unexpected
         fields = {}
         for name, field in model.__fields__.items():
             if name in ("resource_type", "fhir_comments") or field.alias.startswith("_"):
