@@ -27,6 +27,9 @@ def front_page_and_timeline(page, data: dict) -> None:
     expect(row).to_have_count(1)
     expect(row).to_contain_text("门诊 · 朝阳区人民医院 · 总额 356.80 元 · 个人自付 82.72 元")
     expect(row).to_contain_text("朝阳区医疗保障局（医保结算平台）")  # who sent it
+    expect(row).to_contain_text("有效")
+    page.get_by_role("heading", name="服务记录").scroll_into_view_if_needed()
+    shoot(page, "timeline-insurance")
     page.get_by_label("类型").select_option(label="医保结算")   # the timeline filtered to settlements
     page.get_by_role("button", name="筛选").click()
     expect(page.get_by_test_id("timeline").locator("tbody tr")).to_have_count(1)

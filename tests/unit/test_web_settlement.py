@@ -5,7 +5,7 @@ amounts in yuan with two decimals, the institutions by name."""
 from __future__ import annotations
 
 from services.gateway.web import settlement
-from services.gateway.web.display import record_type_name
+from services.gateway.web.display import ORIGINS, RECORD_STATUS, code_name, record_type_name
 
 NAMES = {"H3301020001": "朝阳区人民医院"}
 INPATIENT = {
@@ -29,6 +29,7 @@ def test_a_settlement_reads_in_chinese_with_its_amounts_by_category():
     assert shown["fees"] == [("床位费", "600.00 元"), ("西药费", "7100.50 元")]
     assert shown["settled_at"] == "2026-09-08 10:15"   # 北京时间
     assert record_type_name("insurance_settlement") == "医保结算"
+    assert (code_name(RECORD_STATUS, "active"), ORIGINS["insurance"]) == ("有效", "医保")   # a record's status, origin
 
 
 def test_an_unknown_code_or_institution_shows_as_it_is_and_a_missing_other_fund_is_left_out():

@@ -19,7 +19,7 @@ ROLE_NAMES = {
 }
 SEX = {"1": "男", "2": "女", "0": "未知的性别", "9": "未说明的性别"}
 STATUS = {"active": "在管", "terminated": "已结案", "merged": "已合并", "transferred": "已迁出"}
-RECORD_STATUS = {"current": "有效", "amended": "已更正", "entered_in_error": "录入错误"}
+RECORD_STATUS = {"active": "有效", "current": "有效", "amended": "已更正", "entered_in_error": "录入错误"}
 RESIDENCE = {"1": "户籍", "2": "非户籍"}
 ID_TYPES = {"01": "居民身份证", "02": "居民户口簿", "03": "护照", "04": "军官证", "05": "驾驶证",
             "06": "港澳居民来往内地通行证", "07": "台湾居民来往内地通行证", "99": "其他"}
