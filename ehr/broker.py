@@ -325,14 +325,14 @@ def broker_list(as_json: bool) -> None:
 
 
 def grant_demo_accounts(settings) -> dict[str, str]:
-    """Fresh accounts for the demo county's hospitals and township and community centres
+    """Fresh accounts for the demo county's hospitals, township and community centres and insurer
     (`ehr up --demo`, `ehr demo`): {institution code: AMQP URI with the account's credentials}."""
     from ehr import institutions
     from services.gateway.access import CENTRES
 
     api, accounts = management(settings)
     uris = {}
-    for institution in institutions.registered(kinds=sorted({HOSPITAL, *CENTRES})):
+    for institution in institutions.registered(kinds=sorted({HOSPITAL, INSURER, *CENTRES})):
         name, password = grant(api, accounts, institution["code"], institution["kind"], institution["division_code"])
         uris[institution["code"]] = partner_uri(settings.amqp_uri, name, password)
     return uris

@@ -237,8 +237,8 @@ def demo(residents: int, encounters_each: int, seed: int | None) -> None:
     """Register synthetic residents and publish their hospital encounters, and give one centre a
     few months of programme work (enrolments, follow-ups, a suggestion: its work list) (with fresh
     demo API keys of the township systems, created in the gateway database and revoked when it
-    ends, and fresh broker accounts of the demo hospitals and centres, through which the
-    hospitals publish)."""
+    ends, and fresh broker accounts of the demo hospitals, centres and insurer, through which the
+    hospitals publish encounters and the insurer settlements)."""
     from ehr.access import create_demo_keys, revoke_demo_keys
     from ehr.broker import BrokerAdminError, grant_demo_accounts, refusal
     from ehr.demo import run_demo

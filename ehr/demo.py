@@ -18,6 +18,11 @@ urgent items and a suggestion to confirm.
 The same centre refers some of that cast to the demo hospitals and asks them for consultations
 (`ehr.demo_referrals`): its sent box (`GET /api/v1/referrals?box=sent`) shows a referral in every
 state, the hospitals answering over AMQP with their own broker accounts; a second run adds none.
+
+The demo county's insurer sends a few settlements (医保结算) of demo residents over AMQP with its
+own broker account (`ehr.demo_settlements`): outpatient ones, an inpatient stay, a correction
+(a higher revision) and one of a resident registered only afterwards (pending until then), so
+their 首页 shows the `insurance` figures; stable message ids file nothing twice.
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ from shared import clock
 
 from kombu import Connection, Producer
 
-from ehr import demo_programmes, demo_referrals
+from ehr import demo_programmes, demo_referrals, demo_settlements
+from ehr.broker import INSURER
 from ehr.synthetic import Synthesizer, encode
 
 
@@ -130,6 +136,7 @@ def run_demo(gateway: str, keys: dict[str, str], brokers: dict[str, str], reside
                 publish_encounter(producer, body, conn.userid)
                 sent += 1
     echo(f"published {sent} hospital encounters ({len(late) * encounters_each} for residents not yet registered)")
+    settled = _settle(brokers, institutions, hospitals, cast, cast_people, people[len(late):], late, today, echo)
 
     time.sleep(1)
     for person in late:
@@ -147,24 +154,54 @@ def run_demo(gateway: str, keys: dict[str, str], brokers: dict[str, str], reside
     echo(f"referrals of {centre}: " + ", ".join(f"{n} {state}" for state, n in referred["states"].items())
          + f" ({len(referred['made'])} made now; GET /api/v1/referrals?box=sent, /api/v1/consultations?box=sent)")
     return {"archives": len(archives), "encounters": sent, "centre": centre, "worklist": worklist,
-            "referrals": referred, "cast": {case.label: case.archive_no for case in cast},
-            "hints": try_next(gateway, keys, brokers, archives, institutions, centre)}
+            "referrals": referred, "cast": {case.label: case.archive_no for case in cast}, "settlements": settled,
+            "hints": try_next(gateway, keys, brokers, archives, institutions, centre,
+                              settled=settled["id_numbers"])}
+
+
+def _settle(brokers: dict[str, str], institutions: list[dict], hospitals: list[str], cast, cast_people, registered,
+            late, today, echo) -> dict:
+    """The insurer's settlements (`ehr.demo_settlements`): of the programmes' first resident (the
+    one the closing hints name: outpatient and its correction), of the resident with both
+    conditions (an inpatient stay), of another registered resident, and of one registered later
+    (pending until then); published with the insurer's own account. Nothing without an insurer
+    account or a hospital."""
+    insurers = [i["code"] for i in institutions if i["kind"] == INSURER and i["code"] in brokers]
+    if not insurers or not hospitals:
+        return {"insurer": None, "message_ids": [], "bodies": [], "id_numbers": []}
+    labels = [case.label for case in cast]
+    chosen = [cast_people[0]] if cast_people else []
+    if "integrated" in labels:
+        chosen.append(cast_people[labels.index("integrated")])
+    chosen += registered[:1]
+    visited = [(person, hospitals[n % len(hospitals)]) for n, person in enumerate(chosen)]
+    bodies = demo_settlements.plan(insurers[0], visited, (late[0], hospitals[-1]) if late else None, today)
+    message_ids = demo_settlements.publish(brokers[insurers[0]], bodies)
+    corrections = sum(1 for b in bodies if b["source"]["revision"] > 1)
+    echo(f"the insurer {insurers[0]} published {len(bodies)} settlements ({corrections} a correction, "
+         f"{1 if late else 0} for a resident not yet registered): the 首页 shows them under 医保结算")
+    return {"insurer": insurers[0], "message_ids": message_ids, "bodies": bodies,
+            "id_numbers": sorted({b["insured"]["id_number"] for b in bodies})}
 
 
 def try_next(gateway: str, keys: dict[str, str], brokers: dict[str, str], archives: dict, institutions,
-             centre: str | None = None) -> list[str]:
+             centre: str | None = None, settled=()) -> list[str]:
     """The lines that tell a newcomer what to try with the demo's keys (`ehr up` prints them last,
-    in its closing block, so the demo key is not lost among the logs): an archive's records and,
-    with the same key, the work list of `centre` (the one with the programmes' demo)."""
-    samples = list(archives.values())
-    sample = next((s for s in samples if s[1] == centre), samples[0] if samples else None)
+    in its closing block, so the demo key is not lost among the logs): an archive's records (and
+    its 首页, when the insurer settled for it: `settled`, ID numbers), and, with the same key, the
+    work list of `centre` (the one with the programmes' demo)."""
+    samples = list(archives.items())
+    sample = next((s for s in samples if s[1][1] == centre), samples[0] if samples else None)
     if not sample:
         return []
-    archive_no, manager = sample
+    id_number, (archive_no, manager) = sample
     auth = f"-H 'Authorization: Bearer {keys[manager]}'"
     hints = [f"  try, with the DEMO key of {manager}'s township system (valid until the demo ends: "
              "`ehr up --demo` revokes its demo keys when it stops, `ehr demo` when its feed is sent):",
              f"    curl {auth} {gateway}/api/v1/archives/{archive_no}/records"]
+    if id_number in settled:
+        hints += ["  its 首页, with the insurer's settlements of the past 12 months under `insurance`:",
+                  f"    curl {auth} {gateway}/api/v1/archives/{archive_no}/summary"]
     if manager == centre:
         hints += ["  its work list (urgent, overdue and due follow-ups, each saying why) and residents to confirm:",
                   f"    curl {auth} {gateway}/api/v1/worklist",

@@ -19,7 +19,7 @@ ROLE_NAMES = {
 }
 SEX = {"1": "男", "2": "女", "0": "未知的性别", "9": "未说明的性别"}
 STATUS = {"active": "在管", "terminated": "已结案", "merged": "已合并", "transferred": "已迁出"}
-RECORD_STATUS = {"current": "有效", "amended": "已更正", "entered_in_error": "录入错误"}
+RECORD_STATUS = {"active": "有效", "current": "有效", "amended": "已更正", "entered_in_error": "录入错误"}
 RESIDENCE = {"1": "户籍", "2": "非户籍"}
 ID_TYPES = {"01": "居民身份证", "02": "居民户口簿", "03": "护照", "04": "军官证", "05": "驾驶证",
             "06": "港澳居民来往内地通行证", "07": "台湾居民来往内地通行证", "99": "其他"}
@@ -29,7 +29,7 @@ RECORD_TYPES = {
     "hypertension_follow_up": "高血压患者随访服务记录表", "diabetes_follow_up": "2型糖尿病患者随访服务记录表",
     "integrated_follow_up": "高血压、2型糖尿病患者随访服务记录表（多病共管）",
     "elderly_self_care": "老年人生活自理能力评估表", "elderly_tcm": "老年人中医药健康管理服务记录表",
-    "attachment": "附件",
+    "attachment": "附件", "insurance_settlement": "医保结算",
 }
 PROGRAMMES = {"hypertension": "高血压", "type2_diabetes": "2型糖尿病", "elderly": "65岁及以上老年人"}
 ENROLMENT_STATUS = {"active": "管理中", "ended": "已结束管理"}
@@ -43,6 +43,8 @@ EVIDENCE_KINDS = {"diagnosis": "诊断", "screening": "筛查"}
 POPULATIONS = {"children": "0-6岁儿童", "elderly": "65岁及以上老年人", "hypertension": "高血压患者",
                "diabetes": "2型糖尿病患者", "maternal": "孕产妇", "severe_mental": "严重精神障碍患者",
                "tuberculosis": "肺结核患者"}
+# where a record came from (`origin` of its revision)
+ORIGINS = {"hospital_message": "医院", "form": "表单", "import": "导入", "referral": "转诊", "insurance": "医保"}
 # the quarantine (services/records/filing.py, quarantine.py)
 QUARANTINE_REASONS = {"schema_invalid": "内容不符合接口规范", "not_json": "不是有效的 JSON", "routing_mismatch": "路由键与内容不符",
                       "publisher_mismatch": "发送方与内容不符", "unknown_institution": "未知的机构",
@@ -95,4 +97,4 @@ GLOBALS = {"ROLE_NAMES": ROLE_NAMES, "SEX": SEX, "STATUS": STATUS, "RECORD_STATU
            "PROGRAMMES": PROGRAMMES, "ENROLMENT_STATUS": ENROLMENT_STATUS, "END_REASONS": END_REASONS,
            "ENROLMENT_EVENTS": ENROLMENT_EVENTS, "DUE_STATUS": DUE_STATUS, "FLAGS": FLAGS,
            "EVIDENCE_KINDS": EVIDENCE_KINDS}
-GLOBALS.update(QUARANTINE_REASONS=QUARANTINE_REASONS, QUARANTINE_STATUS=QUARANTINE_STATUS)
+GLOBALS.update(QUARANTINE_REASONS=QUARANTINE_REASONS, QUARANTINE_STATUS=QUARANTINE_STATUS, ORIGINS=ORIGINS)

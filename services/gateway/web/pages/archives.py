@@ -15,6 +15,7 @@ from datetime import date
 from shared.errors import Conflict, EhrError, ValidationFailed
 
 from services.gateway import access
+from services.gateway.web import settlement
 from services.gateway.web.forms import flatten_errors, form_names
 from services.gateway.web.page import Page, PageCall
 
@@ -133,10 +134,14 @@ def archive_page(c: PageCall):
         lambda: c.api("list_revisions", archive_no=archive_no) if c.may(access.REVISIONS_LIST) else [],
         lambda: {i["code"]: i["name"] for i in c.api("list_institutions")} if c.may(access.INSTITUTIONS_LIST) else {},
         lambda: _programmes(c))
+    # an insurance settlement reads as one line on the timeline, the 首页's `insurance` as figures
+    briefs = {e["record_id"]: settlement.brief(e.get("content"), institutions) for e in timeline["items"]
+              if e.get("record_type") == settlement.RECORD_TYPE}
     return c.render("archive.html", archive=archive, summary=summary, timeline=timeline, filters=query,
                     timeline_errors=timeline_errors, revisions=revisions, institutions=institutions,
                     forms=form_names(), programmes=programmes, created=c.request.args.get("created"),
-                    filed=c.request.args.get("filed"))
+                    filed=c.request.args.get("filed"), briefs=briefs,
+                    insurance=settlement.summary_view(summary.get("insurance"), institutions))
 
 
 PAGES = (

@@ -19,6 +19,7 @@ from shared.errors import EhrError, NotFound, ValidationFailed
 
 from services.gateway import access
 import services.gateway.web.forms as forms
+import services.gateway.web.settlement as settlement
 import services.gateway.web.tcm as tcm
 from services.gateway.web.page import Page, PageCall
 
@@ -95,16 +96,26 @@ def _record(c: PageCall) -> dict:
     return c.api("get_record", archive_no=c.path["archive_no"], record_id=c.path["record_id"])
 
 
+def _settlement_views(c: PageCall, record: dict) -> tuple[dict, dict]:
+    """An insurance settlement's revisions as they read ({revision: `settlement.view`}) and the
+    institutions' names (the insurer's, the one visited); nothing for another record."""
+    if record["record_type"] != settlement.RECORD_TYPE:
+        return {}, {}
+    names = {i["code"]: i["name"] for i in c.api("list_institutions")} if c.may(access.INSTITUTIONS_LIST) else {}
+    return {rev["revision"]: settlement.view(rev["content"], names) for rev in record["revisions"]}, names
+
+
 def record_page(c: PageCall, status: int = 200, errors: dict | None = None):
     archive = c.api("get_archive", archive_no=c.path["archive_no"])
     record = _record(c)
     tree = forms.form_tree(record["record_type"]) if record["record_type"] in forms.published() else None
+    settlements, institutions = _settlement_views(c, record)
     return c.render("record.html", status=status, archive=archive, record=record, tree=tree,
                     errors=errors or {}, value_at=forms.value_at, shown=forms.shown,
                     amendable=tree is not None and record["status"] != "entered_in_error"
                     and c.may(access.RECORD_AMEND),
                     markable=record["status"] != "entered_in_error" and c.may(access.RECORD_MARK_IN_ERROR),
-                    filed=c.request.args.get("filed"),
+                    filed=c.request.args.get("filed"), settlements=settlements, institutions=institutions,
                     judged=tcm.judged(record["revisions"][-1]["content"] if record["record_type"] == tcm.RECORD_TYPE
                                       and record["revisions"] else None))
 
