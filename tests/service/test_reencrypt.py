@@ -238,7 +238,7 @@ def test_the_command_counts_with_dry_run_then_reencrypts_and_says_nothing_remain
     assert "27 ciphertexts under an old key (dry run: nothing changed)" in counted.output
     assert done.exit_code == 0, done.output
     assert "27 re-encrypted, 0 remaining under an old key" in done.output
-    assert printed.exit_code == 0 and printed.output.count("\n") == 6  # `ehr keys` alone still prints keys
+    assert printed.exit_code == 0 and printed.output.count("\n") == 7  # `ehr keys` alone still prints its 7 keys
 
 
 def test_the_command_does_one_service_with_only_that_services_keys(databases, keys, written, tmp_path, monkeypatch):
