@@ -13,9 +13,12 @@ Roles. People sign in with a password; system clients use API keys.
                         no personal data (accounts are managed with `ehr user ...` on the server)
     supervisor          卫健委 supervisor: aggregate figures, and the grants others took on the
                         jurisdiction's archives (`GRANT_OVERSIGHT`, as for administrators and
-                        archive managers); no other personal data
+                        archive managers); no other personal data; the counts of the upload
+                        to the regional platform (`SYNC_STATUS`, no document named)
     system_operator     quarantine and pending encounters (a whitelist of fields, identifiers masked),
-                        no clinical content; proposes links that a clinician in scope confirms
+                        no clinical content; proposes links that a clinician in scope confirms;
+                        the upload to the regional platform (status, documents, resend, backfill,
+                        reconciliation)
     township_system     a township centre's information system (API key): registers residents
                         and reads the archives of its township; files, amends and strikes out its
                         form records (the follow-ups its doctors enter in it) and does its
@@ -209,6 +212,14 @@ REFERRAL_QUARANTINE_REPLAY = Action("referral_quarantine.replay")
 REFERRAL_QUARANTINE_DISCARD = Action("referral_quarantine.discard")
 REFERRAL_FILINGS_LIST = Action("referral_filings.list")
 REFERRAL_FILINGS_RETRY = Action("referral_filings.retry")
+# Operators' view of the upload to the regional platform (区域平台上传, the sync service): the
+# queue's counts, its documents with the platform's reasons, a resend, a backfill, the
+# reconciliation. Supervisors read the counts (`SYNC_STATUS`): how far the upload has got.
+SYNC_STATUS = Action("sync.status")
+SYNC_DOCUMENTS_LIST = Action("sync_documents.list")
+SYNC_DOCUMENT_RESEND = Action("sync_document.resend")
+SYNC_BACKFILL = Action("sync.backfill")
+SYNC_RECONCILIATION = Action("sync.reconciliation")
 
 ARCHIVE_READS = {ARCHIVE_READ, SUMMARY_READ, RECORDS_LIST, RECORD_READ, ARCHIVE_SEARCH, REVISIONS_LIST,
                  TRANSFERS_LIST, MERGES_LIST, ATTACHMENTS_LIST, ATTACHMENT_READ}
@@ -218,6 +229,7 @@ REFERENCE = {VILLAGES_LIST, INSTITUTIONS_LIST}
 OPERATIONS = {QUARANTINE_LIST, QUARANTINE_SHOW, QUARANTINE_REPLAY, QUARANTINE_DISCARD, PENDING_LIST, PENDING_PROPOSE,
               REVIEWS_LIST, REFERRAL_QUARANTINE_LIST, REFERRAL_QUARANTINE_SHOW, REFERRAL_QUARANTINE_REPLAY,
               REFERRAL_QUARANTINE_DISCARD, REFERRAL_FILINGS_LIST, REFERRAL_FILINGS_RETRY}
+SYNC_OPERATIONS = {SYNC_STATUS, SYNC_DOCUMENTS_LIST, SYNC_DOCUMENT_RESEND, SYNC_BACKFILL, SYNC_RECONCILIATION}
 # A township centre's own system files what its doctors enter in it (follow-ups above all: the
 # 公卫 software of the centre is where most are typed) and runs their programme work; the figures
 # are for people (as STATS_READ is).
@@ -255,8 +267,9 @@ PERMISSIONS: dict[str, frozenset[Action]] = {
     TOWNSHIP_DOCTOR: frozenset({*CLINICIAN, *KEEPING, *MATCHING}),
     ARCHIVE_MANAGER: frozenset({*CLINICIAN, *KEEPING, *MERGING, *MATCHING, *GRANT_OVERSIGHT}),
     INSTITUTION_ADMIN: frozenset({*REFERENCE, STATS_READ, PROGRAMME_FIGURES, INDICATORS_READ, *GRANT_OVERSIGHT}),
-    SUPERVISOR: frozenset({*REFERENCE, STATS_READ, PROGRAMME_FIGURES, INDICATORS_READ, *GRANT_OVERSIGHT}),
-    SYSTEM_OPERATOR: frozenset({*REFERENCE, *OPERATIONS}),
+    SUPERVISOR: frozenset({*REFERENCE, STATS_READ, PROGRAMME_FIGURES, INDICATORS_READ, *GRANT_OVERSIGHT,
+                           SYNC_STATUS}),
+    SYSTEM_OPERATOR: frozenset({*REFERENCE, *OPERATIONS, *SYNC_OPERATIONS}),
     TOWNSHIP_SYSTEM: frozenset({ARCHIVE_CREATE, ARCHIVE_UPDATE, ARCHIVE_ID_ATTACH, *ARCHIVE_READS, *REFERENCE,
                                 *RECORD_WRITES, *SYSTEM_PROGRAMME_WORK, *REFERRING, *RECEIVING_REFERRALS}),
     HOSPITAL_SYSTEM: frozenset({*REFERENCE, *RECEIVING_REFERRALS}),

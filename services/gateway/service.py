@@ -70,6 +70,7 @@ class GatewayService:
     records = BoundedServiceRpc("records")
     programmes = BoundedServiceRpc("programmes")
     referrals = BoundedServiceRpc("referrals")
+    sync = BoundedServiceRpc("sync")
     gate = Gate()
     relay = OutboxRelay("gateway")
 
@@ -78,7 +79,7 @@ class GatewayService:
         body, query = read_input(route, request)
         return route.handler(Call(self.gate, self.registry, self.records, self.relay, probe, request, path,
                                   body, query, ready, document, page, programmes=self.programmes,
-                                  referrals=self.referrals))
+                                  referrals=self.referrals, sync=self.sync))
 
 
 def entrypoint(route: Route):

@@ -9,13 +9,18 @@ the regional platform (`ehr sync ...`). Answers name documents by ids and codes,
     reconcile(custodian=None, type_code=None)    -> ReconciliationSchema
     run_sender()                                 -> {"acknowledged": 3, ...}   (one sender pass now)
     health()                                     -> {"database": "ok"}
+
+The gateway's operator routes (`/api/v1/sync/...`, services/gateway/routes/sync.py) load their
+queries and bodies with the HTTP schemas at the end (`DocumentQuerySchema`, `BackfillBodySchema`,
+`ReconciliationQuerySchema`) and answer the RPC's answers as they are.
 """
 
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from shared.contracts.fields import INSTITUTION, ArchiveNo, Limit, NoArgumentsSchema, PingSchema, Rpc, Strict
+from shared.contracts.fields import (INSTITUTION, ArchiveNo, Lenient, Limit, NoArgumentsSchema, PageQuerySchema,
+                                    PingSchema, Rpc, Strict, not_in_future)
 
 STATES = ("queued", "sent", "acknowledged", "rejected", "failed", "held")
 TYPE_CODE = validate.Regexp(r"^HSD[A-C]\d\d\.\d\d$", error="A WS/T 483 document type, e.g. HSDC00.01.")
@@ -166,3 +171,31 @@ RPC: dict[str, Rpc] = {
     "run_sender": Rpc(NoArgumentsSchema(), SenderOutcomeSchema()),
     "health": Rpc(NoArgumentsSchema(), PingSchema()),
 }
+
+
+# -- the gateway's HTTP queries and bodies (`GET /api/v1/sync/documents`, ...) ------------------------
+
+
+class DocumentQuerySchema(PageQuerySchema):
+    """`?state=rejected&type=HSDB04.01&archive_no=11010510110100001&limit=50&cursor=...`: the send
+    queue's documents, newest first; each filter optional."""
+
+    state = fields.Str(load_default=None, validate=validate.OneOf(STATES),
+                       metadata={"description": "queued, sent, acknowledged, rejected, failed or held"})
+    type_code = fields.Str(load_default=None, data_key="type", validate=TYPE_CODE,
+                           metadata={"description": "a WS/T 483 document type", "example": "HSDB04.01"})
+    archive_no = ArchiveNo(load_default=None)
+
+
+class BackfillBodySchema(BackfillRequestSchema):
+    """`{"since": "2026-01-01"}`: documents for everything the suite held since that day (today at
+    the latest), walked in the background by the sync service."""
+
+    since = fields.Date(required=True, validate=not_in_future)
+
+
+class ReconciliationQuerySchema(Lenient):
+    """`?custodian=T1101051011&type=HSDC00.01`: one custodian institution, one document type, or all."""
+
+    custodian = fields.Str(load_default=None, validate=INSTITUTION)
+    type_code = fields.Str(load_default=None, data_key="type", validate=TYPE_CODE)

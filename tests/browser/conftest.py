@@ -1,5 +1,5 @@
 """Browser tests: the web pages driven in Debian's Chromium (launched by its path, never a browser
-Playwright downloads) against a real registry, records and gateway (`module_gateway`).
+Playwright downloads) against a real registry, records, programmes, referrals, sync and gateway (`module_gateway`).
 
     apt-get install -y chromium           (scripts/bootstrap does it when run as root)
     EHR_CHROMIUM=/path/to/chromium        another build, if wanted
@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from ehr.synthetic import Synthesizer
-from tests.service.conftest import module_gateway  # noqa: F401 - the fixture, shared
+from tests.service.conftest import module_gateway, sync_platform  # noqa: F401 - the fixtures, shared
 from tests.support.auth import PASSWORD, Credentials
 
 CHROMIUM = os.environ.get("EHR_CHROMIUM", "/usr/bin/chromium")

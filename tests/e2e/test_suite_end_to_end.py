@@ -125,7 +125,7 @@ def test_an_encounter_before_registration_is_filed_once_the_archive_exists(suite
 def test_ctrl_c_stops_every_process_cleanly(suite):
     proc = suite["proc"]
     children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
-    assert len(children) == 6  # registry, records x2, gateway, programmes, referrals
+    assert len(children) == 7  # registry, records x2, gateway, programmes, referrals, sync
     proc.send_signal(signal.SIGINT)
     assert proc.wait(40) == 0, _tail(suite["log"])
     for pid in children:

@@ -12,9 +12,11 @@ from services.programmes.service import ProgrammesService
 from services.records.service import RecordsService
 from services.referrals.service import ReferralsService
 from services.registry.service import RegistryService
+from services.sync.service import SyncService
 from shared.transport.topology import declare_topology
 from tests.support.amqp import Hospital
 from tests.support.auth import Credentials
+from tests.support.platform import StubPlatform
 
 
 def free_port() -> int:
@@ -92,9 +94,22 @@ def gateway_url(suite_env, container_factory, nameko_config):
 
 
 @pytest.fixture(scope="module")
-def module_gateway(suite_env):
-    """Registry, records, programmes, referrals and gateway shared by the tests of one module (for the modules
-    that make hundreds of requests): the gateway's base URL."""
+def sync_platform():
+    """The regional platform the sync service of `module_gateway` sends to (`tests.support.platform`),
+    named to it by EHR_PLATFORM_URL / EHR_PLATFORM_TOKEN for the module: `sync_platform.reject.add(id)`."""
+    stub = StubPlatform().start()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EHR_PLATFORM_URL", stub.url)
+        patch.setenv("EHR_PLATFORM_TOKEN", stub.token)
+        patch.setenv("EHR_PLATFORM_FORMAT", "cda")
+        yield stub
+    stub.stop()
+
+
+@pytest.fixture(scope="module")
+def module_gateway(suite_env, sync_platform):
+    """Registry, records, programmes, referrals, sync (sending to `sync_platform`) and gateway shared by the
+    tests of one module (for the modules that make hundreds of requests): the gateway's base URL."""
     import nameko
     from nameko.containers import get_container_cls
 
@@ -105,7 +120,7 @@ def module_gateway(suite_env):
     patch = nameko.config.patch({**nameko_config(load_settings()), "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"})
     patch.start()
     containers = [get_container_cls()(cls) for cls in (RegistryService, RecordsService, ProgrammesService,
-                                                       ReferralsService, GatewayService)]
+                                                       ReferralsService, SyncService, GatewayService)]
     try:
         for container in containers:
             container.start()

@@ -252,6 +252,17 @@ ENDPOINTS = [
              scoped=False),
     Endpoint("referral_filings.retry", "POST", "/api/v1/referral-filings/retry", frozenset({"system_operator"}), 404,
              scoped=False, body=lambda w, s: {"filing_id": 999999999}),
+    # the upload to the regional platform (the sync service): operators; supervisors read the counts
+    Endpoint("sync.status", "GET", "/api/v1/sync/status", frozenset({"system_operator", "supervisor"}), 200,
+             scoped=False),
+    Endpoint("sync_documents.list", "GET", "/api/v1/sync/documents?state=rejected", frozenset({"system_operator"}),
+             200, scoped=False),
+    Endpoint("sync_document.resend", "POST", "/api/v1/sync/documents/999999999/resend",
+             frozenset({"system_operator"}), 404, scoped=False),
+    Endpoint("sync.backfill", "POST", "/api/v1/sync/backfill", frozenset({"system_operator"}), 202, scoped=False,
+             body=lambda w, s: {"since": clock.today().isoformat()}),
+    Endpoint("sync.reconciliation", "GET", "/api/v1/sync/reconciliation", frozenset({"system_operator"}), 200,
+             scoped=False),
 ]
 NEIGHBOUR = {"in": "110105101102", "out": "110105201102", "granted": "110105201102"}   # same township
 MANAGER = {"in": IN_MANAGER, "out": OUT_MANAGER, "granted": OUT_MANAGER}

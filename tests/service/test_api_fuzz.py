@@ -37,7 +37,7 @@ def operator(auth):
     return bearer(auth.token(auth.user("system_operator", "G1101050001"), lifetime=3600))
 
 
-OPERATIONS = ("/api/v1/quarantine", "/api/v1/pending")  # the operator's; the rest a clinician's
+OPERATIONS = ("/api/v1/quarantine", "/api/v1/pending", "/api/v1/sync")  # the operator's; the rest a clinician's
 SIGN_OUT = "/api/v1/auth/revoke"
 
 

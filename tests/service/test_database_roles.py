@@ -17,6 +17,7 @@ from services.programmes.service import ProgrammesService
 from services.referrals.service import ReferralsService
 from services.records.service import RecordsService
 from services.registry.service import RegistryService
+from services.sync.service import SyncService
 from shared.config import load_settings
 from services import service as descriptor_of
 from shared.db import drop_database, ensure_database, make_engine, upgrade
@@ -99,7 +100,7 @@ def test_no_service_role_can_change_the_schema_or_own_anything(as_role, service)
 
 
 def test_the_services_run_as_their_roles(gateway_url, auth):
-    api = gateway_url(RegistryService, RecordsService, ProgrammesService, ReferralsService)
+    api = gateway_url(RegistryService, RecordsService, ProgrammesService, ReferralsService, SyncService)
     staff = auth.session_for("township_doctor", "T1101051011")
     assert staff.get(f"{api}/api/v1/villages").status_code == 200
     assert requests.get(f"{api}/api/v1/health").status_code == 200

@@ -13,6 +13,7 @@ from services.programmes.service import ProgrammesService
 from services.referrals.service import ReferralsService
 from services.records.service import RecordsService
 from services.registry.service import RegistryService
+from services.sync.service import SyncService
 from tests.support.amqp import Hospital, wait_until
 from tests.support.db import query
 
@@ -126,23 +127,24 @@ def test_villages_and_institutions_list_the_demo_county(api, staff):
 
 
 def test_health_is_ok_when_every_service_answers(gateway_url):
-    api = gateway_url(RegistryService, RecordsService, ProgrammesService, ReferralsService)
+    api = gateway_url(RegistryService, RecordsService, ProgrammesService, ReferralsService, SyncService)
     resp = requests.get(f"{api}/api/v1/health")
     assert resp.status_code == 200
     assert resp.json() == {"status": "ok", "checks": {"registry": "ok", "records": "ok", "programmes": "ok",
-                                                      "referrals": "ok"}}
+                                                      "referrals": "ok", "sync": "ok"}}
 
 
-@pytest.mark.parametrize("down", ["records", "programmes", "referrals"])
+@pytest.mark.parametrize("down", ["records", "programmes", "referrals", "sync"])
 def test_health_is_503_and_names_the_service_that_is_down(gateway_url, down):
-    running = {"records": RecordsService, "programmes": ProgrammesService, "referrals": ReferralsService}
+    running = {"records": RecordsService, "programmes": ProgrammesService, "referrals": ReferralsService,
+               "sync": SyncService}
     api = gateway_url(RegistryService, *(cls for name, cls in running.items() if name != down))
     resp = requests.get(f"{api}/api/v1/health", timeout=30)
     assert resp.status_code == 503 and resp.json()["status"] == "degraded"
     checks = resp.json()["checks"]
     assert checks[down].startswith("unavailable")
     assert {name: value for name, value in checks.items() if name != down} == {
-        name: "ok" for name in ("registry", "records", "programmes", "referrals") if name != down}
+        name: "ok" for name in ("registry", "records", "programmes", "referrals", "sync") if name != down}
 
 
 def test_the_openapi_document_describes_every_route(api):

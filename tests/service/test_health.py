@@ -11,6 +11,7 @@ from services import SERVICES, service
 from services.programmes.service import ProgrammesService
 from services.referrals.service import ReferralsService
 from services.registry.service import RegistryService
+from services.sync.service import SyncService
 from shared.config import load_settings
 from shared.db import alembic_config, drop_database, ensure_database
 from shared.transport.health import check_broker, expected_head, is_ready, readiness
@@ -18,7 +19,7 @@ from shared.transport.topology import declare_topology
 
 
 def test_the_gateway_stays_live_and_ready_while_records_is_down(gateway_url):
-    api = gateway_url(RegistryService, ProgrammesService, ReferralsService)  # no records service
+    api = gateway_url(RegistryService, ProgrammesService, ReferralsService, SyncService)  # no records service
     live = requests.get(f"{api}/api/v1/health/live", timeout=30)
     ready = requests.get(f"{api}/api/v1/health/ready", timeout=30)
     suite = requests.get(f"{api}/api/v1/health", timeout=30)
@@ -27,6 +28,7 @@ def test_the_gateway_stays_live_and_ready_while_records_is_down(gateway_url):
     assert ready.json() == {"status": "ok", "checks": {"database": "ok", "broker": "ok", "migrations": "ok"}}
     assert suite.status_code == 503 and suite.json()["checks"]["records"].startswith("unavailable")
     assert suite.json()["checks"]["programmes"] == suite.json()["checks"]["referrals"] == "ok"
+    assert suite.json()["checks"]["sync"] == "ok"
     assert suite.json()["checks"]["registry"] == "ok"
 
 

@@ -14,6 +14,7 @@ declaration) and `openapi.py` draws the document. Who may call a route is ruled 
     operations.py  quarantine, pending encounters, far filings flagged for review
     programmes.py  key-population programmes: enrolment, work list, suggestions, figures
     referrals.py   referrals (双向转诊) and consultations (会诊), both sides
+    sync.py        the upload to the regional platform (区域平台上传), for operators
     reference.py   villages, institutions, counts
     meta.py        health, the document and its page (public)
 
@@ -37,14 +38,14 @@ the document and the access matrix to one another.
 from __future__ import annotations
 
 from services.gateway.routes import (archives, attachments, auth, cards, lifecycle, merges, meta, operations,
-                                     programmes, records, reference, referrals,
+                                     programmes, records, reference, referrals, sync,
                                      transfers)
 from services.gateway.routes.route import Answer, Body, Call, Route
 
 ROUTES: tuple[Route, ...] = (*auth.ROUTES, *archives.ROUTES, *records.ROUTES, *attachments.ROUTES, *cards.ROUTES,
                              *lifecycle.ROUTES, *transfers.ROUTES,
                              *merges.ROUTES, *operations.ROUTES, *programmes.ROUTES, *referrals.ROUTES,
-                             *referrals.OPERATOR_ROUTES,
+                             *referrals.OPERATOR_ROUTES, *sync.ROUTES,
                              *reference.ROUTES, *meta.ROUTES)
 
 __all__ = ["ROUTES", "Answer", "Body", "Call", "Route"]

@@ -11,7 +11,7 @@ from shared.contracts.gateway import HealthSchema
 
 from services.gateway.routes.route import Answer, Call, Route, area
 
-CHECKED = ("registry", "records", "programmes", "referrals")  # the services whose health the gateway reports
+CHECKED = ("registry", "records", "programmes", "referrals", "sync")  # the services whose health the gateway reports
 
 
 def health_live(c: Call):

@@ -132,6 +132,7 @@ class Call:
     page: Callable[[], str] | None = None              # the same as a readable HTML page
     programmes: Any = None                             # the programmes service's RPC client
     referrals: Any = None                              # the referrals service's RPC client
+    sync: Any = None                                   # the sync service's RPC client
 
     @property
     def archive(self) -> dict:

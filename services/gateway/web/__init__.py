@@ -10,7 +10,8 @@ Where a page's code lives:
                            referrals: the 双向转诊 inbox, a referral and its moves, the 转出单,
                            consultations; lifecycle: terminate,
                            reactivate, transfers, merges, identity correction; operations: the
-                           quarantine and pending encounters; indicators: the 考核指标 with their
+                           quarantine and pending encounters; sync: the upload to the regional platform
+                           (区域平台上传); indicators: the 考核指标 with their
                            charts; static)
     web/templates/         their Jinja2 templates (autoescaped), `base.html` around each
     web/static/            the CSS and the one small script, with their licence (no CDN)

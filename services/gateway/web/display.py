@@ -98,3 +98,12 @@ GLOBALS = {"ROLE_NAMES": ROLE_NAMES, "SEX": SEX, "STATUS": STATUS, "RECORD_STATU
            "ENROLMENT_EVENTS": ENROLMENT_EVENTS, "DUE_STATUS": DUE_STATUS, "FLAGS": FLAGS,
            "EVIDENCE_KINDS": EVIDENCE_KINDS}
 GLOBALS.update(QUARANTINE_REASONS=QUARANTINE_REASONS, QUARANTINE_STATUS=QUARANTINE_STATUS, ORIGINS=ORIGINS)
+
+# the upload to the regional platform (services/sync; WS/T 483 document types)
+SYNC_STATES = {"queued": "待发送", "sent": "已发送待确认", "acknowledged": "已确认", "rejected": "被拒收",
+               "failed": "发送失败（将重试）", "held": "已暂停（待处理）"}
+SYNC_TYPES = {"HSDA00.01": "个人基本健康信息登记", "HSDC00.01": "成人健康体检", "HSDC00.02": "门诊摘要",
+              "HSDC00.03": "住院摘要", "HSDC00.04": "会诊记录", "HSDC00.05": "转诊记录",
+              "HSDB04.01": "高血压患者随访服务",
+              "HSDB04.02": "2型糖尿病患者随访服务"}
+GLOBALS.update(SYNC_STATES=SYNC_STATES, SYNC_TYPES=SYNC_TYPES)

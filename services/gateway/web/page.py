@@ -146,7 +146,8 @@ class PageCall:
             loaded_query = load_input(route.query(), dict(query or {})) if route.query else {}
             return route.handler(Call(gate, self.service.registry, self.service.records, self.service.relay,
                                       None, request, path, loaded_body, loaded_query,
-                                      programmes=self.service.programmes, referrals=self.service.referrals))
+                                      programmes=self.service.programmes, referrals=self.service.referrals,
+                                      sync=self.service.sync))
 
         if self._gate_registry is None:
             self._gate_registry = _ArchiveReadOnce(self.service.registry) if self.request.method == "GET" \

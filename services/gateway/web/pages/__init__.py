@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.gateway.web.pages import (archives, auth, indicators, lifecycle, operations, prints, programmes, records,
-                                        referrals, static)
+                                        referrals, static, sync)
 
 PAGES = (*auth.PAGES, *archives.PAGES, *records.PAGES, *programmes.PAGES, *prints.PAGES, *referrals.PAGES,
-         *lifecycle.PAGES, *operations.PAGES, *indicators.PAGES, *static.PAGES)
+         *lifecycle.PAGES, *operations.PAGES, *sync.PAGES, *indicators.PAGES, *static.PAGES)
