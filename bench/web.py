@@ -9,7 +9,8 @@ township doctor of the archive's township signs in through the sign-in page, and
 
 1. the page is asked over HTTP, request after request, with the session cookie: the server's
    share (the page's API calls, each audited, and the rendering), from the request to the last
-   byte of the HTML;
+   byte of the HTML, and the CPU each page cost each service process and PostgreSQL (the
+   figure to compare runs by on a machine others share);
 2. the page is opened in Chromium (Debian's, by its path, as the browser tests do) with that
    session, each time in a fresh page, and its `first-contentful-paint` read from the browser's
    performance timeline: the time from navigation to the first render, the figure the target
@@ -28,7 +29,7 @@ import uuid
 
 import requests
 
-from bench.common import Measure, Sandbox, against, heading, ms, pct, table, timed
+from bench.common import Measure, Sandbox, against, cpu_seconds, heading, ms, pct, table, timed
 from bench.gateway import TOWNSHIP_CENTRE, prepare
 
 TARGET = 0.300
@@ -67,12 +68,10 @@ def signed_in(base: str, username: str) -> requests.Session:
     return session
 
 
-def server_times(session: requests.Session, url: str, samples: int) -> list[float]:
-    def one():
-        answer = session.get(url, timeout=30)
-        if answer.status_code != 200 or "服务记录" not in answer.text:
-            raise RuntimeError(f"the archive page answered {answer.status_code}")
-    return timed(one, samples, warm=True)
+def page_once(session: requests.Session, url: str) -> None:
+    answer = session.get(url, timeout=30)
+    if answer.status_code != 200 or "服务记录" not in answer.text:
+        raise RuntimeError(f"the archive page answered {answer.status_code}")
 
 
 def first_renders(base: str, cookie: str, url: str, samples: int) -> list[float] | None:
@@ -107,13 +106,30 @@ def first_renders(base: str, cookie: str, url: str, samples: int) -> list[float]
     return out
 
 
+def cpu_per_page(box: Sandbox, fn, count: int) -> tuple[list[float], dict[str, float]]:
+    """The times of `count` calls of `fn`, and the CPU each call cost each service process and
+    the suite's PostgreSQL backends together (seconds): a figure the other work on a shared
+    machine does not inflate much, unlike the times."""
+    from bench.gateway import _backends
+
+    pids = {label.split("[")[0]: pid for label, pid in box.procs.pids().items()}
+    backends = _backends(box.settings)
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    before_pg = sum(cpu_seconds(pid) for pid in backends)
+    times = timed(fn, count)
+    used = {name: (cpu_seconds(pid) - before[name]) / count for name, pid in pids.items()}
+    used["postgres"] = (sum(cpu_seconds(pid) for pid in backends) - before_pg) / count
+    return times, used
+
+
 def run(box: Sandbox, samples: int) -> list[Measure]:
     heading(f"web: the archive page of an archive with {RECORDS} records, one signed-in user")
     archive_no, _ = prepare(box, RECORDS)
     base = box.gateway_base
     session = signed_in(base, staff_user(box.settings))
     url = f"{base}/web/archives/{archive_no}"
-    server = server_times(session, url, samples)
+    page_once(session, url)  # warm
+    server, cpu = cpu_per_page(box, lambda: page_once(session, url), samples)
     browser = first_renders(base, session.cookies["ehr_session"], url, max(5, samples // 2))
     rows = [["archive page over HTTP (server, to the last byte)", str(len(server)), ms(pct(server, 0.5)),
              ms(pct(server, 0.95)), ms(max(server))]]
@@ -127,4 +143,6 @@ def run(box: Sandbox, samples: int) -> list[Measure]:
         measures.insert(0, Measure("web", "archive page, first render p50", ms(pct(browser, 0.5)), "< 300 ms",
                                    against(pct(browser, 0.5), TARGET)))
     table(["measure", "n", "p50", "p95", "max"], rows)
+    print("CPU per page over HTTP: " + ", ".join(f"{name} {ms(seconds)}" for name, seconds in cpu.items())
+          + f"; in all {ms(sum(cpu.values()))}", flush=True)
     return measures

@@ -11,6 +11,7 @@ institution registered today is known within seconds and an unknown code costs n
     directory.known({"H1101050001", "H0000000000"}, fetch)   -> {"H1101050001"}
     directory.divisions({"H1101050001"}, fetch)              -> {"H1101050001": "110105"}
     directory.kinds({"Y1101050001"}, fetch)                  -> {"Y1101050001": "insurer"}
+    directory.every(fetch, {"C1101050031"})                  -> {"C1101050031": {...}, ...}
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ class InstitutionDirectory:
         """The institution with this code, or None."""
         self._refresh({code}, fetch)
         return self.by_code.get(code)
+
+    def every(self, fetch: Fetch, codes: set[str] = frozenset()) -> dict[str, dict]:
+        """Every institution by code, in the registry's order (fetched again, as `get`, when one
+        of `codes` is missing)."""
+        self._refresh(set(codes), fetch)
+        return dict(self.by_code)
 
     def known(self, codes: set[str], fetch: Fetch) -> set[str]:
         """Those of `codes` the registry knows."""

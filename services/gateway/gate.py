@@ -123,12 +123,17 @@ class WorkerGate:
 
     `web_session`: the cookie of a staff web page's session (`services/gateway/web`). A page runs
     each API route it shows through a gate of its own made with it, which authenticates by that
-    session instead of the `Authorization` header; everything after is the API's."""
+    session instead of the `Authorization` header; everything after is the API's. `signed_in`:
+    the caller the page's request found that session to be moments before (`caller_for_session`,
+    once per page request, as an API request authenticates once), so that the page's calls do
+    not each look the session up and mark it used again."""
 
-    def __init__(self, provider: "Gate", worker_ctx, web_session: str | None = None) -> None:
+    def __init__(self, provider: "Gate", worker_ctx, web_session: str | None = None,
+                 signed_in: accounts.Caller | None = None) -> None:
         self.provider = provider
         self.worker_ctx = worker_ctx
         self.web_session = web_session
+        self.signed_in = signed_in if web_session is not None else None
         self.caller: accounts.Caller | None = None
         self.archive: dict | None = None
         self.draft: audit.Draft | None = None
@@ -211,6 +216,9 @@ class WorkerGate:
 
     def _authenticate(self, request) -> None:
         if self.web_session is not None:
+            if self.signed_in is not None:
+                self._authenticated(self.signed_in, None)
+                return
             caller, problem = sessions.caller_for_session(self._request_db(), self.web_session,
                                                           self.provider.web_session_idle)
             self._authenticated(caller, problem)

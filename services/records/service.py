@@ -26,7 +26,7 @@ RPC (service `records`):
     file_record(archive_no, {"record_type": "visit", "content": {...}, "institution_code": ...}),
     amend_record(archive_no, record_id, {"content": {...}, "reason": "..."})
         -> the record with its revisions and "suggestions" for other forms (Conflict: a second personal_info),
-    mark_entered_in_error(archive_no, record_id, reason), get_record(record_id), archive_summary(archive_no)
+    mark_entered_in_error(archive_no, record_id, reason), get_record(record_id), archive_summary(archive_no, birth_date, sex)
     list_quarantine(status="held", reason=None), show_quarantined(id), replay_quarantined(id, corrected=None),
     discard_quarantined(id, note), list_pending(), propose_link(id, archive_no),
     list_link_proposals("110105003"), link_pending(id, archive_no, confirmed_by=None)
@@ -188,10 +188,12 @@ class RecordsService:
         return call.dump(entries.get_record(self.db, data["record_id"]))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
-    def archive_summary(self, archive_no):
+    def archive_summary(self, archive_no, birth_date=None, sex=None):
         call = RPC["archive_summary"]
-        data = call.load({"archive_no": archive_no})
-        return call.dump(summary.archive_summary(self.db, self.registry.get_archive(data["archive_no"])))
+        data = call.load({"archive_no": archive_no, "birth_date": birth_date, "sex": sex})
+        archive = ({"archive_no": data["archive_no"], "birth_date": data["birth_date"].isoformat(), "sex": data["sex"]}
+                   if data["birth_date"] else self.registry.get_archive(data["archive_no"]))
+        return call.dump(summary.archive_summary(self.db, archive))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def get_record(self, record_id):

@@ -22,6 +22,12 @@ holds no settlement at all.
 An archive is "dynamic" (动态使用) when it has a service or a linked medical record within the
 past 365 days. A read model only: which codes and diagnoses make a condition and a key population
 (`shared.key_populations`), and which exam results are abnormal, are `services.records.rules`.
+
+Each part reads only what it needs (`services.records.standing`), not every record's content:
+the last service per type by one aggregate, the 个人基本信息表 (one, or two a merge brought) and
+the latest 健康体检表 whole, and of the hospital encounters only their distinct diagnoses with the
+earliest time of each. The answer is the one the archive's standing records read whole would give
+(tests/service/test_summary_reads.py holds it to that). A new part is one more small query here.
 """
 
 from __future__ import annotations
@@ -33,27 +39,25 @@ from sqlalchemy.orm import Session
 
 from services.records.forms.resident import age_on
 from services.records.rules import abnormal_findings, archive_conditions, key_populations
-from services.records.standing import standing_records
+from services.records.standing import encounter_diagnoses, last_services, standing_records
 
 DYNAMIC_WINDOW = timedelta(days=365)
 
 
 def archive_summary(session: Session, archive: dict, now: datetime | None = None) -> dict:
-    """The front page of `archive` (as the registry answers it), from its standing records."""
+    """The front page of `archive` (its `archive_no`, `birth_date` and `sex`, as the registry
+    answers them), from its standing records."""
     now = now or datetime.now(timezone.utc)
     archive_no = archive["archive_no"]
-    rows = standing_records(session, archive_no)
 
-    last_service: dict[str, str] = {}
-    for record_type, occurred_at, _, _ in rows:
-        last_service.setdefault(record_type, occurred_at.isoformat())
-    personal = next((content for record_type, _, content, _ in rows if record_type == "personal_info"), None)
-    exam = next(((content, record_id) for record_type, _, content, record_id in rows
-                 if record_type == "health_exam"), None)
-    conditions = archive_conditions(rows)
+    last_service = last_services(session, archive_no)
+    personal_infos = standing_records(session, archive_no, ("personal_info",))
+    personal = personal_infos[0][2] if personal_infos else None
+    exams = standing_records(session, archive_no, ("health_exam",), limit=1)
+    conditions = archive_conditions(personal_infos + encounter_diagnoses(session, archive_no))
 
     age = age_on(date.fromisoformat(archive["birth_date"]), now.date())
-    newest = max((occurred for _, occurred, _, _ in rows), default=None)
+    newest = max(last_service.values(), default=None)
     return {
         "archive_no": archive_no,
         "age": age,
@@ -62,12 +66,11 @@ def archive_summary(session: Session, archive: dict, now: datetime | None = None
         "blood_type": (personal or {}).get("blood_type"),
         "drug_allergies": (personal or {}).get("drug_allergies"),
         "drug_allergies_other": (personal or {}).get("drug_allergies_other"),
-        "last_exam": exam and {"record_id": exam[1], "occurred_on": exam[0].get("occurred_on"),
-                               "abnormal_findings": abnormal_findings(exam[0])},
-        "last_service": last_service,
+        "last_exam": _last_exam(exams),
+        "last_service": {record_type: at.isoformat() for record_type, at in last_service.items()},
         "dynamic": newest is not None and now - newest <= DYNAMIC_WINDOW,
         "dynamic_since": (now - DYNAMIC_WINDOW).date().isoformat(),
-        "insurance": insurance_summary(rows, now),
+        "insurance": insurance_summary(standing_records(session, archive_no, ("insurance_settlement",)), now),
     }
 
 
@@ -92,3 +95,11 @@ def insurance_summary(rows, now: datetime) -> dict | None:
         "last_type": last.get("type"),
         "last_insurance_type": last.get("insurance_type"),
     }
+
+
+def _last_exam(exams: list) -> dict | None:
+    if not exams:
+        return None
+    _, _, content, record_id = exams[0]
+    return {"record_id": record_id, "occurred_on": content.get("occurred_on"),
+            "abnormal_findings": abnormal_findings(content)}

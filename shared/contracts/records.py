@@ -15,6 +15,7 @@ from datetime import date
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from shared.codes import Sex
 from shared.contracts.forms import CONTENT_DESCRIPTION, form_references
 from shared.contracts.fields import (
     CODE, INSTITUTION, REASON, ArchiveNo, Limit, Id, NoArgumentsSchema, PageQuerySchema, PingSchema, Rpc, Strict,
@@ -440,9 +441,19 @@ class ListRecordsRequestSchema(PageRequestSchema):
 
 
 class ArchiveRequestSchema(Strict):
-    """`archive_summary("11010500300100001")`"""
+    """`list_attachments("11010500300100001")`"""
 
     archive_no = ArchiveNo(required=True)
+
+
+class ArchiveSummaryRequestSchema(ArchiveRequestSchema):
+    """`archive_summary("11010500300100001", birth_date="1949-12-31", sex="2")`: the birth date
+    (the age, the key populations by age) and sex of the archive the gateway fetched, so that the
+    records service need not ask the registry again (as `list_records`' `archive_nos`); without a
+    birth date it asks the registry, and `archive_no` is then any number leading to the archive."""
+
+    birth_date = fields.Date(load_default=None, allow_none=True)
+    sex = fields.Str(load_default=None, allow_none=True, validate=validate.OneOf(Sex.codes()))
 
 
 class RecordRequestSchema(Strict):
@@ -589,7 +600,7 @@ RPC: dict[str, Rpc] = {
     "file_record": Rpc(FileRecordRequestSchema(), _FILED),
     "amend_record": Rpc(AmendRecordRequestSchema(), _FILED),
     "mark_entered_in_error": Rpc(EnteredInErrorRequestSchema(), _HISTORY),
-    "archive_summary": Rpc(ArchiveRequestSchema(), ArchiveSummarySchema()),
+    "archive_summary": Rpc(ArchiveSummaryRequestSchema(), ArchiveSummarySchema()),
     "get_record": Rpc(RecordRequestSchema(), _HISTORY),
     "list_quarantine": Rpc(ListQuarantineRequestSchema(), QuarantinePageSchema()),
     "show_quarantined": Rpc(QuarantinedRequestSchema(), _ENTRY),

@@ -57,3 +57,17 @@ def test_known_codes_are_fetched_again_only_when_older_than_max_age():
     clock.now += 2
     directory.get("H1101050001", registry.list_institutions)
     assert registry.calls == 2
+
+
+def test_every_institution_in_the_registry_order_from_the_cache_refreshed_for_a_missing_code():
+    clock = Clock()
+    directory, registry = InstitutionDirectory(min_refresh=5, max_age=300, clock=clock), Registry(INSTITUTIONS)
+    assert list(directory.every(registry.list_institutions)) == ["H1101050001", "T1101051011"]
+    assert list(directory.every(registry.list_institutions, {"T1101051011"})) == ["H1101050001", "T1101051011"]
+    assert registry.calls == 1
+    registry.institutions.append({"code": "V1101051011", "division_code": "110105101001", "kind": "village_clinic"})
+    clock.now += 6
+    assert "V1101051011" in directory.every(registry.list_institutions, {"V1101051011"})
+    assert registry.calls == 2
+    directory.every(registry.list_institutions)["X"] = {}  # a copy: the cache is not changed through it
+    assert "X" not in directory.every(registry.list_institutions)

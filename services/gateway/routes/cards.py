@@ -15,6 +15,7 @@ from shared.contracts.gateway import CardIssueBodySchema, CardSchema
 from shared.contracts.registry import CardIssueSchema
 
 from services.gateway import access
+from services.gateway.routes.records import archive_summary
 from services.gateway.routes.route import Answer, Body, Call, Route, area
 
 # The card's chronic-disease boxes (domain.md §4): the 首页's conditions that have one; the others
@@ -55,7 +56,7 @@ def card_content(identity: dict[str, Any], summary: dict[str, Any]) -> dict[str,
 
 def get_card(c: Call):
     archive_no = c.archive["archive_no"]
-    return card_content(c.registry.get_card(archive_no), c.records.archive_summary(archive_no))  # JSON-ready halves
+    return card_content(c.registry.get_card(archive_no), archive_summary(c))  # JSON-ready halves
 
 
 def issue_card(c: Call):

@@ -59,10 +59,17 @@ def get_record(c: Call):
     return record
 
 
+def archive_summary(c: Call) -> dict:
+    """The 首页 of the archive the call fetched, with its birth date and sex (records need not ask
+    the registry again)."""
+    archive = c.archive
+    return c.records.archive_summary(archive["archive_no"], birth_date=archive["birth_date"], sex=archive.get("sex"))
+
+
 ROUTES = area(
     "records",
     Route("GET", "/api/v1/archives/<string:archive_no>/summary", "archive_summary", access.SUMMARY_READ,
-          lambda c: c.records.archive_summary(c.archive["archive_no"]),
+          lambda c: archive_summary(c),
           summary="The archive's front page (首页): key populations, chronic conditions, allergies, "
                   "blood type, the last exam's abnormal results, last service per type, whether it is dynamic",
           answers=(Answer(200, "The summary", ArchiveSummarySchema),), errors=(400, 404, 503)),

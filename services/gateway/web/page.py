@@ -17,7 +17,9 @@ answer), and every call leaves its audit entry, as an API call does. What a page
         archive = c.api("get_archive", archive_no=c.path["archive_no"])   # 404 page if out of scope
         return c.render("archive.html", archive=archive)
 
-Around every page (`run`): the session cookie (no live session: to the sign-in page), a POST's
+Around every page (`run`): the session cookie (no live session: to the sign-in page; the session
+is looked up and marked used once per page request, and the page's API calls run as the user it
+found, `WorkerGate(signed_in=...)`), a POST's
 CSRF token (missing or wrong: 403, before anything is done), the API's refusals as pages (403,
 404, 503) and the security headers: a Content-Security-Policy allowing scripts and styles from
 `/web/static/` only (no inline script), no framing, no caching of pages that hold personal data.
@@ -134,7 +136,8 @@ class PageCall:
         with the field errors, `Conflict`...). `audit_target` names in the call's audit entry
         what the page did with the answer (`print:card`: the card was printed)."""
         route = ROUTES_BY_NAME[route_name]
-        gate = WorkerGate(self.service.gate.provider, self.service.gate.worker_ctx, web_session=self.session_token)
+        gate = WorkerGate(self.service.gate.provider, self.service.gate.worker_ctx, web_session=self.session_token,
+                          signed_in=self.caller)
         request = ApiRequest(route.method, self.request.remote_addr)
 
         def handler():

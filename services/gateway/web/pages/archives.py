@@ -4,8 +4,9 @@ Search posts its filters (ID numbers and names stay out of URLs and access logs,
 `POST /api/v1/archives/search`), and so does each next page (the cursor rides along). Creating an
 archive runs `create_archive`; its 409 with possible duplicates becomes a choice: open one of the
 candidates, or post the same form again with `confirm_new` ("this is a new person"). The archive's
-page runs `get_archive`, `archive_summary`, `list_records` and `list_revisions`: each an audited
-API call, each refused as the API refuses it."""
+page runs `get_archive`, `archive_summary`, `list_records`, `list_revisions` and
+`list_programmes`: each an audited API call, each refused as the API refuses it; the
+institutions' names come from the gateway's directory of them (reference data)."""
 
 from __future__ import annotations
 
@@ -116,6 +117,17 @@ def _programmes(c: PageCall) -> dict | None:
         return None
 
 
+def _institution_names(c: PageCall, codes: set[str]) -> dict[str, str]:
+    """Every institution's name by code, for those who may list them (`list_institutions`' own
+    rule): from the gateway's directory of the registry's institutions (`shared.institutions`,
+    fetched again when one of `codes` is missing and every 5 minutes), not an API call per page;
+    they are reference data, the same for every archive."""
+    if not c.may(access.INSTITUTIONS_LIST):
+        return {}
+    every = c.service.gate.provider.institutions.every(c.service.registry.list_institutions, codes)
+    return {code: institution["name"] for code, institution in every.items()}
+
+
 def archive_page(c: PageCall):
     archive_no = c.path["archive_no"]
     archive = c.api("get_archive", archive_no=archive_no)  # 404 out of scope, as the API answers
@@ -128,17 +140,17 @@ def archive_page(c: PageCall):
             return {"items": [], "next": None}, flatten_errors(exc.details)
 
     # the rest at once (bench web: their sum was most of the page's time)
-    summary, (timeline, timeline_errors), revisions, institutions, programmes = c.together(
+    summary, (timeline, timeline_errors), revisions, programmes = c.together(
         lambda: c.api("archive_summary", archive_no=archive_no),
         timeline_page,
         lambda: c.api("list_revisions", archive_no=archive_no) if c.may(access.REVISIONS_LIST) else [],
-        lambda: {i["code"]: i["name"] for i in c.api("list_institutions")} if c.may(access.INSTITUTIONS_LIST) else {},
         lambda: _programmes(c))
     # an insurance settlement reads as one line on the timeline, the 首页's `insurance` as figures
     briefs = {e["record_id"]: settlement.brief(e.get("content"), institutions) for e in timeline["items"]
               if e.get("record_type") == settlement.RECORD_TYPE}
     return c.render("archive.html", archive=archive, summary=summary, timeline=timeline, filters=query,
-                    timeline_errors=timeline_errors, revisions=revisions, institutions=institutions,
+                    timeline_errors=timeline_errors, revisions=revisions,
+                    institutions=_institution_names(c, {archive["institution_code"]}),
                     forms=form_names(), programmes=programmes, created=c.request.args.get("created"),
                     filed=c.request.args.get("filed"), briefs=briefs,
                     insurance=settlement.summary_view(summary.get("insurance"), institutions))
