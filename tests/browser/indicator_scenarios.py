@@ -36,7 +36,11 @@ def supervisor_sees_indicators(page, data: dict) -> None:
         cells = trend.locator(f'tr[data-month="{month}"]')
         assert cells.locator('td[data-key="coverage_rate"]').inner_text().strip() == row["coverage_rate"], month
         assert cells.locator('td[data-key="use_rate"]').inner_text().strip() == row["use_rate"], month
-    expect(page.get_by_test_id("chart-trend-coverage_rate").locator("svg polyline")).to_have_count(1)
+    # A line joins the months that have a figure: none when no month has one (the 常住人口 of a village
+    # of the jurisdiction unknown, as another test's imported village leaves it: the rate is then 无).
+    for key in ("coverage_rate", "use_rate"):
+        known = [row[key] for row in expected["trend"].values() if row[key] != "—"]
+        expect(page.get_by_test_id(f"chart-trend-{key}").locator("svg polyline")).to_have_count(1 if known else 0)
     programme = page.get_by_test_id("table-hypertension-standard_rate")
     assert programme.locator('tfoot td[data-key="standard_rate"]').inner_text().strip() == \
         expected["hypertension_standard_rate"]
