@@ -1,10 +1,12 @@
 """The facts of one document, gathered at send time and turned into the builders' input
 (`documents.model.DocumentInput`): the archive and its resident's full identity from the
 registry (`identity_for_document`, proved with EHR_SYNC_KEY), the record from records
-(`get_record`). Plain functions over the services' answers; `gather` takes the two calls as
-arguments.
+(`get_record`), and for the registration the archive's current 个人基本信息表 (the latest
+personal_info record's content). Plain functions over the services' answers; `gather` takes the
+calls as arguments.
 
-    gather(row, identity_for_document, get_record)  -> DocumentInput(type_code="HSDB04.01", ...)
+    gather(row, identity_for_document, get_record, personal_info)
+        -> DocumentInput(type_code="HSDB04.01", ...)
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from services.sync.queue import ARCHIVE
 
 IdentityCall = Callable[[str], dict[str, Any]]   # archive_no -> identity_for_document's answer
 RecordCall = Callable[[str], dict[str, Any]]     # record_id -> get_record's answer
+PersonalInfoCall = Callable[[str], "dict[str, Any] | None"]  # archive_no -> the 个人基本信息表's content
 
 
 def _date(value: Any) -> date:
@@ -49,9 +52,12 @@ def custodian(answer: dict[str, Any]) -> Institution:
     return Institution(code=answer["archive"]["institution_code"], name=answer.get("institution_name"))
 
 
-def archive_input(row: Document, answer: dict[str, Any]) -> DocumentInput:
-    """The registration document (HSDA00.01) of the archive as it is now."""
-    archive = answer["archive"]
+def archive_input(row: Document, answer: dict[str, Any], personal_info: dict[str, Any] | None = None) -> DocumentInput:
+    """The registration document (HSDA00.01) of the archive as it is now: the registry's archive
+    detail, with the current 个人基本信息表 content under `personal_info` (none when not filled)."""
+    archive = dict(answer["archive"])
+    if personal_info:
+        archive["personal_info"] = personal_info
     keeper = custodian(answer)
     created = archive.get("created_at") or datetime.combine(_date(archive["archive_date"]), time(), timezone.utc)
     return DocumentInput(
@@ -78,8 +84,9 @@ def record_input(row: Document, answer: dict[str, Any], record: dict[str, Any]) 
                "origin": chosen.get("origin"), "reason": chosen.get("reason"), "status": record.get("status")})
 
 
-def gather(row: Document, identity_for_document: IdentityCall, get_record: RecordCall) -> DocumentInput:
+def gather(row: Document, identity_for_document: IdentityCall, get_record: RecordCall,
+           personal_info: PersonalInfoCall) -> DocumentInput:
     answer = identity_for_document(row.archive_no)
     if row.source == ARCHIVE:
-        return archive_input(row, answer)
+        return archive_input(row, answer, personal_info(answer["archive"]["archive_no"]))
     return record_input(row, answer, get_record(row.record_id))

@@ -66,8 +66,13 @@ class SyncService:
     def _identity(self, archive_no):
         return self.registry.identity_for_document(archive_no, document_identity_proof(self.sync_key, archive_no))
 
+    def _personal_info(self, archive_no):
+        page = self.records.list_records(archive_no, limit=5, record_type="personal_info")
+        current = [r for r in page["items"] if r.get("status") != "entered_in_error"]
+        return current[0]["content"] if current else None
+
     def _gather(self, row):
-        return facts.gather(row, self._identity, self.records.get_record)
+        return facts.gather(row, self._identity, self.records.get_record, self._personal_info)
 
     def _build(self, document):
         return building.build(document, self.platform.settings.format)

@@ -150,26 +150,23 @@ def test_the_accepted_listing_follows_the_cursor():
 # -- the builders' table ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("table, expected", [
-    ({"archive": "HSDA00.01", "elderly_tcm": None}, {"archive": "HSDA00.01", "elderly_tcm": None}),
-    ({"archive": {"type_code": "HSDA00.01"}, "visit": {"type_code": "HSDC00.02", "buildable": False}},
-     {"archive": "HSDA00.01", "visit": None}),
-    ({"HSDA00.01": {"source": "archive"}, "HSDC00.05": {"sources": ["referral_out", "referral_back"]},
-      "HSDB01.01": {"source": "birth_certificate", "buildable": False}},
-     {"archive": "HSDA00.01", "referral_out": "HSDC00.05", "referral_back": "HSDC00.05", "birth_certificate": None}),
-])
-def test_the_builders_type_table_is_read_keyed_by_source_or_by_type(monkeypatch, table, expected):
-    monkeypatch.setattr(building, "_module", lambda name: SimpleNamespace(DOCUMENT_TYPES=table))
-    assert building.types_table() == expected
+def test_the_builders_say_which_documents_a_source_makes(monkeypatch):
+    assert building.document_types("hypertension_follow_up") == ["HSDB04.01"]
+    assert building.document_types("hospital_encounter", {"kind": "outpatient"}) == ["HSDC00.02"]
+    assert building.document_types("hospital_encounter", {"kind": "lab_result"}) == []
+    assert building.document_types("elderly_tcm") == []
+    # an older builder with document_type_for only
+    monkeypatch.setattr(building, "_module", lambda name: SimpleNamespace(document_type_for=lambda s, c: None))
+    assert building.document_types("visit") == []
 
 
-def test_without_the_builders_table_the_issues_list_decides_and_building_waits(monkeypatch):
+def test_without_the_builders_building_waits(monkeypatch):
     def missing(name):
         raise building.BuilderUnavailable(name)
 
     monkeypatch.setattr(building, "_module", missing)
-    assert building.document_type("hypertension_follow_up") == "HSDB04.01"
-    assert building.document_type("elderly_tcm") is None
+    with pytest.raises(building.BuilderUnavailable):
+        building.document_types("hypertension_follow_up")
     with pytest.raises(building.BuilderUnavailable):
         building.build(None, "cda")
 
