@@ -1,4 +1,4 @@
-"""`python -m bench [all|filing|scaleout|gateway|memory|registry|programmes|web] [--quick]` (or `ehr bench ...`):
+"""`python -m bench [all|filing|scaleout|gateway|memory|registry|programmes|web|documents] [--quick]` (or `ehr bench ...`):
 run the benchmarks, print each one's table, then one summary table.
 
     python -m bench                   # all of them, full sizes (the registry at 1,000,000 residents)
@@ -7,10 +7,12 @@ run the benchmarks, print each one's table, then one summary table.
     python -m bench gateway --seconds 30
     python -m bench programmes --enrolled 100000 --follow-ups 3000
     python -m bench web --samples 50  # the archive page's first render (500 records, one user)
+    python -m bench documents --quick   # the sync document builders, in this process
 
 `all` runs filing, scale-out, gateway and memory on one suite (the scale-out reuses the filing
 run's one-worker drain; the memory figures are the peaks of every process that ran for them),
-then the programmes and registry benchmarks, each in its own environment.
+then the programmes and registry benchmarks, each in its own environment, and the document
+builders (no environment).
 """
 
 from __future__ import annotations
@@ -90,6 +92,12 @@ def run_web(p: Plan) -> list[Measure]:
             return [Measure("web", "archive page", "", verdict=FAILED)]
 
 
+def run_documents(p: Plan) -> list[Measure]:
+    from bench import documents
+
+    return documents.run(p.quick)
+
+
 def run_all(p: Plan) -> list[Measure]:
     from bench import filing, gateway, memory, scaleout
 
@@ -103,11 +111,12 @@ def run_all(p: Plan) -> list[Measure]:
         box.procs.start("records", note="the gateway benchmark")
         measures += gateway.run(box, p.gateway_seconds)
         measures += memory.report(box.procs, "every process of the filing, scale-out and gateway runs above")
-    return measures + run_programmes(p) + run_web(p) + run_registry(p)
+    return measures + run_programmes(p) + run_web(p) + run_registry(p) + run_documents(p)
 
 
 RUNS = {"all": run_all, "filing": run_filing, "scaleout": run_scaleout, "gateway": run_gateway,
-        "memory": run_memory, "registry": run_registry, "programmes": run_programmes, "web": run_web}
+        "memory": run_memory, "registry": run_registry, "programmes": run_programmes, "web": run_web,
+        "documents": run_documents}
 
 
 def main(argv: list[str] | None = None) -> None:

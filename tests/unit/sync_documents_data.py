@@ -10,7 +10,7 @@ from ehr.synthetic import CST, Synthesizer
 from services.records.forms import validate_form
 from services.sync.documents import Author, DocumentInput, Institution, Patient
 from shared.contracts.encounter import load_encounter
-from tests.unit.test_follow_up_forms import diabetes, hypertension
+from tests.unit.test_follow_up_forms import diabetes, hypertension, integrated
 from tests.unit.test_forms import consultation, health_exam, personal_info
 
 TODAY = date(2024, 6, 1)
@@ -70,6 +70,15 @@ def sources() -> dict[str, tuple[str, dict]]:
         "HSDB04.01": ("hypertension_follow_up", _form("hypertension_follow_up", hypertension())),
         "HSDB04.02": ("diabetes_follow_up", _form("diabetes_follow_up", diabetes())),
     }
+
+
+def integrated_content() -> dict:
+    """An integrated visit (多病共管) whose programmes are classified apart: hypertension 控制满意,
+    diabetes 控制不满意 (fasting glucose 7.5)."""
+    return _form("integrated_follow_up", integrated(
+        tests={"fbg": 7.5, "date": "2024-05-20"}, classifications={"hypertension": "1", "type2_diabetes": "2"},
+        symptoms=["2", "10"], medicines=[{"name": "缬沙坦胶囊", "times_per_day": 1, "dose": 80, "unit": "mg"},
+                                         {"name": "盐酸二甲双胍片", "times_per_day": 2, "dose": 500, "unit": "mg"}]))
 
 
 def document(type_code: str, source: str, content: dict, version: int = 1, patient: Patient | None = None,

@@ -12,10 +12,11 @@ import pytest
 from lxml import etree
 
 from services.sync.documents import (
-    DOCUMENT_TYPES, DocumentError, NotBuildable, build_cda, document_type_for, require_buildable,
+    DOCUMENT_TYPES, DocumentError, NotBuildable, build_cda, document_type_for, document_types_for, require_buildable,
+    why_no_document,
 )
-from services.sync.documents.sections import SECTIONS, code_table
-from tests.unit.sync_documents_data import document, resident, sources
+from services.sync.documents.sections import SECTIONS, SECTIONS_BY_TYPE, code_table
+from tests.unit.sync_documents_data import document, integrated_content, resident, sources
 
 NS = {"h": "urn:hl7-org:v3", "xsi": "http://www.w3.org/2001/XMLSchema-instance"}
 SOURCES = sources()
@@ -58,7 +59,7 @@ def test_the_twenty_types_are_listed_and_only_the_held_ones_are_buildable():
     ("hypertension_follow_up", {}, "HSDB04.01"),
     ("diabetes_follow_up", {}, "HSDB04.02"),
     ("visit", {}, None),
-    ("integrated_follow_up", {}, None),
+    ("integrated_follow_up", {}, None),                  # two documents: document_types_for
     ("elderly_tcm", {}, None),
     ("no_such_form", {}, None),
 ])
@@ -254,7 +255,7 @@ def test_a_resident_without_an_id_number_gets_a_null_flavoured_id():
 
 
 def test_every_code_table_the_sections_name_exists():
-    for sections in SECTIONS.values():
+    for sections in [*SECTIONS.values(), *SECTIONS_BY_TYPE.values()]:
         for section in sections:
             for spec in section.fields:
                 if spec.table:
@@ -270,3 +271,64 @@ def test_the_builders_format_no_xml_text_by_hand():
     literals = [node.value for node in ast.walk(tree)
                 if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings]
     assert not [text for text in literals if "<" in text and ">" in text and not text.startswith("{")]
+
+
+# -- an integrated visit (多病共管): one record, two documents ---------------------------------------
+
+@pytest.mark.parametrize("source, content, expected", [
+    ("integrated_follow_up", {}, ["HSDB04.01", "HSDB04.02"]),
+    ("hypertension_follow_up", {}, ["HSDB04.01"]),
+    ("diabetes_follow_up", {}, ["HSDB04.02"]),
+    ("archive", {}, ["HSDA00.01"]),
+    ("hospital_encounter", {"kind": "emergency"}, ["HSDC00.02"]),
+    ("hospital_encounter", {"kind": "lab_result"}, []),
+    ("visit", {}, []),
+    ("no_such_form", {}, []),
+])
+def test_document_types_for_each_source(source, content, expected):
+    assert document_types_for(source, content) == expected
+    assert document_type_for(source, content) == (expected[0] if len(expected) == 1 else None)
+
+
+def test_an_integrated_visit_is_said_to_make_two_documents():
+    assert "HSDB04.01, HSDB04.02" in why_no_document("integrated_follow_up")
+    assert require_buildable("HSDB04.01", "integrated_follow_up").code == "HSDB04.01"
+    assert require_buildable("HSDB04.02", "integrated_follow_up").code == "HSDB04.02"
+    with pytest.raises(NotBuildable, match="not from integrated_follow_up"):
+        require_buildable("HSDC00.01", "integrated_follow_up")
+
+
+def _integrated(type_code: str):
+    doc = replace(document(type_code, "integrated_follow_up", integrated_content()),
+                  set_id=f"record:9001:{type_code}")
+    return doc, parse(build_cda(doc))
+
+
+def test_an_integrated_visit_makes_a_hypertension_follow_up():
+    doc, root = _integrated("HSDB04.01")
+    assert one(root, "h:code/@code") == "HSDB04.01" and one(root, "h:title/text()") == "高血压患者随访服务"
+    assert one(root, "h:setId/@extension") == "record:9001:HSDB04.01"
+    assert one(root, "h:id/@extension") == "record:9001:HSDB04.01:v1"
+    assert observation_value(root, "DE04.10.174.00").get("value") == "136"
+    assert observation_value(root, "DE04.10.206.00").get("value") == "76"          # 心率
+    classification = one(root, "//h:observation[h:code/h:originalText='此次随访分类']/h:value")
+    assert (classification.get("code"), classification.get("displayName")) == ("1", "控制满意")
+    symptoms = root.xpath("//h:observation[h:code/h:originalText='症状']/h:value/@displayName", namespaces=NS)
+    assert symptoms == ["头痛头晕", "多饮"]                         # the integrated list's labels
+    # The diabetes form's own parts are not the hypertension document's.
+    assert root.xpath("//h:observation[h:code/@code='DE04.50.102.00']", namespaces=NS) == []
+    assert root.xpath("//h:observation[h:code/h:originalText='低血糖反应']", namespaces=NS) == []
+    drugs = root.xpath("//h:manufacturedLabeledDrug/h:name/text()", namespaces=NS)
+    assert drugs == ["缬沙坦胶囊", "盐酸二甲双胍片"]                  # the visit's medicines, in both
+
+
+def test_an_integrated_visit_makes_a_diabetes_follow_up():
+    doc, root = _integrated("HSDB04.02")
+    assert one(root, "h:code/@code") == "HSDB04.02" and one(root, "h:setId/@extension") == "record:9001:HSDB04.02"
+    glucose = observation_value(root, "DE04.50.102.00")
+    assert (glucose.get("value"), glucose.get("unit")) == ("7.5", "mmol/L")
+    classification = one(root, "//h:observation[h:code/h:originalText='此次随访分类']/h:value")
+    assert (classification.get("code"), classification.get("displayName")) == ("2", "控制不满意")
+    assert one(root, "//h:observation[h:code/h:originalText='足背动脉搏动']/h:value/@displayName") == "触及正常"
+    assert one(root, "//h:observation[h:code/h:originalText='低血糖反应']/h:value/@code") == "1"
+    assert observation_value(root, "DE04.10.174.00").get("value") == "136"

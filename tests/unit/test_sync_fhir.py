@@ -5,6 +5,7 @@ custodian, and a correction's relatesTo."""
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import replace
 
@@ -12,7 +13,7 @@ import pytest
 from fhir.resources.bundle import Bundle
 
 from services.sync.documents import DOCUMENT_TYPES, FhirValidationError, NotBuildable, build_fhir, validate_bundle
-from tests.unit.sync_documents_data import document, resident, sources
+from tests.unit.sync_documents_data import document, integrated_content, resident, sources
 
 SOURCES = sources()
 
@@ -140,3 +141,136 @@ def test_an_invalid_bundle_raises_a_clear_error():
     bundle["entry"][1]["resource"]["birthDate"] = "1950-06-15"
     with pytest.raises(FhirValidationError, match="status"):
         validate_bundle(bundle)
+
+
+# -- check_bundle (documents/validation.py): the verdict of Bundle.parse_obj, without its cost ----
+
+def _first(bundle: dict, kind: str) -> dict:
+    return resources(bundle, kind)[0]
+
+
+def _set(kind: str, key: str, value):
+    def change(bundle):
+        _first(bundle, kind)[key] = value
+    return change
+
+
+def _drop(kind: str, key: str):
+    def change(bundle):
+        del _first(bundle, kind)[key]
+    return change
+
+
+def _observation_with(key: str, value, drop: str | None = None):
+    def change(bundle):
+        observation = next(o for o in resources(bundle, "Observation") if "valueQuantity" in o)
+        observation[key] = value
+        if drop:
+            del observation[drop]
+    return change
+
+
+def _coding_code(value):
+    def change(bundle):
+        observation = next(o for o in resources(bundle, "Observation") if "coding" in o["code"])
+        observation["code"]["coding"][0]["code"] = value
+    return change
+
+
+def _entry_field(key: str, value):
+    def change(bundle):
+        bundle["entry"][3][key] = value
+    return change
+
+
+MUTATIONS = {
+    "a date that is no date": _set("Patient", "birthDate", "1950-13-45"),
+    "a required status left out": _drop("Observation", "status"),
+    "a status not in the code's pattern": _set("Observation", "status", "fi nal "),
+    "two values of one choice": _observation_with("valueString", "x"),
+    "a value of a type the choice lacks": _observation_with("valueFoo", "x", drop="valueQuantity"),
+    "an unknown key": _set("Patient", "nickname", "x"),
+    "an empty string": _set("Patient", "gender", ""),
+    "a code with two spaces": _coding_code("DE04  10"),
+    "a reference that is a string": _set("Observation", "subject", "urn:uuid:x"),
+    "an element that is a list": _set("Observation", "code", [{"text": "x"}]),
+    "a list that is an element": _set("Patient", "identifier", {"value": "x"}),
+    "an integer that is text": _observation_with("valueInteger", "twelve", drop="valueQuantity"),
+    "an integer given as digits": _observation_with("valueInteger", "12", drop="valueQuantity"),
+    "a null where a value may be left out": _set("Patient", "telecom", None),
+    "a null where a value is required": _set("Observation", "status", None),
+    "an unknown resource type": _entry_field("resource", {"resourceType": "Observatio", "status": "final"}),
+    "a resource of another type": _entry_field("resource", {"resourceType": "Patient", "gender": "female"}),
+    "a full URL that is no URI": _entry_field("fullUrl", "urn uuid"),
+    "an empty list": _set("Patient", "identifier", []),
+    "a primitive extension": _set("Patient", "_gender", {"extension": [{"url": "http://x", "valueString": "y"}]}),
+    "a number for a string": _set("Patient", "gender", 2),
+    "a boolean for a decimal": _observation_with("valueQuantity", {"value": True}),
+}
+
+
+def _verdict(check, bundle):
+    try:
+        check(bundle)
+    except (FhirValidationError, ValueError) as exc:
+        return getattr(exc, "errors", None) or "invalid"
+    return "valid"
+
+
+@pytest.mark.parametrize("mutation", sorted(MUTATIONS))
+def test_check_bundle_decides_as_fhir_resources_does(mutation):
+    from services.sync.documents import check_bundle
+
+    for type_code in ("HSDC00.02", "HSDB04.01"):                   # the caches warm with valid bundles
+        check_bundle(build_fhir(document(type_code, *SOURCES[type_code])))
+    bundle = build_fhir(document("HSDC00.02", *SOURCES["HSDC00.02"]))
+    MUTATIONS[mutation](bundle)
+    expected = _verdict(validate_bundle, copy.deepcopy(bundle))
+    assert _verdict(check_bundle, copy.deepcopy(bundle)) == expected
+    assert _verdict(check_bundle, copy.deepcopy(bundle)) == expected   # and again, with whatever it kept
+
+
+def test_check_bundle_is_right_with_emptied_caches(monkeypatch):
+    from services.sync.documents import check_bundle
+    from services.sync.documents import validation
+
+    monkeypatch.setattr(validation, "MAX_SHAPES", 3)
+    monkeypatch.setattr(validation, "MAX_VALUES", 5)
+    for type_code in sorted(SOURCES):
+        check_bundle(build_fhir(document(type_code, *SOURCES[type_code])))
+    bundle = build_fhir(document("HSDC00.02", *SOURCES["HSDC00.02"]))
+    _set("Patient", "birthDate", "1950-13-45")(bundle)
+    with pytest.raises(FhirValidationError, match="birthDate"):
+        check_bundle(bundle, "record:x:v1")
+
+
+@pytest.mark.parametrize("type_code, classification, glucose", [("HSDB04.01", "1", False), ("HSDB04.02", "2", True)])
+def test_an_integrated_visit_makes_a_valid_bundle_of_each_programme(type_code, classification, glucose):
+    doc = replace(document(type_code, "integrated_follow_up", integrated_content()), set_id=f"record:9001:{type_code}")
+    bundle = build_fhir(doc)
+    assert isinstance(Bundle.parse_obj(json.loads(json.dumps(bundle, ensure_ascii=False))), Bundle)
+    composition = bundle["entry"][0]["resource"]
+    assert composition["type"]["coding"][0]["code"] == type_code
+    assert bundle["identifier"]["value"] == f"record:9001:{type_code}:v1"
+    observations = resources(bundle, "Observation")
+    assert next(o for o in observations if o["code"]["text"] == "此次随访分类")[
+        "valueCodeableConcept"]["coding"][0]["code"] == classification
+    assert any(o["code"].get("coding", [{}])[0].get("code") == "DE04.50.102.00" for o in observations) == glucose
+    assert [s["medicationCodeableConcept"]["text"] for s in resources(bundle, "MedicationStatement")] == \
+        ["缬沙坦胶囊", "盐酸二甲双胍片"]
+
+
+def test_every_model_a_bundle_may_hold_is_validated_by_its_keys_and_values_alone():
+    """check_bundle's premise (documents/validation.py): fhir.resources' models have no validator
+    but the generated ones that look at which keys hold a value; a model with another is parsed
+    whole (`_decomposable` False), and none of those a document bundle holds has one."""
+    from fhir.resources.fhirtypesvalidators import MODEL_CLASSES, get_fhir_model_class
+
+    from services.sync.documents import validation
+
+    for kind in ("Bundle", "BundleEntry", "Composition", "CompositionSection", "Patient", "Organization",
+                 "Practitioner", "Encounter", "Observation", "Condition", "MedicationStatement", "Reference",
+                 "CodeableConcept", "Coding", "Quantity", "Identifier", "Narrative", "Period", "HumanName"):
+        assert validation._decomposable(get_fhir_model_class(kind)), kind
+    undecomposable = [name for name in MODEL_CLASSES if not validation._decomposable(get_fhir_model_class(name))]
+    assert undecomposable == ["FHIRPrimitiveExtension"]          # its own root validator: parsed whole

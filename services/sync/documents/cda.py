@@ -55,12 +55,14 @@ class DocumentError(ValueError):
     """The input cannot make a valid document (a required value is missing or malformed)."""
 
 
+_SubElement = etree.SubElement
+
+
 def _el(parent: etree._Element | None, tag: str, text: str | None = None, **attrs: Any) -> etree._Element:
+    """An HL7 element with the attributes that have a value, in the order given."""
+    attrib = {XSI_TYPE if key == "xsi_type" else key: str(value) for key, value in attrs.items() if value is not None}
     qname = f"{{{HL7}}}{tag}"
-    node = etree.Element(qname, nsmap=NSMAP) if parent is None else etree.SubElement(parent, qname)
-    for key, value in attrs.items():
-        if value is not None:
-            node.set(XSI_TYPE if key == "xsi_type" else key, str(value))
+    node = etree.Element(qname, attrib, nsmap=NSMAP) if parent is None else _SubElement(parent, qname, attrib)
     if text is not None:
         node.text = text
     return node
@@ -194,25 +196,89 @@ def _observation(entry: etree._Element, fact: Fact, effective: date | datetime |
     _value(observation, fact)
 
 
+_TEXT, _LIST, _ITEM = f"{{{HL7}}}text", f"{{{HL7}}}list", f"{{{HL7}}}item"
+_ENTRY, _COMPONENT, _SECTION, _CODE, _TITLE = (f"{{{HL7}}}{tag}" for tag in ("entry", "component", "section", "code",
+                                                                              "title"))
+_LOINC_ATTRS = {"codeSystem": LOINC_OID, "codeSystemName": "LOINC"}
+
+
 def _narrative(section: etree._Element, lines: list[str]) -> None:
-    text = _el(section, "text")
-    listing = _el(text, "list")
+    listing = _SubElement(_SubElement(section, _TEXT), _LIST)
     for line in lines:
-        _el(listing, "item", line)
+        _SubElement(listing, _ITEM).text = line
 
 
 def _section(body: etree._Element, code: str, title: str) -> etree._Element:
-    section = _el(_el(body, "component"), "section")
-    _el(section, "code", code=code, codeSystem=LOINC_OID, codeSystemName="LOINC")
-    _el(section, "title", title)
+    section = _SubElement(_SubElement(body, _COMPONENT), _SECTION)
+    _SubElement(section, _CODE, {"code": code, **_LOINC_ATTRS})
+    _SubElement(section, _TITLE).text = title
     return section
 
 
-def _facts_section(body: etree._Element, facts: SectionFacts, effective: date | datetime | None) -> None:
-    section = _section(body, facts.section.code, facts.section.title)
-    _narrative(section, [f"{fact.label}: {_fact_text(fact)}" for fact in facts.facts])
-    for fact in facts.facts:
-        _observation(_el(section, "entry"), fact, effective)
+# A section of facts is built once per shape, by `_section`, `_narrative` and `_observation`: its
+# table's section and, for each fact, its data element, name, data type and whatever of its value
+# is fixed (a code with its label, a unit, true or false). A document then gets a copy of that
+# section with its own values set in place, attribute for attribute (the narrative's lines, the
+# effectiveTime, the values), so every section is what those functions make of its facts, for a
+# fraction of the elements and attributes built one by one. The shapes are kept as children of a
+# root that declares the namespaces, so that a copy carries no declarations of its own.
+_SHAPES: dict[tuple, etree._Element] = {}
+_MAX_SHAPES = 5000               # a bound for the shapes hospital results (their names) may make
+_VALUE_KINDS = frozenset({"CD", "PQ", "INT", "REAL", "BL"})
+# The part of a fact's value that varies within a shape: how its value element carries it.
+_SET_NUMBER, _SET_INT, _SET_TS, _SET_TEXT, _FIXED = range(5)
+
+
+def _shape(fact: Fact) -> tuple:
+    """What of the fact's entry is fixed (the key of its shape), and how its value is set."""
+    kind, value = fact.field.kind, fact.value
+    if kind not in _VALUE_KINDS:
+        kind = "TS" if kind == "TS" and isinstance(value, (date, datetime)) else "ST"
+    if kind == "CD":
+        return fact.de, fact.label, _FIXED, str(value), fact.display, fact.field.system, fact.field.table
+    if kind == "BL":
+        return fact.de, fact.label, _FIXED, bool(value)
+    if kind == "PQ":
+        return fact.de, fact.label, _SET_NUMBER, fact.unit or "1"
+    if kind == "REAL":
+        return fact.de, fact.label, _SET_NUMBER, "REAL"
+    return fact.de, fact.label, _SET_INT if kind == "INT" else _SET_TS if kind == "TS" else _SET_TEXT
+
+
+def _facts_section(body: etree._Element, facts: SectionFacts, effective: date | datetime | None,
+                   effective_ts: str | None) -> None:
+    lines = [f"{fact.label}: {_fact_text(fact)}" for fact in facts.facts]
+    shapes = tuple(_shape(fact) for fact in facts.facts)
+    key = (facts.section, effective is not None, shapes)
+    template = _SHAPES.get(key)
+    if template is None:
+        holder = _el(None, "structuredBody")
+        section = _section(holder, facts.section.code, facts.section.title)
+        _narrative(section, lines)
+        for fact in facts.facts:
+            _observation(_el(section, "entry"), fact, effective)
+        if len(_SHAPES) >= _MAX_SHAPES:
+            body.append(holder[0])
+            return
+        template = _SHAPES[key] = holder[0]
+    component = template.__copy__()                  # lxml copies the whole subtree
+    section = component[0]
+    for item, line in zip(section[2][0], lines):    # text/list/item
+        item.text = line
+    for entry, fact, shape in zip(section.iterchildren(_ENTRY), facts.facts, shapes):
+        observation = entry[0]
+        if effective_ts is not None:
+            observation[1].set("value", effective_ts)
+        how = shape[2]
+        if how == _SET_NUMBER:
+            observation[-1].set("value", _number_text(fact.value))
+        elif how == _SET_INT:
+            observation[-1].set("value", str(int(fact.value)))
+        elif how == _SET_TS:
+            observation[-1].set("value", ts(fact.value))
+        elif how == _SET_TEXT:
+            observation[-1].text = str(fact.value)
+    body.append(component)
 
 
 def _diagnoses_section(body: etree._Element, items: list[Diagnosis]) -> None:
@@ -286,8 +352,9 @@ def build_cda(doc: DocumentInput) -> bytes:
     _header(root, doc, doc_type.name)
     body = _el(_el(root, "component"), "structuredBody")
     effective = service_date(doc)
-    for facts in section_facts(doc.source, doc.content):
-        _facts_section(body, facts, effective)
+    effective_ts = ts(effective) if effective is not None else None
+    for facts in section_facts(doc.source, doc.content, doc.type_code):
+        _facts_section(body, facts, effective, effective_ts)
     found = diagnoses(doc.source, doc.content)
     if found:
         _diagnoses_section(body, found)

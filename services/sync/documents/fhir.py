@@ -16,6 +16,7 @@ document always makes the same bundle. A correction (version > 1) has Compositio
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import date, datetime, time
 from typing import Any
@@ -31,6 +32,7 @@ from .cda import (
 from .model import DocumentInput
 from .sections import DE_OID, ICD10_OID, Fact, diagnoses, medications, section_facts
 from .types import DOCUMENT_TYPE_OID, require_buildable
+from .validation import known_valid
 
 NAMESPACE = uuid.UUID("0b7f7e55-3c1e-4d57-8f0c-6c1f2a9d4e21")
 LOINC = "http://loinc.org"
@@ -57,8 +59,21 @@ class FhirValidationError(ValueError):
         self.errors = errors
 
 
-def _url(doc: DocumentInput, key: str) -> str:
-    return f"urn:uuid:{uuid.uuid5(NAMESPACE, f'{doc.document_id}|{key}')}"
+class _Urls:
+    """``urn:uuid:`` URLs of a document's entries: uuid.uuid5(NAMESPACE, "<document_id>|<key>"),
+    the SHA-1 of the namespace and the document id taken once for all of its entries."""
+
+    def __init__(self, doc: DocumentInput) -> None:
+        self._prefix = hashlib.sha1(NAMESPACE.bytes + f"{doc.document_id}|".encode())
+
+    def __call__(self, key: str) -> str:
+        digest = self._prefix.copy()
+        digest.update(key.encode())
+        octets = bytearray(digest.digest()[:16])
+        octets[6] = (octets[6] & 0x0F) | 0x50       # version 5
+        octets[8] = (octets[8] & 0x3F) | 0x80       # the RFC 4122 variant
+        h = octets.hex()
+        return f"urn:uuid:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _datetime(value: date | datetime) -> str:
@@ -185,22 +200,23 @@ def _build(doc: DocumentInput) -> dict[str, Any]:
     if doc.effective_time.tzinfo is None:
         raise DocumentError("effective_time must be timezone-aware")
     when = service_date(doc)
-    refs = {"composition": _url(doc, "composition"), "patient": _url(doc, "patient"),
-            "custodian": _url(doc, "custodian"), "author": _url(doc, "author")}
+    url_of = _Urls(doc)
+    refs = {"composition": url_of("composition"), "patient": url_of("patient"),
+            "custodian": url_of("custodian"), "author": url_of("author")}
     entries: list[tuple[str, dict[str, Any]]] = [
         (refs["patient"], _patient(doc)),
         (refs["custodian"], _organization(doc.custodian.code, doc.custodian.name)),
         (refs["author"], _practitioner(doc)),
     ]
     if doc.source != "archive":
-        refs["encounter"] = _url(doc, "encounter")
+        refs["encounter"] = url_of("encounter")
         entries.append((refs["encounter"], _encounter(doc, refs, when)))
 
     sections: list[dict[str, Any]] = []
-    for index, facts in enumerate(section_facts(doc.source, doc.content)):
+    for index, facts in enumerate(section_facts(doc.source, doc.content, doc.type_code)):
         members = []
         for number, fact in enumerate(facts.facts):
-            url = _url(doc, f"observation:{index}:{number}")
+            url = url_of(f"observation:{index}:{number}")
             entries.append((url, _observation(fact, refs, when)))
             members.append({"reference": url})
         sections.append({"title": facts.section.title,
@@ -211,7 +227,7 @@ def _build(doc: DocumentInput) -> dict[str, Any]:
     if found:
         members = []
         for number, item in enumerate(found):
-            url = _url(doc, f"condition:{number}")
+            url = url_of(f"condition:{number}")
             icd = item.system.upper().replace("-", "").startswith("ICD10")
             coding = {"system": f"urn:oid:{ICD10_OID}" if icd else f"urn:suite:{item.system}", "code": item.code}
             if item.name:
@@ -235,7 +251,7 @@ def _build(doc: DocumentInput) -> dict[str, Any]:
     if drugs:
         members = []
         for number, drug in enumerate(drugs):
-            url = _url(doc, f"medication:{number}")
+            url = url_of(f"medication:{number}")
             statement: dict[str, Any] = {"resourceType": "MedicationStatement", "status": "active",
                                          "medicationCodeableConcept": {"text": drug.name},
                                          "subject": {"reference": refs["patient"]},
@@ -288,13 +304,27 @@ def validate_bundle(bundle: dict[str, Any], document_id: str = "") -> Bundle:
     try:
         return Bundle.parse_obj(bundle)
     except ValidationError as exc:
-        raise FhirValidationError(document_id or str(bundle.get("identifier", {}).get("value")), exc.errors()) \
-            from None
+        raise _invalid(bundle, document_id, exc.errors()) from None
+    except LookupError as exc:         # fhir.resources' answer to an unknown resourceType
+        raise _invalid(bundle, document_id, [{"loc": ("entry", "resource", "resourceType"), "msg": str(exc),
+                                              "type": "value_error.resource_type"}]) from None
+
+
+def _invalid(bundle: dict[str, Any], document_id: str, errors: list[dict[str, Any]]) -> FhirValidationError:
+    return FhirValidationError(document_id or str(bundle.get("identifier", {}).get("value")), errors)
+
+
+def check_bundle(bundle: dict[str, Any], document_id: str = "") -> None:
+    """``FhirValidationError`` unless the bundle is valid: the same verdict and errors as
+    ``validate_bundle``, without building the model of a bundle whose element shapes and values
+    were all seen valid before in this process (documents/validation.py)."""
+    if not known_valid(Bundle, bundle):
+        validate_bundle(bundle, document_id)   # fhir.resources decides, and says where
 
 
 def build_fhir(doc: DocumentInput) -> dict[str, Any]:
     """The document as a FHIR R4 document Bundle (a JSON-ready dict), validated with fhir.resources.
     Raises ``NotBuildable``, ``DocumentError`` (input), or ``FhirValidationError``."""
     bundle = _build(doc)
-    validate_bundle(bundle, doc.document_id)
+    check_bundle(bundle, doc.document_id)
     return bundle

@@ -44,8 +44,10 @@ class Patient:
 
 @dataclass(frozen=True)
 class DocumentInput:
-    type_code: str                 # WS/T 483 document type, e.g. "HSDA00.01" (OID 2.16.156.10011.2.4)
+    type_code: str                 # WS/T 483 document type, e.g. "HSDA00.01" (OID 2.16.156.10011.2.4); of a
+                                   # record making two (types.document_types_for), the one to build
     set_id: str                    # stable across versions: "archive:<archive_no>" or "record:<record_id>"
+                                   # ("record:<record_id>:<type_code>" for a record making two)
     version: int                   # 1, 2, ...
     patient: Patient
     custodian: Institution         # the institution keeping the archive

@@ -122,7 +122,7 @@ FUNCTION = "47420-5"
 ENCOUNTER = "46240-8"
 
 
-def _follow_up(symptom_table: str, diabetes: bool) -> tuple[Section, ...]:
+def _follow_up(symptom_table: str, diabetes: bool, classification: str = "classification") -> tuple[Section, ...]:
     signs = [
         F("signs.blood_pressure.systolic", "收缩压", "PQ", de="DE04.10.174.00", unit="mmHg"),
         F("signs.blood_pressure.diastolic", "舒张压", "PQ", de="DE04.10.176.00", unit="mmHg"),
@@ -167,7 +167,7 @@ def _follow_up(symptom_table: str, diabetes: bool) -> tuple[Section, ...]:
         Section(PLAN, "随访", (
             F("occurred_on", "随访日期", "TS"),
             F("method", "随访方式", "CD", de="DE06.00.108.00", table="VisitMethod", system=VISIT_METHOD_OID),
-            F("classification", "此次随访分类", "CD", table="FollowUpClassification"),
+            F(classification, "此次随访分类", "CD", table="FollowUpClassification"),
             F("next_visit_date", "下次随访日期", "TS"),
             F("doctor", "随访医生", "ST"),
             F("referral.reason", "转诊原因", "ST"),
@@ -449,25 +449,48 @@ SECTIONS: dict[str, tuple[Section, ...]] = {
 }
 
 
+# A source that makes more than one document (types.MULTIPLE) has the sections of each: an
+# integrated visit's HSDB04.01 is the hypertension form's table, HSDB04.02 the diabetes form's, each
+# with the visit's symptoms (the integrated list) and its programme's 此次随访分类.
+SECTIONS_BY_TYPE: dict[tuple[str, str], tuple[Section, ...]] = {
+    ("integrated_follow_up", "HSDB04.01"): _follow_up("IntegratedSymptom", diabetes=False,
+                                                      classification="classifications.hypertension"),
+    ("integrated_follow_up", "HSDB04.02"): _follow_up("IntegratedSymptom", diabetes=True,
+                                                      classification="classifications.type2_diabetes"),
+}
+
+
 def _empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
-def _walk(value: Any, parts: list[str]) -> Iterator[Any]:
-    """The values at a path (``a.b``, ``a[]``, ``a[].b``); nothing for a missing or empty one."""
-    if not parts:
-        if not _empty(value):
-            yield value
-        return
-    head, rest = parts[0], parts[1:]
-    many = head.endswith("[]")
-    key = head[:-2] if many else head
-    child = value.get(key) if isinstance(value, Mapping) else None
-    if many:
-        for item in child if isinstance(child, list) else ():
-            yield from _walk(item, rest)
-    elif child is not None:
-        yield from _walk(child, rest)
+@cache
+def _steps(path: str) -> tuple[tuple[str, bool], ...]:
+    """A path as (key, many) steps: ``a[].b`` -> (("a", True), ("b", False))."""
+    return tuple((part[:-2], True) if part.endswith("[]") else (part, False) for part in path.split("."))
+
+
+def _is_mapping(value: Any) -> bool:
+    return type(value) is dict or isinstance(value, Mapping)
+
+
+def _walk(value: Any, steps: tuple[tuple[str, bool], ...], out: list[Any], at: int = 0) -> list[Any]:
+    """The values at a path (``a.b``, ``a[]``, ``a[].b``) appended to ``out``; nothing for a missing
+    or empty one."""
+    for index in range(at, len(steps)):
+        key, many = steps[index]
+        child = value.get(key) if _is_mapping(value) else None
+        if many:
+            if type(child) is list or isinstance(child, list):
+                for item in child:
+                    _walk(item, steps, out, index + 1)
+            return out
+        if child is None:
+            return out
+        value = child
+    if not _empty(value):
+        out.append(value)
+    return out
 
 
 def _parse_time(value: Any) -> Any:
@@ -521,8 +544,8 @@ def _result_facts(spec: F, item: Mapping[str, Any]) -> Iterator[Fact]:
 
 def field_facts(spec: F, content: Mapping[str, Any]) -> list[Fact]:
     """The facts one field of a table makes from the content (none when it is empty)."""
-    facts = []
-    for value in _walk(content, spec.path.split(".")):
+    facts: list[Fact] = []
+    for value in _walk(content, _steps(spec.path), []):
         if spec.kind == "RESULT":
             facts.extend(_result_facts(spec, value))
         elif spec.kind == "CD":
@@ -545,10 +568,11 @@ def field_facts(spec: F, content: Mapping[str, Any]) -> list[Fact]:
     return facts
 
 
-def section_facts(source: str, content: Mapping[str, Any]) -> list[SectionFacts]:
-    """The non-empty sections of a source's content, in the table's order."""
+def section_facts(source: str, content: Mapping[str, Any], type_code: str | None = None) -> list[SectionFacts]:
+    """The non-empty sections of a source's content, in the table's order (of the document type's
+    table, for a source that makes more than one: SECTIONS_BY_TYPE)."""
     out = []
-    for section in SECTIONS.get(source, ()):
+    for section in SECTIONS_BY_TYPE.get((source, type_code or "")) or SECTIONS.get(source, ()):
         facts = [fact for spec in section.fields for fact in field_facts(spec, content)]
         if facts:
             out.append(SectionFacts(section, facts))

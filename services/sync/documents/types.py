@@ -6,10 +6,17 @@ from what: the archive (``source`` "archive") or a record of one ``record_type``
     document_type_for("hospital_encounter", {"kind": "outpatient"})    -> "HSDC00.02"
     document_type_for("hospital_encounter", {"kind": "inpatient_discharge"}) -> "HSDC00.03"
     document_type_for("visit", {...})                                  -> None (no WS/T 483 document)
+    document_types_for("integrated_follow_up", {...})                  -> ["HSDB04.01", "HSDB04.02"]
     DOCUMENT_TYPES["HSDB01.02"].buildable                              -> False, with its reason
 
 A type the suite cannot build is listed with the reason, never faked: ``require_buildable``
 raises ``NotBuildable`` for it, and the builders call it first.
+
+One record may make more than one document: an integrated visit (多病共管, ``integrated_follow_up``)
+is a follow-up of each programme, HSDB04.01 and HSDB04.02 (``document_types_for``); the
+``DocumentInput.type_code`` says which one to build (the sync service gives each its own set id,
+``record:<id>:<type_code>``; the builders do not care). ``document_type_for`` answers for the
+sources that make one document, and None for such a record.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ DOCUMENT_TYPE_SYSTEM_NAME = "卫生信息共享文档规范编码体系"
 
 ARCHIVE = "archive"
 HOSPITAL_ENCOUNTER = "hospital_encounter"
+INTEGRATED_FOLLOW_UP = "integrated_follow_up"
 # The encounter kinds (shared.codes.EncounterKind) each summary is built from.
 OUTPATIENT_KINDS = frozenset({"outpatient", "emergency"})
 INPATIENT_KINDS = frozenset({"inpatient_admission", "inpatient_discharge"})
@@ -66,8 +74,8 @@ DOCUMENT_TYPES: dict[str, DocumentType] = {t.code: t for t in (
     DocumentType("HSDB03.02", "传染病报告", 10, reason="the suite keeps no 传染病报告卡"),
     DocumentType("HSDB03.03", "死亡医学证明", 11, reason="the suite records a death only as the archive's "
                  "termination reason, not the 死亡医学证明"),
-    DocumentType("HSDB04.01", "高血压患者随访服务", 12, ("hypertension_follow_up",)),
-    DocumentType("HSDB04.02", "2型糖尿病患者随访服务", 13, ("diabetes_follow_up",)),
+    DocumentType("HSDB04.01", "高血压患者随访服务", 12, ("hypertension_follow_up", INTEGRATED_FOLLOW_UP)),
+    DocumentType("HSDB04.02", "2型糖尿病患者随访服务", 13, ("diabetes_follow_up", INTEGRATED_FOLLOW_UP)),
     DocumentType("HSDB04.03", "重性精神疾病患者个人信息登记", 14,
                  reason="重性精神疾病患者个人信息补充表: " + _NO_PROGRAMME),
     DocumentType("HSDB04.04", "重性精神疾病患者随访服务", 15, reason="严重精神障碍患者随访服务记录表: " + _NO_PROGRAMME),
@@ -78,14 +86,15 @@ DOCUMENT_TYPES: dict[str, DocumentType] = {t.code: t for t in (
     DocumentType("HSDC00.05", "转诊(院)记录", 20, ("referral_out", "referral_back")),
 )}
 
+# Sources that make more than one document, each type the DocumentInput's type_code selects.
+MULTIPLE: dict[str, tuple[str, ...]] = {INTEGRATED_FOLLOW_UP: ("HSDB04.01", "HSDB04.02")}
+
 # Record types with no document, and why (a source not named here and in no type's sources is
 # unknown to the builders).
 NO_DOCUMENT: dict[str, str] = {
     "personal_info": "the 个人基本信息表 is part of the archive's registration (HSDA00.01), not a document "
                      "of its own: send the archive again",
     "visit": "接诊记录 has no WS/T 483 document (WS 365's 接诊 data set is not one of the 20 parts)",
-    "integrated_follow_up": "an integrated visit (多病共管) is one record for two documents (HSDB04.01 and "
-                            "HSDB04.02); one set_id per record cannot carry both yet",
     "elderly_self_care": "WS/T 483 has no document for the elderly service (domain.md §7.3)",
     "elderly_tcm": "WS/T 483 has no document for the elderly TCM service (domain.md §7.3)",
     "attachment": "an attachment is a file, not a structured record",
@@ -106,14 +115,28 @@ def document_type_for(source: str, content: Mapping[str, Any] | None = None) -> 
         if kind in INPATIENT_KINDS:
             return "HSDC00.03"
         return None
+    if source in MULTIPLE:
+        return None
     for doc_type in DOCUMENT_TYPES.values():
         if doc_type.buildable and source in doc_type.sources:
             return doc_type.code
     return None
 
 
+def document_types_for(source: str, content: Mapping[str, Any] | None = None) -> list[str]:
+    """Every WS/T 483 type the suite builds from this archive or record: an integrated visit's
+    two (HSDB04.01 and HSDB04.02), the one of ``document_type_for``, or none."""
+    if source in MULTIPLE:
+        return list(MULTIPLE[source])
+    found = document_type_for(source, content)
+    return [found] if found else []
+
+
 def why_no_document(source: str, content: Mapping[str, Any] | None = None) -> str:
     """Why ``document_type_for`` answers None for this source (for the sync service's log and status)."""
+    if source in MULTIPLE:
+        return f"a {source} makes {len(MULTIPLE[source])} documents ({', '.join(MULTIPLE[source])}): " \
+               "see document_types_for"
     if source == HOSPITAL_ENCOUNTER:
         return f"a hospital {(content or {}).get('kind') or 'record'} has no WS/T 483 summary (only outpatient, " \
                "emergency and inpatient encounters do)"
@@ -127,9 +150,9 @@ def require_buildable(type_code: str, source: str, content: Mapping[str, Any] | 
         raise NotBuildable(type_code, "not a WS/T 483 document type")
     if not doc_type.buildable:
         raise NotBuildable(type_code, doc_type.reason or "")
-    expected = document_type_for(source, content)
-    if expected != type_code:
-        reason = (f"built from {', '.join(doc_type.sources)}, not from {source}" if expected is None
-                  or source not in doc_type.sources else f"this {source} makes a {expected}")
+    expected = document_types_for(source, content)
+    if type_code not in expected:
+        reason = (f"built from {', '.join(doc_type.sources)}, not from {source}" if not expected
+                  or source not in doc_type.sources else f"this {source} makes a {' and a '.join(expected)}")
         raise NotBuildable(type_code, reason)
     return doc_type
