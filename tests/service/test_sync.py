@@ -2,7 +2,7 @@
 builders (services/sync/documents/) and the `ehr platform` fake as its peer (a process on a free
 port, `tests.support.platform`), in CDA and in FHIR: every archive and record becomes one
 acknowledged document, the registration first (with the 个人基本信息表 and the full ID number in
-it); two sync workers send each document once; a platform down for 30 seconds (its process
+it), an integrated follow-up two (HSDB04.01 and HSDB04.02); two sync workers send each document once; a platform down for 30 seconds (its process
 stopped, then started again on the same port and data) loses and doubles nothing; a rejected
 document is resent as a replacement once its record is corrected; the registry answers a full
 identity only to a call proved with EHR_SYNC_KEY."""
@@ -29,7 +29,7 @@ from shared.transport.rpc import CallRefused
 from tests.support.amqp import wait_until
 from tests.support.db import query
 from tests.support.platform import PlatformProcess
-from tests.unit.test_follow_up_forms import hypertension
+from tests.unit.test_follow_up_forms import hypertension, integrated
 from tests.unit.test_forms import personal_info, visit
 
 VILLAGE = "110105003001"
@@ -102,11 +102,13 @@ def test_every_record_becomes_one_acknowledged_document_after_the_registration(s
     rpc.records.file_record(archive_no, {"record_type": "personal_info", "content": personal_info(),
                                          "institution_code": MANAGER})
     records = [file_follow_up(rpc, archive_no) for _ in range(3)]
+    both = rpc.records.file_record(archive_no, {"record_type": "integrated_follow_up", "content": integrated(),
+                                                "institution_code": MANAGER})["record_id"]
 
     def settled():
         rows = documents_of(archive_no)
         done = [r for r in rows if r.state == "acknowledged"]
-        return rows if len(done) == len(rows) and sum(r.set_id.startswith("record:") for r in done) == 3 else None
+        return rows if len(done) == len(rows) and sum(r.set_id.startswith("record:") for r in done) == 5 else None
 
     rows = wait_until(settled, timeout=90, message="every document acknowledged")
     registration = [r for r in rows if r.set_id == f"archive:{archive_no}"]
@@ -114,7 +116,8 @@ def test_every_record_becomes_one_acknowledged_document_after_the_registration(s
     assert rows[0].set_id == f"archive:{archive_no}" and [r.version for r in registration] in ([1], [1, 2])
     assert all(r.type_code == "HSDA00.01" for r in registration)
     assert [(r.set_id, r.version, r.type_code) for r in rows if r.set_id.startswith("record:")] == [
-        (f"record:{r['record_id']}", 1, "HSDB04.01") for r in records]
+        (f"record:{r['record_id']}", 1, "HSDB04.01") for r in records] + [
+        (f"record:{both}:HSDB04.01", 1, "HSDB04.01"), (f"record:{both}:HSDB04.02", 1, "HSDB04.02")]
     accepted = on_platform(platform, archive_no)
     assert {f"{r.set_id}:v{r.version}": r.platform_id for r in rows} == {
         d: item["platform_id"] for d, item in accepted.items()}
@@ -175,7 +178,7 @@ def test_a_platform_down_for_thirty_seconds_loses_and_doubles_nothing(start, pla
     assert {received[d] for d in accepted} == {1}
 
 
-@pytest.mark.parametrize("fmt", ["cda"])
+@pytest.mark.parametrize("fmt", ["cda", "fhir"])
 def test_a_rejected_document_is_resent_as_a_replacement_once_its_record_is_corrected(start, platform, rpc, synth,
                                                                                      fmt):
     start(RegistryService, RecordsService, SyncService)
