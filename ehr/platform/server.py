@@ -1,5 +1,5 @@
-"""The fake regional platform's HTTP server (WSGI on werkzeug's threaded server): the interface of
-docs/contracts.md, "The regional platform".
+"""The fake regional platform's HTTP server (WSGI on werkzeug's threaded server, HTTP/1.1 with
+keep-alive): the interface of docs/contracts.md, "The regional platform".
 
     POST /api/documents                 submit a CDA or FHIR document: 201 accepted, 200 accepted
                                         before (same platform_id), 422 rejected with reasons,
@@ -251,7 +251,10 @@ class Platform:
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """Request lines at DEBUG only: a path can carry a document id."""
+    """HTTP/1.1, so a sender's connections are kept alive between documents (werkzeug's default is
+    HTTP/1.0: a connection per request); request lines at DEBUG only: a path can carry a document id."""
+
+    protocol_version = "HTTP/1.1"
 
     def log_request(self, code="-", size="-") -> None:
         log.debug("%s %s", self.command, code)
@@ -262,7 +265,7 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 def make_platform_server(host: str, port: int, app: Platform) -> BaseWSGIServer:
-    """A threaded server (one thread per connection: a hanging request holds no other)."""
+    """A threaded server (one thread per connection, kept alive: a hanging request holds no other)."""
     server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
     server.daemon_threads = True
     return server

@@ -3,6 +3,8 @@ the registry that carries an ID number in full, for the sync service alone. The 
 is the sync service with EHR_SYNC_KEY (`shared.signing.check_document_identity_proof`); the RPC
 refuses anything else before reading a row. Nothing here is logged.
 
+    identities_for_documents(session, pii, ["11010510110100007", ...])
+        -> {"identities": {"11010510110100007": {...as document_identity...}}, "missing": []}
     document_identity(session, pii, "11010510110100007")
         -> {"archive": {...as get_archive...}, "identity": {"id_type": "01", "id_number": "1101...",
             "health_card_no": None, "phone": "13800000000"}, "institution_name": "东风乡卫生院"}
@@ -14,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from shared.errors import NotFound
 from shared.pii import PiiBox
 
 from services.registry import aliases, identifiers, usecases
@@ -36,3 +39,15 @@ def document_identity(session: Session, pii: PiiBox, archive_no: str) -> dict[st
                      "health_card_no": health_card_no, "phone": phone},
         "institution_name": institution.name if institution else None,
     }
+
+
+def identities_for_documents(session: Session, pii: PiiBox, archive_nos: list[str]) -> dict[str, Any]:
+    """`document_identity` of each number (once each), and the numbers that lead nowhere."""
+    identities: dict[str, Any] = {}
+    missing: list[str] = []
+    for archive_no in dict.fromkeys(archive_nos):
+        try:
+            identities[archive_no] = document_identity(session, pii, archive_no)
+        except NotFound:
+            missing.append(archive_no)
+    return {"identities": identities, "missing": missing}

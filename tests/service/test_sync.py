@@ -24,7 +24,7 @@ from services.records.service import RecordsService
 from services.registry.service import RegistryService
 from services.sync.service import SyncService
 from shared.config import generate_key
-from shared.signing import document_identity_proof
+from shared.signing import document_identity_proof, documents_identity_proof
 from shared.transport.rpc import CallRefused
 from tests.support.amqp import wait_until
 from tests.support.db import query
@@ -232,6 +232,16 @@ def test_the_registry_answers_a_full_identity_only_to_the_sync_key(start, rpc, s
     for proof in (document_identity_proof(forged, archive_no), {}, document_identity_proof(key, "11010500300199999")):
         with pytest.raises(CallRefused):
             rpc.registry.identity_for_document(archive_no, proof)
+    # the sender's batch: the same, for exactly the numbers proved
+    _, other = new_archive(rpc, synth)
+    nowhere = "11010500300199999"
+    numbers = [archive_no, nowhere, other]
+    batch = rpc.registry.identities_for_documents(numbers, documents_identity_proof(key, numbers))
+    assert batch["identities"][archive_no] == answer and batch["missing"] == [nowhere]
+    assert batch["identities"][other]["archive"]["archive_no"] == other
+    for proof in (documents_identity_proof(forged, numbers), documents_identity_proof(key, numbers[:2]), {}):
+        with pytest.raises(CallRefused):
+            rpc.registry.identities_for_documents(numbers, proof)
 
 
 def test_a_backfill_queues_what_the_suite_held_before_the_sync_service_heard_of_it(start, platform, rpc, synth,
