@@ -1,4 +1,4 @@
-"""`python -m bench [all|filing|scaleout|gateway|memory|registry|programmes|web|documents] [--quick]` (or `ehr bench ...`):
+"""`python -m bench [all|filing|scaleout|gateway|memory|registry|programmes|web|documents|sync] [--quick]` (or `ehr bench ...`):
 run the benchmarks, print each one's table, then one summary table.
 
     python -m bench                   # all of them, full sizes (the registry at 1,000,000 residents)
@@ -8,6 +8,7 @@ run the benchmarks, print each one's table, then one summary table.
     python -m bench programmes --enrolled 100000 --follow-ups 3000
     python -m bench web --samples 50  # the archive page's first render (500 records, one user)
     python -m bench documents --quick   # the sync document builders, in this process
+    python -m bench sync              # documents acknowledged a second, 1 and 2 sync workers, the fake platform
 
 `all` runs filing, scale-out, gateway and memory on one suite (the scale-out reuses the filing
 run's one-worker drain; the memory figures are the peaks of every process that ran for them),
@@ -98,6 +99,17 @@ def run_documents(p: Plan) -> list[Measure]:
     return documents.run(p.quick)
 
 
+def run_sync(p: Plan) -> list[Measure]:
+    from bench import sync
+
+    with sandbox("benchsync") as box:
+        try:
+            return sync.run(box, p.sync_archives, p.sync_format)
+        except Exception:  # noqa: BLE001 - the other sections' figures still deserve their summary
+            traceback.print_exc()
+            return [Measure("sync", "documents acknowledged", "", verdict=FAILED)]
+
+
 def run_all(p: Plan) -> list[Measure]:
     from bench import filing, gateway, memory, scaleout
 
@@ -116,7 +128,7 @@ def run_all(p: Plan) -> list[Measure]:
 
 RUNS = {"all": run_all, "filing": run_filing, "scaleout": run_scaleout, "gateway": run_gateway,
         "memory": run_memory, "registry": run_registry, "programmes": run_programmes, "web": run_web,
-        "documents": run_documents}
+        "documents": run_documents, "sync": run_sync}
 
 
 def main(argv: list[str] | None = None) -> None:

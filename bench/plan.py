@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from bench.common import Measure, heading, table
 
-BENCHMARKS = ("all", "filing", "scaleout", "gateway", "memory", "registry", "programmes", "web", "documents")
+BENCHMARKS = ("all", "filing", "scaleout", "gateway", "memory", "registry", "programmes", "web", "documents", "sync")
 FAILED = "FAILED (see above)"
 
 
@@ -26,6 +26,8 @@ class Plan:
     follow_ups: int = 3_000       # programmes: follow-ups filed end to end (and as many again apart)
     web_samples: int = 100        # web: archive pages asked (and half as many opened in Chromium)
     quick: bool = False           # documents: 0.2 s of CPU per type and format instead of 1 s
+    sync_archives: int = 600      # sync: archives of each run (5 documents each)
+    sync_format: str = "cda"      # sync: what the platform receives
 
 
 def plan(argv: list[str] | None = None) -> Plan:
@@ -43,6 +45,9 @@ def plan(argv: list[str] | None = None) -> Plan:
                         help="programmes: residents enrolled under the work list (100,000; --quick: 10,000)")
     parser.add_argument("--follow-ups", type=int, default=None,
                         help="programmes: follow-ups filed end to end, and as many again apart (3,000; --quick: 1,000)")
+    parser.add_argument("--archives", type=int, default=None,
+                        help="sync: archives of each run, 5 documents each (600; --quick: 150)")
+    parser.add_argument("--format", choices=("cda", "fhir"), default="cda", help="sync: the documents' format")
     parser.add_argument("--samples", type=int, default=None,
                         help="web: archive pages asked over HTTP, half as many in Chromium (100; --quick: 20)")
     args = parser.parse_args(argv)
@@ -57,7 +62,8 @@ def plan(argv: list[str] | None = None) -> Plan:
                 gateway_seconds=args.seconds or (5 if quick else 15), residents=residents,
                 enrolled=args.enrolled or (10_000 if quick else 100_000),
                 follow_ups=args.follow_ups or (1_000 if quick else 3_000),
-                web_samples=args.samples or (20 if quick else 100), quick=quick)
+                web_samples=args.samples or (20 if quick else 100), quick=quick,
+                sync_archives=args.archives or (150 if quick else 600), sync_format=args.format)
 
 
 def summary(measures: list[Measure], elapsed: float) -> None:

@@ -148,3 +148,30 @@ def check_document_identity_proof(key: bytes | None, archive_no: str, proof: Any
     expected = _mac(key, ["ehr-identity-for-document/1", proof["signed_at"], archive_no], b"")
     if not hmac.compare_digest(expected, proof["mac"]):
         raise Refused("identity proof does not match")
+
+
+def documents_identity_proof(key: bytes, archive_nos: list[str], now: float | None = None) -> dict[str, str]:
+    """The proof for `identities_for_documents(archive_nos, proof)`: as `document_identity_proof`,
+    over the numbers in the order asked."""
+    signed_at = f"{time.time() if now is None else now:.3f}"
+    return {"signed_at": signed_at,
+            "mac": _mac(key, ["ehr-identities-for-documents/1", signed_at, ",".join(archive_nos)], b"")}
+
+
+def check_documents_identity_proof(key: bytes | None, archive_nos: list[str], proof: Any,
+                                   now: float | None = None) -> None:
+    """Refused unless `proof` was made with `key` for exactly these numbers, in this order, within
+    the window (see `check_document_identity_proof`)."""
+    if key is None:
+        raise Refused("this registry holds no EHR_SYNC_KEY: it answers no identity for a document")
+    if not isinstance(proof, dict) or not isinstance(proof.get("mac"), str) or not isinstance(proof.get("signed_at"), str):
+        raise Refused("identity proof missing")
+    try:
+        age = (time.time() if now is None else now) - float(proof["signed_at"])
+    except ValueError:
+        raise Refused("identity proof time is malformed") from None
+    if abs(age) > CALL_WINDOW:
+        raise Refused("identity proof is outside its time window")
+    expected = _mac(key, ["ehr-identities-for-documents/1", proof["signed_at"], ",".join(archive_nos)], b"")
+    if not hmac.compare_digest(expected, proof["mac"]):
+        raise Refused("identity proof does not match")

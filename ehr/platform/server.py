@@ -1,5 +1,5 @@
-"""The fake regional platform's HTTP server (WSGI on werkzeug's threaded server): the interface of
-docs/contracts.md, "The regional platform".
+"""The fake regional platform's HTTP server (WSGI on werkzeug's threaded server, HTTP/1.1 with
+keep-alive): the interface of docs/contracts.md, "The regional platform".
 
     POST /api/documents                 submit a CDA or FHIR document: 201 accepted, 200 accepted
                                         before (same platform_id), 422 rejected with reasons,
@@ -8,6 +8,8 @@ docs/contracts.md, "The regional platform".
     GET  /api/documents?custodian=&type=&after=&limit=   accepted documents, cursor paged
     GET  /api/health                    {"status": "ok"}
     GET|POST /control/faults, POST /control/reset        faults (ehr/platform/faults.py)
+    GET  /control/received              how many times each document id was posted since start
+                                        (in memory; for tests that count sends)
 
 Every request needs `Authorization: Bearer <token>` (else 401). Faults apply to /api only; while
 the platform is `down` or in `error` it answers before looking at the token.
@@ -19,6 +21,7 @@ import hmac
 import json
 import logging
 import signal
+from collections import Counter
 import threading
 from pathlib import Path
 
@@ -43,6 +46,7 @@ _ROUTES = Map([
     Rule("/api/documents/<path:document_id>", endpoint="get", methods=["GET"]),
     Rule("/control/faults", endpoint="faults", methods=["GET", "POST"]),
     Rule("/control/reset", endpoint="reset", methods=["POST"]),
+    Rule("/control/received", endpoint="received", methods=["GET"]),
 ], strict_slashes=False)
 
 
@@ -66,6 +70,8 @@ class Platform:
         self.control = control
         self.max_body = max_body
         self.faults = faults or Faults()
+        self.received: Counter = Counter()   # POSTs per X-Document-Id since start
+        self._received_lock = threading.Lock()
 
     def __call__(self, environ, start_response):
         request = Request(environ)
@@ -94,7 +100,7 @@ class Platform:
                             status=401, mimetype="application/json",
                             headers={"WWW-Authenticate": 'Bearer realm="platform"'})
         endpoint, args = _ROUTES.bind_to_environ(request.environ).match()
-        if endpoint in ("faults", "reset") and not self.control:
+        if endpoint in ("faults", "reset", "received") and not self.control:
             return _json({"error": "forbidden", "message": "fault control is off (started with --no-control)"}, 403)
         return getattr(self, f"_{endpoint}")(request, **args)
 
@@ -107,6 +113,8 @@ class Platform:
         if request.content_length is not None and request.content_length > self.max_body:
             raise RequestEntityTooLarge(f"a document may have at most {self.max_body} bytes")
         body = request.get_data(cache=False)
+        with self._received_lock:
+            self.received[request.headers.get("X-Document-Id") or ""] += 1
         reading = check_document(body, request.headers.get("Content-Type"), request.headers)
         document_id = reading.document_id or request.headers.get("X-Document-Id")
         with self.store.lock:
@@ -115,7 +123,7 @@ class Platform:
                 return _json(self._accepted(before), 200)
             if reading.reasons or reading.header_reasons:
                 status = 422 if reading.reasons else 400
-                return self._refuse(document_id, status, reading.reasons + reading.header_reasons)
+                return self._refuse(document_id, status, reading.reasons + reading.header_reasons, reading)
             return self._file(reading, body)
 
     def _file(self, reading, body: bytes) -> Response:
@@ -126,19 +134,21 @@ class Platform:
             ).as_json()]}, 409)
         set_id, version = reading.set_id, reading.version
         if reading.replaces is not None:
-            replaced = self.store.accepted(reading.replaces)
+            # The replaced version must be known: accepted, or rejected (its last answer here), so
+            # that a document refused for its content is corrected by a new version of it.
+            replaced = self.store.accepted(reading.replaces) or self._rejected_as_replaced(reading)
             if replaced is None:
                 return _json({"status": "deferred", "document_id": reading.document_id, "reasons": [Reason(
-                    "replaced_document_unknown", "the document this version replaces is not accepted yet"
-                ).as_json()]}, 409)
+                    "replaced_document_unknown", "the document this version replaces is neither accepted nor "
+                    "rejected yet").as_json()]}, 409)
             set_id = set_id or replaced["set_id"]
             version = version or replaced["version"] + 1
             wrong = self._replacement_mismatches(reading, replaced, set_id, version)
             if wrong:
-                return self._refuse(reading.document_id, 422, wrong)
+                return self._refuse(reading.document_id, 422, wrong, reading)
         if self.faults.inject_rejection():
             return self._refuse(reading.document_id, 422, [Reason(
-                "injected", "rejected on purpose by the fake platform (reject_one_in)")])
+                "injected", "rejected on purpose by the fake platform (reject_one_in)")], reading)
         row = self.store.accept(
             document_id=reading.document_id, format=reading.format, document_type=reading.document_type,
             set_id=set_id or reading.document_id, version=version or 1, archive_no=reading.archive_no,
@@ -168,10 +178,22 @@ class Platform:
                 "/ClinicalDocument/code/@code" if cda else "Bundle.entry[0].resource.type.coding.code"))
         return wrong
 
-    def _refuse(self, document_id: str | None, status: int, reasons: list[Reason]) -> Response:
+    def _rejected_as_replaced(self, reading) -> dict | None:
+        """The rejected document `reading` replaces, as the accepted one would be compared (what it
+        said of itself when refused; what it could not say is taken from this version)."""
+        refused = self.store.rejection(reading.replaces)
+        if refused is None:
+            return None
+        version = refused["version"] or (reading.version - 1 if reading.version else 0)
+        return {"document_id": reading.replaces, "set_id": refused["set_id"] or reading.set_id,
+                "version": version, "document_type": refused["document_type"] or reading.document_type}
+
+    def _refuse(self, document_id: str | None, status: int, reasons: list[Reason], reading=None) -> Response:
         answer = _reasons(reasons)
         if document_id:
-            self.store.reject(document_id, status, answer)
+            self.store.reject(document_id, status, answer, set_id=getattr(reading, "set_id", None),
+                              version=getattr(reading, "version", None),
+                              document_type=getattr(reading, "document_type", None))
         return _json({"status": "rejected", "document_id": document_id, "reasons": answer}, status)
 
     @staticmethod
@@ -217,6 +239,11 @@ class Platform:
         log.info("faults set: %s", json.dumps(settings))
         return _json(settings, 200)
 
+    def _received(self, request: Request) -> Response:
+        with self._received_lock:
+            documents = dict(self.received)
+        return _json({"documents": documents}, 200)
+
     def _reset(self, request: Request) -> Response:
         settings = self.faults.reset()
         log.info("faults reset")
@@ -224,7 +251,10 @@ class Platform:
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """Request lines at DEBUG only: a path can carry a document id."""
+    """HTTP/1.1, so a sender's connections are kept alive between documents (werkzeug's default is
+    HTTP/1.0: a connection per request); request lines at DEBUG only: a path can carry a document id."""
+
+    protocol_version = "HTTP/1.1"
 
     def log_request(self, code="-", size="-") -> None:
         log.debug("%s %s", self.command, code)
@@ -235,7 +265,7 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 def make_platform_server(host: str, port: int, app: Platform) -> BaseWSGIServer:
-    """A threaded server (one thread per connection: a hanging request holds no other)."""
+    """A threaded server (one thread per connection, kept alive: a hanging request holds no other)."""
     server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
     server.daemon_threads = True
     return server

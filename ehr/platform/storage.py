@@ -5,7 +5,8 @@ that a restart keeps everything it acknowledged.
   it says about itself and its body; `seq` orders them for the reconciliation list's cursor.
   Rows are only ever inserted.
 - `rejected`: the last refusal (400 or 422) of a document not accepted since, for
-  GET /api/documents/{id}.
+  GET /api/documents/{id}, with what the document said of itself when it could be read (set,
+  version, type): a rejected document may be replaced by a corrected version.
 
 One connection behind a lock: the server holds `Store.lock` from its ordering checks to the
 insert, so two requests never both accept the same document.
@@ -44,7 +45,10 @@ CREATE TABLE IF NOT EXISTS rejected (
     document_id TEXT PRIMARY KEY,
     status INTEGER NOT NULL,
     reasons TEXT NOT NULL,
-    received_at TEXT NOT NULL
+    received_at TEXT NOT NULL,
+    set_id TEXT,
+    version INTEGER,
+    document_type TEXT
 );
 """
 
@@ -67,6 +71,10 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(rejected)")}
+        for name, kind in (("set_id", "TEXT"), ("version", "INTEGER"), ("document_type", "TEXT")):
+            if name not in columns:  # a data directory of an earlier fake
+                self._db.execute(f"ALTER TABLE rejected ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         with self.lock:
@@ -81,11 +89,13 @@ class Store:
 
     def rejection(self, document_id: str) -> dict | None:
         with self.lock:
-            row = self._db.execute("SELECT status, reasons, received_at FROM rejected WHERE document_id = ?",
-                                   (document_id,)).fetchone()
+            row = self._db.execute("SELECT status, reasons, received_at, set_id, version, document_type "
+                                   "FROM rejected WHERE document_id = ?", (document_id,)).fetchone()
         if row is None:
             return None
-        return {"status": row["status"], "reasons": json.loads(row["reasons"]), "received_at": row["received_at"]}
+        return {"document_id": document_id, "status": row["status"], "reasons": json.loads(row["reasons"]),
+                "received_at": row["received_at"], "set_id": row["set_id"], "version": row["version"],
+                "document_type": row["document_type"]}
 
     def body(self, document_id: str) -> bytes | None:
         with self.lock:
@@ -115,13 +125,16 @@ class Store:
                 self._db.execute("DELETE FROM rejected WHERE document_id = ?", (document_id,))
             return self.accepted(document_id)
 
-    def reject(self, document_id: str, status: int, reasons: list[dict]) -> None:
+    def reject(self, document_id: str, status: int, reasons: list[dict], *, set_id: str | None = None,
+               version: int | None = None, document_type: str | None = None) -> None:
         with self.lock:
             self._db.execute(
-                "INSERT INTO rejected (document_id, status, reasons, received_at) VALUES (?, ?, ?, ?) "
+                "INSERT INTO rejected (document_id, status, reasons, received_at, set_id, version, document_type) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (document_id) DO UPDATE SET status = excluded.status, reasons = excluded.reasons, "
-                "received_at = excluded.received_at",
-                (document_id, status, json.dumps(reasons, ensure_ascii=False), now()))
+                "received_at = excluded.received_at, set_id = excluded.set_id, version = excluded.version, "
+                "document_type = excluded.document_type",
+                (document_id, status, json.dumps(reasons, ensure_ascii=False), now(), set_id, version, document_type))
 
     def list_accepted(self, *, custodian: str | None = None, document_type: str | None = None,
                       after: int = 0, limit: int = 500) -> tuple[list[dict], int | None]:

@@ -195,3 +195,44 @@ def get_record(session: Session, record_id: str) -> dict[str, Any]:
             "recorded_at": r.recorded_at.isoformat(), "content": r.content,
         } for r in revisions],
     }
+
+
+def _history(record: Record, revisions: list[RecordRevision]) -> dict[str, Any]:
+    current = next((r.content for r in revisions if r.revision == record.current_revision), None)
+    return {
+        "record_id": record.id, "archive_no": record.archive_no, "record_type": record.record_type,
+        "kind": record.kind, "status": record.status, "status_reason": record.status_reason,
+        "occurred_at": record.occurred_at.isoformat(), "current_revision": record.current_revision,
+        "institution_code": record.institution_code,
+        "flags": record_flags(record.record_type, current, record.status),
+        "revisions": [{
+            "revision": r.revision, "origin": r.origin, "author": r.author, "reason": r.reason,
+            "recorded_at": r.recorded_at.isoformat(), "content": r.content,
+        } for r in revisions],
+    }
+
+
+def get_records(session: Session, record_ids: list[str]) -> dict[str, Any]:
+    """`get_record` of each id (two queries for all), and the ids of no record:
+    {"records": [...], "missing": [...]} (the records in the order asked)."""
+    wanted = list(dict.fromkeys(record_ids))
+    records = {r.id: r for r in session.scalars(sa.select(Record).where(Record.id.in_(wanted)))}
+    revisions: dict[str, list[RecordRevision]] = {}
+    for revision in session.scalars(sa.select(RecordRevision).where(RecordRevision.record_id.in_(list(records)))
+                                    .order_by(RecordRevision.record_id, RecordRevision.revision)):
+        revisions.setdefault(revision.record_id, []).append(revision)
+    return {"records": [_history(records[i], revisions.get(i, [])) for i in wanted if i in records],
+            "missing": [i for i in wanted if i not in records]}
+
+
+def latest_contents(session: Session, archive_nos: list[str], record_type: str) -> dict[str, Any]:
+    """The current content of each archive's latest record of `record_type` not entered in error
+    (the 个人基本信息表 a registration document carries): {"contents": {archive_no: content}}."""
+    latest = (sa.select(Record.archive_no, RecordRevision.content)
+              .join(RecordRevision, sa.and_(RecordRevision.record_id == Record.id,
+                                            RecordRevision.revision == Record.current_revision))
+              .where(Record.archive_no.in_(list(dict.fromkeys(archive_nos))), Record.record_type == record_type,
+                     Record.status != "entered_in_error")
+              .order_by(Record.archive_no, Record.occurred_at.desc(), Record.id.desc())
+              .distinct(Record.archive_no))
+    return {"contents": {archive_no: content for archive_no, content in session.execute(latest)}}

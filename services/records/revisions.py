@@ -89,7 +89,7 @@ def changed_message(record_id: str, record: dict, action: str, revision: int, fa
     the record's programme facts as it now stands (None when entered in error)."""
     return event_message("records", RECORD_CHANGED, {
         "archive_no": record["archive_no"], "record_id": record_id, "record_type": record["record_type"],
-        "action": action, "revision": revision, "occurred_at": record["occurred_at"],
+        "kind": record.get("kind"), "action": action, "revision": revision, "occurred_at": record["occurred_at"],
         "institution_code": record["institution_code"], "facts": facts,
     }, actor)
 

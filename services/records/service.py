@@ -27,6 +27,7 @@ RPC (service `records`):
     amend_record(archive_no, record_id, {"content": {...}, "reason": "..."})
         -> the record with its revisions and "suggestions" for other forms (Conflict: a second personal_info),
     mark_entered_in_error(archive_no, record_id, reason), get_record(record_id), archive_summary(archive_no, birth_date, sex)
+    get_records([record_id, ...]), latest_contents([archive_no, ...], "personal_info")   (the sync sender's batches)
     list_quarantine(status="held", reason=None), show_quarantined(id), replay_quarantined(id, corrected=None),
     discard_quarantined(id, note), list_pending(), propose_link(id, archive_no),
     list_link_proposals("110105003"), link_pending(id, archive_no, confirmed_by=None)
@@ -201,6 +202,18 @@ class RecordsService:
         return call.dump(entries.get_record(self.db, call.load({"record_id": record_id})["record_id"]))
 
     # -- attachments, the resident's copy, retention ------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def get_records(self, record_ids):
+        """`get_record` for a batch (the sync sender's)."""
+        call = RPC["get_records"]
+        return call.dump(entries.get_records(self.db, call.load({"record_ids": record_ids})["record_ids"]))
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS)
+    def latest_contents(self, archive_nos, record_type):
+        call = RPC["latest_contents"]
+        data = call.load({"archive_nos": archive_nos, "record_type": record_type})
+        return call.dump(entries.latest_contents(self.db, data["archive_nos"], data["record_type"]))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("payload",))
     def add_attachment(self, archive_no, payload):

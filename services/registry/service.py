@@ -11,6 +11,8 @@ RPC (service `registry`), each answering JSON-ready dicts:
     get_archive("11010500300100001")
     identity_for_document("11010500300100001", proof)   (the sync service only: `proof` made with
         EHR_SYNC_KEY, `shared.signing.document_identity_proof`; the full ID number, for a document)
+    identities_for_documents(["11010500300100001", ...], proof)   (the same for up to 500 archives,
+        `shared.signing.documents_identity_proof`) -> {"identities": {number: answer}, "missing": [...]}
     resolve_identities([{"id_type": "01", "id_number": "11010519491231002X"}])
         -> [{"archive_no": "11010500300100001", "status": "active", "village_code": "110105003001"}]
         (reads only; the filing path's lookup)
@@ -87,7 +89,7 @@ Events (exchange `ehr.events`, via the outbox; payloads in `lifecycle`): `regist
 from __future__ import annotations
 
 
-from shared.signing import Refused, check_document_identity_proof
+from shared.signing import Refused, check_document_identity_proof, check_documents_identity_proof
 from shared.transport.providers import CurrentActor, Database, Pii, SyncKey
 from shared.contracts.fields import load_input
 from shared.contracts.registry import RPC, OptionalReasonSchema, ScopeSchema
@@ -147,6 +149,18 @@ class RegistryService:
         except Refused as exc:
             raise CallRefused(f"identity_for_document refused: {exc}") from None
         return call.dump(document_identity.document_identity(self.db, self.pii, data["archive_no"]))
+
+    @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("proof",))
+    def identities_for_documents(self, archive_nos, proof):
+        """`identity_for_document` for a batch (the sync sender's); CallRefused unless `proof` was
+        made with EHR_SYNC_KEY for exactly these numbers."""
+        call = RPC["identities_for_documents"]
+        data = call.load({"archive_nos": archive_nos, "proof": proof})
+        try:
+            check_documents_identity_proof(self.sync_key, data["archive_nos"], data["proof"])
+        except Refused as exc:
+            raise CallRefused(f"identities_for_documents refused: {exc}") from None
+        return call.dump(document_identity.identities_for_documents(self.db, self.pii, data["archive_nos"]))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS, sensitive_arguments=("queries",))
     def resolve_identities(self, queries):

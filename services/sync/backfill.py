@@ -102,7 +102,7 @@ def _archive(session: Session, archive: dict[str, Any], since: str, list_records
                 continue
             queued += events.record_changed(session, {
                 "archive_no": archive_no, "record_id": entry["record_id"], "record_type": entry["record_type"],
-                "revision": entry["revision"], "action": "filed"}, cause="backfill")
+                "kind": entry.get("kind"), "revision": entry["revision"], "action": "filed"}, cause="backfill")
         cursor = page.get("next")
         if not cursor:
             return queued

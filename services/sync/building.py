@@ -1,43 +1,28 @@
 """The one place the sync service calls its document builders (`services/sync/documents/`), imported
 lazily so that the service's queue, sender and operators' calls do not depend on them at import:
 
-    documents.cda.build_cda(DocumentInput) -> bytes        WS/T 483 CDA R2 XML (UTF-8)
-    documents.fhir.build_fhir(DocumentInput) -> dict       a FHIR R4 document Bundle, validated
-    documents.DOCUMENT_TYPES                               which source (`archive` or a record type)
-                                                           builds which WS/T 483 type, and which
-                                                           cannot be built yet
+    documents.document_types_for(source, content) -> ["HSDB04.01", "HSDB04.02"]   (or, in an older
+                                                     builder, document_type_for -> one code or None)
+    documents.build_cda(DocumentInput) -> bytes     WS/T 483 CDA R2 XML (UTF-8)
+    documents.build_fhir(DocumentInput) -> dict     a FHIR R4 document Bundle, validated
 
-    document_type("hypertension_follow_up")   -> "HSDB04.01"
-    document_type("elderly_tcm")              -> None        (no document yet: listed, not faked)
+    document_types("hypertension_follow_up")                 -> ["HSDB04.01"]
+    document_types("hospital_encounter", {"kind": "outpatient"}) -> ["HSDC00.02"]
+    document_types("elderly_tcm")                            -> []   (no document yet: listed, not faked)
     build(document_input, "cda")              -> (b"<?xml ...", "application/hl7-cda+xml")
 
-Until the builders' table is there, `DEFAULT_TYPES` (the issue's list) says which source builds
-which type; a builder that cannot be imported raises `BuilderUnavailable` (the document waits).
+A builder that cannot be imported raises `BuilderUnavailable` (the document waits).
 """
 
 from __future__ import annotations
 
 import importlib
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from services.sync.documents.model import DocumentInput
 from services.sync.platform import CONTENT_TYPES
-
-# WS/T 483 types by source, as issue 14 lists them (used while the builders' table is absent).
-DEFAULT_TYPES: dict[str, str | None] = {
-    "archive": "HSDA00.01",
-    "health_exam": "HSDC00.01",
-    "hospital_encounter": "HSDC00.02",
-    "consultation": "HSDC00.04",
-    "referral_out": "HSDC00.05",
-    "referral_back": "HSDC00.05",
-    "hypertension_follow_up": "HSDB04.01",
-    "diabetes_follow_up": "HSDB04.02",
-}
-_TYPE_CODE = re.compile(r"^HSD[A-C]\d\d\.\d\d$")
 
 
 class BuilderUnavailable(RuntimeError):
@@ -51,42 +36,15 @@ def _module(name: str):
         raise BuilderUnavailable(f"services.sync.documents.{name} cannot be imported ({type(exc).__name__})") from None
 
 
-def _code_of(entry: Any) -> str | None:
-    """A table entry as a type code: the code itself, None, or an object or mapping with
-    `type_code` (or `code`) and an optional false `buildable`."""
-    if entry is None or isinstance(entry, str):
-        return entry
-    get = entry.get if isinstance(entry, Mapping) else (lambda k, d=None: getattr(entry, k, d))
-    if get("buildable", True) is False:
-        return None
-    return get("type_code") or get("code")
-
-
-def types_table() -> dict[str, str | None]:
-    """{source: type code or None}: the builders' DOCUMENT_TYPES when they have one (keyed by
-    source, or by type code with each entry naming its `source`/`sources`), else DEFAULT_TYPES."""
-    try:
-        table = getattr(_module(""), "DOCUMENT_TYPES", None)
-    except BuilderUnavailable:
-        table = None
-    if not isinstance(table, Mapping) or not table:
-        return dict(DEFAULT_TYPES)
-    if all(_TYPE_CODE.match(str(key)) for key in table):
-        by_source: dict[str, str | None] = {}
-        for code, entry in table.items():
-            get = entry.get if isinstance(entry, Mapping) else (lambda k, d=None, e=entry: getattr(e, k, d))
-            sources = get("sources") or ([get("source")] if get("source") else [])
-            buildable = get("buildable", True) is not False
-            for source in sources:
-                if buildable or source not in by_source:
-                    by_source[source] = code if buildable else None
-        return by_source
-    return {str(source): _code_of(entry) for source, entry in table.items()}
-
-
-def document_type(source: str) -> str | None:
-    """The WS/T 483 type `source` (`archive` or a record type) is documented in; None: none yet."""
-    return types_table().get(source)
+def document_types(source: str, content: Mapping[str, Any] | None = None) -> list[str]:
+    """The WS/T 483 types `source` (`archive` or a record type; `content` what decides between
+    types, e.g. a hospital encounter's `kind`) is documented in; [] when none yet."""
+    documents = _module("")
+    many = getattr(documents, "document_types_for", None)
+    if many is not None:
+        return list(many(source, content))
+    one = documents.document_type_for(source, content)
+    return [one] if one else []
 
 
 def build(document: DocumentInput, fmt: str) -> tuple[bytes, str]:

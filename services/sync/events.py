@@ -6,10 +6,13 @@ and `records.record_changed`), once each and only for events the suite signed
                          record of the archive, heard of first, queued it already)
     identity_updated     a new version of it (the identity it documents changed)
     archive_transferred  a new version of it, and the archive's rows follow a new number
-    record_changed       filed or amended: the record's document, a new version per revision
-                         (replacing the one before, rejected or not); its archive's registration
-                         first if it has none yet; a record type without a document is noted in
-                         `not_buildable`. Entered in error: nothing is sent (the platform
+    record_changed       filed or amended: the record's documents (one per type it makes: an
+                         integrated follow-up makes HSDB04.01 and HSDB04.02, sets
+                         `record:<id>:<type>`), a new version per revision (replacing the one
+                         before, rejected or not); its archive's registration first if it has
+                         none yet; a record type without a document is noted in `not_buildable`.
+                         The 个人基本信息表 (personal_info) is part of the registration: a new
+                         version of it (unless one waits unsent). Entered in error: nothing is sent (the platform
                          interface has no withdrawal).
 
 Other registry events (terminated, reactivated, merged, unmerged) change nothing sent.
@@ -33,22 +36,31 @@ from shared.messaging import SYNC_EVENTS
 from services.sync import building, queue
 from services.sync.models import NotBuildable, QuarantinedMessage, processed_messages
 
+PERSONAL_INFO = "personal_info"  # the 个人基本信息表: part of the registration document (HSDA00.01)
 
-def registration_changed(session: Session, archive_no: str, custodian: str | None, cause: str = "event") -> int:
-    """Queue the next version of the archive's registration document (the first if none)."""
+
+def registration_changed(session: Session, archive_no: str, custodian: str | None, cause: str = "event",
+                         if_sent: bool = False) -> int:
+    """Queue the next version of the archive's registration document (the first if none). With
+    `if_sent`, not while its latest version waits unsent and untouched (built at send time, it will
+    carry the change): a version a sender holds now, or has tried, may carry the old facts."""
     set_id = queue.registration_set(session, archive_no) or queue.archive_set(archive_no)
+    if if_sent and queue.unsent(session, set_id):
+        return 0
     row = queue.enqueue(session, set_id=set_id, source=queue.ARCHIVE, type_code=queue.REGISTRATION,
                         archive_no=archive_no, cause=cause, custodian=custodian)
     return 1 if row is not None else 0
 
 
 def record_changed(session: Session, data: dict[str, Any], cause: str = "event") -> int:
-    """Queue the document of a record's revision (see the module doc); how many rows changed."""
+    """Queue the documents of a record's revision (see the module doc); how many rows changed."""
     if data.get("action") == "entered_in_error":
         return 0
     archive_no, record_id, record_type = data["archive_no"], data["record_id"], data["record_type"]
-    type_code = building.document_type(record_type)
-    if type_code is None:
+    if record_type == PERSONAL_INFO:
+        return registration_changed(session, archive_no, None, cause, if_sent=True)
+    type_codes = building.document_types(record_type, {"kind": data.get("kind")})
+    if not type_codes:
         stmt = pg_insert(NotBuildable).values(record_id=record_id, record_type=record_type, archive_no=archive_no,
                                               revision=data["revision"])
         session.execute(stmt.on_conflict_do_update(
@@ -56,9 +68,13 @@ def record_changed(session: Session, data: dict[str, Any], cause: str = "event")
             set_={"revision": stmt.excluded.revision, "archive_no": stmt.excluded.archive_no, "noted_at": sa.func.now()}))
         return 1
     changed = 1 if queue.ensure_registration(session, archive_no, cause) is not None else 0
-    row = queue.enqueue(session, set_id=queue.record_set(record_id), source=record_type, type_code=type_code,
-                        archive_no=archive_no, record_id=record_id, revision=data["revision"], cause=cause)
-    return changed + (1 if row is not None else 0)
+    for type_code in type_codes:
+        # One record, several documents (an integrated follow-up: HSDB04.01 and HSDB04.02): a set each.
+        set_id = queue.record_set(record_id) if len(type_codes) == 1 else queue.record_set(record_id, type_code)
+        row = queue.enqueue(session, set_id=set_id, source=record_type, type_code=type_code, archive_no=archive_no,
+                            record_id=record_id, revision=data["revision"], cause=cause)
+        changed += 1 if row is not None else 0
+    return changed
 
 
 class SyncEvents(EventConsumer):

@@ -1,10 +1,12 @@
-"""The facts of one document, gathered at send time and turned into the builders' input
-(`documents.model.DocumentInput`): the archive and its resident's full identity from the
-registry (`identity_for_document`, proved with EHR_SYNC_KEY), the record from records
-(`get_record`). Plain functions over the services' answers; `gather` takes the two calls as
-arguments.
+"""The facts of the documents a sender claimed, gathered in one batch and turned into the builders'
+input (`documents.model.DocumentInput`): the archives and their residents' full identities from
+the registry (`identities_for_documents`, proved with EHR_SYNC_KEY), the records from records
+(`get_records`), and for registrations the archive's current 个人基本信息表 (`latest_contents` of
+personal_info). Plain functions over the services' answers; `gather_batch` takes the calls as
+arguments: three RPCs for a batch, whatever its size.
 
-    gather(row, identity_for_document, get_record)  -> DocumentInput(type_code="HSDB04.01", ...)
+    gather_batch(rows, identities, records, personal_infos)
+        -> {row.id: DocumentInput(type_code="HSDB04.01", ...) | NotFound(...)}
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from services.sync.documents.model import Author, DocumentInput, Institution, Pa
 from services.sync.models import Document
 from services.sync.queue import ARCHIVE
 
-IdentityCall = Callable[[str], dict[str, Any]]   # archive_no -> identity_for_document's answer
-RecordCall = Callable[[str], dict[str, Any]]     # record_id -> get_record's answer
+IdentitiesCall = Callable[[list[str]], dict[str, Any]]  # archive_nos -> identities_for_documents' answer
+RecordsCall = Callable[[list[str]], dict[str, Any]]     # record_ids -> get_records' answer
+PersonalInfosCall = Callable[[list[str]], dict[str, Any]]  # archive_nos -> {archive_no: 个人基本信息表 content}
 
 
 def _date(value: Any) -> date:
@@ -49,9 +52,12 @@ def custodian(answer: dict[str, Any]) -> Institution:
     return Institution(code=answer["archive"]["institution_code"], name=answer.get("institution_name"))
 
 
-def archive_input(row: Document, answer: dict[str, Any]) -> DocumentInput:
-    """The registration document (HSDA00.01) of the archive as it is now."""
-    archive = answer["archive"]
+def archive_input(row: Document, answer: dict[str, Any], personal_info: dict[str, Any] | None = None) -> DocumentInput:
+    """The registration document (HSDA00.01) of the archive as it is now: the registry's archive
+    detail, with the current 个人基本信息表 content under `personal_info` (none when not filled)."""
+    archive = dict(answer["archive"])
+    if personal_info:
+        archive["personal_info"] = personal_info
     keeper = custodian(answer)
     created = archive.get("created_at") or datetime.combine(_date(archive["archive_date"]), time(), timezone.utc)
     return DocumentInput(
@@ -78,8 +84,31 @@ def record_input(row: Document, answer: dict[str, Any], record: dict[str, Any]) 
                "origin": chosen.get("origin"), "reason": chosen.get("reason"), "status": record.get("status")})
 
 
-def gather(row: Document, identity_for_document: IdentityCall, get_record: RecordCall) -> DocumentInput:
-    answer = identity_for_document(row.archive_no)
-    if row.source == ARCHIVE:
-        return archive_input(row, answer)
-    return record_input(row, answer, get_record(row.record_id))
+def gather_batch(rows: list[Document], identities: IdentitiesCall, records: RecordsCall,
+                 personal_infos: PersonalInfosCall) -> dict[int, DocumentInput | Exception]:
+    """Each row's DocumentInput, or the exception that stops it (NotFound: the archive or record
+    leads nowhere; another: the facts could not be read into a document). A failing call raises:
+    the batch waits."""
+    known = identities(list(dict.fromkeys(row.archive_no for row in rows)))
+    answers = known["identities"]
+    record_ids = list(dict.fromkeys(row.record_id for row in rows if row.source != ARCHIVE and row.record_id))
+    found = records(record_ids) if record_ids else {"records": []}
+    by_id = {record["record_id"]: record for record in found["records"]}
+    registered = list(dict.fromkeys(answers[row.archive_no]["archive"]["archive_no"] for row in rows
+                                    if row.source == ARCHIVE and row.archive_no in answers))
+    contents = personal_infos(registered) if registered else {}
+    out: dict[int, DocumentInput | Exception] = {}
+    for row in rows:
+        answer = answers.get(row.archive_no)
+        try:
+            if answer is None:
+                raise NotFound("no such archive", {"archive_no": row.archive_no})
+            if row.source == ARCHIVE:
+                out[row.id] = archive_input(row, answer, contents.get(answer["archive"]["archive_no"]))
+            elif row.record_id not in by_id:
+                raise NotFound("no such record", {"record_id": row.record_id})
+            else:
+                out[row.id] = record_input(row, answer, by_id[row.record_id])
+        except Exception as exc:  # noqa: BLE001 - this row's facts; the others go on
+            out[row.id] = exc
+    return out

@@ -27,8 +27,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, Union
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from services.sync.settings import PlatformSettings
+
+POOL = 16  # keep-alive connections to the platform (the sender has CONCURRENCY requests in flight)
 
 
 @dataclass(frozen=True)
@@ -84,12 +87,18 @@ def _reasons(response: requests.Response, fallback: str) -> list[dict[str, Any]]
 
 
 class HttpPlatformClient:
-    """`PlatformClient` over HTTP(S) with `requests`: one pooled session, timeouts on every
-    request, TLS verification on."""
+    """`PlatformClient` over HTTP(S) with `requests`: one session whose pool keeps up to `POOL`
+    connections alive (HTTP/1.1 keep-alive, for concurrent senders), timeouts on every request,
+    TLS verification on."""
 
     def __init__(self, settings: PlatformSettings, session: requests.Session | None = None) -> None:
         self.settings = settings
-        self.session = session or requests.Session()
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=2, pool_maxsize=POOL, max_retries=0)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+        self.session = session
         self.session.verify = settings.ca_file or True
         self.session.trust_env = False  # no proxy or .netrc from the environment: only what is configured
         self.session.headers["Authorization"] = f"Bearer {settings.token}"

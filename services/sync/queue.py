@@ -56,8 +56,9 @@ def archive_set(archive_no: str) -> str:
     return f"archive:{archive_no}"
 
 
-def record_set(record_id: str) -> str:
-    return f"record:{record_id}"
+def record_set(record_id: str, type_code: str | None = None) -> str:
+    """`record:<id>`, or `record:<id>:<type>` for each of a record's several documents."""
+    return f"record:{record_id}" if type_code is None else f"record:{record_id}:{type_code}"
 
 
 def document_id(set_id: str, version: int) -> str:
@@ -114,6 +115,18 @@ def enqueue(session: Session, *, set_id: str, source: str, type_code: str, archi
     session.add(row)
     session.flush()
     return row
+
+
+def unsent(session: Session, set_id: str) -> bool:
+    """Whether the set's latest version waits, queued, never tried and held by no sender now (a
+    document built at send time from the facts as they are then)."""
+    row = session.scalars(sa.select(Document).where(Document.set_id == set_id).order_by(Document.version.desc())
+                          .limit(1).with_for_update(skip_locked=True)).first()
+    if row is None:
+        return False
+    # skip_locked skipped the latest if a sender holds it: then an older row may have come back.
+    newest = session.scalar(sa.select(sa.func.max(Document.version)).where(Document.set_id == set_id))
+    return row.version == newest and row.state == QUEUED and row.attempts == 0 and row.sent_at is None
 
 
 def registration_set(session: Session, archive_no: str) -> str | None:

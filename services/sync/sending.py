@@ -1,13 +1,18 @@
-"""The sender: the rows whose turn it is (`queue.claim_due`, locked), each gathered, built and sent,
-and the platform's answer kept; one transaction per round, so a row is never sent by two workers
-at once, and a worker that dies mid-round leaves its rows queued (sent again later: the platform
-answers a repeat of an accepted document with the same platform id, so nothing doubles).
+"""The sender: a batch of the rows whose turn it is (`queue.claim_due`: one per archive, at the head
+of its order, locked with SKIP LOCKED), their facts gathered for the whole batch (three RPCs),
+each built and sent concurrently over the client's keep-alive connections (the caller's `spawn`:
+the service gives a pool of `CONCURRENCY` green threads), and every answer kept in one
+transaction. A row is never sent by two workers at once
+(its lock lasts until the round commits), and a worker that dies mid-round leaves its rows
+queued (sent again later: the platform answers a repeat of an accepted document with the same
+platform id, so nothing doubles).
 
-    send_due(session, gather, build, client, max_attempts=8)
-        -> {"acknowledged": 3, "rejected": 0, "deferred": 0, "failed": 0, "held": 0, "waiting": 0}
+    send_due(session, gather_batch, build, client, max_attempts=8)
+        -> {"acknowledged": 3, "rejected": 0, "deferred": 0, "failed": 0, "held": 0, "claimed": 3}
 
-`gather(row) -> DocumentInput` (the facts through RPC), `build(DocumentInput) -> (bytes, content
-type)`, `client` a `platform.PlatformClient`. What the services answer NotFound for (an archive or
+`gather_batch(rows) -> {row.id: DocumentInput | Exception}` (the facts through RPC; raises when
+a service cannot be asked: the batch waits), `build(DocumentInput) -> (bytes, content type)`,
+`client` a `platform.PlatformClient`. What the services answer NotFound for (an archive or
 record that no longer leads anywhere), or what the builders refuse, is held for an operator with
 the reason; a service or builder unavailable now waits like a transport failure. Logs name row
 ids, document ids and codes, never content.
@@ -19,6 +24,7 @@ import logging
 import random
 from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -28,36 +34,42 @@ from services.sync import queue
 from services.sync.building import BuilderUnavailable
 from services.sync.documents.model import DocumentInput
 from services.sync.models import Document
-from services.sync.platform import Accepted, Deferred, PlatformClient, Rejected, TransportFailure
+from services.sync.platform import Accepted, Answer, Deferred, PlatformClient, Rejected, TransportFailure
 
 log = logging.getLogger(__name__)
 
-Gather = Callable[[Document], DocumentInput]
+BATCH = 200        # rows claimed in one round (at most one per archive)
+CONCURRENCY = 8    # documents in flight to the platform at once (the client's connection pool)
+
+GatherBatch = Callable[[list[Document]], dict[int, "DocumentInput | Exception"]]
 Build = Callable[[DocumentInput], tuple[bytes, str]]
+# spawn(fn, *args) -> a handle whose wait() answers fn(*args): a green thread of a pool that waits
+# while it is full (the service's), or `at_once` (one after the other, here).
+Spawn = Callable[..., Any]
+OUTCOMES = ("acknowledged", "rejected", "deferred", "failed", "held")
 
 
 def _hold(row: Document, error: str, now: datetime) -> None:
     row.state, row.last_error, row.updated_at = queue.HELD, error[:200], now
 
 
-def send_one(row: Document, gather: Gather, build: Build, client: PlatformClient, max_attempts: int,
-             now: datetime, rng: Callable[[], float] = random.random) -> str:
-    """Send one claimed row and keep the answer on it; returns the outcome's name."""
+def prepare(row: Document, facts: DocumentInput | Exception | None, build: Build, max_attempts: int,
+            now: datetime, rng: Callable[[], float] = random.random) -> tuple[bytes, str] | str:
+    """The row's document (bytes, content type), or the outcome's name when it cannot be sent now
+    (kept on the row)."""
     doc_id = queue.document_id(row.set_id, row.version)
-    try:
-        document = gather(row)
-    except NotFound as exc:
-        _hold(row, f"not_found: {exc}", now)
+    if isinstance(facts, NotFound):
+        _hold(row, f"not_found: {facts}", now)
         return "held"
-    except EhrError as exc:
-        _hold(row, f"{type(exc).__name__}: {exc}", now)
+    if isinstance(facts, EhrError):
+        _hold(row, f"{type(facts).__name__}: {facts}", now)
         return "held"
-    except Exception as exc:  # noqa: BLE001 - a service down or late: the row waits its turn again
-        queue.after_failure(row, f"gather: {type(exc).__name__}", now, max_attempts, rng)
-        return "failed"
-    row.custodian = document.custodian.code
+    if not isinstance(facts, DocumentInput):  # the facts could not be read into a document
+        _hold(row, f"facts: {type(facts).__name__}", now)
+        return "held"
+    row.custodian = facts.custodian.code
     try:
-        body, content_type = build(document)
+        return build(facts)
     except BuilderUnavailable as exc:
         queue.after_failure(row, f"build: {exc}", now, max_attempts, rng)
         return "failed"
@@ -66,7 +78,12 @@ def send_one(row: Document, gather: Gather, build: Build, client: PlatformClient
                                                   "error": type(exc).__name__})
         _hold(row, f"build: {type(exc).__name__}", now)
         return "held"
-    answer = client.submit(doc_id, row.type_code, body, content_type, replaces=row.replaces)
+
+
+def record_answer(row: Document, answer: Answer, max_attempts: int, now: datetime,
+                  rng: Callable[[], float] = random.random) -> str:
+    """Keep the platform's answer on the row; the outcome's name."""
+    doc_id = queue.document_id(row.set_id, row.version)
     row.sent_at = now
     if isinstance(answer, Accepted):
         row.state, row.platform_id, row.reasons = queue.ACKNOWLEDGED, answer.platform_id, []
@@ -91,26 +108,68 @@ def send_one(row: Document, gather: Gather, build: Build, client: PlatformClient
     return "failed"
 
 
-def send_due(session: Session, gather: Gather, build: Build, client: PlatformClient, max_attempts: int,
-             limit: int = 20, now: datetime | None = None, rng: Callable[[], float] = random.random) -> dict[str, int]:
-    """One round: claim what is due, send it, commit. Returns counts by outcome."""
+def _submit(client: PlatformClient, row: Document, document: tuple[bytes, str]) -> Answer:
+    body, content_type = document
+    try:
+        return client.submit(queue.document_id(row.set_id, row.version), row.type_code, body, content_type,
+                             replaces=row.replaces)
+    except Exception as exc:  # noqa: BLE001 - a client bug must not lose the round's other answers
+        return TransportFailure(f"client: {type(exc).__name__}")
+
+
+class _Done:
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def wait(self) -> Any:
+        return self.value
+
+
+def at_once(fn: Callable[..., Any], *args: Any) -> _Done:
+    """A `Spawn` without concurrency: runs `fn` now."""
+    return _Done(fn(*args))
+
+
+def send_due(session: Session, gather_batch: GatherBatch, build: Build, client: PlatformClient, max_attempts: int,
+             limit: int = BATCH, now: datetime | None = None, rng: Callable[[], float] = random.random,
+             spawn: Spawn = at_once) -> dict[str, int]:
+    """One round: claim a batch, gather, build and send it, keep the answers, commit. Returns counts
+    by outcome (and `claimed`)."""
     now = now or datetime.now(timezone.utc)
-    counts = {"acknowledged": 0, "rejected": 0, "deferred": 0, "failed": 0, "held": 0}
+    counts = dict.fromkeys(OUTCOMES, 0)
     rows = queue.claim_due(session, now, limit)
-    for row in rows:
-        counts[send_one(row, gather, build, client, max_attempts, now, rng)] += 1
-    session.commit()
     counts["claimed"] = len(rows)
+    if not rows:
+        session.commit()
+        return counts
+    try:
+        facts = gather_batch(rows)
+    except Exception as exc:  # noqa: BLE001 - registry or records down or late: the batch waits its turn
+        for row in rows:
+            queue.after_failure(row, f"gather: {type(exc).__name__}", now, max_attempts, rng)
+            counts["held" if row.state == queue.HELD else "failed"] += 1
+        session.commit()
+        return counts
+    in_flight: list[tuple[Document, Any]] = []
+    for row in rows:
+        document = prepare(row, facts.get(row.id), build, max_attempts, now, rng)
+        if isinstance(document, str):
+            counts[document] += 1
+        else:  # sent while the next is built; the pool waits when CONCURRENCY are in flight
+            in_flight.append((row, spawn(_submit, client, row, document)))
+    for row, sending in in_flight:
+        counts[record_answer(row, sending.wait(), max_attempts, now, rng)] += 1
+    session.commit()
     return counts
 
 
-def send_all_due(session: Session, gather: Gather, build: Build, client: PlatformClient, max_attempts: int,
-                 limit: int = 20, rounds: int = 50) -> dict[str, int]:
+def send_all_due(session: Session, gather_batch: GatherBatch, build: Build, client: PlatformClient,
+                 max_attempts: int, limit: int = BATCH, rounds: int = 50, spawn: Spawn = at_once) -> dict[str, int]:
     """Rounds of `send_due` while they move something (an acknowledged registration lets the
     archive's records go in the next round), at most `rounds`."""
     total: dict[str, int] = {}
     for _ in range(rounds):
-        counts = send_due(session, gather, build, client, max_attempts, limit)
+        counts = send_due(session, gather_batch, build, client, max_attempts, limit, spawn=spawn)
         for key, value in counts.items():
             total[key] = total.get(key, 0) + value
         if counts["claimed"] == 0 or counts["acknowledged"] + counts["rejected"] == 0:

@@ -6,10 +6,12 @@ Consumes (batching, acknowledge after commit; see `shared.transport.consumer`):
     sync.events              <- ehr.events  registry.#, records.record_changed   (`events`)
     sync.events.dead-letter  <- ehr.dead-letter                                  kept in quarantined_messages
 
-Every second, the sender (`sending`): the documents whose turn it is, claimed with
-`FOR UPDATE SKIP LOCKED` (any number of processes side by side), their facts gathered through
-the registry's `identity_for_document` (proved with EHR_SYNC_KEY) and records' `get_record`,
-built (`building`, EHR_PLATFORM_FORMAT) and sent (`platform`). Every two seconds, a page of a
+Every second, the sender (`sending`): a batch of the documents whose turn it is (one per
+archive), claimed with `FOR UPDATE SKIP LOCKED` (any number of processes side by side), their
+facts gathered for the batch through the registry's `identities_for_documents` (proved with
+EHR_SYNC_KEY) and records' `get_records` and `latest_contents`, built (`building`,
+EHR_PLATFORM_FORMAT) and sent concurrently over keep-alive connections (`platform`), the
+answers kept in one transaction. Every two seconds, a page of a
 running backfill (`backfill`).
 
 RPC (service `sync`; `shared.contracts.sync.RPC`), for operators (`ehr sync ...`):
@@ -22,12 +24,13 @@ from __future__ import annotations
 
 import logging
 
+import eventlet
 from nameko.timer import timer
 
 from shared.contracts.sync import RPC
 from shared.db import ping
 from shared.errors import EXPECTED_ERRORS
-from shared.signing import document_identity_proof
+from shared.signing import documents_identity_proof
 from shared.transport.consumer import batch_consume
 from shared.transport.providers import CurrentActor, Database, ServiceKey, SyncKey
 from shared.transport.rpc import BoundedServiceRpc, rpc
@@ -63,18 +66,22 @@ class SyncService:
 
     # -- the sender ----------------------------------------------------------------------------
 
-    def _identity(self, archive_no):
-        return self.registry.identity_for_document(archive_no, document_identity_proof(self.sync_key, archive_no))
+    def _identities(self, archive_nos):
+        return self.registry.identities_for_documents(archive_nos, documents_identity_proof(self.sync_key, archive_nos))
 
-    def _gather(self, row):
-        return facts.gather(row, self._identity, self.records.get_record)
+    def _personal_infos(self, archive_nos):
+        return self.records.latest_contents(archive_nos, "personal_info")["contents"]
+
+    def _gather(self, rows):
+        return facts.gather_batch(rows, self._identities, self.records.get_records, self._personal_infos)
 
     def _build(self, document):
         return building.build(document, self.platform.settings.format)
 
     def _send(self):
+        pool = eventlet.GreenPool(sending.CONCURRENCY)  # documents in flight to the platform at once
         return sending.send_all_due(self.db, self._gather, self._build, self.platform.client,
-                                    self.platform.settings.max_attempts)
+                                    self.platform.settings.max_attempts, spawn=pool.spawn)
 
     @timer(interval=SEND_INTERVAL)
     def send_documents(self):

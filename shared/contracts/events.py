@@ -265,8 +265,9 @@ class ProgrammeFactsSchema(Lenient):
 class RecordChangedSchema(Lenient):
     """`record_changed` (records): a record of an archive was filed, amended or marked entered in
     error (`action`, as in the archive update), at `revision`; `occurred_at` is when the service
-    was given, `institution_code` the institution that gave it; `facts` (ProgrammeFactsSchema)
-    those of the record as it now stands (null when entered in error). A record moved by a
+    was given, `institution_code` the institution that gave it, `kind` the record's kind (a
+    hospital encounter's: outpatient, inpatient_discharge ...; null for most forms); `facts`
+    (ProgrammeFactsSchema) those of the record as it now stands (null when entered in error). A record moved by a
     transfer, merge or unmerge is not announced again: its archive's event says it.
 
         {"archive_no": "11010510110100007", "record_id": "8f3e...", "record_type": "hypertension_follow_up",
@@ -283,6 +284,7 @@ class RecordChangedSchema(Lenient):
     revision = fields.Int(required=True, strict=True)
     occurred_at = fields.AwareDateTime(required=True)
     institution_code = fields.Str(load_default=None, allow_none=True)
+    kind = fields.Str(load_default=None, allow_none=True)
     facts = fields.Nested(ProgrammeFactsSchema, load_default=None, allow_none=True)
 
 

@@ -462,6 +462,19 @@ class RecordRequestSchema(Strict):
     record_id = fields.Str(required=True, validate=RECORD_ID)
 
 
+class RecordsRequestSchema(Strict):
+    """`get_records(["8f3e...", ...])`: at most 500 ids (the sync sender's batch)."""
+
+    record_ids = fields.List(fields.Str(validate=RECORD_ID), required=True, validate=validate.Length(min=1, max=500))
+
+
+class LatestContentsRequestSchema(Strict):
+    """`latest_contents(["11010510110100007", ...], "personal_info")`: at most 500 archives."""
+
+    archive_nos = fields.List(ArchiveNo(), required=True, validate=validate.Length(min=1, max=500))
+    record_type = fields.Str(required=True, validate=CODE)
+
+
 class FileRecordRequestSchema(ArchiveRequestSchema):
     """`file_record("11010500300100001", {"record_type": "visit", "content": {...}})`; another
     service filing what it is the source of names the `origin` (`referral`: the referrals service's
@@ -593,6 +606,22 @@ class ArchiveActivitySchema(Schema):
 
 
 _HISTORY, _FILED = RecordHistorySchema(), RecordFiledSchema()
+
+
+class RecordsSchema(Schema):
+    """`get_records`: each record found as `get_record` answers it, in the order asked, and the
+    ids of no record: `{"records": [...], "missing": ["..."]}`."""
+
+    records = fields.List(fields.Nested(RecordHistorySchema))
+    missing = fields.List(fields.Str())
+
+
+class LatestContentsSchema(Schema):
+    """`latest_contents`: the current content of each archive's latest record of the type (not
+    entered in error), by archive number; archives with none are left out:
+    `{"contents": {"11010510110100007": {...}}}`."""
+
+    contents = fields.Dict(keys=fields.Str(), values=fields.Dict())
 _ENTRY, _PENDING = QuarantineEntrySchema(), PendingEncounterSchema()
 
 RPC: dict[str, Rpc] = {
@@ -602,6 +631,8 @@ RPC: dict[str, Rpc] = {
     "mark_entered_in_error": Rpc(EnteredInErrorRequestSchema(), _HISTORY),
     "archive_summary": Rpc(ArchiveSummaryRequestSchema(), ArchiveSummarySchema()),
     "get_record": Rpc(RecordRequestSchema(), _HISTORY),
+    "get_records": Rpc(RecordsRequestSchema(), RecordsSchema()),
+    "latest_contents": Rpc(LatestContentsRequestSchema(), LatestContentsSchema()),
     "list_quarantine": Rpc(ListQuarantineRequestSchema(), QuarantinePageSchema()),
     "show_quarantined": Rpc(QuarantinedRequestSchema(), _ENTRY),
     "replay_quarantined": Rpc(ReplayRequestSchema(), _ENTRY),

@@ -939,6 +939,15 @@ class DocumentIdentityRequestSchema(Strict):
     proof = fields.Dict(required=True)
 
 
+class DocumentIdentitiesRequestSchema(Strict):
+    """`identities_for_documents(["11010510110100007", ...], proof)`: at most 500 numbers; `proof`
+    is `shared.signing.documents_identity_proof(EHR_SYNC_KEY, archive_nos)` over the numbers in
+    the order given (the sync service only; any other caller is refused, `CallRefused`)."""
+
+    archive_nos = fields.List(ArchiveNo(), required=True, validate=validate.Length(min=1, max=500))
+    proof = fields.Dict(required=True)
+
+
 class FullIdentitySchema(Schema):
     """The identifiers a standard document carries in full (WS/T 483 header: 身份证号 OID
     2.16.156.10011.1.3, 居民健康卡号 2.16.156.10011.1.19): only ever inside a document sent to the
@@ -965,6 +974,19 @@ class DocumentIdentitySchema(Schema):
     institution_name = fields.Str(allow_none=True)
 
 
+class DocumentIdentitiesSchema(Schema):
+    """`identities_for_documents`: each number asked that leads to an archive, with what
+    `identity_for_document` answers for it (keyed by the number asked; the archive's current
+    number is `archive.archive_no`), and the numbers that lead nowhere.
+
+        {"identities": {"11010510110100007": {"archive": {...}, "identity": {...}, "institution_name": ...}},
+         "missing": ["11010510110199999"]}
+    """
+
+    identities = fields.Dict(keys=fields.Str(), values=fields.Nested(DocumentIdentitySchema))
+    missing = fields.List(fields.Str())
+
+
 # -- the table: each RPC method's request and answer ------------------------------------------------
 #
 # `request` loads the method's input: its body where it takes one (create_archive's payload,
@@ -977,6 +999,7 @@ RPC: dict[str, Rpc] = {
     "create_archive": Rpc(ArchiveCreateSchema(), ArchiveSchema()),
     "get_archive": Rpc(_ARCHIVE_REF, _DETAIL),
     "identity_for_document": Rpc(DocumentIdentityRequestSchema(), DocumentIdentitySchema()),
+    "identities_for_documents": Rpc(DocumentIdentitiesRequestSchema(), DocumentIdentitiesSchema()),
     "resolve_identities": Rpc(IdentityQuerySchema(), ResolvedIdentitySchema()),
     "learn_medical_record_numbers": Rpc(IdentityQuerySchema(), LinkOutcomeSchema()),
     "resolve": Rpc(ResolveQuerySchema(), ResolutionSchema()),

@@ -29,9 +29,8 @@ def operator_resends(page, data: dict) -> None:
     # the rejected documents (the page's default), with the platform's reasons
     row = page.get_by_test_id("sync-documents").locator(f'tr[data-document="{document_id}"]')
     expect(row).to_contain_text("被拒收")
-    expect(row).to_contain_text("missing_element")
-    expect(row).to_contain_text("患者姓名缺失")
-    expect(row).to_contain_text("/ClinicalDocument/recordTarget")
+    expect(row).to_contain_text("injected")  # the platform's reason code and its message
+    expect(row).to_contain_text("rejected on purpose by the fake platform")
     expect(row).to_contain_text(data["archive_no"])
     content = page.content()
     assert data["name"] not in content and data["id_number"] not in content  # ids and codes only

@@ -16,7 +16,7 @@ from services.sync.service import SyncService
 from shared.transport.topology import declare_topology
 from tests.support.amqp import Hospital
 from tests.support.auth import Credentials
-from tests.support.platform import StubPlatform
+from tests.support.platform import PlatformProcess
 
 
 def free_port() -> int:
@@ -94,16 +94,17 @@ def gateway_url(suite_env, container_factory, nameko_config):
 
 
 @pytest.fixture(scope="module")
-def sync_platform():
-    """The regional platform the sync service of `module_gateway` sends to (`tests.support.platform`),
-    named to it by EHR_PLATFORM_URL / EHR_PLATFORM_TOKEN for the module: `sync_platform.reject.add(id)`."""
-    stub = StubPlatform().start()
+def sync_platform(tmp_path_factory):
+    """The regional platform the sync service of `module_gateway` sends to: the `ehr platform` fake
+    as a process (`tests.support.platform`), named to it by EHR_PLATFORM_URL / EHR_PLATFORM_TOKEN
+    for the module; its fault control makes it refuse (`sync_platform.faults(reject_one_in=1)`)."""
+    fake = PlatformProcess(tmp_path_factory.mktemp("platform")).start()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("EHR_PLATFORM_URL", stub.url)
-        patch.setenv("EHR_PLATFORM_TOKEN", stub.token)
+        patch.setenv("EHR_PLATFORM_URL", fake.url)
+        patch.setenv("EHR_PLATFORM_TOKEN", fake.token)
         patch.setenv("EHR_PLATFORM_FORMAT", "cda")
-        yield stub
-    stub.stop()
+        yield fake
+    fake.stop()
 
 
 @pytest.fixture(scope="module")

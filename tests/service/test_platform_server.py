@@ -135,6 +135,28 @@ def test_a_correction_waits_for_the_version_it_replaces(normal):
     assert send(url, v2, f"{set_id}:v2", replaces=f"{set_id}:v1").status_code == 201
 
 
+def test_a_rejected_document_may_be_replaced_by_its_correction(normal):
+    url, archive_no = normal.url, resident()
+    register(url, archive_no)
+    set_id = f"record:{uuid.uuid4()}"
+    requests.post(f"{url}/control/faults", json={"reject_one_in": 1}, headers=AUTH, timeout=5).raise_for_status()
+    assert send(url, sample_cda(f"{set_id}:v1", archive_no=archive_no), f"{set_id}:v1").status_code == 422
+    requests.post(f"{url}/control/faults", json={"reject_one_in": 0}, headers=AUTH, timeout=5).raise_for_status()
+    other_type = sample_cda(f"{set_id}:v2", "HSDC00.04", version=2, replaces=f"{set_id}:v1", archive_no=archive_no)
+    wrong = send(url, other_type, f"{set_id}:v2", "HSDC00.04", replaces=f"{set_id}:v1")
+    assert wrong.status_code == 422 and wrong.json()["reasons"][0]["code"] == "replaced_document_mismatch"
+    v2 = sample_cda(f"{set_id}:v2", version=2, replaces=f"{set_id}:v1", archive_no=archive_no)
+    answer = send(url, v2, f"{set_id}:v2", replaces=f"{set_id}:v1")
+    assert answer.status_code == 201, answer.text
+    assert requests.get(f"{url}/api/documents/{set_id}:v1", headers=AUTH, timeout=5).json()["status"] == "rejected"
+    never = f"record:{uuid.uuid4()}"
+    v2 = sample_cda(f"{never}:v2", version=2, replaces=f"{never}:v1", archive_no=archive_no)
+    unknown = send(url, v2, f"{never}:v2", replaces=f"{never}:v1")
+    assert unknown.status_code == 409 and unknown.json()["reasons"][0]["code"] == "replaced_document_unknown"
+    counts = requests.get(f"{url}/control/received", headers=AUTH, timeout=5).json()["documents"]
+    assert (counts[f"{set_id}:v1"], counts[f"{set_id}:v2"]) == (1, 2)
+
+
 def test_a_faulty_document_is_rejected_with_reasons_and_the_answer_is_kept(normal):
     url, archive_no = normal.url, resident()
     register(url, archive_no)

@@ -104,7 +104,13 @@ def test_a_correction_replaces_the_earlier_version():
     assert composition["relatesTo"] == [{"code": "replaces", "targetIdentifier": {
         "system": "urn:oid:2.16.156.10011.1.1", "value": f"{doc.set_id}:v2"}}]
     assert bundle["identifier"]["value"] == f"{doc.set_id}:v3"
+    # Composition.identifier is version-independent (FHIR): the set, as CDA's setId; the version apart
+    assert composition["identifier"] == {"system": "urn:oid:2.16.156.10011.1.1", "value": doc.set_id}
+    assert composition["extension"] == [{
+        "url": "http://hl7.org/fhir/StructureDefinition/composition-clinicaldocument-versionNumber",
+        "valueString": "3"}]
     first = build_fhir(document("HSDC00.04", source, content))
+    assert first["entry"][0]["resource"]["identifier"] == composition["identifier"]
     assert {e["fullUrl"] for e in first["entry"]}.isdisjoint({e["fullUrl"] for e in bundle["entry"]})
 
 

@@ -150,26 +150,23 @@ def test_the_accepted_listing_follows_the_cursor():
 # -- the builders' table ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("table, expected", [
-    ({"archive": "HSDA00.01", "elderly_tcm": None}, {"archive": "HSDA00.01", "elderly_tcm": None}),
-    ({"archive": {"type_code": "HSDA00.01"}, "visit": {"type_code": "HSDC00.02", "buildable": False}},
-     {"archive": "HSDA00.01", "visit": None}),
-    ({"HSDA00.01": {"source": "archive"}, "HSDC00.05": {"sources": ["referral_out", "referral_back"]},
-      "HSDB01.01": {"source": "birth_certificate", "buildable": False}},
-     {"archive": "HSDA00.01", "referral_out": "HSDC00.05", "referral_back": "HSDC00.05", "birth_certificate": None}),
-])
-def test_the_builders_type_table_is_read_keyed_by_source_or_by_type(monkeypatch, table, expected):
-    monkeypatch.setattr(building, "_module", lambda name: SimpleNamespace(DOCUMENT_TYPES=table))
-    assert building.types_table() == expected
+def test_the_builders_say_which_documents_a_source_makes(monkeypatch):
+    assert building.document_types("hypertension_follow_up") == ["HSDB04.01"]
+    assert building.document_types("hospital_encounter", {"kind": "outpatient"}) == ["HSDC00.02"]
+    assert building.document_types("hospital_encounter", {"kind": "lab_result"}) == []
+    assert building.document_types("elderly_tcm") == []
+    # an older builder with document_type_for only
+    monkeypatch.setattr(building, "_module", lambda name: SimpleNamespace(document_type_for=lambda s, c: None))
+    assert building.document_types("visit") == []
 
 
-def test_without_the_builders_table_the_issues_list_decides_and_building_waits(monkeypatch):
+def test_without_the_builders_building_waits(monkeypatch):
     def missing(name):
         raise building.BuilderUnavailable(name)
 
     monkeypatch.setattr(building, "_module", missing)
-    assert building.document_type("hypertension_follow_up") == "HSDB04.01"
-    assert building.document_type("elderly_tcm") is None
+    with pytest.raises(building.BuilderUnavailable):
+        building.document_types("hypertension_follow_up")
     with pytest.raises(building.BuilderUnavailable):
         building.build(None, "cda")
 
@@ -203,3 +200,48 @@ def test_platform_settings_default_and_refuse_with_the_variable_named(tmp_path):
                           ({"EHR_PLATFORM_TIMEOUT": "soon"}, "EHR_PLATFORM_TIMEOUT")]:
         with pytest.raises(ConfigError, match=variable):
             PlatformSettings.from_environment(env)
+
+
+# -- the sender's batch of facts -----------------------------------------------------------------------
+
+
+def test_a_batch_of_facts_takes_three_calls_and_says_what_leads_nowhere():
+    from services.sync import facts
+    from services.sync.documents.model import DocumentInput
+    from shared.errors import NotFound
+
+    archive = {"archive_no": "11010500300100001", "name": "张三", "sex": "1", "birth_date": "1950-06-15",
+               "institution_code": "C1101050031", "archive_date": "2024-03-01"}
+    identity = {"archive": archive, "identity": {"id_type": "01", "id_number": None}, "institution_name": "中心"}
+    record = {"record_id": "r1", "record_type": "hypertension_follow_up", "institution_code": "C1101050031",
+              "occurred_at": "2024-05-20T02:00:00+00:00",
+              "revisions": [{"revision": 1, "content": {"a": 1}}, {"revision": 2, "content": {"a": 2}}]}
+    rows = [Document(id=1, set_id="archive:11010500300100001", version=1, type_code="HSDA00.01", source="archive",
+                     archive_no="11010500300100001"),
+            Document(id=2, set_id="record:r1", version=2, type_code="HSDB04.01", source="hypertension_follow_up",
+                     archive_no="11010500300100001", record_id="r1", revision=1, replaces="record:r1:v1"),
+            Document(id=3, set_id="record:r9", version=1, type_code="HSDB04.01", source="hypertension_follow_up",
+                     archive_no="11010500300100001", record_id="r9", revision=1),
+            Document(id=4, set_id="archive:11010500300199999", version=1, type_code="HSDA00.01", source="archive",
+                     archive_no="11010500300199999")]
+    calls = []
+
+    def identities(numbers):
+        calls.append(("identities", numbers))
+        return {"identities": {"11010500300100001": identity}, "missing": ["11010500300199999"]}
+
+    def records(ids):
+        calls.append(("records", ids))
+        return {"records": [record], "missing": ["r9"]}
+
+    def personal_infos(numbers):
+        calls.append(("personal_infos", numbers))
+        return {"11010500300100001": {"marital_status": "2"}}
+
+    out = facts.gather_batch(rows, identities, records, personal_infos)
+    assert calls == [("identities", ["11010500300100001", "11010500300199999"]), ("records", ["r1", "r9"]),
+                     ("personal_infos", ["11010500300100001"])]
+    assert isinstance(out[1], DocumentInput) and out[1].content["personal_info"] == {"marital_status": "2"}
+    assert out[1].content["name"] == "张三" and "personal_info" not in archive  # the answer is not changed
+    assert out[2].content == {"a": 1} and out[2].replaces == "record:r1:v1"  # the revision queued
+    assert isinstance(out[3], NotFound) and isinstance(out[4], NotFound)

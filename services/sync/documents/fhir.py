@@ -272,7 +272,10 @@ def _build(doc: DocumentInput) -> dict[str, Any]:
 
     composition: dict[str, Any] = {
         "resourceType": "Composition",
-        "identifier": {"system": f"urn:oid:{DOCUMENT_OID}", "value": doc.document_id},
+        # FHIR's Composition.identifier is version-independent (CDA's setId); the version is the
+        # R4 clinicaldocument-versionNumber extension and the Bundle.identifier the version's id.
+        "extension": [{"url": VERSION_EXTENSION, "valueString": str(doc.version)}],
+        "identifier": {"system": f"urn:oid:{DOCUMENT_OID}", "value": doc.set_id},
         "status": "final",
         "type": {"coding": [{"system": f"urn:oid:{DOCUMENT_TYPE_OID}", "code": doc.type_code,
                              "display": doc_type.name}]},
@@ -297,6 +300,9 @@ def _build(doc: DocumentInput) -> dict[str, Any]:
         "entry": [{"fullUrl": refs["composition"], "resource": composition}]
         + [{"fullUrl": url, "resource": resource} for url, resource in entries],
     }
+
+
+VERSION_EXTENSION = "http://hl7.org/fhir/StructureDefinition/composition-clinicaldocument-versionNumber"
 
 
 def validate_bundle(bundle: dict[str, Any], document_id: str = "") -> Bundle:
