@@ -13,6 +13,8 @@ only when the suite's signature holds. Bodies are cut at `MAX_BODY`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from shared.delivery import Delivery
@@ -58,3 +60,19 @@ def hold_dead_letters(session: Session, model: type, service_key: bytes, queue: 
                 keep = False
         hold(session, model, queue, [(delivery, "dead_lettered", errors)], keep_body=keep)
     session.commit()
+
+
+def shape_of(value: Any) -> str:
+    """The shape of a value without its content, for operators' views of a kept message:
+    "string(18)", "number", "array(3)", "object(4 fields)", "boolean", "null"."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return f"string({len(value)})"
+    if isinstance(value, list):
+        return f"array({len(value)})"
+    return f"object({len(value)} fields)"

@@ -126,15 +126,12 @@ def check_event(key: bytes, exchange: str, delivery) -> None:
 # ask for it. The proof covers the method, the archive number and the time; it is accepted for
 # `CALL_WINDOW` seconds.
 
-def document_identity_proof(key: bytes, archive_no: str, now: float | None = None) -> dict[str, str]:
-    """`{"signed_at": "1767225600.000", "mac": "9f..."}` for `identity_for_document(archive_no, proof)`."""
+def _identity_proof(key: bytes, purpose: str, subject: str, now: float | None) -> dict[str, str]:
     signed_at = f"{time.time() if now is None else now:.3f}"
-    return {"signed_at": signed_at, "mac": _mac(key, ["ehr-identity-for-document/1", signed_at, archive_no], b"")}
+    return {"signed_at": signed_at, "mac": _mac(key, [purpose, signed_at, subject], b"")}
 
 
-def check_document_identity_proof(key: bytes | None, archive_no: str, proof: Any, now: float | None = None) -> None:
-    """Refused (naming the check, never the archive) unless `proof` was made with `key` for
-    `archive_no` within the window; a registry without the key refuses every proof."""
+def _check_identity_proof(key: bytes | None, purpose: str, subject: str, proof: Any, now: float | None) -> None:
     if key is None:
         raise Refused("this registry holds no EHR_SYNC_KEY: it answers no identity for a document")
     if not isinstance(proof, dict) or not isinstance(proof.get("mac"), str) or not isinstance(proof.get("signed_at"), str):
@@ -145,33 +142,30 @@ def check_document_identity_proof(key: bytes | None, archive_no: str, proof: Any
         raise Refused("identity proof time is malformed") from None
     if abs(age) > CALL_WINDOW:
         raise Refused("identity proof is outside its time window")
-    expected = _mac(key, ["ehr-identity-for-document/1", proof["signed_at"], archive_no], b"")
+    expected = _mac(key, [purpose, proof["signed_at"], subject], b"")
     if not hmac.compare_digest(expected, proof["mac"]):
         raise Refused("identity proof does not match")
+
+
+def document_identity_proof(key: bytes, archive_no: str, now: float | None = None) -> dict[str, str]:
+    """`{"signed_at": "1767225600.000", "mac": "9f..."}` for `identity_for_document(archive_no, proof)`."""
+    return _identity_proof(key, "ehr-identity-for-document/1", archive_no, now)
+
+
+def check_document_identity_proof(key: bytes | None, archive_no: str, proof: Any, now: float | None = None) -> None:
+    """Refused (naming the check, never the archive) unless `proof` was made with `key` for
+    `archive_no` within the window; a registry without the key refuses every proof."""
+    _check_identity_proof(key, "ehr-identity-for-document/1", archive_no, proof, now)
 
 
 def documents_identity_proof(key: bytes, archive_nos: list[str], now: float | None = None) -> dict[str, str]:
     """The proof for `identities_for_documents(archive_nos, proof)`: as `document_identity_proof`,
     over the numbers in the order asked."""
-    signed_at = f"{time.time() if now is None else now:.3f}"
-    return {"signed_at": signed_at,
-            "mac": _mac(key, ["ehr-identities-for-documents/1", signed_at, ",".join(archive_nos)], b"")}
+    return _identity_proof(key, "ehr-identities-for-documents/1", ",".join(archive_nos), now)
 
 
 def check_documents_identity_proof(key: bytes | None, archive_nos: list[str], proof: Any,
                                    now: float | None = None) -> None:
     """Refused unless `proof` was made with `key` for exactly these numbers, in this order, within
     the window (see `check_document_identity_proof`)."""
-    if key is None:
-        raise Refused("this registry holds no EHR_SYNC_KEY: it answers no identity for a document")
-    if not isinstance(proof, dict) or not isinstance(proof.get("mac"), str) or not isinstance(proof.get("signed_at"), str):
-        raise Refused("identity proof missing")
-    try:
-        age = (time.time() if now is None else now) - float(proof["signed_at"])
-    except ValueError:
-        raise Refused("identity proof time is malformed") from None
-    if abs(age) > CALL_WINDOW:
-        raise Refused("identity proof is outside its time window")
-    expected = _mac(key, ["ehr-identities-for-documents/1", proof["signed_at"], ",".join(archive_nos)], b"")
-    if not hmac.compare_digest(expected, proof["mac"]):
-        raise Refused("identity proof does not match")
+    _check_identity_proof(key, "ehr-identities-for-documents/1", ",".join(archive_nos), proof, now)

@@ -183,18 +183,7 @@ def get_record(session: Session, record_id: str) -> dict[str, Any]:
         raise NotFound("no such record", {"record_id": record_id})
     revisions = session.scalars(sa.select(RecordRevision).where(RecordRevision.record_id == record_id)
                                 .order_by(RecordRevision.revision)).all()
-    current = next((r.content for r in revisions if r.revision == record.current_revision), None)
-    return {
-        "record_id": record.id, "archive_no": record.archive_no, "record_type": record.record_type,
-        "kind": record.kind, "status": record.status, "status_reason": record.status_reason,
-        "occurred_at": record.occurred_at.isoformat(), "current_revision": record.current_revision,
-        "institution_code": record.institution_code,
-        "flags": record_flags(record.record_type, current, record.status),
-        "revisions": [{
-            "revision": r.revision, "origin": r.origin, "author": r.author, "reason": r.reason,
-            "recorded_at": r.recorded_at.isoformat(), "content": r.content,
-        } for r in revisions],
-    }
+    return _history(record, revisions)
 
 
 def _history(record: Record, revisions: list[RecordRevision]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import json
 from typing import Any
 
 from services.records.kinds import ENCOUNTER, MessageKind
+from shared.quarantine_store import shape_of
 
 # What an operator sees of a message, field by field: these values as they are (codes, times, the
 # hospital's own record id), the identifiers masked, and of every other field of the contract
@@ -27,21 +28,6 @@ from services.records.kinds import ENCOUNTER, MessageKind
 # insurance card numbers masked.
 _SHOWN_MAX = 128  # longer values of shown fields are shapes too: nobody writes a name into a code
 _ITEMS_SHOWN = 20
-
-
-def _form(value: Any) -> Any:
-    """The shape of a value without its content: "string(18)", "number", "array(3)", ..."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return f"string({len(value)})"
-    if isinstance(value, list):
-        return f"array({len(value)})"
-    return f"object({len(value)} fields)"
 
 
 def _view(value: Any, shape: Any, path: tuple[str, ...], kind: MessageKind) -> Any:
@@ -57,7 +43,7 @@ def _view(value: Any, shape: Any, path: tuple[str, ...], kind: MessageKind) -> A
     if isinstance(shape, list) and isinstance(value, list):
         items = [_view(v, shape[0], path, kind) for v in value[:_ITEMS_SHOWN]]
         return items + [f"... {len(value) - _ITEMS_SHOWN} more"] if len(value) > _ITEMS_SHOWN else items
-    return _form(value)
+    return shape_of(value)
 
 
 def message_view(raw: bytes, kind: MessageKind = ENCOUNTER) -> dict[str, Any]:
@@ -72,5 +58,5 @@ def message_view(raw: bytes, kind: MessageKind = ENCOUNTER) -> dict[str, Any]:
     except (UnicodeDecodeError, ValueError):
         return {"size": len(raw), "json": False}
     if not isinstance(body, dict):
-        return {"size": len(raw), "json": True, "fields": _form(body)}
+        return {"size": len(raw), "json": True, "fields": shape_of(body)}
     return {"size": len(raw), "json": True, "fields": _view(body, kind.message_shape, (), kind)}

@@ -14,25 +14,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from shared.quarantine_store import shape_of
+
 # Shown as they are (codes and ids; nobody writes a name into them, and longer values are shapes).
 SHOWN = frozenset({"schema", "kind", "institution_code", "referral_id", "consultation_id", "event_type",
                    "service", "event_id"})
 SHOWN_MAX = 64
-
-
-def _form(value: Any) -> str:
-    """The shape of a value without its content: "string(18)", "number", "array(3)", ..."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return f"string({len(value)})"
-    if isinstance(value, list):
-        return f"array({len(value)})"
-    return f"object({len(value)} fields)"
 
 
 def _field(name: str, value: Any) -> Any:
@@ -40,8 +27,8 @@ def _field(name: str, value: Any) -> Any:
             and len(str(value)) <= SHOWN_MAX:
         return value
     if isinstance(value, dict):
-        return {key: _form(inner) for key, inner in list(value.items())[:20]}
-    return _form(value)
+        return {key: shape_of(inner) for key, inner in list(value.items())[:20]}
+    return shape_of(value)
 
 
 def message_view(body: str | None) -> dict[str, Any]:
@@ -53,6 +40,6 @@ def message_view(body: str | None) -> dict[str, Any]:
     except ValueError:
         return {"kept": True, "size": len(body.encode()), "json": False}
     if not isinstance(decoded, dict):
-        return {"kept": True, "size": len(body.encode()), "json": True, "fields": _form(decoded)}
+        return {"kept": True, "size": len(body.encode()), "json": True, "fields": shape_of(decoded)}
     fields = {name: _field(name, value) for name, value in list(decoded.items())[:50]}
     return {"kept": True, "size": len(body.encode()), "json": True, "fields": fields}

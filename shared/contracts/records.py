@@ -507,13 +507,13 @@ class ListQuarantineRequestSchema(PageRequestSchema):
 
 
 class QuarantinedRequestSchema(Strict):
-    """`show_quarantined(12)`"""
+    """`show_quarantined(12)` (records' quarantine and the referrals' alike)"""
 
     quarantine_id = Id(required=True)
 
 
 class ReplayRequestSchema(QuarantinedRequestSchema):
-    """`replay_quarantined(12, corrected={...ehr.encounter/1...} | None)`"""
+    """`replay_quarantined(12, corrected={...the message as its contract has it...} | None)`"""
 
     corrected = fields.Dict(load_default=None, allow_none=True)
 

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from shared.contracts.records import RecordHistorySchema
+from shared.contracts.records import DiscardRequestSchema, QuarantinedRequestSchema, RecordHistorySchema, \
+    ReplayRequestSchema
 from shared.contracts.fields import CODE, INSTITUTION, REASON, ArchiveNo, Id, Lenient, Limit, NoArgumentsSchema, \
     PageQuerySchema, PingSchema, Rpc, Strict
 
@@ -393,24 +394,6 @@ class ListQuarantineRequestSchema(Strict):
     reason = fields.Str(load_default=None, allow_none=True, validate=CODE)
     limit = Limit(load_default=50)
     cursor = fields.Str(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
-
-
-class QuarantinedRequestSchema(Strict):
-    """`show_quarantined(3)`"""
-
-    quarantine_id = Id(required=True)
-
-
-class ReplayRequestSchema(QuarantinedRequestSchema):
-    """`replay_quarantined(3, corrected={...ehr.referral-answer/1...} | None)`"""
-
-    corrected = fields.Dict(load_default=None, allow_none=True)
-
-
-class DiscardRequestSchema(QuarantinedRequestSchema):
-    """`discard_quarantined(3, "医院测试消息")`"""
-
-    note = fields.Str(required=True, validate=validate.Length(min=1, max=500))
 
 
 class ListFilingsRequestSchema(Strict):
