@@ -145,12 +145,13 @@ def archive_page(c: PageCall):
         timeline_page,
         lambda: c.api("list_revisions", archive_no=archive_no) if c.may(access.REVISIONS_LIST) else [],
         lambda: _programmes(c))
+    institutions = _institution_names(c, {archive["institution_code"]})
     # an insurance settlement reads as one line on the timeline, the 首页's `insurance` as figures
     briefs = {e["record_id"]: settlement.brief(e.get("content"), institutions) for e in timeline["items"]
               if e.get("record_type") == settlement.RECORD_TYPE}
     return c.render("archive.html", archive=archive, summary=summary, timeline=timeline, filters=query,
                     timeline_errors=timeline_errors, revisions=revisions,
-                    institutions=_institution_names(c, {archive["institution_code"]}),
+                    institutions=institutions,
                     forms=form_names(), programmes=programmes, created=c.request.args.get("created"),
                     filed=c.request.args.get("filed"), briefs=briefs,
                     insurance=settlement.summary_view(summary.get("insurance"), institutions))
