@@ -58,22 +58,31 @@ def make_id_number(rng: random.Random, address_code: str, birth: date, sex: str)
 
 
 class Synthesizer:
+    # Every ID number any synthesizer of this process has given out. An unseeded synthesizer never
+    # gives out one of them again (its numbers are random anyway), so residents drawn in one process
+    # (a test run, a benchmark) stay distinct people however many synthesizers draw them; a seeded
+    # one only records its numbers, so that a seed still gives the same residents.
+    _drawn: set[str] = set()
+
     def __init__(self, seed: int | None = None) -> None:
         self.rng = random.Random(seed)
         self.fake = Faker("zh_CN")
         self.fake.seed_instance(seed)
-        self._used: set[str] = set()
+        self._used: set[str] = set() if seed is not None else Synthesizer._drawn
 
     def resident(self, village_code: str, institution_code: str, *, born: date | None = None,
                  sex: str | None = None) -> Resident:
         """A resident of random sex and birth date (1935-2019), unless given."""
-        while True:
+        for _ in range(10_000):
             sex = sex or self.rng.choice(["1", "2"])
             birth = born or date(1935, 1, 1) + timedelta(days=self.rng.randrange(0, 365 * 85))
             id_number = make_id_number(self.rng, village_code[:6], birth, sex)
             if id_number not in self._used:
                 self._used.add(id_number)
+                Synthesizer._drawn.add(id_number)
                 break
+        else:
+            raise ValueError(f"no ID number left for one born {birth} of sex {sex} in {village_code[:6]}")
         name = self.fake.name_male() if sex == "1" else self.fake.name_female()
         phone = "1" + self.rng.choice("3578") + "".join(self.rng.choice("0123456789") for _ in range(9))
         return Resident(name, sex, birth, id_number, phone, village_code, institution_code)

@@ -25,6 +25,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def fresh_queues(suite_env):
+    """Each module starts with the run's queues empty: the events earlier modules (and the browser
+    and end-to-end tests of the same run) published for services that were not running are not
+    this module's input, and a service started here would spend the module's time on them."""
+    suite_env.purge_queues()
+
+
 @pytest.fixture
 def start(suite_env, container_factory, nameko_config):
     """start(ServiceCls, ...) -> started containers, killed after the test."""

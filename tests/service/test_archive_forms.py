@@ -19,7 +19,7 @@ BORN = date(1950, 6, 15)   # 73 on health_exam()'s date: asked the elderly items
 def archive_of(records_and_registry, rpc, synth):
     def _archive(sex="2"):
         resident = synth.resident(VILLAGE, MANAGER, born=BORN, sex=sex)
-        return rpc.registry.create_archive(resident.archive_request())["archive_no"]
+        return rpc.registry.create_archive({**resident.archive_request(), "confirm_new": True})["archive_no"]
     return _archive
 
 

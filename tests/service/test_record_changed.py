@@ -26,7 +26,7 @@ def programmes_queue(suite_env):
 @pytest.fixture
 def resident_archive(records_and_registry, rpc, synth):
     resident = synth.resident(VILLAGE, MANAGER, born=BORN, sex="1")
-    return resident, rpc.registry.create_archive(resident.archive_request())["archive_no"]
+    return resident, rpc.registry.create_archive({**resident.archive_request(), "confirm_new": True})["archive_no"]
 
 
 def test_a_hypertension_follow_up_is_announced_with_its_facts_then_its_amendment_and_its_withdrawal(

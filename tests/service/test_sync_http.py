@@ -24,6 +24,9 @@ from shared.db import make_engine
 from tests.support.db import query
 
 OPERATOR_INSTITUTION = "G1101050001"
+# The custodian of the seeded documents: no other module's, so that this module's reconciliation
+# reads them beside nothing the run's earlier modules acknowledged at their own platforms.
+CUSTODIAN = "C1101050931"
 REASONS = [{"code": "missing_element", "message": "患者姓名缺失", "path": "/ClinicalDocument/recordTarget"}]
 
 
@@ -40,11 +43,11 @@ def seeded(module_gateway):
     record = f"rec-{a}"
     long_ago = datetime.now(timezone.utc) - timedelta(days=3)
     with Session(engine) as session:
-        registration = queue.ensure_registration(session, a, "event", custodian="C1101050031")
+        registration = queue.ensure_registration(session, a, "event", custodian=CUSTODIAN)
         follow_up = queue.enqueue(session, set_id=queue.record_set(record), source="hypertension_follow_up",
                                   type_code="HSDB04.01", archive_no=a, record_id=record, revision=1,
-                                  custodian="C1101050031", cause="event")
-        held = queue.ensure_registration(session, b, "backfill", custodian="C1101050031")
+                                  custodian=CUSTODIAN, cause="event")
+        held = queue.ensure_registration(session, b, "backfill", custodian=CUSTODIAN)
         registration.state, registration.platform_id = queue.ACKNOWLEDGED, "P-SEEDED-1"
         follow_up.state, follow_up.reasons = queue.REJECTED, REASONS
         held.state, held.attempts, held.last_error, held.queued_at = queue.HELD, 8, "ConnectionError", long_ago
@@ -124,11 +127,11 @@ def test_an_operator_starts_a_backfill_and_a_bad_or_future_date_is_refused_namin
 
 def test_the_reconciliation_names_what_the_platform_does_not_hold(module_gateway, seeded, operator):
     answer = operator.get(f"{module_gateway}/api/v1/sync/reconciliation",
-                          params={"custodian": "C1101050031", "type": "HSDA00.01"}, timeout=30)
+                          params={"custodian": CUSTODIAN, "type": "HSDA00.01"}, timeout=30)
     assert answer.status_code == 200, answer.text
     report = answer.json()
     assert not report["consistent"]
-    [group] = [g for g in report["groups"] if (g["custodian"], g["type_code"]) == ("C1101050031", "HSDA00.01")]
+    [group] = [g for g in report["groups"] if (g["custodian"], g["type_code"]) == (CUSTODIAN, "HSDA00.01")]
     assert seeded["registration"] in group["missing_on_platform"]
     assert {g["type_code"] for g in report["groups"]} == {"HSDA00.01"}
 
