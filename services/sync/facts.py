@@ -3,7 +3,7 @@ input (`documents.model.DocumentInput`): the archives and their residents' full 
 the registry (`identities_for_documents`, proved with EHR_SYNC_KEY), the records from records
 (`get_records`), and for registrations the archive's current 个人基本信息表 (`latest_contents` of
 personal_info). Plain functions over the services' answers; `gather_batch` takes the calls as
-arguments: three RPCs for a batch, whatever its size.
+arguments: three RPCs for a batch, whatever its size, made at once.
 
     gather_batch(rows, identities, records, personal_infos)
         -> {row.id: DocumentInput(type_code="HSDB04.01", ...) | NotFound(...)}
@@ -24,6 +24,7 @@ from services.sync.queue import ARCHIVE
 IdentitiesCall = Callable[[list[str]], dict[str, Any]]  # archive_nos -> identities_for_documents' answer
 RecordsCall = Callable[[list[str]], dict[str, Any]]     # record_ids -> get_records' answer
 PersonalInfosCall = Callable[[list[str]], dict[str, Any]]  # archive_nos -> {archive_no: 个人基本信息表 content}
+AtOnce = Callable[..., list[Any]]  # at_once(*calls) -> their answers, in order (shared.transport.together)
 
 
 def _date(value: Any) -> date:
@@ -84,19 +85,31 @@ def record_input(row: Document, answer: dict[str, Any], record: dict[str, Any]) 
                "origin": chosen.get("origin"), "reason": chosen.get("reason"), "status": record.get("status")})
 
 
+def one_after_another(*calls: Callable[[], Any]) -> list[Any]:
+    """`AtOnce` without concurrency."""
+    return [call() for call in calls]
+
+
 def gather_batch(rows: list[Document], identities: IdentitiesCall, records: RecordsCall,
-                 personal_infos: PersonalInfosCall) -> dict[int, DocumentInput | Exception]:
+                 personal_infos: PersonalInfosCall, at_once: AtOnce = one_after_another
+                 ) -> dict[int, DocumentInput | Exception]:
     """Each row's DocumentInput, or the exception that stops it (NotFound: the archive or record
     leads nowhere; another: the facts could not be read into a document). A failing call raises:
-    the batch waits."""
-    known = identities(list(dict.fromkeys(row.archive_no for row in rows)))
-    answers = known["identities"]
+    the batch waits. The three calls go `at_once` (the service's green threads: the batch waits
+    for the slowest, not their sum); the 个人基本信息表 of a registration is asked by the row's
+    archive number, and once more by the survivor's for an archive the registry answers merged."""
     record_ids = list(dict.fromkeys(row.record_id for row in rows if row.source != ARCHIVE and row.record_id))
-    found = records(record_ids) if record_ids else {"records": []}
+    registering = list(dict.fromkeys(row.archive_no for row in rows if row.source == ARCHIVE))
+    known, found, contents = at_once(
+        lambda: identities(list(dict.fromkeys(row.archive_no for row in rows))),
+        lambda: records(record_ids) if record_ids else {"records": []},
+        lambda: personal_infos(registering) if registering else {})
+    answers = known["identities"]
     by_id = {record["record_id"]: record for record in found["records"]}
-    registered = list(dict.fromkeys(answers[row.archive_no]["archive"]["archive_no"] for row in rows
-                                    if row.source == ARCHIVE and row.archive_no in answers))
-    contents = personal_infos(registered) if registered else {}
+    survivors = [answers[no]["archive"]["archive_no"] for no in registering if no in answers]
+    merged = list(dict.fromkeys(no for no in survivors if no not in registering))
+    if merged:
+        contents = {**contents, **personal_infos(merged)}
     out: dict[int, DocumentInput | Exception] = {}
     for row in rows:
         answer = answers.get(row.archive_no)

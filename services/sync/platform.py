@@ -1,5 +1,5 @@
 """The regional platform, behind one interface (`PlatformClient`), and its HTTP implementation
-(`HttpPlatformClient`, `requests`) following the agreed interface (docs/contracts.md, "The
+(`HttpPlatformClient`, over `transport.HttpTransport`) following the agreed interface (docs/contracts.md, "The
 regional platform"): `POST /api/documents`, `GET /api/documents` for the reconciliation.
 
 An answer is one of four outcomes, which the sender maps to the queue's states:
@@ -22,14 +22,13 @@ type only.
 
 from __future__ import annotations
 
+import http.client
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Union
 
-import requests
-from requests.adapters import HTTPAdapter
-
 from services.sync.settings import PlatformSettings
+from services.sync.transport import HttpTransport, Response
 
 POOL = 16  # keep-alive connections to the platform (the sender has CONCURRENCY requests in flight)
 
@@ -76,35 +75,29 @@ class PlatformUnavailable(Exception):
     """The platform could not be read (for the reconciliation); the message names no content."""
 
 
-def _reasons(response: requests.Response, fallback: str) -> list[dict[str, Any]]:
+def _reasons(response: Response, fallback: str) -> list[dict[str, Any]]:
     try:
         reasons = response.json().get("reasons")
     except (ValueError, AttributeError):
         reasons = None
     if isinstance(reasons, list) and all(isinstance(r, dict) for r in reasons):
         return [{k: r.get(k) for k in ("code", "message", "path") if k in r} for r in reasons][:50]
-    return [{"code": fallback, "message": f"HTTP {response.status_code}"}]
+    return [{"code": fallback, "message": f"HTTP {response.status}"}]
 
 
 class HttpPlatformClient:
-    """`PlatformClient` over HTTP(S) with `requests`: one session whose pool keeps up to `POOL`
-    connections alive (HTTP/1.1 keep-alive, for concurrent senders), timeouts on every request,
-    TLS verification on."""
+    """`PlatformClient` over HTTP(S): kept-alive connections (up to `POOL` idle, for concurrent
+    senders), a timeout on every request, TLS verified (`transport.HttpTransport`)."""
 
-    def __init__(self, settings: PlatformSettings, session: requests.Session | None = None) -> None:
+    def __init__(self, settings: PlatformSettings, transport: HttpTransport | None = None) -> None:
         self.settings = settings
-        if session is None:
-            session = requests.Session()
-            adapter = HTTPAdapter(pool_connections=2, pool_maxsize=POOL, max_retries=0)
-            session.mount("https://", adapter)
-            session.mount("http://", adapter)
-        self.session = session
-        self.session.verify = settings.ca_file or True
-        self.session.trust_env = False  # no proxy or .netrc from the environment: only what is configured
-        self.session.headers["Authorization"] = f"Bearer {settings.token}"
+        self.transport = transport or HttpTransport(settings.url, settings.timeout, settings.ca_file, size=POOL)
+        self.authorization = f"Bearer {settings.token}"
 
-    def _url(self, path: str) -> str:
-        return self.settings.url.rstrip("/") + path
+    def _call(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None,
+              params: dict[str, Any] | None = None) -> Response:
+        return self.transport.request(method, path, body, {**(headers or {}), "Authorization": self.authorization},
+                                      params)
 
     def submit(self, document_id: str, type_code: str, body: bytes, content_type: str,
                replaces: str | None = None) -> Answer:
@@ -112,11 +105,10 @@ class HttpPlatformClient:
         if replaces:
             headers["X-Replaces"] = replaces
         try:
-            response = self.session.post(self._url("/api/documents"), data=body, headers=headers,
-                                         timeout=self.settings.timeout, allow_redirects=False)
-        except requests.RequestException as exc:
+            response = self._call("POST", "/api/documents", body, headers)
+        except (OSError, http.client.HTTPException) as exc:  # refused, reset, timed out, garbled
             return TransportFailure(type(exc).__name__)
-        status = response.status_code
+        status = response.status
         if status in (200, 201):
             try:
                 answer = response.json()
@@ -141,12 +133,11 @@ class HttpPlatformClient:
             params["type"] = type_code
         while True:
             try:
-                response = self.session.get(self._url("/api/documents"), params=params,
-                                            timeout=self.settings.timeout, allow_redirects=False)
-            except requests.RequestException as exc:
+                response = self._call("GET", "/api/documents", params=params)
+            except (OSError, http.client.HTTPException) as exc:
                 raise PlatformUnavailable(type(exc).__name__) from None
-            if response.status_code != 200:
-                raise PlatformUnavailable(f"HTTP {response.status_code}")
+            if response.status != 200:
+                raise PlatformUnavailable(f"HTTP {response.status}")
             try:
                 page = response.json()
                 items, cursor = page["items"], page.get("next")
@@ -158,4 +149,4 @@ class HttpPlatformClient:
             params["after"] = cursor
 
     def close(self) -> None:
-        self.session.close()
+        self.transport.close()

@@ -1,21 +1,26 @@
 """The sync service's plain rules: the pause after a failure (exponential, jittered, capped), a
 document held after the configured number of failures, the platform's answers mapped to outcomes
-(`HttpPlatformClient` over a fake HTTP session), the builders' type table read in either shape,
+(`HttpPlatformClient` over a fake HTTP transport), the builders' type table read in either shape,
 the sync key's proof, and the settings refused with the variable named."""
 
 from __future__ import annotations
 
 import base64
+import json
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
+import http.client
+import socket
+import ssl
+
 import pytest
-import requests
 
 from services.sync import building, queue
 from services.sync.models import Document
 from services.sync.platform import Accepted, Deferred, HttpPlatformClient, Rejected, TransportFailure
 from services.sync.settings import PlatformSettings
+from services.sync.transport import Response
 from shared.config import ConfigError, generate_key
 from shared.signing import Refused, check_document_identity_proof, document_identity_proof
 
@@ -63,34 +68,26 @@ def test_document_ids_follow_the_builders_model():
 # -- the HTTP client -------------------------------------------------------------------------------
 
 
-class FakeSession:
+class FakeTransport:
     def __init__(self, status=201, body=None, raises=None):
         self.status, self.body, self.raises = status, body, raises
-        self.headers, self.calls = {}, []
+        self.calls = []
 
-    def post(self, url, data, headers, timeout, allow_redirects):
-        self.calls.append((url, headers, timeout))
+    def request(self, method, path, body=None, headers=None, params=None):
+        self.calls.append((method, path, headers, dict(params) if params else params))
         if self.raises:
             raise self.raises
         return self._response()
 
-    def get(self, url, params, timeout, allow_redirects):
-        self.calls.append((url, dict(params), timeout))
-        return self._response()
-
     def _response(self):
         body = self.body
-
-        def json():
-            if isinstance(body, (dict, list)):
-                return body
-            raise ValueError("not json")
-        return SimpleNamespace(status_code=self.status, json=json)
+        raw = json.dumps(body).encode() if isinstance(body, (dict, list)) else str(body or "").encode()
+        return Response(self.status, raw)
 
 
-def client(session, **settings):
+def client(transport, **settings):
     return HttpPlatformClient(PlatformSettings(url="https://platform.example.org/", token="s3cret", timeout=7,
-                                               **settings), session=session)
+                                               **settings), transport=transport)
 
 
 def submit(session):
@@ -98,20 +95,23 @@ def submit(session):
                                   replaces="record:1:v1")
 
 
-def test_an_acceptance_carries_the_platform_id_and_the_request_its_headers_token_and_timeout():
-    session = FakeSession(201, {"status": "accepted", "document_id": "record:1:v2", "platform_id": "P-9"})
-    assert submit(session) == Accepted("P-9", None)
-    url, headers, timeout = session.calls[0]
-    assert url == "https://platform.example.org/api/documents" and timeout == 7
+def test_an_acceptance_carries_the_platform_id_and_the_request_its_headers_and_token():
+    transport = FakeTransport(201, {"status": "accepted", "document_id": "record:1:v2", "platform_id": "P-9"})
+    assert submit(transport) == Accepted("P-9", None)
+    method, path, headers, params = transport.calls[0]
+    assert (method, path, params) == ("POST", "/api/documents", None)
     assert headers == {"Content-Type": "application/hl7-cda+xml", "X-Document-Id": "record:1:v2",
-                       "X-Document-Type": "HSDB04.01", "X-Replaces": "record:1:v1"}
-    assert session.headers["Authorization"] == "Bearer s3cret" and session.verify is True
+                       "X-Document-Type": "HSDB04.01", "X-Replaces": "record:1:v1", "Authorization": "Bearer s3cret"}
 
 
-def test_tls_is_verified_with_the_configured_ca_bundle():
-    session = FakeSession()
-    client(session, ca_file="/etc/ehr/platform-ca.pem")
-    assert session.verify == "/etc/ehr/platform-ca.pem"
+def test_the_client_of_the_settings_verifies_tls_with_the_configured_ca_bundle_and_times_out(monkeypatch):
+    asked = []
+    monkeypatch.setattr(ssl, "create_default_context", lambda cafile=None: asked.append(cafile) or "context")
+    made = HttpPlatformClient(PlatformSettings(url="https://platform.example.org/base/", token="t", timeout=7,
+                                               ca_file="/etc/ehr/platform-ca.pem"))
+    assert asked == ["/etc/ehr/platform-ca.pem"] and made.transport.context == "context"
+    assert (made.transport.host, made.transport.port, made.transport.base_path, made.transport.timeout) == (
+        "platform.example.org", None, "/base", 7)
 
 
 @pytest.mark.parametrize("status, body, expected", [
@@ -129,22 +129,23 @@ def test_tls_is_verified_with_the_configured_ca_bundle():
     (201, {"status": "rejected"}, TransportFailure("HTTP 201: not an acceptance")),
 ])
 def test_each_answer_of_the_platform_maps_to_one_outcome(status, body, expected):
-    assert submit(FakeSession(status, body)) == expected
+    assert submit(FakeTransport(status, body)) == expected
 
 
-@pytest.mark.parametrize("error", [requests.ConnectTimeout(), requests.ReadTimeout(), requests.ConnectionError()])
+@pytest.mark.parametrize("error", [TimeoutError(), socket.timeout(), ConnectionRefusedError(),
+                                   http.client.RemoteDisconnected(), http.client.BadStatusLine("x")])
 def test_timeouts_and_refused_connections_are_transport_failures_named_by_type(error):
-    assert submit(FakeSession(raises=error)) == TransportFailure(type(error).__name__)
+    assert submit(FakeTransport(raises=error)) == TransportFailure(type(error).__name__)
 
 
 def test_the_accepted_listing_follows_the_cursor():
     pages = iter([{"items": [{"document_id": "a"}], "next": "c1"}, {"items": [{"document_id": "b"}], "next": None}])
-    session = FakeSession()
-    session._response = lambda: SimpleNamespace(status_code=200, json=lambda page=next(pages): page)
-    items = list(client(session).accepted(custodian="T1101051011", type_code="HSDC00.01"))
+    transport = FakeTransport()
+    transport._response = lambda: Response(200, json.dumps(next(pages)).encode())
+    items = list(client(transport).accepted(custodian="T1101051011", type_code="HSDC00.01"))
     assert [i["document_id"] for i in items] == ["a", "b"]
-    assert session.calls[0][1] == {"limit": 500, "custodian": "T1101051011", "type": "HSDC00.01"}
-    assert session.calls[1][1]["after"] == "c1"
+    assert transport.calls[0][3] == {"limit": 500, "custodian": "T1101051011", "type": "HSDC00.01"}
+    assert transport.calls[1][3]["after"] == "c1"
 
 
 # -- the builders' table ----------------------------------------------------------------------------
@@ -240,8 +241,29 @@ def test_a_batch_of_facts_takes_three_calls_and_says_what_leads_nowhere():
 
     out = facts.gather_batch(rows, identities, records, personal_infos)
     assert calls == [("identities", ["11010500300100001", "11010500300199999"]), ("records", ["r1", "r9"]),
-                     ("personal_infos", ["11010500300100001"])]
+                     ("personal_infos", ["11010500300100001", "11010500300199999"])]
     assert isinstance(out[1], DocumentInput) and out[1].content["personal_info"] == {"marital_status": "2"}
     assert out[1].content["name"] == "张三" and "personal_info" not in archive  # the answer is not changed
     assert out[2].content == {"a": 1} and out[2].replaces == "record:r1:v1"  # the revision queued
     assert isinstance(out[3], NotFound) and isinstance(out[4], NotFound)
+
+
+def test_a_merged_archives_registration_takes_the_survivors_personal_info_asked_once_more():
+    from services.sync import facts
+
+    survivor = {"archive_no": "11010500300100002", "name": "张三", "sex": "1", "birth_date": "1950-06-15",
+                "institution_code": "C1101050031", "archive_date": "2024-03-01"}
+    identity = {"archive": survivor, "identity": {"id_type": "01", "id_number": None}}
+    row = Document(id=1, set_id="archive:11010500300100001", version=2, type_code="HSDA00.01", source="archive",
+                   archive_no="11010500300100001")
+    asked = []
+
+    def personal_infos(numbers):
+        asked.append(numbers)
+        return {"11010500300100002": {"marital_status": "1"}} if numbers == ["11010500300100002"] else {}
+
+    out = facts.gather_batch([row], lambda numbers: {"identities": {"11010500300100001": identity}},
+                             lambda ids: {"records": []}, personal_infos,
+                             at_once=lambda *calls: [call() for call in reversed(calls)][::-1])
+    assert asked == [["11010500300100001"], ["11010500300100002"]]
+    assert out[1].content["personal_info"] == {"marital_status": "1"}
