@@ -190,7 +190,9 @@ class _Connection(socketserver.StreamRequestHandler):
             try:
                 chunk = int(line.split(b";")[0].strip(), 16)
             except ValueError:
-                raise _Refused(400, "a chunk size is malformed") from None
+                chunk = -1
+            if chunk < 0:
+                raise _Refused(400, "a chunk size is malformed")
             if chunk == 0:
                 while self.rfile.readline(MAX_LINE + 1) not in (b"\r\n", b"\n", b""):
                     pass
@@ -199,6 +201,8 @@ class _Connection(socketserver.StreamRequestHandler):
             if size > limit:
                 return None
             chunks.append(self.rfile.read(chunk))
+            if len(chunks[-1]) < chunk:
+                raise ConnectionError("closed in a chunk")
             self.rfile.readline(MAX_LINE + 1)
 
     def _drain(self, length: int) -> None:
