@@ -49,7 +49,6 @@ class Request:
     query: dict[str, str]  # the first value of each name
     headers: Headers
     body: bytes | None    # None: over max_body, not read
-    content_length: int | None
 
 
 @dataclass(slots=True)
@@ -99,8 +98,8 @@ class _Connection(socketserver.StreamRequestHandler):
         except (ConnectionError, TimeoutError):
             pass
         except _Refused as refused:
-            self._send(json_answer({"error": "bad_request", "message": str(refused)}, refused.status), "GET",
-                       close=True)
+            error = _REASONS[refused.status].lower().replace(" ", "_")
+            self._send(json_answer({"error": error, "message": str(refused)}, refused.status), "GET", close=True)
 
     def _one(self) -> bool:
         """Read, answer and write one request; whether the connection stays open."""
@@ -124,7 +123,7 @@ class _Connection(socketserver.StreamRequestHandler):
             path = unquote(path)
         request = Request("GET" if method == "HEAD" else method, path,
                           dict(reversed(parse_qsl(query, keep_blank_values=True))) if query else {},
-                          headers, body, length)
+                          headers, body)
         try:
             answer = self.server.app(request)
         except Exception:  # noqa: BLE001 - a bug of the application: answered, logged, the connection closed
