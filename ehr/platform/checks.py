@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date
 from typing import Any, Mapping
 
 from lxml import etree
@@ -144,16 +144,34 @@ def _version_needs_replaces(reading: Reading) -> bool:
 # ------------------------------------------------------------------------------------------ CDA
 
 V3 = "urn:hl7-org:v3"
-_NS = {"v3": V3}
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
+_CLARK: dict[str, str] = {}
+
+
+def _clark(relative: str) -> str:
+    """`relative` (child names of the v3 namespace, `/`-separated) in Clark notation, made once a
+    path: the ElementPath lxml compiles for it is then found in its cache without the prefix map."""
+    path = _CLARK.get(relative)
+    if path is None:
+        path = _CLARK[relative] = "/".join(f"{{{V3}}}{step}" for step in relative.split("/"))
+    return path
+
+
 def _find(element, relative: str):
-    return element.find("/".join(f"v3:{step}" for step in relative.split("/")), _NS)
+    """The first element at `relative` below `element` (a single step: the first such child)."""
+    path = _clark(relative)
+    if "/" in relative:
+        return element.find(path)
+    return next(element.iterchildren(path), None)
 
 
 def _findall(element, relative: str):
-    return element.findall("/".join(f"v3:{step}" for step in relative.split("/")), _NS)
+    path = _clark(relative)
+    if "/" in relative:
+        return element.findall(path)
+    return list(element.iterchildren(path))
 
 
 def _text(element) -> str:
@@ -254,8 +272,12 @@ def _timestamp(r: Reading, element, path: str, *, date_only: bool = False) -> No
 
 
 def _valid_date(digits: str) -> bool:
+    """Whether eight digits are a date YYYYMMDD (what strptime's %Y%m%d takes of eight digits,
+    without its cost)."""
+    if len(digits) != 8 or not (digits.isascii() and digits.isdigit()):
+        return False
     try:
-        datetime.strptime(digits, "%Y%m%d")
+        date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
     except ValueError:
         return False
     return True

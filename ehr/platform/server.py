@@ -1,5 +1,5 @@
-"""The fake regional platform's HTTP server (WSGI on werkzeug's threaded server, HTTP/1.1 with
-keep-alive): the interface of docs/contracts.md, "The regional platform".
+"""The fake regional platform's HTTP interface, served by ehr/platform/transport.py (HTTP/1.1, a
+thread for each kept-alive connection): the interface of docs/contracts.md, "The regional platform".
 
     POST /api/documents                 submit a CDA or FHIR document: 201 accepted, 200 accepted
                                         before (same platform_id), 422 rejected with reasons,
@@ -25,33 +25,42 @@ from collections import Counter
 import threading
 from pathlib import Path
 
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
-from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
-from werkzeug.wrappers import Request, Response
-
 from ehr.platform.checks import REGISTRATION, Reason, check_document
 from ehr.platform.faults import FaultError, Faults
 from ehr.platform.storage import Store
+from ehr.platform.transport import Answer, PlatformServer, Request, json_answer as _json
 
 log = logging.getLogger("ehr.platform")
 
 MAX_BODY = 5 * 1024 * 1024     # bytes of one document; more is answered 413
 MAX_LIMIT = 1000               # items of one page of the accepted list
 
-_ROUTES = Map([
-    Rule("/api/health", endpoint="health", methods=["GET"]),
-    Rule("/api/documents", endpoint="submit", methods=["POST"]),
-    Rule("/api/documents", endpoint="list", methods=["GET"]),
-    Rule("/api/documents/<path:document_id>", endpoint="get", methods=["GET"]),
-    Rule("/control/faults", endpoint="faults", methods=["GET", "POST"]),
-    Rule("/control/reset", endpoint="reset", methods=["POST"]),
-    Rule("/control/received", endpoint="received", methods=["GET"]),
-], strict_slashes=False)
+# path -> method -> endpoint; and GET /api/documents/{document_id}: any id after the prefix
+_ROUTES = {
+    "/api/health": {"GET": "health"},
+    "/api/documents": {"POST": "submit", "GET": "list"},
+    "/control/faults": {"GET": "faults", "POST": "faults"},
+    "/control/reset": {"POST": "reset"},
+    "/control/received": {"GET": "received"},
+}
+_ONE_DOCUMENT = "/api/documents/"
+_CONTROL = {"faults", "reset", "received"}
+_READ_BODY = {"submit", "faults"}
 
 
-def _json(body: dict, status: int) -> Response:
-    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
+def _route(method: str, path: str) -> tuple[str, dict] | Answer:
+    """(endpoint, its arguments), or the 404 or 405 answer. A trailing slash is not told apart."""
+    if path.startswith(_ONE_DOCUMENT) and path != _ONE_DOCUMENT:
+        methods, args = {"GET": "get"}, {"document_id": path[len(_ONE_DOCUMENT):]}
+    else:
+        methods, args = _ROUTES.get(path.rstrip("/") or "/"), {}
+    if methods is None:
+        return _json({"error": "not_found", "message": "the requested URL was not found on the server"}, 404)
+    if method not in methods:
+        allowed = {*methods, "HEAD"} if "GET" in methods else set(methods)
+        return _json({"error": "method_not_allowed", "message": "the method is not allowed for the requested URL"},
+                     405, ("Allow", ", ".join(sorted(allowed))))
+    return methods[method], args
 
 
 def _reasons(reasons: list[Reason]) -> list[dict]:
@@ -59,7 +68,7 @@ def _reasons(reasons: list[Reason]) -> list[dict]:
 
 
 class Platform:
-    """The WSGI application: checks, order, storage and faults."""
+    """The application: checks, order, storage and faults; `platform(request)` answers a request."""
 
     def __init__(self, store: Store, token: str, *, control: bool = True, max_body: int = MAX_BODY,
                  faults: Faults | None = None) -> None:
@@ -73,20 +82,11 @@ class Platform:
         self.received: Counter = Counter()   # POSTs per X-Document-Id since start
         self._received_lock = threading.Lock()
 
-    def __call__(self, environ, start_response):
-        request = Request(environ)
-        request.max_content_length = self.max_body
-        try:
-            response = self.dispatch(request)
-        except HTTPException as exc:
-            response = _json({"error": exc.name.lower().replace(" ", "_"), "message": exc.description}, exc.code)
-        return response(environ, start_response)
-
     def _authorised(self, request: Request) -> bool:
         scheme, _, given = (request.headers.get("Authorization") or "").partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), self.token)
 
-    def dispatch(self, request: Request) -> Response:
+    def __call__(self, request: Request) -> Answer:
         if request.path.startswith("/api/"):
             mode = self.faults.mode()
             if mode == "down":
@@ -96,23 +96,26 @@ class Platform:
             if mode == "hang":
                 self.faults.wait_while_hanging()
         if not self._authorised(request):
-            return Response(json.dumps({"error": "unauthorized", "message": "a valid bearer token is required"}),
-                            status=401, mimetype="application/json",
-                            headers={"WWW-Authenticate": 'Bearer realm="platform"'})
-        endpoint, args = _ROUTES.bind_to_environ(request.environ).match()
-        if endpoint in ("faults", "reset", "received") and not self.control:
+            return Answer(401, json.dumps({"error": "unauthorized", "message": "a valid bearer token is required"})
+                          .encode(), (("WWW-Authenticate", 'Bearer realm="platform"'),))
+        route = _route(request.method, request.path)
+        if isinstance(route, Answer):
+            return route
+        endpoint, args = route
+        if endpoint in _CONTROL and not self.control:
             return _json({"error": "forbidden", "message": "fault control is off (started with --no-control)"}, 403)
+        if endpoint in _READ_BODY and request.body is None:
+            return _json({"error": "request_entity_too_large",
+                          "message": f"a document may have at most {self.max_body} bytes"}, 413)
         return getattr(self, f"_{endpoint}")(request, **args)
 
     # ------------------------------------------------------------------------------- endpoints
 
-    def _health(self, request: Request) -> Response:
+    def _health(self, request: Request) -> Answer:
         return _json({"status": "ok"}, 200)
 
-    def _submit(self, request: Request) -> Response:
-        if request.content_length is not None and request.content_length > self.max_body:
-            raise RequestEntityTooLarge(f"a document may have at most {self.max_body} bytes")
-        body = request.get_data(cache=False)
+    def _submit(self, request: Request) -> Answer:
+        body = request.body
         with self._received_lock:
             self.received[request.headers.get("X-Document-Id") or ""] += 1
         reading = check_document(body, request.headers.get("Content-Type"), request.headers)
@@ -126,7 +129,7 @@ class Platform:
                 return self._refuse(document_id, status, reading.reasons + reading.header_reasons, reading)
             return self._file(reading, body)
 
-    def _file(self, reading, body: bytes) -> Response:
+    def _file(self, reading, body: bytes) -> Answer:
         """A document that passed its checks: defer it when it comes too early, else accept it."""
         if reading.document_type != REGISTRATION and not self.store.registered(reading.archive_no):
             return _json({"status": "deferred", "document_id": reading.document_id, "reasons": [Reason(
@@ -188,7 +191,7 @@ class Platform:
         return {"document_id": reading.replaces, "set_id": refused["set_id"] or reading.set_id,
                 "version": version, "document_type": refused["document_type"] or reading.document_type}
 
-    def _refuse(self, document_id: str | None, status: int, reasons: list[Reason], reading=None) -> Response:
+    def _refuse(self, document_id: str | None, status: int, reasons: list[Reason], reading=None) -> Answer:
         answer = _reasons(reasons)
         if document_id:
             self.store.reject(document_id, status, answer, set_id=getattr(reading, "set_id", None),
@@ -201,7 +204,7 @@ class Platform:
         return {"status": "accepted", "document_id": row["document_id"], "platform_id": row["platform_id"],
                 "received_at": row["received_at"]}
 
-    def _get(self, request: Request, document_id: str) -> Response:
+    def _get(self, request: Request, document_id: str) -> Answer:
         row = self.store.accepted(document_id)
         if row is not None:
             return _json({**self._accepted(row), "document_type": row["document_type"],
@@ -213,8 +216,8 @@ class Platform:
                           "received_at": refused["received_at"]}, 200)
         return _json({"status": "unknown", "document_id": document_id}, 404)
 
-    def _list(self, request: Request) -> Response:
-        after, limit = request.args.get("after") or "0", request.args.get("limit") or "500"
+    def _list(self, request: Request) -> Answer:
+        after, limit = request.query.get("after") or "0", request.query.get("limit") or "500"
         problems = []
         if not after.isdigit():
             problems.append({"code": "invalid_value", "message": "after must be a cursor this list gave", "path": "after"})
@@ -223,15 +226,15 @@ class Platform:
         if problems:
             return _json({"error": "bad_request", "reasons": problems}, 400)
         items, following = self.store.list_accepted(
-            custodian=request.args.get("custodian"), document_type=request.args.get("type"),
+            custodian=request.query.get("custodian"), document_type=request.query.get("type"),
             after=int(after), limit=int(limit))
         return _json({"items": items, "next": None if following is None else str(following)}, 200)
 
-    def _faults(self, request: Request) -> Response:
+    def _faults(self, request: Request) -> Answer:
         if request.method == "GET":
             return _json(self.faults.settings(), 200)
         try:
-            body = json.loads(request.get_data(cache=False) or b"{}")
+            body = json.loads(request.body or b"{}")
             settings = self.faults.apply(body)
         except ValueError as exc:  # FaultError, or the body is not JSON
             message = str(exc) if isinstance(exc, FaultError) else "the body must be JSON"
@@ -239,43 +242,22 @@ class Platform:
         log.info("faults set: %s", json.dumps(settings))
         return _json(settings, 200)
 
-    def _received(self, request: Request) -> Response:
+    def _received(self, request: Request) -> Answer:
         with self._received_lock:
             documents = dict(self.received)
         return _json({"documents": documents}, 200)
 
-    def _reset(self, request: Request) -> Response:
+    def _reset(self, request: Request) -> Answer:
         settings = self.faults.reset()
         log.info("faults reset")
         return _json(settings, 200)
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """HTTP/1.1, so a sender's connections are kept alive between documents (werkzeug's default is
-    HTTP/1.0: a connection per request); request lines at DEBUG only: a path can carry a document id."""
-
-    protocol_version = "HTTP/1.1"
-
-    def log_request(self, code="-", size="-") -> None:
-        log.debug("%s %s", self.command, code)
-
-    def log(self, type: str, message: str, *args) -> None:
-        if type == "error":
-            log.warning(message % args)
-
-
-def make_platform_server(host: str, port: int, app: Platform) -> BaseWSGIServer:
-    """A threaded server (one thread per connection, kept alive: a hanging request holds no other)."""
-    server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
-    server.daemon_threads = True
-    return server
 
 
 def serve(host: str, port: int, token: str, data_dir: Path, *, control: bool, echo=print) -> None:
     """Run the platform until SIGTERM or Ctrl-C."""
     store = Store(data_dir)
     app = Platform(store, token, control=control)
-    server = make_platform_server(host, port, app)
+    server = PlatformServer(host, port, app)
     stopping = threading.Event()
 
     def stop(signum, frame):

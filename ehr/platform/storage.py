@@ -111,19 +111,28 @@ class Store:
 
     def accept(self, *, document_id: str, format: str, document_type: str, set_id: str, version: int,
                archive_no: str, custodian: str, replaces: str | None, body: bytes) -> dict:
-        """Insert the accepted document; the row (an existing one when it was accepted already)."""
+        """Insert the accepted document and forget its refusal, in one transaction (committed to
+        the WAL when this returns: a process killed afterwards still has it); the row (an existing
+        one when it was accepted already)."""
+        row = {"document_id": document_id, "platform_id": f"RHIP-{uuid.uuid4().hex[:20].upper()}",
+               "format": format, "document_type": document_type, "set_id": set_id, "version": version,
+               "archive_no": archive_no, "custodian": custodian, "replaces": replaces, "received_at": now()}
         with self.lock:
+            self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.execute(
+                row["seq"] = self._db.execute(
                     "INSERT INTO accepted (document_id, platform_id, format, document_type, set_id, version, "
                     "archive_no, custodian, replaces, received_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (document_id, f"RHIP-{uuid.uuid4().hex[:20].upper()}", format, document_type, set_id, version,
-                     archive_no, custodian, replaces, now(), body))
-            except sqlite3.IntegrityError:
-                pass
-            else:
+                    (*row.values(), body)).lastrowid
                 self._db.execute("DELETE FROM rejected WHERE document_id = ?", (document_id,))
-            return self.accepted(document_id)
+            except sqlite3.IntegrityError:
+                self._db.execute("ROLLBACK")
+                return self.accepted(document_id)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return row
 
     def reject(self, document_id: str, status: int, reasons: list[dict], *, set_id: str | None = None,
                version: int | None = None, document_type: str | None = None) -> None:

@@ -280,6 +280,26 @@ def test_a_body_too_large_is_413(platform):
     assert answer.status_code == 413
 
 
+def test_what_was_answered_201_survives_the_process_killed(tmp_path):
+    """Killed (SIGKILL: no shutdown, nothing flushed by the process) right after its answers: what it
+    answered 201 was committed before the answer."""
+    data = tmp_path / "data"
+    first = PlatformProcess(data)
+    archive_no = resident()
+    try:
+        accepted = [register(first.url, archive_no)] + [record(first.url, archive_no).json() for _ in range(5)]
+    finally:
+        first.proc.kill()
+        first.stop()
+    second = PlatformProcess(data)
+    try:
+        for answer in accepted:
+            got = requests.get(f"{second.url}/api/documents/{answer['document_id']}", headers=AUTH, timeout=5).json()
+            assert got["status"] == "accepted" and got["platform_id"] == answer["platform_id"]
+    finally:
+        second.stop()
+
+
 def test_a_restart_keeps_what_was_accepted(tmp_path):
     data = tmp_path / "data"
     first = PlatformProcess(data)

@@ -1,7 +1,8 @@
 """The fake regional platform's reading of documents (ehr/platform/checks.py), with hand-written
 minimal documents (ehr/platform/samples.py, not the suite's builders): a valid CDA or FHIR
 document passes; each element the platform requires, taken away, is named with its path; wrong
-OIDs, codes and headers are told apart; plus its order rules, storage and faults in process."""
+OIDs, codes and headers are told apart; plus its order rules, storage and faults in process (the
+server on a free port of this process: tests/unit/platform_client.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import json
 
 import pytest
 from lxml import etree
-from werkzeug.test import Client
 
 from ehr.platform import faults as faults_module
 from ehr.platform.checks import CDA, FHIR, check_document, valid_id_number
@@ -18,6 +18,7 @@ from ehr.platform.faults import FaultError, Faults
 from ehr.platform.samples import sample_cda, sample_fhir
 from ehr.platform.server import Platform
 from ehr.platform.storage import Store
+from tests.unit.platform_client import Served
 
 V3 = "{urn:hl7-org:v3}"
 NS = {"v3": "urn:hl7-org:v3"}
@@ -323,7 +324,9 @@ def test_not_json_is_malformed():
 def platform(tmp_path):
     store = Store(tmp_path)
     app = Platform(store, "secret")
-    yield app, Client(app)
+    served = Served(app)
+    yield app, served
+    served.close()
     store.close()
 
 
@@ -413,9 +416,10 @@ def test_a_refusal_is_the_last_answer_until_the_document_is_accepted(platform):
 
 def test_a_body_over_the_limit_is_413(tmp_path):
     store = Store(tmp_path)
-    client = Client(Platform(store, "secret", max_body=1000))
+    client = Served(Platform(store, "secret", max_body=1000))
     answer = post(client, sample_cda(), headers())
     assert answer.status_code == 413
+    client.close()
     store.close()
 
 
