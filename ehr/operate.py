@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import click
 
@@ -49,53 +50,73 @@ def suite_rpc():
                           "that RabbitMQ is up") from None
 
 
+@dataclass(frozen=True)
+class QuarantineTexts:
+    """What a service's quarantine commands say: of what (messages, answers), the help of each."""
+    listing: str
+    show: str
+    replay: str
+    body: str          # the --body option's help: which contract a corrected body follows
+    reasons: str = "only this reason code"
+    columns: tuple[str, ...] = ("id", "received_at", "reason", "status", "routing_key", "message_id")
+
+
+def add_quarantine_commands(group: click.Group, service: str, texts: QuarantineTexts) -> click.Group:
+    """`list`, `show`, `replay` and `discard` of `service`'s quarantine (its RPCs `list_quarantine`,
+    `show_quarantined`, `replay_quarantined`, `discard_quarantined`: records' and referrals' keep
+    the same shape, `shared.quarantine_store`), added to `group`."""
+
+    def of(rpc):
+        return getattr(rpc, service)
+
+    @group.command("list", help=texts.listing)
+    @click.option("--reason", default=None, help=texts.reasons)
+    @click.option("--all", "every", is_flag=True, help="also replayed and discarded entries")
+    @click.option("--limit", default=50, show_default=True, help="at most this many")
+    @json_option
+    def quarantine_list(reason, every, limit, as_json):
+        with suite_rpc() as rpc:
+            page = of(rpc).list_quarantine(status=None if every else "held", reason=reason, limit=limit)
+        if as_json:
+            echo_json(page["items"])
+        else:
+            echo_table(page["items"], list(texts.columns))
+
+    @group.command("show", help=texts.show)
+    @click.argument("quarantine_id", type=int)
+    def quarantine_show(quarantine_id):
+        with suite_rpc() as rpc:
+            echo_json(of(rpc).show_quarantined(quarantine_id))
+
+    @group.command("replay", help=texts.replay)
+    @click.argument("quarantine_id", type=int)
+    @click.option("--body", "body_file", type=click.File("rb"), default=None, help=texts.body)
+    def quarantine_replay(quarantine_id, body_file):
+        corrected = json.load(body_file) if body_file else None
+        with suite_rpc() as rpc:
+            echo_json(of(rpc).replay_quarantined(quarantine_id, corrected=corrected))
+
+    @group.command("discard", help="Set a quarantined entry aside for good, with the reason (the entry is kept).")
+    @click.argument("quarantine_id", type=int)
+    @click.option("--note", required=True, help="why it is discarded (kept with the entry)")
+    def quarantine_discard(quarantine_id, note):
+        with suite_rpc() as rpc:
+            echo_json(of(rpc).discard_quarantined(quarantine_id, note))
+
+    return group
+
+
 @click.group()
 def quarantine() -> None:
     """Messages the suite could not file: list, inspect, replay, discard."""
 
 
-@quarantine.command("list")
-@click.option("--reason", default=None, help="only this reason code")
-@click.option("--all", "every", is_flag=True, help="also replayed and discarded entries")
-@click.option("--limit", default=50, show_default=True, help="at most this many")
-@json_option
-def quarantine_list(reason, every, limit, as_json):
-    """The messages held in quarantine (with --all, also those replayed or discarded): id, when,
-    why, and the message's routing key and id."""
-    with suite_rpc() as rpc:
-        page = rpc.records.list_quarantine(status=None if every else "held", reason=reason, limit=limit)
-    if as_json:
-        echo_json(page["items"])
-    else:
-        echo_table(page["items"], ["id", "received_at", "reason", "status", "routing_key", "message_id"])
-
-
-@quarantine.command("show")
-@click.argument("quarantine_id", type=int)
-def quarantine_show(quarantine_id):
-    """The reason, the field errors and the message with identifiers masked."""
-    with suite_rpc() as rpc:
-        echo_json(rpc.records.show_quarantined(quarantine_id))
-
-
-@quarantine.command("replay")
-@click.argument("quarantine_id", type=int)
-@click.option("--body", "body_file", type=click.File("rb"), default=None,
-              help="a corrected ehr.encounter/1 JSON body (default: the message as it was)")
-def quarantine_replay(quarantine_id, body_file):
-    """Publish the message again for filing, as it was or corrected."""
-    corrected = json.load(body_file) if body_file else None
-    with suite_rpc() as rpc:
-        echo_json(rpc.records.replay_quarantined(quarantine_id, corrected=corrected))
-
-
-@quarantine.command("discard")
-@click.argument("quarantine_id", type=int)
-@click.option("--note", required=True, help="why it is discarded (kept with the entry)")
-def quarantine_discard(quarantine_id, note):
-    """Set a quarantined message aside for good, with the reason (the entry is kept)."""
-    with suite_rpc() as rpc:
-        echo_json(rpc.records.discard_quarantined(quarantine_id, note))
+add_quarantine_commands(quarantine, "records", QuarantineTexts(
+    listing="The messages held in quarantine (with --all, also those replayed or discarded): id, when, why, "
+            "and the message's routing key and id.",
+    show="The reason, the field errors and the message with identifiers masked.",
+    replay="Publish the message again for filing, as it was or corrected.",
+    body="a corrected ehr.encounter/1 JSON body (default: the message as it was)"))
 
 
 @click.group()

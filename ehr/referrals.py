@@ -12,11 +12,10 @@ owes the archive.
 
 from __future__ import annotations
 
-import json
 
 import click
 
-from ehr.operate import suite_rpc
+from ehr.operate import QuarantineTexts, add_quarantine_commands, suite_rpc
 from ehr.output import echo_json, echo_table, json_option
 
 
@@ -30,48 +29,14 @@ def referral_quarantine() -> None:
     """Hospitals' answers to referrals and consultations that were not applied: list, inspect, replay, discard."""
 
 
-@referral_quarantine.command("list")
-@click.option("--reason", default=None, help="only this reason code (not_the_receiver, invalid_transition, ...)")
-@click.option("--all", "every", is_flag=True, help="also replayed and discarded entries")
-@click.option("--limit", default=50, show_default=True, help="at most this many")
-@json_option
-def quarantine_list(reason, every, limit, as_json):
-    """The answers held in quarantine (with --all, also those replayed or discarded): id, when, why,
-    the routing key, the message id and the broker account that published it."""
-    with suite_rpc() as rpc:
-        page = rpc.referrals.list_quarantine(status=None if every else "held", reason=reason, limit=limit)
-    if as_json:
-        echo_json(page["items"])
-    else:
-        echo_table(page["items"], ["id", "received_at", "reason", "status", "routing_key", "message_id", "user_id"])
-
-
-@referral_quarantine.command("show")
-@click.argument("quarantine_id", type=int)
-def quarantine_show(quarantine_id):
-    """The reason, the field errors and the body: codes and ids as they are, free text only as its shape."""
-    with suite_rpc() as rpc:
-        echo_json(rpc.referrals.show_quarantined(quarantine_id))
-
-
-@referral_quarantine.command("replay")
-@click.argument("quarantine_id", type=int)
-@click.option("--body", "body_file", type=click.File("rb"), default=None,
-              help="a corrected ehr.referral-answer/1 JSON body (default: the answer as it was)")
-def quarantine_replay(quarantine_id, body_file):
-    """Publish a hospital's answer again, as it was or corrected: it is applied, or quarantined afresh."""
-    corrected = json.load(body_file) if body_file else None
-    with suite_rpc() as rpc:
-        echo_json(rpc.referrals.replay_quarantined(quarantine_id, corrected=corrected))
-
-
-@referral_quarantine.command("discard")
-@click.argument("quarantine_id", type=int)
-@click.option("--note", required=True, help="why it is discarded (kept with the entry)")
-def quarantine_discard(quarantine_id, note):
-    """Set a quarantined answer aside for good, with the reason (the entry is kept)."""
-    with suite_rpc() as rpc:
-        echo_json(rpc.referrals.discard_quarantined(quarantine_id, note))
+add_quarantine_commands(referral_quarantine, "referrals", QuarantineTexts(
+    listing="The answers held in quarantine (with --all, also those replayed or discarded): id, when, why, "
+            "the routing key, the message id and the broker account that published it.",
+    show="The reason, the field errors and the body: codes and ids as they are, free text only as its shape.",
+    replay="Publish a hospital's answer again, as it was or corrected: it is applied, or quarantined afresh.",
+    body="a corrected ehr.referral-answer/1 JSON body (default: the answer as it was)",
+    reasons="only this reason code (not_the_receiver, invalid_transition, ...)",
+    columns=("id", "received_at", "reason", "status", "routing_key", "message_id", "user_id")))
 
 
 @referrals.command("filings")
