@@ -16,12 +16,13 @@ one with no value is left out.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date, datetime, timezone
 from typing import Any
 
 from lxml import etree
 
-from .model import DocumentInput
+from .model import Author, DocumentInput, Institution, Patient
 from .sections import (
     DE_OID, ICD10_OID, LOINC_OID, MARITAL_OID, SEX_OID, Diagnosis, Fact, Medication, SectionFacts, diagnoses,
     medications, section_facts,
@@ -68,15 +69,42 @@ def _el(parent: etree._Element | None, tag: str, text: str | None = None, **attr
     return node
 
 
+# The %z of each UTC offset met (strftime's, taken once: a call of strftime costs as much as the
+# rest of the stamp).
+_ZONES: dict[Any, str] = {}
+
+
 def ts(value: date | datetime) -> str:
-    """HL7 TS: YYYYMMDD for a date, YYYYMMDDHHMMSS+zzzz for an aware datetime."""
+    """HL7 TS: YYYYMMDD for a date, YYYYMMDDHHMMSS+zzzz for an aware datetime (strftime's
+    ``%Y%m%d`` and ``%Y%m%d%H%M%S%z``, built from the fields for the years strftime writes in four
+    digits)."""
+    if value.year < 1000:
+        return value.strftime("%Y%m%d%H%M%S%z" if isinstance(value, datetime) else "%Y%m%d")
     if isinstance(value, datetime):
-        return value.strftime("%Y%m%d%H%M%S%z")
-    return value.strftime("%Y%m%d")
+        offset = value.utcoffset()
+        zone = _ZONES.get(offset)
+        if zone is None:
+            zone = value.strftime("%z")
+            if len(_ZONES) < 100:
+                _ZONES[offset] = zone
+        return f"{value.year}{value.month:02}{value.day:02}{value.hour:02}{value.minute:02}{value.second:02}{zone}"
+    return f"{value.year}{value.month:02}{value.day:02}"
 
 
 def _number_text(value: float | int) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _marital(doc: DocumentInput) -> tuple[str, str] | None:
+    """The registration's 婚姻状况 as GB/T 2261.2 (code, name)."""
+    info = doc.content.get("personal_info") if doc.source == "archive" else None
+    return MARITAL_GB.get(str(info.get("marital_status"))) if isinstance(info, dict) else None
+
+
+def _ethnicity(patient: Patient) -> str | None:
+    """The GB/T 3304 code of the resident's 民族, when it is one."""
+    code = patient.ethnicity
+    return code if code and code.isdigit() and 1 <= int(code) <= 56 else None
 
 
 def _header(root: etree._Element, doc: DocumentInput, title: str) -> None:
@@ -112,14 +140,14 @@ def _header(root: etree._Element, doc: DocumentInput, title: str) -> None:
     _el(person, "administrativeGenderCode", code=patient.sex, codeSystem=SEX_OID, codeSystemName="生理性别代码表(GB/T 2261.1)",
         displayName=SEX_NAMES.get(patient.sex))
     _el(person, "birthTime", value=ts(patient.birth_date))
-    marital = MARITAL_GB.get(str((doc.content.get("personal_info") or {}).get("marital_status"))) \
-        if doc.source == "archive" and isinstance(doc.content.get("personal_info"), dict) else None
+    marital = _marital(doc)
     if marital:
         _el(person, "maritalStatusCode", code=marital[0], displayName=marital[1], codeSystem=MARITAL_OID,
             codeSystemName="婚姻状况代码表(GB/T 2261.2)")
-    if patient.ethnicity and patient.ethnicity.isdigit() and 1 <= int(patient.ethnicity) <= 56:
-        _el(person, "ethnicGroupCode", code=patient.ethnicity, codeSystem=ETHNICITY_OID,
-            codeSystemName="民族类别代码表(GB/T 3304)", displayName="汉族" if patient.ethnicity == "01" else None)
+    ethnicity = _ethnicity(patient)
+    if ethnicity:
+        _el(person, "ethnicGroupCode", code=ethnicity, codeSystem=ETHNICITY_OID,
+            codeSystemName="民族类别代码表(GB/T 3304)", displayName="汉族" if ethnicity == "01" else None)
 
     author = _el(root, "author", typeCode="AUT", contextControlCode="OP")
     _el(author, "time", value=ts(doc.effective_time))
@@ -222,7 +250,7 @@ def _section(body: etree._Element, code: str, title: str) -> etree._Element:
 # effectiveTime, the values), so every section is what those functions make of its facts, for a
 # fraction of the elements and attributes built one by one. The shapes are kept as children of a
 # root that declares the namespaces, so that a copy carries no declarations of its own.
-_SHAPES: dict[tuple, etree._Element] = {}
+_SHAPES: dict[tuple, Any] = {}
 _MAX_SHAPES = 5000               # a bound for the shapes hospital results (their names) may make
 _VALUE_KINDS = frozenset({"CD", "PQ", "INT", "REAL", "BL"})
 # The part of a fact's value that varies within a shape: how its value element carries it.
@@ -279,6 +307,111 @@ def _facts_section(body: etree._Element, facts: SectionFacts, effective: date | 
         elif how == _SET_TEXT:
             observation[-1].text = str(fact.value)
     body.append(component)
+
+
+# The header is made the same way: `_header` builds it once per shape, from the document with
+# markers in place of its own values (`_marked`), and a document gets a copy with its values set
+# where the markers are. Its shape is what decides the header's elements and fixed values: the
+# type, the version, which of the optional values the document has, and the coded ones (sex,
+# marital status, ethnicity).
+_MARK = "\ue000"                                     # a private-use character: in no fixed value
+_EFFECTIVE_MARK = datetime(1111, 11, 11, 11, 11, 11, tzinfo=timezone.utc)
+_BIRTH_MARK = date(1234, 5, 6)
+
+
+def _mark(name: str) -> str:
+    return f"{_MARK}{name}{_MARK}"
+
+
+_VALUE_MARKS = {name: _mark(name) for name in (
+    "set_id", "replaces", "archive_no", "name", "id_number", "health_card_no", "address", "phone", "author",
+    "author_name", "author_institution", "author_institution_name", "custodian", "custodian_name")}
+_TIME_MARKS = {"effective": ts(_EFFECTIVE_MARK), "birth": ts(_BIRTH_MARK)}
+
+
+def _header_shape(doc: DocumentInput, title: str) -> tuple:
+    patient = doc.patient
+    return ("header", doc.type_code, title, doc.version, bool(patient.id_number and patient.id_type in CITIZEN_ID_TYPES),
+            bool(patient.health_card_no), bool(patient.current_address), bool(patient.phone), patient.sex,
+            _marital(doc), _ethnicity(patient), bool(doc.author.name), bool(doc.author.institution.name),
+            bool(doc.custodian.name))
+
+
+def _marked(doc: DocumentInput) -> DocumentInput:
+    """The document with a marker for each value of its header that is not part of its shape."""
+    patient, author, mark = doc.patient, doc.author, _VALUE_MARKS
+    citizen = bool(patient.id_number and patient.id_type in CITIZEN_ID_TYPES)
+    return replace(
+        doc, set_id=mark["set_id"], replaces=mark["replaces"] if doc.version > 1 else None,
+        effective_time=_EFFECTIVE_MARK,
+        patient=Patient(archive_no=mark["archive_no"], name=mark["name"], sex=patient.sex, birth_date=_BIRTH_MARK,
+                        id_type=patient.id_type if citizen else None, id_number=mark["id_number"] if citizen else None,
+                        health_card_no=mark["health_card_no"] if patient.health_card_no else None,
+                        ethnicity=patient.ethnicity, current_address=mark["address"] if patient.current_address else None,
+                        phone=mark["phone"] if patient.phone else None),
+        author=Author(mark["author"], Institution(mark["author_institution"], mark["author_institution_name"]
+                                                  if author.institution.name else None),
+                      mark["author_name"] if author.name else None),
+        custodian=Institution(mark["custodian"], mark["custodian_name"] if doc.custodian.name else None))
+
+
+def _header_values(doc: DocumentInput) -> dict[str, str]:
+    """marker -> the document's value."""
+    patient, author, mark = doc.patient, doc.author, _VALUE_MARKS
+    return {mark["set_id"]: doc.set_id, mark["replaces"]: doc.replaces or "", mark["archive_no"]: patient.archive_no,
+            mark["name"]: patient.name, mark["id_number"]: patient.id_number or "",
+            mark["health_card_no"]: patient.health_card_no or "", mark["address"]: patient.current_address or "",
+            mark["phone"]: patient.phone or "", mark["author"]: author.user, mark["author_name"]: author.name or "",
+            mark["author_institution"]: author.institution.code,
+            mark["author_institution_name"]: author.institution.name or "", mark["custodian"]: doc.custodian.code,
+            mark["custodian_name"]: doc.custodian.name or "", _TIME_MARKS["effective"]: ts(doc.effective_time),
+            _TIME_MARKS["birth"]: ts(patient.birth_date)}
+
+
+def _new_document(doc: DocumentInput, title: str) -> etree._Element:
+    root = _el(None, "ClinicalDocument")
+    _header(root, doc, title)
+    _el(_el(root, "component"), "structuredBody")
+    return root
+
+
+def _slots(root: etree._Element) -> tuple:
+    """Where a marked header holds markers: (element's position in document order, attribute or
+    None for the text, the marked value, the markers in it)."""
+    marks = (*_VALUE_MARKS.values(), *_TIME_MARKS.values())
+    found = []
+    for position, node in enumerate(root.iter()):
+        for attribute, value in ((None, node.text), *node.attrib.items()):
+            held = tuple(mark for mark in marks if value and mark in value)
+            if held:
+                found.append((position, attribute, value, held))
+    return tuple(found)
+
+
+def _headed(doc: DocumentInput, title: str) -> etree._Element:
+    """The document's root with its header and an empty structuredBody."""
+    key = _header_shape(doc, title)
+    template = _SHAPES.get(key)
+    if template is None:
+        if len(_SHAPES) >= _MAX_SHAPES:
+            return _new_document(doc, title)
+        root = _new_document(_marked(doc), title)
+        template = _SHAPES[key] = (root, _slots(root))
+    marked, slots = template
+    root = marked.__copy__()
+    nodes = list(root.iter())
+    values = _header_values(doc)
+    for position, attribute, value, held in slots:
+        if len(held) == 1 and value == held[0]:
+            value = values[value]
+        else:
+            for mark in held:
+                value = value.replace(mark, values[mark])
+        if attribute is None:
+            nodes[position].text = value
+        else:
+            nodes[position].set(attribute, value)
+    return root
 
 
 def _diagnoses_section(body: etree._Element, items: list[Diagnosis]) -> None:
@@ -348,9 +481,8 @@ def build_cda(doc: DocumentInput) -> bytes:
     build from this source, ``DocumentError`` for input that cannot make a valid header."""
     doc_type = require_buildable(doc.type_code, doc.source, doc.content)
     _check(doc)
-    root = _el(None, "ClinicalDocument")
-    _header(root, doc, doc_type.name)
-    body = _el(_el(root, "component"), "structuredBody")
+    root = _headed(doc, doc_type.name)
+    body = root[-1][0]                                   # component/structuredBody
     effective = service_date(doc)
     effective_ts = ts(effective) if effective is not None else None
     for facts in section_facts(doc.source, doc.content, doc.type_code):
