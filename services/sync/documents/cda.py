@@ -252,32 +252,41 @@ def _section(body: etree._Element, code: str, title: str) -> etree._Element:
 # root that declares the namespaces, so that a copy carries no declarations of its own.
 _SHAPES: dict[tuple, Any] = {}
 _MAX_SHAPES = 5000               # a bound for the shapes hospital results (their names) may make
-_VALUE_KINDS = frozenset({"CD", "PQ", "INT", "REAL", "BL"})
 # The part of a fact's value that varies within a shape: how its value element carries it.
 _SET_NUMBER, _SET_INT, _SET_TS, _SET_TEXT, _FIXED = range(5)
 
 
-def _shape(fact: Fact) -> tuple:
-    """What of the fact's entry is fixed (the key of its shape), and how its value is set."""
+def _shape(fact: Fact) -> tuple[tuple, str | None]:
+    """What of the fact's entry is fixed (the key of its shape, whose third part says how its
+    value is set), and the value to set (None: the shape holds all of it)."""
     kind, value = fact.field.kind, fact.value
-    if kind not in _VALUE_KINDS:
-        kind = "TS" if kind == "TS" and isinstance(value, (date, datetime)) else "ST"
     if kind == "CD":
-        return fact.de, fact.label, _FIXED, str(value), fact.display, fact.field.system, fact.field.table
-    if kind == "BL":
-        return fact.de, fact.label, _FIXED, bool(value)
+        return (fact.de, fact.label, _FIXED, str(value), fact.display, fact.field.system, fact.field.table), None
     if kind == "PQ":
-        return fact.de, fact.label, _SET_NUMBER, fact.unit or "1"
+        return (fact.de, fact.label, _SET_NUMBER, fact.unit or "1"), _number_text(value)
     if kind == "REAL":
-        return fact.de, fact.label, _SET_NUMBER, "REAL"
-    return fact.de, fact.label, _SET_INT if kind == "INT" else _SET_TS if kind == "TS" else _SET_TEXT
+        return (fact.de, fact.label, _SET_NUMBER, None), _number_text(value)
+    if kind == "BL":
+        return (fact.de, fact.label, _FIXED, bool(value)), None
+    if kind == "INT":
+        return (fact.de, fact.label, _SET_INT), str(int(value))
+    if kind == "TS" and isinstance(value, (date, datetime)):
+        return (fact.de, fact.label, _SET_TS), ts(value)
+    return (fact.de, fact.label, _SET_TEXT), str(value)
+
+
+_VALUE, _EFFECTIVE_TIME = f"{{{HL7}}}value", f"{{{HL7}}}effectiveTime"
 
 
 def _facts_section(body: etree._Element, facts: SectionFacts, effective: date | datetime | None,
                    effective_ts: str | None) -> None:
-    lines = [f"{fact.label}: {_fact_text(fact)}" for fact in facts.facts]
-    shapes = tuple(_shape(fact) for fact in facts.facts)
-    key = (facts.section, effective is not None, shapes)
+    lines, shapes, settings = [], [], []
+    for fact in facts.facts:
+        lines.append(f"{fact.label}: {_fact_text(fact)}")
+        shape, setting = _shape(fact)
+        shapes.append(shape)
+        settings.append(setting)
+    key = (facts.section.code, facts.section.title, effective is not None, tuple(shapes))
     template = _SHAPES.get(key)
     if template is None:
         holder = _el(None, "structuredBody")
@@ -291,21 +300,17 @@ def _facts_section(body: etree._Element, facts: SectionFacts, effective: date | 
         template = _SHAPES[key] = holder[0]
     component = template.__copy__()                  # lxml copies the whole subtree
     section = component[0]
-    for item, line in zip(section[2][0], lines):    # text/list/item
+    for item, line in zip(section.iter(_ITEM), lines):
         item.text = line
-    for entry, fact, shape in zip(section.iterchildren(_ENTRY), facts.facts, shapes):
-        observation = entry[0]
-        if effective_ts is not None:
-            observation[1].set("value", effective_ts)
-        how = shape[2]
-        if how == _SET_NUMBER:
-            observation[-1].set("value", _number_text(fact.value))
-        elif how == _SET_INT:
-            observation[-1].set("value", str(int(fact.value)))
-        elif how == _SET_TS:
-            observation[-1].set("value", ts(fact.value))
-        elif how == _SET_TEXT:
-            observation[-1].text = str(fact.value)
+    if effective_ts is not None:
+        for node in section.iter(_EFFECTIVE_TIME):   # an observation's, one each
+            node.set("value", effective_ts)
+    for node, shape, setting in zip(section.iter(_VALUE), shapes, settings):   # an observation's, one each
+        if setting is not None:
+            if shape[2] == _SET_TEXT:
+                node.text = setting
+            else:
+                node.set("value", setting)
     body.append(component)
 
 

@@ -470,16 +470,12 @@ def _steps(path: str) -> tuple[tuple[str, bool], ...]:
     return tuple((part[:-2], True) if part.endswith("[]") else (part, False) for part in path.split("."))
 
 
-def _is_mapping(value: Any) -> bool:
-    return type(value) is dict or isinstance(value, Mapping)
-
-
 def _walk(value: Any, steps: tuple[tuple[str, bool], ...], out: list[Any], at: int = 0) -> list[Any]:
     """The values at a path (``a.b``, ``a[]``, ``a[].b``) appended to ``out``; nothing for a missing
     or empty one."""
     for index in range(at, len(steps)):
         key, many = steps[index]
-        child = value.get(key) if _is_mapping(value) else None
+        child = value.get(key) if type(value) is dict or isinstance(value, Mapping) else None
         if many:
             if type(child) is list or isinstance(child, list):
                 for item in child:
@@ -544,27 +540,34 @@ def _result_facts(spec: F, item: Mapping[str, Any]) -> Iterator[Fact]:
 
 def field_facts(spec: F, content: Mapping[str, Any]) -> list[Fact]:
     """The facts one field of a table makes from the content (none when it is empty)."""
+    found = _walk(content, _steps(spec.path), [])
+    if not found:
+        return found
     facts: list[Fact] = []
-    for value in _walk(content, _steps(spec.path), []):
-        if spec.kind == "RESULT":
-            facts.extend(_result_facts(spec, value))
-        elif spec.kind == "CD":
+    kind, label, de = spec.kind, spec.label, spec.de
+    if kind == "CD":
+        table = code_table(spec.table) if spec.table else None
+        for value in found:
             code = str(value)
-            display = code_table(spec.table).get(code) if spec.table else None
-            facts.append(Fact(spec, code, spec.label, display=display or code, de=spec.de))
-        elif spec.kind == "TS":
-            facts.append(Fact(spec, _parse_time(value), spec.label, de=spec.de))
-        elif spec.kind == "BL":
-            if isinstance(value, bool):
-                facts.append(Fact(spec, value, spec.label, de=spec.de))
-        elif spec.kind in ("PQ", "INT", "REAL"):
+            display = table.get(code) if table is not None else None
+            facts.append(Fact(spec, code, label, display or code, None, de))
+    elif kind in ("PQ", "INT", "REAL"):
+        for value in found:
             number = _number(value)
             if number is not None:
-                facts.append(Fact(spec, number, spec.label, unit=spec.unit, de=spec.de))
-        else:
+                facts.append(Fact(spec, number, label, None, spec.unit, de))
+    elif kind == "TS":
+        facts.extend(Fact(spec, _parse_time(value), label, None, None, de) for value in found)
+    elif kind == "BL":
+        facts.extend(Fact(spec, value, label, None, None, de) for value in found if isinstance(value, bool))
+    elif kind == "RESULT":
+        for value in found:
+            facts.extend(_result_facts(spec, value))
+    else:
+        for value in found:
             text = str(value).strip()
             if text:
-                facts.append(Fact(spec, text, spec.label, de=spec.de))
+                facts.append(Fact(spec, text, label, None, None, de))
     return facts
 
 
