@@ -16,6 +16,7 @@ one with no value is left out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from typing import Any
@@ -245,23 +246,24 @@ def _section(body: etree._Element, code: str, title: str) -> etree._Element:
 
 # A section of facts is built once per shape, by `_section`, `_narrative` and `_observation`: its
 # table's section and, for each fact, its data element, name, data type and whatever of its value
-# is fixed (a code with its label, a unit, true or false). A document then gets a copy of that
-# section with its own values set in place, attribute for attribute (the narrative's lines, the
-# effectiveTime, the values), so every section is what those functions make of its facts, for a
+# is fixed (a code's system, a unit, true or false). A document then gets a copy of that section
+# with its own values set in place, attribute for attribute (the narrative's lines, the
+# effectiveTime, the values, codes with their labels), so every section is what those functions make of its facts, for a
 # fraction of the elements and attributes built one by one. The shapes are kept as children of a
 # root that declares the namespaces, so that a copy carries no declarations of its own.
 _SHAPES: dict[tuple, Any] = {}
 _MAX_SHAPES = 5000               # a bound for the shapes hospital results (their names) may make
 # The part of a fact's value that varies within a shape: how its value element carries it.
-_SET_NUMBER, _SET_INT, _SET_TS, _SET_TEXT, _FIXED = range(5)
+_SET_NUMBER, _SET_INT, _SET_TS, _SET_TEXT, _SET_CODE, _FIXED = range(6)
 
 
-def _shape(fact: Fact) -> tuple[tuple, str | None]:
+def _shape(fact: Fact) -> tuple[tuple, Any]:
     """What of the fact's entry is fixed (the key of its shape, whose third part says how its
-    value is set), and the value to set (None: the shape holds all of it)."""
+    value is set), and the value to set (None: the shape holds all of it; a code and its label)."""
     kind, value = fact.field.kind, fact.value
     if kind == "CD":
-        return (fact.de, fact.label, _FIXED, str(value), fact.display, fact.field.system, fact.field.table), None
+        return (fact.de, fact.label, _SET_CODE, fact.display is None, fact.field.system, fact.field.table), \
+            (str(value), fact.display)
     if kind == "PQ":
         return (fact.de, fact.label, _SET_NUMBER, fact.unit or "1"), _number_text(value)
     if kind == "REAL":
@@ -307,7 +309,12 @@ def _facts_section(body: etree._Element, facts: SectionFacts, effective: date | 
             node.set("value", effective_ts)
     for node, shape, setting in zip(section.iter(_VALUE), shapes, settings):   # an observation's, one each
         if setting is not None:
-            if shape[2] == _SET_TEXT:
+            how = shape[2]
+            if how == _SET_CODE:
+                node.set("code", setting[0])
+                if setting[1] is not None:
+                    node.set("displayName", setting[1])
+            elif how == _SET_TEXT:
                 node.text = setting
             else:
                 node.set("value", setting)
@@ -380,32 +387,36 @@ def _new_document(doc: DocumentInput, title: str) -> etree._Element:
     return root
 
 
-def _slots(root: etree._Element) -> tuple:
-    """Where a marked header holds markers: (element's position in document order, attribute or
-    None for the text, the marked value, the markers in it)."""
-    marks = (*_VALUE_MARKS.values(), *_TIME_MARKS.values())
+def _slots(root: etree._Element, marks: tuple[str, ...]) -> tuple:
+    """Where a marked tree holds markers: (element's position in document order, attribute or
+    None for the text, the marked value, the markers in it). A narrative's lines are no slots: a
+    document sets its own."""
     found = []
     for position, node in enumerate(root.iter()):
-        for attribute, value in ((None, node.text), *node.attrib.items()):
+        for attribute, value in ((None, None if node.tag == _ITEM else node.text), *node.attrib.items()):
             held = tuple(mark for mark in marks if value and mark in value)
             if held:
                 found.append((position, attribute, value, held))
     return tuple(found)
 
 
-def _headed(doc: DocumentInput, title: str) -> etree._Element:
-    """The document's root with its header and an empty structuredBody."""
-    key = _header_shape(doc, title)
+def _template(key: tuple, build: Callable[[], etree._Element], marks: tuple[str, ...]) -> tuple | None:
+    """The marked tree of a shape and its slots, built and kept the first time; None when no more
+    shapes are kept."""
     template = _SHAPES.get(key)
     if template is None:
         if len(_SHAPES) >= _MAX_SHAPES:
-            return _new_document(doc, title)
-        root = _new_document(_marked(doc), title)
-        template = _SHAPES[key] = (root, _slots(root))
+            return None
+        marked = build()
+        template = _SHAPES[key] = (marked, _slots(marked, marks))
+    return template
+
+
+def _filled(template: tuple, values: dict[str, str]) -> etree._Element:
+    """A copy of a marked tree with the document's values (marker -> value) where the markers are."""
     marked, slots = template
-    root = marked.__copy__()
+    root = marked.__copy__()                           # lxml copies the whole subtree
     nodes = list(root.iter())
-    values = _header_values(doc)
     for position, attribute, value, held in slots:
         if len(held) == 1 and value == held[0]:
             value = values[value]
@@ -419,19 +430,71 @@ def _headed(doc: DocumentInput, title: str) -> etree._Element:
     return root
 
 
-def _diagnoses_section(body: etree._Element, items: list[Diagnosis]) -> None:
+_HEADER_MARKS = (*_VALUE_MARKS.values(), *_TIME_MARKS.values())
+
+
+def _headed(doc: DocumentInput, title: str) -> etree._Element:
+    """The document's root with its header and an empty structuredBody."""
+    template = _template(_header_shape(doc, title), lambda: _new_document(_marked(doc), title), _HEADER_MARKS)
+    if template is None:
+        return _new_document(doc, title)
+    return _filled(template, _header_values(doc))
+
+
+def _lines_section(body: etree._Element, key: tuple, items: list, marked: list, values: dict[str, str],
+                   lines: list[str], build: Callable[[etree._Element, list], None]) -> None:
+    """A section of listed items (diagnoses, medications) from the template of its shape: the
+    section `build` makes of the items with markers for their values (`marked`), filled with the
+    items' `values`, and the narrative's `lines`."""
+    template = _template(key, lambda: _holding(build, marked), tuple(values))
+    if template is None:
+        _holding(build, items, body)
+        return
+    component = _filled(template, values)
+    for item, line in zip(component.iter(_ITEM), lines):
+        item.text = line
+    body.append(component)
+
+
+def _holding(build: Callable[[etree._Element, list], None], items: list,
+             body: etree._Element | None = None) -> etree._Element:
+    """The component `build` makes of the items, in the body or (a template) in a root of its own
+    that declares the namespaces."""
+    holder = _el(None, "structuredBody") if body is None else body
+    build(holder, items)
+    return holder[-1]
+
+
+def _diagnoses(body: etree._Element, items: list[Diagnosis]) -> None:
     section = _section(body, "29548-5", "诊断")
     _narrative(section, [f"{item.code} {item.name or ''}".strip() for item in items])
     for item in items:
         observation = _el(_el(section, "entry"), "observation", classCode="OBS", moodCode="EVN")
         _el(observation, "code", code="DE05.01.024.00", codeSystem=DE_OID, codeSystemName="卫生信息数据元目录",
             displayName="疾病诊断编码")
-        icd = item.system.upper().replace("-", "").startswith("ICD10")
+        icd = _is_icd10(item)
         _el(observation, "value", xsi_type="CD", code=item.code, displayName=item.name,
             codeSystem=ICD10_OID if icd else None, codeSystemName="ICD-10" if icd else item.system)
 
 
-def _medications_section(body: etree._Element, items: list[Medication]) -> None:
+def _is_icd10(item: Diagnosis) -> bool:
+    return item.system.upper().replace("-", "").startswith("ICD10")
+
+
+def _diagnoses_section(body: etree._Element, items: list[Diagnosis]) -> None:
+    """诊断: built by `_diagnoses`, from the template of its shape (per diagnosis: ICD-10 or the
+    other system named, and whether it has a name)."""
+    key = ("diagnoses", *((None if _is_icd10(item) else item.system, item.name is None) for item in items))
+    marked, values = [], {}
+    for n, item in enumerate(items):
+        code, name = _mark(f"code{n}"), _mark(f"name{n}")
+        marked.append(replace(item, code=code, name=None if item.name is None else name))
+        values[code], values[name] = item.code, item.name or ""
+    _lines_section(body, key, items, marked, values, [f"{item.code} {item.name or ''}".strip() for item in items],
+                   _diagnoses)
+
+
+def _medications(body: etree._Element, items: list[Medication]) -> None:
     section = _section(body, "10160-0", "用药")
     _narrative(section, [f"{item.name} {item.usage or ''}".strip() for item in items])
     for item in items:
@@ -449,6 +512,23 @@ def _medications_section(body: etree._Element, items: list[Medication]) -> None:
             _el(observation, "code", code="DE06.00.136.00", codeSystem=DE_OID, codeSystemName="卫生信息数据元目录",
                 displayName="药物用法")
             _el(observation, "value", item.usage, xsi_type="ST")
+
+
+def _medications_section(body: etree._Element, items: list[Medication]) -> None:
+    """用药: built by `_medications`, from the template of its shape (per medicine: whether it has
+    a usage, whether a dose with its unit)."""
+    key = ("medications", *((bool(item.usage), item.dose is not None and bool(item.unit)) for item in items))
+    marked, values = [], {}
+    for n, item in enumerate(items):
+        name, usage, dose, unit = (_mark(f"{part}{n}") for part in ("name", "usage", "dose", "unit"))
+        dosed = item.dose is not None and bool(item.unit)
+        # a marker for the dose: _medications writes it as _number_text does a text, unchanged
+        marked.append(replace(item, name=name, usage=usage if item.usage else None, dose=dose if dosed else None,
+                              unit=unit if dosed else None))
+        values.update({name: item.name, usage: item.usage or "", dose: _number_text(item.dose) if dosed else "",
+                       unit: item.unit or ""})
+    _lines_section(body, key, items, marked, values, [f"{item.name} {item.usage or ''}".strip() for item in items],
+                   _medications)
 
 
 def service_date(doc: DocumentInput) -> date | datetime | None:
