@@ -246,11 +246,19 @@ def _section(body: etree._Element, code: str, title: str) -> etree._Element:
 
 # A section of facts is built once per shape, by `_section`, `_narrative` and `_observation`: its
 # table's section and, for each fact, its data element, name, data type and whatever of its value
-# is fixed (a code's system, a unit, true or false). A document then gets a copy of that section
-# with its own values set in place, attribute for attribute (the narrative's lines, the
-# effectiveTime, the values, codes with their labels), so every section is what those functions make of its facts, for a
-# fraction of the elements and attributes built one by one. The shapes are kept as children of a
-# root that declares the namespaces, so that a copy carries no declarations of its own.
+# is fixed (a code's system, a unit, true or false). A document then gets that section with its
+# own values set in place, attribute for attribute (the narrative's lines, the effectiveTime, the
+# values, codes with their labels), so every section is what those functions make of its facts,
+# for a fraction of the elements and attributes built one by one. The header and the sections of
+# listed items are kept the same way (below: built from the document with markers for its values).
+#
+# A kept tree is not copied: a document takes it out of `_SHAPES` (no other call can use it while
+# it is out), sets every value that is not part of its shape, serialises, and gives it back. So a
+# tree holds the values of the last document that used it until the next one sets its own, and
+# is never serialised before that (`test_copied_sections_are_what_building_them_element_by_element_makes`
+# compares documents with every tree kept to documents with none). A section's tree is kept as the
+# child of a root of its own that declares the namespaces, so that it carries no declarations of
+# its own into a document.
 _SHAPES: dict[tuple, Any] = {}
 _MAX_SHAPES = 5000               # a bound for the shapes hospital results (their names) may make
 # The part of a fact's value that varies within a shape: how its value element carries it.
@@ -281,7 +289,7 @@ _VALUE, _EFFECTIVE_TIME = f"{{{HL7}}}value", f"{{{HL7}}}effectiveTime"
 
 
 def _facts_section(body: etree._Element, facts: SectionFacts, effective: date | datetime | None,
-                   effective_ts: str | None) -> None:
+                   effective_ts: str | None, kept: _Kept) -> None:
     lines, shapes, settings = [], [], []
     for fact in facts.facts:
         lines.append(f"{fact.label}: {_fact_text(fact)}")
@@ -289,18 +297,20 @@ def _facts_section(body: etree._Element, facts: SectionFacts, effective: date | 
         shapes.append(shape)
         settings.append(setting)
     key = (facts.section.code, facts.section.title, effective is not None, tuple(shapes))
-    template = _SHAPES.get(key)
-    if template is None:
+
+    def build() -> tuple:
         holder = _el(None, "structuredBody")
         section = _section(holder, facts.section.code, facts.section.title)
         _narrative(section, lines)
         for fact in facts.facts:
             _observation(_el(section, "entry"), fact, effective)
-        if len(_SHAPES) >= _MAX_SHAPES:
-            body.append(holder[0])
-            return
-        template = _SHAPES[key] = holder[0]
-    component = template.__copy__()                  # lxml copies the whole subtree
+        return holder, holder[0], ()
+
+    template = kept.take(key, build)
+    component = build()[1] if template is None else template[1]
+    body.append(component)
+    if template is None:
+        return
     section = component[0]
     for item, line in zip(section.iter(_ITEM), lines):
         item.text = line
@@ -318,7 +328,6 @@ def _facts_section(body: etree._Element, facts: SectionFacts, effective: date | 
                 node.text = setting
             else:
                 node.set("value", setting)
-    body.append(component)
 
 
 # The header is made the same way: `_header` builds it once per shape, from the document with
@@ -400,23 +409,39 @@ def _slots(root: etree._Element, marks: tuple[str, ...]) -> tuple:
     return tuple(found)
 
 
-def _template(key: tuple, build: Callable[[], etree._Element], marks: tuple[str, ...]) -> tuple | None:
-    """The marked tree of a shape and its slots, built and kept the first time; None when no more
-    shapes are kept."""
-    template = _SHAPES.get(key)
-    if template is None:
-        if len(_SHAPES) >= _MAX_SHAPES:
-            return None
-        marked = build()
-        template = _SHAPES[key] = (marked, _slots(marked, marks))
-    return template
+class _Kept:
+    """The kept trees one document uses: taken out of `_SHAPES` (or built, the first time) and
+    given back once the document is serialised."""
+
+    def __init__(self) -> None:
+        self._taken: list[tuple[tuple, tuple]] = []
+
+    def take(self, key: tuple, build: Callable[[], tuple]) -> tuple | None:
+        """(holder, tree, slots) of the shape; None when no more shapes are kept (the caller
+        builds the tree for this document alone)."""
+        template = _SHAPES.pop(key, None)
+        if template is None:
+            if len(_SHAPES) >= _MAX_SHAPES:
+                return None
+            template = build()
+        self._taken.append((key, template))
+        return template
+
+    def give_back(self) -> None:
+        """Every tree back in its holder (a document's root: its body emptied) and in `_SHAPES`."""
+        for key, (holder, tree, slots) in reversed(self._taken):     # the sections before the header
+            if tree is holder:
+                del tree[-1][0][:]                                  # component/structuredBody
+            else:
+                holder.append(tree)
+            if len(_SHAPES) < _MAX_SHAPES:
+                _SHAPES[key] = (holder, tree, slots)
+        self._taken = []
 
 
-def _filled(template: tuple, values: dict[str, str]) -> etree._Element:
-    """A copy of a marked tree with the document's values (marker -> value) where the markers are."""
-    marked, slots = template
-    root = marked.__copy__()                           # lxml copies the whole subtree
-    nodes = list(root.iter())
+def _fill(tree: etree._Element, slots: tuple, values: dict[str, str]) -> None:
+    """The document's values (marker -> value) where a marked tree's markers are."""
+    nodes = list(tree.iter())
     for position, attribute, value, held in slots:
         if len(held) == 1 and value == held[0]:
             value = values[value]
@@ -427,42 +452,46 @@ def _filled(template: tuple, values: dict[str, str]) -> etree._Element:
             nodes[position].text = value
         else:
             nodes[position].set(attribute, value)
-    return root
 
 
 _HEADER_MARKS = (*_VALUE_MARKS.values(), *_TIME_MARKS.values())
 
 
-def _headed(doc: DocumentInput, title: str) -> etree._Element:
+def _headed(doc: DocumentInput, title: str, kept: _Kept) -> etree._Element:
     """The document's root with its header and an empty structuredBody."""
-    template = _template(_header_shape(doc, title), lambda: _new_document(_marked(doc), title), _HEADER_MARKS)
+
+    def build() -> tuple:
+        root = _new_document(_marked(doc), title)
+        return root, root, _slots(root, _HEADER_MARKS)
+
+    template = kept.take(_header_shape(doc, title), build)
     if template is None:
         return _new_document(doc, title)
-    return _filled(template, _header_values(doc))
+    _, root, slots = template
+    _fill(root, slots, _header_values(doc))
+    return root
 
 
 def _lines_section(body: etree._Element, key: tuple, items: list, marked: list, values: dict[str, str],
-                   lines: list[str], build: Callable[[etree._Element, list], None]) -> None:
-    """A section of listed items (diagnoses, medications) from the template of its shape: the
-    section `build` makes of the items with markers for their values (`marked`), filled with the
-    items' `values`, and the narrative's `lines`."""
-    template = _template(key, lambda: _holding(build, marked), tuple(values))
-    if template is None:
-        _holding(build, items, body)
+                   lines: list[str], build: Callable[[etree._Element, list], None], kept: _Kept) -> None:
+    """A section of listed items (diagnoses, medications) from the tree of its shape: the section
+    `build` makes of the items with markers for their values (`marked`), filled with the items'
+    `values`, and the narrative's `lines`."""
+
+    def template() -> tuple:
+        holder = _el(None, "structuredBody")
+        build(holder, marked)
+        return holder, holder[0], _slots(holder[0], tuple(values))
+
+    found = kept.take(key, template)
+    if found is None:
+        build(body, items)
         return
-    component = _filled(template, values)
+    _, component, slots = found
+    _fill(component, slots, values)
     for item, line in zip(component.iter(_ITEM), lines):
         item.text = line
     body.append(component)
-
-
-def _holding(build: Callable[[etree._Element, list], None], items: list,
-             body: etree._Element | None = None) -> etree._Element:
-    """The component `build` makes of the items, in the body or (a template) in a root of its own
-    that declares the namespaces."""
-    holder = _el(None, "structuredBody") if body is None else body
-    build(holder, items)
-    return holder[-1]
 
 
 def _diagnoses(body: etree._Element, items: list[Diagnosis]) -> None:
@@ -481,7 +510,7 @@ def _is_icd10(item: Diagnosis) -> bool:
     return item.system.upper().replace("-", "").startswith("ICD10")
 
 
-def _diagnoses_section(body: etree._Element, items: list[Diagnosis]) -> None:
+def _diagnoses_section(body: etree._Element, items: list[Diagnosis], kept: _Kept) -> None:
     """诊断: built by `_diagnoses`, from the template of its shape (per diagnosis: ICD-10 or the
     other system named, and whether it has a name)."""
     key = ("diagnoses", *((None if _is_icd10(item) else item.system, item.name is None) for item in items))
@@ -491,7 +520,7 @@ def _diagnoses_section(body: etree._Element, items: list[Diagnosis]) -> None:
         marked.append(replace(item, code=code, name=None if item.name is None else name))
         values[code], values[name] = item.code, item.name or ""
     _lines_section(body, key, items, marked, values, [f"{item.code} {item.name or ''}".strip() for item in items],
-                   _diagnoses)
+                   _diagnoses, kept)
 
 
 def _medications(body: etree._Element, items: list[Medication]) -> None:
@@ -514,7 +543,7 @@ def _medications(body: etree._Element, items: list[Medication]) -> None:
             _el(observation, "value", item.usage, xsi_type="ST")
 
 
-def _medications_section(body: etree._Element, items: list[Medication]) -> None:
+def _medications_section(body: etree._Element, items: list[Medication], kept: _Kept) -> None:
     """用药: built by `_medications`, from the template of its shape (per medicine: whether it has
     a usage, whether a dose with its unit)."""
     key = ("medications", *((bool(item.usage), item.dose is not None and bool(item.unit)) for item in items))
@@ -528,7 +557,7 @@ def _medications_section(body: etree._Element, items: list[Medication]) -> None:
         values.update({name: item.name, usage: item.usage or "", dose: _number_text(item.dose) if dosed else "",
                        unit: item.unit or ""})
     _lines_section(body, key, items, marked, values, [f"{item.name} {item.usage or ''}".strip() for item in items],
-                   _medications)
+                   _medications, kept)
 
 
 def service_date(doc: DocumentInput) -> date | datetime | None:
@@ -566,20 +595,23 @@ def build_cda(doc: DocumentInput) -> bytes:
     build from this source, ``DocumentError`` for input that cannot make a valid header."""
     doc_type = require_buildable(doc.type_code, doc.source, doc.content)
     _check(doc)
-    root = _headed(doc, doc_type.name)
+    kept = _Kept()
+    root = _headed(doc, doc_type.name, kept)
     body = root[-1][0]                                   # component/structuredBody
     effective = service_date(doc)
     effective_ts = ts(effective) if effective is not None else None
     for facts in section_facts(doc.source, doc.content, doc.type_code):
-        _facts_section(body, facts, effective, effective_ts)
+        _facts_section(body, facts, effective, effective_ts, kept)
     found = diagnoses(doc.source, doc.content)
     if found:
-        _diagnoses_section(body, found)
+        _diagnoses_section(body, found, kept)
     drugs = medications(doc.source, doc.content)
     if drugs:
-        _medications_section(body, drugs)
+        _medications_section(body, drugs, kept)
     if len(body) == 0:
         # Every document has a body: a record with nothing the tables know still says what it is.
         section = _section(body, "18776-5", doc_type.name)
         _narrative(section, [f"{doc_type.name} ({doc.source})"])
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    kept.give_back()
+    return xml
