@@ -472,15 +472,16 @@ def _headed(doc: DocumentInput, title: str, kept: _Kept) -> etree._Element:
     return root
 
 
-def _lines_section(body: etree._Element, key: tuple, items: list, marked: list, values: dict[str, str],
-                   lines: list[str], build: Callable[[etree._Element, list], None], kept: _Kept) -> None:
+def _lines_section(body: etree._Element, key: tuple, items: list, marked: Callable[[], list],
+                   values: dict[str, str], lines: list[str], build: Callable[[etree._Element, list], None],
+                   kept: _Kept) -> None:
     """A section of listed items (diagnoses, medications) from the tree of its shape: the section
-    `build` makes of the items with markers for their values (`marked`), filled with the items'
+    `build` makes of the items with markers for their values (`marked()`), filled with the items'
     `values`, and the narrative's `lines`."""
 
     def template() -> tuple:
         holder = _el(None, "structuredBody")
-        build(holder, marked)
+        build(holder, marked())
         return holder, holder[0], _slots(holder[0], tuple(values))
 
     found = kept.take(key, template)
@@ -514,11 +515,14 @@ def _diagnoses_section(body: etree._Element, items: list[Diagnosis], kept: _Kept
     """诊断: built by `_diagnoses`, from the template of its shape (per diagnosis: ICD-10 or the
     other system named, and whether it has a name)."""
     key = ("diagnoses", *((None if _is_icd10(item) else item.system, item.name is None) for item in items))
-    marked, values = [], {}
+    values = {}
     for n, item in enumerate(items):
-        code, name = _mark(f"code{n}"), _mark(f"name{n}")
-        marked.append(replace(item, code=code, name=None if item.name is None else name))
-        values[code], values[name] = item.code, item.name or ""
+        values[_mark(f"code{n}")], values[_mark(f"name{n}")] = item.code, item.name or ""
+
+    def marked() -> list[Diagnosis]:
+        return [replace(item, code=_mark(f"code{n}"), name=None if item.name is None else _mark(f"name{n}"))
+                for n, item in enumerate(items)]
+
     _lines_section(body, key, items, marked, values, [f"{item.code} {item.name or ''}".strip() for item in items],
                    _diagnoses, kept)
 
@@ -547,15 +551,18 @@ def _medications_section(body: etree._Element, items: list[Medication], kept: _K
     """用药: built by `_medications`, from the template of its shape (per medicine: whether it has
     a usage, whether a dose with its unit)."""
     key = ("medications", *((bool(item.usage), item.dose is not None and bool(item.unit)) for item in items))
-    marked, values = [], {}
+    values = {}
     for n, item in enumerate(items):
-        name, usage, dose, unit = (_mark(f"{part}{n}") for part in ("name", "usage", "dose", "unit"))
         dosed = item.dose is not None and bool(item.unit)
-        # a marker for the dose: _medications writes it as _number_text does a text, unchanged
-        marked.append(replace(item, name=name, usage=usage if item.usage else None, dose=dose if dosed else None,
-                              unit=unit if dosed else None))
-        values.update({name: item.name, usage: item.usage or "", dose: _number_text(item.dose) if dosed else "",
-                       unit: item.unit or ""})
+        values.update({_mark(f"name{n}"): item.name, _mark(f"usage{n}"): item.usage or "",
+                       _mark(f"dose{n}"): _number_text(item.dose) if dosed else "", _mark(f"unit{n}"): item.unit or ""})
+
+    def marked() -> list[Medication]:
+        # a marker for the dose too: _medications writes it as _number_text does a text, unchanged
+        return [replace(item, name=_mark(f"name{n}"), usage=_mark(f"usage{n}") if item.usage else None,
+                        dose=_mark(f"dose{n}") if dosed else None, unit=_mark(f"unit{n}") if dosed else None)
+                for n, item in enumerate(items) for dosed in (item.dose is not None and bool(item.unit),)]
+
     _lines_section(body, key, items, marked, values, [f"{item.name} {item.usage or ''}".strip() for item in items],
                    _medications, kept)
 

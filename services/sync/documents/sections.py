@@ -541,8 +541,11 @@ def _result_facts(spec: F, item: Mapping[str, Any]) -> Iterator[Fact]:
 def field_facts(spec: F, content: Mapping[str, Any]) -> list[Fact]:
     """The facts one field of a table makes from the content (none when it is empty)."""
     found = _walk(content, _steps(spec.path), [])
-    if not found:
-        return found
+    return _facts(spec, found) if found else found
+
+
+def _facts(spec: F, found: list[Any]) -> list[Fact]:
+    """The facts of the values found at a field's path."""
     facts: list[Fact] = []
     kind, label, de = spec.kind, spec.label, spec.de
     if kind == "CD":
@@ -571,12 +574,43 @@ def field_facts(spec: F, content: Mapping[str, Any]) -> list[Fact]:
     return facts
 
 
+# id(section) -> (the section, and per field: the field, the keys of a path of single values or
+# None, the path's steps); the section held so that its id names no other
+_PLANS: dict[int, tuple[Section, tuple[tuple[F, tuple[str, ...] | None, tuple[tuple[str, bool], ...]], ...]]] = {}
+
+
+def _plan(section: Section) -> tuple[tuple[F, tuple[str, ...] | None, tuple[tuple[str, bool], ...]], ...]:
+    found = _PLANS.get(id(section))
+    if found is None or found[0] is not section:
+        plan = []
+        for spec in section.fields:
+            steps = _steps(spec.path)
+            plan.append((spec, None if any(many for _, many in steps) else tuple(key for key, _ in steps), steps))
+        if len(_PLANS) >= 1000:        # sections are the tables' (a few dozen): a bound all the same
+            _PLANS.clear()
+        found = _PLANS[id(section)] = (section, tuple(plan))
+    return found[1]
+
+
 def section_facts(source: str, content: Mapping[str, Any], type_code: str | None = None) -> list[SectionFacts]:
     """The non-empty sections of a source's content, in the table's order (of the document type's
     table, for a source that makes more than one: SECTIONS_BY_TYPE)."""
     out = []
     for section in SECTIONS_BY_TYPE.get((source, type_code or "")) or SECTIONS.get(source, ()):
-        facts = [fact for spec in section.fields for fact in field_facts(spec, content)]
+        facts: list[Fact] = []
+        for spec, keys, steps in _plan(section):
+            if keys is None:
+                found = _walk(content, steps, [])
+                if found:
+                    facts.extend(_facts(spec, found))
+                continue
+            value: Any = content           # `_walk` of a path of single values, inline
+            for key in keys:
+                value = value.get(key) if type(value) is dict or isinstance(value, Mapping) else None
+                if value is None:
+                    break
+            if value is not None and not _empty(value):
+                facts.extend(_facts(spec, [value]))
         if facts:
             out.append(SectionFacts(section, facts))
     return out
