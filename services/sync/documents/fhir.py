@@ -85,17 +85,26 @@ def _datetime(value: date | datetime) -> str:
     return value.isoformat()
 
 
-_DIV = etree.Element(f"{{{XHTML}}}div", nsmap={None: XHTML})
-etree.SubElement(_DIV, f"{{{XHTML}}}ul")
-_LI = f"{{{XHTML}}}li"
+# number of lines -> a div of that many items, kept between documents: a document takes it out
+# (no other call uses it while it is out), sets every item's text, serialises and gives it back.
+_DIVS: dict[int, etree._Element] = {}
+_MAX_DIVS = 200
 
 
 def _div(lines: list[str]) -> str:
-    div = _DIV.__copy__()                              # the div declaring XHTML, with its empty ul
-    listing = div[0]
-    for line in lines:
-        etree.SubElement(listing, _LI).text = line
-    return etree.tostring(div, encoding="unicode")
+    """The narrative: an XHTML div with a list of the lines."""
+    div = _DIVS.pop(len(lines), None)
+    if div is None:
+        div = etree.Element(f"{{{XHTML}}}div", nsmap={None: XHTML})
+        listing = etree.SubElement(div, f"{{{XHTML}}}ul")
+        for _ in lines:
+            etree.SubElement(listing, f"{{{XHTML}}}li")
+    for item, line in zip(div[0], lines):
+        item.text = line
+    text = etree.tostring(div, encoding="unicode")
+    if len(_DIVS) < _MAX_DIVS:
+        _DIVS[len(lines)] = div
+    return text
 
 
 def _patient(doc: DocumentInput) -> dict[str, Any]:
