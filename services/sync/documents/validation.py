@@ -170,19 +170,21 @@ def _nested(model: type, data: dict, values: tuple, types: tuple) -> int:
     except KeyError:
         pass
     except TypeError:
-        return _walk(model, data)
-    shape = _walk(model, data)
+        return _walk(model, data, parts)
+    shape = _walk(model, data, parts)
     if len(_NESTED) >= MAX_VALUES:
         _NESTED.clear()
     _NESTED[nested] = shape
     return shape
 
 
-def _walk(model: type, data: dict) -> int:
+def _walk(model: type, data: dict, known: list[Any] | None = None) -> int:
+    """The shape of an element, each of its keys and values checked (``known``: the shapes of the
+    elements it holds, by position, as `_nested` found them)."""
     resource_type, fields = _model(model)
     parts: list[Any] = [model]
     children: dict[str, Any] = {}
-    for key, value in data.items():
+    for index, (key, value) in enumerate(data.items()):
         if key == "resourceType":
             if value != resource_type:
                 raise _Unexpected
@@ -198,11 +200,11 @@ def _walk(model: type, data: dict) -> int:
         elif many:
             if type(value) is not list:
                 raise _Unexpected
-            shapes = dict.fromkeys([_shape(child, item) for item in value])
+            shapes = dict.fromkeys(known[index] if known else [_shape(child, item) for item in value])
             parts.append((key, _LIST, frozenset(shapes)))
             children[key] = [_INSTANCES[shape] for shape in shapes]
         else:
-            shape = _shape(child, value)
+            shape = known[index] if known else _shape(child, value)
             parts.append((key, shape))
             children[key] = _INSTANCES[shape]
     parts_ = tuple(parts)
