@@ -330,11 +330,11 @@ def _facts_section(body: etree._Element, facts: SectionFacts, effective: date | 
                 node.set("value", setting)
 
 
-# The header is made the same way: `_header` builds it once per shape, from the document with
-# markers in place of its own values (`_marked`), and a document gets a copy with its values set
-# where the markers are. Its shape is what decides the header's elements and fixed values: the
-# type, the version, which of the optional values the document has, and the coded ones (sex,
-# marital status, ethnicity).
+# The header is kept the same way: `_header` builds it once per shape, from the document with
+# markers in place of its own values (`_marked`), and a document that takes it sets its values
+# where the markers are (`_fill`). Its shape is what decides the header's elements and fixed
+# values: the type, the version, which of the optional values the document has, and the coded ones
+# (sex, marital status, ethnicity); no value of a resident is part of it.
 _MARK = "\ue000"                                     # a private-use character: in no fixed value
 _EFFECTIVE_MARK = datetime(1111, 11, 11, 11, 11, 11, tzinfo=timezone.utc)
 _BIRTH_MARK = date(1234, 5, 6)

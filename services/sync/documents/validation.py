@@ -21,6 +21,10 @@ key, a null, a primitive extension, an unknown resource type, a value that is no
 the model parses the whole bundle, so that fhir.resources alone decides and its errors carry
 their full locations (a fault the whole parse does not confirm is no fault).
 
+An element seen before with the same keys, primitive values and shapes of the elements it holds
+has the shape found then, without a walk of its keys (`_nested`); shapes are numbered, so that
+an element's shape is hashed without its children's.
+
 The caches are per process and bounded (a full one is emptied: only speed is lost).
 """
 
