@@ -16,12 +16,14 @@ one with no value is left out.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date, datetime, timezone
 from typing import Any
 
 from lxml import etree
 
-from .model import DocumentInput
+from .model import Author, DocumentInput, Institution, Patient
 from .sections import (
     DE_OID, ICD10_OID, LOINC_OID, MARITAL_OID, SEX_OID, Diagnosis, Fact, Medication, SectionFacts, diagnoses,
     medications, section_facts,
@@ -68,15 +70,42 @@ def _el(parent: etree._Element | None, tag: str, text: str | None = None, **attr
     return node
 
 
+# The %z of each UTC offset met (strftime's, taken once: a call of strftime costs as much as the
+# rest of the stamp).
+_ZONES: dict[Any, str] = {}
+
+
 def ts(value: date | datetime) -> str:
-    """HL7 TS: YYYYMMDD for a date, YYYYMMDDHHMMSS+zzzz for an aware datetime."""
+    """HL7 TS: YYYYMMDD for a date, YYYYMMDDHHMMSS+zzzz for an aware datetime (strftime's
+    ``%Y%m%d`` and ``%Y%m%d%H%M%S%z``, built from the fields for the years strftime writes in four
+    digits)."""
+    if value.year < 1000:
+        return value.strftime("%Y%m%d%H%M%S%z" if isinstance(value, datetime) else "%Y%m%d")
     if isinstance(value, datetime):
-        return value.strftime("%Y%m%d%H%M%S%z")
-    return value.strftime("%Y%m%d")
+        offset = value.utcoffset()
+        zone = _ZONES.get(offset)
+        if zone is None:
+            zone = value.strftime("%z")
+            if len(_ZONES) < 100:
+                _ZONES[offset] = zone
+        return f"{value.year}{value.month:02}{value.day:02}{value.hour:02}{value.minute:02}{value.second:02}{zone}"
+    return f"{value.year}{value.month:02}{value.day:02}"
 
 
 def _number_text(value: float | int) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _marital(doc: DocumentInput) -> tuple[str, str] | None:
+    """The registration's 婚姻状况 as GB/T 2261.2 (code, name)."""
+    info = doc.content.get("personal_info") if doc.source == "archive" else None
+    return MARITAL_GB.get(str(info.get("marital_status"))) if isinstance(info, dict) else None
+
+
+def _ethnicity(patient: Patient) -> str | None:
+    """The GB/T 3304 code of the resident's 民族, when it is one."""
+    code = patient.ethnicity
+    return code if code and code.isdigit() and 1 <= int(code) <= 56 else None
 
 
 def _header(root: etree._Element, doc: DocumentInput, title: str) -> None:
@@ -112,14 +141,14 @@ def _header(root: etree._Element, doc: DocumentInput, title: str) -> None:
     _el(person, "administrativeGenderCode", code=patient.sex, codeSystem=SEX_OID, codeSystemName="生理性别代码表(GB/T 2261.1)",
         displayName=SEX_NAMES.get(patient.sex))
     _el(person, "birthTime", value=ts(patient.birth_date))
-    marital = MARITAL_GB.get(str((doc.content.get("personal_info") or {}).get("marital_status"))) \
-        if doc.source == "archive" and isinstance(doc.content.get("personal_info"), dict) else None
+    marital = _marital(doc)
     if marital:
         _el(person, "maritalStatusCode", code=marital[0], displayName=marital[1], codeSystem=MARITAL_OID,
             codeSystemName="婚姻状况代码表(GB/T 2261.2)")
-    if patient.ethnicity and patient.ethnicity.isdigit() and 1 <= int(patient.ethnicity) <= 56:
-        _el(person, "ethnicGroupCode", code=patient.ethnicity, codeSystem=ETHNICITY_OID,
-            codeSystemName="民族类别代码表(GB/T 3304)", displayName="汉族" if patient.ethnicity == "01" else None)
+    ethnicity = _ethnicity(patient)
+    if ethnicity:
+        _el(person, "ethnicGroupCode", code=ethnicity, codeSystem=ETHNICITY_OID,
+            codeSystemName="民族类别代码表(GB/T 3304)", displayName="汉族" if ethnicity == "01" else None)
 
     author = _el(root, "author", typeCode="AUT", contextControlCode="OP")
     _el(author, "time", value=ts(doc.effective_time))
@@ -217,83 +246,288 @@ def _section(body: etree._Element, code: str, title: str) -> etree._Element:
 
 # A section of facts is built once per shape, by `_section`, `_narrative` and `_observation`: its
 # table's section and, for each fact, its data element, name, data type and whatever of its value
-# is fixed (a code with its label, a unit, true or false). A document then gets a copy of that
-# section with its own values set in place, attribute for attribute (the narrative's lines, the
-# effectiveTime, the values), so every section is what those functions make of its facts, for a
-# fraction of the elements and attributes built one by one. The shapes are kept as children of a
-# root that declares the namespaces, so that a copy carries no declarations of its own.
-_SHAPES: dict[tuple, etree._Element] = {}
+# is fixed (a code's system, a unit, true or false). A document then gets that section with its
+# own values set in place, attribute for attribute (the narrative's lines, the effectiveTime, the
+# values, codes with their labels), so every section is what those functions make of its facts,
+# for a fraction of the elements and attributes built one by one. The header and the sections of
+# listed items are kept the same way (below: built from the document with markers for its values).
+#
+# A kept tree is not copied: a document takes it out of `_SHAPES` (no other call can use it while
+# it is out), sets every value that is not part of its shape, serialises, and gives it back. So a
+# tree holds the values of the last document that used it until the next one sets its own, and
+# is never serialised before that (`test_copied_sections_are_what_building_them_element_by_element_makes`
+# compares documents with every tree kept to documents with none). A section's tree is kept as the
+# child of a root of its own that declares the namespaces, so that it carries no declarations of
+# its own into a document.
+_SHAPES: dict[tuple, Any] = {}
 _MAX_SHAPES = 5000               # a bound for the shapes hospital results (their names) may make
-_VALUE_KINDS = frozenset({"CD", "PQ", "INT", "REAL", "BL"})
 # The part of a fact's value that varies within a shape: how its value element carries it.
-_SET_NUMBER, _SET_INT, _SET_TS, _SET_TEXT, _FIXED = range(5)
+_SET_NUMBER, _SET_INT, _SET_TS, _SET_TEXT, _SET_CODE, _FIXED = range(6)
 
 
-def _shape(fact: Fact) -> tuple:
-    """What of the fact's entry is fixed (the key of its shape), and how its value is set."""
+def _shape(fact: Fact) -> tuple[tuple, Any]:
+    """What of the fact's entry is fixed (the key of its shape, whose third part says how its
+    value is set), and the value to set (None: the shape holds all of it; a code and its label)."""
     kind, value = fact.field.kind, fact.value
-    if kind not in _VALUE_KINDS:
-        kind = "TS" if kind == "TS" and isinstance(value, (date, datetime)) else "ST"
     if kind == "CD":
-        return fact.de, fact.label, _FIXED, str(value), fact.display, fact.field.system, fact.field.table
-    if kind == "BL":
-        return fact.de, fact.label, _FIXED, bool(value)
+        return (fact.de, fact.label, _SET_CODE, fact.display is None, fact.field.system, fact.field.table), \
+            (str(value), fact.display)
     if kind == "PQ":
-        return fact.de, fact.label, _SET_NUMBER, fact.unit or "1"
+        return (fact.de, fact.label, _SET_NUMBER, fact.unit or "1"), _number_text(value)
     if kind == "REAL":
-        return fact.de, fact.label, _SET_NUMBER, "REAL"
-    return fact.de, fact.label, _SET_INT if kind == "INT" else _SET_TS if kind == "TS" else _SET_TEXT
+        return (fact.de, fact.label, _SET_NUMBER, None), _number_text(value)
+    if kind == "BL":
+        return (fact.de, fact.label, _FIXED, bool(value)), None
+    if kind == "INT":
+        return (fact.de, fact.label, _SET_INT), str(int(value))
+    if kind == "TS" and isinstance(value, (date, datetime)):
+        return (fact.de, fact.label, _SET_TS), ts(value)
+    return (fact.de, fact.label, _SET_TEXT), str(value)
+
+
+_VALUE, _EFFECTIVE_TIME = f"{{{HL7}}}value", f"{{{HL7}}}effectiveTime"
 
 
 def _facts_section(body: etree._Element, facts: SectionFacts, effective: date | datetime | None,
-                   effective_ts: str | None) -> None:
-    lines = [f"{fact.label}: {_fact_text(fact)}" for fact in facts.facts]
-    shapes = tuple(_shape(fact) for fact in facts.facts)
-    key = (facts.section, effective is not None, shapes)
-    template = _SHAPES.get(key)
-    if template is None:
+                   effective_ts: str | None, kept: _Kept) -> None:
+    lines, shapes, settings = [], [], []
+    for fact in facts.facts:
+        lines.append(f"{fact.label}: {_fact_text(fact)}")
+        shape, setting = _shape(fact)
+        shapes.append(shape)
+        settings.append(setting)
+    key = (facts.section.code, facts.section.title, effective is not None, tuple(shapes))
+
+    def build() -> tuple:
         holder = _el(None, "structuredBody")
         section = _section(holder, facts.section.code, facts.section.title)
         _narrative(section, lines)
         for fact in facts.facts:
             _observation(_el(section, "entry"), fact, effective)
-        if len(_SHAPES) >= _MAX_SHAPES:
-            body.append(holder[0])
-            return
-        template = _SHAPES[key] = holder[0]
-    component = template.__copy__()                  # lxml copies the whole subtree
+        return holder, holder[0], ()
+
+    template = kept.take(key, build)
+    component = build()[1] if template is None else template[1]
+    body.append(component)
+    if template is None:
+        return
     section = component[0]
-    for item, line in zip(section[2][0], lines):    # text/list/item
+    for item, line in zip(section.iter(_ITEM), lines):
         item.text = line
-    for entry, fact, shape in zip(section.iterchildren(_ENTRY), facts.facts, shapes):
-        observation = entry[0]
-        if effective_ts is not None:
-            observation[1].set("value", effective_ts)
-        how = shape[2]
-        if how == _SET_NUMBER:
-            observation[-1].set("value", _number_text(fact.value))
-        elif how == _SET_INT:
-            observation[-1].set("value", str(int(fact.value)))
-        elif how == _SET_TS:
-            observation[-1].set("value", ts(fact.value))
-        elif how == _SET_TEXT:
-            observation[-1].text = str(fact.value)
+    if effective_ts is not None:
+        for node in section.iter(_EFFECTIVE_TIME):   # an observation's, one each
+            node.set("value", effective_ts)
+    for node, shape, setting in zip(section.iter(_VALUE), shapes, settings):   # an observation's, one each
+        if setting is not None:
+            how = shape[2]
+            if how == _SET_CODE:
+                node.set("code", setting[0])
+                if setting[1] is not None:
+                    node.set("displayName", setting[1])
+            elif how == _SET_TEXT:
+                node.text = setting
+            else:
+                node.set("value", setting)
+
+
+# The header is kept the same way: `_header` builds it once per shape, from the document with
+# markers in place of its own values (`_marked`), and a document that takes it sets its values
+# where the markers are (`_fill`). Its shape is what decides the header's elements and fixed
+# values: the type, the version, which of the optional values the document has, and the coded ones
+# (sex, marital status, ethnicity); no value of a resident is part of it.
+_MARK = "\ue000"                                     # a private-use character: in no fixed value
+_EFFECTIVE_MARK = datetime(1111, 11, 11, 11, 11, 11, tzinfo=timezone.utc)
+_BIRTH_MARK = date(1234, 5, 6)
+
+
+def _mark(name: str) -> str:
+    return f"{_MARK}{name}{_MARK}"
+
+
+_VALUE_MARKS = {name: _mark(name) for name in (
+    "set_id", "replaces", "archive_no", "name", "id_number", "health_card_no", "address", "phone", "author",
+    "author_name", "author_institution", "author_institution_name", "custodian", "custodian_name")}
+_TIME_MARKS = {"effective": ts(_EFFECTIVE_MARK), "birth": ts(_BIRTH_MARK)}
+
+
+def _header_shape(doc: DocumentInput, title: str) -> tuple:
+    patient = doc.patient
+    return ("header", doc.type_code, title, doc.version, bool(patient.id_number and patient.id_type in CITIZEN_ID_TYPES),
+            bool(patient.health_card_no), bool(patient.current_address), bool(patient.phone), patient.sex,
+            _marital(doc), _ethnicity(patient), bool(doc.author.name), bool(doc.author.institution.name),
+            bool(doc.custodian.name))
+
+
+def _marked(doc: DocumentInput) -> DocumentInput:
+    """The document with a marker for each value of its header that is not part of its shape."""
+    patient, author, mark = doc.patient, doc.author, _VALUE_MARKS
+    citizen = bool(patient.id_number and patient.id_type in CITIZEN_ID_TYPES)
+    return replace(
+        doc, set_id=mark["set_id"], replaces=mark["replaces"] if doc.version > 1 else None,
+        effective_time=_EFFECTIVE_MARK,
+        patient=Patient(archive_no=mark["archive_no"], name=mark["name"], sex=patient.sex, birth_date=_BIRTH_MARK,
+                        id_type=patient.id_type if citizen else None, id_number=mark["id_number"] if citizen else None,
+                        health_card_no=mark["health_card_no"] if patient.health_card_no else None,
+                        ethnicity=patient.ethnicity, current_address=mark["address"] if patient.current_address else None,
+                        phone=mark["phone"] if patient.phone else None),
+        author=Author(mark["author"], Institution(mark["author_institution"], mark["author_institution_name"]
+                                                  if author.institution.name else None),
+                      mark["author_name"] if author.name else None),
+        custodian=Institution(mark["custodian"], mark["custodian_name"] if doc.custodian.name else None))
+
+
+def _header_values(doc: DocumentInput) -> dict[str, str]:
+    """marker -> the document's value."""
+    patient, author, mark = doc.patient, doc.author, _VALUE_MARKS
+    return {mark["set_id"]: doc.set_id, mark["replaces"]: doc.replaces or "", mark["archive_no"]: patient.archive_no,
+            mark["name"]: patient.name, mark["id_number"]: patient.id_number or "",
+            mark["health_card_no"]: patient.health_card_no or "", mark["address"]: patient.current_address or "",
+            mark["phone"]: patient.phone or "", mark["author"]: author.user, mark["author_name"]: author.name or "",
+            mark["author_institution"]: author.institution.code,
+            mark["author_institution_name"]: author.institution.name or "", mark["custodian"]: doc.custodian.code,
+            mark["custodian_name"]: doc.custodian.name or "", _TIME_MARKS["effective"]: ts(doc.effective_time),
+            _TIME_MARKS["birth"]: ts(patient.birth_date)}
+
+
+def _new_document(doc: DocumentInput, title: str) -> etree._Element:
+    root = _el(None, "ClinicalDocument")
+    _header(root, doc, title)
+    _el(_el(root, "component"), "structuredBody")
+    return root
+
+
+def _slots(root: etree._Element, marks: tuple[str, ...]) -> tuple:
+    """Where a marked tree holds markers: (element's position in document order, attribute or
+    None for the text, the marked value, the markers in it). A narrative's lines are no slots: a
+    document sets its own."""
+    found = []
+    for position, node in enumerate(root.iter()):
+        for attribute, value in ((None, None if node.tag == _ITEM else node.text), *node.attrib.items()):
+            held = tuple(mark for mark in marks if value and mark in value)
+            if held:
+                found.append((position, attribute, value, held))
+    return tuple(found)
+
+
+class _Kept:
+    """The kept trees one document uses: taken out of `_SHAPES` (or built, the first time) and
+    given back once the document is serialised."""
+
+    def __init__(self) -> None:
+        self._taken: list[tuple[tuple, tuple]] = []
+
+    def take(self, key: tuple, build: Callable[[], tuple]) -> tuple | None:
+        """(holder, tree, slots) of the shape; None when no more shapes are kept (the caller
+        builds the tree for this document alone)."""
+        template = _SHAPES.pop(key, None)
+        if template is None:
+            if len(_SHAPES) >= _MAX_SHAPES:
+                return None
+            template = build()
+        self._taken.append((key, template))
+        return template
+
+    def give_back(self) -> None:
+        """Every tree back in its holder (a document's root: its body emptied) and in `_SHAPES`."""
+        for key, (holder, tree, slots) in reversed(self._taken):     # the sections before the header
+            if tree is holder:
+                del tree[-1][0][:]                                  # component/structuredBody
+            else:
+                holder.append(tree)
+            if len(_SHAPES) < _MAX_SHAPES:
+                _SHAPES[key] = (holder, tree, slots)
+        self._taken = []
+
+
+def _fill(tree: etree._Element, slots: tuple, values: dict[str, str]) -> None:
+    """The document's values (marker -> value) where a marked tree's markers are."""
+    nodes = list(tree.iter())
+    for position, attribute, value, held in slots:
+        if len(held) == 1 and value == held[0]:
+            value = values[value]
+        else:
+            for mark in held:
+                value = value.replace(mark, values[mark])
+        if attribute is None:
+            nodes[position].text = value
+        else:
+            nodes[position].set(attribute, value)
+
+
+_HEADER_MARKS = (*_VALUE_MARKS.values(), *_TIME_MARKS.values())
+
+
+def _headed(doc: DocumentInput, title: str, kept: _Kept) -> etree._Element:
+    """The document's root with its header and an empty structuredBody."""
+
+    def build() -> tuple:
+        root = _new_document(_marked(doc), title)
+        return root, root, _slots(root, _HEADER_MARKS)
+
+    template = kept.take(_header_shape(doc, title), build)
+    if template is None:
+        return _new_document(doc, title)
+    _, root, slots = template
+    _fill(root, slots, _header_values(doc))
+    return root
+
+
+def _lines_section(body: etree._Element, key: tuple, items: list, marked: Callable[[], list],
+                   values: dict[str, str], lines: list[str], build: Callable[[etree._Element, list], None],
+                   kept: _Kept) -> None:
+    """A section of listed items (diagnoses, medications) from the tree of its shape: the section
+    `build` makes of the items with markers for their values (`marked()`), filled with the items'
+    `values`, and the narrative's `lines`."""
+
+    def template() -> tuple:
+        holder = _el(None, "structuredBody")
+        build(holder, marked())
+        return holder, holder[0], _slots(holder[0], tuple(values))
+
+    found = kept.take(key, template)
+    if found is None:
+        build(body, items)
+        return
+    _, component, slots = found
+    _fill(component, slots, values)
+    for item, line in zip(component.iter(_ITEM), lines):
+        item.text = line
     body.append(component)
 
 
-def _diagnoses_section(body: etree._Element, items: list[Diagnosis]) -> None:
+def _diagnoses(body: etree._Element, items: list[Diagnosis]) -> None:
     section = _section(body, "29548-5", "诊断")
     _narrative(section, [f"{item.code} {item.name or ''}".strip() for item in items])
     for item in items:
         observation = _el(_el(section, "entry"), "observation", classCode="OBS", moodCode="EVN")
         _el(observation, "code", code="DE05.01.024.00", codeSystem=DE_OID, codeSystemName="卫生信息数据元目录",
             displayName="疾病诊断编码")
-        icd = item.system.upper().replace("-", "").startswith("ICD10")
+        icd = _is_icd10(item)
         _el(observation, "value", xsi_type="CD", code=item.code, displayName=item.name,
             codeSystem=ICD10_OID if icd else None, codeSystemName="ICD-10" if icd else item.system)
 
 
-def _medications_section(body: etree._Element, items: list[Medication]) -> None:
+def _is_icd10(item: Diagnosis) -> bool:
+    return item.system.upper().replace("-", "").startswith("ICD10")
+
+
+def _diagnoses_section(body: etree._Element, items: list[Diagnosis], kept: _Kept) -> None:
+    """诊断: built by `_diagnoses`, from the template of its shape (per diagnosis: ICD-10 or the
+    other system named, and whether it has a name)."""
+    key = ("diagnoses", *((None if _is_icd10(item) else item.system, item.name is None) for item in items))
+    values = {}
+    for n, item in enumerate(items):
+        values[_mark(f"code{n}")], values[_mark(f"name{n}")] = item.code, item.name or ""
+
+    def marked() -> list[Diagnosis]:
+        return [replace(item, code=_mark(f"code{n}"), name=None if item.name is None else _mark(f"name{n}"))
+                for n, item in enumerate(items)]
+
+    _lines_section(body, key, items, marked, values, [f"{item.code} {item.name or ''}".strip() for item in items],
+                   _diagnoses, kept)
+
+
+def _medications(body: etree._Element, items: list[Medication]) -> None:
     section = _section(body, "10160-0", "用药")
     _narrative(section, [f"{item.name} {item.usage or ''}".strip() for item in items])
     for item in items:
@@ -311,6 +545,26 @@ def _medications_section(body: etree._Element, items: list[Medication]) -> None:
             _el(observation, "code", code="DE06.00.136.00", codeSystem=DE_OID, codeSystemName="卫生信息数据元目录",
                 displayName="药物用法")
             _el(observation, "value", item.usage, xsi_type="ST")
+
+
+def _medications_section(body: etree._Element, items: list[Medication], kept: _Kept) -> None:
+    """用药: built by `_medications`, from the template of its shape (per medicine: whether it has
+    a usage, whether a dose with its unit)."""
+    key = ("medications", *((bool(item.usage), item.dose is not None and bool(item.unit)) for item in items))
+    values = {}
+    for n, item in enumerate(items):
+        dosed = item.dose is not None and bool(item.unit)
+        values.update({_mark(f"name{n}"): item.name, _mark(f"usage{n}"): item.usage or "",
+                       _mark(f"dose{n}"): _number_text(item.dose) if dosed else "", _mark(f"unit{n}"): item.unit or ""})
+
+    def marked() -> list[Medication]:
+        # a marker for the dose too: _medications writes it as _number_text does a text, unchanged
+        return [replace(item, name=_mark(f"name{n}"), usage=_mark(f"usage{n}") if item.usage else None,
+                        dose=_mark(f"dose{n}") if dosed else None, unit=_mark(f"unit{n}") if dosed else None)
+                for n, item in enumerate(items) for dosed in (item.dose is not None and bool(item.unit),)]
+
+    _lines_section(body, key, items, marked, values, [f"{item.name} {item.usage or ''}".strip() for item in items],
+                   _medications, kept)
 
 
 def service_date(doc: DocumentInput) -> date | datetime | None:
@@ -348,21 +602,23 @@ def build_cda(doc: DocumentInput) -> bytes:
     build from this source, ``DocumentError`` for input that cannot make a valid header."""
     doc_type = require_buildable(doc.type_code, doc.source, doc.content)
     _check(doc)
-    root = _el(None, "ClinicalDocument")
-    _header(root, doc, doc_type.name)
-    body = _el(_el(root, "component"), "structuredBody")
+    kept = _Kept()
+    root = _headed(doc, doc_type.name, kept)
+    body = root[-1][0]                                   # component/structuredBody
     effective = service_date(doc)
     effective_ts = ts(effective) if effective is not None else None
     for facts in section_facts(doc.source, doc.content, doc.type_code):
-        _facts_section(body, facts, effective, effective_ts)
+        _facts_section(body, facts, effective, effective_ts, kept)
     found = diagnoses(doc.source, doc.content)
     if found:
-        _diagnoses_section(body, found)
+        _diagnoses_section(body, found, kept)
     drugs = medications(doc.source, doc.content)
     if drugs:
-        _medications_section(body, drugs)
+        _medications_section(body, drugs, kept)
     if len(body) == 0:
         # Every document has a body: a record with nothing the tables know still says what it is.
         section = _section(body, "18776-5", doc_type.name)
         _narrative(section, [f"{doc_type.name} ({doc.source})"])
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    kept.give_back()
+    return xml

@@ -69,11 +69,14 @@ class _Urls:
     def __call__(self, key: str) -> str:
         digest = self._prefix.copy()
         digest.update(key.encode())
-        octets = bytearray(digest.digest()[:16])
-        octets[6] = (octets[6] & 0x0F) | 0x50       # version 5
-        octets[8] = (octets[8] & 0x3F) | 0x80       # the RFC 4122 variant
-        h = octets.hex()
-        return f"urn:uuid:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        h = digest.hexdigest()
+        # the first 16 octets, octet 6's high half the version (5), octet 8's two high bits the
+        # RFC 4122 variant (10)
+        return f"urn:uuid:{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+
+
+# a hex digit with its two high bits made 10 (the variant)
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 def _datetime(value: date | datetime) -> str:
@@ -82,12 +85,26 @@ def _datetime(value: date | datetime) -> str:
     return value.isoformat()
 
 
+# number of lines -> a div of that many items, kept between documents: a document takes it out
+# (no other call uses it while it is out), sets every item's text, serialises and gives it back.
+_DIVS: dict[int, etree._Element] = {}
+_MAX_DIVS = 200
+
+
 def _div(lines: list[str]) -> str:
-    div = etree.Element(f"{{{XHTML}}}div", nsmap={None: XHTML})
-    listing = etree.SubElement(div, f"{{{XHTML}}}ul")
-    for line in lines:
-        etree.SubElement(listing, f"{{{XHTML}}}li").text = line
-    return etree.tostring(div, encoding="unicode")
+    """The narrative: an XHTML div with a list of the lines."""
+    div = _DIVS.pop(len(lines), None)
+    if div is None:
+        div = etree.Element(f"{{{XHTML}}}div", nsmap={None: XHTML})
+        listing = etree.SubElement(div, f"{{{XHTML}}}ul")
+        for _ in lines:
+            etree.SubElement(listing, f"{{{XHTML}}}li")
+    for item, line in zip(div[0], lines):
+        item.text = line
+    text = etree.tostring(div, encoding="unicode")
+    if len(_DIVS) < _MAX_DIVS:
+        _DIVS[len(lines)] = div
+    return text
 
 
 def _patient(doc: DocumentInput) -> dict[str, Any]:
@@ -172,16 +189,19 @@ def _value(fact: Fact) -> dict[str, Any]:
     return {"valueString": str(value)}
 
 
-def _observation(fact: Fact, refs: dict[str, str], when: date | datetime | None) -> dict[str, Any]:
+_DE_SYSTEM = f"urn:oid:{DE_OID}"
+
+
+def _observation(fact: Fact, patient: str, encounter: str | None, when: str | None) -> dict[str, Any]:
     code: dict[str, Any] = {"text": fact.label}
     if fact.de:
-        code["coding"] = [{"system": f"urn:oid:{DE_OID}", "code": fact.de, "display": fact.label}]
+        code["coding"] = [{"system": _DE_SYSTEM, "code": fact.de, "display": fact.label}]
     resource: dict[str, Any] = {"resourceType": "Observation", "status": "final", "code": code,
-                                "subject": {"reference": refs["patient"]}, **_value(fact)}
-    if "encounter" in refs:
-        resource["encounter"] = {"reference": refs["encounter"]}
+                                "subject": {"reference": patient}, **_value(fact)}
+    if encounter is not None:
+        resource["encounter"] = {"reference": encounter}
     if when is not None:
-        resource["effectiveDateTime"] = _datetime(when)
+        resource["effectiveDateTime"] = when
     return resource
 
 
@@ -213,11 +233,13 @@ def _build(doc: DocumentInput) -> dict[str, Any]:
         entries.append((refs["encounter"], _encounter(doc, refs, when)))
 
     sections: list[dict[str, Any]] = []
+    patient, encounter = refs["patient"], refs.get("encounter")
+    when_text = _datetime(when) if when is not None else None
     for index, facts in enumerate(section_facts(doc.source, doc.content, doc.type_code)):
         members = []
         for number, fact in enumerate(facts.facts):
             url = url_of(f"observation:{index}:{number}")
-            entries.append((url, _observation(fact, refs, when)))
+            entries.append((url, _observation(fact, patient, encounter, when_text)))
             members.append({"reference": url})
         sections.append({"title": facts.section.title,
                          "code": {"coding": [{"system": LOINC, "code": facts.section.code}]},

@@ -470,16 +470,12 @@ def _steps(path: str) -> tuple[tuple[str, bool], ...]:
     return tuple((part[:-2], True) if part.endswith("[]") else (part, False) for part in path.split("."))
 
 
-def _is_mapping(value: Any) -> bool:
-    return type(value) is dict or isinstance(value, Mapping)
-
-
 def _walk(value: Any, steps: tuple[tuple[str, bool], ...], out: list[Any], at: int = 0) -> list[Any]:
     """The values at a path (``a.b``, ``a[]``, ``a[].b``) appended to ``out``; nothing for a missing
     or empty one."""
     for index in range(at, len(steps)):
         key, many = steps[index]
-        child = value.get(key) if _is_mapping(value) else None
+        child = value.get(key) if type(value) is dict or isinstance(value, Mapping) else None
         if many:
             if type(child) is list or isinstance(child, list):
                 for item in child:
@@ -544,28 +540,56 @@ def _result_facts(spec: F, item: Mapping[str, Any]) -> Iterator[Fact]:
 
 def field_facts(spec: F, content: Mapping[str, Any]) -> list[Fact]:
     """The facts one field of a table makes from the content (none when it is empty)."""
+    found = _walk(content, _steps(spec.path), [])
+    return _facts(spec, found) if found else found
+
+
+def _facts(spec: F, found: list[Any]) -> list[Fact]:
+    """The facts of the values found at a field's path."""
     facts: list[Fact] = []
-    for value in _walk(content, _steps(spec.path), []):
-        if spec.kind == "RESULT":
-            facts.extend(_result_facts(spec, value))
-        elif spec.kind == "CD":
+    kind, label, de = spec.kind, spec.label, spec.de
+    if kind == "CD":
+        table = code_table(spec.table) if spec.table else None
+        for value in found:
             code = str(value)
-            display = code_table(spec.table).get(code) if spec.table else None
-            facts.append(Fact(spec, code, spec.label, display=display or code, de=spec.de))
-        elif spec.kind == "TS":
-            facts.append(Fact(spec, _parse_time(value), spec.label, de=spec.de))
-        elif spec.kind == "BL":
-            if isinstance(value, bool):
-                facts.append(Fact(spec, value, spec.label, de=spec.de))
-        elif spec.kind in ("PQ", "INT", "REAL"):
+            display = table.get(code) if table is not None else None
+            facts.append(Fact(spec, code, label, display or code, None, de))
+    elif kind in ("PQ", "INT", "REAL"):
+        for value in found:
             number = _number(value)
             if number is not None:
-                facts.append(Fact(spec, number, spec.label, unit=spec.unit, de=spec.de))
-        else:
+                facts.append(Fact(spec, number, label, None, spec.unit, de))
+    elif kind == "TS":
+        facts.extend(Fact(spec, _parse_time(value), label, None, None, de) for value in found)
+    elif kind == "BL":
+        facts.extend(Fact(spec, value, label, None, None, de) for value in found if isinstance(value, bool))
+    elif kind == "RESULT":
+        for value in found:
+            facts.extend(_result_facts(spec, value))
+    else:
+        for value in found:
             text = str(value).strip()
             if text:
-                facts.append(Fact(spec, text, spec.label, de=spec.de))
+                facts.append(Fact(spec, text, label, None, None, de))
     return facts
+
+
+# id(section) -> (the section, and per field: the field, the keys of a path of single values or
+# None, the path's steps); the section held so that its id names no other
+_PLANS: dict[int, tuple[Section, tuple[tuple[F, tuple[str, ...] | None, tuple[tuple[str, bool], ...]], ...]]] = {}
+
+
+def _plan(section: Section) -> tuple[tuple[F, tuple[str, ...] | None, tuple[tuple[str, bool], ...]], ...]:
+    found = _PLANS.get(id(section))
+    if found is None or found[0] is not section:
+        plan = []
+        for spec in section.fields:
+            steps = _steps(spec.path)
+            plan.append((spec, None if any(many for _, many in steps) else tuple(key for key, _ in steps), steps))
+        if len(_PLANS) >= 1000:        # sections are the tables' (a few dozen): a bound all the same
+            _PLANS.clear()
+        found = _PLANS[id(section)] = (section, tuple(plan))
+    return found[1]
 
 
 def section_facts(source: str, content: Mapping[str, Any], type_code: str | None = None) -> list[SectionFacts]:
@@ -573,7 +597,20 @@ def section_facts(source: str, content: Mapping[str, Any], type_code: str | None
     table, for a source that makes more than one: SECTIONS_BY_TYPE)."""
     out = []
     for section in SECTIONS_BY_TYPE.get((source, type_code or "")) or SECTIONS.get(source, ()):
-        facts = [fact for spec in section.fields for fact in field_facts(spec, content)]
+        facts: list[Fact] = []
+        for spec, keys, steps in _plan(section):
+            if keys is None:
+                found = _walk(content, steps, [])
+                if found:
+                    facts.extend(_facts(spec, found))
+                continue
+            value: Any = content           # `_walk` of a path of single values, inline
+            for key in keys:
+                value = value.get(key) if type(value) is dict or isinstance(value, Mapping) else None
+                if value is None:
+                    break
+            if value is not None and not _empty(value):
+                facts.extend(_facts(spec, [value]))
         if facts:
             out.append(SectionFacts(section, facts))
     return out

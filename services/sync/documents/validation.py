@@ -21,11 +21,16 @@ key, a null, a primitive extension, an unknown resource type, a value that is no
 the model parses the whole bundle, so that fhir.resources alone decides and its errors carry
 their full locations (a fault the whole parse does not confirm is no fault).
 
+An element seen before with the same keys, primitive values and shapes of the elements it holds
+has the shape found then, without a walk of its keys (`_nested`); shapes are numbered, so that
+an element's shape is hashed without its children's.
+
 The caches are per process and bounded (a full one is emptied: only speed is lost).
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from fhir.resources import fhirtypes
@@ -49,10 +54,19 @@ class _Unexpected(Exception):
 # of a primitive field is None, of a resource field (Bundle.entry.resource) the model itself
 # (the resource's own resourceType tells which)
 _MODELS: dict[type, tuple[str, dict[str, tuple[Any, Any, bool]]]] = {}
-# shape -> a validated model instance of that shape (what a later shape's parse is given for it)
-_SHAPES: dict[tuple, FHIRAbstractModel] = {}
+# shape -> its number; a shape is (model, then per key the key, or the key with the number of the
+# shape it holds, or with the set of the numbers of the shapes its list holds): numbers, so that
+# an element's shape is hashed without hashing its children's again
+_SHAPES: dict[tuple, int] = {}
+# a shape's number -> a validated model instance of that shape (what a later shape's parse is
+# given for it)
+_INSTANCES: dict[int, FHIRAbstractModel] = {}
+_NUMBERS = itertools.count()           # never one number for two shapes, not even after emptying
 # (model, keys, values, their types) of an element of primitive values only -> its shape
-_FLAT: dict[tuple, tuple] = {}
+_FLAT: dict[tuple, int] = {}
+# (model, keys, the primitive values and the shapes of the complex ones, the values' types) of an
+# element holding elements -> its shape
+_NESTED: dict[tuple, int] = {}
 # (model, key, type, value) of primitive values a field accepted
 _VALUES: set[tuple] = set()
 _BY_RESOURCE_TYPE = object()
@@ -111,7 +125,7 @@ def _primitive(model: type, key: str, field: Any, value: Any) -> None:
     _VALUES.add(frozen)
 
 
-def _shape(model: Any, data: Any) -> tuple:
+def _shape(model: Any, data: Any) -> int:
     """The shape of one element, its shape and primitive values checked."""
     if type(data) is not dict:
         raise _Unexpected
@@ -121,26 +135,60 @@ def _shape(model: Any, data: Any) -> tuple:
         except (KeyError, TypeError):
             raise _Unexpected from None
     values = tuple(data.values())
-    flat = (model, tuple(data), values, tuple(map(type, values)))
+    types = tuple(map(type, values))
+    if dict in types or list in types:
+        return _nested(model, data, values, types)
+    flat = (model, tuple(data), values, types)
     try:
         return _FLAT[flat]
     except KeyError:
         pass                           # not seen, or seen with other values
     except TypeError:
-        flat = None                    # holds lists or elements: not flat
+        return _walk(model, data)      # a value that is no JSON value: the walk says so
     shape = _walk(model, data)
-    if flat is not None:
-        if len(_FLAT) >= MAX_VALUES:
-            _FLAT.clear()
-        _FLAT[flat] = shape
+    if len(_FLAT) >= MAX_VALUES:
+        _FLAT.clear()
+    _FLAT[flat] = shape
     return shape
 
 
-def _walk(model: type, data: dict) -> tuple:
+def _nested(model: type, data: dict, values: tuple, types: tuple) -> int:
+    """The shape of an element that holds elements: the one the walk found for an element of the
+    same model, keys and primitive values whose elements have the same shapes."""
+    fields = _model(model)[1]
+    parts: list[Any] = []
+    for key, value, kind in zip(data, values, types):
+        if kind is dict or kind is list:
+            spec = fields.get(key)
+            if spec is None or spec[1] is None or spec[2] is not (kind is list):
+                return _walk(model, data)          # the walk says what is wrong
+            if kind is dict:
+                parts.append(_shape(spec[1], value))
+            else:
+                parts.append(tuple([_shape(spec[1], item) for item in value]))
+        else:
+            parts.append(value)
+    nested = (model, tuple(data), tuple(parts), types)
+    try:
+        return _NESTED[nested]
+    except KeyError:
+        pass
+    except TypeError:
+        return _walk(model, data, parts)
+    shape = _walk(model, data, parts)
+    if len(_NESTED) >= MAX_VALUES:
+        _NESTED.clear()
+    _NESTED[nested] = shape
+    return shape
+
+
+def _walk(model: type, data: dict, known: list[Any] | None = None) -> int:
+    """The shape of an element, each of its keys and values checked (``known``: the shapes of the
+    elements it holds, by position, as `_nested` found them)."""
     resource_type, fields = _model(model)
     parts: list[Any] = [model]
     children: dict[str, Any] = {}
-    for key, value in data.items():
+    for index, (key, value) in enumerate(data.items()):
         if key == "resourceType":
             if value != resource_type:
                 raise _Unexpected
@@ -156,26 +204,28 @@ def _walk(model: type, data: dict) -> tuple:
         elif many:
             if type(value) is not list:
                 raise _Unexpected
-            shapes: dict[tuple, None] = {}
-            for item in value:
-                shapes[_shape(child, item)] = None
+            shapes = dict.fromkeys(known[index] if known else [_shape(child, item) for item in value])
             parts.append((key, _LIST, frozenset(shapes)))
-            children[key] = [_SHAPES[shape] for shape in shapes]
+            children[key] = [_INSTANCES[shape] for shape in shapes]
         else:
-            shape = _shape(child, value)
+            shape = known[index] if known else _shape(child, value)
             parts.append((key, shape))
-            children[key] = _SHAPES[shape]
-    shape = tuple(parts)
-    if shape not in _SHAPES:
+            children[key] = _INSTANCES[shape]
+    parts_ = tuple(parts)
+    found = _SHAPES.get(parts_)
+    if found is None:
         # The first element of this shape: the model parses it, its own primitives as they are,
         # each complex value an instance of the same shape as the one it holds.
         instance = model.parse_obj({**data, **children})
         if len(_SHAPES) >= MAX_SHAPES:
             _SHAPES.clear()
+            _INSTANCES.clear()
             _FLAT.clear()
+            _NESTED.clear()
             raise _Unexpected          # the instances the walk holds went with it: parse the whole
-        _SHAPES[shape] = instance
-    return shape
+        found = _SHAPES[parts_] = next(_NUMBERS)
+        _INSTANCES[found] = instance
+    return found
 
 
 def known_valid(model: type, data: dict) -> bool:
