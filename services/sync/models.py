@@ -54,7 +54,7 @@ class Document(Base):
     custodian: Mapped[str | None] = mapped_column(String(22))
     cause: Mapped[str] = mapped_column(String(20))  # event | backfill | correction | resend
     state: Mapped[str] = mapped_column(String(16), server_default=text("'queued'"))
-    action: Mapped[str] = mapped_column(String(16), default="submit", server_default=text("'submit'"))  # submit | withdraw
+    action: Mapped[str] = mapped_column(String(16), default="submit", server_default=text("'submit'"))  # | withdraw
     withdraws: Mapped[str | None] = mapped_column(String(100))
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -3,7 +3,8 @@ driven over HTTP with requests. Accepts, answers a re-send with the same platfor
 record before its resident's registration, rejects with reasons, fails on request (500 for a
 while, hangs, goes down, rejects one in N), pages its accepted list, withdraws an accepted
 document (kept, listed withdrawn, its set closed to later versions), keeps what it accepted
-across a restart (and opens an earlier fake's data file), and wants its token. Hand-written documents (ehr/platform/samples.py)."""
+across a restart (and opens an earlier fake's data file), and wants its token. Hand-written
+documents (ehr/platform/samples.py)."""
 
 from __future__ import annotations
 
