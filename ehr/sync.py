@@ -2,7 +2,8 @@
 service's RPC (`shared.contracts.sync`).
 
     ehr sync status                      counts by state and document type, the oldest not settled
-    ehr sync list --state rejected       documents in a state, with the platform's reasons
+    ehr sync list --state rejected       documents in a state, with the platform's reasons (and the
+                                         withdrawals of records entered in error: action withdraw)
     ehr sync resend record:8f3e...:v2    queue one again (held, rejected, failed or deferred)
     ehr sync backfill --since 2026-01-01 documents for everything the suite held since that day
     ehr sync reconcile                   the suite against the platform, per institution and type
@@ -57,7 +58,8 @@ def sync_list(state, type_code, archive_no, limit, as_json):
         return
     rows = [{**item, "reasons": "; ".join(f"{r.get('code')}: {r.get('message')}" for r in item["reasons"])}
             for item in page["items"]]
-    echo_table(rows, ["id", "document_id", "type_code", "state", "attempts", "platform_id", "last_error", "reasons"])
+    echo_table(rows, ["id", "document_id", "type_code", "action", "state", "attempts", "platform_id", "last_error",
+                      "reasons"])
 
 
 @sync.command("resend")
@@ -84,15 +86,16 @@ def sync_backfill(since):
 @click.option("--type", "type_code", default=None, help="only this document type")
 @json_option
 def sync_reconcile(custodian, type_code, as_json):
-    """What the suite holds against what the platform lists as accepted, per institution and type;
-    exit status 1 when they differ."""
+    """What the suite holds against what the platform lists (accepted or withdrawn), per
+    institution and type; exit status 1 when they differ."""
     with suite_rpc() as rpc:
         report = rpc.sync.reconcile(custodian=custodian, type_code=type_code)
     if as_json:
         echo_json(report)
     else:
-        echo_table(report["groups"], ["custodian", "type_code", "acknowledged", "platform_accepted", "on_the_way",
-                                      "missing_on_platform_count", "unknown_to_suite_count",
-                                      "platform_id_differs_count"])
+        echo_table(report["groups"], ["custodian", "type_code", "acknowledged", "withdrawn", "platform_accepted",
+                                      "platform_withdrawn", "on_the_way", "missing_on_platform_count",
+                                      "unknown_to_suite_count", "platform_id_differs_count",
+                                      "withdrawal_differs_count"])
     if not report["consistent"]:
         raise SystemExit(1)

@@ -4,8 +4,12 @@ thread for each kept-alive connection): the interface of docs/contracts.md, "The
     POST /api/documents                 submit a CDA or FHIR document: 201 accepted, 200 accepted
                                         before (same platform_id), 422 rejected with reasons,
                                         409 deferred (order), 400 headers, 413 too large
-    GET  /api/documents/{document_id}   the last answer: accepted or rejected; 404 unknown
-    GET  /api/documents?custodian=&type=&after=&limit=   accepted documents, cursor paged
+    GET  /api/documents/{document_id}   the last answer: accepted, withdrawn or rejected; 404 unknown
+    DELETE /api/documents/{document_id} withdraw an accepted document (X-Reason: entered_in_error):
+                                        200 withdrawn (a repeat the same), 404 unknown, 400 reason;
+                                        kept and listed as withdrawn, its set closed (a later
+                                        version 422 `withdrawn_set`)
+    GET  /api/documents?custodian=&type=&after=&limit=   accepted (and withdrawn) documents, cursor paged
     GET  /api/health                    {"status": "ok"}
     GET|POST /control/faults, POST /control/reset        faults (ehr/platform/faults.py)
     GET  /control/received              how many times each document id was posted since start
@@ -34,8 +38,9 @@ log = logging.getLogger("ehr.platform")
 
 MAX_BODY = 5 * 1024 * 1024     # bytes of one document; more is answered 413
 MAX_LIMIT = 1000               # items of one page of the accepted list
+WITHDRAWAL_REASONS = ("entered_in_error",)  # the X-Reason codes of a withdrawal
 
-# path -> method -> endpoint; and GET /api/documents/{document_id}: any id after the prefix
+# path -> method -> endpoint; and GET|DELETE /api/documents/{document_id}: any id after the prefix
 _ROUTES = {
     "/api/health": {"GET": "health"},
     "/api/documents": {"POST": "submit", "GET": "list"},
@@ -51,7 +56,7 @@ _READ_BODY = {"submit", "faults"}
 def _route(method: str, path: str) -> tuple[str, dict] | Answer:
     """(endpoint, its arguments), or the 404 or 405 answer. A trailing slash is not told apart."""
     if path.startswith(_ONE_DOCUMENT) and path != _ONE_DOCUMENT:
-        methods, args = {"GET": "get"}, {"document_id": path[len(_ONE_DOCUMENT):]}
+        methods, args = {"GET": "get", "DELETE": "withdraw"}, {"document_id": path[len(_ONE_DOCUMENT):]}
     else:
         methods, args = _ROUTES.get(path.rstrip("/") or "/"), {}
     if methods is None:
@@ -135,7 +140,7 @@ class Platform:
             return _json({"status": "deferred", "document_id": reading.document_id, "reasons": [Reason(
                 "patient_not_registered", f"the archive's registration ({REGISTRATION}) is not accepted yet"
             ).as_json()]}, 409)
-        set_id, version = reading.set_id, reading.version
+        set_id, version, replaced = reading.set_id, reading.version, None
         if reading.replaces is not None:
             # The replaced version must be known: accepted, or rejected (its last answer here), so
             # that a document refused for its content is corrected by a new version of it.
@@ -146,6 +151,12 @@ class Platform:
                     "rejected yet").as_json()]}, 409)
             set_id = set_id or replaced["set_id"]
             version = version or replaced["version"] + 1
+        if (replaced is not None and replaced.get("withdrawn_at")) or (set_id and self.store.set_withdrawn(set_id)):
+            return self._refuse(reading.document_id, 422, [Reason(
+                "withdrawn_set", f"a version of set {set_id!r} was withdrawn: the set takes no later version",
+                "/ClinicalDocument/setId/@extension" if reading.format == "cda"
+                else "Bundle.entry[0].resource.identifier.value")], reading)
+        if reading.replaces is not None:
             wrong = self._replacement_mismatches(reading, replaced, set_id, version)
             if wrong:
                 return self._refuse(reading.document_id, 422, wrong, reading)
@@ -204,10 +215,19 @@ class Platform:
         return {"status": "accepted", "document_id": row["document_id"], "platform_id": row["platform_id"],
                 "received_at": row["received_at"]}
 
+    @staticmethod
+    def _withdrawn(row: dict) -> dict:
+        return {"status": "withdrawn", "document_id": row["document_id"], "platform_id": row["platform_id"],
+                "withdrawn_at": row["withdrawn_at"], "reason": row["withdrawn_reason"]}
+
     def _get(self, request: Request, document_id: str) -> Answer:
         row = self.store.accepted(document_id)
         if row is not None:
-            return _json({**self._accepted(row), "document_type": row["document_type"],
+            if row["withdrawn_at"]:
+                answer = {**self._withdrawn(row), "received_at": row["received_at"]}
+            else:
+                answer = self._accepted(row)
+            return _json({**answer, "document_type": row["document_type"],
                           "archive_no": row["archive_no"], "custodian": row["custodian"],
                           "set_id": row["set_id"], "version": row["version"]}, 200)
         refused = self.store.rejection(document_id)
@@ -215,6 +235,20 @@ class Platform:
             return _json({"status": "rejected", "document_id": document_id, "reasons": refused["reasons"],
                           "received_at": refused["received_at"]}, 200)
         return _json({"status": "unknown", "document_id": document_id}, 404)
+
+    def _withdraw(self, request: Request, document_id: str) -> Answer:
+        """Withdraw an accepted document (a record entered in error): kept, marked, listed as
+        withdrawn; a repeat answers the same."""
+        reason = request.headers.get("X-Reason")
+        if reason not in WITHDRAWAL_REASONS:
+            code = "missing_header" if not reason else "invalid_value"
+            return _json({"status": "rejected", "document_id": document_id, "reasons": [Reason(
+                code, "X-Reason must be one of: " + ", ".join(WITHDRAWAL_REASONS), "X-Reason").as_json()]}, 400)
+        with self.store.lock:
+            row = self.store.withdraw(document_id, reason)
+        if row is None:
+            return _json({"status": "unknown", "document_id": document_id}, 404)
+        return _json(self._withdrawn(row), 200)
 
     def _list(self, request: Request) -> Answer:
         after, limit = request.query.get("after") or "0", request.query.get("limit") or "500"

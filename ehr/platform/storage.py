@@ -3,7 +3,8 @@ that a restart keeps everything it acknowledged.
 
 - `accepted`: every accepted document, once (document_id unique), with the platform's id, what
   it says about itself and its body; `seq` orders them for the reconciliation list's cursor.
-  Rows are only ever inserted.
+  Rows are only ever inserted, and a withdrawn one marked (`withdrawn_at`, `withdrawn_reason`:
+  DELETE /api/documents/{id}), never deleted.
 - `rejected`: the last refusal (400 or 422) of a document not accepted since, for
   GET /api/documents/{id}, with what the document said of itself when it could be read (set,
   version, type): a rejected document may be replaced by a corrected version.
@@ -41,6 +42,7 @@ CREATE TABLE IF NOT EXISTS accepted (
 CREATE INDEX IF NOT EXISTS accepted_archive ON accepted (archive_no, document_type);
 CREATE INDEX IF NOT EXISTS accepted_custodian ON accepted (custodian, seq);
 CREATE INDEX IF NOT EXISTS accepted_type ON accepted (document_type, seq);
+CREATE INDEX IF NOT EXISTS accepted_set ON accepted (set_id);
 CREATE TABLE IF NOT EXISTS rejected (
     document_id TEXT PRIMARY KEY,
     status INTEGER NOT NULL,
@@ -54,6 +56,11 @@ CREATE TABLE IF NOT EXISTS rejected (
 
 _FIELDS = ("document_id", "set_id", "version", "document_type", "archive_no", "custodian",
            "platform_id", "received_at")
+_ACCEPTED = ("seq", "document_id", "platform_id", "format", "document_type", "set_id", "version", "archive_no",
+             "custodian", "replaces", "received_at", "withdrawn_at", "withdrawn_reason")
+# Columns added since the first fake: a data directory of an earlier one gets them on opening.
+_ADDED = {"rejected": (("set_id", "TEXT"), ("version", "INTEGER"), ("document_type", "TEXT")),
+          "accepted": (("withdrawn_at", "TEXT"), ("withdrawn_reason", "TEXT"))}
 
 
 def now() -> str:
@@ -71,10 +78,11 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(rejected)")}
-        for name, kind in (("set_id", "TEXT"), ("version", "INTEGER"), ("document_type", "TEXT")):
-            if name not in columns:  # a data directory of an earlier fake
-                self._db.execute(f"ALTER TABLE rejected ADD COLUMN {name} {kind}")
+        for table, added in _ADDED.items():
+            columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for name, kind in added:
+                if name not in columns:  # a data directory of an earlier fake
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         with self.lock:
@@ -82,10 +90,23 @@ class Store:
 
     def accepted(self, document_id: str) -> dict | None:
         with self.lock:
-            row = self._db.execute(
-                "SELECT seq, document_id, platform_id, format, document_type, set_id, version, archive_no, "
-                "custodian, replaces, received_at FROM accepted WHERE document_id = ?", (document_id,)).fetchone()
+            row = self._db.execute(f"SELECT {', '.join(_ACCEPTED)} FROM accepted WHERE document_id = ?",
+                                   (document_id,)).fetchone()
         return dict(row) if row else None
+
+    def withdraw(self, document_id: str, reason: str) -> dict | None:
+        """Mark the accepted document withdrawn (once: a repeat keeps the first time and reason);
+        its row, or None when it was never accepted."""
+        with self.lock:
+            self._db.execute("UPDATE accepted SET withdrawn_at = ?, withdrawn_reason = ? "
+                             "WHERE document_id = ? AND withdrawn_at IS NULL", (now(), reason, document_id))
+            return self.accepted(document_id)
+
+    def set_withdrawn(self, set_id: str) -> bool:
+        """Whether a version of the set was withdrawn (no later version is accepted then)."""
+        with self.lock:
+            return self._db.execute("SELECT 1 FROM accepted WHERE set_id = ? AND withdrawn_at IS NOT NULL LIMIT 1",
+                                    (set_id,)).fetchone() is not None
 
     def rejection(self, document_id: str) -> dict | None:
         with self.lock:
@@ -124,6 +145,7 @@ class Store:
                     "INSERT INTO accepted (document_id, platform_id, format, document_type, set_id, version, "
                     "archive_no, custodian, replaces, received_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (*row.values(), body)).lastrowid
+                row.update(withdrawn_at=None, withdrawn_reason=None)
                 self._db.execute("DELETE FROM rejected WHERE document_id = ?", (document_id,))
             except sqlite3.IntegrityError:
                 self._db.execute("ROLLBACK")
@@ -147,8 +169,9 @@ class Store:
 
     def list_accepted(self, *, custodian: str | None = None, document_type: str | None = None,
                       after: int = 0, limit: int = 500) -> tuple[list[dict], int | None]:
-        """Accepted documents after the cursor `after` (a seq), oldest first; the items and the
-        cursor of the next page (None on the last page)."""
+        """Accepted documents after the cursor `after` (a seq), oldest first, each with its `status`
+        (`accepted`, or `withdrawn` with `withdrawn_at`); the items and the cursor of the next page
+        (None on the last page)."""
         where, args = ["seq > ?"], [after]
         if custodian:
             where.append("custodian = ?")
@@ -158,11 +181,12 @@ class Store:
             args.append(document_type)
         with self.lock:
             rows = self._db.execute(
-                f"SELECT seq, {', '.join(_FIELDS)} FROM accepted WHERE {' AND '.join(where)} "
+                f"SELECT seq, {', '.join(_FIELDS)}, withdrawn_at FROM accepted WHERE {' AND '.join(where)} "
                 "ORDER BY seq LIMIT ?", (*args, limit + 1)).fetchall()
         more = len(rows) > limit
         rows = rows[:limit]
-        items = [{name: row[name] for name in _FIELDS} for row in rows]
+        items = [{**{name: row[name] for name in _FIELDS}, "status": "withdrawn" if row["withdrawn_at"] else "accepted",
+                  "withdrawn_at": row["withdrawn_at"]} for row in rows]
         return items, (rows[-1]["seq"] if more else None)
 
     def count(self) -> int:

@@ -12,8 +12,11 @@ and `records.record_changed`), once each and only for events the suite signed
                          before, rejected or not); its archive's registration first if it has
                          none yet; a record type without a document is noted in `not_buildable`.
                          The 个人基本信息表 (personal_info) is part of the registration: a new
-                         version of it (unless one waits unsent). Entered in error: nothing is sent (the platform
-                         interface has no withdrawal).
+                         version of it (unless one waits unsent), also when one is entered in
+                         error (the registration then carries the archive's current one, if any).
+                         entered in error: each of the record's sets withdrawn (`queue.withdraw`:
+                         its versions never sent cancelled, a withdrawal of what the platform
+                         holds queued after what is on its way; once, however often heard).
 
 Other registry events (terminated, reactivated, merged, unmerged) change nothing sent.
 
@@ -34,9 +37,10 @@ from shared.events import EventConsumer
 from shared.messaging import SYNC_EVENTS
 
 from services.sync import building, queue
-from services.sync.models import NotBuildable, QuarantinedMessage, processed_messages
+from services.sync.models import Document, NotBuildable, QuarantinedMessage, processed_messages
 
 PERSONAL_INFO = "personal_info"  # the 个人基本信息表: part of the registration document (HSDA00.01)
+ENTERED_IN_ERROR = "entered_in_error"  # records' action for a record marked a mistake
 
 
 def registration_changed(session: Session, archive_no: str, custodian: str | None, cause: str = "event",
@@ -52,14 +56,37 @@ def registration_changed(session: Session, archive_no: str, custodian: str | Non
     return 1 if row is not None else 0
 
 
+def set_of(record_id: str, type_code: str, type_codes: list[str]) -> str:
+    """One record, several documents (an integrated follow-up: HSDB04.01 and HSDB04.02): a set each."""
+    return queue.record_set(record_id) if len(type_codes) == 1 else queue.record_set(record_id, type_code)
+
+
+def record_withdrawn(session: Session, data: dict[str, Any], type_codes: list[str], cause: str = "event") -> int:
+    """A record entered in error: each of its sets withdrawn (`queue.withdraw`), those of the
+    types it makes and any queued under another; how many withdrawal rows were added."""
+    record_id = data["record_id"]
+    queued = session.execute(sa.select(Document.set_id, Document.type_code).distinct()
+                             .where(Document.record_id == record_id, Document.source != queue.ARCHIVE)
+                             .order_by(Document.set_id)).all()
+    sets = {set_of(record_id, type_code, type_codes): type_code for type_code in type_codes} | dict(queued)
+    changed = 0
+    for set_id, type_code in sets.items():
+        row = queue.withdraw(session, set_id=set_id, source=data["record_type"], type_code=type_code,
+                             archive_no=data["archive_no"], record_id=record_id, revision=data.get("revision"),
+                             cause=cause)
+        changed += 1 if row is not None else 0
+    return changed
+
+
 def record_changed(session: Session, data: dict[str, Any], cause: str = "event") -> int:
-    """Queue the documents of a record's revision (see the module doc); how many rows changed."""
-    if data.get("action") == "entered_in_error":
-        return 0
+    """Queue the documents of a record's revision, or their withdrawal (see the module doc); how
+    many rows changed."""
     archive_no, record_id, record_type = data["archive_no"], data["record_id"], data["record_type"]
     if record_type == PERSONAL_INFO:
         return registration_changed(session, archive_no, None, cause, if_sent=True)
     type_codes = building.document_types(record_type, {"kind": data.get("kind")})
+    if data.get("action") == ENTERED_IN_ERROR:
+        return record_withdrawn(session, data, type_codes, cause)
     if not type_codes:
         stmt = pg_insert(NotBuildable).values(record_id=record_id, record_type=record_type, archive_no=archive_no,
                                               revision=data["revision"])
@@ -69,10 +96,9 @@ def record_changed(session: Session, data: dict[str, Any], cause: str = "event")
         return 1
     changed = 1 if queue.ensure_registration(session, archive_no, cause) is not None else 0
     for type_code in type_codes:
-        # One record, several documents (an integrated follow-up: HSDB04.01 and HSDB04.02): a set each.
-        set_id = queue.record_set(record_id) if len(type_codes) == 1 else queue.record_set(record_id, type_code)
-        row = queue.enqueue(session, set_id=set_id, source=record_type, type_code=type_code, archive_no=archive_no,
-                            record_id=record_id, revision=data["revision"], cause=cause)
+        row = queue.enqueue(session, set_id=set_of(record_id, type_code, type_codes), source=record_type,
+                            type_code=type_code, archive_no=archive_no, record_id=record_id,
+                            revision=data["revision"], cause=cause)
         changed += 1 if row is not None else 0
     return changed
 

@@ -32,7 +32,13 @@ class Document(Base):
     documents (null for the archive's registration, built from the archive as it is at send
     time). `custodian` is the institution keeping the archive, known at the latest when sent.
     `state`: queued -> sent -> acknowledged, or rejected (with the platform's `reasons`), failed
-    (a transport failure, queued again at `next_attempt_at`) and held (for an operator)."""
+    (a transport failure, queued again at `next_attempt_at`), held (for an operator) and
+    cancelled (never sent: its record was entered in error).
+
+    `action` is `submit` (the document, POSTed) or `withdraw`: the set's record was entered in
+    error, and this row, the set's last (its version number is its place in the set, no document
+    of its own), asks the platform to withdraw the document `withdraws` (DELETE), the set's latest
+    acknowledged version as it stands when the row is sent."""
 
     __tablename__ = "documents"
 
@@ -48,6 +54,8 @@ class Document(Base):
     custodian: Mapped[str | None] = mapped_column(String(22))
     cause: Mapped[str] = mapped_column(String(20))  # event | backfill | correction | resend
     state: Mapped[str] = mapped_column(String(16), server_default=text("'queued'"))
+    action: Mapped[str] = mapped_column(String(16), default="submit", server_default=text("'submit'"))  # | withdraw
+    withdraws: Mapped[str | None] = mapped_column(String(100))
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     platform_id: Mapped[str | None] = mapped_column(String(128))

@@ -6,6 +6,9 @@ queue's state, its rows by state, a resend, and the reconciliation against the p
     list_documents(session, "rejected", limit=50)   -> {"items": [document, ...], "next": cursor | None}
     resend(session, "record:8f3e...:v2")           -> document (queued again, now)
     reconcile(session, client, custodian=None)     -> {"groups": [...], "totals": {...}}
+
+A row is a document's version (`action` submit) or a withdrawal of its set (`withdraw`, naming
+the document it withdraws in `withdraws`): both are listed, counted by state and resent alike.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from services.sync.models import Backfill, Document, NotBuildable
 from services.sync.platform import PlatformClient, PlatformUnavailable
 
 SAMPLE = 50  # document ids listed per difference and group
+DIFFERENCES = ("missing_on_platform", "unknown_to_suite", "platform_id_differs", "withdrawal_differs")
 _DOCUMENT_ID = re.compile(r"^(?P<set_id>.+):v(?P<version>[1-9][0-9]{0,8})$")
 
 
@@ -33,7 +37,8 @@ def view(row: Document) -> dict[str, Any]:
     return {"id": row.id, "document_id": queue.document_id(row.set_id, row.version), "set_id": row.set_id,
             "version": row.version, "replaces": row.replaces, "type_code": row.type_code, "source": row.source,
             "archive_no": row.archive_no, "record_id": row.record_id, "revision": row.revision,
-            "custodian": row.custodian, "cause": row.cause, "state": row.state, "attempts": row.attempts,
+            "custodian": row.custodian, "cause": row.cause, "action": row.action, "withdraws": row.withdraws,
+            "state": row.state, "attempts": row.attempts,
             "next_attempt_at": row.next_attempt_at, "platform_id": row.platform_id, "reasons": row.reasons or [],
             "last_error": row.last_error, "queued_at": row.queued_at, "sent_at": row.sent_at,
             "answered_at": row.answered_at}
@@ -96,21 +101,26 @@ def resend(session: Session, ref: str) -> dict[str, Any]:
 
 def reconcile(session: Session, client: PlatformClient, custodian: str | None = None,
               type_code: str | None = None) -> dict[str, Any]:
-    """What the suite holds against what the platform lists as accepted, per institution
-    (custodian) and document type: documents acknowledged here but unknown there, accepted there
-    but not acknowledged here, acknowledged under another platform id, and what is still on its
-    way (not acknowledged yet here). Samples of ids are listed (at most `SAMPLE` a kind)."""
+    """What the suite holds against what the platform lists, per institution (custodian) and
+    document type: documents acknowledged here but unknown there, listed there but not
+    acknowledged here, acknowledged under another platform id, withdrawn on one side only, and
+    what is still on its way (not acknowledged yet here). A document the suite withdrew is
+    expected listed `withdrawn`, or not at all (a withdrawal the platform answered `unknown`):
+    never missing. Samples of ids are listed (at most `SAMPLE` a kind)."""
     filters = []
     if custodian:
         filters.append(Document.custodian == custodian)
     if type_code:
         filters.append(Document.type_code == type_code)
     held: dict[str, Document] = {}
+    withdrawn: set[str] = set()
     pending: dict[tuple, int] = defaultdict(int)
     for row in session.scalars(sa.select(Document).where(*filters)):
-        if row.state == queue.ACKNOWLEDGED:
+        if row.action == queue.WITHDRAW and row.state == queue.ACKNOWLEDGED:
+            withdrawn.add(row.withdraws)
+        elif row.action == queue.SUBMIT and row.state == queue.ACKNOWLEDGED:
             held[queue.document_id(row.set_id, row.version)] = row
-        else:
+        elif row.state != queue.CANCELLED:
             pending[(row.custodian, row.type_code)] += 1
     try:
         listed = {item["document_id"]: item for item in client.accepted(custodian, type_code)}
@@ -120,8 +130,10 @@ def reconcile(session: Session, client: PlatformClient, custodian: str | None = 
 
     def group(key: tuple) -> dict[str, Any]:
         if key not in groups:
-            groups[key] = {"custodian": key[0], "type_code": key[1], "acknowledged": 0, "platform_accepted": 0,
-                           "on_the_way": 0, "missing_on_platform": [], "unknown_to_suite": [], "platform_id_differs": []}
+            groups[key] = {"custodian": key[0], "type_code": key[1], "acknowledged": 0, "withdrawn": 0,
+                           "platform_accepted": 0, "platform_withdrawn": 0, "on_the_way": 0,
+                           "missing_on_platform": [], "unknown_to_suite": [], "platform_id_differs": [],
+                           "withdrawal_differs": []}
         return groups[key]
 
     def note(entry: dict[str, Any], kind: str, doc_id: str) -> None:
@@ -132,14 +144,19 @@ def reconcile(session: Session, client: PlatformClient, custodian: str | None = 
     for doc_id, row in held.items():
         entry = group((row.custodian, row.type_code))
         entry["acknowledged"] += 1
+        withdrew = doc_id in withdrawn
+        entry["withdrawn"] += withdrew
         item = listed.get(doc_id)
         if item is None:
-            note(entry, "missing_on_platform", doc_id)
+            if not withdrew:
+                note(entry, "missing_on_platform", doc_id)
         elif str(item.get("platform_id")) != row.platform_id:
             note(entry, "platform_id_differs", doc_id)
+        elif (item.get("status") == "withdrawn") != withdrew:
+            note(entry, "withdrawal_differs", doc_id)
     for doc_id, item in listed.items():
         entry = group((item.get("custodian"), item.get("document_type")))
-        entry["platform_accepted"] += 1
+        entry["platform_withdrawn" if item.get("status") == "withdrawn" else "platform_accepted"] += 1
         if doc_id not in held:
             note(entry, "unknown_to_suite", doc_id)
     for key, count in pending.items():
@@ -147,11 +164,10 @@ def reconcile(session: Session, client: PlatformClient, custodian: str | None = 
     rows = []
     for key in sorted(groups, key=lambda k: (k[0] or "", k[1] or "")):
         entry = groups[key]
-        for kind in ("missing_on_platform", "unknown_to_suite", "platform_id_differs"):
+        for kind in DIFFERENCES:
             entry.setdefault(f"{kind}_count", 0)
         rows.append(entry)
     totals = {name: sum(g[name] for g in rows) for name in (
-        "acknowledged", "platform_accepted", "on_the_way", "missing_on_platform_count", "unknown_to_suite_count",
-        "platform_id_differs_count")}
-    return {"groups": rows, "totals": totals, "consistent": not any(
-        totals[k] for k in ("missing_on_platform_count", "unknown_to_suite_count", "platform_id_differs_count"))}
+        "acknowledged", "withdrawn", "platform_accepted", "platform_withdrawn", "on_the_way",
+        *(f"{kind}_count" for kind in DIFFERENCES))}
+    return {"groups": rows, "totals": totals, "consistent": not any(totals[f"{k}_count"] for k in DIFFERENCES)}

@@ -1,14 +1,17 @@
 """The regional platform, behind one interface (`PlatformClient`), and its HTTP implementation
 (`HttpPlatformClient`, over `transport.HttpTransport`) following the agreed interface (docs/contracts.md, "The
-regional platform"): `POST /api/documents`, `GET /api/documents` for the reconciliation.
+regional platform"): `POST /api/documents`, `DELETE /api/documents/{id}` to withdraw one (its record
+entered in error), `GET /api/documents` for the reconciliation.
 
-An answer is one of four outcomes, which the sender maps to the queue's states:
+An answer is one of five outcomes, which the sender maps to the queue's states:
 
     Accepted(platform_id)   201, or 200 for a repeat of an accepted document      -> acknowledged
+    Withdrawn(platform_id)  a withdrawal: 200 withdrawn (a repeat the same), or 404 unknown
+                            (`unknown`: nothing there to withdraw)                  -> acknowledged
     Rejected(reasons)       422 (content refused), 400 (headers), 413 (too large)   -> rejected
     Deferred(reasons)       409: what the document depends on is not accepted yet  -> sent, retried
     TransportFailure(error) 5xx, 401/403, a timeout, a refused connection, an unreadable answer
-                                                                                    -> failed, retried
+                            (a 404 that is not the platform's `unknown`, 405)       -> failed, retried
 
 TLS is verified always (EHR_PLATFORM_CA_FILE names a CA bundle instead of the system's). The
 bearer token is never logged; neither is a document: an error names the status or the exception
@@ -17,7 +20,8 @@ type only.
     client = HttpPlatformClient(PlatformSettings.from_environment())
     client.submit("record:8f3e...:v2", "HSDB04.01", b"<ClinicalDocument ...", "application/hl7-cda+xml",
                   replaces="record:8f3e...:v1")                    -> Accepted(platform_id="P-000123")
-    list(client.accepted(custodian="T1101051011"))                -> [{"document_id": ..., ...}, ...]
+    client.withdraw("record:8f3e...:v2", "entered_in_error")      -> Withdrawn(platform_id="P-000123", ...)
+    list(client.accepted(custodian="T1101051011"))                -> [{"document_id": ..., "status": ...}, ...]
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import http.client
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Union
+from urllib.parse import quote
 
 from services.sync.settings import PlatformSettings
 from services.sync.transport import HttpTransport, Response
@@ -50,11 +55,18 @@ class Deferred:
 
 
 @dataclass(frozen=True)
+class Withdrawn:
+    platform_id: str | None = None
+    withdrawn_at: str | None = None
+    unknown: bool = False  # the platform never accepted it: nothing was there to withdraw
+
+
+@dataclass(frozen=True)
 class TransportFailure:
     error: str
 
 
-Answer = Union[Accepted, Rejected, Deferred, TransportFailure]
+Answer = Union[Accepted, Rejected, Deferred, Withdrawn, TransportFailure]
 
 CONTENT_TYPES = {"cda": "application/hl7-cda+xml", "fhir": "application/fhir+json"}
 
@@ -65,9 +77,14 @@ class PlatformClient(Protocol):
     def submit(self, document_id: str, type_code: str, body: bytes, content_type: str,
                replaces: str | None = None) -> Answer: ...
 
+    def withdraw(self, document_id: str, reason: str) -> Answer:
+        """Withdraw an accepted document (`reason` a code: `entered_in_error`)."""
+        ...
+
     def accepted(self, custodian: str | None = None, type_code: str | None = None) -> Iterator[dict[str, Any]]:
-        """Every document the platform has accepted (filtered), as `GET /api/documents` lists them;
-        raises `PlatformUnavailable` when it cannot be read."""
+        """Every document the platform has accepted (filtered), as `GET /api/documents` lists them,
+        each with its `status` (`accepted` or `withdrawn`); raises `PlatformUnavailable` when it
+        cannot be read."""
         ...
 
 
@@ -123,6 +140,28 @@ class HttpPlatformClient:
             return Rejected(_reasons(response, "rejected"))
         if status == 413:
             return Rejected([{"code": "too_large", "message": "the platform refused the document's size"}])
+        return TransportFailure(f"HTTP {status}")
+
+    def withdraw(self, document_id: str, reason: str) -> Answer:
+        try:
+            response = self._call("DELETE", "/api/documents/" + quote(document_id, safe=":"), None,
+                                  {"X-Reason": reason})
+        except (OSError, http.client.HTTPException) as exc:
+            return TransportFailure(type(exc).__name__)
+        status = response.status
+        if status in (200, 404):
+            try:
+                answer = response.json()
+            except ValueError:
+                return TransportFailure(f"HTTP {status}: not JSON")
+            said = answer.get("status") if isinstance(answer, dict) else None
+            if status == 200 and said == "withdrawn":
+                return Withdrawn(answer.get("platform_id"), answer.get("withdrawn_at"))
+            if status == 404 and said == "unknown":
+                return Withdrawn(unknown=True)
+            return TransportFailure(f"HTTP {status}: not a withdrawal")
+        if status in (400, 422):
+            return Rejected(_reasons(response, "rejected"))
         return TransportFailure(f"HTTP {status}")
 
     def accepted(self, custodian: str | None = None, type_code: str | None = None) -> Iterator[dict[str, Any]]:

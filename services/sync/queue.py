@@ -13,6 +13,14 @@ States:
     failed        a transport failure (5xx, timeout, refused connection); queued again after
                   `backoff(attempts)`
     held          `max_attempts` failures in a row: waits for an operator (`resend`)
+    cancelled     never sent, and never to be: its record was entered in error  (final)
+
+Actions: a row `submit`s its document (POST), or `withdraw`s the set's latest acknowledged
+version (DELETE; `withdraw`): a record entered in error cancels its set's versions never sent
+(no sender holds them, none was ever tried) and adds one withdrawal row at the set's end, after
+any version still on its way; `cancelled` at once when nothing of the set reached or may reach
+the platform. A set with a withdrawal takes no later version (`enqueue` answers None), so a late
+event of the record sends nothing.
 
 Order within an archive (`claim_due`): the archive's registration document (HSDA00.01, source
 `archive`) must be acknowledged before any other document of the archive is sent; a document is
@@ -25,6 +33,9 @@ locked until the caller commits, so two workers never send one document at once.
             archive_no="11010510110100007", record_id="8f3e...", revision=2, custodian="T1101051011",
             cause="event")                                           -> Document(version=2, replaces="record:8f3e...:v1")
     claim_due(session, now, limit=20)                               -> [Document, ...] (locked)
+    withdraw(session, set_id="record:8f3e...", source="hypertension_follow_up", type_code="HSDB04.01",
+             archive_no="11010510110100007", record_id="8f3e...", revision=2, cause="event")
+                                                                     -> Document(action="withdraw", version=3)
     backoff(3)                                                       -> timedelta(seconds=6.9)
 """
 
@@ -43,10 +54,15 @@ REGISTRATION = "HSDA00.01"
 ARCHIVE = "archive"  # the source of the registration document
 
 QUEUED, SENT, ACKNOWLEDGED, REJECTED, FAILED, HELD = "queued", "sent", "acknowledged", "rejected", "failed", "held"
-STATES = (QUEUED, SENT, ACKNOWLEDGED, REJECTED, FAILED, HELD)
-SETTLED = (ACKNOWLEDGED, REJECTED)
+CANCELLED = "cancelled"
+STATES = (QUEUED, SENT, ACKNOWLEDGED, REJECTED, FAILED, HELD, CANCELLED)
+SETTLED = (ACKNOWLEDGED, REJECTED, CANCELLED)
 CLAIMABLE = (QUEUED, SENT, FAILED)
 RESENDABLE = (HELD, REJECTED, FAILED, SENT)
+
+SUBMIT, WITHDRAW = "submit", "withdraw"
+ACTIONS = (SUBMIT, WITHDRAW)
+ENTERED_IN_ERROR = "entered_in_error"  # the reason a withdrawal gives the platform (X-Reason)
 
 BASE_PAUSE = 2.0      # seconds before the first retry
 MAX_PAUSE = 600.0     # no retry waits longer than ten minutes
@@ -102,10 +118,12 @@ def latest(session: Session, set_id: str) -> Document | None:
 def enqueue(session: Session, *, set_id: str, source: str, type_code: str, archive_no: str, cause: str,
             record_id: str | None = None, revision: int | None = None, custodian: str | None = None) -> Document | None:
     """Queue the next version of `set_id`, in the caller's transaction. A record's revision
-    already queued (the same event twice through a backfill and the live queue) queues nothing:
-    None."""
+    already queued (the same event twice through a backfill and the live queue), or a set
+    withdrawn, queues nothing: None."""
     _lock_set(session, set_id)
     last = latest(session, set_id)
+    if last is not None and last.action == WITHDRAW:
+        return None
     if last is not None and revision is not None and last.revision is not None and last.revision >= revision:
         return None
     version = 1 if last is None else last.version + 1
@@ -115,6 +133,52 @@ def enqueue(session: Session, *, set_id: str, source: str, type_code: str, archi
     session.add(row)
     session.flush()
     return row
+
+
+def withdraw(session: Session, *, set_id: str, source: str, type_code: str, archive_no: str, cause: str,
+             record_id: str | None = None, revision: int | None = None) -> Document | None:
+    """The set's record was entered in error (see the module doc), in the caller's transaction:
+    its versions never sent cancelled, and a withdrawal row at its end; None when the set has one
+    already (the same event twice)."""
+    _lock_set(session, set_id)
+    last = latest(session, set_id)
+    if last is not None and last.action == WITHDRAW:
+        return None
+    now = sa.func.now()
+    never_sent = session.scalars(
+        sa.select(Document).where(Document.set_id == set_id, Document.action == SUBMIT,
+                                  Document.state.in_((QUEUED, FAILED, HELD)), Document.sent_at.is_(None))
+        .with_for_update(skip_locked=True))  # a row a sender holds now is on its way
+    for row in never_sent:
+        row.state, row.last_error, row.updated_at = CANCELLED, f"{ENTERED_IN_ERROR}: never sent", now
+    session.flush()
+    # The latest version acknowledged or on its way: what the withdrawal will most likely name.
+    reached = session.scalar(sa.select(sa.func.max(Document.version))
+                             .where(Document.set_id == set_id, Document.state.not_in((REJECTED, CANCELLED))))
+    row = Document(set_id=set_id, version=1 if last is None else last.version + 1, replaces=None,
+                   type_code=last.type_code if last else type_code, source=last.source if last else source,
+                   archive_no=last.archive_no if last else archive_no, record_id=record_id, revision=revision,
+                   custodian=last.custodian if last else None, cause=cause, action=WITHDRAW,
+                   withdraws=document_id(set_id, reached) if reached else None,
+                   state=QUEUED if reached else CANCELLED,
+                   last_error=None if reached else f"{ENTERED_IN_ERROR}: nothing sent to withdraw")
+    session.add(row)
+    session.flush()
+    return row
+
+
+def withdrawal_targets(session: Session, rows: list[Document]) -> dict[int, str]:
+    """The document each withdrawal row withdraws: its set's latest acknowledged version (every
+    earlier row of the archive is settled when a withdrawal's turn comes); a row whose set has
+    none is left out."""
+    sets = {row.set_id for row in rows}
+    if not sets:
+        return {}
+    acknowledged = dict(session.execute(
+        sa.select(Document.set_id, sa.func.max(Document.version))
+        .where(Document.set_id.in_(sets), Document.action == SUBMIT, Document.state == ACKNOWLEDGED)
+        .group_by(Document.set_id)).all())
+    return {row.id: document_id(row.set_id, acknowledged[row.set_id]) for row in rows if row.set_id in acknowledged}
 
 
 def unsent(session: Session, set_id: str) -> bool:

@@ -7,10 +7,17 @@ transaction. A row is never sent by two workers at once
 queued (sent again later: the platform answers a repeat of an accepted document with the same
 platform id, so nothing doubles).
 
-    send_due(session, gather_batch, build, client, max_attempts=8)
-        -> {"acknowledged": 3, "rejected": 0, "deferred": 0, "failed": 0, "held": 0, "claimed": 3}
+A withdrawal row (`queue.WITHDRAW`: its record entered in error) needs no facts: it asks the
+platform to withdraw its set's latest acknowledged version (`client.withdraw`, DELETE, named in
+the row's `withdraws`), sent beside the batch's documents; withdrawn, or unknown to the platform
+(nothing to withdraw: kept as the reason `unknown`), it is acknowledged; a transport failure is
+retried as a document's. With no acknowledged version (every one on its way was rejected) it is
+cancelled without a request.
 
-`gather_batch(rows) -> {row.id: DocumentInput | Exception}` (the facts through RPC; raises when
+    send_due(session, gather_batch, build, client, max_attempts=8)
+        -> {"acknowledged": 3, "rejected": 0, "deferred": 0, "failed": 0, "held": 0, "cancelled": 0, "claimed": 3}
+
+`gather_batch(rows) -> {row.id: DocumentInput | Exception}` (the documents' facts by RPC; raises when
 a service cannot be asked: the batch waits), `build(DocumentInput) -> (bytes, content type)`,
 `client` a `platform.PlatformClient`. What the services answer NotFound for (an archive or
 record that no longer leads anywhere), or what the builders refuse, is held for an operator with
@@ -34,7 +41,8 @@ from services.sync import queue
 from services.sync.building import BuilderUnavailable
 from services.sync.documents.model import DocumentInput
 from services.sync.models import Document
-from services.sync.platform import Accepted, Answer, Deferred, PlatformClient, Rejected, TransportFailure
+from services.sync.platform import (Accepted, Answer, Deferred, PlatformClient, Rejected, TransportFailure,
+                                   Withdrawn)
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +54,8 @@ Build = Callable[[DocumentInput], tuple[bytes, str]]
 # spawn(fn, *args) -> a handle whose wait() answers fn(*args): a green thread of a pool that waits
 # while it is full (the service's), or `at_once` (one after the other, here).
 Spawn = Callable[..., Any]
-OUTCOMES = ("acknowledged", "rejected", "deferred", "failed", "held")
+OUTCOMES = ("acknowledged", "rejected", "deferred", "failed", "held", "cancelled")
+NOTHING_THERE = {"code": "unknown", "message": "the platform held no such document: nothing to withdraw"}
 
 
 def _hold(row: Document, error: str, now: datetime) -> None:
@@ -85,6 +94,13 @@ def record_answer(row: Document, answer: Answer, max_attempts: int, now: datetim
     """Keep the platform's answer on the row; the outcome's name."""
     doc_id = queue.document_id(row.set_id, row.version)
     row.sent_at = now
+    if isinstance(answer, Withdrawn):
+        row.state, row.reasons = queue.ACKNOWLEDGED, [NOTHING_THERE] if answer.unknown else []
+        row.platform_id = answer.platform_id
+        row.answered_at = row.updated_at = now
+        row.last_error = None
+        log.info("document withdrawn", extra={"document_id": row.withdraws, "unknown": answer.unknown})
+        return "acknowledged"
     if isinstance(answer, Accepted):
         row.state, row.platform_id, row.reasons = queue.ACKNOWLEDGED, answer.platform_id, []
         row.answered_at = row.updated_at = now
@@ -117,6 +133,17 @@ def _submit(client: PlatformClient, row: Document, document: tuple[bytes, str]) 
         return TransportFailure(f"client: {type(exc).__name__}")
 
 
+def _withdraw(client: PlatformClient, row: Document) -> Answer:
+    try:
+        return client.withdraw(row.withdraws, queue.ENTERED_IN_ERROR)
+    except Exception as exc:  # noqa: BLE001 - as _submit
+        return TransportFailure(f"client: {type(exc).__name__}")
+
+
+def _cancel(row: Document, error: str, now: datetime) -> None:
+    row.state, row.last_error, row.updated_at = queue.CANCELLED, error, now
+
+
 class _Done:
     def __init__(self, value: Any) -> None:
         self.value = value
@@ -142,16 +169,25 @@ def send_due(session: Session, gather_batch: GatherBatch, build: Build, client: 
     if not rows:
         session.commit()
         return counts
+    submits = [row for row in rows if row.action != queue.WITHDRAW]
+    withdrawals = [row for row in rows if row.action == queue.WITHDRAW]
+    in_flight: list[tuple[Document, Any]] = []
+    targets = queue.withdrawal_targets(session, withdrawals)
+    for row in withdrawals:
+        if row.id not in targets:
+            _cancel(row, f"{queue.ENTERED_IN_ERROR}: nothing acknowledged to withdraw", now)
+            counts["cancelled"] += 1
+        else:
+            row.withdraws = targets[row.id]
+            in_flight.append((row, spawn(_withdraw, client, row)))
     try:
-        facts = gather_batch(rows)
+        facts = gather_batch(submits) if submits else {}
     except Exception as exc:  # noqa: BLE001 - registry or records down or late: the batch waits its turn
-        for row in rows:
+        for row in submits:
             queue.after_failure(row, f"gather: {type(exc).__name__}", now, max_attempts, rng)
             counts["held" if row.state == queue.HELD else "failed"] += 1
-        session.commit()
-        return counts
-    in_flight: list[tuple[Document, Any]] = []
-    for row in rows:
+        submits = []
+    for row in submits:
         document = prepare(row, facts.get(row.id), build, max_attempts, now, rng)
         if isinstance(document, str):
             counts[document] += 1
@@ -172,6 +208,6 @@ def send_all_due(session: Session, gather_batch: GatherBatch, build: Build, clie
         counts = send_due(session, gather_batch, build, client, max_attempts, limit, spawn=spawn)
         for key, value in counts.items():
             total[key] = total.get(key, 0) + value
-        if counts["claimed"] == 0 or counts["acknowledged"] + counts["rejected"] == 0:
+        if counts["claimed"] == 0 or counts["acknowledged"] + counts["rejected"] + counts["cancelled"] == 0:
             break
     return total

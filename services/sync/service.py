@@ -11,8 +11,9 @@ archive), claimed with `FOR UPDATE SKIP LOCKED` (any number of senders and proce
 side), their facts gathered for the batch at once through the registry's
 `identities_for_documents` (proved with EHR_SYNC_KEY) and records' `get_records` and
 `latest_contents`, built (`building`, EHR_PLATFORM_FORMAT) and sent concurrently over keep-alive
-connections (`platform`), the answers kept in one transaction. Every two seconds, a page of a
-running backfill (`backfill`).
+connections (`platform`), the answers kept in one transaction; a record entered in error has its
+documents withdrawn from the platform in the same rounds (a withdrawal row: DELETE, no facts
+gathered). Every two seconds, a page of a running backfill (`backfill`).
 
 RPC (service `sync`; `shared.contracts.sync.RPC`), for operators (`ehr sync ...`):
 

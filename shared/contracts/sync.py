@@ -22,17 +22,20 @@ from marshmallow import Schema, fields, validate
 from shared.contracts.fields import (INSTITUTION, ArchiveNo, Lenient, Limit, NoArgumentsSchema, PageQuerySchema,
                                     PingSchema, Rpc, Strict, not_in_future)
 
-STATES = ("queued", "sent", "acknowledged", "rejected", "failed", "held")
+STATES = ("queued", "sent", "acknowledged", "rejected", "failed", "held", "cancelled")
+ACTIONS = ("submit", "withdraw")
 TYPE_CODE = validate.Regexp(r"^HSD[A-C]\d\d\.\d\d$", error="A WS/T 483 document type, e.g. HSDC00.01.")
 
 
 class DocumentSchema(Schema):
-    """One version of one document in the send queue:
+    """One version of one document in the send queue (`action` submit), or the withdrawal of its
+    set (`withdraw`: its record entered in error; `withdraws` the document withdrawn):
 
         {"id": 12, "document_id": "record:8f3e...:v2", "set_id": "record:8f3e...", "version": 2,
          "replaces": "record:8f3e...:v1", "type_code": "HSDB04.01", "source": "hypertension_follow_up",
          "archive_no": "11010510110100007", "record_id": "8f3e...", "revision": 2, "custodian": "T1101051011",
-         "cause": "event", "state": "rejected", "attempts": 0, "platform_id": null,
+         "cause": "event", "action": "submit", "withdraws": null, "state": "rejected", "attempts": 0,
+         "platform_id": null,
          "reasons": [{"code": "missing_element", "message": "...", "path": "/ClinicalDocument/..."}], ...}
     """
 
@@ -48,6 +51,9 @@ class DocumentSchema(Schema):
     revision = fields.Int(allow_none=True)
     custodian = fields.Str(allow_none=True)
     cause = fields.Str(metadata={"enum": ["event", "backfill"]})
+    action = fields.Str(metadata={"enum": list(ACTIONS)})
+    withdraws = fields.Str(allow_none=True, metadata={
+        "description": "a withdrawal's document: the set's latest acknowledged version (once sent)"})
     state = fields.Str(metadata={"enum": list(STATES)})
     attempts = fields.Int()
     next_attempt_at = fields.AwareDateTime()
@@ -106,7 +112,9 @@ class ReconciliationGroupSchema(Schema):
     custodian = fields.Str(allow_none=True)
     type_code = fields.Str(allow_none=True)
     acknowledged = fields.Int(metadata={"description": "acknowledged in the suite"})
+    withdrawn = fields.Int(metadata={"description": "of those, withdrawn by the suite (a record entered in error)"})
     platform_accepted = fields.Int(metadata={"description": "listed as accepted by the platform"})
+    platform_withdrawn = fields.Int(metadata={"description": "listed as withdrawn by the platform"})
     on_the_way = fields.Int(metadata={"description": "in the suite, not acknowledged yet"})
     missing_on_platform = fields.List(fields.Str())
     missing_on_platform_count = fields.Int()
@@ -114,6 +122,9 @@ class ReconciliationGroupSchema(Schema):
     unknown_to_suite_count = fields.Int()
     platform_id_differs = fields.List(fields.Str())
     platform_id_differs_count = fields.Int()
+    withdrawal_differs = fields.List(fields.Str(), metadata={
+        "description": "withdrawn on one side only: by the suite but listed accepted, or listed withdrawn"})
+    withdrawal_differs_count = fields.Int()
 
 
 class ReconciliationSchema(Schema):
@@ -152,7 +163,8 @@ class ReconcileRequestSchema(Strict):
 
 class SenderOutcomeSchema(Schema):
     """One pass of the sender: `{"claimed": 4, "acknowledged": 3, "rejected": 1, "deferred": 0,
-    "failed": 0, "held": 0}`."""
+    "failed": 0, "held": 0, "cancelled": 0}` (a withdrawal counts as acknowledged, or cancelled
+    when nothing acknowledged was there to withdraw)."""
 
     claimed = fields.Int()
     acknowledged = fields.Int()
@@ -160,6 +172,7 @@ class SenderOutcomeSchema(Schema):
     deferred = fields.Int()
     failed = fields.Int()
     held = fields.Int()
+    cancelled = fields.Int()
 
 
 RPC: dict[str, Rpc] = {
@@ -181,7 +194,8 @@ class DocumentQuerySchema(PageQuerySchema):
     queue's documents, newest first; each filter optional."""
 
     state = fields.Str(load_default=None, validate=validate.OneOf(STATES),
-                       metadata={"description": "queued, sent, acknowledged, rejected, failed or held"})
+                       metadata={"description": "queued, sent, acknowledged, rejected, failed, held or "
+                                                "cancelled (never sent: its record entered in error)"})
     type_code = fields.Str(load_default=None, data_key="type", validate=TYPE_CODE,
                            metadata={"description": "a WS/T 483 document type", "example": "HSDB04.01"})
     archive_no = ArchiveNo(load_default=None)

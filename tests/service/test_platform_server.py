@@ -1,8 +1,10 @@
 """`ehr platform` as the sync service meets it: a process on a free port (`python -m ehr platform`),
 driven over HTTP with requests. Accepts, answers a re-send with the same platform id, defers a
 record before its resident's registration, rejects with reasons, fails on request (500 for a
-while, hangs, goes down, rejects one in N), pages its accepted list, keeps what it accepted
-across a restart, and wants its token. Hand-written documents (ehr/platform/samples.py)."""
+while, hangs, goes down, rejects one in N), pages its accepted list, withdraws an accepted
+document (kept, listed withdrawn, its set closed to later versions), keeps what it accepted
+across a restart (and opens an earlier fake's data file), and wants its token. Hand-written
+documents (ehr/platform/samples.py)."""
 
 from __future__ import annotations
 
@@ -250,12 +252,88 @@ def test_the_accepted_list_pages_with_its_cursor(normal):
     assert pages == 3 and len(seen) == 5
     assert {i["document_id"] for i in seen} == accepted | {f"archive:{archive_no}:v1"}
     assert set(seen[0]) == {"document_id", "set_id", "version", "document_type", "archive_no", "custodian",
-                            "platform_id", "received_at"}
+                            "platform_id", "received_at", "status", "withdrawn_at"}
+    assert {(i["status"], i["withdrawn_at"]) for i in seen} == {("accepted", None)}
     only = requests.get(f"{url}/api/documents", params={"custodian": custodian, "type": "HSDA00.01"},
                         headers=AUTH, timeout=5).json()
     assert [i["document_type"] for i in only["items"]] == ["HSDA00.01"] and only["next"] is None
     bad = requests.get(f"{url}/api/documents", params={"limit": "0"}, headers=AUTH, timeout=5)
     assert bad.status_code == 400 and bad.json()["reasons"][0]["path"] == "limit"
+
+
+def withdraw(url: str, document_id: str, reason: str | None = "entered_in_error", auth=AUTH) -> requests.Response:
+    headers = {**auth, **({"X-Reason": reason} if reason else {})}
+    return requests.delete(f"{url}/api/documents/{document_id}", headers=headers, timeout=10)
+
+
+def test_an_accepted_document_is_withdrawn_kept_listed_so_and_its_set_takes_no_later_version(normal):
+    url, archive_no = normal.url, resident()
+    custodian = f"T{uuid.uuid4().int % 10**10:010d}"
+    register(url, archive_no, custodian)
+    set_id = f"record:{uuid.uuid4()}"
+    accepted = send(url, sample_cda(f"{set_id}:v1", archive_no=archive_no, custodian=custodian), f"{set_id}:v1").json()
+    other = record(url, archive_no, custodian).json()
+
+    first = withdraw(url, f"{set_id}:v1")
+    assert first.status_code == 200, first.text
+    answer = first.json()
+    assert answer == {"status": "withdrawn", "document_id": f"{set_id}:v1", "platform_id": accepted["platform_id"],
+                      "withdrawn_at": answer["withdrawn_at"], "reason": "entered_in_error"}
+    again = withdraw(url, f"{set_id}:v1")
+    assert (again.status_code, again.json()) == (200, answer)  # idempotent: the first withdrawal's time
+    got = requests.get(f"{url}/api/documents/{set_id}:v1", headers=AUTH, timeout=5).json()
+    assert (got["status"], got["platform_id"], got["withdrawn_at"], got["set_id"]) == (
+        "withdrawn", accepted["platform_id"], answer["withdrawn_at"], set_id)
+    listed = requests.get(f"{url}/api/documents", params={"custodian": custodian}, headers=AUTH, timeout=5).json()
+    statuses = {i["document_id"]: (i["status"], i["withdrawn_at"]) for i in listed["items"]}
+    assert statuses == {f"archive:{archive_no}:v1": ("accepted", None), other["document_id"]: ("accepted", None),
+                        f"{set_id}:v1": ("withdrawn", answer["withdrawn_at"])}
+    # a re-send of the withdrawn document: its acceptance, as before; a correction of it: refused
+    resent = send(url, sample_cda(f"{set_id}:v1", archive_no=archive_no, custodian=custodian), f"{set_id}:v1")
+    assert (resent.status_code, resent.json()) == (200, accepted)
+    v2 = sample_cda(f"{set_id}:v2", version=2, replaces=f"{set_id}:v1", archive_no=archive_no, custodian=custodian)
+    refused = send(url, v2, f"{set_id}:v2", replaces=f"{set_id}:v1")
+    assert refused.status_code == 422 and [r["code"] for r in refused.json()["reasons"]] == ["withdrawn_set"]
+
+    unknown = withdraw(url, f"record:{uuid.uuid4()}:v1")
+    assert unknown.status_code == 404 and unknown.json()["status"] == "unknown"
+    for reason, code in ((None, "missing_header"), ("mistake", "invalid_value")):
+        bad = withdraw(url, other["document_id"], reason)
+        assert bad.status_code == 400 and bad.json()["reasons"][0] | {"message": ""} == {
+            "code": code, "message": "", "path": "X-Reason"}
+    assert withdraw(url, other["document_id"], auth={"Authorization": "Bearer nope"}).status_code == 401
+    assert requests.get(f"{url}/api/documents/{other['document_id']}", headers=AUTH, timeout=5).json()[
+        "status"] == "accepted"
+
+
+def test_an_earlier_fakes_data_file_is_opened_and_given_the_withdrawal_columns(tmp_path):
+    import sqlite3
+
+    from ehr.platform.storage import FILE_NAME, Store
+
+    with sqlite3.connect(tmp_path / FILE_NAME) as db:  # the first fake's tables
+        db.executescript("""
+            CREATE TABLE accepted (seq INTEGER PRIMARY KEY AUTOINCREMENT, document_id TEXT NOT NULL UNIQUE,
+                platform_id TEXT NOT NULL UNIQUE, format TEXT NOT NULL, document_type TEXT NOT NULL,
+                set_id TEXT NOT NULL, version INTEGER NOT NULL, archive_no TEXT NOT NULL, custodian TEXT NOT NULL,
+                replaces TEXT, received_at TEXT NOT NULL, body BLOB NOT NULL);
+            CREATE TABLE rejected (document_id TEXT PRIMARY KEY, status INTEGER NOT NULL, reasons TEXT NOT NULL,
+                received_at TEXT NOT NULL);
+            INSERT INTO accepted (document_id, platform_id, format, document_type, set_id, version, archive_no,
+                custodian, replaces, received_at, body)
+            VALUES ('record:old:v1', 'RHIP-OLD', 'cda', 'HSDB04.01', 'record:old', 1, '11010500300100001',
+                'T1101051011', NULL, '2026-01-01T00:00:00.000+00:00', x'3c782f3e');
+        """)
+    store = Store(tmp_path)
+    try:
+        assert store.accepted("record:old:v1")["withdrawn_at"] is None
+        assert store.withdraw("record:old:v1", "entered_in_error")["withdrawn_reason"] == "entered_in_error"
+        assert store.set_withdrawn("record:old") and not store.set_withdrawn("record:other")
+        [item], _ = store.list_accepted()
+        assert (item["status"], item["platform_id"]) == ("withdrawn", "RHIP-OLD")
+    finally:
+        store.close()
+    Store(tmp_path).close()  # opened again: nothing to add twice
 
 
 def test_a_token_is_required(platform):

@@ -4,8 +4,9 @@ port, `tests.support.platform`), in CDA and in FHIR: every archive and record be
 acknowledged document, the registration first (with the 个人基本信息表 and the full ID number in
 it), an integrated follow-up two (HSDB04.01 and HSDB04.02); two sync workers send each document once; a platform down for 30 seconds (its process
 stopped, then started again on the same port and data) loses and doubles nothing; a rejected
-document is resent as a replacement once its record is corrected; the registry answers a full
-identity only to a call proved with EHR_SYNC_KEY."""
+document is resent as a replacement once its record is corrected; a record entered in error is
+withdrawn from the platform (both documents of an integrated follow-up), or never sent when it
+was not yet; the registry answers a full identity only to a call proved with EHR_SYNC_KEY."""
 
 from __future__ import annotations
 
@@ -219,6 +220,61 @@ def test_a_rejected_document_is_resent_as_a_replacement_once_its_record_is_corre
     second = platform.document(f"record:{record_id}:v2")
     assert (second["status"], second["set_id"], second["version"]) == ("accepted", f"record:{record_id}", 2)
     assert platform.document(first)["status"] == "rejected"
+
+
+def test_a_record_entered_in_error_is_withdrawn_from_the_platform_once(start, platform, rpc, synth):
+    start(RegistryService, RecordsService, SyncService)
+    _, archive_no = new_archive(rpc, synth)
+    both = rpc.records.file_record(archive_no, {"record_type": "integrated_follow_up", "content": integrated(),
+                                                "institution_code": MANAGER})["record_id"]
+    rows = wait_until(lambda: acknowledged(archive_no, 3), timeout=90, message="the follow-up's documents acknowledged")
+    documents = [f"{r.set_id}:v1" for r in rows[1:]]
+    assert documents == [f"record:{both}:HSDB04.01:v1", f"record:{both}:HSDB04.02:v1"]
+
+    rpc.records.mark_entered_in_error(archive_no, both, "录入了他人的随访")
+    rows = wait_until(lambda: acknowledged(archive_no, 5), timeout=90, message="the withdrawals acknowledged")
+    withdrawals = query("sync", "SELECT set_id, version, action, withdraws, platform_id, state FROM documents "
+                                "WHERE archive_no = :a AND action = 'withdraw' ORDER BY set_id", a=archive_no)
+    assert [(w.set_id, w.version, w.withdraws, w.state) for w in withdrawals] == [
+        (f"record:{both}:HSDB04.01", 2, documents[0], "acknowledged"),
+        (f"record:{both}:HSDB04.02", 2, documents[1], "acknowledged")]
+    listed = on_platform(platform, archive_no)
+    assert {d: listed[d]["status"] for d in listed} == {f"archive:{archive_no}:v1": "accepted",
+                                                        documents[0]: "withdrawn", documents[1]: "withdrawn"}
+    assert [w.platform_id for w in withdrawals] == [listed[d]["platform_id"] for d in documents]
+    assert platform.document(documents[0])["status"] == "withdrawn"
+    listed_here = CliRunner().invoke(main, ["sync", "list", "--archive", archive_no, "--json"])
+    assert {(d["document_id"], d["action"], d["withdraws"]) for d in json.loads(listed_here.output)
+            if d["action"] == "withdraw"} == {(f"{w.set_id}:v2", "withdraw", w.withdraws) for w in withdrawals}
+    report = rpc.sync.reconcile(custodian=MANAGER)
+    differing = {d for g in report["groups"] for k in ("missing_on_platform", "unknown_to_suite",
+                                                       "platform_id_differs", "withdrawal_differs") for d in g[k]}
+    assert not differing & set(documents) and report["totals"]["withdrawn"] >= 2
+    assert all(platform.received()[d] == 1 for d in documents)
+
+
+def test_a_record_entered_in_error_before_it_was_sent_is_never_sent(start, platform, rpc, synth):
+    start(RegistryService, RecordsService, SyncService)
+    platform.faults(mode="down")  # nothing is accepted: the record waits for its archive's registration
+    _, archive_no = new_archive(rpc, synth)
+    record_id = file_follow_up(rpc, archive_no)["record_id"]
+    wait_until(lambda: len(documents_of(archive_no)) == 2, message="the follow-up queued")
+    rpc.records.mark_entered_in_error(archive_no, record_id, "录入了他人的随访")
+    states = wait_until(lambda: (rows := query("sync", "SELECT action, state, attempts, sent_at FROM documents "
+                                                       "WHERE record_id = :r ORDER BY id", r=record_id))
+                        and rows[0].state == "cancelled" and rows, message="the follow-up cancelled")
+    assert [(r.action, r.state, r.attempts, r.sent_at) for r in states] == [
+        ("submit", "cancelled", 0, None), ("withdraw", "cancelled", 0, None)]
+    platform.reset()
+    wait_until(lambda: documents_of(archive_no)[0].state == "acknowledged", timeout=120,
+               message="the registration acknowledged after the outage")
+    listed = CliRunner().invoke(main, ["sync", "list", "--state", "cancelled", "--archive", archive_no, "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert sorted(d["document_id"] for d in json.loads(listed.output)) == [f"record:{record_id}:v1",
+                                                                           f"record:{record_id}:v2"]
+    rpc.sync.run_sender()
+    assert not any(d.startswith(f"record:{record_id}") for d in platform.received())
+    assert list(on_platform(platform, archive_no)) == [f"archive:{archive_no}:v1"]
 
 
 def test_a_record_type_without_a_document_is_listed_not_sent(start, platform, rpc, synth):

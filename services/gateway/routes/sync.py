@@ -68,7 +68,8 @@ ROUTES = area(
     Route("GET", "/api/v1/sync/documents", "list_sync_documents", access.SYNC_DOCUMENTS_LIST,
           lambda c: c.sync.list_documents(**c.query),
           summary="Documents of the send queue, newest first, by `state`, `type` and `archive_no`, with the "
-                  "platform's reasons for a rejection (operators)", query=DocumentQuery,
+                  "platform's reasons for a rejection and the withdrawals of records entered in error "
+                  "(action `withdraw`) (operators)", query=DocumentQuery,
           answers=(Answer(200, "One page, newest first", DocumentPageSchema),), errors=(400, 503)),
     Route("POST", DOCUMENT + "/resend", "resend_sync_document", access.SYNC_DOCUMENT_RESEND, resend,
           summary="Queue a held, rejected or failed document again, due now (by its id or its document id, "

@@ -101,7 +101,7 @@ GLOBALS.update(QUARANTINE_REASONS=QUARANTINE_REASONS, QUARANTINE_STATUS=QUARANTI
 
 # the upload to the regional platform (services/sync; WS/T 483 document types)
 SYNC_STATES = {"queued": "待发送", "sent": "已发送待确认", "acknowledged": "已确认", "rejected": "被拒收",
-               "failed": "发送失败（将重试）", "held": "已暂停（待处理）"}
+               "failed": "发送失败（将重试）", "held": "已暂停（待处理）", "cancelled": "已取消（记录作废，未发送）"}
 SYNC_TYPES = {"HSDA00.01": "个人基本健康信息登记", "HSDC00.01": "成人健康体检", "HSDC00.02": "门诊摘要",
               "HSDC00.03": "住院摘要", "HSDC00.04": "会诊记录", "HSDC00.05": "转诊记录",
               "HSDB04.01": "高血压患者随访服务",

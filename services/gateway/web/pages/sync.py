@@ -20,7 +20,7 @@ from services.gateway.web.forms import flatten_errors
 from services.gateway.web.page import Page, PageCall
 
 PAGE_SIZE = 25
-STATES = ("queued", "sent", "acknowledged", "rejected", "failed", "held")
+STATES = ("queued", "sent", "acknowledged", "rejected", "failed", "held", "cancelled")
 RESENDABLE = ("held", "rejected", "failed", "sent")  # what the sync service queues again (its queue.RESENDABLE)
 DEFAULT_STATE = "rejected"
 
