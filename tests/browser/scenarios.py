@@ -64,7 +64,7 @@ def health_exam(page, data: dict) -> None:
     shoot(page, "archive")
 
     page.get_by_role("link", name="健康体检表").click()
-    page.wait_for_url(f"**/forms/health_exam")
+    page.wait_for_url("**/forms/health_exam")
     assert unlabelled_inputs(page) == []
     page.get_by_label("体检日期").fill(clock.today().isoformat())
     page.get_by_label("责任医生").fill("王医生")

@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services.gateway import audit
-from services.gateway.service import GatewayService
 from services.programmes.service import ProgrammesService
 from services.referrals.service import ReferralsService
 from services.records.service import RecordsService

@@ -95,7 +95,6 @@ def test_concurrent_creations_in_one_village_from_two_workers_get_consecutive_un
 
     def create(resident):
         from shared.transport.rpc import SignedClusterRpcClient
-        from shared.config import load_settings
 
         with SignedClusterRpcClient(timeout=30) as client:
             return client.registry.create_archive(resident.archive_request())["archive_no"]
@@ -111,7 +110,6 @@ def test_concurrent_creations_with_one_id_number_give_one_archive(registry, synt
 
     def create(_):
         from shared.transport.rpc import SignedClusterRpcClient
-        from shared.config import load_settings
 
         with SignedClusterRpcClient(timeout=30) as client:
             try:

@@ -12,7 +12,7 @@ from marshmallow import fields
 from services.gateway.openapi import build_spec
 from services.records.forms import FORMS, REFERRAL_FORMS, export
 from services.records.forms.personal_info import BloodType, PersonalInfoSchema
-from shared.codes import BloodTypeABO, BloodTypeRh, CodeEnum, ExamTestItem
+from shared.codes import BloodTypeRh, CodeEnum, ExamTestItem
 from shared.contracts.forms import FORM_SCHEMAS_DIR, form_component, published_forms
 from services.records.forms.common import code
 
