@@ -116,22 +116,36 @@ class HttpPlatformClient:
         return self.transport.request(method, path, body, {**(headers or {}), "Authorization": self.authorization},
                                       params)
 
+    def _exchange(self, method: str, path: str, body: bytes | None, headers: dict[str, str]
+                  ) -> Response | TransportFailure:
+        try:
+            return self._call(method, path, body, headers)
+        except (OSError, http.client.HTTPException) as exc:  # refused, reset, timed out, garbled
+            return TransportFailure(type(exc).__name__)
+
+    @staticmethod
+    def _body(response: Response) -> dict[str, Any] | TransportFailure:
+        """The answer's JSON object ({} for JSON of another shape)."""
+        try:
+            answer = response.json()
+        except ValueError:
+            return TransportFailure(f"HTTP {response.status}: not JSON")
+        return answer if isinstance(answer, dict) else {}
+
     def submit(self, document_id: str, type_code: str, body: bytes, content_type: str,
                replaces: str | None = None) -> Answer:
         headers = {"Content-Type": content_type, "X-Document-Id": document_id, "X-Document-Type": type_code}
         if replaces:
             headers["X-Replaces"] = replaces
-        try:
-            response = self._call("POST", "/api/documents", body, headers)
-        except (OSError, http.client.HTTPException) as exc:  # refused, reset, timed out, garbled
-            return TransportFailure(type(exc).__name__)
+        response = self._exchange("POST", "/api/documents", body, headers)
+        if isinstance(response, TransportFailure):
+            return response
         status = response.status
         if status in (200, 201):
-            try:
-                answer = response.json()
-            except ValueError:
-                return TransportFailure(f"HTTP {status}: not JSON")
-            if not isinstance(answer, dict) or answer.get("status") != "accepted" or not answer.get("platform_id"):
+            answer = self._body(response)
+            if isinstance(answer, TransportFailure):
+                return answer
+            if answer.get("status") != "accepted" or not answer.get("platform_id"):
                 return TransportFailure(f"HTTP {status}: not an acceptance")
             return Accepted(str(answer["platform_id"]), answer.get("received_at"))
         if status == 409:
@@ -143,21 +157,18 @@ class HttpPlatformClient:
         return TransportFailure(f"HTTP {status}")
 
     def withdraw(self, document_id: str, reason: str) -> Answer:
-        try:
-            response = self._call("DELETE", "/api/documents/" + quote(document_id, safe=":"), None,
+        response = self._exchange("DELETE", "/api/documents/" + quote(document_id, safe=":"), None,
                                   {"X-Reason": reason})
-        except (OSError, http.client.HTTPException) as exc:
-            return TransportFailure(type(exc).__name__)
+        if isinstance(response, TransportFailure):
+            return response
         status = response.status
         if status in (200, 404):
-            try:
-                answer = response.json()
-            except ValueError:
-                return TransportFailure(f"HTTP {status}: not JSON")
-            said = answer.get("status") if isinstance(answer, dict) else None
-            if status == 200 and said == "withdrawn":
+            answer = self._body(response)
+            if isinstance(answer, TransportFailure):
+                return answer
+            if status == 200 and answer.get("status") == "withdrawn":
                 return Withdrawn(answer.get("platform_id"), answer.get("withdrawn_at"))
-            if status == 404 and said == "unknown":
+            if status == 404 and answer.get("status") == "unknown":
                 return Withdrawn(unknown=True)
             return TransportFailure(f"HTTP {status}: not a withdrawal")
         if status in (400, 422):
