@@ -171,6 +171,7 @@ def withdrawal_targets(session: Session, rows: list[Document]) -> dict[int, str]
     """The document each withdrawal row withdraws: its set's latest acknowledged version (every
     earlier row of the archive is settled when a withdrawal's turn comes); a row whose set has
     none is left out."""
+    rows = [row for row in rows if row.action == WITHDRAW]
     sets = {row.set_id for row in rows}
     if not sets:
         return {}

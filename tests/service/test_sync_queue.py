@@ -164,6 +164,7 @@ def test_entered_in_error_cancels_what_was_never_sent_and_withdraws_the_latest_a
         assert [(r.set_id, r.version, r.action) for r in claimed if r.archive_no == archive_no] == [
             (first.set_id, 4, queue.WITHDRAW)]
         assert queue.withdrawal_targets(session, claimed) == {withdrawal.id: queue.document_id(first.set_id, 1)}
+        # `claimed` holds the run's other archives' rows too (earlier modules): submits, given no target
         session.rollback()
 
 
