@@ -7,7 +7,7 @@ import time
 
 from playwright.sync_api import expect
 
-from tests.browser.operator_scenarios import sign_in_as
+from tests.browser.operator_scenarios import refused, sign_in_as
 from tests.browser.scenarios import shoot, unlabelled_inputs
 
 
@@ -77,7 +77,4 @@ def backfill_and_bad_date(page, data: dict) -> None:
 def doctor_refused(page, data: dict) -> None:
     base = data["base"]
     sign_in_as(page, base, data["doctor"], "/web/worklist")
-    nav = page.get_by_role("navigation", name="主菜单")
-    expect(nav.get_by_role("link", name="区域平台上传")).to_have_count(0)
-    answer = page.goto(f"{base}/web/sync")
-    assert answer.status == 403, answer.status
+    refused(page, base, ("区域平台上传",), ("/web/sync",))
