@@ -9,7 +9,7 @@ table).
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-12-10 09:00:00
+Create Date: 2026-12-05 02:00:00
 """
 from alembic import op
 import sqlalchemy as sa
