@@ -49,10 +49,11 @@ calls waiting for those replies, with `ServiceTimeout`, and goes on with a new q
 Nameko also declares the reply queue again before every request (kombu caches no declaration
 of an expiring queue): three more broker round trips a call. The reply listener declares it
 whenever it (re)connects, so `BoundedServiceRpc` declares it again only when its last
-declaration is `REDECLARE_AFTER` seconds old or a publish failed (the broker may have restarted
-since). A reply to a request sent in the gap between a broker restart and the queue's return is
-lost, and its call ends with `ServiceTimeout`: at once when the reply listener, reconnecting,
-finds the queue gone, at its deadline otherwise.
+declaration is `REDECLARE_AFTER` seconds old, a publish failed (the broker may have restarted
+since), or the reply listener has found the queue gone since (it finds so before its consumer
+declares the queue again). A reply to a request sent in the gap between a broker restart and the
+queue's return is lost, and its call ends with `ServiceTimeout`: at once when the reply
+listener, reconnecting, finds the queue gone, at its deadline otherwise.
 """
 
 from __future__ import annotations
@@ -136,10 +137,16 @@ class ServiceTimeout(RpcTimeout):
 
 
 class ResilientReplyListener(ReplyListener):
+    # When the listener last found its queue gone (`time.monotonic()`). It finds it before its
+    # consumer declares the queue again, so a call made in between declares it itself (see
+    # `BoundedServiceRpc._publish`) rather than have its reply dropped for want of a queue.
+    lost_at = float("-inf")
+
     def check_for_lost_replies(self) -> None:
         try:
             super().check_for_lost_replies()
         except ReplyQueueExpiredWithPendingReplies:
+            self.lost_at = time.monotonic()
             pending, self.pending = self.pending, {}
             log.warning("rpc replies lost with the reply queue (broker restarted); failing their calls",
                         extra={"calls": len(pending)})
@@ -234,7 +241,7 @@ class BoundedServiceRpc(ServiceRpc):
 
     def _publish(self, payload, **kwargs):
         now = time.monotonic()
-        if now - self._declared_at > REDECLARE_AFTER:
+        if now - self._declared_at > REDECLARE_AFTER or self.reply_listener.lost_at > self._declared_at:
             kwargs["declare"] = [self.reply_listener.queue]
         try:
             self.publisher.publish(payload, **kwargs)
